@@ -1,0 +1,10 @@
+//! tableau-scim: a SCIM 2.0 server that provisions users and groups into Tableau.
+//!
+//! Layers, outermost first: [`http`] (actix-web handlers), [`backend`] (the resource store the
+//! handlers call), [`scim`] (the protocol, pure).
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used)]
+
+pub mod backend;
+pub mod http;
+pub mod scim;

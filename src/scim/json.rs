@@ -1,0 +1,44 @@
+//! Small helpers for JSON objects whose keys SCIM compares case-insensitively.
+
+use serde_json::{Map, Value};
+
+/// The value under `key` in `obj`, matching the key case-insensitively (exact match first).
+pub fn get_ci<'v>(obj: &'v Value, key: &str) -> Option<&'v Value> {
+    let map = obj.as_object()?;
+    map.get(key).or_else(|| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
+/// The actual key in `map` that matches `key` case-insensitively.
+pub fn key_ci(map: &Map<String, Value>, key: &str) -> Option<String> {
+    if map.contains_key(key) {
+        return Some(key.to_string());
+    }
+    map.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned()
+}
+
+/// Mutable access to the value under `key`, case-insensitively.
+pub fn get_ci_mut<'v>(map: &'v mut Map<String, Value>, key: &str) -> Option<&'v mut Value> {
+    let actual = key_ci(map, key)?;
+    map.get_mut(&actual)
+}
+
+/// Remove `key` (case-insensitively) and return its value.
+pub fn remove_ci(map: &mut Map<String, Value>, key: &str) -> Option<Value> {
+    let actual = key_ci(map, key)?;
+    map.remove(&actual)
+}
+
+/// `"true"`/`"false"` in any case, as Entra ID sends booleans (scim-idp.md section 3.4).
+pub fn bool_from_str(s: &str) -> Option<bool> {
+    if s.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if s.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}

@@ -1,0 +1,179 @@
+//! Query parameters, `POST .search` bodies, paging and the ListResponse (RFC 7644 sections
+//! 3.4.2 and 3.4.3).
+
+use serde_json::{json, Value};
+
+use crate::scim::error::{ScimError, ScimResult};
+use crate::scim::filter::{self, Filter};
+use crate::scim::json::get_ci;
+use crate::scim::projection::Projection;
+use crate::scim::urn;
+
+/// A list request, parsed and with paging resolved, but with the filter not yet checked against
+/// a resource type (a root `.search` spans several).
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    /// The parsed filter.
+    pub filter: Option<Filter>,
+    /// 1-based index of the first result.
+    pub start_index: usize,
+    /// Most results to return (0: only `totalResults`).
+    pub count: usize,
+    /// The attribute selection.
+    pub projection: Projection,
+}
+
+/// Raw list parameters, from a query string or a SearchRequest body.
+#[derive(Debug, Clone, Default)]
+pub struct ListParams {
+    /// `filter`
+    pub filter: Option<String>,
+    /// `startIndex`
+    pub start_index: Option<i64>,
+    /// `count`
+    pub count: Option<i64>,
+    /// `attributes`
+    pub attributes: Vec<String>,
+    /// `excludedAttributes`
+    pub excluded: Vec<String>,
+}
+
+fn parse_int(name: &str, v: &str) -> ScimResult<i64> {
+    v.trim()
+        .parse::<i64>()
+        .map_err(|_| ScimError::InvalidValue(format!("'{name}' must be an integer, not '{v}'")))
+}
+
+impl ListParams {
+    /// From decoded query pairs. Names are matched case-insensitively; unknown parameters (such
+    /// as Entra's `aadOptscim062020`) are ignored (checklist 34).
+    pub fn from_query(pairs: &[(String, String)]) -> ScimResult<Self> {
+        let mut p = ListParams::default();
+        let list = |v: &str| -> Vec<String> {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        for (k, v) in pairs {
+            match k.to_ascii_lowercase().as_str() {
+                "filter" => p.filter = Some(v.clone()),
+                "startindex" => p.start_index = Some(parse_int("startIndex", v)?),
+                "count" => p.count = Some(parse_int("count", v)?),
+                "attributes" => p.attributes.extend(list(v)),
+                "excludedattributes" => p.excluded.extend(list(v)),
+                _ => {}
+            }
+        }
+        Ok(p)
+    }
+
+    /// From a SearchRequest body (RFC 7644 section 3.4.3).
+    pub fn from_search_body(body: &Value) -> ScimResult<Self> {
+        if !body.is_object() {
+            return Err(ScimError::InvalidSyntax(
+                "a search body must be a JSON object (a SearchRequest)".into(),
+            ));
+        }
+        if let Some(schemas) = get_ci(body, "schemas") {
+            let ok = schemas.as_array().is_some_and(|a| {
+                a.iter().any(|s| {
+                    s.as_str()
+                        .is_some_and(|s| s.eq_ignore_ascii_case(urn::SEARCH_REQUEST))
+                })
+            });
+            if !ok {
+                return Err(ScimError::InvalidSyntax(format!(
+                    "a search body's \"schemas\" must be [\"{}\"]",
+                    urn::SEARCH_REQUEST
+                )));
+            }
+        }
+        let strings = |key: &str| -> ScimResult<Vec<String>> {
+            match get_ci(body, key) {
+                None | Some(Value::Null) => Ok(Vec::new()),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|v| {
+                        v.as_str().map(str::to_string).ok_or_else(|| {
+                            ScimError::InvalidSyntax(format!("\"{key}\" must list strings"))
+                        })
+                    })
+                    .collect(),
+                Some(Value::String(s)) => Ok(s.split(',').map(|x| x.trim().to_string()).collect()),
+                Some(_) => Err(ScimError::InvalidSyntax(format!(
+                    "\"{key}\" must be an array of attribute paths"
+                ))),
+            }
+        };
+        let int = |key: &str| -> ScimResult<Option<i64>> {
+            match get_ci(body, key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| {
+                    ScimError::InvalidValue(format!("\"{key}\" must be an integer"))
+                }),
+                Some(Value::String(s)) => parse_int(key, s).map(Some),
+                Some(_) => Err(ScimError::InvalidValue(format!(
+                    "\"{key}\" must be an integer"
+                ))),
+            }
+        };
+        let filter = match get_ci(body, "filter") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => {
+                return Err(ScimError::InvalidFilter(
+                    "\"filter\" must be a string".into(),
+                ))
+            }
+        };
+        Ok(ListParams {
+            filter,
+            start_index: int("startIndex")?,
+            count: int("count")?,
+            attributes: strings("attributes")?,
+            excluded: strings("excludedAttributes")?,
+        })
+    }
+
+    /// Parse the filter and resolve paging: `startIndex` below 1 is 1, a negative `count` is 0,
+    /// no `count` or one above `max_results` is `max_results` (RFC 7644 section 3.4.2.4).
+    pub fn resolve(self, max_results: usize) -> ScimResult<ListQuery> {
+        let filter = match self.filter.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(filter::parse(text)?),
+        };
+        let start_index = self.start_index.unwrap_or(1).max(1);
+        let count = match self.count {
+            None => max_results,
+            Some(c) => usize::try_from(c.max(0)).unwrap_or(0).min(max_results),
+        };
+        Ok(ListQuery {
+            filter,
+            start_index: usize::try_from(start_index).unwrap_or(usize::MAX),
+            count,
+            projection: Projection::from_lists(self.attributes, self.excluded)?,
+        })
+    }
+}
+
+impl ListQuery {
+    /// The zero-based range of `total` results this page covers.
+    pub fn page_range(&self, total: usize) -> std::ops::Range<usize> {
+        let start = (self.start_index - 1).min(total);
+        let end = start.saturating_add(self.count).min(total);
+        start..end
+    }
+}
+
+/// A ListResponse. `Resources` is always present, `[]` when empty.
+pub fn list_response(total: usize, start_index: usize, resources: Vec<Value>) -> Value {
+    json!({
+        "schemas": [urn::LIST_RESPONSE],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}

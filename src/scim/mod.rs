@@ -1,0 +1,15 @@
+//! The SCIM 2.0 protocol (RFC 7643, RFC 7644): filters, PATCH, schemas, resources and errors.
+//! Pure: no I/O, nothing about Tableau.
+
+pub mod error;
+pub mod filter;
+pub mod json;
+pub mod list;
+pub mod patch;
+pub mod path;
+pub mod projection;
+pub mod resource;
+pub mod schema;
+pub mod urn;
+
+pub use error::{ScimError, ScimResult, ScimType};
