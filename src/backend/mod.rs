@@ -1,3 +1,65 @@
 //! Where resources live. The HTTP layer calls a [`ResourceStore`]; the Tableau-backed bridge
-//! implements it for real use, and [`memory::MemoryStore`] implements it for protocol tests.
+//! implements it for real use, and [`memory::MemoryStore`] implements it for protocol tests and
+//! the protocol-only server.
+//!
+//! Resources cross this seam in canonical form (see [`crate::scim::resource`]): input already
+//! normalised and validated by the HTTP layer, output without `schemas` or `meta.location`,
+//! which the HTTP layer adds when rendering.
+
 pub mod memory;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::scim::list::ListQuery;
+use crate::scim::patch::PatchRequest;
+use crate::scim::schema::ResourceKind;
+use crate::scim::ScimResult;
+
+/// One page of a list request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListPage {
+    /// Every match, not just this page.
+    pub total: usize,
+    /// This page's resources, in canonical form.
+    pub resources: Vec<Value>,
+}
+
+/// A version precondition from `If-Match` (RFC 7644 section 3.14).
+pub type IfMatch<'a> = Option<&'a str>;
+
+/// The operations behind `/Users` and `/Groups`.
+#[async_trait]
+pub trait ResourceStore: Send + Sync + 'static {
+    /// Create a resource; returns it with `id` and `meta` set. 409 `uniqueness` on a taken
+    /// `userName`/`displayName`.
+    async fn create(&self, kind: ResourceKind, resource: Value) -> ScimResult<Value>;
+
+    /// One resource by id; 404 when absent. `want_members` is false when the client excluded
+    /// `members`, so a backend can skip fetching them.
+    async fn get(&self, kind: ResourceKind, id: &str, want_members: bool) -> ScimResult<Value>;
+
+    /// A page of resources matching `query.filter` (already validated for `kind`).
+    async fn list(&self, kind: ResourceKind, query: &ListQuery) -> ScimResult<ListPage>;
+
+    /// Replace a resource (PUT).
+    async fn replace(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        resource: Value,
+        if_match: IfMatch<'_>,
+    ) -> ScimResult<Value>;
+
+    /// Apply a PATCH.
+    async fn patch(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        request: &PatchRequest,
+        if_match: IfMatch<'_>,
+    ) -> ScimResult<Value>;
+
+    /// Delete a resource.
+    async fn delete(&self, kind: ResourceKind, id: &str, if_match: IfMatch<'_>) -> ScimResult<()>;
+}

@@ -1,1 +1,222 @@
+//! The HTTP layer (actix-web): routes, authentication, body and query parsing, rendering.
+//! Handlers parse, call the [`ResourceStore`](crate::backend::ResourceStore) once, and render.
 
+pub mod auth;
+pub mod body;
+pub mod discovery;
+pub mod error;
+pub mod resources;
+pub mod response;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{http::header, web, App, Error, HttpRequest, HttpResponse, HttpServer};
+
+use crate::backend::ResourceStore;
+use crate::scim::schema::ResourceKind;
+use crate::scim::ScimError;
+pub use auth::{TokenDigest, TokenSet};
+
+/// HTTP settings.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Largest request body accepted, in bytes (413 above).
+    pub max_body_bytes: usize,
+    /// Largest page a list returns; announced as `filter.maxResults`.
+    pub max_page_size: usize,
+    /// The public base URL of `/scim/v2` (e.g. behind a reverse proxy). When unset, it is built
+    /// from the request's `Host` header.
+    pub public_url: Option<String>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            max_body_bytes: 1024 * 1024,
+            max_page_size: 200,
+            public_url: None,
+        }
+    }
+}
+
+/// What every handler shares.
+pub struct AppState {
+    /// Where resources live.
+    pub store: Arc<dyn ResourceStore>,
+    /// Accepted bearer tokens.
+    pub tokens: TokenSet,
+    /// Settings.
+    pub settings: HttpSettings,
+}
+
+/// The base URL of the SCIM endpoints as the client addressed them, used for `meta.location`.
+pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
+    if let Some(url) = &state.settings.public_url {
+        return url.trim_end_matches('/').to_string();
+    }
+    let scheme = if req.app_config().secure() {
+        "https"
+    } else {
+        "http"
+    };
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| req.app_config().host().to_string());
+    format!("{scheme}://{host}/scim/v2")
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ScimError> {
+    Err(ScimError::NotFound(format!(
+        "no SCIM endpoint at {}",
+        req.path()
+    )))
+}
+
+/// A 405 handler for an endpoint that takes `allow`.
+fn method_not_allowed(allow: &'static str) -> actix_web::Route {
+    web::to(move |req: HttpRequest| async move {
+        Err::<HttpResponse, _>(ScimError::MethodNotAllowed(
+            format!(
+                "{} is not allowed on {}; it takes {allow}",
+                req.method(),
+                req.path()
+            ),
+            allow,
+        ))
+    })
+}
+
+async fn not_implemented(req: HttpRequest) -> Result<HttpResponse, ScimError> {
+    Err(ScimError::NotImplemented(format!(
+        "{} is not supported by this server (see /ServiceProviderConfig)",
+        req.path()
+    )))
+}
+
+/// One log line per request: method, path (never the query string, which carries e-mail
+/// addresses), status and duration.
+async fn log_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.path().to_string();
+    let res = next.call(req).await;
+    let status = match &res {
+        Ok(r) => r.status().as_u16(),
+        Err(e) => e.as_response_error().status_code().as_u16(),
+    };
+    tracing::info!(
+        http.method = %method,
+        http.path = %path,
+        http.status = status,
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "scim request"
+    );
+    res
+}
+
+fn resource_routes(cfg: &mut web::ServiceConfig, kind: ResourceKind) {
+    cfg.service(
+        web::scope(&format!("/{}", kind.endpoint()))
+            .app_data(web::Data::new(kind))
+            .service(
+                web::resource("/.search")
+                    .route(web::post().to(resources::search))
+                    .default_service(method_not_allowed("POST")),
+            )
+            .service(
+                web::resource("")
+                    .route(web::get().to(resources::list))
+                    .route(web::post().to(resources::create))
+                    .default_service(method_not_allowed("GET, POST")),
+            )
+            .service(
+                web::resource("/{id}")
+                    .route(web::get().to(resources::get))
+                    .route(web::put().to(resources::replace))
+                    .route(web::patch().to(resources::patch))
+                    .route(web::delete().to(resources::delete))
+                    .default_service(method_not_allowed("GET, PUT, PATCH, DELETE")),
+            ),
+    );
+}
+
+fn get_only<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .route(web::get().to(handler))
+        .default_service(method_not_allowed("GET"))
+}
+
+/// Register the SCIM routes under `/scim/v2`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/scim/v2")
+            .wrap(from_fn(auth::require_bearer))
+            .service(get_only(
+                "/ServiceProviderConfig",
+                discovery::service_provider_config,
+            ))
+            .service(get_only("/ResourceTypes", discovery::resource_types))
+            .service(get_only("/ResourceTypes/{name}", discovery::resource_type))
+            .service(get_only("/Schemas", discovery::schemas))
+            .service(get_only("/Schemas/{urn}", discovery::schema))
+            .service(
+                web::resource("/.search")
+                    .route(web::post().to(resources::root_search))
+                    .default_service(method_not_allowed("POST")),
+            )
+            .service(web::resource("/Bulk").to(not_implemented))
+            .service(web::resource("/Me").to(not_implemented))
+            .configure(|c| resource_routes(c, ResourceKind::User))
+            .configure(|c| resource_routes(c, ResourceKind::Group))
+            .default_service(web::to(not_found)),
+    );
+}
+
+/// A running server.
+pub struct RunningServer {
+    /// The address actually bound (port 0 resolved).
+    pub addr: SocketAddr,
+    /// Stops the server.
+    pub handle: ServerHandle,
+    /// Completes when the server stops.
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Bind `listen` and serve the SCIM API over `state`.
+pub fn start(listen: &str, state: AppState, workers: usize) -> std::io::Result<RunningServer> {
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(from_fn(log_request))
+            .configure(configure)
+            .default_service(web::to(not_found))
+    })
+    .workers(workers.max(1))
+    .bind(listen)?;
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| std::io::Error::other("the server bound no address"))?;
+    let server = server.run();
+    let handle = server.handle();
+    let task = tokio::spawn(server);
+    Ok(RunningServer { addr, handle, task })
+}

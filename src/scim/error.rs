@@ -87,9 +87,10 @@ pub enum ScimError {
     /// 404: no such resource or endpoint.
     #[error("{0}")]
     NotFound(String),
-    /// 405: the endpoint exists but does not take this method.
+    /// 405: the endpoint exists but does not take this method; the second field lists the
+    /// methods it does take (the `Allow` header).
     #[error("{0}")]
-    MethodNotAllowed(String),
+    MethodNotAllowed(String, &'static str),
     /// 409 without `scimType`: a conflict that is not about uniqueness.
     #[error("{0}")]
     Conflict(String),
@@ -130,7 +131,7 @@ impl ScimError {
             ScimError::Unauthorized(_) => (401, None),
             ScimError::Forbidden(_) => (403, None),
             ScimError::NotFound(_) => (404, None),
-            ScimError::MethodNotAllowed(_) => (405, None),
+            ScimError::MethodNotAllowed(..) => (405, None),
             ScimError::Conflict(_) => (409, None),
             ScimError::PreconditionFailed(_) => (412, None),
             ScimError::PayloadTooLarge(_) => (413, None),

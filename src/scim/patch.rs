@@ -324,6 +324,10 @@ fn apply_path_op(
     let Some(t) = resolve_target(schema, op, path)? else {
         return Ok(());
     };
+    if t.attr.mutability == Mutability::WriteOnly {
+        // `password` (Okta's password sync, scim-idp.md section 2.7): accepted and discarded.
+        return Ok(());
+    }
     let has_value = container_mut(work, t.location, false)
         .and_then(|c| key_ci(c, &t.attr.name).and_then(|k| c.get(&k)))
         .is_some_and(|v| !v.is_null());
@@ -543,10 +547,12 @@ fn apply_filtered(
                 }
                 None => match normalize_value(&single_of(attr), &t.label, value)? {
                     Some(v @ Value::Object(_)) => v,
-                    Some(_) | None => return Err(ScimError::InvalidValue(format!(
+                    Some(_) | None => {
+                        return Err(ScimError::InvalidValue(format!(
                         "'{}' selects whole values of '{}'; give an object of its sub-attributes",
                         t.label, attr.name
-                    ))),
+                    )))
+                    }
                 },
             };
             if hits.is_empty() {

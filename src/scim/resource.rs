@@ -120,8 +120,9 @@ pub fn from_input(schema: &ResourceSchema<'_>, body: &Value) -> ScimResult<Value
     };
     let mut out = Value::Object(Map::new());
     for (target, value) in resolve_keys(schema, obj)? {
-        if !target.attr.is_client_writable() || target.sub.is_some_and(|s| !s.is_client_writable())
-        {
+        // readOnly input is ignored; writeOnly input (`password`) is accepted and discarded:
+        // Tableau users sign in through the IdP, and Okta sends a password on every create.
+        if !target.attr.is_stored() || target.sub.is_some_and(|s| !s.is_stored()) {
             continue;
         }
         let label = target.to_path().attr.to_string();

@@ -113,9 +113,13 @@ impl Attribute {
             .find(|a| a.name.eq_ignore_ascii_case(name))
     }
 
-    /// Whether a client may write this attribute at all.
-    pub fn is_client_writable(&self) -> bool {
-        !matches!(self.mutability, Mutability::ReadOnly)
+    /// Whether a client-sent value of this attribute is kept: not readOnly (server-set) and
+    /// not writeOnly (never returned, so never stored).
+    pub fn is_stored(&self) -> bool {
+        matches!(
+            self.mutability,
+            Mutability::ReadWrite | Mutability::Immutable
+        )
     }
 }
 

@@ -1,0 +1,89 @@
+//! The request body extractor: SCIM or plain JSON content types, a size limit, and errors in the
+//! SCIM format (413, 415, 400 `invalidSyntax`) rather than actix's plain text.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use super::AppState;
+use crate::scim::ScimError;
+
+/// A JSON request body.
+#[derive(Debug)]
+pub struct ScimBody(pub Value);
+
+/// `application/scim+json` or `application/json`, with any parameters (checklist 1). A missing
+/// Content-Type is read as JSON: some IdP clients omit it, and the body still has to parse.
+fn content_type_ok(req: &HttpRequest) -> Result<(), ScimError> {
+    let Some(ct) = req.headers().get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let essence = ct
+        .to_str()
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/scim+json" || essence == "application/json" {
+        Ok(())
+    } else {
+        Err(ScimError::UnsupportedMediaType(format!(
+            "Content-Type '{essence}' is not accepted; send application/scim+json or application/json"
+        )))
+    }
+}
+
+fn too_large(limit: usize) -> ScimError {
+    ScimError::PayloadTooLarge(format!(
+        "the request body is larger than the {limit} bytes this server accepts"
+    ))
+}
+
+impl FromRequest for ScimBody {
+    type Error = ScimError;
+    type Future = LocalBoxFuture<'static, Result<Self, ScimError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map_or(1024 * 1024, |s| s.settings.max_body_bytes);
+        let early = content_type_ok(req).and_then(|()| {
+            let declared = req
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<usize>().ok());
+            match declared {
+                Some(n) if n > limit => Err(too_large(limit)),
+                _ => Ok(()),
+            }
+        });
+        let mut payload = payload.take();
+        Box::pin(async move {
+            early?;
+            let mut buf = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| {
+                    ScimError::BadRequest(format!("the request body could not be read: {e}"))
+                })?;
+                if buf.len() + chunk.len() > limit {
+                    return Err(too_large(limit));
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            if buf.is_empty() {
+                return Err(ScimError::InvalidSyntax(
+                    "the request body is empty; a JSON object is required".into(),
+                ));
+            }
+            serde_json::from_slice(&buf).map(ScimBody).map_err(|e| {
+                ScimError::InvalidSyntax(format!("the request body is not valid JSON: {e}"))
+            })
+        })
+    }
+}

@@ -1,0 +1,139 @@
+//! Discovery endpoints (RFC 7644 section 4): `/ServiceProviderConfig`, `/ResourceTypes`,
+//! `/Schemas`. GET only; a `filter` gets 403 so a client cannot believe it applied.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+
+use super::{base_url, response, AppState};
+use crate::scim::list::list_response;
+use crate::scim::schema::SchemaRegistry;
+use crate::scim::ScimError;
+
+fn refuse_filter(req: &HttpRequest) -> Result<(), ScimError> {
+    let has_filter = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+        .unwrap_or_default()
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("filter"));
+    if has_filter {
+        return Err(ScimError::Forbidden(
+            "discovery endpoints do not support filtering (RFC 7644 section 4)".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn with_meta(doc: &Value, resource_type: &str, location: String) -> Value {
+    let mut doc = doc.clone();
+    if let Some(o) = doc.as_object_mut() {
+        o.insert(
+            "meta".into(),
+            json!({"resourceType": resource_type, "location": location}),
+        );
+    }
+    doc
+}
+
+/// `GET /ServiceProviderConfig`.
+pub async fn service_provider_config(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ScimError> {
+    refuse_filter(&req)?;
+    let base = base_url(&req, &state);
+    let mut doc = with_meta(
+        SchemaRegistry::builtin().service_provider_config(),
+        "ServiceProviderConfig",
+        format!("{base}/ServiceProviderConfig"),
+    );
+    doc["filter"]["maxResults"] = json!(state.settings.max_page_size);
+    Ok(response::json(StatusCode::OK, &doc))
+}
+
+fn resource_type_docs(base: &str) -> Vec<Value> {
+    SchemaRegistry::builtin()
+        .resource_types()
+        .iter()
+        .map(|rt| {
+            let id = rt["id"].as_str().unwrap_or_default();
+            with_meta(rt, "ResourceType", format!("{base}/ResourceTypes/{id}"))
+        })
+        .collect()
+}
+
+fn schema_docs(base: &str) -> Vec<Value> {
+    SchemaRegistry::builtin()
+        .served_schemas()
+        .iter()
+        .map(|s| {
+            let id = s["id"].as_str().unwrap_or_default();
+            with_meta(s, "Schema", format!("{base}/Schemas/{id}"))
+        })
+        .collect()
+}
+
+/// `GET /ResourceTypes`.
+pub async fn resource_types(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ScimError> {
+    refuse_filter(&req)?;
+    let docs = resource_type_docs(&base_url(&req, &state));
+    Ok(response::json(
+        StatusCode::OK,
+        &list_response(docs.len(), 1, docs),
+    ))
+}
+
+/// `GET /ResourceTypes/{name}`.
+pub async fn resource_type(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    refuse_filter(&req)?;
+    resource_type_docs(&base_url(&req, &state))
+        .into_iter()
+        .find(|d| {
+            d["id"]
+                .as_str()
+                .is_some_and(|id| id.eq_ignore_ascii_case(&name))
+        })
+        .map(|d| response::json(StatusCode::OK, &d))
+        .ok_or_else(|| {
+            ScimError::NotFound(format!(
+                "no resource type '{name}'; there are 'User' and 'Group'"
+            ))
+        })
+}
+
+/// `GET /Schemas`.
+pub async fn schemas(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ScimError> {
+    refuse_filter(&req)?;
+    let docs = schema_docs(&base_url(&req, &state));
+    Ok(response::json(
+        StatusCode::OK,
+        &list_response(docs.len(), 1, docs),
+    ))
+}
+
+/// `GET /Schemas/{urn}`.
+pub async fn schema(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    urn: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    refuse_filter(&req)?;
+    schema_docs(&base_url(&req, &state))
+        .into_iter()
+        .find(|d| {
+            d["id"]
+                .as_str()
+                .is_some_and(|id| id.eq_ignore_ascii_case(&urn))
+        })
+        .map(|d| response::json(StatusCode::OK, &d))
+        .ok_or_else(|| ScimError::NotFound(format!("no schema '{urn}'")))
+}

@@ -1,0 +1,259 @@
+//! `/Users` and `/Groups`: parse, call the store once, render.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::Value;
+
+use super::body::ScimBody;
+use super::{base_url, response, AppState};
+use crate::scim::list::{list_response, ListParams, ListQuery};
+use crate::scim::patch::PatchRequest;
+use crate::scim::projection::Projection;
+use crate::scim::resource;
+use crate::scim::schema::{ResourceKind, SchemaRegistry};
+use crate::scim::{ScimError, ScimResult};
+
+fn query_pairs(req: &HttpRequest) -> ScimResult<Vec<(String, String)>> {
+    // Form decoding turns both Okta's `%20` and Entra's `+` into spaces (scim-idp.md 1.8).
+    serde_urlencoded::from_str(req.query_string())
+        .map_err(|e| ScimError::BadRequest(format!("the query string could not be decoded: {e}")))
+}
+
+fn projection(req: &HttpRequest) -> ScimResult<Projection> {
+    let params = ListParams::from_query(&query_pairs(req)?)?;
+    Projection::from_lists(params.attributes, params.excluded)
+}
+
+fn if_match(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+fn render(
+    req: &HttpRequest,
+    state: &AppState,
+    kind: ResourceKind,
+    stored: &Value,
+    p: &Projection,
+) -> Value {
+    let schema = SchemaRegistry::builtin().resource(kind);
+    p.apply(
+        &schema,
+        resource::render(&schema, stored, &base_url(req, state)),
+    )
+}
+
+async fn run_list(
+    req: &HttpRequest,
+    state: &AppState,
+    kind: ResourceKind,
+    query: ListQuery,
+) -> ScimResult<HttpResponse> {
+    let schema = SchemaRegistry::builtin().resource(kind);
+    if let Some(f) = &query.filter {
+        f.validate(&schema)?;
+    }
+    let page = state.store.list(kind, &query).await?;
+    let items: Vec<Value> = page
+        .resources
+        .iter()
+        .map(|r| render(req, state, kind, r, &query.projection))
+        .collect();
+    Ok(response::json(
+        StatusCode::OK,
+        &list_response(page.total, query.start_index, items),
+    ))
+}
+
+/// `GET /Users`, `GET /Groups`.
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    kind: web::Data<ResourceKind>,
+) -> ScimResult<HttpResponse> {
+    let query =
+        ListParams::from_query(&query_pairs(&req)?)?.resolve(state.settings.max_page_size)?;
+    run_list(&req, &state, **kind, query).await
+}
+
+/// `POST /Users/.search`, `POST /Groups/.search`.
+pub async fn search(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    kind: web::Data<ResourceKind>,
+    body: ScimBody,
+) -> ScimResult<HttpResponse> {
+    let query = ListParams::from_search_body(&body.0)?.resolve(state.settings.max_page_size)?;
+    run_list(&req, &state, **kind, query).await
+}
+
+/// `POST /.search`: every resource type, Users first (RFC 7644 section 3.4.3). A filter that
+/// names attributes of only one type searches that type.
+pub async fn root_search(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: ScimBody,
+) -> ScimResult<HttpResponse> {
+    let query = ListParams::from_search_body(&body.0)?.resolve(state.settings.max_page_size)?;
+    let registry = SchemaRegistry::builtin();
+    let mut kinds = Vec::new();
+    let mut first_error = None;
+    for kind in ResourceKind::ALL {
+        match &query.filter {
+            Some(f) => match f.validate(&registry.resource(kind)) {
+                Ok(()) => kinds.push(kind),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            },
+            None => kinds.push(kind),
+        }
+    }
+    if kinds.is_empty() {
+        return Err(first_error.unwrap_or_else(|| {
+            ScimError::InvalidFilter("the filter matches no resource type".into())
+        }));
+    }
+    // Count each type's matches, then fetch only the slices of the requested page.
+    let mut totals = Vec::new();
+    for kind in &kinds {
+        let probe = ListQuery {
+            count: 0,
+            start_index: 1,
+            ..query.clone()
+        };
+        totals.push(state.store.list(*kind, &probe).await?.total);
+    }
+    let total: usize = totals.iter().sum();
+    let wanted = query.page_range(total);
+    let mut items = Vec::new();
+    let mut offset = 0;
+    for (kind, kind_total) in kinds.iter().zip(totals) {
+        let lo = wanted.start.max(offset);
+        let hi = wanted.end.min(offset + kind_total);
+        if lo < hi {
+            let slice = ListQuery {
+                start_index: lo - offset + 1,
+                count: hi - lo,
+                ..query.clone()
+            };
+            let page = state.store.list(*kind, &slice).await?;
+            items.extend(
+                page.resources
+                    .iter()
+                    .map(|r| render(&req, &state, *kind, r, &query.projection)),
+            );
+        }
+        offset += kind_total;
+    }
+    Ok(response::json(
+        StatusCode::OK,
+        &list_response(total, query.start_index, items),
+    ))
+}
+
+/// `POST /Users`, `POST /Groups`.
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    kind: web::Data<ResourceKind>,
+    body: ScimBody,
+) -> ScimResult<HttpResponse> {
+    let schema = SchemaRegistry::builtin().resource(**kind);
+    let p = projection(&req)?;
+    let input = resource::from_input(&schema, &body.0)?;
+    resource::check_required(&schema, &input)?;
+    let created = state.store.create(**kind, input).await?;
+    Ok(response::resource(
+        StatusCode::CREATED,
+        &render(&req, &state, **kind, &created, &p),
+    ))
+}
+
+/// `GET /Users/{id}`, `GET /Groups/{id}`; 304 on a matching `If-None-Match`.
+pub async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    kind: web::Data<ResourceKind>,
+    id: web::Path<String>,
+) -> ScimResult<HttpResponse> {
+    let p = projection(&req)?;
+    let stored = state.store.get(**kind, &id, !p.excludes("members")).await?;
+    let version = stored["meta"]["version"].as_str().unwrap_or_default();
+    let none_match = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok());
+    if let (false, Some(tags)) = (version.is_empty(), none_match) {
+        if tags
+            .split(',')
+            .any(|t| t.trim() == version || t.trim() == "*")
+        {
+            return Ok(HttpResponse::NotModified()
+                .insert_header((header::ETAG, version.to_string()))
+                .finish());
+        }
+    }
+    Ok(response::resource(
+        StatusCode::OK,
+        &render(&req, &state, **kind, &stored, &p),
+    ))
+}
+
+/// `PUT /Users/{id}`, `PUT /Groups/{id}`.
+pub async fn replace(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    kind: web::Data<ResourceKind>,
+    id: web::Path<String>,
+    body: ScimBody,
+) -> ScimResult<HttpResponse> {
+    let schema = SchemaRegistry::builtin().resource(**kind);
+    let p = projection(&req)?;
+    let input = resource::from_input(&schema, &body.0)?;
+    resource::check_required(&schema, &input)?;
+    let stored = state
+        .store
+        .replace(**kind, &id, input, if_match(&req).as_deref())
+        .await?;
+    Ok(response::resource(
+        StatusCode::OK,
+        &render(&req, &state, **kind, &stored, &p),
+    ))
+}
+
+/// `PATCH /Users/{id}`, `PATCH /Groups/{id}`: 200 with the resource (checklist 3).
+pub async fn patch(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    kind: web::Data<ResourceKind>,
+    id: web::Path<String>,
+    body: ScimBody,
+) -> ScimResult<HttpResponse> {
+    let p = projection(&req)?;
+    let request = PatchRequest::parse(&body.0)?;
+    let stored = state
+        .store
+        .patch(**kind, &id, &request, if_match(&req).as_deref())
+        .await?;
+    Ok(response::resource(
+        StatusCode::OK,
+        &render(&req, &state, **kind, &stored, &p),
+    ))
+}
+
+/// `DELETE /Users/{id}`, `DELETE /Groups/{id}`: 204.
+pub async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    kind: web::Data<ResourceKind>,
+    id: web::Path<String>,
+) -> ScimResult<HttpResponse> {
+    state
+        .store
+        .delete(**kind, &id, if_match(&req).as_deref())
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
