@@ -41,7 +41,7 @@ impl Inner {
         format!("W/\"{}\"", self.version)
     }
 
-    /// The resource as clients see it: users with their `groups`, members with `display`.
+    /// The resource as clients see it: users with their `groups`.
     fn view(&self, kind: ResourceKind, stored: &Value) -> Value {
         let mut v = stored.clone();
         let id = stored["id"].as_str().unwrap_or_default();
@@ -61,20 +61,9 @@ impl Inner {
                     o.insert("groups".into(), Value::Array(groups));
                 }
             }
-            ResourceKind::Group => {
-                if let Some(members) = v.get_mut("members").and_then(Value::as_array_mut) {
-                    for m in members.iter_mut() {
-                        let name = m["value"]
-                            .as_str()
-                            .and_then(|mid| self.users.get(mid))
-                            .map(|u| u["userName"].clone());
-                        if let (Some(name), Some(o)) = (name, m.as_object_mut()) {
-                            o.insert("display".into(), name);
-                            o.entry("type").or_insert_with(|| "User".into());
-                        }
-                    }
-                }
-            }
+            // Members are served as they were written (scim-idp.md checklist 3); a computed
+            // `display` would differ from what the client sent.
+            ResourceKind::Group => {}
         }
         v
     }
