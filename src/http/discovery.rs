@@ -72,17 +72,26 @@ fn schema_docs(base: &str) -> Vec<Value> {
         .collect()
 }
 
+/// A ListResponse of every document: discovery lists ignore paging (RFC 7644 section 4).
+fn all_of(docs: Vec<Value>) -> HttpResponse {
+    response::json(StatusCode::OK, &list_response(docs.len(), 1, docs))
+}
+
+/// The document whose `id` is `id` (case-insensitive).
+fn one_of(docs: Vec<Value>, id: &str, missing: ScimError) -> Result<HttpResponse, ScimError> {
+    docs.into_iter()
+        .find(|d| d["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(id)))
+        .map(|d| response::json(StatusCode::OK, &d))
+        .ok_or(missing)
+}
+
 /// `GET /ResourceTypes`.
 pub async fn resource_types(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ScimError> {
     refuse_filter(&req)?;
-    let docs = resource_type_docs(&base_url(&req, &state));
-    Ok(response::json(
-        StatusCode::OK,
-        &list_response(docs.len(), 1, docs),
-    ))
+    Ok(all_of(resource_type_docs(&base_url(&req, &state))))
 }
 
 /// `GET /ResourceTypes/{name}`.
@@ -92,19 +101,10 @@ pub async fn resource_type(
     name: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
     refuse_filter(&req)?;
-    resource_type_docs(&base_url(&req, &state))
-        .into_iter()
-        .find(|d| {
-            d["id"]
-                .as_str()
-                .is_some_and(|id| id.eq_ignore_ascii_case(&name))
-        })
-        .map(|d| response::json(StatusCode::OK, &d))
-        .ok_or_else(|| {
-            ScimError::NotFound(format!(
-                "no resource type '{name}'; there are 'User' and 'Group'"
-            ))
-        })
+    let missing = ScimError::NotFound(format!(
+        "no resource type '{name}'; there are 'User' and 'Group'"
+    ));
+    one_of(resource_type_docs(&base_url(&req, &state)), &name, missing)
 }
 
 /// `GET /Schemas`.
@@ -113,11 +113,7 @@ pub async fn schemas(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ScimError> {
     refuse_filter(&req)?;
-    let docs = schema_docs(&base_url(&req, &state));
-    Ok(response::json(
-        StatusCode::OK,
-        &list_response(docs.len(), 1, docs),
-    ))
+    Ok(all_of(schema_docs(&base_url(&req, &state))))
 }
 
 /// `GET /Schemas/{urn}`.
@@ -127,13 +123,6 @@ pub async fn schema(
     urn: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
     refuse_filter(&req)?;
-    schema_docs(&base_url(&req, &state))
-        .into_iter()
-        .find(|d| {
-            d["id"]
-                .as_str()
-                .is_some_and(|id| id.eq_ignore_ascii_case(&urn))
-        })
-        .map(|d| response::json(StatusCode::OK, &d))
-        .ok_or_else(|| ScimError::NotFound(format!("no schema '{urn}'")))
+    let missing = ScimError::NotFound(format!("no schema '{urn}'"));
+    one_of(schema_docs(&base_url(&req, &state)), &urn, missing)
 }

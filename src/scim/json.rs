@@ -42,3 +42,35 @@ pub fn bool_from_str(s: &str) -> Option<bool> {
         None
     }
 }
+
+/// A message body's `schemas`, when present, must name `urn` (e.g. the PatchOp or SearchRequest
+/// message URN). An absent `schemas` is accepted: some clients omit it.
+pub fn check_message_schema(
+    body: &Value,
+    urn: &str,
+    what: &str,
+) -> Result<(), crate::scim::ScimError> {
+    let Some(schemas) = get_ci(body, "schemas") else {
+        return Ok(());
+    };
+    let named = schemas.as_array().is_some_and(|a| {
+        a.iter()
+            .any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(urn)))
+    });
+    if named {
+        Ok(())
+    } else {
+        Err(crate::scim::ScimError::InvalidSyntax(format!(
+            "a {what} body's \"schemas\" must be [\"{urn}\"]"
+        )))
+    }
+}
+
+/// Split a comma-separated parameter (`attributes=a,b`) into its trimmed, non-empty parts.
+pub fn split_list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}

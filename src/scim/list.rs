@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::scim::error::{ScimError, ScimResult};
 use crate::scim::filter::{self, Filter};
-use crate::scim::json::get_ci;
+use crate::scim::json::{check_message_schema, get_ci, split_list};
 use crate::scim::projection::Projection;
 use crate::scim::urn;
 
@@ -49,20 +49,13 @@ impl ListParams {
     /// as Entra's `aadOptscim062020`) are ignored (checklist 34).
     pub fn from_query(pairs: &[(String, String)]) -> ScimResult<Self> {
         let mut p = ListParams::default();
-        let list = |v: &str| -> Vec<String> {
-            v.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect()
-        };
         for (k, v) in pairs {
             match k.to_ascii_lowercase().as_str() {
                 "filter" => p.filter = Some(v.clone()),
                 "startindex" => p.start_index = Some(parse_int("startIndex", v)?),
                 "count" => p.count = Some(parse_int("count", v)?),
-                "attributes" => p.attributes.extend(list(v)),
-                "excludedattributes" => p.excluded.extend(list(v)),
+                "attributes" => p.attributes.extend(split_list(v)),
+                "excludedattributes" => p.excluded.extend(split_list(v)),
                 _ => {}
             }
         }
@@ -76,20 +69,7 @@ impl ListParams {
                 "a search body must be a JSON object (a SearchRequest)".into(),
             ));
         }
-        if let Some(schemas) = get_ci(body, "schemas") {
-            let ok = schemas.as_array().is_some_and(|a| {
-                a.iter().any(|s| {
-                    s.as_str()
-                        .is_some_and(|s| s.eq_ignore_ascii_case(urn::SEARCH_REQUEST))
-                })
-            });
-            if !ok {
-                return Err(ScimError::InvalidSyntax(format!(
-                    "a search body's \"schemas\" must be [\"{}\"]",
-                    urn::SEARCH_REQUEST
-                )));
-            }
-        }
+        check_message_schema(body, urn::SEARCH_REQUEST, "search")?;
         let strings = |key: &str| -> ScimResult<Vec<String>> {
             match get_ci(body, key) {
                 None | Some(Value::Null) => Ok(Vec::new()),
@@ -101,7 +81,7 @@ impl ListParams {
                         })
                     })
                     .collect(),
-                Some(Value::String(s)) => Ok(s.split(',').map(|x| x.trim().to_string()).collect()),
+                Some(Value::String(s)) => Ok(split_list(s)),
                 Some(_) => Err(ScimError::InvalidSyntax(format!(
                     "\"{key}\" must be an array of attribute paths"
                 ))),

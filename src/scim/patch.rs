@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::scim::error::{ScimError, ScimResult};
 use crate::scim::filter::{parse_path, CompValue, Filter, PathExpr};
-use crate::scim::json::{get_ci, key_ci};
+use crate::scim::json::{check_message_schema, get_ci, key_ci};
 use crate::scim::resource::{self, container_mut, normalize_value, resolve_keys};
 use crate::scim::schema::{AttrType, Attribute, Location, Mutability, ResourceSchema};
 use crate::scim::urn;
@@ -53,20 +53,7 @@ impl PatchRequest {
                 "a PATCH body must be a JSON object with \"schemas\" and \"Operations\"".into(),
             ));
         };
-        if let Some(schemas) = get_ci(body, "schemas") {
-            let ok = schemas.as_array().is_some_and(|a| {
-                a.iter().any(|s| {
-                    s.as_str()
-                        .is_some_and(|s| s.eq_ignore_ascii_case(urn::PATCH_OP))
-                })
-            });
-            if !ok {
-                return Err(ScimError::InvalidSyntax(format!(
-                    "a PATCH body's \"schemas\" must be [\"{}\"]",
-                    urn::PATCH_OP
-                )));
-            }
-        }
+        check_message_schema(body, urn::PATCH_OP, "PATCH")?;
         let ops = match key_ci(obj, "Operations").and_then(|k| obj.get(&k)) {
             Some(Value::Array(ops)) => ops,
             Some(_) => {
@@ -269,13 +256,13 @@ fn check_mutability(op: &PatchOp, t: &Target<'_>, has_value: bool) -> ScimResult
                 )))
             }
             // RFC 7644 section 3.5.2: `add` may set an immutable attribute that has no value.
-            Mutability::Immutable if t.sub.is_none() || def.multi_valued => {
-                if op.op != OpKind::Add || has_value {
-                    return Err(ScimError::Mutability(format!(
-                        "'{}' is immutable and already has a value",
-                        t.label
-                    )));
-                }
+            // Whole values of `members` are added and removed freely (the attribute is
+            // readWrite); only an in-place edit such as `members.value` reaches this arm.
+            Mutability::Immutable if op.op != OpKind::Add || has_value => {
+                return Err(ScimError::Mutability(format!(
+                    "'{}' is immutable and already has a value",
+                    t.label
+                )))
             }
             _ => {}
         }

@@ -286,6 +286,14 @@ fn errors_no_target_invalid_path_mutability() {
 }
 
 #[test]
+fn immutable_member_ids_cannot_be_edited_in_place() {
+    let e = run(groups(), &group(), json!([{"op":"replace","path":"members.value","value":"other"}]));
+    assert!(matches!(e, Err(ScimError::Mutability(_))), "{e:?}");
+    let e = run(groups(), &group(), json!([{"op":"replace","path":"members[value eq \"2819c223-7f76-453a-919d-413861904646\"].value","value":"x"}]));
+    assert!(matches!(e, Err(ScimError::Mutability(_))), "{e:?}");
+}
+
+#[test]
 fn checklist_16_patch_is_all_or_nothing() {
     let before = user();
     let e = run(

@@ -26,22 +26,7 @@ enum Selected {
 }
 
 impl Projection {
-    /// From the comma-separated query parameters.
-    pub fn from_params(attributes: Option<&str>, excluded: Option<&str>) -> ScimResult<Self> {
-        let split = |s: Option<&str>| -> Vec<String> {
-            s.map(|s| {
-                s.split(',')
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
-        };
-        Self::from_lists(split(attributes), split(excluded))
-    }
-
-    /// From lists (the `.search` body form).
+    /// From the requested and excluded attribute paths.
     pub fn from_lists(attributes: Vec<String>, excluded: Vec<String>) -> ScimResult<Self> {
         for p in attributes.iter().chain(excluded.iter()) {
             if AttrPath::parse_plain(p).is_none() {

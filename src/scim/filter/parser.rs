@@ -131,34 +131,36 @@ fn describe(full: &str, rest: &str, expected: &str) -> ScimError {
     ))
 }
 
-fn or_expr<'a>(i: &'a str, depth: usize, inner: bool, ctx: &mut Ctx) -> Res<'a, Filter> {
-    let (mut rest, mut left) = and_expr(i, depth, inner, ctx)?;
+type Operand = for<'a> fn(&'a str, usize, bool, &mut Ctx) -> Res<'a, Filter>;
+
+/// A left-associative chain `operand (SP word SP operand)*`, folded with `join`: the one loop
+/// behind both precedence levels.
+fn chain<'a>(
+    i: &'a str,
+    depth: usize,
+    inner: bool,
+    ctx: &mut Ctx,
+    word: &str,
+    operand: Operand,
+    join: fn(Box<Filter>, Box<Filter>) -> Filter,
+) -> Res<'a, Filter> {
+    let (mut rest, mut left) = operand(i, depth, inner, ctx)?;
     loop {
-        let Some(after_ws) = ws1(rest) else {
+        let Some(after_kw) = ws1(rest).and_then(|r| keyword(r, word)) else {
             return Ok((rest, left));
         };
-        let Some(after_kw) = keyword(after_ws, "or") else {
-            return Ok((rest, left));
-        };
-        let (r, right) = and_expr(ws0(after_kw), depth, inner, ctx).map_err(to_failure)?;
-        left = Filter::Or(Box::new(left), Box::new(right));
+        let (r, right) = operand(ws0(after_kw), depth, inner, ctx).map_err(to_failure)?;
+        left = join(Box::new(left), Box::new(right));
         rest = r;
     }
 }
 
+fn or_expr<'a>(i: &'a str, depth: usize, inner: bool, ctx: &mut Ctx) -> Res<'a, Filter> {
+    chain(i, depth, inner, ctx, "or", and_expr, Filter::Or)
+}
+
 fn and_expr<'a>(i: &'a str, depth: usize, inner: bool, ctx: &mut Ctx) -> Res<'a, Filter> {
-    let (mut rest, mut left) = unary(i, depth, inner, ctx)?;
-    loop {
-        let Some(after_ws) = ws1(rest) else {
-            return Ok((rest, left));
-        };
-        let Some(after_kw) = keyword(after_ws, "and") else {
-            return Ok((rest, left));
-        };
-        let (r, right) = unary(ws0(after_kw), depth, inner, ctx).map_err(to_failure)?;
-        left = Filter::And(Box::new(left), Box::new(right));
-        rest = r;
-    }
+    chain(i, depth, inner, ctx, "and", unary, Filter::And)
 }
 
 fn to_failure(e: nom::Err<PErr<'_>>) -> nom::Err<PErr<'_>> {
