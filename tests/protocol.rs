@@ -202,7 +202,7 @@ async fn checklist_31_discovery_endpoints_exist_get_only_and_refuse_filters() {
 }
 
 #[tokio::test]
-async fn checklist_32_schemas_advertise_only_what_is_stored_and_returned() {
+async fn checklist_27_32_schemas_advertise_only_what_is_stored_and_values_echo_exactly() {
     let app = spawn().await;
     let user = app
         .get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User")
@@ -408,7 +408,7 @@ async fn bad_json_wrong_types_and_oversize_bodies_get_scim_errors() {
 }
 
 #[tokio::test]
-async fn unknown_paths_are_scim_404_and_bulk_is_501() {
+async fn checklist_02_every_error_is_scim_json_unknown_paths_404_bulk_501_wrong_method_405() {
     let app = spawn().await;
     assert_scim_error(&app.get("/Printers").await, 404, None);
     assert_scim_error(&app.get("/Users/no-such-id").await, 404, None);
@@ -551,7 +551,7 @@ async fn checklist_06_inactive_users_stay_visible_to_filters_and_uniqueness() {
 }
 
 #[tokio::test]
-async fn bad_filters_are_400_invalid_filter_naming_the_problem() {
+async fn checklist_09_10_bad_filters_are_400_invalid_filter_naming_the_problem() {
     let app = spawn().await;
     for (q, needle) in [
         ("userName%20eq", "position"),
@@ -899,7 +899,7 @@ async fn patch_errors_over_http() {
 // ---- IdP flows ----
 
 #[tokio::test]
-async fn okta_create_flow_deactivate_and_group_push() {
+async fn checklist_28_okta_create_flow_deactivate_keeps_memberships_and_group_push() {
     let app = spawn().await;
     let lookup = app
         .get("/Users?filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100")

@@ -62,7 +62,7 @@ fn user() -> Value {
 // ---- RFC 7644 section 3.5.2.1 (add) ----
 
 #[test]
-fn rfc_3_5_2_1_add_member_appends_and_readding_is_a_no_op() {
+fn checklist_18_rfc_3_5_2_1_add_member_appends_and_readding_is_a_no_op() {
     let add = json!([{"op":"add","path":"members","value":[{"display":"Babs Jensen","$ref":"https://example.com/v2/Users/2819c223","value":"2819c223-7f76-453a-919d-000000000001"}]}]);
     let g = ok(groups(), &group(), add.clone());
     assert_eq!(member_ids(&g).len(), 3);
@@ -287,9 +287,17 @@ fn errors_no_target_invalid_path_mutability() {
 
 #[test]
 fn immutable_member_ids_cannot_be_edited_in_place() {
-    let e = run(groups(), &group(), json!([{"op":"replace","path":"members.value","value":"other"}]));
+    let e = run(
+        groups(),
+        &group(),
+        json!([{"op":"replace","path":"members.value","value":"other"}]),
+    );
     assert!(matches!(e, Err(ScimError::Mutability(_))), "{e:?}");
-    let e = run(groups(), &group(), json!([{"op":"replace","path":"members[value eq \"2819c223-7f76-453a-919d-413861904646\"].value","value":"x"}]));
+    let e = run(
+        groups(),
+        &group(),
+        json!([{"op":"replace","path":"members[value eq \"2819c223-7f76-453a-919d-413861904646\"].value","value":"x"}]),
+    );
     assert!(matches!(e, Err(ScimError::Mutability(_))), "{e:?}");
 }
 
@@ -375,7 +383,7 @@ fn okta_membership_delta_remove_and_add_in_one_request() {
 }
 
 #[test]
-fn okta_deactivate_and_reactivate_pathless() {
+fn checklist_28_okta_deactivate_and_reactivate_pathless() {
     let u = ok(
         users(),
         &user(),
@@ -603,7 +611,7 @@ fn checklist_13_14_input_ignores_password_readonly_and_unknown_keys() {
 }
 
 #[test]
-fn input_type_errors_are_invalid_value_and_name_the_attribute() {
+fn checklist_22_input_type_errors_are_invalid_value_and_name_the_attribute() {
     for (body, needle) in [
         (json!({"userName": 5}), "userName"),
         (json!({"userName":"a","active":"maybe"}), "active"),

@@ -98,7 +98,7 @@ fn precedence_is_not_then_and_then_or_left_associative() {
 }
 
 #[test]
-fn names_operators_and_keywords_are_case_insensitive_and_spacing_is_flexible() {
+fn checklist_08_names_operators_and_keywords_are_case_insensitive_and_spacing_is_flexible() {
     assert_eq!(p(r#"USERNAME EQ "x""#).validate(&user_schema()), Ok(()));
     assert_eq!(
         p(r#"userName Eq "x" AND title PR"#),
@@ -114,7 +114,7 @@ fn names_operators_and_keywords_are_case_insensitive_and_spacing_is_flexible() {
 }
 
 #[test]
-fn literals_json_strings_numbers_booleans_null() {
+fn checklist_08_literals_json_strings_numbers_booleans_null() {
     assert_eq!(
         p(r#"title eq "a\"b\\c\u00e9\n""#),
         Filter::Compare(
@@ -150,7 +150,7 @@ fn literals_json_strings_numbers_booleans_null() {
 }
 
 #[test]
-fn entra_value_path_with_sub_attribute_form_is_read_as_a_conjunction() {
+fn checklist_10_entra_value_path_with_sub_attribute_form_is_read_as_a_conjunction() {
     // Checklist 10: scim-idp.md section 1.8, Entra's matching query.
     let entra = p(r#"emails[type eq "work"].value eq "a@contoso.com""#);
     assert_eq!(
@@ -224,7 +224,7 @@ fn invalid(text: &str) -> String {
 }
 
 #[test]
-fn validation_rejects_unknown_attributes_ordering_on_booleans_and_wrong_types() {
+fn checklist_09_10_validation_rejects_unknown_attributes_ordering_on_booleans_and_wrong_types() {
     // Checklist 9 and 10.
     assert!(invalid(r#"nosuch eq "x""#).contains("unknown attribute 'nosuch'"));
     assert!(invalid(r#"name.nosuch eq "x""#).contains("unknown attribute"));
@@ -247,7 +247,7 @@ fn validation_rejects_unknown_attributes_ordering_on_booleans_and_wrong_types() 
 }
 
 #[test]
-fn every_operator_evaluates_on_strings() {
+fn checklist_09_every_operator_evaluates_on_strings() {
     let u = json!({"userName":"BJensen@Example.com","title":"Tour Guide"});
     let s = user_schema();
     let yes = |f: &str| assert!(p(f).matches(&u, &s), "{f} should match");
