@@ -8,3 +8,4 @@
 pub mod backend;
 pub mod http;
 pub mod scim;
+pub mod tableau;

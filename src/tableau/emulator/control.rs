@@ -1,0 +1,101 @@
+//! `/_emulator`: call counters, faults, state dump, per-user flags. Outside `/api` and
+//! unauthenticated: the emulator is a test tool that listens on loopback.
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use super::state::Faults;
+use super::Shared;
+
+async fn stats(shared: web::Data<Shared>) -> HttpResponse {
+    match shared.state.lock() {
+        Ok(s) => {
+            let total: u64 = s.stats.values().sum();
+            HttpResponse::Ok().json(json!({"total": total, "calls": s.stats}))
+        }
+        Err(_) => HttpResponse::InternalServerError().finish(),
+    }
+}
+
+async fn reset_stats(shared: web::Data<Shared>) -> HttpResponse {
+    match shared.state.lock() {
+        Ok(mut s) => {
+            s.stats.clear();
+            HttpResponse::NoContent().finish()
+        }
+        Err(_) => HttpResponse::InternalServerError().finish(),
+    }
+}
+
+async fn get_faults(shared: web::Data<Shared>) -> HttpResponse {
+    match shared.state.lock() {
+        Ok(s) => HttpResponse::Ok().json(&s.faults),
+        Err(_) => HttpResponse::InternalServerError().finish(),
+    }
+}
+
+async fn set_faults(shared: web::Data<Shared>, body: web::Json<Faults>) -> HttpResponse {
+    match shared.state.lock() {
+        Ok(mut s) => {
+            s.faults = body.into_inner();
+            HttpResponse::NoContent().finish()
+        }
+        Err(_) => HttpResponse::InternalServerError().finish(),
+    }
+}
+
+async fn dump(shared: web::Data<Shared>) -> HttpResponse {
+    let Ok(s) = shared.state.lock() else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    let users: Vec<_> = s
+        .users_sorted()
+        .into_iter()
+        .map(|u| {
+            json!({"id": u.id, "name": u.name, "siteRole": u.site_role, "fullName": u.full_name,
+                   "email": u.email, "authSetting": u.auth_setting,
+                   "ownsContent": s.users.get(&u.id).is_some_and(|e| e.owns_content)})
+        })
+        .collect();
+    let groups: Vec<_> = s
+        .groups_sorted()
+        .into_iter()
+        .map(|g| {
+            let members: Vec<String> = s.members(&g.id).unwrap_or_default().into_iter().map(|u| u.name).collect();
+            json!({"id": g.id, "name": g.name, "minimumSiteRole": g.minimum_site_role, "members": members})
+        })
+        .collect();
+    HttpResponse::Ok().json(json!({"siteId": s.site_id, "users": users, "groups": groups}))
+}
+
+async fn owns_content(
+    shared: web::Data<Shared>,
+    name: web::Path<String>,
+    flag: web::Json<bool>,
+) -> HttpResponse {
+    let Ok(mut s) = shared.state.lock() else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    match s.users.values_mut().find(|u| u.user.name == *name) {
+        Some(u) => {
+            u.owns_content = *flag;
+            HttpResponse::NoContent().finish()
+        }
+        None => HttpResponse::NotFound().finish(),
+    }
+}
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/stats")
+            .route(web::get().to(stats))
+            .route(web::delete().to(reset_stats)),
+    )
+    .service(
+        web::resource("/faults")
+            .route(web::get().to(get_faults))
+            .route(web::put().to(set_faults)),
+    )
+    .service(web::resource("/dump").route(web::get().to(dump)))
+    .service(web::resource("/users/{name}/owns-content").route(web::put().to(owns_content)));
+}

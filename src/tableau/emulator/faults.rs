@@ -1,0 +1,152 @@
+//! Fault injection and call counting for every `/api` request.
+
+use std::time::Duration;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, Error, HttpResponse};
+use futures_util::stream;
+use rand::Rng;
+
+use super::api::error_response;
+use super::state::{api_error, Fault};
+use super::Shared;
+
+/// `"METHOD /path"` with every LUID replaced by `{id}`: the key of the call counters.
+pub(crate) fn label(method: &str, path: &str) -> String {
+    let after_version = path
+        .strip_prefix("/api/")
+        .and_then(|p| p.split_once('/'))
+        .map_or(path, |(_, rest)| rest);
+    let normalized: Vec<&str> = after_version
+        .split('/')
+        .map(|seg| {
+            if uuid::Uuid::parse_str(seg).is_ok() {
+                "{id}"
+            } else {
+                seg
+            }
+        })
+        .collect();
+    format!("{method} /{}", normalized.join("/"))
+}
+
+fn pick(shared: &Shared) -> (Option<Fault>, u64, u64, u64) {
+    let Ok(mut s) = shared.state.lock() else {
+        return (None, 0, 0, 0);
+    };
+    let f = &mut s.faults;
+    let latency = f.latency_ms;
+    let stall = f.stall_ms;
+    let retry_after = f.retry_after_secs;
+    if let Some(next) = f.script.pop_front() {
+        return (Some(next), latency, stall, retry_after);
+    }
+    let mut rng = rand::rng();
+    let roll = |rate: f64, rng: &mut rand::rngs::ThreadRng| {
+        rate > 0.0 && rng.random_bool(rate.clamp(0.0, 1.0))
+    };
+    let fault = if roll(f.rate_429, &mut rng) {
+        Some(Fault::TooMany)
+    } else if roll(f.rate_5xx, &mut rng) {
+        Some(if rng.random_bool(0.5) {
+            Fault::Internal
+        } else {
+            Fault::Unavailable
+        })
+    } else if roll(f.rate_stall, &mut rng) {
+        Some(Fault::Stall)
+    } else if roll(f.rate_drop, &mut rng) {
+        Some(Fault::Drop)
+    } else {
+        None
+    };
+    (fault, latency, stall, retry_after)
+}
+
+/// Count the call, then maybe delay, refuse, or cut it.
+pub(crate) async fn inject(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let Some(shared) = req.app_data::<web::Data<Shared>>().cloned() else {
+        return Ok(req.into_response(HttpResponse::InternalServerError().finish()));
+    };
+    let key = label(req.method().as_str(), req.path());
+    if let Ok(mut s) = shared.state.lock() {
+        *s.stats.entry(key).or_default() += 1;
+    }
+    let (fault, latency, stall, retry_after) = pick(&shared);
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    match fault {
+        Some(Fault::TooMany) => {
+            let mut resp = error_response(&api_error(
+                429,
+                "429000",
+                "Too Many Requests",
+                "The request limit was exceeded; retry later",
+            ));
+            if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&retry_after.to_string())
+            {
+                resp.headers_mut()
+                    .insert(actix_web::http::header::RETRY_AFTER, v);
+            }
+            return Ok(req.into_response(resp));
+        }
+        Some(Fault::Internal) => {
+            return Ok(req.into_response(error_response(&api_error(
+                500,
+                "500000",
+                "Internal Server Error",
+                "Injected fault",
+            ))));
+        }
+        Some(Fault::Unavailable) => {
+            return Ok(req.into_response(error_response(&api_error(
+                503,
+                "503000",
+                "Service Unavailable",
+                "Injected fault",
+            ))));
+        }
+        Some(Fault::Stall) => tokio::time::sleep(Duration::from_millis(stall)).await,
+        Some(Fault::Drop) | None => {}
+    }
+    let res = next.call(req).await?.map_into_boxed_body();
+    if fault == Some(Fault::Drop) {
+        // The change is made; the client never learns it. A body stream that fails makes the
+        // server abort the connection mid-response.
+        let (req, resp) = res.into_parts();
+        let status = resp.status();
+        let broken = stream::iter(vec![
+            Ok::<_, std::io::Error>(web::Bytes::from_static(
+                b"<?xml version='1.0' encoding='UTF-8'?><tsResp",
+            )),
+            Err(std::io::Error::other("connection dropped by the emulator")),
+        ]);
+        let cut = HttpResponse::build(status)
+            .content_type("application/xml")
+            .streaming(broken);
+        return Ok(ServiceResponse::new(req, cut));
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn labels_replace_luids() {
+        let l = super::label(
+            "GET",
+            "/api/3.24/sites/6b7179ba-b82b-4f0f-91ed-812074ac5da6/users/1a96d216-e9b8-497b-a82a-0b899a965e01/groups",
+        );
+        assert_eq!(l, "GET /sites/{id}/users/{id}/groups");
+        assert_eq!(
+            super::label("POST", "/api/3.24/auth/signin"),
+            "POST /auth/signin"
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! An in-memory Tableau Server / Tableau Cloud REST emulator, strict about the dialect
+//! (`tsRequest`/`tsResponse`, Tableau's error codes, paging rules, one session per PAT), with
+//! fault injection. Used by the tests, the benchmarks and the demo; `tableau-scim emulator` runs
+//! it alone. Control endpoints live outside `/api` under `/_emulator`.
+
+mod api;
+mod control;
+mod faults;
+pub mod state;
+
+use std::sync::{Arc, Mutex};
+
+use actix_web::dev::ServerHandle;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use secrecy::SecretString;
+
+use crate::tableau::jwt::ConnectedApp;
+pub use state::{Capacity, Fault, Faults, Flavor, LicenseFull, Seed, SiteState};
+
+/// How to run an emulator.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Site content URL.
+    pub site: String,
+    /// Personal Access Token name.
+    pub pat_name: String,
+    /// Personal Access Token secret.
+    pub pat_secret: SecretString,
+    /// A connected app accepted for JWT sign-in, if any.
+    pub connected_app: Option<ConnectedApp>,
+    /// Cloud or Server rules.
+    pub flavor: Flavor,
+    /// The REST API version `serverinfo` reports, and the highest accepted in URLs.
+    pub api_version: String,
+    /// The PAT owner's user name (a site administrator who owns content).
+    pub admin_name: String,
+    /// License seats.
+    pub capacity: Capacity,
+    /// Behaviour on a full tier.
+    pub license_full: LicenseFull,
+    /// Code answered for a duplicate user: `409000` or `409017`.
+    pub user_exists_code: &'static str,
+    /// Initial faults.
+    pub faults: Faults,
+    /// Initial users and groups.
+    pub seed: Option<Seed>,
+}
+
+impl EmulatorConfig {
+    /// Defaults: Tableau Server rules, API 3.24, unlimited seats.
+    pub fn new(site: &str, pat_name: &str, pat_secret: &str) -> Self {
+        EmulatorConfig {
+            site: site.to_string(),
+            pat_name: pat_name.to_string(),
+            pat_secret: SecretString::from(pat_secret.to_string()),
+            connected_app: None,
+            flavor: Flavor::Server,
+            api_version: "3.24".into(),
+            admin_name: "admin@example.com".into(),
+            capacity: Capacity::default(),
+            license_full: LicenseFull::Downgrade,
+            user_exists_code: "409000",
+            faults: Faults::default(),
+            seed: None,
+        }
+    }
+}
+
+/// What handlers share.
+pub(crate) struct Shared {
+    pub state: Mutex<SiteState>,
+    pub pat_name: String,
+    pub pat_secret: SecretString,
+    pub connected_app: Option<ConnectedApp>,
+    pub api_version: crate::tableau::model::ApiVersion,
+}
+
+/// A running emulator.
+pub struct RunningEmulator {
+    /// The bound address.
+    pub addr: std::net::SocketAddr,
+    /// The site LUID.
+    pub site_id: String,
+    /// Stops the server.
+    pub handle: ServerHandle,
+    /// Completes when the server stops.
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+    shared: Arc<Shared>,
+}
+
+impl RunningEmulator {
+    /// The base URL (`http://127.0.0.1:PORT`).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Run `f` on the site state (for tests: inspect the end state, set flags).
+    pub fn with_state<T>(&self, f: impl FnOnce(&mut SiteState) -> T) -> Option<T> {
+        self.shared.state.lock().ok().map(|mut s| f(&mut s))
+    }
+}
+
+/// Start an emulator on `listen` (port 0 picks a free port).
+pub fn start(
+    listen: &str,
+    cfg: EmulatorConfig,
+    workers: usize,
+) -> std::io::Result<RunningEmulator> {
+    let api_version =
+        crate::tableau::model::ApiVersion::parse(&cfg.api_version).ok_or_else(|| {
+            std::io::Error::other(format!(
+                "API version '{}' is not like 3.24",
+                cfg.api_version
+            ))
+        })?;
+    let mut state = SiteState::new(&cfg.site, cfg.flavor, &cfg.admin_name);
+    state.capacity = cfg.capacity;
+    state.license_full = cfg.license_full;
+    state.user_exists_code = cfg.user_exists_code;
+    state.faults = cfg.faults.clone();
+    if let Some(seed) = &cfg.seed {
+        state
+            .apply_seed(seed)
+            .map_err(|e| std::io::Error::other(format!("seed: {} {}", e.code, e.detail)))?;
+    }
+    let site_id = state.site_id.clone();
+    let shared = Arc::new(Shared {
+        state: Mutex::new(state),
+        pat_name: cfg.pat_name.clone(),
+        pat_secret: cfg.pat_secret.clone(),
+        connected_app: cfg.connected_app.clone(),
+        api_version,
+    });
+    let data = web::Data::from(shared.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(16 * 1024 * 1024))
+            .service(web::scope("/_emulator").configure(control::configure))
+            .service(
+                web::scope("/api/{ver}")
+                    .wrap(from_fn(faults::inject))
+                    .configure(api::configure),
+            )
+            .default_service(web::to(api::not_found))
+    })
+    .workers(workers.max(1))
+    .bind(listen)?;
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| std::io::Error::other("the emulator bound no address"))?;
+    let server = server.run();
+    let handle = server.handle();
+    let task = tokio::spawn(server);
+    Ok(RunningEmulator {
+        addr,
+        site_id,
+        handle,
+        task,
+        shared,
+    })
+}

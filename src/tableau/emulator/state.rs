@@ -1,0 +1,840 @@
+//! The emulated site: users, groups, sessions, and the rules Tableau applies to them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use crate::tableau::model::{Group, User, ALL_USERS};
+use crate::tableau::site_role::{LicenseTier, SiteRole};
+
+/// Which Tableau the emulator behaves like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Flavor {
+    /// Tableau Cloud: user names are emails and cannot change; `mapAssetsTo` is refused;
+    /// new users default to `TableauIDWithMFA`.
+    Cloud,
+    /// Tableau Server: free-form names, renames allowed; new users default to `ServerDefault`.
+    Server,
+}
+
+/// What happens when a license tier is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LicenseFull {
+    /// The user gets `Unlicensed` and the call succeeds (what Tableau Cloud is reported to do,
+    /// tableau-rest.md section 2.4).
+    Downgrade,
+    /// The call fails.
+    Error,
+}
+
+/// A Tableau-style error: HTTP status, code, summary, detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: u16,
+    /// Tableau error code.
+    pub code: &'static str,
+    /// Summary line.
+    pub summary: &'static str,
+    /// Detail.
+    pub detail: String,
+}
+
+/// Build an [`ApiError`].
+pub fn api_error(
+    status: u16,
+    code: &'static str,
+    summary: &'static str,
+    detail: impl Into<String>,
+) -> ApiError {
+    ApiError {
+        status,
+        code,
+        summary,
+        detail: detail.into(),
+    }
+}
+
+/// Seats per tier; `None` is unlimited.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capacity {
+    /// Creator seats.
+    pub creator: Option<u64>,
+    /// Explorer seats.
+    pub explorer: Option<u64>,
+    /// Viewer seats.
+    pub viewer: Option<u64>,
+}
+
+/// A user and the flags the emulator keeps beside Tableau's attributes.
+#[derive(Debug, Clone)]
+pub struct EmuUser {
+    /// What Tableau shows.
+    pub user: User,
+    /// Owns workbooks or data sources: cannot be removed without `mapAssetsTo`.
+    pub owns_content: bool,
+}
+
+/// A local group and its members.
+#[derive(Debug, Clone)]
+pub struct EmuGroup {
+    /// What Tableau shows.
+    pub group: Group,
+    /// Member user ids.
+    pub members: BTreeSet<String>,
+}
+
+/// A seed file: users and groups present at start.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seed {
+    /// Users.
+    #[serde(default)]
+    pub users: Vec<SeedUser>,
+    /// Groups.
+    #[serde(default)]
+    pub groups: Vec<SeedGroup>,
+}
+
+/// A seeded user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SeedUser {
+    /// User name.
+    pub name: String,
+    /// Site role.
+    pub site_role: String,
+    /// Display name.
+    #[serde(default)]
+    pub full_name: Option<String>,
+    /// Email.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Owns content.
+    #[serde(default)]
+    pub owns_content: bool,
+}
+
+/// A seeded group.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SeedGroup {
+    /// Group name.
+    pub name: String,
+    /// Member user names.
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// Minimum site role.
+    #[serde(default)]
+    pub minimum_site_role: Option<String>,
+}
+
+/// One injected fault, for the deterministic script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fault {
+    /// 429 with `Retry-After`.
+    #[serde(rename = "429")]
+    TooMany,
+    /// 500.
+    #[serde(rename = "500")]
+    Internal,
+    /// 503.
+    #[serde(rename = "503")]
+    Unavailable,
+    /// Process the request, then cut the connection before the response is complete.
+    Drop,
+    /// Wait `stall_ms` before answering.
+    Stall,
+}
+
+/// Fault injection settings (random shares, plus a script of faults for the next calls).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Faults {
+    /// Added to every API call.
+    pub latency_ms: u64,
+    /// Share of calls answered 429.
+    pub rate_429: f64,
+    /// `Retry-After` seconds sent with a 429.
+    pub retry_after_secs: u64,
+    /// Share of calls answered 500 or 503.
+    pub rate_5xx: f64,
+    /// A session token expires after this many calls.
+    pub expire_session_after: Option<u64>,
+    /// Share of calls whose connection is cut after processing.
+    pub rate_drop: f64,
+    /// Share of calls that stall.
+    pub rate_stall: f64,
+    /// Length of a stall.
+    pub stall_ms: u64,
+    /// Faults for the next calls, in order, before any random one.
+    pub script: VecDeque<Fault>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct SessionInfo {
+    pub calls: u64,
+    pub user_id: String,
+}
+
+/// The whole emulated site.
+#[derive(Debug)]
+pub struct SiteState {
+    /// Site LUID.
+    pub site_id: String,
+    /// Site content URL.
+    pub content_url: String,
+    /// Flavor.
+    pub flavor: Flavor,
+    /// Seats.
+    pub capacity: Capacity,
+    /// Behaviour on a full tier.
+    pub license_full: LicenseFull,
+    /// Code answered for a duplicate user (`409000`, or `409017` as the Migration SDK sees).
+    pub user_exists_code: &'static str,
+    pub(crate) users: BTreeMap<String, EmuUser>,
+    pub(crate) groups: BTreeMap<String, EmuGroup>,
+    pub(crate) all_users_id: String,
+    pub(crate) sessions: HashMap<String, SessionInfo>,
+    /// The live token of the PAT (a new sign-in with it ends this session).
+    pub(crate) pat_token: Option<String>,
+    /// The user the PAT and the connected app sign in as.
+    pub(crate) admin_id: String,
+    /// Calls per `"METHOD /path/{id}"`.
+    pub(crate) stats: BTreeMap<String, u64>,
+    /// Fault injection.
+    pub faults: Faults,
+}
+
+fn luid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+impl SiteState {
+    /// A site with its administrator (the PAT's owner, who owns content) and "All Users".
+    pub fn new(content_url: &str, flavor: Flavor, admin_name: &str) -> SiteState {
+        let admin_id = luid();
+        let all_users_id = luid();
+        let mut s = SiteState {
+            site_id: luid(),
+            content_url: content_url.to_string(),
+            flavor,
+            capacity: Capacity::default(),
+            license_full: LicenseFull::Downgrade,
+            user_exists_code: "409000",
+            users: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            all_users_id: all_users_id.clone(),
+            sessions: HashMap::new(),
+            pat_token: None,
+            admin_id: admin_id.clone(),
+            stats: BTreeMap::new(),
+            faults: Faults::default(),
+        };
+        s.users.insert(
+            admin_id.clone(),
+            EmuUser {
+                user: User {
+                    id: admin_id,
+                    name: admin_name.to_string(),
+                    site_role: SiteRole::SiteAdministratorCreator.as_str().into(),
+                    auth_setting: Some(s.default_auth().into()),
+                    domain: Some("local".into()),
+                    ..User::default()
+                },
+                owns_content: true,
+            },
+        );
+        s.groups.insert(
+            all_users_id.clone(),
+            EmuGroup {
+                group: Group {
+                    id: all_users_id,
+                    name: ALL_USERS.into(),
+                    minimum_site_role: None,
+                    user_count: None,
+                    domain: Some("local".into()),
+                },
+                members: BTreeSet::new(),
+            },
+        );
+        s
+    }
+
+    /// The name of the signed-in administrator.
+    pub fn admin_name(&self) -> &str {
+        self.users
+            .get(&self.admin_id)
+            .map_or("", |u| u.user.name.as_str())
+    }
+
+    fn default_auth(&self) -> &'static str {
+        match self.flavor {
+            Flavor::Cloud => "TableauIDWithMFA",
+            Flavor::Server => "ServerDefault",
+        }
+    }
+
+    /// Add the users and groups of a seed.
+    pub fn apply_seed(&mut self, seed: &Seed) -> Result<(), ApiError> {
+        for u in &seed.users {
+            let role: SiteRole = u
+                .site_role
+                .parse()
+                .map_err(|_| api_error(400, "400013", "Invalid site role", u.site_role.clone()))?;
+            let created = self.add_user(&u.name, role, None, None, u.email.clone())?;
+            if let Some(e) = self.users.get_mut(&created.id) {
+                e.user.full_name = u.full_name.clone();
+                e.owns_content = u.owns_content;
+            }
+        }
+        for g in &seed.groups {
+            let role = match &g.minimum_site_role {
+                Some(r) => Some(
+                    r.parse()
+                        .map_err(|_| api_error(400, "400013", "Invalid site role", r.clone()))?,
+                ),
+                None => None,
+            };
+            let group = self.create_group(&g.name, role)?;
+            let ids: Vec<String> = g
+                .members
+                .iter()
+                .filter_map(|n| {
+                    self.users
+                        .values()
+                        .find(|u| &u.user.name == n)
+                        .map(|u| u.user.id.clone())
+                })
+                .collect();
+            self.add_members(&group.id, &ids, true)?;
+        }
+        Ok(())
+    }
+
+    /// Seats in use per tier.
+    pub fn usage(&self, tier: LicenseTier) -> u64 {
+        let n = self
+            .users
+            .values()
+            .filter(|u| u.user.role().and_then(SiteRole::tier) == Some(tier))
+            .count();
+        u64::try_from(n).unwrap_or(u64::MAX)
+    }
+
+    fn capacity_of(&self, tier: LicenseTier) -> Option<u64> {
+        match tier {
+            LicenseTier::Creator => self.capacity.creator,
+            LicenseTier::Explorer => self.capacity.explorer,
+            LicenseTier::Viewer => self.capacity.viewer,
+        }
+    }
+
+    /// The role a user actually gets when asking for `wanted`: the role itself if its tier
+    /// has a free seat (the user's current seat counts as free), else Unlicensed or an error.
+    fn grant(&self, wanted: SiteRole, current: Option<SiteRole>) -> Result<SiteRole, ApiError> {
+        let Some(tier) = wanted.tier() else {
+            return Ok(wanted);
+        };
+        let Some(cap) = self.capacity_of(tier) else {
+            return Ok(wanted);
+        };
+        let already = current.and_then(SiteRole::tier) == Some(tier);
+        if already || self.usage(tier) < cap {
+            return Ok(wanted);
+        }
+        match self.license_full {
+            LicenseFull::Downgrade => Ok(SiteRole::Unlicensed),
+            LicenseFull::Error => Err(api_error(
+                409,
+                "409020",
+                "License limit reached",
+                format!(
+                    "No {} license is available on this site ({cap} in use)",
+                    tier.as_str()
+                ),
+            )),
+        }
+    }
+
+    fn name_taken(&self, name: &str, except: Option<&str>) -> bool {
+        let lower = name.to_lowercase();
+        self.users
+            .values()
+            .any(|u| Some(u.user.id.as_str()) != except && u.user.name.to_lowercase() == lower)
+    }
+
+    fn check_role(role: SiteRole) -> Result<(), ApiError> {
+        if role.is_assignable() {
+            Ok(())
+        } else {
+            Err(api_error(
+                400,
+                "400013",
+                "Invalid site role",
+                format!("The site role '{role}' cannot be assigned. Valid roles: Creator, Explorer, ExplorerCanPublish, SiteAdministratorExplorer, SiteAdministratorCreator, Unlicensed, Viewer"),
+            ))
+        }
+    }
+
+    /// Add User to Site.
+    pub fn add_user(
+        &mut self,
+        name: &str,
+        role: SiteRole,
+        auth_setting: Option<String>,
+        idp_configuration_id: Option<String>,
+        email: Option<String>,
+    ) -> Result<User, ApiError> {
+        Self::check_role(role)?;
+        if name.trim().is_empty() {
+            return Err(api_error(
+                400,
+                "400000",
+                "Bad Request",
+                "The user name is missing",
+            ));
+        }
+        if self.flavor == Flavor::Cloud && !looks_like_email(name) {
+            return Err(api_error(
+                400,
+                "400000",
+                "Bad Request",
+                format!("On Tableau Cloud the user name must be an email address, not '{name}'"),
+            ));
+        }
+        if auth_setting.is_some() && idp_configuration_id.is_some() {
+            return Err(api_error(
+                400,
+                "400000",
+                "Bad Request",
+                "Give authSetting or idpConfigurationId, not both",
+            ));
+        }
+        if self.flavor == Flavor::Cloud && auth_setting.as_deref() == Some("ServerDefault") {
+            return Err(api_error(400, "400003", "Bad Request", "The authentication setting ServerDefault is not supported for your site. Use TableauIDWithMFA."));
+        }
+        if self.name_taken(name, None) {
+            return Err(api_error(
+                409,
+                self.user_exists_code,
+                "Conflict",
+                format!("User '{name}' already exists on the site"),
+            ));
+        }
+        let granted = self.grant(role, None)?;
+        let auth = match (&auth_setting, &idp_configuration_id) {
+            (Some(a), _) => Some(a.clone()),
+            (None, Some(_)) => None,
+            (None, None) => Some(self.default_auth().to_string()),
+        };
+        let user = User {
+            id: luid(),
+            name: name.to_string(),
+            site_role: granted.as_str().into(),
+            auth_setting: auth,
+            idp_configuration_id,
+            email,
+            domain: Some("local".into()),
+            ..User::default()
+        };
+        self.users.insert(
+            user.id.clone(),
+            EmuUser {
+                user: user.clone(),
+                owns_content: false,
+            },
+        );
+        Ok(user)
+    }
+
+    /// Look up a user.
+    pub fn user(&self, id: &str) -> Result<&EmuUser, ApiError> {
+        self.users.get(id).ok_or_else(|| {
+            api_error(
+                404,
+                "404002",
+                "Resource Not Found",
+                format!("User '{id}' could not be found."),
+            )
+        })
+    }
+
+    /// Update User.
+    #[allow(clippy::too_many_arguments)]
+    pub fn update_user(
+        &mut self,
+        id: &str,
+        name: Option<String>,
+        full_name: Option<String>,
+        email: Option<String>,
+        role: Option<SiteRole>,
+        auth_setting: Option<String>,
+        idp_configuration_id: Option<String>,
+    ) -> Result<User, ApiError> {
+        let current = self.user(id)?.user.clone();
+        if let Some(r) = role {
+            Self::check_role(r)?;
+        }
+        if let Some(n) = &name {
+            if n != &current.name {
+                if self.flavor == Flavor::Cloud {
+                    return Err(api_error(
+                        400,
+                        "400000",
+                        "Bad Request",
+                        "User names cannot be changed on Tableau Cloud",
+                    ));
+                }
+                if self.name_taken(n, Some(id)) {
+                    return Err(api_error(
+                        409,
+                        self.user_exists_code,
+                        "Conflict",
+                        format!("User '{n}' already exists on the site"),
+                    ));
+                }
+            }
+        }
+        let granted = match role {
+            Some(r) => Some(self.grant(r, current.role())?),
+            None => None,
+        };
+        let Some(entry) = self.users.get_mut(id) else {
+            return Err(api_error(
+                404,
+                "404002",
+                "Resource Not Found",
+                id.to_string(),
+            ));
+        };
+        let u = &mut entry.user;
+        if let Some(n) = name {
+            u.name = n;
+        }
+        if let Some(f) = full_name {
+            u.full_name = Some(f).filter(|f| !f.is_empty());
+        }
+        if let Some(e) = email {
+            u.email = Some(e).filter(|e| !e.is_empty());
+        }
+        if let Some(r) = granted {
+            u.site_role = r.as_str().into();
+        }
+        if let Some(a) = auth_setting {
+            u.auth_setting = Some(a);
+            u.idp_configuration_id = None;
+        }
+        if let Some(i) = idp_configuration_id {
+            u.idp_configuration_id = Some(i);
+        }
+        Ok(u.clone())
+    }
+
+    /// Remove User from Site.
+    pub fn remove_user(&mut self, id: &str, map_assets_to: Option<&str>) -> Result<(), ApiError> {
+        let owns = self.user(id)?.owns_content;
+        if let Some(target) = map_assets_to {
+            if self.flavor == Flavor::Cloud {
+                return Err(api_error(
+                    400,
+                    "400000",
+                    "Bad Request",
+                    "mapAssetsTo is not supported on Tableau Cloud",
+                ));
+            }
+            self.user(target)?;
+            if target == id {
+                return Err(api_error(
+                    400,
+                    "400000",
+                    "Bad Request",
+                    "mapAssetsTo must name another user",
+                ));
+            }
+            if let Some(t) = self.users.get_mut(target) {
+                t.owns_content |= owns;
+            }
+        } else if owns {
+            // Okta's connector documents this outcome: the user is left Unlicensed and the call
+            // answers 409 (tableau-rest.md section 2.6).
+            if let Some(u) = self.users.get_mut(id) {
+                u.user.site_role = SiteRole::Unlicensed.as_str().into();
+            }
+            return Err(api_error(409, "409003", "Conflict", "The user owns content and could not be removed; their site role is now Unlicensed. Transfer the content or give mapAssetsTo."));
+        }
+        self.users.remove(id);
+        for g in self.groups.values_mut() {
+            g.members.remove(id);
+        }
+        self.sessions.retain(|_, s| s.user_id != id);
+        Ok(())
+    }
+
+    /// Users sorted by name.
+    pub fn users_sorted(&self) -> Vec<&User> {
+        let mut v: Vec<&User> = self.users.values().map(|u| &u.user).collect();
+        v.sort_by_cached_key(|x| x.name.to_lowercase());
+        v
+    }
+
+    /// A group with its user count.
+    pub fn group_view(&self, g: &EmuGroup) -> Group {
+        let mut out = g.group.clone();
+        out.user_count = Some(u64::try_from(self.member_ids(g).len()).unwrap_or(u64::MAX));
+        out
+    }
+
+    /// Groups sorted by name.
+    pub fn groups_sorted(&self) -> Vec<Group> {
+        let mut v: Vec<Group> = self.groups.values().map(|g| self.group_view(g)).collect();
+        v.sort_by_cached_key(|x| x.name.to_lowercase());
+        v
+    }
+
+    /// Look up a group.
+    pub fn group(&self, id: &str) -> Result<&EmuGroup, ApiError> {
+        self.groups.get(id).ok_or_else(|| {
+            api_error(
+                404,
+                "404011",
+                "Resource Not Found",
+                format!("Group '{id}' could not be found."),
+            )
+        })
+    }
+
+    fn member_ids(&self, g: &EmuGroup) -> Vec<String> {
+        if g.group.id == self.all_users_id {
+            self.users.keys().cloned().collect()
+        } else {
+            g.members.iter().cloned().collect()
+        }
+    }
+
+    /// A group's members, sorted by name.
+    pub fn members(&self, id: &str) -> Result<Vec<User>, ApiError> {
+        let g = self.group(id)?;
+        let mut v: Vec<User> = self
+            .member_ids(g)
+            .iter()
+            .filter_map(|m| self.users.get(m).map(|u| u.user.clone()))
+            .collect();
+        v.sort_by_cached_key(|x| x.name.to_lowercase());
+        Ok(v)
+    }
+
+    /// The groups of a user, "All Users" included.
+    pub fn groups_of(&self, user_id: &str) -> Result<Vec<Group>, ApiError> {
+        self.user(user_id)?;
+        Ok(self
+            .groups_sorted()
+            .into_iter()
+            .filter(|g| {
+                g.id == self.all_users_id
+                    || self
+                        .groups
+                        .get(&g.id)
+                        .is_some_and(|e| e.members.contains(user_id))
+            })
+            .collect())
+    }
+
+    fn group_name_taken(&self, name: &str, except: Option<&str>) -> bool {
+        let lower = name.to_lowercase();
+        self.groups
+            .values()
+            .any(|g| Some(g.group.id.as_str()) != except && g.group.name.to_lowercase() == lower)
+    }
+
+    /// Create Group (local).
+    pub fn create_group(
+        &mut self,
+        name: &str,
+        minimum_site_role: Option<SiteRole>,
+    ) -> Result<Group, ApiError> {
+        if name.trim().is_empty() {
+            return Err(api_error(
+                400,
+                "400000",
+                "Bad Request",
+                "The group name is missing",
+            ));
+        }
+        if let Some(r) = minimum_site_role {
+            Self::check_role(r)?;
+        }
+        if self.group_name_taken(name, None) {
+            return Err(api_error(
+                409,
+                "409009",
+                "Conflict",
+                format!("Group '{name}' already exists on the site"),
+            ));
+        }
+        let g = EmuGroup {
+            group: Group {
+                id: luid(),
+                name: name.into(),
+                minimum_site_role: minimum_site_role.map(|r| r.as_str().to_string()),
+                user_count: None,
+                domain: Some("local".into()),
+            },
+            members: BTreeSet::new(),
+        };
+        let view = self.group_view(&g);
+        self.groups.insert(g.group.id.clone(), g);
+        Ok(view)
+    }
+
+    fn check_not_all_users(&self, id: &str) -> Result<(), ApiError> {
+        if id == self.all_users_id {
+            return Err(api_error(
+                403,
+                "403004",
+                "Forbidden",
+                "The All Users group cannot be changed or deleted",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Update Group.
+    pub fn update_group(
+        &mut self,
+        id: &str,
+        name: Option<String>,
+        minimum_site_role: Option<SiteRole>,
+    ) -> Result<Group, ApiError> {
+        self.group(id)?;
+        self.check_not_all_users(id)?;
+        if let Some(n) = &name {
+            if n.trim().is_empty() {
+                return Err(api_error(
+                    400,
+                    "400000",
+                    "Bad Request",
+                    "The group name is missing",
+                ));
+            }
+            if self.group_name_taken(n, Some(id)) {
+                return Err(api_error(
+                    409,
+                    "409009",
+                    "Conflict",
+                    format!("Group '{n}' already exists on the site"),
+                ));
+            }
+        }
+        if let Some(r) = minimum_site_role {
+            Self::check_role(r)?;
+        }
+        let Some(g) = self.groups.get_mut(id) else {
+            return Err(api_error(
+                404,
+                "404011",
+                "Resource Not Found",
+                id.to_string(),
+            ));
+        };
+        if let Some(n) = name {
+            g.group.name = n;
+        }
+        if minimum_site_role.is_some() {
+            g.group.minimum_site_role = minimum_site_role.map(|r| r.as_str().to_string());
+        }
+        let g = g.clone();
+        Ok(self.group_view(&g))
+    }
+
+    /// Delete Group.
+    pub fn delete_group(&mut self, id: &str) -> Result<(), ApiError> {
+        self.group(id)?;
+        self.check_not_all_users(id)?;
+        self.groups.remove(id);
+        Ok(())
+    }
+
+    /// Add users to a group. `bulk` adds skip users who are already members; a single add of
+    /// a member answers 409011.
+    pub fn add_members(
+        &mut self,
+        group_id: &str,
+        user_ids: &[String],
+        bulk: bool,
+    ) -> Result<Vec<User>, ApiError> {
+        self.group(group_id)?;
+        self.check_not_all_users(group_id)?;
+        let mut added = Vec::new();
+        for uid in user_ids {
+            let user = self.user(uid)?.user.clone();
+            let Some(g) = self.groups.get_mut(group_id) else {
+                return Err(api_error(
+                    404,
+                    "404011",
+                    "Resource Not Found",
+                    group_id.to_string(),
+                ));
+            };
+            if !g.members.insert(uid.clone()) && !bulk {
+                return Err(api_error(
+                    409,
+                    "409011",
+                    "Conflict",
+                    format!("User '{uid}' is already a member of the group"),
+                ));
+            }
+            added.push(user);
+        }
+        Ok(added)
+    }
+
+    /// Remove users from a group. A single removal of a non-member answers 404002; bulk
+    /// removals skip non-members.
+    pub fn remove_members(
+        &mut self,
+        group_id: &str,
+        user_ids: &[String],
+        bulk: bool,
+    ) -> Result<(), ApiError> {
+        self.group(group_id)?;
+        self.check_not_all_users(group_id)?;
+        for uid in user_ids {
+            if !bulk {
+                self.user(uid)?;
+            }
+            let Some(g) = self.groups.get_mut(group_id) else {
+                return Err(api_error(
+                    404,
+                    "404011",
+                    "Resource Not Found",
+                    group_id.to_string(),
+                ));
+            };
+            if !g.members.remove(uid) && !bulk {
+                return Err(api_error(
+                    404,
+                    "404002",
+                    "Resource Not Found",
+                    format!("User '{uid}' is not a member of the group"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn looks_like_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        }
+        None => false,
+    }
+}

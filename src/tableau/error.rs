@@ -1,0 +1,108 @@
+//! Everything that can go wrong talking to Tableau, as one enum.
+
+use std::time::Duration;
+
+/// A Tableau REST error or transport fault.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TableauError {
+    /// Tableau answered with an `<error code>` envelope (tableau-rest.md section 2).
+    #[error("Tableau error {code} ({status}): {summary}: {detail}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// Tableau's error code, e.g. `409000`.
+        code: String,
+        /// `<summary>`.
+        summary: String,
+        /// `<detail>`.
+        detail: String,
+    },
+    /// Sign-in failed (bad or revoked credentials, unknown site).
+    #[error("Tableau sign-in failed: {0}")]
+    SignIn(String),
+    /// Too many requests, and the retry budget is spent.
+    #[error("Tableau throttled the request (429) and retries are exhausted")]
+    Throttled,
+    /// Tableau kept failing (5xx, connection errors, timeouts) past the retry budget.
+    #[error("Tableau is unavailable after {attempts} attempts: {last}")]
+    Unavailable {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        last: String,
+    },
+    /// A non-idempotent call may or may not have been applied (timeout or dropped connection
+    /// after sending). Callers look the object up before trying again.
+    #[error("Tableau may or may not have applied the request: {0}")]
+    Uncertain(String),
+    /// The response could not be understood.
+    #[error("unexpected response from Tableau: {0}")]
+    Protocol(String),
+    /// A request we refuse to send (e.g. a site role we never set).
+    #[error("{0}")]
+    Refused(String),
+    /// The configuration cannot work (bad URL, version).
+    #[error("Tableau configuration: {0}")]
+    Config(String),
+}
+
+impl TableauError {
+    /// Tableau's error code, if this is an API error.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            TableauError::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// A user or name conflict: 409000 ("user already exists") or 409017 (user name conflict,
+    /// as the Migration SDK reads it).
+    pub fn is_user_exists(&self) -> bool {
+        matches!(self.code(), Some("409000" | "409017"))
+    }
+
+    /// A group name conflict (409009).
+    pub fn is_group_exists(&self) -> bool {
+        self.code() == Some("409009")
+    }
+
+    /// Not found (404xxx).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, TableauError::Api { status: 404, .. })
+    }
+
+    /// An invalid site role (400013).
+    pub fn is_invalid_site_role(&self) -> bool {
+        self.code() == Some("400013")
+    }
+}
+
+/// How long Tableau asked us to wait (`Retry-After`), if it said.
+pub(crate) fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(v).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn retry_after_seconds_and_http_date() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        assert_eq!(
+            parse_retry_after(&later, now),
+            Some(Duration::from_secs(30))
+        );
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
+        assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+}

@@ -1,0 +1,16 @@
+//! Everything the bridge knows about Tableau: the REST client, its model and XML dialect, site
+//! roles, and the emulator that stands in for Tableau in tests, benchmarks and the demo.
+
+pub mod client;
+pub mod emulator;
+pub mod error;
+pub mod jwt;
+pub mod model;
+pub mod retry;
+pub mod site_role;
+pub mod stats;
+pub mod xml;
+
+pub use client::{ClientConfig, Credentials, NameMatch, TableauClient};
+pub use error::TableauError;
+pub use site_role::{LicenseTier, SiteRole};

@@ -1,0 +1,471 @@
+//! Tableau objects as the REST API shows them, read from and written to its XML.
+
+use super::error::TableauError;
+use super::site_role::SiteRole;
+use super::xml::{element, Element};
+
+/// A user on a site ([XSD329] `userType`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct User {
+    /// LUID.
+    pub id: String,
+    /// User name (the sign-in email on Tableau Cloud).
+    pub name: String,
+    /// Site role exactly as Tableau wrote it; see [`User::role`].
+    pub site_role: String,
+    /// Display name.
+    pub full_name: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// Authentication setting (`SAML`, `OpenID`, `ServerDefault`, `TableauIDWithMFA`, ...).
+    pub auth_setting: Option<String>,
+    /// Identity-provider configuration (Tableau Cloud, API 3.25+).
+    pub idp_configuration_id: Option<String>,
+    /// Last sign-in, xs:dateTime.
+    pub last_login: Option<String>,
+    /// Domain name (`local`, `TABID_WITH_MFA`, an AD domain).
+    pub domain: Option<String>,
+}
+
+impl User {
+    /// The site role, if it is one we know (legacy names read as modern ones).
+    pub fn role(&self) -> Option<SiteRole> {
+        self.site_role.parse().ok()
+    }
+
+    /// Read a `<user>` element.
+    pub fn from_element(e: &Element) -> Result<User, TableauError> {
+        let get = |k: &str| e.attr(k).filter(|v| !v.is_empty()).map(str::to_string);
+        Ok(User {
+            id: get("id").ok_or_else(|| TableauError::Protocol("a <user> without id".into()))?,
+            name: get("name").unwrap_or_default(),
+            site_role: get("siteRole").unwrap_or_default(),
+            full_name: get("fullName"),
+            email: get("email"),
+            auth_setting: get("authSetting"),
+            idp_configuration_id: get("idpConfigurationId"),
+            last_login: get("lastLogin"),
+            domain: e
+                .child("domain")
+                .and_then(|d| d.attr("name"))
+                .map(str::to_string),
+        })
+    }
+
+    /// Write a `<user>` element as Tableau answers it.
+    pub fn to_xml(&self) -> String {
+        let domain = self
+            .domain
+            .as_deref()
+            .map(|d| element("domain", &[("name", Some(d))], None));
+        element(
+            "user",
+            &[
+                ("id", Some(&self.id)),
+                ("name", Some(&self.name)),
+                ("siteRole", Some(&self.site_role)),
+                ("fullName", self.full_name.as_deref()),
+                ("email", self.email.as_deref()),
+                ("authSetting", self.auth_setting.as_deref()),
+                ("idpConfigurationId", self.idp_configuration_id.as_deref()),
+                ("lastLogin", self.last_login.as_deref()),
+                ("externalAuthUserId", Some("")),
+            ],
+            domain.as_deref(),
+        )
+    }
+}
+
+/// A local or AD group ([XSD329] `groupType`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Group {
+    /// LUID.
+    pub id: String,
+    /// Name, unique per site.
+    pub name: String,
+    /// Minimum site role granted to members on sign-in, if set.
+    pub minimum_site_role: Option<String>,
+    /// Member count (with `fields=_all_`).
+    pub user_count: Option<u64>,
+    /// Domain (`local` for local groups).
+    pub domain: Option<String>,
+}
+
+impl Group {
+    /// Read a `<group>` element.
+    pub fn from_element(e: &Element) -> Result<Group, TableauError> {
+        Ok(Group {
+            id: e
+                .attr("id")
+                .ok_or_else(|| TableauError::Protocol("a <group> without id".into()))?
+                .to_string(),
+            name: e.attr("name").unwrap_or_default().to_string(),
+            minimum_site_role: e.attr("minimumSiteRole").map(str::to_string),
+            user_count: e.attr("userCount").and_then(|c| c.parse().ok()),
+            domain: e
+                .child("domain")
+                .and_then(|d| d.attr("name"))
+                .map(str::to_string),
+        })
+    }
+
+    /// Write a `<group>` element as Tableau answers it.
+    pub fn to_xml(&self) -> String {
+        let count = self.user_count.map(|c| c.to_string());
+        let domain = element(
+            "domain",
+            &[("name", Some(self.domain.as_deref().unwrap_or("local")))],
+            None,
+        );
+        element(
+            "group",
+            &[
+                ("id", Some(&self.id)),
+                ("name", Some(&self.name)),
+                ("minimumSiteRole", self.minimum_site_role.as_deref()),
+                ("userCount", count.as_deref()),
+            ],
+            Some(&domain),
+        )
+    }
+
+    /// Whether this is the built-in "All Users" group, which cannot be renamed or deleted and
+    /// which every user belongs to.
+    pub fn is_all_users(&self) -> bool {
+        self.name == ALL_USERS
+    }
+}
+
+/// The built-in group every user of a site belongs to.
+pub const ALL_USERS: &str = "All Users";
+
+/// `<pagination pageNumber pageSize totalAvailable>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pagination {
+    /// 1-based page number.
+    pub page_number: u32,
+    /// Page size.
+    pub page_size: u32,
+    /// Total items across pages.
+    pub total_available: u64,
+}
+
+impl Pagination {
+    /// Read `<pagination>`.
+    pub fn from_element(e: &Element) -> Result<Pagination, TableauError> {
+        let num = |k: &str| -> Result<u64, TableauError> {
+            e.attr(k)
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| TableauError::Protocol(format!("<pagination> without {k}")))
+        };
+        Ok(Pagination {
+            page_number: u32::try_from(num("pageNumber")?).unwrap_or(u32::MAX),
+            page_size: u32::try_from(num("pageSize")?).unwrap_or(u32::MAX),
+            total_available: num("totalAvailable")?,
+        })
+    }
+
+    /// Write `<pagination>`.
+    pub fn to_xml(&self) -> String {
+        format!(
+            "<pagination pageNumber=\"{}\" pageSize=\"{}\" totalAvailable=\"{}\"/>",
+            self.page_number, self.page_size, self.total_available
+        )
+    }
+}
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Paging information.
+    pub pagination: Pagination,
+}
+
+/// A site's license capacity and usage (tableau-rest.md section 4.3).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SiteInfo {
+    /// Site LUID.
+    pub id: String,
+    /// Site name.
+    pub name: String,
+    /// Content URL.
+    pub content_url: String,
+    /// Creator seats, if limited.
+    pub tier_creator_capacity: Option<u64>,
+    /// Explorer seats, if limited.
+    pub tier_explorer_capacity: Option<u64>,
+    /// Viewer seats, if limited.
+    pub tier_viewer_capacity: Option<u64>,
+    /// Creators in use.
+    pub num_creators: u64,
+    /// Explorers in use.
+    pub num_explorers: u64,
+    /// Viewers in use.
+    pub num_viewers: u64,
+    /// Users on the site.
+    pub num_users: u64,
+}
+
+impl SiteInfo {
+    /// Read `<site>` with its `<usage>`.
+    pub fn from_element(e: &Element) -> Result<SiteInfo, TableauError> {
+        let opt = |k: &str| e.attr(k).and_then(|v| v.parse().ok());
+        let usage = e.child("usage");
+        let used = |k: &str| {
+            usage
+                .and_then(|u| u.attr(k))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        Ok(SiteInfo {
+            id: e
+                .attr("id")
+                .ok_or_else(|| TableauError::Protocol("a <site> without id".into()))?
+                .to_string(),
+            name: e.attr("name").unwrap_or_default().to_string(),
+            content_url: e.attr("contentUrl").unwrap_or_default().to_string(),
+            tier_creator_capacity: opt("tierCreatorCapacity"),
+            tier_explorer_capacity: opt("tierExplorerCapacity"),
+            tier_viewer_capacity: opt("tierViewerCapacity"),
+            num_creators: used("numCreators"),
+            num_explorers: used("numExplorers"),
+            num_viewers: used("numViewers"),
+            num_users: used("numUsers"),
+        })
+    }
+}
+
+/// What `GET /api/{ver}/serverinfo` reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerInfo {
+    /// Product version, e.g. `2024.2.0`.
+    pub product_version: String,
+    /// Highest REST API version, e.g. `3.24`.
+    pub rest_api_version: String,
+}
+
+impl ServerInfo {
+    /// Read `<serverInfo>`.
+    pub fn from_element(e: &Element) -> Result<ServerInfo, TableauError> {
+        Ok(ServerInfo {
+            product_version: e
+                .child("productVersion")
+                .map(|p| p.text.trim().to_string())
+                .unwrap_or_default(),
+            rest_api_version: e
+                .child("restApiVersion")
+                .map(|p| p.text.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    TableauError::Protocol("<serverInfo> without restApiVersion".into())
+                })?,
+        })
+    }
+}
+
+/// A REST API version, compared numerically (`3.9` < `3.21`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ApiVersion(pub u32, pub u32);
+
+impl ApiVersion {
+    /// Bulk add/remove of group members (`<users>` bodies, `PUT .../users/remove`).
+    pub const BULK_GROUP_MEMBERS: ApiVersion = ApiVersion(3, 21);
+    /// `email` on Add User (Tableau Cloud).
+    pub const EMAIL_ON_ADD_USER: ApiVersion = ApiVersion(3, 26);
+    /// `idpConfigurationId` on Add/Update User (Tableau Cloud).
+    pub const IDP_CONFIGURATION_ID: ApiVersion = ApiVersion(3, 25);
+    /// Oldest version we speak: PAT sign-in is 3.6, Get Groups for User 3.7, JWT 3.17.
+    pub const MINIMUM: ApiVersion = ApiVersion(3, 7);
+
+    /// Parse `3.21`.
+    pub fn parse(s: &str) -> Option<ApiVersion> {
+        let (major, minor) = s.trim().split_once('.')?;
+        Some(ApiVersion(major.parse().ok()?, minor.parse().ok()?))
+    }
+}
+
+impl std::fmt::Display for ApiVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
+    }
+}
+
+/// Add User to Site (`POST .../users`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// User name (an email on Tableau Cloud).
+    pub name: String,
+    /// Requested site role; Tableau may give less when no seat is free.
+    pub site_role: SiteRole,
+    /// `authSetting`; never together with `idpConfigurationId`.
+    pub auth_setting: Option<String>,
+    /// `idpConfigurationId` (Tableau Cloud, API 3.25+).
+    pub idp_configuration_id: Option<String>,
+    /// `email` (Tableau Cloud, API 3.26+; otherwise set by Update User).
+    pub email: Option<String>,
+}
+
+/// Update User (`PUT .../users/{id}`): only the given attributes change.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UserUpdate {
+    /// New user name. Tableau Cloud refuses renames; on Tableau Server, renaming through
+    /// Update User is **unverified** against Tableau's documentation (its request body lists
+    /// fullName, email, password, siteRole, authSetting), so callers treat it as best effort.
+    pub name: Option<String>,
+    /// New display name.
+    pub full_name: Option<String>,
+    /// New email.
+    pub email: Option<String>,
+    /// New site role.
+    pub site_role: Option<SiteRole>,
+    /// New authentication setting.
+    pub auth_setting: Option<String>,
+    /// New identity-provider configuration.
+    pub idp_configuration_id: Option<String>,
+}
+
+impl UserUpdate {
+    /// Whether nothing would change.
+    pub fn is_empty(&self) -> bool {
+        *self == UserUpdate::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tableau::xml::parse;
+
+    #[test]
+    fn reads_tscs_user_list_sample() {
+        // tableau-rest.md section 7, TSC test/assets/user_get.xml (verbatim).
+        let doc = r#"<?xml version='1.0' encoding='UTF-8'?>
+<tsResponse xmlns="http://tableau.com/api" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://tableau.com/api http://tableau.com/api/ts-api-2.3.xsd">
+    <pagination pageNumber="1" pageSize="100" totalAvailable="2" />
+    <users>
+        <user id="dd2239f6-ddf1-4107-981a-4cf94e415794" name="alice" siteRole="Publisher" lastLogin="2016-08-16T23:17:06Z" externalAuthUserId="" fullName="alice cook" email="alicecook@test.com" />
+        <user id="2a47bbf8-8900-4ebb-b0a4-2723bd7c46c3" name="Bob" siteRole="Interactor" externalAuthUserId="" fullName="Bob Smith" email="bob@test.com" />
+    </users>
+</tsResponse>"#;
+        let root = parse(doc).map_err(|e| e.to_string());
+        let root = root.as_ref().map_err(Clone::clone);
+        let Ok(root) = root else {
+            panic!("parse failed")
+        };
+        let page = root.child("pagination").map(Pagination::from_element);
+        assert_eq!(
+            page.and_then(Result::ok).map(|p| p.total_available),
+            Some(2)
+        );
+        let users: Vec<User> = root
+            .find("users")
+            .map(|u| {
+                u.children_named("user")
+                    .filter_map(|e| User::from_element(e).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(users.len(), 2);
+        assert_eq!(users[0].name, "alice");
+        assert_eq!(
+            users[0].role(),
+            Some(SiteRole::ExplorerCanPublish),
+            "legacy Publisher"
+        );
+        assert_eq!(
+            users[1].role(),
+            Some(SiteRole::Explorer),
+            "legacy Interactor"
+        );
+        assert_eq!(users[0].last_login.as_deref(), Some("2016-08-16T23:17:06Z"));
+    }
+
+    #[test]
+    fn reads_group_list_all_fields_site_and_server_info() {
+        let doc = r#"<tsResponse xmlns="http://tableau.com/api"><pagination pageNumber="1" pageSize="100" totalAvailable="3"/>
+  <groups>
+    <group id="ef8b19c0-43b6-11e6-af50-63f5805dbe3c" name="All Users" userCount="2"><domain name="local"/></group>
+    <group id="e7833b48-c6f7-47b5-a2a7-36e7dd232758" name="Another group" minimumSiteRole="Explorer"><domain name="local"/></group>
+  </groups></tsResponse>"#;
+        let root = parse(doc).ok();
+        let groups: Vec<Group> = root
+            .as_ref()
+            .and_then(|r| r.find("groups"))
+            .map(|g| {
+                g.children_named("group")
+                    .filter_map(|e| Group::from_element(e).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(groups.len(), 2);
+        assert!(groups[0].is_all_users());
+        assert_eq!(groups[0].user_count, Some(2));
+        assert_eq!(groups[1].minimum_site_role.as_deref(), Some("Explorer"));
+        assert_eq!(groups[1].domain.as_deref(), Some("local"));
+
+        let site = r#"<tsResponse xmlns="http://tableau.com/api"><site id="s1" name="Acme" contentUrl="acme" tierCreatorCapacity="5" tierExplorerCapacity="10"><usage numCreators="5" numExplorers="3" numViewers="0" numUsers="9"/></site></tsResponse>"#;
+        let s = parse(site)
+            .ok()
+            .and_then(|r| r.find("site").map(SiteInfo::from_element))
+            .and_then(Result::ok);
+        assert_eq!(
+            s.as_ref().map(|s| (
+                s.tier_creator_capacity,
+                s.tier_viewer_capacity,
+                s.num_creators
+            )),
+            Some((Some(5), None, 5))
+        );
+
+        let info = r#"<tsResponse><serverInfo><productVersion build="10100.16.1024.2100">10.1.0</productVersion><restApiVersion>3.10</restApiVersion></serverInfo></tsResponse>"#;
+        let i = parse(info)
+            .ok()
+            .and_then(|r| r.find("serverInfo").map(ServerInfo::from_element))
+            .and_then(Result::ok);
+        assert_eq!(i.map(|i| i.rest_api_version), Some("3.10".to_string()));
+    }
+
+    #[test]
+    fn error_envelope_and_html_errors() {
+        let e = crate::tableau::xml::parse_error(
+            409,
+            r#"<?xml version='1.0' encoding='UTF-8'?><tsResponse xmlns="http://tableau.com/api"><error code="409000"><summary>Conflict</summary><detail>User &apos;alice&apos; already exists</detail></error></tsResponse>"#,
+        );
+        assert!(e.is_user_exists());
+        assert!(e.to_string().contains("User 'alice' already exists"));
+        let html =
+            crate::tableau::xml::parse_error(429, "<html><body>Too Many Requests</body></html>");
+        assert_eq!(html.code(), Some("429000"));
+    }
+
+    #[test]
+    fn user_xml_round_trips_with_escaping() {
+        let u = User {
+            id: "u1".into(),
+            name: "a&b@x.com".into(),
+            site_role: "Viewer".into(),
+            full_name: Some("O'Neil \"Q\" <x>".into()),
+            domain: Some("local".into()),
+            ..User::default()
+        };
+        let root = parse(&crate::tableau::xml::ts_response(&u.to_xml())).ok();
+        let back = root
+            .as_ref()
+            .and_then(|r| r.find("user"))
+            .map(User::from_element)
+            .and_then(Result::ok);
+        assert_eq!(back, Some(u));
+    }
+
+    #[test]
+    fn api_versions_compare_numerically() {
+        assert!(ApiVersion::parse("3.9") < ApiVersion::parse("3.21"));
+        assert_eq!(
+            ApiVersion::parse("3.21"),
+            Some(ApiVersion::BULK_GROUP_MEMBERS)
+        );
+        assert_eq!(ApiVersion::parse("x"), None);
+    }
+}

@@ -1,0 +1,80 @@
+//! Counters of Tableau calls: per endpoint and status, retries and sign-ins. The bridge's key
+//! efficiency figure is Tableau calls per SCIM operation; these counters measure it.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// Per-endpoint figures.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointStats {
+    /// Requests sent (every attempt).
+    pub calls: u64,
+    /// Responses by HTTP status (0 for transport failures).
+    pub by_status: BTreeMap<u16, u64>,
+    /// Total time in milliseconds.
+    pub total_ms: u64,
+}
+
+/// A snapshot of the counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// Keyed by `"METHOD endpoint"`, e.g. `"GET users"`.
+    pub endpoints: BTreeMap<String, EndpointStats>,
+    /// Attempts beyond the first of any call.
+    pub retries: u64,
+    /// Sign-ins performed.
+    pub sign_ins: u64,
+}
+
+impl StatsSnapshot {
+    /// Every request sent, sign-ins included.
+    pub fn total_calls(&self) -> u64 {
+        self.endpoints.values().map(|e| e.calls).sum()
+    }
+
+    /// Requests to one endpoint.
+    pub fn calls(&self, key: &str) -> u64 {
+        self.endpoints.get(key).map_or(0, |e| e.calls)
+    }
+}
+
+/// Thread-safe counters.
+#[derive(Debug, Default)]
+pub struct CallStats {
+    inner: Mutex<StatsSnapshot>,
+}
+
+impl CallStats {
+    pub(crate) fn record(&self, key: &str, status: u16, ms: u64) {
+        if let Ok(mut s) = self.inner.lock() {
+            let e = s.endpoints.entry(key.to_string()).or_default();
+            e.calls += 1;
+            *e.by_status.entry(status).or_default() += 1;
+            e.total_ms += ms;
+        }
+    }
+
+    pub(crate) fn retry(&self) {
+        if let Ok(mut s) = self.inner.lock() {
+            s.retries += 1;
+        }
+    }
+
+    pub(crate) fn sign_in(&self) {
+        if let Ok(mut s) = self.inner.lock() {
+            s.sign_ins += 1;
+        }
+    }
+
+    /// The counters now.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        self.inner.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Zero every counter.
+    pub fn reset(&self) {
+        if let Ok(mut s) = self.inner.lock() {
+            *s = StatsSnapshot::default();
+        }
+    }
+}
