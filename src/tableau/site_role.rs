@@ -65,10 +65,10 @@ impl SiteRole {
         }
     }
 
-    /// Privilege rank, higher is more privileged: ServerAdministrator > SiteAdministratorCreator
-    /// > SiteAdministratorExplorer > Creator > ExplorerCanPublish > Explorer > Viewer >
-    /// Unlicensed (tableau-rest.md section 4.2, from the Migration SDK's decomposition).
-    /// Guest, SupportUser and ReadOnly carry a Viewer-level license.
+    /// Privilege rank, higher is more privileged, in the order ServerAdministrator,
+    /// SiteAdministratorCreator, SiteAdministratorExplorer, Creator, ExplorerCanPublish,
+    /// Explorer, Viewer, Unlicensed (tableau-rest.md section 4.2, from the Migration SDK's
+    /// decomposition). Guest, SupportUser and ReadOnly carry a Viewer-level license.
     pub fn privilege(self) -> u8 {
         match self {
             SiteRole::ServerAdministrator => 8,
