@@ -33,7 +33,7 @@ enum Command {
         token: Option<String>,
     },
     /// Run the Tableau REST emulator alone (for tests, benchmarks and trying the bridge).
-    Emulator(EmulatorArgs),
+    Emulator(Box<EmulatorArgs>),
     /// Print the SHA-256 form of a bearer token (read from standard input), for configuration
     /// files that should not hold the token itself.
     HashToken,
@@ -281,7 +281,7 @@ async fn main() -> std::process::ExitCode {
         }
         Command::Emulator(args) => {
             init_tracing();
-            run_emulator(args).await
+            run_emulator(*args).await
         }
         Command::HashToken => {
             let mut line = String::new();
