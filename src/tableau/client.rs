@@ -340,7 +340,7 @@ impl TableauClient {
                 });
             }
             self.stats.retry();
-            tokio::time::sleep(wait.min(self.cfg.retry.max_delay)).await;
+            tokio::time::sleep(wait).await;
         }
     }
 
@@ -487,9 +487,9 @@ impl TableauClient {
                     (transport(&e), None)
                 }
             };
-            let wait = wait
-                .unwrap_or_else(|| self.cfg.retry.backoff(attempt))
-                .min(self.cfg.retry.max_delay);
+            // Tableau's Retry-After is honoured as given; only our own backoff is capped by
+            // max_delay (inside backoff). Either way the call's total budget bounds the wait.
+            let wait = wait.unwrap_or_else(|| self.cfg.retry.backoff(attempt));
             if attempt >= self.cfg.retry.max_attempts
                 || started_all.elapsed() + wait > self.cfg.retry.max_total
             {

@@ -11,7 +11,8 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// First backoff step.
     pub base_delay: Duration,
-    /// Longest single wait (also caps a `Retry-After`).
+    /// Longest single backoff step (a `Retry-After` from Tableau is honoured as given, within
+    /// `max_total`).
     pub max_delay: Duration,
     /// Longest total time spent on one call, waits included.
     pub max_total: Duration,

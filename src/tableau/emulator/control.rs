@@ -76,12 +76,10 @@ async fn owns_content(
     let Ok(mut s) = shared.state.lock() else {
         return HttpResponse::InternalServerError().finish();
     };
-    match s.users.values_mut().find(|u| u.user.name == *name) {
-        Some(u) => {
-            u.owns_content = *flag;
-            HttpResponse::NoContent().finish()
-        }
-        None => HttpResponse::NotFound().finish(),
+    if s.set_owns_content(&name, *flag) {
+        HttpResponse::NoContent().finish()
+    } else {
+        HttpResponse::NotFound().finish()
     }
 }
 

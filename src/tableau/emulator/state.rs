@@ -838,3 +838,31 @@ fn looks_like_email(s: &str) -> bool {
         None => false,
     }
 }
+
+impl SiteState {
+    /// The call counters, keyed `"METHOD /path/{id}"`.
+    pub fn stats_snapshot(&self) -> BTreeMap<String, u64> {
+        self.stats.clone()
+    }
+
+    /// Live sessions.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Every user name.
+    pub fn user_names(&self) -> Vec<String> {
+        self.users.values().map(|u| u.user.name.clone()).collect()
+    }
+
+    /// Mark a user as owning content (or not); false when there is no such user.
+    pub fn set_owns_content(&mut self, name: &str, owns: bool) -> bool {
+        match self.users.values_mut().find(|u| u.user.name == name) {
+            Some(u) => {
+                u.owns_content = owns;
+                true
+            }
+            None => false,
+        }
+    }
+}

@@ -1,0 +1,703 @@
+//! The Tableau client against the emulator, both real HTTP servers on random ports.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use secrecy::SecretString;
+use tableau_scim::tableau::emulator::{
+    self, Capacity, EmulatorConfig, Fault, Flavor, LicenseFull, RunningEmulator,
+};
+use tableau_scim::tableau::jwt::ConnectedApp;
+use tableau_scim::tableau::model::{NewUser, UserUpdate};
+use tableau_scim::tableau::retry::RetryPolicy;
+use tableau_scim::tableau::{
+    ClientConfig, Credentials, NameMatch, SiteRole, TableauClient, TableauError,
+};
+
+const PAT_NAME: &str = "scim-pat";
+const PAT_SECRET: &str = "pat-secret-value-123";
+
+fn start(cfg: EmulatorConfig) -> RunningEmulator {
+    match emulator::start("127.0.0.1:0", cfg, 2) {
+        Ok(e) => e,
+        Err(e) => panic!("emulator should start: {e}"),
+    }
+}
+
+fn emu() -> RunningEmulator {
+    start(EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET))
+}
+
+fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 5,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(50),
+        max_total: Duration::from_secs(10),
+    }
+}
+
+fn pat() -> Credentials {
+    Credentials::Pat {
+        name: PAT_NAME.into(),
+        secret: SecretString::from(PAT_SECRET.to_string()),
+    }
+}
+
+fn client_with(e: &RunningEmulator, creds: Credentials, version: Option<&str>) -> TableauClient {
+    let mut cfg = ClientConfig::new(&e.url(), "acme", creds);
+    cfg.api_version = version.map(str::to_string);
+    cfg.retry = fast_retry();
+    cfg.request_timeout = Duration::from_secs(5);
+    match TableauClient::new(cfg) {
+        Ok(c) => c,
+        Err(err) => panic!("client: {err}"),
+    }
+}
+
+fn client(e: &RunningEmulator) -> TableauClient {
+    client_with(e, pat(), None)
+}
+
+fn ok<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("unexpected error: {e}"),
+    }
+}
+
+fn new_user(name: &str, role: SiteRole) -> NewUser {
+    NewUser {
+        name: name.into(),
+        site_role: role,
+        auth_setting: None,
+        idp_configuration_id: None,
+        email: None,
+    }
+}
+
+fn emulator_calls(e: &RunningEmulator, key: &str) -> u64 {
+    e.with_state(|s| s_calls(s, key)).unwrap_or(0)
+}
+
+fn s_calls(s: &mut emulator::SiteState, key: &str) -> u64 {
+    // The emulator's own counters, as /_emulator/stats shows them.
+    s.stats_snapshot().get(key).copied().unwrap_or(0)
+}
+
+fn script(e: &RunningEmulator, faults: &[Fault]) {
+    e.with_state(|s| s.faults.script.extend(faults.iter().copied()));
+}
+
+// ---- sign-in ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pat_sign_in_discovers_the_version_and_signs_out() {
+    let e = emu();
+    let c = client(&e);
+    assert_eq!(ok(c.api_version().await).to_string(), "3.24");
+    let users = ok(c.all_users().await);
+    assert_eq!(users.len(), 1, "the site administrator");
+    assert_eq!(c.stats().sign_ins, 1);
+    c.sign_out().await;
+    assert_eq!(e.with_state(|s| s.session_count()), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connected_app_jwt_sign_in_and_bad_secrets_are_refused() {
+    let app = ConnectedApp {
+        client_id: "client-7".into(),
+        secret_id: "secret-id-7".into(),
+        secret_value: SecretString::from("ca-secret-value".to_string()),
+        username: "admin@example.com".into(),
+    };
+    let mut cfg = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
+    cfg.connected_app = Some(app.clone());
+    let e = start(cfg);
+    let c = client_with(&e, Credentials::ConnectedApp(app.clone()), Some("3.24"));
+    assert_eq!(ok(c.all_users().await).len(), 1);
+    let bad = ConnectedApp {
+        secret_value: SecretString::from("wrong".to_string()),
+        ..app
+    };
+    let c = client_with(&e, Credentials::ConnectedApp(bad), Some("3.24"));
+    assert!(matches!(c.all_users().await, Err(TableauError::SignIn(_))));
+    let wrong_pat = client_with(
+        &e,
+        Credentials::Pat {
+            name: PAT_NAME.into(),
+            secret: SecretString::from("nope".to_string()),
+        },
+        Some("3.24"),
+    );
+    let err = wrong_pat.all_users().await;
+    assert!(
+        matches!(&err, Err(TableauError::SignIn(m)) if m.contains("401001")),
+        "{err:?}"
+    );
+    assert_eq!(
+        wrong_pat.stats().sign_ins,
+        1,
+        "a refused sign-in is not retried"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replaced_pat_session_is_renewed_once_for_many_concurrent_requests() {
+    let e = emu();
+    let c = Arc::new(client(&e));
+    let admin = ok(c.all_users().await).remove(0);
+    // Another sign-in with the same PAT ends our session (one session per PAT).
+    let other = client(&e);
+    ok(other.sign_in().await);
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let c = c.clone();
+        let id = admin.id.clone();
+        tasks.push(tokio::spawn(async move { c.get_user(&id).await }));
+    }
+    for t in tasks {
+        let got = ok(ok(t.await));
+        assert!(got.is_some());
+    }
+    assert_eq!(
+        c.stats().sign_ins,
+        2,
+        "one sign-in at start, exactly one renewal"
+    );
+    assert_eq!(emulator_calls(&e, "POST /auth/signin"), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn session_expiry_every_n_calls_is_absorbed() {
+    let e = emu();
+    e.with_state(|s| s.faults.expire_session_after = Some(4));
+    let c = client(&e);
+    for _ in 0..12 {
+        ok(c.all_users().await);
+    }
+    let s = c.stats();
+    assert!(
+        s.sign_ins >= 3,
+        "renewed as sessions expired: {}",
+        s.sign_ins
+    );
+    assert_eq!(
+        s.calls("GET users"),
+        12 + s.sign_ins - 1,
+        "each expiry costs one replayed call"
+    );
+}
+
+// ---- retries ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_and_server_errors_are_retried_honouring_retry_after() {
+    let e = emu();
+    let c = client(&e);
+    ok(c.sign_in().await);
+    e.with_state(|s| s.faults.retry_after_secs = 1);
+    script(&e, &[Fault::TooMany, Fault::Unavailable, Fault::Internal]);
+    let started = Instant::now();
+    assert_eq!(ok(c.all_users().await).len(), 1);
+    // Retry-After: 1 was honoured (a floor on behaviour, not a performance figure).
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    let s = c.stats();
+    assert_eq!(s.retries, 3);
+    assert_eq!(s.calls("GET users"), 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retries_are_bounded() {
+    let e = emu();
+    let c = client(&e);
+    ok(c.sign_in().await);
+    script(&e, &[Fault::Unavailable; 10]);
+    let err = c.all_users().await;
+    assert!(
+        matches!(err, Err(TableauError::Unavailable { attempts: 5, .. })),
+        "{err:?}"
+    );
+    script(&e, &[]);
+    e.with_state(|s| s.faults.script.clear());
+    script(&e, &[Fault::TooMany; 10]);
+    assert!(matches!(c.all_users().await, Err(TableauError::Throttled)));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dropped_add_user_is_looked_up_not_repeated() {
+    let e = emu();
+    let c = client(&e);
+    ok(c.sign_in().await);
+    script(&e, &[Fault::Drop]);
+    let u = ok(c
+        .add_user(&new_user("dropped@example.com", SiteRole::Explorer))
+        .await);
+    assert_eq!(u.name, "dropped@example.com");
+    let s = c.stats();
+    assert_eq!(s.calls("POST users"), 1, "never sent twice");
+    assert_eq!(s.calls("GET users"), 1, "one lookup by name");
+    let named = e.with_state(|s| {
+        s.user_names()
+            .iter()
+            .filter(|n| *n == "dropped@example.com")
+            .count()
+    });
+    assert_eq!(named, Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_add_user_that_failed_before_applying_is_sent_again_after_the_lookup() {
+    let e = emu();
+    let c = client(&e);
+    ok(c.sign_in().await);
+    script(&e, &[Fault::Internal]);
+    let u = ok(c
+        .add_user(&new_user("retry@example.com", SiteRole::Viewer))
+        .await);
+    assert_eq!(u.site_role, "Viewer");
+    let s = c.stats();
+    assert_eq!((s.calls("POST users"), s.calls("GET users")), (2, 1));
+    script(&e, &[Fault::Drop]);
+    let g = ok(c.create_group("Dropped group", None).await);
+    assert_eq!(g.name, "Dropped group");
+    assert_eq!(c.stats().calls("POST groups"), 1);
+}
+
+// ---- users ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn paging_2500_users_takes_three_calls() {
+    let e = emu();
+    e.with_state(|s| {
+        for i in 0..2499 {
+            let _ = s.add_user(
+                &format!("user{i:04}@example.com"),
+                SiteRole::Viewer,
+                None,
+                None,
+                None,
+            );
+        }
+    });
+    let c = client(&e);
+    let all = ok(c.all_users().await);
+    assert_eq!(all.len(), 2500);
+    assert_eq!(c.stats().calls("GET users"), 3);
+    let mut names: Vec<&str> = all.iter().map(|u| u.name.as_str()).collect();
+    names.dedup();
+    assert_eq!(names.len(), 2500, "no user twice across pages");
+    let page = ok(c.query_users(2, 1000, None).await);
+    assert_eq!(
+        (page.items.len(), page.pagination.total_available),
+        (1000, 2500)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_user_call() {
+    let e = emu();
+    let c = client(&e);
+    let mut nu = new_user("Alice@Example.com", SiteRole::Creator);
+    nu.auth_setting = Some("SAML".into());
+    let alice = ok(c.add_user(&nu).await);
+    assert_eq!(
+        (alice.site_role.as_str(), alice.auth_setting.as_deref()),
+        ("Creator", Some("SAML"))
+    );
+    assert_eq!(
+        ok(c.find_user_by_name("Alice@Example.com", NameMatch::Exact)
+            .await)
+        .map(|u| u.id),
+        Some(alice.id.clone())
+    );
+    assert_eq!(
+        ok(c.find_user_by_name("alice@example.com", NameMatch::Exact)
+            .await),
+        None
+    );
+    assert_eq!(
+        ok(
+            c.find_user_by_name("alice@example.com", NameMatch::CaseInsensitive)
+                .await
+        )
+        .map(|u| u.id),
+        Some(alice.id.clone())
+    );
+    let upd = UserUpdate {
+        full_name: Some("Alice Doe".into()),
+        email: Some("alice@example.com".into()),
+        site_role: Some(SiteRole::Explorer),
+        ..UserUpdate::default()
+    };
+    let after = ok(c.update_user(&alice.id, &upd).await);
+    assert_eq!(
+        (after.site_role.as_str(), after.full_name.as_deref()),
+        ("Explorer", Some("Alice Doe"))
+    );
+    let got = ok(c.get_user(&alice.id).await);
+    assert_eq!(
+        got.as_ref().and_then(|u| u.email.as_deref()),
+        Some("alice@example.com")
+    );
+    assert_eq!(got.and_then(|u| u.role()), Some(SiteRole::Explorer));
+    let groups = ok(c.groups_of_user(&alice.id).await);
+    assert_eq!(
+        groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
+        vec!["All Users"]
+    );
+    assert!(ok(c.remove_user(&alice.id, None).await));
+    assert!(!ok(c.remove_user(&alice.id, None).await), "already removed");
+    assert_eq!(ok(c.get_user(&alice.id).await), None);
+    let refused = c
+        .update_user(
+            "x",
+            &UserUpdate {
+                site_role: Some(SiteRole::ServerAdministrator),
+                ..UserUpdate::default()
+            },
+        )
+        .await;
+    assert!(matches!(refused, Err(TableauError::Refused(_))));
+    assert!(matches!(
+        c.add_user(&new_user("g@example.com", SiteRole::Guest))
+            .await,
+        Err(TableauError::Refused(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn content_owners_need_map_assets_to_which_cloud_refuses() {
+    let e = emu();
+    let c = client(&e);
+    let owner = ok(c
+        .add_user(&new_user("owner@example.com", SiteRole::Creator))
+        .await);
+    e.with_state(|s| s.set_owns_content("owner@example.com", true));
+    let err = c.remove_user(&owner.id, None).await;
+    assert_eq!(
+        err.as_ref().err().and_then(|e| e.code()),
+        Some("409003"),
+        "{err:?}"
+    );
+    assert_eq!(
+        ok(c.get_user(&owner.id).await).map(|u| u.site_role),
+        Some("Unlicensed".to_string())
+    );
+    let admin = ok(c
+        .find_user_by_name("admin@example.com", NameMatch::Exact)
+        .await)
+    .map(|u| u.id)
+    .unwrap_or_default();
+    assert!(ok(c.remove_user(&owner.id, Some(&admin)).await));
+
+    let mut cloud = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
+    cloud.flavor = Flavor::Cloud;
+    let e = start(cloud);
+    let c = client(&e);
+    let u = ok(c
+        .add_user(&new_user("cloud@example.com", SiteRole::Viewer))
+        .await);
+    assert_eq!(u.auth_setting.as_deref(), Some("TableauIDWithMFA"));
+    let err = c.remove_user(&u.id, Some(&u.id)).await;
+    assert_eq!(
+        err.err().and_then(|e| e.code().map(str::to_string)),
+        Some("400000".into())
+    );
+    let err = c
+        .add_user(&new_user("not-an-email", SiteRole::Viewer))
+        .await;
+    assert_eq!(
+        err.err().and_then(|e| e.code().map(str::to_string)),
+        Some("400000".into())
+    );
+    let rename = c
+        .update_user(
+            &u.id,
+            &UserUpdate {
+                name: Some("new@example.com".into()),
+                ..UserUpdate::default()
+            },
+        )
+        .await;
+    assert!(rename.is_err(), "Cloud user names cannot change");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_flavor_allows_renames() {
+    let e = emu();
+    let c = client(&e);
+    let u = ok(c.add_user(&new_user("old.name", SiteRole::Viewer)).await);
+    let renamed = ok(c
+        .update_user(
+            &u.id,
+            &UserUpdate {
+                name: Some("new.name".into()),
+                ..UserUpdate::default()
+            },
+        )
+        .await);
+    assert_eq!(renamed.name, "new.name");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn full_license_tiers_downgrade_to_unlicensed_or_fail() {
+    let mut cfg = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
+    // The administrator holds the only Creator seat.
+    cfg.capacity = Capacity {
+        creator: Some(1),
+        explorer: Some(1),
+        viewer: None,
+    };
+    let e = start(cfg);
+    let c = client(&e);
+    let u = ok(c
+        .add_user(&new_user("c@example.com", SiteRole::Creator))
+        .await);
+    assert_eq!(u.site_role, "Unlicensed", "no Creator seat left");
+    let x = ok(c
+        .add_user(&new_user("x@example.com", SiteRole::Explorer))
+        .await);
+    assert_eq!(x.site_role, "Explorer");
+    let up = ok(c
+        .update_user(
+            &u.id,
+            &UserUpdate {
+                site_role: Some(SiteRole::ExplorerCanPublish),
+                ..UserUpdate::default()
+            },
+        )
+        .await);
+    assert_eq!(up.site_role, "Unlicensed", "Explorer tier full too");
+    let site = ok(c.site_info().await);
+    assert_eq!(
+        (
+            site.tier_creator_capacity,
+            site.tier_explorer_capacity,
+            site.num_creators,
+            site.num_explorers
+        ),
+        (Some(1), Some(1), 1, 1)
+    );
+
+    let mut cfg = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
+    cfg.capacity = Capacity {
+        creator: Some(1),
+        explorer: None,
+        viewer: None,
+    };
+    cfg.license_full = LicenseFull::Error;
+    let e = start(cfg);
+    let c = client(&e);
+    let err = c
+        .add_user(&new_user("c@example.com", SiteRole::Creator))
+        .await;
+    assert_eq!(
+        err.err().and_then(|e| e.code().map(str::to_string)),
+        Some("409020".into())
+    );
+}
+
+// ---- groups ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_group_and_membership_call_bulk_and_one_by_one() {
+    for (version, bulk) in [("3.24", true), ("3.20", false)] {
+        let e = emu();
+        let c = client_with(&e, pat(), Some(version));
+        let mut ids = Vec::new();
+        for i in 0..4 {
+            ids.push(
+                ok(
+                    c.add_user(&new_user(&format!("m{i}@example.com"), SiteRole::Viewer))
+                        .await,
+                )
+                .id,
+            );
+        }
+        let g = ok(c.create_group("Finance", Some(SiteRole::Explorer)).await);
+        assert_eq!(g.minimum_site_role.as_deref(), Some("Explorer"));
+        assert_eq!(
+            ok(c.find_group_by_name("Finance").await).map(|x| x.id),
+            Some(g.id.clone())
+        );
+        assert_eq!(
+            ok(c.find_group_by_name("finance").await),
+            None,
+            "name:eq is exact"
+        );
+        c.reset_stats();
+        ok(c.add_members(&g.id, &ids).await);
+        let adds = c.stats().calls("POST groups/{id}/users");
+        assert_eq!(adds, if bulk { 1 } else { 4 }, "version {version}");
+        ok(c.add_members(&g.id, &ids[..2]).await);
+        assert_eq!(
+            ok(c.group_members(&g.id).await).len(),
+            4,
+            "re-adding members is harmless"
+        );
+        c.reset_stats();
+        ok(c.remove_members(&g.id, &ids[..3]).await);
+        let s = c.stats();
+        let removes =
+            s.calls("PUT groups/{id}/users/remove") + s.calls("DELETE groups/{id}/users/{id}");
+        assert_eq!(removes, if bulk { 1 } else { 3 });
+        ok(c.remove_members(&g.id, &ids[..1]).await);
+        let left: Vec<String> = ok(c.group_members(&g.id).await)
+            .into_iter()
+            .map(|u| u.id)
+            .collect();
+        assert_eq!(left, vec![ids[3].clone()]);
+        let renamed = ok(c.update_group(&g.id, "Finance EMEA", None).await);
+        assert_eq!(renamed.name, "Finance EMEA");
+        let groups = ok(c.groups_of_user(&ids[3]).await);
+        assert!(groups.iter().any(|x| x.name == "Finance EMEA"));
+        let dup = c.create_group("FINANCE emea", None).await;
+        assert!(
+            dup.as_ref()
+                .err()
+                .is_some_and(TableauError::is_group_exists),
+            "{dup:?}"
+        );
+        assert!(ok(c.delete_group(&g.id).await));
+        assert!(!ok(c.delete_group(&g.id).await));
+        let all = ok(c.all_groups().await);
+        let all_users = all
+            .iter()
+            .find(|x| x.is_all_users())
+            .map(|x| x.id.clone())
+            .unwrap_or_default();
+        let err = c.delete_group(&all_users).await;
+        assert_eq!(
+            err.err().and_then(|e| e.code().map(str::to_string)),
+            Some("403004".into())
+        );
+        assert_eq!(
+            ok(c.group_members(&all_users).await).len(),
+            5,
+            "every user is in All Users"
+        );
+    }
+}
+
+// ---- error codes ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tableau_error_codes_come_back_typed() {
+    let e = emu();
+    let c = client(&e);
+    ok(c.add_user(&new_user("dup@example.com", SiteRole::Viewer))
+        .await);
+    let dup = c
+        .add_user(&new_user("DUP@example.com", SiteRole::Viewer))
+        .await;
+    assert!(
+        dup.as_ref().err().is_some_and(TableauError::is_user_exists),
+        "409000: {dup:?}"
+    );
+    let page = c.query_users(1, 1001, None).await;
+    assert_eq!(
+        page.err().and_then(|e| e.code().map(str::to_string)),
+        Some("403014".into())
+    );
+    let past = c.query_users(9, 100, None).await;
+    assert_eq!(
+        past.err().and_then(|e| e.code().map(str::to_string)),
+        Some("400006".into())
+    );
+    let missing = c
+        .update_user(
+            "6b7179ba-b82b-4f0f-91ed-812074ac5da6",
+            &UserUpdate {
+                full_name: Some("x".into()),
+                ..UserUpdate::default()
+            },
+        )
+        .await;
+    assert_eq!(
+        missing.err().and_then(|e| e.code().map(str::to_string)),
+        Some("404002".into())
+    );
+    assert_eq!(
+        ok(c.get_user("6b7179ba-b82b-4f0f-91ed-812074ac5da6").await),
+        None
+    );
+
+    let mut cfg = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
+    cfg.user_exists_code = "409017";
+    let e2 = start(cfg);
+    let c2 = client(&e2);
+    ok(c2
+        .add_user(&new_user("dup@example.com", SiteRole::Viewer))
+        .await);
+    let dup = c2
+        .add_user(&new_user("dup@example.com", SiteRole::Viewer))
+        .await;
+    assert_eq!(dup.as_ref().err().and_then(|e| e.code()), Some("409017"));
+    assert!(dup.err().is_some_and(|e| e.is_user_exists()));
+
+    // Codes the client never provokes itself, checked on the wire.
+    let http = reqwest::Client::new();
+    let session = ok(c.session().await);
+    let url = format!("{}/api/3.24/sites/{}/users", e.url(), session.site_id);
+    let bad_role = http
+        .post(&url)
+        .header("X-Tableau-Auth", "bad")
+        .body("<tsRequest/>")
+        .send()
+        .await
+        .map(|r| r.status().as_u16());
+    assert_eq!(ok(bad_role), 401);
+    let text = ok(ok(http
+        .get(&url)
+        .header("X-Tableau-Auth", "stale-token")
+        .send()
+        .await)
+    .text()
+    .await);
+    assert!(text.contains("401002"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_site_roles_are_400013_on_the_wire() {
+    let e = emu();
+    let c = client(&e);
+    let site_id = ok(c.session().await).site_id.clone();
+    // The client never sends an unknown role, so sign in by hand.
+    let http = reqwest::Client::new();
+    let body = format!("<tsRequest><credentials personalAccessTokenName=\"{PAT_NAME}\" personalAccessTokenSecret=\"{PAT_SECRET}\"><site contentUrl=\"acme\"/></credentials></tsRequest>");
+    let signin = ok(ok(http
+        .post(format!("{}/api/3.24/auth/signin", e.url()))
+        .body(body)
+        .send()
+        .await)
+    .text()
+    .await);
+    let token = signin
+        .split("token=\"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .unwrap_or_default()
+        .to_string();
+    let r = ok(http
+        .post(format!("{}/api/3.24/sites/{site_id}/users", e.url()))
+        .header("X-Tableau-Auth", &token)
+        .body("<tsRequest><user name=\"z@example.com\" siteRole=\"SuperUser\"/></tsRequest>")
+        .send()
+        .await);
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(ok(r.text().await).contains("400013"));
+}
+
+#[test]
+fn secrets_never_appear_in_debug_output() {
+    let cfg = ClientConfig::new("https://tableau.example.com", "acme", pat());
+    let shown = format!("{cfg:?}");
+    assert!(!shown.contains(PAT_SECRET), "{shown}");
+    let ecfg = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
+    assert!(!format!("{ecfg:?}").contains(PAT_SECRET));
+}
