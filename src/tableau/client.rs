@@ -581,11 +581,7 @@ impl TableauClient {
     pub async fn get_user(&self, id: &str) -> Result<Option<User>, TableauError> {
         let call = Call::new(Method::GET, "users/{id}", format!("/users/{}", seg(id)));
         match self.send_xml(&call).await {
-            Ok(root) => root
-                .find("user")
-                .map(User::from_element)
-                .transpose()
-                .map(|u| u.or(None)),
+            Ok(root) => root.find("user").map(User::from_element).transpose(),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
@@ -1054,4 +1050,72 @@ fn seg(id: &str) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_tscs_sign_in_sample() {
+        // tableau-rest.md section 1.1, TSC test/assets/auth_sign_in.xml.
+        let doc = r#"<tsResponse xmlns="http://tableau.com/api"><credentials token="eIX6mvFsqyansa4KqEI1UwOpS8ggRs2l"><site id="6b7179ba-b82b-4f0f-91ed-812074ac5da6" contentUrl="Samples"/><user id="1a96d216-e9b8-497b-a82a-0b899a965e01"/></credentials></tsResponse>"#;
+        let s = parse_session(doc).map_err(|e| e.to_string());
+        let s = s.as_ref().map(|s| {
+            (
+                s.site_id.as_str(),
+                s.user_id.as_str(),
+                s.token.expose_secret(),
+            )
+        });
+        assert_eq!(
+            s,
+            Ok((
+                "6b7179ba-b82b-4f0f-91ed-812074ac5da6",
+                "1a96d216-e9b8-497b-a82a-0b899a965e01",
+                "eIX6mvFsqyansa4KqEI1UwOpS8ggRs2l"
+            ))
+        );
+        assert!(parse_session("<tsResponse/>").is_err());
+    }
+
+    #[test]
+    fn request_bodies_have_tableaus_shapes() {
+        let add = ts_request(&element(
+            "user",
+            &[
+                ("name", Some("a&b@x.com")),
+                ("siteRole", Some("Viewer")),
+                ("authSetting", None),
+            ],
+            None,
+        ));
+        assert_eq!(
+            add,
+            r#"<tsRequest><user name="a&amp;b@x.com" siteRole="Viewer"/></tsRequest>"#
+        );
+        let users: String = ["u1", "u2"]
+            .iter()
+            .map(|id| element("user", &[("id", Some(id))], None))
+            .collect();
+        assert_eq!(
+            ts_request(&format!("<users>{users}</users>")),
+            r#"<tsRequest><users><user id="u1"/><user id="u2"/></users></tsRequest>"#
+        );
+    }
+
+    #[test]
+    fn filters_and_path_segments_are_safe() {
+        assert_eq!(
+            name_filter("a@b.c", NameMatch::Exact).ok(),
+            Some("name:eq:a@b.c".to_string())
+        );
+        assert_eq!(
+            name_filter("a@b.c", NameMatch::CaseInsensitive).ok(),
+            Some("name:cieq:a@b.c".to_string())
+        );
+        assert!(name_filter("a,b", NameMatch::Exact).is_err());
+        assert_eq!(seg("6b7179ba-b82b"), "6b7179ba-b82b");
+        assert_eq!(seg("../x?y"), "%2E%2E%2Fx%3Fy");
+    }
 }

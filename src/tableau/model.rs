@@ -92,31 +92,47 @@ pub struct Group {
 }
 
 impl Group {
-    /// Read a `<group>` element.
+    /// Read a `<group>` element. The minimum site role is the `minimumSiteRole` attribute
+    /// ([XSD329]) or, as TSC reads it, the `siteRole` of an `<import>` child, which Tableau
+    /// returns for local groups too since 2020.3 (TSC `models/group_item.py`).
     pub fn from_element(e: &Element) -> Result<Group, TableauError> {
+        let import = e.child("import");
         Ok(Group {
             id: e
                 .attr("id")
                 .ok_or_else(|| TableauError::Protocol("a <group> without id".into()))?
                 .to_string(),
             name: e.attr("name").unwrap_or_default().to_string(),
-            minimum_site_role: e.attr("minimumSiteRole").map(str::to_string),
+            minimum_site_role: e
+                .attr("minimumSiteRole")
+                .or_else(|| import.and_then(|i| i.attr("siteRole")))
+                .map(str::to_string),
             user_count: e.attr("userCount").and_then(|c| c.parse().ok()),
             domain: e
                 .child("domain")
                 .and_then(|d| d.attr("name"))
+                .or_else(|| import.and_then(|i| i.attr("domainName")))
                 .map(str::to_string),
         })
     }
 
-    /// Write a `<group>` element as Tableau answers it.
+    /// Write a `<group>` element as Tableau answers it: `<domain>`, and `<import>` carrying the
+    /// minimum site role when one is set.
     pub fn to_xml(&self) -> String {
         let count = self.user_count.map(|c| c.to_string());
-        let domain = element(
-            "domain",
-            &[("name", Some(self.domain.as_deref().unwrap_or("local")))],
-            None,
-        );
+        let domain_name = self.domain.as_deref().unwrap_or("local");
+        let mut inner = element("domain", &[("name", Some(domain_name))], None);
+        if let Some(role) = self.minimum_site_role.as_deref() {
+            inner.push_str(&element(
+                "import",
+                &[
+                    ("domainName", Some(domain_name)),
+                    ("siteRole", Some(role)),
+                    ("grantLicenseMode", Some("onLogin")),
+                ],
+                None,
+            ));
+        }
         element(
             "group",
             &[
@@ -125,7 +141,7 @@ impl Group {
                 ("minimumSiteRole", self.minimum_site_role.as_deref()),
                 ("userCount", count.as_deref()),
             ],
-            Some(&domain),
+            Some(&inner),
         )
     }
 
@@ -404,6 +420,16 @@ mod tests {
         assert_eq!(groups[0].user_count, Some(2));
         assert_eq!(groups[1].minimum_site_role.as_deref(), Some("Explorer"));
         assert_eq!(groups[1].domain.as_deref(), Some("local"));
+        // TSC's reading: the minimum role in an <import> child.
+        let tsc_shape = r#"<group id="g" name="G"><import domainName="local" siteRole="Viewer" grantLicenseMode="onLogin"/></group>"#;
+        let g = parse(tsc_shape)
+            .ok()
+            .map(|e| Group::from_element(&e))
+            .and_then(Result::ok);
+        assert_eq!(
+            g.map(|g| (g.minimum_site_role, g.domain)),
+            Some((Some("Viewer".into()), Some("local".into())))
+        );
 
         let site = r#"<tsResponse xmlns="http://tableau.com/api"><site id="s1" name="Acme" contentUrl="acme" tierCreatorCapacity="5" tierExplorerCapacity="10"><usage numCreators="5" numExplorers="3" numViewers="0" numUsers="9"/></site></tsResponse>"#;
         let s = parse(site)
