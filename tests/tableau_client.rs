@@ -268,6 +268,31 @@ async fn an_add_user_that_failed_before_applying_is_sent_again_after_the_lookup(
     assert_eq!(c.stats().calls("POST groups"), 1);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn an_add_user_that_times_out_is_resolved_without_a_duplicate() {
+    let e = emu();
+    let mut cfg = ClientConfig::new(&e.url(), "acme", pat());
+    cfg.retry = fast_retry();
+    cfg.request_timeout = Duration::from_millis(300);
+    let c = ok(TableauClient::new(cfg));
+    ok(c.sign_in().await);
+    e.with_state(|s| s.faults.stall_ms = 800);
+    script(&e, &[Fault::Stall]);
+    let u = ok(c
+        .add_user(&new_user("slow@example.com", SiteRole::Viewer))
+        .await);
+    assert_eq!(u.name, "slow@example.com");
+    // Let the stalled request finish on the emulator's side too.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let named = e.with_state(|s| {
+        s.user_names()
+            .iter()
+            .filter(|n| *n == "slow@example.com")
+            .count()
+    });
+    assert_eq!(named, Some(1), "one user, whichever request landed");
+}
+
 // ---- users ----
 
 #[tokio::test(flavor = "multi_thread")]

@@ -615,14 +615,23 @@ impl TableauClient {
             None,
         ));
         let call = Call::new(Method::POST, "users", "/users".into()).body(body);
+        let mut uncertain = false;
         for _ in 0..self.cfg.retry.max_attempts {
             match self.send_xml(&call).await {
                 Ok(root) => return one(&root, "user", User::from_element),
                 Err(TableauError::Uncertain(why)) => {
                     tracing::warn!(reason = %why, "Add User outcome unknown; looking the user up");
+                    uncertain = true;
                     if let Some(u) = self.find_user_by_name(&new.name, NameMatch::Exact).await? {
                         return Ok(u);
                     }
+                }
+                // Our earlier, uncertain request landed after the lookup missed it.
+                Err(e) if uncertain && e.is_user_exists() => {
+                    if let Some(u) = self.find_user_by_name(&new.name, NameMatch::Exact).await? {
+                        return Ok(u);
+                    }
+                    return Err(e);
                 }
                 Err(e) => return Err(e),
             }
@@ -752,14 +761,22 @@ impl TableauClient {
             None,
         ));
         let call = Call::new(Method::POST, "groups", "/groups".into()).body(body);
+        let mut uncertain = false;
         for _ in 0..self.cfg.retry.max_attempts {
             match self.send_xml(&call).await {
                 Ok(root) => return one(&root, "group", Group::from_element),
                 Err(TableauError::Uncertain(why)) => {
                     tracing::warn!(reason = %why, "Create Group outcome unknown; looking it up");
+                    uncertain = true;
                     if let Some(g) = self.find_group_by_name(name).await? {
                         return Ok(g);
                     }
+                }
+                Err(e) if uncertain && e.is_group_exists() => {
+                    if let Some(g) = self.find_group_by_name(name).await? {
+                        return Ok(g);
+                    }
+                    return Err(e);
                 }
                 Err(e) => return Err(e),
             }
