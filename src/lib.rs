@@ -6,6 +6,8 @@
 #![deny(clippy::unwrap_used)]
 
 pub mod backend;
+pub mod bridge;
 pub mod http;
 pub mod scim;
+pub mod stack;
 pub mod tableau;

@@ -1,10 +1,9 @@
 //! The `tableau-scim` command.
 
-use std::sync::Arc;
-
 use clap::{Parser, Subcommand};
-use tableau_scim::backend::memory::MemoryStore;
-use tableau_scim::http::{self, AppState, HttpSettings, TokenDigest, TokenSet};
+use tableau_scim::http::TokenDigest;
+use tableau_scim::stack::{Stack, StackOptions};
+use tableau_scim::tableau::emulator::state::{SeedGroup, SeedUser};
 use tableau_scim::tableau::emulator::{
     self, Capacity, EmulatorConfig, Faults, Flavor, LicenseFull, Seed,
 };
@@ -22,15 +21,22 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the SCIM server on an in-memory store, to try the protocol with curl or an IdP's
-    /// test tool. Prints the base URL and the bearer token.
+    /// Run the bridge on an emulated Tableau site (Tableau Server rules by default, a few seeded
+    /// users and groups). Prints the SCIM base URL, the bearer token and the emulator's URL,
+    /// whose /_emulator/stats counts the Tableau calls each SCIM request caused.
     Demo {
-        /// Address to listen on.
+        /// Address the SCIM server listens on.
         #[arg(long, env = "TABLEAU_SCIM_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
         /// Bearer token to accept (generated when not given).
         #[arg(long, env = "TABLEAU_SCIM_DEMO_TOKEN", hide_env_values = true)]
         token: Option<String>,
+        /// Tableau Cloud or Tableau Server rules.
+        #[arg(long, value_enum, default_value = "server")]
+        flavor: Flavor,
+        /// Directory for the store (a temporary directory when not given).
+        #[arg(long)]
+        data: Option<std::path::PathBuf>,
     },
     /// Run the Tableau REST emulator alone (for tests, benchmarks and trying the bridge).
     Emulator(Box<EmulatorArgs>),
@@ -220,6 +226,86 @@ async fn run_emulator(args: EmulatorArgs) -> std::process::ExitCode {
     }
 }
 
+fn demo_seed(flavor: Flavor) -> Seed {
+    let user = |name: &str, role: &str, full: &str| SeedUser {
+        name: name.into(),
+        site_role: role.into(),
+        full_name: Some(full.into()),
+        email: Some(name.into()),
+        owns_content: false,
+    };
+    let _ = flavor;
+    Seed {
+        users: vec![
+            user("ana@example.com", "Creator", "Ana Lima"),
+            user("ben@example.com", "Explorer", "Ben Okafor"),
+            user("cleo@example.com", "Viewer", "Cleo Park"),
+        ],
+        groups: vec![SeedGroup {
+            name: "Sales".into(),
+            members: vec!["ana@example.com".into(), "ben@example.com".into()],
+            minimum_site_role: None,
+        }],
+    }
+}
+
+async fn run_demo(
+    listen: String,
+    token: Option<String>,
+    flavor: Flavor,
+    data: Option<std::path::PathBuf>,
+) -> std::process::ExitCode {
+    let token = token.unwrap_or_else(generated_token);
+    let (data_dir, _temp) = match data {
+        Some(d) => (d, None),
+        None => match tempfile::tempdir() {
+            Ok(t) => (t.path().to_path_buf(), Some(t)),
+            Err(e) => {
+                eprintln!("tableau-scim demo: no temporary directory: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+    };
+    let mut emu = EmulatorConfig::new("demo", "tableau-scim", &generated_token());
+    emu.flavor = flavor;
+    emu.seed = Some(demo_seed(flavor));
+    let mut opts = StackOptions::new(emu, data_dir.clone(), &token);
+    opts.listen = listen;
+    let stack = match Stack::start(opts) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("tableau-scim demo: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    println!("tableau-scim demo (bridge on an emulated Tableau {flavor:?} site)");
+    println!("  SCIM base URL: {}", stack.scim_url());
+    println!("  Bearer token:  {token}");
+    println!(
+        "  Tableau (emulated): {}   calls: {}/_emulator/stats   state: {}/_emulator/dump",
+        stack.emulator.url(),
+        stack.emulator.url(),
+        stack.emulator.url()
+    );
+    println!("  Store: {}", data_dir.join("tableau-scim.db").display());
+    println!("  Try: curl -H 'Authorization: Bearer {token}' '{}/Users?filter=userName%20eq%20%22ana@example.com%22'", stack.scim_url());
+    let handle = stack.scim.handle.clone();
+    let emu_handle = stack.emulator.handle.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            handle.stop(true).await;
+            emu_handle.stop(true).await;
+        }
+    });
+    let client = stack.bridge.tenant().client.clone();
+    let result = stack.scim.task.await;
+    client.sign_out().await;
+    match result {
+        Ok(Ok(())) => std::process::ExitCode::SUCCESS,
+        _ => std::process::ExitCode::FAILURE,
+    }
+}
+
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -239,45 +325,14 @@ fn generated_token() -> String {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Demo { listen, token } => {
+        Command::Demo {
+            listen,
+            token,
+            flavor,
+            data,
+        } => {
             init_tracing();
-            let token = token.unwrap_or_else(generated_token);
-            let state = AppState {
-                store: Arc::new(MemoryStore::new()),
-                tokens: TokenSet::new(vec![TokenDigest::of(&token)]),
-                settings: HttpSettings::default(),
-            };
-            let server = match http::start(&listen, state, 2) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("tableau-scim: cannot listen on {listen}: {e}");
-                    return std::process::ExitCode::FAILURE;
-                }
-            };
-            println!("tableau-scim demo (in-memory store)");
-            println!("  SCIM base URL: http://{}/scim/v2", server.addr);
-            println!("  Bearer token:  {token}");
-            println!(
-                "  Try: curl -H 'Authorization: Bearer {token}' http://{}/scim/v2/ServiceProviderConfig",
-                server.addr
-            );
-            let handle = server.handle.clone();
-            tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    handle.stop(true).await;
-                }
-            });
-            match server.task.await {
-                Ok(Ok(())) => std::process::ExitCode::SUCCESS,
-                Ok(Err(e)) => {
-                    eprintln!("tableau-scim: server error: {e}");
-                    std::process::ExitCode::FAILURE
-                }
-                Err(e) => {
-                    eprintln!("tableau-scim: server task failed: {e}");
-                    std::process::ExitCode::FAILURE
-                }
-            }
+            run_demo(listen, token, flavor, data).await
         }
         Command::Emulator(args) => {
             init_tracing();

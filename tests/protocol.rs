@@ -923,7 +923,7 @@ async fn checklist_28_okta_create_flow_deactivate_keeps_memberships_and_group_pu
         add.body["members"][0].get("display").is_none(),
         "members are served as written"
     );
-    let user = app.get(&format!("/Users/{id}")).await;
+    let user = app.get(&format!("/Users/{id}?attributes=groups")).await;
     assert_eq!(
         user.body["groups"][0]["value"],
         json!(gid),

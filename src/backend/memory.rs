@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 use super::{IfMatch, ListPage, ResourceStore};
 use crate::scim::list::ListQuery;
 use crate::scim::patch::{self, PatchRequest};
+use crate::scim::projection::Projection;
 use crate::scim::schema::{ResourceKind, SchemaRegistry};
 use crate::scim::{ScimError, ScimResult};
 
@@ -225,7 +226,12 @@ impl ResourceStore for MemoryStore {
         Ok(inner.view(kind, &stored))
     }
 
-    async fn get(&self, kind: ResourceKind, id: &str, _want_members: bool) -> ScimResult<Value> {
+    async fn get(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        _projection: &Projection,
+    ) -> ScimResult<Value> {
         let inner = self.read()?;
         let stored = inner
             .table(kind)

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::scim::list::ListQuery;
 use crate::scim::patch::PatchRequest;
+use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
 use crate::scim::ScimResult;
 
@@ -35,9 +36,10 @@ pub trait ResourceStore: Send + Sync + 'static {
     /// `userName`/`displayName`.
     async fn create(&self, kind: ResourceKind, resource: Value) -> ScimResult<Value>;
 
-    /// One resource by id; 404 when absent. `want_members` is false when the client excluded
-    /// `members`, so a backend can skip fetching them.
-    async fn get(&self, kind: ResourceKind, id: &str, want_members: bool) -> ScimResult<Value>;
+    /// One resource by id; 404 when absent. The projection lets a backend skip what will not be
+    /// returned (`excludedAttributes=members`) and fetch what is asked for (`attributes=groups`).
+    async fn get(&self, kind: ResourceKind, id: &str, projection: &Projection)
+        -> ScimResult<Value>;
 
     /// A page of resources matching `query.filter` (already validated for `kind`).
     async fn list(&self, kind: ResourceKind, query: &ListQuery) -> ScimResult<ListPage>;

@@ -180,7 +180,7 @@ pub async fn get(
     id: web::Path<String>,
 ) -> ScimResult<HttpResponse> {
     let p = projection(&req)?;
-    let stored = state.store.get(**kind, &id, !p.excludes("members")).await?;
+    let stored = state.store.get(**kind, &id, &p).await?;
     let version = stored["meta"]["version"].as_str().unwrap_or_default();
     let none_match = req
         .headers()

@@ -106,7 +106,10 @@ pub enum ScimError {
     /// 501: an optional SCIM feature we do not offer (Bulk, /Me).
     #[error("{0}")]
     NotImplemented(String),
-    /// 503 (or 502 upstream): the backing system could not complete the request; retry later.
+    /// 502: the backing system (Tableau) refused or answered something unexpected.
+    #[error("{0}")]
+    BadGateway(String),
+    /// 503: the backing system could not complete the request now; retry later.
     #[error("{0}")]
     Unavailable(String),
     /// 500: a fault of ours. The detail is logged, not sent.
@@ -137,6 +140,7 @@ impl ScimError {
             ScimError::PayloadTooLarge(_) => (413, None),
             ScimError::UnsupportedMediaType(_) => (415, None),
             ScimError::NotImplemented(_) => (501, None),
+            ScimError::BadGateway(_) => (502, None),
             ScimError::Unavailable(_) => (503, None),
             ScimError::Internal(_) => (500, None),
         }

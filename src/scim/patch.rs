@@ -287,6 +287,16 @@ fn apply_path_op(
         if let Some(u) = &path.attr.urn {
             let whole = format!("{u}:{}", path.attr.name);
             if let Some(ext) = schema.extension(&whole) {
+                if ext
+                    .attributes
+                    .iter()
+                    .all(|a| a.mutability == Mutability::ReadOnly)
+                {
+                    return Err(ScimError::Mutability(format!(
+                        "'{}' is read-only: every attribute of it is set by the server",
+                        ext.id
+                    )));
+                }
                 let mut obj = Map::new();
                 obj.insert(ext.id.clone(), op.value.clone().unwrap_or(Value::Null));
                 if op.op == OpKind::Remove {

@@ -302,6 +302,18 @@ fn immutable_member_ids_cannot_be_edited_in_place() {
 }
 
 #[test]
+fn a_read_only_extension_cannot_be_written_whole() {
+    for op in ["add", "replace", "remove"] {
+        let e = run(
+            users(),
+            &user(),
+            json!([{"op":op,"path":"urn:ietf:params:scim:schemas:extension:tableau-scim:2.0:User","value":{}}]),
+        );
+        assert!(matches!(e, Err(ScimError::Mutability(_))), "{op}: {e:?}");
+    }
+}
+
+#[test]
 fn checklist_16_patch_is_all_or_nothing() {
     let before = user();
     let e = run(

@@ -53,6 +53,14 @@ impl Projection {
             }))
     }
 
+    /// Whether `attributes` names `name` (or one of its sub-attributes): for attributes
+    /// returned only on request, such as a user's `groups`.
+    pub fn requests(&self, name: &str) -> bool {
+        self.attributes
+            .iter()
+            .any(|a| AttrPath::parse_plain(a).is_some_and(|p| p.name.eq_ignore_ascii_case(name)))
+    }
+
     fn resolve(schema: &ResourceSchema<'_>, paths: &[String]) -> Vec<Selected> {
         paths
             .iter()

@@ -403,6 +403,26 @@ pub fn render(schema: &ResourceSchema<'_>, stored: &Value, base_url: &str) -> Va
             .into(),
         );
     }
+    // A member that names its type but not its URI gets one, as RFC 7643 section 4.2 shows.
+    let base = base_url.trim_end_matches('/').to_string();
+    if let Some(members) = obj.get_mut("members").and_then(Value::as_array_mut) {
+        for m in members.iter_mut() {
+            let Some(mo) = m.as_object_mut() else {
+                continue;
+            };
+            let endpoint = match mo.get("type").and_then(Value::as_str) {
+                Some(t) if t.eq_ignore_ascii_case("User") => "Users",
+                Some(t) if t.eq_ignore_ascii_case("Group") => "Groups",
+                _ => continue,
+            };
+            if !mo.contains_key("$ref") {
+                if let Some(v) = mo.get("value").and_then(Value::as_str) {
+                    let uri = format!("{base}/{endpoint}/{v}");
+                    mo.insert("$ref".into(), uri.into());
+                }
+            }
+        }
+    }
     // Keep `schemas` and `id` first for readability of responses.
     let mut ordered = Map::new();
     for key in ["schemas", "id"] {

@@ -1,8 +1,32 @@
 //! Counters of Tableau calls: per endpoint and status, retries and sign-ins. The bridge's key
 //! efficiency figure is Tableau calls per SCIM operation; these counters measure it.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Mutex;
+
+tokio::task_local! {
+    static SCOPE: Cell<u64>;
+}
+
+/// Run `f` and count the Tableau requests it sends (every attempt, sign-ins included): the
+/// figure recorded per SCIM operation. Counting is per task, so concurrent operations do not
+/// mix their counts.
+pub async fn counted<F: Future>(f: F) -> (F::Output, u64) {
+    SCOPE
+        .scope(Cell::new(0), async move {
+            let out = f.await;
+            let n = SCOPE.try_with(Cell::get).unwrap_or(0);
+            (out, n)
+        })
+        .await
+}
+
+/// The number of Tableau requests sent so far in the current [`counted`] scope.
+pub fn calls_in_scope() -> u64 {
+    SCOPE.try_with(Cell::get).unwrap_or(0)
+}
 
 /// Per-endpoint figures.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,6 +70,7 @@ pub struct CallStats {
 
 impl CallStats {
     pub(crate) fn record(&self, key: &str, status: u16, ms: u64) {
+        let _ = SCOPE.try_with(|c| c.set(c.get() + 1));
         if let Ok(mut s) = self.inner.lock() {
             let e = s.endpoints.entry(key.to_string()).or_default();
             e.calls += 1;

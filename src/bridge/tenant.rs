@@ -1,0 +1,162 @@
+//! One tenant: a Tableau site with its client, caches, store, role mapping and policies.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, MutexGuard};
+
+use super::cache::{CacheTtls, Caches};
+use super::roles::RoleMapping;
+use super::store::Store;
+use crate::tableau::{SiteRole, TableauClient};
+
+/// What DELETE /Users does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Deprovision {
+    /// Remove the user from the site (falling back to Unlicensed when they own content and no
+    /// `map_assets_to` owner is configured).
+    Remove,
+    /// Keep the user, Unlicensed.
+    Unlicense,
+}
+
+/// What happens when Tableau grants a lower role than asked because no seat is free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnLicenseExhausted {
+    /// Accept: the response shows the real role; a warning is logged and counted.
+    Downgrade,
+    /// Refuse with 409, naming the full tier.
+    Reject,
+}
+
+/// What a rejected create leaves in Tableau.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RejectedUser {
+    /// Leave the new user Unlicensed (the IdP's retry finds and upgrades it when a seat frees).
+    Unlicensed,
+    /// Remove the new user again.
+    Remove,
+}
+
+/// Per-tenant policies.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// DELETE /Users.
+    pub deprovision: Deprovision,
+    /// A full license tier.
+    pub on_license_exhausted: OnLicenseExhausted,
+    /// What a rejected create leaves.
+    pub rejected_user: RejectedUser,
+    /// Owner for a removed user's content (`mapAssetsTo`; Tableau Server only).
+    pub map_assets_to: Option<String>,
+    /// `authSetting` for new users.
+    pub auth_setting: Option<String>,
+    /// `idpConfigurationId` for new users (Tableau Cloud).
+    pub idp_configuration_id: Option<String>,
+    /// Minimum site role of groups created through SCIM.
+    pub group_minimum_site_role: Option<SiteRole>,
+    /// Whether Tableau can rename users (Tableau Server); Tableau Cloud cannot.
+    pub can_rename: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            deprovision: Deprovision::Remove,
+            on_license_exhausted: OnLicenseExhausted::Downgrade,
+            rejected_user: RejectedUser::Unlicensed,
+            map_assets_to: None,
+            auth_setting: None,
+            idp_configuration_id: None,
+            group_minimum_site_role: None,
+            can_rename: true,
+        }
+    }
+}
+
+/// Counters the bridge keeps besides the caches' and the client's.
+#[derive(Debug, Default)]
+pub struct BridgeCounters {
+    /// Users who got a lower site role than asked for (no seat).
+    pub license_downgrades: AtomicU64,
+}
+
+const STRIPES: usize = 256;
+
+/// Per-key locks: operations on one userName or group are serialised, others run in parallel.
+/// Striped, so memory stays bounded however many keys pass through.
+pub struct KeyLocks {
+    stripes: Vec<Mutex<()>>,
+}
+
+impl KeyLocks {
+    fn new() -> KeyLocks {
+        KeyLocks {
+            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+        }
+    }
+
+    /// Hold the lock for `key` (compared case-insensitively).
+    pub async fn lock(&self, key: &str) -> MutexGuard<'_, ()> {
+        let mut h = DefaultHasher::new();
+        key.to_lowercase().hash(&mut h);
+        let i = usize::try_from(h.finish() % STRIPES as u64).unwrap_or(0);
+        self.stripes[i].lock().await
+    }
+}
+
+/// Everything one tenant needs.
+pub struct Tenant {
+    /// Tenant id (store key, logs).
+    pub id: String,
+    /// Tableau.
+    pub client: Arc<TableauClient>,
+    /// Durable state.
+    pub store: Store,
+    /// Caches.
+    pub caches: Caches,
+    /// Role mapping.
+    pub roles: RoleMapping,
+    /// Policies.
+    pub policy: Policy,
+    /// Per-key locks.
+    pub locks: KeyLocks,
+    /// Counters.
+    pub counters: BridgeCounters,
+}
+
+impl std::fmt::Debug for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tenant {
+    /// A tenant.
+    pub fn new(
+        id: &str,
+        client: Arc<TableauClient>,
+        store: Store,
+        roles: RoleMapping,
+        policy: Policy,
+        ttls: CacheTtls,
+    ) -> Tenant {
+        Tenant {
+            id: id.to_string(),
+            client,
+            store,
+            caches: Caches::new(ttls),
+            roles,
+            policy,
+            locks: KeyLocks::new(),
+            counters: BridgeCounters::default(),
+        }
+    }
+}
