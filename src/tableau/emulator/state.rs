@@ -845,6 +845,50 @@ impl SiteState {
         self.stats.clone()
     }
 
+    /// Zero the call counters.
+    pub fn reset_stats(&mut self) {
+        self.stats.clear();
+    }
+
+    /// Every API call counted so far.
+    pub fn total_calls(&self) -> u64 {
+        self.stats.values().sum()
+    }
+
+    /// A user's site role, by name.
+    pub fn role_of(&self, name: &str) -> Option<String> {
+        self.users
+            .values()
+            .find(|u| u.user.name == name)
+            .map(|u| u.user.site_role.clone())
+    }
+
+    /// A user, by name.
+    pub fn user_named(&self, name: &str) -> Option<User> {
+        self.users
+            .values()
+            .find(|u| u.user.name == name)
+            .map(|u| u.user.clone())
+    }
+
+    /// A group's member names, sorted, by group name.
+    pub fn member_names(&self, group: &str) -> Option<Vec<String>> {
+        let g = self.groups.values().find(|g| g.group.name == group)?;
+        let mut names: Vec<String> = self
+            .members(&g.group.id)
+            .ok()?
+            .into_iter()
+            .map(|u| u.name)
+            .collect();
+        names.sort();
+        Some(names)
+    }
+
+    /// Group names, "All Users" included.
+    pub fn group_names(&self) -> Vec<String> {
+        self.groups_sorted().into_iter().map(|g| g.name).collect()
+    }
+
     /// Live sessions.
     pub fn session_count(&self) -> usize {
         self.sessions.len()

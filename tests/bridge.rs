@@ -1,0 +1,761 @@
+//! The bridge end to end: the real SCIM server over the bridge, against the emulator, replaying
+//! how Okta and Entra ID provision, and checking Tableau's end state through the emulator.
+
+use std::time::Duration;
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{json, Value};
+use tableau_scim::bridge::roles::RoleMapping;
+use tableau_scim::bridge::tenant::{Deprovision, OnLicenseExhausted};
+use tableau_scim::stack::{Stack, StackOptions};
+use tableau_scim::tableau::emulator::state::{Seed, SeedUser};
+use tableau_scim::tableau::emulator::{Capacity, EmulatorConfig, Faults, Flavor};
+use tableau_scim::tableau::retry::RetryPolicy;
+use tableau_scim::tableau::SiteRole;
+
+const TOKEN: &str = "bridge-test-token";
+
+struct H {
+    stack: Stack,
+    http: Client,
+    _dir: tempfile::TempDir,
+}
+
+fn harness(configure: impl FnOnce(&mut StackOptions)) -> H {
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => panic!("tempdir: {e}"),
+    };
+    let mut emu = EmulatorConfig::new("acme", "pat", "pat-secret");
+    emu.seed = Some(Seed {
+        users: vec![SeedUser {
+            name: "existing@example.com".into(),
+            site_role: "Explorer".into(),
+            full_name: Some("Pre Existing".into()),
+            email: Some("existing@example.com".into()),
+            owns_content: false,
+        }],
+        groups: vec![],
+    });
+    let mut o = StackOptions::new(emu, dir.path().to_path_buf(), TOKEN);
+    o.retry = RetryPolicy {
+        max_attempts: 8,
+        base_delay: Duration::from_millis(2),
+        max_delay: Duration::from_millis(20),
+        max_total: Duration::from_secs(20),
+    };
+    o.roles = RoleMapping::new(
+        [("tableau-creator".to_string(), SiteRole::Creator)],
+        [],
+        SiteRole::Viewer,
+    );
+    configure(&mut o);
+    let stack = match Stack::start(o) {
+        Ok(s) => s,
+        Err(e) => panic!("stack: {e}"),
+    };
+    H {
+        stack,
+        http: Client::new(),
+        _dir: dir,
+    }
+}
+
+impl H {
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{}", self.stack.scim_url(), path))
+            .bearer_auth(TOKEN);
+        if let Some(b) = body {
+            req = req
+                .header("Content-Type", "application/scim+json")
+                .body(b.to_string());
+        }
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => panic!("{path}: {e}"),
+        };
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, None).await
+    }
+    /// Tableau calls made by `f`, counted by the emulator.
+    fn reset(&self) {
+        self.stack.emulator.with_state(|s| s.reset_stats());
+    }
+    fn calls(&self) -> u64 {
+        self.stack
+            .emulator
+            .with_state(|s| s.total_calls())
+            .unwrap_or(0)
+    }
+    fn role(&self, name: &str) -> Option<String> {
+        self.stack
+            .emulator
+            .with_state(|s| s.role_of(name))
+            .flatten()
+    }
+    fn members(&self, group: &str) -> Vec<String> {
+        self.stack
+            .emulator
+            .with_state(|s| s.member_names(group))
+            .flatten()
+            .unwrap_or_default()
+    }
+}
+
+fn patch(ops: Value) -> Value {
+    json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":ops})
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap_or_default().to_string()
+}
+
+/// Okta (OIN template), request by request (scim-idp.md section 2). Returns the user id.
+async fn okta_flow(h: &H, user_name: &str, group: &str) -> String {
+    let (s, probe) = h.get("/Users?startIndex=1&count=2").await;
+    assert_eq!(s, StatusCode::OK, "Test Connector: {probe}");
+    let (s, _) = h.get("/Groups?startIndex=1&count=100").await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, lookup) = h
+        .get(&format!(
+            "/Users?filter=userName%20eq%20%22{}%22&startIndex=1&count=100",
+            user_name.replace('@', "%40")
+        ))
+        .await;
+    assert_eq!(
+        (s, lookup["totalResults"].clone()),
+        (StatusCode::OK, json!(0))
+    );
+    let (s, created) = h.call(Method::POST, "/Users", Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":user_name,
+        "name":{"givenName":"Test","familyName":"User"},"emails":[{"primary":true,"value":user_name,"type":"work"}],
+        "displayName":"Test User","locale":"en-US","externalId":"00ujl29u0le5T6Aj10h7","groups":[],"password":"1mz050nq","active":true}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let uid = id(&created);
+    assert_eq!(
+        h.role(user_name).as_deref(),
+        Some("Viewer"),
+        "no roles: the default"
+    );
+    // Profile push: GET, then PUT of our own body plus Okta's changes, with roles mapped.
+    let (_, mut body) = h.get(&format!("/Users/{uid}")).await;
+    body["name"] = json!({"givenName":"Another","middleName":"Excited","familyName":"User"});
+    body["roles"] = json!([{"value":"tableau-creator","primary":true}]);
+    let (s, put) = h
+        .call(Method::PUT, &format!("/Users/{uid}"), Some(body))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{put}");
+    assert_eq!(h.role(user_name).as_deref(), Some("Creator"));
+    assert_eq!(
+        put["urn:ietf:params:scim:schemas:extension:tableau-scim:2.0:User"]["siteRole"],
+        "Creator"
+    );
+    // Deactivate and reactivate.
+    let (s, off) = h
+        .call(
+            Method::PATCH,
+            &format!("/Users/{uid}"),
+            Some(patch(json!([{"op":"replace","value":{"active":false}}]))),
+        )
+        .await;
+    assert_eq!((s, off["active"].clone()), (StatusCode::OK, json!(false)));
+    assert_eq!(h.role(user_name).as_deref(), Some("Unlicensed"));
+    let (_, still) = h
+        .get(&format!(
+            "/Users?filter=userName%20eq%20%22{}%22",
+            user_name.replace('@', "%40")
+        ))
+        .await;
+    assert_eq!(still["totalResults"], 1, "inactive users stay visible");
+    let (_, on) = h
+        .call(
+            Method::PATCH,
+            &format!("/Users/{uid}"),
+            Some(patch(json!([{"op":"replace","value":{"active":true}}]))),
+        )
+        .await;
+    assert_eq!(on["active"], true);
+    assert_eq!(
+        h.role(user_name).as_deref(),
+        Some("Creator"),
+        "the mapped role comes back"
+    );
+    // Group push.
+    let (s, g) = h.call(Method::POST, "/Groups", Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":group,"members":[]}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{g}");
+    let gid = id(&g);
+    let (s, _) = h
+        .call(
+            Method::PATCH,
+            &format!("/Groups/{gid}"),
+            Some(patch(
+                json!([{"op":"replace","value":{"id":gid,"displayName":group}}]),
+            )),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, added) = h
+        .call(
+            Method::PATCH,
+            &format!("/Groups/{gid}"),
+            Some(patch(
+                json!([{"op":"add","path":"members","value":[{"value":uid,"display":user_name}]}]),
+            )),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{added}");
+    assert_eq!(h.members(group), vec![user_name.to_string()]);
+    uid
+}
+
+/// Entra ID, request by request (scim-idp.md section 3).
+async fn entra_flow(h: &H, user_name: &str, group: &str) -> String {
+    let (s, t) = h
+        .get("/Users?filter=userName+eq+%220b5d5b7c-7d2a-4a4f-9c1e-1f0c4b8e7a11%22")
+        .await;
+    assert_eq!((s, t["totalResults"].clone()), (StatusCode::OK, json!(0)));
+    let (s, c) = h.call(Method::POST, "/Users", Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        "externalId":"0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef","userName":user_name,"active":"True",
+        "emails":[{"primary":true,"type":"work","value":user_name}],"meta":{"resourceType":"User"},
+        "name":{"formatted":"Given Family","familyName":"Family","givenName":"Given"},"roles":[]}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let uid = id(&c);
+    let (_, by_ext) = h
+        .get("/Users?filter=externalId+eq+%220a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef%22")
+        .await;
+    assert_eq!(by_ext["Resources"][0]["id"], json!(uid));
+    let (s, p) = h.call(Method::PATCH, &format!("/Users/{uid}"), Some(patch(json!([
+        {"op":"Replace","path":"displayName","value":"Pvlo"},
+        {"op":"Replace","path":"name.formatted","value":"Gtfd Pvlo"},
+        {"op":"Replace","path":"emails[type eq \"work\"].value","value":"new.mail@example.com"},
+        {"op":"Add","path":"roles","value":[{"value":"{\"id\":\"06b0\",\"value\":\"Explorer\",\"displayName\":\"Explorer\"}"}]}])))).await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    let tu = h
+        .stack
+        .emulator
+        .with_state(|s| s.user_named(user_name))
+        .flatten();
+    assert_eq!(
+        tu.as_ref().and_then(|u| u.full_name.clone()).as_deref(),
+        Some("Gtfd Pvlo")
+    );
+    assert_eq!(
+        tu.as_ref().and_then(|u| u.email.clone()).as_deref(),
+        Some("new.mail@example.com")
+    );
+    assert_eq!(h.role(user_name).as_deref(), Some("Explorer"));
+    let (s, g) = h.call(Method::POST, "/Groups", Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group","http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+        "externalId":"8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159","displayName":group,"meta":{"resourceType":"Group"}}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{g}");
+    let gid = id(&g);
+    let (_, found) = h
+        .get(&format!(
+            "/Groups?excludedAttributes=members&filter=displayName+eq+%22{}%22",
+            group.replace(' ', "+")
+        ))
+        .await;
+    assert_eq!(found["Resources"][0]["id"], json!(gid));
+    assert!(found["Resources"][0].get("members").is_none());
+    let (_, existing) = h
+        .get("/Users?filter=userName%20eq%20%22existing%40example.com%22")
+        .await;
+    let other = id(&existing["Resources"][0]);
+    let (s, _) = h.call(Method::PATCH, &format!("/Groups/{gid}"), Some(patch(json!([{"op":"Add","path":"members","value":[{"$ref":null,"value":uid},{"value":other}]}])))).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = h
+        .call(
+            Method::PATCH,
+            &format!("/Groups/{gid}"),
+            Some(patch(
+                json!([{"op":"Remove","path":"members","value":[{"value":other}]}]),
+            )),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h.members(group), vec![user_name.to_string()]);
+    let (s, off) = h
+        .call(
+            Method::PATCH,
+            &format!("/Users/{uid}"),
+            Some(patch(
+                json!([{"op":"Replace","path":"active","value":"False"}]),
+            )),
+        )
+        .await;
+    assert_eq!((s, off["active"].clone()), (StatusCode::OK, json!(false)));
+    assert_eq!(h.role(user_name).as_deref(), Some("Unlicensed"));
+    uid
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn okta_provisions_a_site() {
+    let h = harness(|_| {});
+    okta_flow(&h, "okta.user@example.com", "Okta Push").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn entra_provisions_a_site() {
+    let h = harness(|_| {});
+    let uid = entra_flow(&h, "entra.user@example.com", "Entra Sales").await;
+    let (s, _) = h.call(Method::DELETE, &format!("/Users/{uid}"), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(
+        h.role("entra.user@example.com"),
+        None,
+        "removed from Tableau"
+    );
+    assert_eq!(
+        h.get(&format!("/Users/{uid}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert!(h.members("Entra Sales").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_flows_end_in_the_same_state_under_faults() {
+    let h = harness(|o| {
+        o.emulator.faults = Faults {
+            rate_429: 0.1,
+            retry_after_secs: 0,
+            rate_5xx: 0.1,
+            expire_session_after: Some(7),
+            rate_drop: 0.05,
+            ..Faults::default()
+        };
+    });
+    okta_flow(&h, "faulty.okta@example.com", "Faulty Okta").await;
+    entra_flow(&h, "faulty.entra@example.com", "Faulty Entra").await;
+    let users = h
+        .stack
+        .emulator
+        .with_state(|s| s.user_names())
+        .unwrap_or_default();
+    for n in ["faulty.okta@example.com", "faulty.entra@example.com"] {
+        assert_eq!(
+            users.iter().filter(|u| *u == n).count(),
+            1,
+            "{n}: no duplicate"
+        );
+    }
+    let stats = h.stack.bridge.tenant().client.stats();
+    assert!(stats.retries > 0, "faults were injected and retried");
+    assert!(stats.sign_ins > 1, "sessions expired and were renewed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tableau_calls_per_operation() {
+    let h = harness(|_| {});
+    let (_, u) = h.call(Method::POST, "/Users", Some(json!({"userName":"count@example.com","name":{"formatted":"Count Me"},"emails":[{"value":"count@example.com","primary":true}]}))).await;
+    let uid = id(&u);
+    h.reset();
+    let (_, hit) = h
+        .get("/Users?filter=userName%20eq%20%22count%40example.com%22")
+        .await;
+    assert_eq!(hit["totalResults"], 1);
+    assert_eq!(
+        h.calls(),
+        0,
+        "a userName eq lookup of a cached user makes no Tableau call"
+    );
+    h.get(&format!("/Users/{uid}")).await;
+    assert_eq!(h.calls(), 0, "GET by id of a cached user");
+    h.reset();
+    let (s, _) = h.call(Method::POST, "/Users", Some(json!({"userName":"two@example.com","name":{"formatted":"Two Calls"},"emails":[{"value":"two@example.com","primary":true}]}))).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert!(h.calls() <= 2, "a create makes at most two: {}", h.calls());
+    let (_, body) = h.get(&format!("/Users/{uid}")).await;
+    h.reset();
+    let (s, _) = h
+        .call(Method::PUT, &format!("/Users/{uid}"), Some(body))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let seen = h.stack.emulator.with_state(|s| s.stats_snapshot());
+    assert_eq!(
+        h.calls(),
+        0,
+        "a PUT that changes nothing makes no call: {seen:?}"
+    );
+    let (s, _) = h
+        .call(
+            Method::PATCH,
+            &format!("/Users/{uid}"),
+            Some(patch(
+                json!([{"op":"replace","path":"name.formatted","value":"Count Me"}]),
+            )),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h.calls(), 0, "a PATCH that changes nothing makes no call");
+    let (_, _) = h
+        .call(
+            Method::PATCH,
+            &format!("/Users/{uid}"),
+            Some(patch(
+                json!([{"op":"replace","path":"roles","value":[{"value":"Explorer"}]}]),
+            )),
+        )
+        .await;
+    assert_eq!(h.calls(), 1, "a role change is one Update User");
+    h.reset();
+    let (s, unknown) = h
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({"userName":"bad@example.com","roles":[{"value":"Wizard"}]})),
+        )
+        .await;
+    assert_eq!(
+        (s, unknown["scimType"].clone()),
+        (StatusCode::BAD_REQUEST, json!("invalidValue"))
+    );
+    assert!(unknown["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("Wizard") && d.contains("Creator")));
+    assert_eq!(h.calls(), 0, "an unknown role makes no Tableau call");
+    let (_, g) = h
+        .call(
+            Method::POST,
+            "/Groups",
+            Some(json!({"displayName":"Counted"})),
+        )
+        .await;
+    let gid = id(&g);
+    h.reset();
+    let (_, gg) = h
+        .get(&format!("/Groups/{gid}?excludedAttributes=members"))
+        .await;
+    assert_eq!(gg["displayName"], "Counted");
+    assert_eq!(
+        h.calls(),
+        0,
+        "excludedAttributes=members never fetches members"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn twenty_parallel_creates_of_one_user_name_make_one_user() {
+    let h = std::sync::Arc::new(harness(|_| {}));
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let h = h.clone();
+        tasks.push(tokio::spawn(async move {
+            h.call(
+                Method::POST,
+                "/Users",
+                Some(json!({"userName":"race@example.com"})),
+            )
+            .await
+            .0
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        if let Ok(s) = t.await {
+            statuses.push(s);
+        }
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CONFLICT)
+            .count(),
+        19
+    );
+    let n = h.stack.emulator.with_state(|s| {
+        s.user_names()
+            .iter()
+            .filter(|u| *u == "race@example.com")
+            .count()
+    });
+    assert_eq!(n, Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pre_existing_users_are_found_not_duplicated_and_renames_follow_the_flavor() {
+    let h = harness(|_| {});
+    let (_, found) = h
+        .get("/Users?filter=userName%20eq%20%22EXISTING%40example.com%22")
+        .await;
+    assert_eq!(found["totalResults"], 1, "checklist 7");
+    assert_eq!(found["Resources"][0]["displayName"], "Pre Existing");
+    let (s, dup) = h
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({"userName":"existing@example.com"})),
+        )
+        .await;
+    assert_eq!(
+        (s, dup["scimType"].clone()),
+        (StatusCode::CONFLICT, json!("uniqueness"))
+    );
+    let uid = id(&found["Resources"][0]);
+    // An Okta PUT with no roles leaves the Tableau role alone.
+    let (_, mut body) = h.get(&format!("/Users/{uid}")).await;
+    body["title"] = json!("Analyst");
+    h.call(Method::PUT, &format!("/Users/{uid}"), Some(body))
+        .await;
+    assert_eq!(h.role("existing@example.com").as_deref(), Some("Explorer"));
+    let (s, renamed) = h
+        .call(
+            Method::PATCH,
+            &format!("/Users/{uid}"),
+            Some(patch(
+                json!([{"op":"replace","path":"userName","value":"renamed@example.com"}]),
+            )),
+        )
+        .await;
+    assert_eq!(
+        (s, renamed["userName"].clone()),
+        (StatusCode::OK, json!("renamed@example.com")),
+        "Tableau Server renames"
+    );
+
+    let cloud = harness(|o| {
+        o.emulator.flavor = Flavor::Cloud;
+        o.policy.can_rename = false;
+    });
+    let (_, f) = cloud
+        .get("/Users?filter=userName%20eq%20%22existing%40example.com%22")
+        .await;
+    let cid = id(&f["Resources"][0]);
+    let (s, e) = cloud
+        .call(
+            Method::PATCH,
+            &format!("/Users/{cid}"),
+            Some(patch(
+                json!([{"op":"replace","path":"userName","value":"new@example.com"}]),
+            )),
+        )
+        .await;
+    assert_eq!(
+        (s, e["scimType"].clone()),
+        (StatusCode::BAD_REQUEST, json!("mutability"))
+    );
+    assert_eq!(
+        cloud.role("existing@example.com").as_deref(),
+        Some("Explorer"),
+        "nothing changed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn content_owners_are_left_unlicensed_and_come_back_on_recreate() {
+    let h = harness(|_| {});
+    let (_, u) = h
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({"userName":"owner@example.com","roles":[{"value":"Creator"}]})),
+        )
+        .await;
+    let uid = id(&u);
+    h.stack
+        .emulator
+        .with_state(|s| s.set_owns_content("owner@example.com", true));
+    let (s, _) = h.call(Method::DELETE, &format!("/Users/{uid}"), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(
+        h.role("owner@example.com").as_deref(),
+        Some("Unlicensed"),
+        "kept, Unlicensed"
+    );
+    assert_eq!(
+        h.get(&format!("/Users/{uid}")).await.0,
+        StatusCode::NOT_FOUND,
+        "gone for SCIM"
+    );
+    let (_, none) = h
+        .get("/Users?filter=userName%20eq%20%22owner%40example.com%22")
+        .await;
+    assert_eq!(none["totalResults"], 0);
+    let (s, back) = h
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({"userName":"owner@example.com","roles":[{"value":"Explorer"}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{back}");
+    assert_eq!(id(&back), uid, "the same Tableau user, with its content");
+    assert_eq!(h.role("owner@example.com").as_deref(), Some("Explorer"));
+    let audit = h
+        .stack
+        .bridge
+        .tenant()
+        .store
+        .audit_trail("default")
+        .await
+        .unwrap_or_default();
+    assert!(audit.iter().any(|a| a.operation == "delete_user"
+        && a.outcome.contains("Unlicensed")
+        && a.role_before.as_deref() == Some("Creator")));
+    assert!(audit
+        .iter()
+        .all(|a| a.tableau_calls > 0 || a.outcome == "uniqueness"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn license_policies_and_unlicense_deprovisioning() {
+    let h = harness(|o| {
+        o.emulator.capacity = Capacity {
+            creator: Some(1),
+            explorer: None,
+            viewer: None,
+        };
+    });
+    let (s, u) = h
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({"userName":"seat@example.com","roles":[{"value":"Creator"}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(
+        u["urn:ietf:params:scim:schemas:extension:tableau-scim:2.0:User"]["siteRole"], "Unlicensed",
+        "the real role is shown"
+    );
+    assert_eq!(
+        h.stack
+            .bridge
+            .tenant()
+            .counters
+            .license_downgrades
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+
+    let r = harness(|o| {
+        o.emulator.capacity = Capacity {
+            creator: Some(1),
+            explorer: None,
+            viewer: None,
+        };
+        o.policy.on_license_exhausted = OnLicenseExhausted::Reject;
+        o.policy.deprovision = Deprovision::Unlicense;
+    });
+    let (s, e) = r
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({"userName":"seat@example.com","roles":[{"value":"Creator"}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(
+        e["detail"].as_str().is_some_and(|d| d.contains("Creator")),
+        "{e}"
+    );
+    let (_, v) = r
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({"userName":"viewer@example.com"})),
+        )
+        .await;
+    let (s, _) = r
+        .call(Method::DELETE, &format!("/Users/{}", id(&v)), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(
+        r.role("viewer@example.com").as_deref(),
+        Some("Unlicensed"),
+        "unlicense policy keeps the user"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stale_if_match_is_412_and_group_put_sets_exact_members() {
+    let h = harness(|_| {});
+    let (_, u) = h
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({"userName":"etag@example.com"})),
+        )
+        .await;
+    let uid = id(&u);
+    let old = u["meta"]["version"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    h.call(
+        Method::PATCH,
+        &format!("/Users/{uid}"),
+        Some(patch(json!([{"op":"add","path":"nickName","value":"E"}]))),
+    )
+    .await;
+    let r = h
+        .http
+        .patch(format!("{}/Users/{uid}", h.stack.scim_url()))
+        .bearer_auth(TOKEN)
+        .header("If-Match", &old)
+        .header("Content-Type", "application/scim+json")
+        .body(patch(json!([{"op":"add","path":"nickName","value":"F"}])).to_string())
+        .send()
+        .await;
+    assert_eq!(
+        r.map(|r| r.status()).ok(),
+        Some(StatusCode::PRECONDITION_FAILED)
+    );
+    let (_, a) = h
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({"userName":"a@example.com"})),
+        )
+        .await;
+    let (_, g) = h
+        .call(
+            Method::POST,
+            "/Groups",
+            Some(json!({"displayName":"Exact","members":[{"value":uid},{"value":id(&a)}]})),
+        )
+        .await;
+    assert_eq!(h.members("Exact").len(), 2, "Okta AIW creates with members");
+    let (s, put) = h
+        .call(
+            Method::PUT,
+            &format!("/Groups/{}", id(&g)),
+            Some(json!({"displayName":"Exact","members":[{"value":id(&a)}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{put}");
+    assert_eq!(h.members("Exact"), vec!["a@example.com".to_string()]);
+    let (s, e) = h.call(Method::PATCH, &format!("/Groups/{}", id(&g)), Some(patch(json!([{"op":"add","path":"members","value":[{"value":"6b7179ba-b82b-4f0f-91ed-812074ac5da6"}]}])))).await;
+    assert_eq!(
+        (s, e["scimType"].clone()),
+        (StatusCode::BAD_REQUEST, json!("invalidValue"))
+    );
+    let (_, list) = h.get("/Groups").await;
+    assert!(
+        list["Resources"]
+            .as_array()
+            .is_some_and(|a| a.iter().all(|g| g["displayName"] != "All Users")),
+        "All Users is hidden"
+    );
+    let (s, _) = h
+        .call(Method::DELETE, &format!("/Groups/{}", id(&g)), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert!(!h
+        .stack
+        .emulator
+        .with_state(|s| s.group_names())
+        .unwrap_or_default()
+        .contains(&"Exact".to_string()));
+}
