@@ -759,3 +759,66 @@ async fn stale_if_match_is_412_and_group_put_sets_exact_members() {
         .unwrap_or_default()
         .contains(&"Exact".to_string()));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn group_roles_follow_membership() {
+    let h = harness(|o| {
+        o.roles = RoleMapping::new(
+            [],
+            [("Tableau-Creators".to_string(), SiteRole::Creator)],
+            SiteRole::Viewer,
+        );
+    });
+    let (_, u) = h
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({"userName":"grp@example.com"})),
+        )
+        .await;
+    let uid = id(&u);
+    assert_eq!(h.role("grp@example.com").as_deref(), Some("Viewer"));
+    let (_, g) = h
+        .call(
+            Method::POST,
+            "/Groups",
+            Some(json!({"displayName":"Tableau-Creators"})),
+        )
+        .await;
+    let gid = id(&g);
+    let (s, _) = h
+        .call(
+            Method::PATCH,
+            &format!("/Groups/{gid}"),
+            Some(patch(
+                json!([{"op":"add","path":"members","value":[{"value":uid}]}]),
+            )),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        h.role("grp@example.com").as_deref(),
+        Some("Creator"),
+        "joining grants the role"
+    );
+    // A profile push without roles keeps the group's grant.
+    let (_, body) = h.get(&format!("/Users/{uid}")).await;
+    h.call(Method::PUT, &format!("/Users/{uid}"), Some(body))
+        .await;
+    assert_eq!(h.role("grp@example.com").as_deref(), Some("Creator"));
+    let (s, _) = h
+        .call(
+            Method::PATCH,
+            &format!("/Groups/{gid}"),
+            Some(patch(
+                json!([{"op":"remove","path":format!("members[value eq \"{uid}\"]")}]),
+            )),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        h.role("grp@example.com").as_deref(),
+        Some("Viewer"),
+        "leaving takes it back"
+    );
+}

@@ -98,6 +98,20 @@ impl Tenant {
         Ok(found)
     }
 
+    /// The groups whose names grant a site role (`group_roles`), from Tableau's group list.
+    pub(crate) async fn granting_groups(&self) -> BridgeResult<Vec<Group>> {
+        let all = self.client.all_groups().await?;
+        Ok(all
+            .into_iter()
+            .filter(|g| self.roles.group_grants(&g.name))
+            .collect())
+    }
+
+    /// Member ids of a group (cached).
+    pub(crate) async fn group_member_ids(&self, id: &str) -> BridgeResult<Arc<Vec<String>>> {
+        self.members_of(id).await
+    }
+
     async fn members_of(&self, id: &str) -> BridgeResult<Arc<Vec<String>>> {
         self.caches
             .get_or_load(&self.caches.group_members, id.to_string(), async {
@@ -186,6 +200,11 @@ impl Tenant {
             .group_members
             .insert(g.id.clone(), Arc::new(members.clone()))
             .await;
+        if self.roles.group_grants(&g.name) {
+            for uid in &members {
+                self.reevaluate_role(uid).await?;
+            }
+        }
         self.group_audit("create_group", &g.id, "ok").await;
         Ok(self.group_to_scim(&g, Some(&row), Some(&members)))
     }
@@ -348,6 +367,23 @@ impl Tenant {
             .group_members
             .insert(id.to_string(), Arc::new(new_members.clone()))
             .await;
+        // Membership of a role-granting group (or a rename into or out of one) changes roles.
+        if self.roles.group_grants(&group.name) || self.roles.group_grants(&g.name) {
+            let affected: Vec<String> = if group.name != g.name {
+                old_members
+                    .iter()
+                    .chain(new_members.iter())
+                    .cloned()
+                    .collect()
+            } else {
+                added.iter().chain(removed.iter()).cloned().collect()
+            };
+            for uid in affected {
+                if let Err(e) = self.reevaluate_role(&uid).await {
+                    return Err(partial(&done, e));
+                }
+            }
+        }
         let external_id = new["externalId"].as_str().map(str::to_string);
         let row_changed = row
             .as_ref()
@@ -389,9 +425,17 @@ impl Tenant {
                 "Group",
             )?;
         }
+        let former = if self.roles.group_grants(&g.name) {
+            Some(self.members_of(id).await?)
+        } else {
+            None
+        };
         self.client.delete_group(id).await?;
         self.store.delete_group(&self.id, id).await?;
         self.caches.forget_group(&g).await;
+        for uid in former.iter().flat_map(|m| m.iter()) {
+            self.reevaluate_role(uid).await?;
+        }
         self.group_audit("delete_group", id, "ok").await;
         Ok(())
     }

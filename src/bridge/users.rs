@@ -125,16 +125,76 @@ fn is_active(r: &Value) -> bool {
 }
 
 impl Tenant {
-    /// The mapped role of a resource's `roles`, or `None` when it carries none.
-    fn mapped_role(&self, r: &Value) -> BridgeResult<Option<SiteRole>> {
-        match role_values(r) {
-            Some(values) if !values.is_empty() => self
-                .roles
-                .resolve(values.iter().map(String::as_str), [])
-                .map(Some)
-                .map_err(|e| ScimError::InvalidValue(e.to_string()).into()),
-            _ => Ok(None),
+    /// The mapped role of a resource's `roles` and of the role-granting groups the user is in,
+    /// or `None` when neither says anything.
+    fn mapped_role(&self, r: &Value, granting_groups: &[String]) -> BridgeResult<Option<SiteRole>> {
+        let values = role_values(r).unwrap_or_default();
+        if values.iter().all(|v| v.trim().is_empty()) && granting_groups.is_empty() {
+            return Ok(None);
         }
+        self.roles
+            .resolve(
+                values.iter().map(String::as_str),
+                granting_groups.iter().map(String::as_str),
+            )
+            .map(Some)
+            .map_err(|e| ScimError::InvalidValue(e.to_string()).into())
+    }
+
+    /// The names of the role-granting groups (`group_roles`) that have `user_id` as a member.
+    /// Costs nothing unless the tenant maps groups to roles.
+    pub(crate) async fn granting_groups_of(&self, user_id: &str) -> BridgeResult<Vec<String>> {
+        if !self.roles.has_group_roles() {
+            return Ok(Vec::new());
+        }
+        let mut names = Vec::new();
+        for g in self.granting_groups().await? {
+            if self
+                .group_member_ids(&g.id)
+                .await?
+                .iter()
+                .any(|m| m == user_id)
+            {
+                names.push(g.name);
+            }
+        }
+        Ok(names)
+    }
+
+    /// Give a user the role their `roles` and role-granting groups map to now, if it differs
+    /// (after a membership change in a role-granting group).
+    pub(crate) async fn reevaluate_role(&self, user_id: &str) -> BridgeResult<()> {
+        let Some((cur, row)) = self.load_user(user_id).await? else {
+            return Ok(());
+        };
+        let current = self.user_to_scim(&cur, row.as_ref(), None);
+        if !is_active(&current) {
+            return Ok(());
+        }
+        let grants = self.granting_groups_of(user_id).await?;
+        let wanted = self
+            .mapped_role(&current, &grants)?
+            .unwrap_or(self.roles.default_role());
+        if cur.role() == Some(wanted) {
+            return Ok(());
+        }
+        let upd = UserUpdate {
+            site_role: Some(wanted),
+            ..UserUpdate::default()
+        };
+        let mut user = cur.clone();
+        merge(&mut user, self.client.update_user(user_id, &upd).await?);
+        self.caches.put_user(&user).await;
+        self.check_license(&user, wanted, "group_role").await?;
+        self.audit(
+            "group_role",
+            user_id,
+            cur.role().map(SiteRole::as_str),
+            user.role().map(SiteRole::as_str),
+            "ok",
+        )
+        .await;
+        Ok(())
     }
 
     /// The SCIM form of a Tableau user and its store row.
@@ -273,7 +333,7 @@ impl Tenant {
         let user_name = input["userName"].as_str().unwrap_or_default().to_string();
         // Role errors are the IdP's to fix: refused before any Tableau call.
         let mapped = self
-            .mapped_role(&input)?
+            .mapped_role(&input, &[])?
             .unwrap_or(self.roles.default_role());
         let requested = if is_active(&input) {
             mapped
@@ -646,7 +706,8 @@ impl Tenant {
         upd.email = email(&new).filter(|e| cur.email.as_deref() != Some(e.as_str()));
         let was_active = is_active(&current);
         let now_active = is_active(&new);
-        let mapped = self.mapped_role(&new)?;
+        let grants = self.granting_groups_of(id).await?;
+        let mapped = self.mapped_role(&new, &grants)?;
         let current_role = cur.role();
         let mut restore_role = row.as_ref().and_then(|r| r.restore_role.clone());
         let target = if !now_active {
