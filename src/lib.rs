@@ -7,6 +7,7 @@
 
 pub mod backend;
 pub mod bridge;
+pub mod config;
 pub mod http;
 pub mod scim;
 pub mod stack;

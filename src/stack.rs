@@ -111,11 +111,11 @@ impl Stack {
             o.ttls,
         ));
         let bridge = Bridge::new(tenant);
-        let state = AppState {
-            store: Arc::new(bridge.clone()),
-            tokens: TokenSet::new(vec![TokenDigest::of(&o.token)]),
-            settings: HttpSettings::default(),
-        };
+        let state = AppState::single(
+            Arc::new(bridge.clone()),
+            TokenSet::new(vec![TokenDigest::of(&o.token)]),
+            HttpSettings::default(),
+        );
         let scim = http::start(&o.listen, state, o.workers)
             .map_err(|e| format!("cannot listen on {}: {e}", o.listen))?;
         Ok(Stack {

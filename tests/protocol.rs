@@ -21,15 +21,15 @@ struct App {
 }
 
 async fn spawn() -> App {
-    let state = AppState {
-        store: Arc::new(MemoryStore::new()),
-        tokens: TokenSet::new(vec![TokenDigest::of(TOKEN), TokenDigest::of(SECOND_TOKEN)]),
-        settings: HttpSettings {
+    let state = AppState::single(
+        Arc::new(MemoryStore::new()),
+        TokenSet::new(vec![TokenDigest::of(TOKEN), TokenDigest::of(SECOND_TOKEN)]),
+        HttpSettings {
             max_body_bytes: MAX_BODY,
             max_page_size: MAX_PAGE,
-            public_url: None,
+            ..HttpSettings::default()
         },
-    };
+    );
     let server = match http::start("127.0.0.1:0", state, 1) {
         Ok(s) => s,
         Err(e) => panic!("server should start: {e}"),

@@ -9,7 +9,7 @@ use actix_web::{web, Error};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::AppState;
+use super::{AppState, Current};
 use crate::scim::ScimError;
 
 /// The SHA-256 digest of a bearer token.
@@ -73,25 +73,46 @@ fn bearer(req: &ServiceRequest) -> Option<&str> {
         .then_some(token.trim())
 }
 
-/// Middleware: requests without an accepted bearer token get a SCIM 401.
+/// Middleware: the request's tenant is the one whose token it carries; without an accepted
+/// token, or on another tenant's `/tenants/{id}` path, it gets a SCIM 401.
 pub async fn require_bearer(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    use actix_web::HttpMessage;
     let Some(state) = req.app_data::<web::Data<AppState>>() else {
         return Err(ScimError::Internal("application state missing".into()).into());
     };
-    match bearer(&req) {
-        Some(token) if state.tokens.accepts(token) => next.call(req).await,
-        Some(_) => Err(ScimError::Unauthorized(
-            "the bearer token is not valid for this server".into(),
-        )
-        .into()),
-        None => Err(ScimError::Unauthorized(
+    let Some(token) = bearer(&req) else {
+        return Err(ScimError::Unauthorized(
             "authentication required: send 'Authorization: Bearer <token>'".into(),
         )
-        .into()),
+        .into());
+    };
+    // Every tenant's set is checked, whichever matches, so timing does not tell tenants apart.
+    let mut found = None;
+    for t in &state.tenants {
+        if t.tokens.accepts(token) {
+            found = Some(t.clone());
+        }
     }
+    let Some(tenant) = found else {
+        return Err(ScimError::Unauthorized(
+            "the bearer token is not valid for this server".into(),
+        )
+        .into());
+    };
+    if let Some(path_tenant) = req.match_info().get("tenant") {
+        if path_tenant != tenant.id {
+            return Err(ScimError::Unauthorized(format!(
+                "the bearer token is not valid for tenant '{path_tenant}'"
+            ))
+            .into());
+        }
+    }
+    tracing::Span::current().record("tenant.id", tenant.id.as_str());
+    req.extensions_mut().insert(Current(tenant));
+    next.call(req).await
 }
 
 #[cfg(test)]

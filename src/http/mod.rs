@@ -29,9 +29,12 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// Largest page a list returns; announced as `filter.maxResults`.
     pub max_page_size: usize,
-    /// The public base URL of `/scim/v2` (e.g. behind a reverse proxy). When unset, it is built
-    /// from the request's `Host` header.
+    /// The public origin of the server (`https://scim.example.com`), e.g. behind a reverse
+    /// proxy. When unset, it is built from the request.
     pub public_url: Option<String>,
+    /// Build the origin from `X-Forwarded-Proto`/`X-Forwarded-Host` (only behind a proxy you
+    /// trust: clients can send these headers too).
+    pub trust_forwarded_headers: bool,
 }
 
 impl Default for HttpSettings {
@@ -40,37 +43,111 @@ impl Default for HttpSettings {
             max_body_bytes: 1024 * 1024,
             max_page_size: 200,
             public_url: None,
+            trust_forwarded_headers: false,
         }
     }
 }
 
+/// Whether a tenant's backend can serve now (for `/readyz`).
+#[async_trait::async_trait]
+pub trait Readiness: Send + Sync {
+    /// `Err` says why not.
+    async fn ready(&self) -> Result<(), String>;
+}
+
+/// One tenant as the HTTP layer sees it.
+pub struct TenantEntry {
+    /// Tenant id (also the `/tenants/{id}/scim/v2` path segment).
+    pub id: String,
+    /// Its bearer tokens.
+    pub tokens: TokenSet,
+    /// Its resources.
+    pub store: Arc<dyn ResourceStore>,
+    /// Its readiness check.
+    pub readiness: Option<Arc<dyn Readiness>>,
+}
+
 /// What every handler shares.
 pub struct AppState {
-    /// Where resources live.
-    pub store: Arc<dyn ResourceStore>,
-    /// Accepted bearer tokens.
-    pub tokens: TokenSet,
+    /// Tenants.
+    pub tenants: Vec<Arc<TenantEntry>>,
     /// Settings.
     pub settings: HttpSettings,
 }
 
-/// The base URL of the SCIM endpoints as the client addressed them, used for `meta.location`.
-pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
-    if let Some(url) = &state.settings.public_url {
-        return url.trim_end_matches('/').to_string();
+impl AppState {
+    /// One tenant, `default`.
+    pub fn single(
+        store: Arc<dyn ResourceStore>,
+        tokens: TokenSet,
+        settings: HttpSettings,
+    ) -> AppState {
+        AppState {
+            tenants: vec![Arc::new(TenantEntry {
+                id: "default".into(),
+                tokens,
+                store,
+                readiness: None,
+            })],
+            settings,
+        }
     }
-    let scheme = if req.app_config().secure() {
-        "https"
-    } else {
-        "http"
+}
+
+/// The tenant of the current request, set by the authentication middleware.
+#[derive(Clone)]
+pub struct Current(pub Arc<TenantEntry>);
+
+impl actix_web::FromRequest for Current {
+    type Error = ScimError;
+    type Future = std::future::Ready<Result<Current, ScimError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        use actix_web::HttpMessage;
+        std::future::ready(
+            req.extensions()
+                .get::<Current>()
+                .cloned()
+                .ok_or_else(|| ScimError::Unauthorized("authentication required".into())),
+        )
+    }
+}
+
+/// The base URL of the SCIM endpoints as the client addressed them (`.../scim/v2`, or
+/// `.../tenants/{id}/scim/v2`), used for `meta.location`.
+pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
+    let path = req.path();
+    let prefix = path
+        .find("/scim/v2")
+        .map_or("/scim/v2", |i| &path[..i + "/scim/v2".len()]);
+    if let Some(url) = &state.settings.public_url {
+        return format!("{}{prefix}", url.trim_end_matches('/'));
+    }
+    let header_of = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_string())
     };
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
+    let forwarded = state.settings.trust_forwarded_headers;
+    let scheme = forwarded
+        .then(|| header_of("x-forwarded-proto"))
+        .flatten()
+        .unwrap_or_else(|| {
+            if req.app_config().secure() {
+                "https"
+            } else {
+                "http"
+            }
+            .to_string()
+        });
+    let host = forwarded
+        .then(|| header_of("x-forwarded-host"))
+        .flatten()
+        .or_else(|| header_of(header::HOST.as_str()))
         .unwrap_or_else(|| req.app_config().host().to_string());
-    format!("{scheme}://{host}/scim/v2")
+    format!("{scheme}://{host}{prefix}")
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ScimError> {
@@ -162,28 +239,38 @@ where
         .default_service(method_not_allowed("GET"))
 }
 
-/// Register the SCIM routes under `/scim/v2`.
+fn scim_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(get_only(
+        "/ServiceProviderConfig",
+        discovery::service_provider_config,
+    ))
+    .service(get_only("/ResourceTypes", discovery::resource_types))
+    .service(get_only("/ResourceTypes/{name}", discovery::resource_type))
+    .service(get_only("/Schemas", discovery::schemas))
+    .service(get_only("/Schemas/{urn}", discovery::schema))
+    .service(
+        web::resource("/.search")
+            .route(web::post().to(resources::root_search))
+            .default_service(method_not_allowed("POST")),
+    )
+    .service(web::resource("/Bulk").to(not_implemented))
+    .service(web::resource("/Me").to(not_implemented))
+    .configure(|c| resource_routes(c, ResourceKind::User))
+    .configure(|c| resource_routes(c, ResourceKind::Group));
+}
+
+/// Register the SCIM routes under `/scim/v2` and `/tenants/{tenant}/scim/v2`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/scim/v2")
             .wrap(from_fn(auth::require_bearer))
-            .service(get_only(
-                "/ServiceProviderConfig",
-                discovery::service_provider_config,
-            ))
-            .service(get_only("/ResourceTypes", discovery::resource_types))
-            .service(get_only("/ResourceTypes/{name}", discovery::resource_type))
-            .service(get_only("/Schemas", discovery::schemas))
-            .service(get_only("/Schemas/{urn}", discovery::schema))
-            .service(
-                web::resource("/.search")
-                    .route(web::post().to(resources::root_search))
-                    .default_service(method_not_allowed("POST")),
-            )
-            .service(web::resource("/Bulk").to(not_implemented))
-            .service(web::resource("/Me").to(not_implemented))
-            .configure(|c| resource_routes(c, ResourceKind::User))
-            .configure(|c| resource_routes(c, ResourceKind::Group))
+            .configure(scim_routes)
+            .default_service(web::to(not_found)),
+    )
+    .service(
+        web::scope("/tenants/{tenant}/scim/v2")
+            .wrap(from_fn(auth::require_bearer))
+            .configure(scim_routes)
             .default_service(web::to(not_found)),
     );
 }

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::body::ScimBody;
-use super::{base_url, response, AppState};
+use super::{base_url, response, AppState, Current};
 use crate::scim::list::{list_response, ListParams, ListQuery};
 use crate::scim::patch::PatchRequest;
 use crate::scim::projection::Projection;
@@ -48,6 +48,7 @@ fn render(
 async fn run_list(
     req: &HttpRequest,
     state: &AppState,
+    current: &Current,
     kind: ResourceKind,
     query: ListQuery,
 ) -> ScimResult<HttpResponse> {
@@ -55,7 +56,7 @@ async fn run_list(
     if let Some(f) = &query.filter {
         f.validate(&schema)?;
     }
-    let page = state.store.list(kind, &query).await?;
+    let page = current.0.store.list(kind, &query).await?;
     let items: Vec<Value> = page
         .resources
         .iter()
@@ -71,22 +72,24 @@ async fn run_list(
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
+    current: Current,
     kind: web::Data<ResourceKind>,
 ) -> ScimResult<HttpResponse> {
     let query =
         ListParams::from_query(&query_pairs(&req)?)?.resolve(state.settings.max_page_size)?;
-    run_list(&req, &state, **kind, query).await
+    run_list(&req, &state, &current, **kind, query).await
 }
 
 /// `POST /Users/.search`, `POST /Groups/.search`.
 pub async fn search(
     req: HttpRequest,
     state: web::Data<AppState>,
+    current: Current,
     kind: web::Data<ResourceKind>,
     body: ScimBody,
 ) -> ScimResult<HttpResponse> {
     let query = ListParams::from_search_body(&body.0)?.resolve(state.settings.max_page_size)?;
-    run_list(&req, &state, **kind, query).await
+    run_list(&req, &state, &current, **kind, query).await
 }
 
 /// `POST /.search`: every resource type, Users first (RFC 7644 section 3.4.3). A filter that
@@ -94,6 +97,7 @@ pub async fn search(
 pub async fn root_search(
     req: HttpRequest,
     state: web::Data<AppState>,
+    current: Current,
     body: ScimBody,
 ) -> ScimResult<HttpResponse> {
     let query = ListParams::from_search_body(&body.0)?.resolve(state.settings.max_page_size)?;
@@ -124,7 +128,7 @@ pub async fn root_search(
             start_index: 1,
             ..query.clone()
         };
-        totals.push(state.store.list(*kind, &probe).await?.total);
+        totals.push(current.0.store.list(*kind, &probe).await?.total);
     }
     let total: usize = totals.iter().sum();
     let wanted = query.page_range(total);
@@ -139,7 +143,7 @@ pub async fn root_search(
                 count: hi - lo,
                 ..query.clone()
             };
-            let page = state.store.list(*kind, &slice).await?;
+            let page = current.0.store.list(*kind, &slice).await?;
             items.extend(
                 page.resources
                     .iter()
@@ -158,6 +162,7 @@ pub async fn root_search(
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
+    current: Current,
     kind: web::Data<ResourceKind>,
     body: ScimBody,
 ) -> ScimResult<HttpResponse> {
@@ -165,7 +170,7 @@ pub async fn create(
     let p = projection(&req)?;
     let input = resource::from_input(&schema, &body.0)?;
     resource::check_required(&schema, &input)?;
-    let created = state.store.create(**kind, input).await?;
+    let created = current.0.store.create(**kind, input).await?;
     Ok(response::resource(
         StatusCode::CREATED,
         &render(&req, &state, **kind, &created, &p),
@@ -176,11 +181,12 @@ pub async fn create(
 pub async fn get(
     req: HttpRequest,
     state: web::Data<AppState>,
+    current: Current,
     kind: web::Data<ResourceKind>,
     id: web::Path<String>,
 ) -> ScimResult<HttpResponse> {
     let p = projection(&req)?;
-    let stored = state.store.get(**kind, &id, &p).await?;
+    let stored = current.0.store.get(**kind, &id, &p).await?;
     let version = stored["meta"]["version"].as_str().unwrap_or_default();
     let none_match = req
         .headers()
@@ -206,6 +212,7 @@ pub async fn get(
 pub async fn replace(
     req: HttpRequest,
     state: web::Data<AppState>,
+    current: Current,
     kind: web::Data<ResourceKind>,
     id: web::Path<String>,
     body: ScimBody,
@@ -214,7 +221,8 @@ pub async fn replace(
     let p = projection(&req)?;
     let input = resource::from_input(&schema, &body.0)?;
     resource::check_required(&schema, &input)?;
-    let stored = state
+    let stored = current
+        .0
         .store
         .replace(**kind, &id, input, if_match(&req).as_deref())
         .await?;
@@ -228,13 +236,15 @@ pub async fn replace(
 pub async fn patch(
     req: HttpRequest,
     state: web::Data<AppState>,
+    current: Current,
     kind: web::Data<ResourceKind>,
     id: web::Path<String>,
     body: ScimBody,
 ) -> ScimResult<HttpResponse> {
     let p = projection(&req)?;
     let request = PatchRequest::parse(&body.0)?;
-    let stored = state
+    let stored = current
+        .0
         .store
         .patch(**kind, &id, &request, if_match(&req).as_deref())
         .await?;
@@ -247,11 +257,12 @@ pub async fn patch(
 /// `DELETE /Users/{id}`, `DELETE /Groups/{id}`: 204.
 pub async fn delete(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    current: Current,
     kind: web::Data<ResourceKind>,
     id: web::Path<String>,
 ) -> ScimResult<HttpResponse> {
-    state
+    current
+        .0
         .store
         .delete(**kind, &id, if_match(&req).as_deref())
         .await?;
