@@ -10,5 +10,6 @@ pub mod bridge;
 pub mod config;
 pub mod http;
 pub mod scim;
+pub mod serve;
 pub mod stack;
 pub mod tableau;

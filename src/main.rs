@@ -1,7 +1,9 @@
 //! The `tableau-scim` command.
 
 use clap::{Parser, Subcommand};
+use tableau_scim::config::{self, LogFormat};
 use tableau_scim::http::TokenDigest;
+use tableau_scim::serve;
 use tableau_scim::stack::{Stack, StackOptions};
 use tableau_scim::tableau::emulator::state::{SeedGroup, SeedUser};
 use tableau_scim::tableau::emulator::{
@@ -15,12 +17,34 @@ use tableau_scim::tableau::emulator::{
     about = "SCIM 2.0 server that provisions users and groups into Tableau"
 )]
 struct Cli {
+    /// Log format: human-readable text, or one JSON object per line.
+    #[arg(
+        long,
+        global = true,
+        env = "TABLEAU_SCIM_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve SCIM for the tenants of a configuration file (see docs/configuration.md).
+    Serve {
+        /// The TOML configuration file.
+        #[arg(long, env = "TABLEAU_SCIM_CONFIG")]
+        config: std::path::PathBuf,
+    },
+    /// Check a configuration: sign in to each tenant's Tableau, read its version and license
+    /// capacity, check the signed-in user can manage users; exit non-zero on a problem.
+    CheckConfig {
+        /// The TOML configuration file.
+        #[arg(long, env = "TABLEAU_SCIM_CONFIG")]
+        config: std::path::PathBuf,
+    },
     /// Run the bridge on an emulated Tableau site (Tableau Server rules by default, a few seeded
     /// users and groups). Prints the SCIM base URL, the bearer token and the emulator's URL,
     /// whose /_emulator/stats counts the Tableau calls each SCIM request caused.
@@ -306,13 +330,117 @@ async fn run_demo(
     }
 }
 
-fn init_tracing() {
+fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
+}
+
+async fn run_serve(path: &std::path::Path, format: LogFormat) -> std::process::ExitCode {
+    let config = match config::load(path, &config::ProcessEnv) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tableau-scim serve: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    // The file's log format applies unless the command line or environment chose one.
+    init_tracing(if format == LogFormat::Text {
+        config.server.log_format
+    } else {
+        format
+    });
+    let serving = match serve::start(&config) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start");
+            eprintln!("tableau-scim serve: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let scheme = if config.server.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(listen = %serving.server.addr, tenants = config.tenants.len(), "tableau-scim serving {scheme}://{}/scim/v2", serving.server.addr);
+    let handle = serving.server.handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        handle.stop(true).await;
+    });
+    let result = serving.server.task.await;
+    for c in &serving.clients {
+        c.sign_out().await;
+    }
+    tracing::info!("signed out of Tableau; stopped");
+    match result {
+        Ok(Ok(())) => std::process::ExitCode::SUCCESS,
+        _ => std::process::ExitCode::FAILURE,
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn run_check(path: &std::path::Path) -> std::process::ExitCode {
+    let config = match config::load(path, &config::ProcessEnv) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tableau-scim check-config: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "configuration {}: {} tenant(s), listening on {}",
+        path.display(),
+        config.tenants.len(),
+        config.server.listen
+    );
+    let reports = serve::check(&config).await;
+    let mut all_ok = true;
+    for r in &reports {
+        println!("tenant {}: {}", r.id, if r.ok { "OK" } else { "PROBLEM" });
+        for l in &r.lines {
+            println!("  {l}");
+        }
+        all_ok &= r.ok;
+    }
+    if all_ok {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    }
 }
 
 fn generated_token() -> String {
@@ -324,18 +452,24 @@ fn generated_token() -> String {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    let log_format = cli.log_format;
     match cli.command {
+        Command::Serve { config } => run_serve(&config, log_format).await,
+        Command::CheckConfig { config } => {
+            init_tracing(log_format);
+            run_check(&config).await
+        }
         Command::Demo {
             listen,
             token,
             flavor,
             data,
         } => {
-            init_tracing();
+            init_tracing(log_format);
             run_demo(listen, token, flavor, data).await
         }
         Command::Emulator(args) => {
-            init_tracing();
+            init_tracing(log_format);
             run_emulator(*args).await
         }
         Command::HashToken => {

@@ -10,6 +10,18 @@ use crate::scim::list::list_response;
 use crate::scim::schema::SchemaRegistry;
 use crate::scim::ScimError;
 
+/// `{name}` of `/ResourceTypes/{name}`, by name (the path may also carry `{tenant}`).
+#[derive(Debug, serde::Deserialize)]
+pub struct NamePath {
+    name: String,
+}
+
+/// `{urn}` of `/Schemas/{urn}`, by name.
+#[derive(Debug, serde::Deserialize)]
+pub struct UrnPath {
+    urn: String,
+}
+
 fn refuse_filter(req: &HttpRequest) -> Result<(), ScimError> {
     let has_filter = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
         .unwrap_or_default()
@@ -98,13 +110,14 @@ pub async fn resource_types(
 pub async fn resource_type(
     req: HttpRequest,
     state: web::Data<AppState>,
-    name: web::Path<String>,
+    name: web::Path<NamePath>,
 ) -> Result<HttpResponse, ScimError> {
     refuse_filter(&req)?;
+    let name = &name.name;
     let missing = ScimError::NotFound(format!(
         "no resource type '{name}'; there are 'User' and 'Group'"
     ));
-    one_of(resource_type_docs(&base_url(&req, &state)), &name, missing)
+    one_of(resource_type_docs(&base_url(&req, &state)), name, missing)
 }
 
 /// `GET /Schemas`.
@@ -120,9 +133,10 @@ pub async fn schemas(
 pub async fn schema(
     req: HttpRequest,
     state: web::Data<AppState>,
-    urn: web::Path<String>,
+    urn: web::Path<UrnPath>,
 ) -> Result<HttpResponse, ScimError> {
     refuse_filter(&req)?;
+    let urn = &urn.urn;
     let missing = ScimError::NotFound(format!("no schema '{urn}'"));
-    one_of(schema_docs(&base_url(&req, &state)), &urn, missing)
+    one_of(schema_docs(&base_url(&req, &state)), urn, missing)
 }

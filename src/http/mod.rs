@@ -5,17 +5,16 @@ pub mod auth;
 pub mod body;
 pub mod discovery;
 pub mod error;
+pub mod observe;
 pub mod resources;
 pub mod response;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServerHandle, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{from_fn, Next};
-use actix_web::{http::header, web, App, Error, HttpRequest, HttpResponse, HttpServer};
+use actix_web::dev::ServerHandle;
+use actix_web::middleware::from_fn;
+use actix_web::{http::header, web, App, HttpRequest, HttpResponse, HttpServer};
 
 use crate::backend::ResourceStore;
 use crate::scim::schema::ResourceKind;
@@ -48,11 +47,13 @@ impl Default for HttpSettings {
     }
 }
 
-/// Whether a tenant's backend can serve now (for `/readyz`).
+/// A tenant backend's health and figures, for `/readyz` and `/metrics`.
 #[async_trait::async_trait]
-pub trait Readiness: Send + Sync {
-    /// `Err` says why not.
+pub trait TenantHealth: Send + Sync {
+    /// Whether it can serve now; `Err` says why not.
     async fn ready(&self) -> Result<(), String>;
+    /// Publish its gauges (cache hits, license downgrades) before a scrape.
+    fn export_metrics(&self) {}
 }
 
 /// One tenant as the HTTP layer sees it.
@@ -63,8 +64,8 @@ pub struct TenantEntry {
     pub tokens: TokenSet,
     /// Its resources.
     pub store: Arc<dyn ResourceStore>,
-    /// Its readiness check.
-    pub readiness: Option<Arc<dyn Readiness>>,
+    /// Its health and figures.
+    pub health: Option<Arc<dyn TenantHealth>>,
 }
 
 /// What every handler shares.
@@ -87,7 +88,7 @@ impl AppState {
                 id: "default".into(),
                 tokens,
                 store,
-                readiness: None,
+                health: None,
             })],
             settings,
         }
@@ -178,30 +179,6 @@ async fn not_implemented(req: HttpRequest) -> Result<HttpResponse, ScimError> {
     )))
 }
 
-/// One log line per request: method, path (never the query string, which carries e-mail
-/// addresses), status and duration.
-async fn log_request(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let path = req.path().to_string();
-    let res = next.call(req).await;
-    let status = match &res {
-        Ok(r) => r.status().as_u16(),
-        Err(e) => e.as_response_error().status_code().as_u16(),
-    };
-    tracing::info!(
-        http.method = %method,
-        http.path = %path,
-        http.status = status,
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "scim request"
-    );
-    res
-}
-
 fn resource_routes(cfg: &mut web::ServiceConfig, kind: ResourceKind) {
     cfg.service(
         web::scope(&format!("/{}", kind.endpoint()))
@@ -285,18 +262,40 @@ pub struct RunningServer {
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-/// Bind `listen` and serve the SCIM API over `state`.
+/// Bind `listen` and serve the SCIM API over `state` (plain HTTP).
 pub fn start(listen: &str, state: AppState, workers: usize) -> std::io::Result<RunningServer> {
+    start_with(listen, state, workers, None)
+}
+
+/// Bind `listen` and serve the SCIM API over `state`, with TLS when `tls` is given.
+pub fn start_with(
+    listen: &str,
+    state: AppState,
+    workers: usize,
+    tls: Option<rustls::ServerConfig>,
+) -> std::io::Result<RunningServer> {
+    // Installed before the first request, so that nothing recorded is lost.
+    let _ = observe::prometheus();
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
-            .wrap(from_fn(log_request))
+            .wrap(from_fn(observe::observe))
+            .route("/healthz", web::get().to(observe::healthz))
+            .route("/readyz", web::get().to(observe::readyz))
+            .route("/metrics", web::get().to(observe::metrics_endpoint))
             .configure(configure)
             .default_service(web::to(not_found))
     })
     .workers(workers.max(1))
-    .bind(listen)?;
+    // Slow clients (slowloris) get cut off: headers within 10 s, a clean close within 5 s.
+    .client_request_timeout(std::time::Duration::from_secs(10))
+    .client_disconnect_timeout(std::time::Duration::from_secs(5))
+    .shutdown_timeout(30);
+    let server = match tls {
+        Some(cfg) => server.bind_rustls_0_23(listen, cfg)?,
+        None => server.bind(listen)?,
+    };
     let addr = server
         .addrs()
         .first()
@@ -306,4 +305,28 @@ pub fn start(listen: &str, state: AppState, workers: usize) -> std::io::Result<R
     let handle = server.handle();
     let task = tokio::spawn(server);
     Ok(RunningServer { addr, handle, task })
+}
+
+/// A rustls server configuration from PEM files: the certificate chain and its private key.
+pub fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<rustls::ServerConfig, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| format!("{}: {e}", cert.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{}: {e}", cert.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{}: no certificate in the file", cert.display()));
+    }
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("certificate and key do not fit together: {e}"))
 }

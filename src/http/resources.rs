@@ -5,6 +5,19 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::body::ScimBody;
+
+/// The `{id}` of a resource path, by name: the path may also carry `{tenant}`.
+#[derive(Debug, serde::Deserialize)]
+pub struct IdPath {
+    id: String,
+}
+
+impl std::ops::Deref for IdPath {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.id
+    }
+}
 use super::{base_url, response, AppState, Current};
 use crate::scim::list::{list_response, ListParams, ListQuery};
 use crate::scim::patch::PatchRequest;
@@ -183,7 +196,7 @@ pub async fn get(
     state: web::Data<AppState>,
     current: Current,
     kind: web::Data<ResourceKind>,
-    id: web::Path<String>,
+    id: web::Path<IdPath>,
 ) -> ScimResult<HttpResponse> {
     let p = projection(&req)?;
     let stored = current.0.store.get(**kind, &id, &p).await?;
@@ -214,7 +227,7 @@ pub async fn replace(
     state: web::Data<AppState>,
     current: Current,
     kind: web::Data<ResourceKind>,
-    id: web::Path<String>,
+    id: web::Path<IdPath>,
     body: ScimBody,
 ) -> ScimResult<HttpResponse> {
     let schema = SchemaRegistry::builtin().resource(**kind);
@@ -238,7 +251,7 @@ pub async fn patch(
     state: web::Data<AppState>,
     current: Current,
     kind: web::Data<ResourceKind>,
-    id: web::Path<String>,
+    id: web::Path<IdPath>,
     body: ScimBody,
 ) -> ScimResult<HttpResponse> {
     let p = projection(&req)?;
@@ -259,7 +272,7 @@ pub async fn delete(
     req: HttpRequest,
     current: Current,
     kind: web::Data<ResourceKind>,
-    id: web::Path<String>,
+    id: web::Path<IdPath>,
 ) -> ScimResult<HttpResponse> {
     current
         .0

@@ -52,6 +52,10 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     /// Page size for listings (Tableau allows at most 1000).
     pub page_size: u32,
+    /// Most requests in flight at once (Tableau Cloud answers 429 past its limits).
+    pub max_in_flight: usize,
+    /// The `tenant` label of this client's metrics.
+    pub label: String,
 }
 
 impl ClientConfig {
@@ -65,6 +69,8 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(30),
             page_size: 1000,
+            max_in_flight: 8,
+            label: site.to_string(),
         }
     }
 }
@@ -140,6 +146,7 @@ pub struct TableauClient {
     session: RwLock<Option<Arc<Session>>>,
     sign_in_lock: Mutex<()>,
     stats: Arc<CallStats>,
+    in_flight: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for TableauClient {
@@ -186,11 +193,12 @@ impl TableauClient {
             .map_err(|e| TableauError::Config(format!("HTTP client: {e}")))?;
         Ok(TableauClient {
             http,
+            stats: Arc::new(CallStats::new(&cfg.label)),
+            in_flight: tokio::sync::Semaphore::new(cfg.max_in_flight.max(1)),
             cfg,
             version: OnceCell::new(),
             session: RwLock::new(None),
             sign_in_lock: Mutex::new(()),
-            stats: Arc::new(CallStats::default()),
         })
     }
 
@@ -421,6 +429,8 @@ impl TableauClient {
                 req = req.header("Content-Type", "text/xml").body(b.clone());
             }
             let started = Instant::now();
+            // A bounded number of requests in flight per tenant; waiting here is not a retry.
+            let permit = self.in_flight.acquire().await;
             let outcome = match req.send().await {
                 Ok(resp) => {
                     let status = resp.status();
@@ -435,6 +445,7 @@ impl TableauClient {
                     Err((e, reached))
                 }
             };
+            drop(permit);
             let ms = elapsed_ms(started);
             let (why, wait) = match outcome {
                 Ok((status, wait, text)) => {

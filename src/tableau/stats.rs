@@ -62,15 +62,27 @@ impl StatsSnapshot {
     }
 }
 
-/// Thread-safe counters.
+/// Thread-safe counters, also published as Prometheus metrics labelled with `label` (the
+/// tenant).
 #[derive(Debug, Default)]
 pub struct CallStats {
     inner: Mutex<StatsSnapshot>,
+    label: String,
 }
 
 impl CallStats {
+    /// Counters whose metrics carry `tenant=label`.
+    pub fn new(label: &str) -> CallStats {
+        CallStats {
+            inner: Mutex::default(),
+            label: label.to_string(),
+        }
+    }
+
     pub(crate) fn record(&self, key: &str, status: u16, ms: u64) {
         let _ = SCOPE.try_with(|c| c.set(c.get() + 1));
+        metrics::counter!("tableau_calls_total", "tenant" => self.label.clone(), "endpoint" => key.to_string(), "status" => status.to_string()).increment(1);
+        metrics::histogram!("tableau_call_duration_seconds", "tenant" => self.label.clone(), "endpoint" => key.to_string()).record(ms as f64 / 1000.0);
         if let Ok(mut s) = self.inner.lock() {
             let e = s.endpoints.entry(key.to_string()).or_default();
             e.calls += 1;
@@ -80,12 +92,14 @@ impl CallStats {
     }
 
     pub(crate) fn retry(&self) {
+        metrics::counter!("tableau_retries_total", "tenant" => self.label.clone()).increment(1);
         if let Ok(mut s) = self.inner.lock() {
             s.retries += 1;
         }
     }
 
     pub(crate) fn sign_in(&self) {
+        metrics::counter!("tableau_sign_ins_total", "tenant" => self.label.clone()).increment(1);
         if let Ok(mut s) = self.inner.lock() {
             s.sign_ins += 1;
         }

@@ -1,0 +1,567 @@
+//! Running for real: tenants from a configuration file on two emulators, token rotation and
+//! isolation, configuration errors, TLS, readiness, metrics, and secrets kept out of logs.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use tableau_scim::config::{self, ConfigError};
+use tableau_scim::serve::{self, Serving};
+use tableau_scim::tableau::emulator::{self, EmulatorConfig, RunningEmulator};
+
+const PAT_A: &str = "pat-secret-for-tenant-a-7f3k";
+const PAT_B: &str = "pat-secret-for-tenant-b-9q2m";
+const TOKEN_A1: &str = "tenant-a-bearer-token-one-111";
+const TOKEN_A2: &str = "tenant-a-bearer-token-two-222";
+const TOKEN_B: &str = "tenant-b-bearer-token-333333";
+
+/// Every log line of this test binary, captured (JSON), to search for secrets.
+fn captured() -> &'static Arc<Mutex<Vec<u8>>> {
+    static BUF: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUF.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let writer = buf.clone();
+        let make = move || Capture(writer.clone());
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_env_filter("debug")
+            .with_writer(make)
+            .try_init();
+        buf
+    })
+}
+
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut v) = self.0.lock() {
+            v.extend_from_slice(b);
+        }
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn emulator_for(site: &str, pat: &str) -> RunningEmulator {
+    match emulator::start("127.0.0.1:0", EmulatorConfig::new(site, "scim", pat), 1) {
+        Ok(e) => e,
+        Err(e) => panic!("emulator: {e}"),
+    }
+}
+
+struct Two {
+    a: RunningEmulator,
+    b: RunningEmulator,
+    serving: Serving,
+    _dir: tempfile::TempDir,
+}
+
+fn toml_for(
+    a: &RunningEmulator,
+    b: &RunningEmulator,
+    dir: &std::path::Path,
+    extra_server: &str,
+) -> String {
+    let hash = tableau_scim::http::TokenDigest::of(TOKEN_A2).to_hex();
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+data_dir = "{data}"
+{extra_server}
+
+[[tenants]]
+id = "a"
+tableau_url = "{a}"
+site = "site-a"
+deployment = "server"
+pat_name = "scim"
+token_hashes = ["{hash}"]
+[tenants.retry]
+base_delay_ms = 5
+max_total_secs = 3
+
+[[tenants]]
+id = "b"
+tableau_url = "{b}"
+site = "site-b"
+deployment = "server"
+pat_name = "scim"
+pat_secret = "{PAT_B}"
+[tenants.roles]
+"analysts" = "Explorer"
+"#,
+        data = dir.join("data").display(),
+        a = a.url(),
+        b = b.url(),
+    )
+}
+
+fn env() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (
+            "TABLEAU_SCIM_TENANT_A_PAT_SECRET".to_string(),
+            PAT_A.to_string(),
+        ),
+        (
+            "TABLEAU_SCIM_TENANT_A_TOKENS".to_string(),
+            TOKEN_A1.to_string(),
+        ),
+        (
+            "TABLEAU_SCIM_TENANT_B_TOKENS".to_string(),
+            TOKEN_B.to_string(),
+        ),
+    ])
+}
+
+fn two(extra_server: &str) -> Two {
+    let _ = captured();
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => panic!("tempdir: {e}"),
+    };
+    let a = emulator_for("site-a", PAT_A);
+    let b = emulator_for("site-b", PAT_B);
+    let cfg = match config::parse(&toml_for(&a, &b, dir.path(), extra_server), &env()) {
+        Ok(c) => c,
+        Err(e) => panic!("config: {e}"),
+    };
+    let serving = match serve::start(&cfg) {
+        Ok(s) => s,
+        Err(e) => panic!("serve: {e}"),
+    };
+    Two {
+        a,
+        b,
+        serving,
+        _dir: dir,
+    }
+}
+
+impl Two {
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.serving.server.addr)
+    }
+}
+
+async fn call(
+    http: &Client,
+    method: reqwest::Method,
+    url: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = http.request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        req = req
+            .header("Content-Type", "application/scim+json")
+            .body(b.to_string());
+    }
+    match req.send().await {
+        Ok(r) => {
+            let s = r.status();
+            (
+                s,
+                serde_json::from_str(&r.text().await.unwrap_or_default()).unwrap_or(Value::Null),
+            )
+        }
+        Err(e) => panic!("{url}: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_tenants_are_isolated_tokens_rotate_and_paths_route() {
+    let t = two("");
+    let http = Client::new();
+    let post = |token: &'static str, name: &'static str| {
+        let http = http.clone();
+        let url = t.url("/scim/v2/Users");
+        async move {
+            call(
+                &http,
+                reqwest::Method::POST,
+                &url,
+                token,
+                Some(json!({"userName": name})),
+            )
+            .await
+        }
+    };
+    let (s, ua) = post(TOKEN_A1, "alice@a.example").await;
+    assert_eq!(s, StatusCode::CREATED, "{ua}");
+    let (s, ub) = post(TOKEN_B, "bob@b.example").await;
+    assert_eq!(s, StatusCode::CREATED, "{ub}");
+    // Each user is in its own tenant's Tableau only.
+    assert!(t
+        .a
+        .with_state(|s| s.user_names())
+        .unwrap_or_default()
+        .contains(&"alice@a.example".to_string()));
+    assert!(!t
+        .a
+        .with_state(|s| s.user_names())
+        .unwrap_or_default()
+        .contains(&"bob@b.example".to_string()));
+    assert!(t
+        .b
+        .with_state(|s| s.user_names())
+        .unwrap_or_default()
+        .contains(&"bob@b.example".to_string()));
+    // B cannot read A's user, by id or by filter.
+    let a_id = ua["id"].as_str().unwrap_or_default();
+    let (s, _) = call(
+        &http,
+        reqwest::Method::GET,
+        &t.url(&format!("/scim/v2/Users/{a_id}")),
+        TOKEN_B,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, f) = call(
+        &http,
+        reqwest::Method::GET,
+        &t.url("/scim/v2/Users?filter=userName%20eq%20%22alice%40a.example%22"),
+        TOKEN_B,
+        None,
+    )
+    .await;
+    assert_eq!(f["totalResults"], 0);
+    let (s, _) = call(
+        &http,
+        reqwest::Method::DELETE,
+        &t.url(&format!("/scim/v2/Users/{a_id}")),
+        TOKEN_B,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "B cannot delete A's user");
+    assert!(t
+        .a
+        .with_state(|s| s.user_names())
+        .unwrap_or_default()
+        .contains(&"alice@a.example".to_string()));
+    // Both of A's tokens work (rotation without downtime); the hashed one too.
+    let (s, body) = call(
+        &http,
+        reqwest::Method::GET,
+        &t.url(&format!("/scim/v2/Users/{a_id}")),
+        TOKEN_A2,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    // Path routing: /tenants/{id}/scim/v2 must match the token's tenant.
+    let (s, via_path) = call(
+        &http,
+        reqwest::Method::GET,
+        &t.url(&format!("/tenants/a/scim/v2/Users/{a_id}")),
+        TOKEN_A1,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{via_path}");
+    assert!(via_path["meta"]["location"]
+        .as_str()
+        .is_some_and(|l| l.contains("/tenants/a/scim/v2/Users/")));
+    let (s, e) = call(
+        &http,
+        reqwest::Method::GET,
+        &t.url(&format!("/tenants/a/scim/v2/Users/{a_id}")),
+        TOKEN_B,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, e["status"].clone()),
+        (StatusCode::UNAUTHORIZED, json!("401"))
+    );
+    let (s, _) = call(
+        &http,
+        reqwest::Method::GET,
+        &t.url("/tenants/b/scim/v2/Users"),
+        TOKEN_A1,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // B's role mapping is B's.
+    let (s, r) = call(
+        &http,
+        reqwest::Method::POST,
+        &t.url("/scim/v2/Users"),
+        TOKEN_A1,
+        Some(json!({"userName":"x@a.example","roles":[{"value":"analysts"}]})),
+    )
+    .await;
+    assert_eq!(
+        (s, r["scimType"].clone()),
+        (StatusCode::BAD_REQUEST, json!("invalidValue"))
+    );
+    let (s, _) = call(
+        &http,
+        reqwest::Method::POST,
+        &t.url("/scim/v2/Users"),
+        TOKEN_B,
+        Some(json!({"userName":"y@b.example","roles":[{"value":"analysts"}]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(
+        t.b.with_state(|s| s.role_of("y@b.example"))
+            .flatten()
+            .as_deref(),
+        Some("Explorer")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readiness_follows_tableau_and_metrics_describe_a_provisioning_run() {
+    let t = two("");
+    let http = Client::new();
+    let ready = http.get(t.url("/readyz")).send().await.map(|r| r.status());
+    assert_eq!(ready.ok(), Some(StatusCode::OK));
+    for i in 0..3 {
+        call(
+            &http,
+            reqwest::Method::POST,
+            &t.url("/scim/v2/Users"),
+            TOKEN_A1,
+            Some(json!({"userName": format!("m{i}@a.example")})),
+        )
+        .await;
+    }
+    call(
+        &http,
+        reqwest::Method::GET,
+        &t.url("/scim/v2/Users?filter=userName%20eq%20%22m0%40a.example%22"),
+        TOKEN_A1,
+        None,
+    )
+    .await;
+    let text = http.get(t.url("/metrics")).send().await.map(|r| r.text());
+    let text = match text {
+        Ok(f) => f.await.unwrap_or_default(),
+        Err(e) => panic!("metrics: {e}"),
+    };
+    for needle in [
+        "scim_requests_total{tenant=\"a\",resource=\"Users\",method=\"POST\",status=\"201\"}",
+        "scim_request_duration_seconds_bucket",
+        "tableau_calls_total{tenant=\"a\",endpoint=\"POST users\",status=\"201\"}",
+        "tableau_call_duration_seconds_bucket",
+        "cache_hits{tenant=\"a\"}",
+        "license_downgrades{tenant=\"b\"}",
+    ] {
+        assert!(text.contains(needle), "metrics lack {needle}:\n{text}");
+    }
+    let (s, _) = (
+        http.get(t.url("/healthz"))
+            .send()
+            .await
+            .map(|r| r.status())
+            .ok(),
+        (),
+    );
+    assert_eq!(s, Some(StatusCode::OK));
+    // Another deployment whose tenant b's Tableau is down: readiness says so, naming it. (A good
+    // answer is reused for a few seconds so probes do not each cost a Tableau call, hence a
+    // fresh deployment rather than the one just probed.)
+    let down = two("");
+    down.b.handle.stop(false).await;
+    let r = http.get(down.url("/readyz")).send().await;
+    let (status, body) = match r {
+        Ok(r) => (r.status(), r.text().await.unwrap_or_default()),
+        Err(e) => panic!("readyz: {e}"),
+    };
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body.contains("\"b\"") && !body.contains("\"a\":"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_with_a_self_signed_certificate() {
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => panic!("{e}"),
+    };
+    let certified = match rcgen::generate_simple_self_signed(vec!["localhost".to_string()]) {
+        Ok(c) => c,
+        Err(e) => panic!("rcgen: {e}"),
+    };
+    let cert_pem = certified.cert.pem();
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    let written = std::fs::write(&cert, &cert_pem)
+        .and_then(|_| std::fs::write(&key, certified.signing_key.serialize_pem()));
+    assert!(written.is_ok());
+    let extra = format!(
+        "tls_cert = \"{}\"\ntls_key = \"{}\"",
+        cert.display(),
+        key.display()
+    );
+    let t = two(&extra);
+    let root = match reqwest::Certificate::from_pem(cert_pem.as_bytes()) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    let https = match Client::builder().tls_certs_only([root]).build() {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    let url = format!(
+        "https://localhost:{}/scim/v2/ServiceProviderConfig",
+        t.serving.server.addr.port()
+    );
+    let (s, spc) = call(&https, reqwest::Method::GET, &url, TOKEN_A1, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        spc["meta"]["location"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("https://")),
+        "{spc}"
+    );
+    // Plain HTTP to the TLS port fails.
+    let plain = Client::new()
+        .get(format!(
+            "http://127.0.0.1:{}/healthz",
+            t.serving.server.addr.port()
+        ))
+        .send()
+        .await;
+    assert!(plain.is_err() || plain.is_ok_and(|r| !r.status().is_success()));
+}
+
+fn parse_err(text: &str) -> String {
+    match config::parse(text, &BTreeMap::new()) {
+        Err(ConfigError(m)) => m,
+        Ok(_) => panic!("should fail:\n{text}"),
+    }
+}
+
+const BASE: &str = r#"
+[[tenants]]
+id = "t"
+tableau_url = "https://tableau.example.com"
+site = "s"
+deployment = "cloud"
+pat_name = "p"
+pat_secret = "x"
+token_hashes = ["0000000000000000000000000000000000000000000000000000000000000000"]
+"#;
+
+#[test]
+fn configuration_errors_name_the_key_and_what_is_accepted() {
+    assert!(config::parse(BASE, &BTreeMap::new()).is_ok());
+    let e = parse_err(&format!("{BASE}colour = \"blue\"\n"));
+    assert!(e.contains("colour"), "{e}");
+    let e = parse_err(&BASE.replace("deployment = \"cloud\"", "deployment = \"onprem\""));
+    assert!(
+        e.contains("onprem") && e.contains("cloud") && e.contains("server"),
+        "{e}"
+    );
+    let e = parse_err(&format!("{BASE}deprovision = \"vanish\"\n"));
+    assert!(
+        e.contains("vanish") && e.contains("remove") && e.contains("unlicense"),
+        "{e}"
+    );
+    let e = parse_err(&format!("{BASE}default_role = \"Wizard\"\n"));
+    assert!(e.contains("default_role") && e.contains("Creator"), "{e}");
+    let e = parse_err(&format!("{BASE}map_assets_to = \"u\"\n"));
+    assert!(e.contains("map_assets_to") && e.contains("Cloud"), "{e}");
+    let e = parse_err(&BASE.replace("pat_secret = \"x\"\n", ""));
+    assert!(e.contains("TABLEAU_SCIM_TENANT_T_PAT_SECRET"), "{e}");
+    let e = parse_err(&BASE.replace(
+        "token_hashes = [\"0000000000000000000000000000000000000000000000000000000000000000\"]",
+        "token_hashes = [\"zz\"]",
+    ));
+    assert!(
+        e.contains("token_hashes[0]") && e.contains("hash-token"),
+        "{e}"
+    );
+    let e = parse_err(&BASE.replace(
+        "token_hashes = [\"0000000000000000000000000000000000000000000000000000000000000000\"]",
+        "",
+    ));
+    assert!(e.contains("bearer token"), "{e}");
+    let e = parse_err(&format!("[server]\ntls_cert = \"c.pem\"\n{BASE}"));
+    assert!(e.contains("tls_key"), "{e}");
+    let e = parse_err(&format!(
+        "{BASE}{}",
+        BASE.replace("id = \"t\"", "id = \"u\"")
+    ));
+    assert!(e.contains("also a token of tenant t"), "{e}");
+    let e = parse_err("[server]\nlisten = \"0.0.0.0:1\"\n");
+    assert!(e.contains("tenants"), "{e}");
+    let env = BTreeMap::from([("TABLEAU_SCIM_LISTEN".to_string(), "127.0.0.1:9".to_string())]);
+    assert_eq!(
+        config::parse(BASE, &env).map(|c| c.server.listen).ok(),
+        Some("127.0.0.1:9".to_string())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_never_reach_logs_or_debug_output() {
+    let t = two("");
+    let http = Client::new();
+    call(
+        &http,
+        reqwest::Method::POST,
+        &t.url("/scim/v2/Users"),
+        TOKEN_A1,
+        Some(json!({"userName":"log@a.example","password":"user-password-1"})),
+    )
+    .await;
+    call(
+        &http,
+        reqwest::Method::GET,
+        &t.url("/scim/v2/Users?filter=userName%20eq%20%22log%40a.example%22"),
+        TOKEN_B,
+        None,
+    )
+    .await;
+    call(
+        &http,
+        reqwest::Method::GET,
+        &t.url("/scim/v2/Users"),
+        "wrong-token-not-configured",
+        None,
+    )
+    .await;
+    let cfg = config::parse(
+        &toml_for(&t.a, &t.b, std::path::Path::new("/tmp"), ""),
+        &env(),
+    );
+    let shown = format!("{cfg:?}");
+    let logs = captured()
+        .lock()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    assert!(logs.contains("scim operation"), "logs were captured");
+    for secret in [
+        PAT_A,
+        PAT_B,
+        TOKEN_A1,
+        TOKEN_A2,
+        TOKEN_B,
+        "user-password-1",
+        "wrong-token-not-configured",
+    ] {
+        assert!(!logs.contains(secret), "a secret reached the logs");
+        assert!(!shown.contains(secret), "a secret reached Debug output");
+    }
+    assert!(
+        !logs.contains("log%40a.example") && !logs.contains("filter="),
+        "query strings (e-mail addresses) are not logged"
+    );
+    for line in logs
+        .lines()
+        .filter(|l| l.contains("\"message\":\"request\""))
+    {
+        assert!(line.contains("request_id"), "{line}");
+    }
+}
