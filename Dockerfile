@@ -13,12 +13,19 @@ FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --home-dir /data --create-home tableau-scim
+    && useradd --system --uid 10001 --home-dir /data --create-home tableau-scim \
+    && mkdir -p /etc/tableau-scim
 COPY --from=build /src/target/release/tableau-scim /usr/local/bin/tableau-scim
 USER 10001
 WORKDIR /data
-VOLUME ["/data"]
+# The configuration (and any secret files) on one volume, the SQLite store on the other.
+VOLUME ["/data", "/etc/tableau-scim"]
+ENV TABLEAU_SCIM_DATA_DIR=/data \
+    TABLEAU_SCIM_LISTEN=0.0.0.0:8080 \
+    TABLEAU_SCIM_LOG_FORMAT=json
 EXPOSE 8080
-ENV TABLEAU_SCIM_LISTEN=0.0.0.0:8080
+# /healthz answers over HTTP, or over HTTPS when the configuration enables TLS.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \
+    CMD ["sh", "-c", "curl -fsS http://127.0.0.1:8080/healthz || curl -fsSk https://127.0.0.1:8080/healthz || exit 1"]
 ENTRYPOINT ["tableau-scim"]
-CMD ["demo"]
+CMD ["serve", "--config", "/etc/tableau-scim/config.toml"]

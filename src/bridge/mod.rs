@@ -47,6 +47,7 @@ async fn op<T>(
     tenant: &Tenant,
     f: impl std::future::Future<Output = error::BridgeResult<T>>,
 ) -> ScimResult<T> {
+    tracing::Span::current().record("scim.op", name);
     let (out, calls) = counted(f).await;
     tracing::info!(tenant.id = %tenant.id, scim.op = name, tableau.calls = calls, ok = out.is_ok(), "scim operation");
     out.map_err(ScimError::from)

@@ -69,7 +69,7 @@ pub async fn observe(
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let method = req.method().to_string();
     let path = req.path().to_string();
-    let span = tracing::info_span!("request", request_id = %request_id, http.method = %method, http.path = %path, tenant.id = tracing::field::Empty);
+    let span = tracing::info_span!("request", request_id = %request_id, http.method = %method, http.path = %path, tenant.id = tracing::field::Empty, scim.op = tracing::field::Empty);
     let res = next.call(req).instrument(span.clone()).await;
     let secs = started.elapsed().as_secs_f64();
     let (status, tenant) = match &res {
