@@ -197,6 +197,13 @@ pub fn normalize_value(attr: &Attribute, label: &str, v: &Value) -> ScimResult<O
     if attr.multi_valued {
         let items: Vec<&Value> = match v {
             Value::Array(a) => a.iter().collect(),
+            // One object where a list is expected is read as a list of one; a bare string for
+            // a list of complex values is a wrong type.
+            Value::String(_) if attr.kind == AttrType::Complex => {
+                return Err(ScimError::InvalidValue(format!(
+                    "'{label}' must be an array of objects, not a string"
+                )))
+            }
             single => vec![single],
         };
         let mut out: Vec<Value> = Vec::with_capacity(items.len());
@@ -221,8 +228,9 @@ pub fn normalize_value(attr: &Attribute, label: &str, v: &Value) -> ScimResult<O
         return Ok((!out.is_empty()).then_some(Value::Array(out)));
     }
     let single = match v {
-        // Entra sends the single-valued `manager` as a one-element array at times (section 3.6).
-        Value::Array(a) if a.len() == 1 => &a[0],
+        // Entra sends the single-valued complex `manager` as a one-element array at times
+        // (scim-idp.md section 3.6); a simple attribute given an array is a wrong type.
+        Value::Array(a) if a.len() == 1 && attr.kind == AttrType::Complex => &a[0],
         Value::Array(a) if a.is_empty() => return Ok(None),
         other => other,
     };
