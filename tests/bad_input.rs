@@ -139,7 +139,7 @@ async fn every_bad_request_is_a_4xx_scim_error_and_no_tableau_call() {
         } else if !ctype.starts_with("application/scim+json") {
             Some(format!("content type {ctype}"))
         } else if body["status"] != json!(status.to_string())
-            || !body["detail"].as_str().is_some_and(|d| !d.is_empty())
+            || body["detail"].as_str().is_none_or(|d| d.is_empty())
         {
             Some(format!("not a SCIM error body: {body}"))
         } else if body["scimType"].as_str() != c.scim_type.as_deref() {
