@@ -107,7 +107,7 @@ async fn parallel_patches_of_one_groups_members_all_land() {
     assert_eq!(members.len(), 20, "every parallel add landed: {members:?}");
     // And parallel removals of half of them.
     let mut tasks = Vec::new();
-    for uid in ids.iter().take(10).cloned() {
+    for uid in ids.clone().into_iter().take(10) {
         let (http, url) = (http.clone(), format!("{base}/Groups/{gid}"));
         tasks.push(tokio::spawn(async move {
             call(&http, Method::PATCH, &url, Some(json!({"Operations":[{"op":"remove","path":format!("members[value eq \"{uid}\"]")}]}))).await.map(|r| r.0)
