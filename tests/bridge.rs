@@ -822,3 +822,50 @@ async fn group_roles_follow_membership() {
         "leaving takes it back"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_import_in_small_pages_costs_one_tableau_call_per_thousand_users() {
+    let h = harness(|_| {});
+    h.stack.emulator.with_state(|s| {
+        for i in 0..2_498 {
+            let _ = s.add_user(
+                &format!("imp{i:04}@example.com"),
+                SiteRole::Viewer,
+                None,
+                None,
+                None,
+            );
+        }
+    });
+    // Sign-in and version discovery happen once per process; measure a cold listing after them.
+    h.get("/ServiceProviderConfig").await;
+    h.get("/Users?filter=userName%20eq%20%22warm%40example.com%22")
+        .await;
+    h.stack.bridge.tenant().caches.user_pages.invalidate_all();
+    h.reset();
+    let mut start = 1;
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        let (_, p) = h.get(&format!("/Users?startIndex={start}&count=100")).await;
+        let items = p["Resources"].as_array().cloned().unwrap_or_default();
+        if items.is_empty() {
+            assert_eq!(p["totalResults"], 2_500);
+            break;
+        }
+        for u in &items {
+            seen.insert(id(u));
+        }
+        start += items.len();
+    }
+    assert_eq!(seen.len(), 2_500, "every user once");
+    assert_eq!(h.calls(), 3, "2,500 users: three Tableau pages of 1,000");
+    // A write invalidates the pages: the next listing sees it.
+    h.call(
+        Method::POST,
+        "/Users",
+        Some(json!({"userName":"late@example.com"})),
+    )
+    .await;
+    let (_, p) = h.get("/Users?count=0").await;
+    assert_eq!(p["totalResults"], 2_501);
+}

@@ -53,6 +53,10 @@ pub struct Caches {
     pub group_by_id: Cache<String, Group>,
     /// Group id to its member ids.
     pub group_members: Cache<String, Arc<Vec<String>>>,
+    /// Tableau user pages of 1000 (page number to users and the site's total), so that a SCIM
+    /// import in pages of any size costs one Tableau call per 1000 users. Any user write clears
+    /// them.
+    pub user_pages: Cache<u32, Arc<(Vec<User>, u64)>>,
     /// Hits and misses over all caches.
     pub counters: CacheCounters,
 }
@@ -85,6 +89,7 @@ impl Caches {
             group_by_name: cache(ttl.groups, 100_000),
             group_by_id: cache(ttl.groups, 100_000),
             group_members: cache(ttl.members, 100_000),
+            user_pages: cache(std::time::Duration::from_secs(30).min(ttl.users), 1_000),
             counters: CacheCounters::default(),
         }
     }
@@ -112,16 +117,23 @@ impl Caches {
         Ok(entry.into_value())
     }
 
-    /// Remember a user under its id and name.
-    pub async fn put_user(&self, u: &User) {
+    /// Remember a user read from Tableau.
+    pub async fn remember_user(&self, u: &User) {
         self.user_by_name
             .insert(u.name.to_lowercase(), u.id.clone())
             .await;
         self.user_by_id.insert(u.id.clone(), u.clone()).await;
     }
 
+    /// Remember a user we just wrote, and drop the cached listing pages, which are now stale.
+    pub async fn put_user(&self, u: &User) {
+        self.user_pages.invalidate_all();
+        self.remember_user(u).await;
+    }
+
     /// Forget a user.
     pub async fn forget_user(&self, u: &User) {
+        self.user_pages.invalidate_all();
         self.user_by_name.invalidate(&u.name.to_lowercase()).await;
         self.user_by_id.invalidate(&u.id).await;
     }

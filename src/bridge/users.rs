@@ -12,6 +12,8 @@
 //! | everything else | the store |
 
 use chrono::{SecondsFormat, Utc};
+use std::sync::Arc;
+
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -520,7 +522,7 @@ impl Tenant {
         }
         let users = self.client.all_users().await?;
         for u in &users {
-            self.caches.put_user(u).await;
+            self.caches.remember_user(u).await;
         }
         let by_id: std::collections::HashMap<&str, &UserRow> =
             rows.iter().map(|r| (r.id.as_str(), r)).collect();
@@ -533,50 +535,58 @@ impl Tenant {
         Ok(page_of(matches, query))
     }
 
-    /// No filter: SCIM pages map onto Tableau pages. An aligned page (Okta's startIndex=1,
-    /// 101, ... with count=100) is one call; `count=0` is one call for the total.
+    /// No filter: a SCIM page is cut from Tableau pages of 1000, each fetched once and kept
+    /// briefly, so an import of 10,000 users costs 10 calls whatever `count` the IdP uses, and
+    /// `count=0` (totals only) costs one.
     async fn list_users_paged(
         &self,
         query: &ListQuery,
         rows: &[UserRow],
     ) -> BridgeResult<ListPage> {
+        const TABLEAU_PAGE: usize = 1000;
         let by_id: std::collections::HashMap<&str, &UserRow> =
             rows.iter().map(|r| (r.id.as_str(), r)).collect();
-        let size = u32::try_from(query.count.clamp(1, 1000)).unwrap_or(1000);
         let start = query.start_index - 1;
-        if query.count == 0 || start % size as usize == 0 {
-            let number = u32::try_from(start / size as usize + 1).unwrap_or(u32::MAX);
-            let page = match self.client.query_users(number, size, None).await {
-                Ok(p) => p,
-                // Past the end: Tableau answers 400006, SCIM an empty page.
-                Err(e) if e.code() == Some("400006") => {
-                    let total = self
-                        .client
-                        .query_users(1, 1, None)
-                        .await?
-                        .pagination
-                        .total_available;
-                    return Ok(ListPage {
-                        total: usize::try_from(total).unwrap_or(usize::MAX),
-                        resources: Vec::new(),
-                    });
-                }
-                Err(e) => return Err(e.into()),
+        let first = self.user_page(1).await?;
+        let total = usize::try_from(first.1).unwrap_or(usize::MAX);
+        let end = start.saturating_add(query.count).min(total);
+        let mut resources = Vec::new();
+        let mut at = start;
+        while at < end {
+            let number = u32::try_from(at / TABLEAU_PAGE + 1).unwrap_or(u32::MAX);
+            let page = if number == 1 {
+                first.clone()
+            } else {
+                self.user_page(number).await?
             };
-            let total = usize::try_from(page.pagination.total_available).unwrap_or(usize::MAX);
-            let mut resources = Vec::new();
-            for u in page.items.iter().take(query.count) {
-                self.caches.put_user(u).await;
+            let offset = at % TABLEAU_PAGE;
+            let take = (end - at).min(TABLEAU_PAGE - offset);
+            let slice: Vec<&User> = page.0.iter().skip(offset).take(take).collect();
+            if slice.is_empty() {
+                break;
+            }
+            for u in &slice {
+                self.caches.remember_user(u).await;
                 resources.push(self.user_to_scim(u, by_id.get(u.id.as_str()).copied(), None));
             }
-            return Ok(ListPage { total, resources });
+            at += slice.len();
         }
-        let users = self.client.all_users().await?;
-        let all: Vec<Value> = users
-            .iter()
-            .map(|u| self.user_to_scim(u, by_id.get(u.id.as_str()).copied(), None))
-            .collect();
-        Ok(page_of(all, query))
+        Ok(ListPage { total, resources })
+    }
+
+    /// One Tableau page of 1000 users, from the cache or one call.
+    async fn user_page(&self, number: u32) -> BridgeResult<Arc<(Vec<User>, u64)>> {
+        self.caches
+            .get_or_load(&self.caches.user_pages, number, async {
+                match self.client.query_users(number, 1000, None).await {
+                    Ok(p) => Ok(Arc::new((p.items, p.pagination.total_available))),
+                    // Past the end Tableau answers 400006; for SCIM that is an empty page.
+                    Err(e) if e.code() == Some("400006") => Ok(Arc::new((Vec::new(), 0))),
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+            .map_err(|e: Arc<TableauError>| e.as_ref().clone().into())
     }
 
     /// `userName eq`, `id eq` and `externalId eq` (alone) are one lookup, not a listing.
@@ -637,7 +647,7 @@ impl Tenant {
         else {
             return Ok(None);
         };
-        self.caches.put_user(&u).await;
+        self.caches.remember_user(&u).await;
         let row = self.store.user(&self.id, &u.id).await?;
         Ok(if row.as_ref().is_some_and(|r| r.deleted) {
             None
