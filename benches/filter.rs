@@ -54,5 +54,38 @@ fn patches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, filters, patches);
+/// The same filters parsed by this crate and by the `scim-filter` crate, side by side.
+fn versus_scim_filter(c: &mut Criterion) {
+    let cases = [
+        ("simple", SIMPLE),
+        (
+            "rfc_nested",
+            r#"userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")"#,
+        ),
+        (
+            "rfc_value_path",
+            r#"userType eq "Employee" and emails[type eq "work" and value co "@example.com"]"#,
+        ),
+    ];
+    let mut g = c.benchmark_group("vs_scim_filter");
+    g.throughput(Throughput::Elements(1));
+    for (name, text) in cases {
+        let theirs_ok =
+            matches!(scim_filter::parser::filter(text), Ok((rest, _)) if rest.trim().is_empty());
+        assert!(parse(text).is_ok(), "{name}");
+        g.bench_function(format!("tableau_scim/{name}"), |b| {
+            b.iter(|| parse(black_box(text)))
+        });
+        if theirs_ok {
+            g.bench_function(format!("scim_filter/{name}"), |b| {
+                b.iter(|| scim_filter::parser::filter(black_box(text)))
+            });
+        } else {
+            eprintln!("scim-filter does not parse {name}; not compared");
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, filters, patches, versus_scim_filter);
 criterion_main!(benches);

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# SCIM throughput and latency, tableau-scim (bridge on the emulator at zero added latency)
+# against scim2-server (python-scim's reference server, in memory), the same mix side by side.
+# Usage: bench/throughput.sh [seconds per run, default 15] [runs, default 3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-15}
+RUNS=${2:-3}
+TOKEN=bench-token-0123456789
+VENV=${TMPDIR:-/tmp}/tableau-scim-bench-venv
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/pip" install --quiet --disable-pip-version-check "scim2-server==0.8.3"
+cargo build --release --quiet --bin tableau-scim
+WORK=$(mktemp -d)
+cleanup() { kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"; }
+PIDS=()
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_up() { for _ in $(seq 100); do curl -fs -o /dev/null -H "Authorization: Bearer $TOKEN" "$1" && return 0; sleep 0.1; done; echo "$1 did not come up"; exit 1; }
+
+P1=$(free_port)
+RUST_LOG=warn target/release/tableau-scim demo --listen "127.0.0.1:$P1" --token "$TOKEN" --data "$WORK/data" > /dev/null 2>&1 &
+PIDS+=($!); OURS=$!
+P2=$(free_port)
+"$VENV/bin/scim2-server" --port "$P2" --bearer-token "$TOKEN" > /dev/null 2>&1 &
+PIDS+=($!); PEER=$!
+wait_up "http://127.0.0.1:$P1/scim/v2/ServiceProviderConfig"
+wait_up "http://127.0.0.1:$P2/ServiceProviderConfig"
+
+# scim2-server serves SCIM at the root, tableau-scim under /scim/v2 (BENCH_PREFIX in mix.lua).
+python3 "$(dirname "$0")/seed.py" "http://127.0.0.1:$P1/scim/v2" "$TOKEN" 1000 "$WORK/ours.txt"
+"$VENV/bin/python" "$(dirname "$0")/seed.py" "http://127.0.0.1:$P2" "$TOKEN" 1000 "$WORK/peer.txt"
+
+run() { # url ids prefix -> RESULT line
+  BENCH_TOKEN=$TOKEN BENCH_IDS=$2 BENCH_PREFIX=$3 wrk -t2 -c16 -d"${SECS}s" --latency -s "$(dirname "$0")/mix.lua" "$1" | grep '^RESULT'
+}
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2==1) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+
+: > "$WORK/ours.res"; : > "$WORK/peer.res"
+for i in $(seq "$RUNS"); do
+  run "http://127.0.0.1:$P1" "$WORK/ours.txt" /scim/v2 >> "$WORK/ours.res"
+  run "http://127.0.0.1:$P2" "$WORK/peer.txt" "" >> "$WORK/peer.res"
+done
+rss() { awk '/VmHWM/ {print $2/1024}' "/proc/$1/status"; }
+report() { # name file pid
+  printf "%-14s %10s %9s %9s %10s %8s\n" "$1" "$(field rps < "$2" | median)" "$(field p50_ms < "$2" | median)" "$(field p99_ms < "$2" | median)" "$(rss "$3")" "$(field non2xx < "$2" | median)"
+}
+echo "same mix, wrk -t2 -c16, ${SECS}s x ${RUNS} runs, medians; RSS is the peak (tableau-scim demo includes the emulator)"
+printf "%-14s %10s %9s %9s %10s %8s\n" server req/s p50_ms p99_ms peak_MiB non2xx
+report tableau-scim "$WORK/ours.res" "$OURS"
+report scim2-server "$WORK/peer.res" "$PEER"
+ours=$(field rps < "$WORK/ours.res" | median); peer=$(field rps < "$WORK/peer.res" | median)
+python3 -c "print(f'ratio (tableau-scim / scim2-server): {float($ours)/max(float($peer),0.001):.1f}x')"
