@@ -16,12 +16,22 @@ use tableau_scim::tableau::emulator::{EmulatorConfig, Faults};
 const TOKEN: &str = "bench-provisioning-token";
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 async fn send(http: &Client, method: Method, url: &str, body: Value) -> Value {
     for _ in 0..5 {
-        if let Ok(r) = http.request(method.clone(), url).bearer_auth(TOKEN).header("Content-Type", "application/scim+json").body(body.to_string()).send().await {
+        if let Ok(r) = http
+            .request(method.clone(), url)
+            .bearer_auth(TOKEN)
+            .header("Content-Type", "application/scim+json")
+            .body(body.to_string())
+            .send()
+            .await
+        {
             if r.status().is_success() {
                 return r.json().await.unwrap_or(Value::Null);
             }
@@ -67,7 +77,10 @@ async fn main() {
         Err(e) => panic!("{e}"),
     };
     let mut emu = EmulatorConfig::new("prov", "pat", "secret");
-    emu.faults = Faults { latency_ms: latency as u64, ..Faults::default() };
+    emu.faults = Faults {
+        latency_ms: latency as u64,
+        ..Faults::default()
+    };
     let mut opts = StackOptions::new(emu, dir.path().to_path_buf(), TOKEN);
     opts.workers = 2;
     let stack = match Stack::start(opts) {
@@ -76,9 +89,16 @@ async fn main() {
     };
     let base = stack.scim_url();
     let http = Client::new();
-    send(&http, Method::GET, &format!("{base}/Users?count=0"), json!(null)).await;
+    send(
+        &http,
+        Method::GET,
+        &format!("{base}/Users?count=0"),
+        json!(null),
+    )
+    .await;
     stack.emulator.with_state(|s| s.reset_stats());
-    let ids: Arc<std::sync::Mutex<Vec<String>>> = Arc::new(std::sync::Mutex::new(vec![String::new(); n]));
+    let ids: Arc<std::sync::Mutex<Vec<String>>> =
+        Arc::new(std::sync::Mutex::new(vec![String::new(); n]));
     let (h, b, out) = (http.clone(), base.clone(), ids.clone());
     let create = run(n, concurrency, move |i| {
         let (h, b, out) = (h.clone(), b.clone(), out.clone());
@@ -107,10 +127,17 @@ async fn main() {
         let per_op = calls as f64 / n as f64;
         let achieved = n as f64 / took.as_secs_f64();
         let bound = concurrency as f64 / (per_op * latency as f64 / 1000.0);
-        println!("{name:<14} {n:>7} {:>9.1} {per_op:>11.2} {achieved:>10.1} {bound:>10.1} {:>7.1}%", took.as_secs_f64(), 100.0 * achieved / bound);
+        println!(
+            "{name:<14} {n:>7} {:>9.1} {per_op:>11.2} {achieved:>10.1} {bound:>10.1} {:>7.1}%",
+            took.as_secs_f64(),
+            100.0 * achieved / bound
+        );
     };
     println!("latency {latency} ms per Tableau call, {concurrency} SCIM requests in flight");
-    println!("{:<14} {:>7} {:>9} {:>11} {:>10} {:>10} {:>8}", "operation", "users", "seconds", "calls/op", "users/s", "bound/s", "of bound");
+    println!(
+        "{:<14} {:>7} {:>9} {:>11} {:>10} {:>10} {:>8}",
+        "operation", "users", "seconds", "calls/op", "users/s", "bound/s", "of bound"
+    );
     report("create", create, create_calls);
     report("role change", change, change_calls);
 }

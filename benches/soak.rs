@@ -20,15 +20,26 @@ use tableau_scim::tableau::SiteRole;
 const TOKEN: &str = "soak-token-0123456789";
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// One IdP request, retried until it gets an answer that is not a fault.
-async fn idp(http: &Client, method: Method, url: &str, body: Option<Value>, idp_retries: &std::sync::atomic::AtomicU64) -> (StatusCode, Value) {
+async fn idp(
+    http: &Client,
+    method: Method,
+    url: &str,
+    body: Option<Value>,
+    idp_retries: &std::sync::atomic::AtomicU64,
+) -> (StatusCode, Value) {
     for attempt in 0..60 {
         let mut req = http.request(method.clone(), url).bearer_auth(TOKEN);
         if let Some(b) = &body {
-            req = req.header("Content-Type", "application/scim+json").body(b.to_string());
+            req = req
+                .header("Content-Type", "application/scim+json")
+                .body(b.to_string());
         }
         if let Ok(r) = req.send().await {
             let s = r.status();
@@ -46,14 +57,29 @@ fn id(v: &Value) -> String {
     v["id"].as_str().unwrap_or_default().to_string()
 }
 
-async fn create_user(http: &Client, base: &str, body: Value, retries: &std::sync::atomic::AtomicU64) -> String {
+async fn create_user(
+    http: &Client,
+    base: &str,
+    body: Value,
+    retries: &std::sync::atomic::AtomicU64,
+) -> String {
     let name = body["userName"].as_str().unwrap_or_default().to_string();
     loop {
-        let (s, v) = idp(http, Method::POST, &format!("{base}/Users"), Some(body.clone()), retries).await;
+        let (s, v) = idp(
+            http,
+            Method::POST,
+            &format!("{base}/Users"),
+            Some(body.clone()),
+            retries,
+        )
+        .await;
         match s {
             StatusCode::CREATED => return id(&v),
             StatusCode::CONFLICT => {
-                let q = format!("{base}/Users?filter=userName%20eq%20%22{}%22", name.replace('@', "%40"));
+                let q = format!(
+                    "{base}/Users?filter=userName%20eq%20%22{}%22",
+                    name.replace('@', "%40")
+                );
                 let (_, l) = idp(http, Method::GET, &q, None, retries).await;
                 if l["totalResults"] == 1 {
                     return id(&l["Resources"][0]);
@@ -73,16 +99,37 @@ async fn main() {
         Err(e) => panic!("{e}"),
     };
     let mut emu = EmulatorConfig::new("soak", "pat", "secret");
-    emu.faults = Faults { rate_5xx: 0.10, rate_429: 0.05, retry_after_secs: 1, expire_session_after: Some(200), rate_drop: 0.02, rate_stall: 0.002, stall_ms: 2000, ..Faults::default() };
+    emu.faults = Faults {
+        rate_5xx: 0.10,
+        rate_429: 0.05,
+        retry_after_secs: 1,
+        expire_session_after: Some(200),
+        rate_drop: 0.02,
+        rate_stall: 0.002,
+        stall_ms: 2000,
+        ..Faults::default()
+    };
     let mut opts = StackOptions::new(emu, dir.path().to_path_buf(), TOKEN);
-    opts.roles = RoleMapping::new([("analyst".to_string(), SiteRole::Explorer)], [], SiteRole::Viewer);
-    opts.retry = RetryPolicy { max_attempts: 8, base_delay: Duration::from_millis(20), max_delay: Duration::from_millis(500), max_total: Duration::from_secs(30) };
+    opts.roles = RoleMapping::new(
+        [("analyst".to_string(), SiteRole::Explorer)],
+        [],
+        SiteRole::Viewer,
+    );
+    opts.retry = RetryPolicy {
+        max_attempts: 8,
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(500),
+        max_total: Duration::from_secs(30),
+    };
     let stack = match Stack::start(opts) {
         Ok(s) => s,
         Err(e) => panic!("{e}"),
     };
     let base = stack.scim_url();
-    let http = Client::builder().timeout(Duration::from_secs(60)).build().unwrap_or_default();
+    let http = Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap_or_default();
     let retries = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let started = Instant::now();
     // What the IdP asks for: user i is an "analyst" (Explorer) when i % 3 == 0, else Viewer;
@@ -114,28 +161,72 @@ async fn main() {
         }
     }
     for i in 0..users {
-        expected_roles.insert(format!("soak{i:05}@example.com"), if i % 3 == 0 { "Explorer" } else { "Viewer" });
+        expected_roles.insert(
+            format!("soak{i:05}@example.com"),
+            if i % 3 == 0 { "Explorer" } else { "Viewer" },
+        );
     }
     let mut expected_members: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for g in 0..groups {
         let gname = format!("Soak Group {g:02}");
-        let (s, v) = idp(&http, Method::POST, &format!("{base}/Groups"), Some(json!({"displayName": gname})), &retries).await;
+        let (s, v) = idp(
+            &http,
+            Method::POST,
+            &format!("{base}/Groups"),
+            Some(json!({"displayName": gname})),
+            &retries,
+        )
+        .await;
         let gid = if s == StatusCode::CREATED {
             id(&v)
         } else {
-            let (_, l) = idp(&http, Method::GET, &format!("{base}/Groups?filter=displayName%20eq%20%22{}%22", gname.replace(' ', "%20")), None, &retries).await;
+            let (_, l) = idp(
+                &http,
+                Method::GET,
+                &format!(
+                    "{base}/Groups?filter=displayName%20eq%20%22{}%22",
+                    gname.replace(' ', "%20")
+                ),
+                None,
+                &retries,
+            )
+            .await;
             id(&l["Resources"][0])
         };
-        let members: Vec<Value> = (0..users).filter(|i| i % groups == g).filter_map(|i| ids.get(&i)).map(|id| json!({"value": id})).collect();
+        let members: Vec<Value> = (0..users)
+            .filter(|i| i % groups == g)
+            .filter_map(|i| ids.get(&i))
+            .map(|id| json!({"value": id}))
+            .collect();
         for batch in members.chunks(100) {
             let op = if g % 2 == 0 { "add" } else { "Add" };
             idp(&http, Method::PATCH, &format!("{base}/Groups/{gid}"), Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":op,"path":"members","value":batch}]})), &retries).await;
         }
-        expected_members.insert(gname, (0..users).filter(|i| i % groups == g).map(|i| format!("soak{i:05}@example.com")).collect());
+        expected_members.insert(
+            gname,
+            (0..users)
+                .filter(|i| i % groups == g)
+                .map(|i| format!("soak{i:05}@example.com"))
+                .collect(),
+        );
     }
     let took = started.elapsed();
-    let dump = stack.emulator.with_state(|s| (s.user_names(), expected_roles.keys().map(|n| (n.clone(), s.role_of(n))).collect::<Vec<_>>(), expected_members.keys().map(|g| (g.clone(), s.member_names(g))).collect::<Vec<_>>()));
-    let Some((names, roles, members)) = dump else { panic!("emulator state") };
+    let dump = stack.emulator.with_state(|s| {
+        (
+            s.user_names(),
+            expected_roles
+                .keys()
+                .map(|n| (n.clone(), s.role_of(n)))
+                .collect::<Vec<_>>(),
+            expected_members
+                .keys()
+                .map(|g| (g.clone(), s.member_names(g)))
+                .collect::<Vec<_>>(),
+        )
+    });
+    let Some((names, roles, members)) = dump else {
+        panic!("emulator state")
+    };
     let mut lost = 0;
     let mut duplicated = 0;
     let mut wrong = 0;
@@ -158,10 +249,19 @@ async fn main() {
         }
     }
     let stats = stack.bridge.tenant().client.stats();
-    println!("soak: {users} users, {groups} groups in {:.1} s", took.as_secs_f64());
+    println!(
+        "soak: {users} users, {groups} groups in {:.1} s",
+        took.as_secs_f64()
+    );
     println!("faults: 10% 5xx, 5% 429 (Retry-After 1 s), session expiry every 200 calls, 2% dropped connections, 0.2% 2 s stalls");
     println!("lost users {lost}, duplicated users {duplicated}, wrong roles {wrong}, wrong group memberships {wrong_groups}");
-    println!("Tableau requests {}, bridge retries {}, sign-ins {}, IdP-side retries {}", stats.total_calls(), stats.retries, stats.sign_ins, retries.load(std::sync::atomic::Ordering::Relaxed));
+    println!(
+        "Tableau requests {}, bridge retries {}, sign-ins {}, IdP-side retries {}",
+        stats.total_calls(),
+        stats.retries,
+        stats.sign_ins,
+        retries.load(std::sync::atomic::Ordering::Relaxed)
+    );
     if lost + duplicated + wrong + wrong_groups > 0 {
         std::process::exit(1);
     }

@@ -60,6 +60,7 @@ pub fn start(config: &Config) -> Result<Serving, String> {
             max_page_size: config.server.max_page_size,
             public_url: config.server.public_url.clone(),
             trust_forwarded_headers: config.server.trust_forwarded_headers,
+            ..HttpSettings::default()
         },
     };
     let tls = match &config.server.tls {

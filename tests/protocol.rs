@@ -1056,3 +1056,41 @@ async fn entra_user_provisioning_shapes() {
     let empty = app.call(Method::PATCH, &format!("/Users/{id}"), Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[]}))).await;
     assert_eq!(empty.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn slow_clients_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let state = AppState::single(
+        Arc::new(MemoryStore::new()),
+        TokenSet::new(vec![TokenDigest::of(TOKEN)]),
+        HttpSettings {
+            client_request_timeout: std::time::Duration::from_millis(500),
+            ..HttpSettings::default()
+        },
+    );
+    let server = match http::start("127.0.0.1:0", state, 1) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    let mut conn = match tokio::net::TcpStream::connect(server.addr).await {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    // Headers that never end (slowloris).
+    assert!(conn
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n")
+        .await
+        .is_ok());
+    let mut buf = [0u8; 512];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), conn.read(&mut buf)).await;
+    // The server answers 408 or closes the connection well before our 5 s patience runs out.
+    match read {
+        Ok(Ok(0)) | Ok(Err(_)) => {}
+        Ok(Ok(n)) => assert!(
+            String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 408"),
+            "{}",
+            String::from_utf8_lossy(&buf[..n])
+        ),
+        Err(_) => panic!("the slow client was not cut off"),
+    }
+}

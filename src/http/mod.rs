@@ -34,6 +34,8 @@ pub struct HttpSettings {
     /// Build the origin from `X-Forwarded-Proto`/`X-Forwarded-Host` (only behind a proxy you
     /// trust: clients can send these headers too).
     pub trust_forwarded_headers: bool,
+    /// How long a client may take to send its request headers (slowloris protection).
+    pub client_request_timeout: std::time::Duration,
 }
 
 impl Default for HttpSettings {
@@ -43,6 +45,7 @@ impl Default for HttpSettings {
             max_page_size: 200,
             public_url: None,
             trust_forwarded_headers: false,
+            client_request_timeout: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -276,6 +279,7 @@ pub fn start_with(
 ) -> std::io::Result<RunningServer> {
     // Installed before the first request, so that nothing recorded is lost.
     let _ = observe::prometheus();
+    let header_timeout = state.settings.client_request_timeout;
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -288,8 +292,8 @@ pub fn start_with(
             .default_service(web::to(not_found))
     })
     .workers(workers.max(1))
-    // Slow clients (slowloris) get cut off: headers within 10 s, a clean close within 5 s.
-    .client_request_timeout(std::time::Duration::from_secs(10))
+    // Slow clients (slowloris) get cut off: headers in time, a clean close within 5 s.
+    .client_request_timeout(header_timeout)
     .client_disconnect_timeout(std::time::Duration::from_secs(5))
     .shutdown_timeout(30);
     let server = match tls {
