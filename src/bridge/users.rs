@@ -388,19 +388,7 @@ impl Tenant {
                 }
             }
         }
-        let at = now();
-        let row = UserRow {
-            id: user.id.clone(),
-            user_name: user.name.clone(),
-            external_id: input["externalId"].as_str().map(str::to_string),
-            attributes: stored_attributes(&input),
-            created: at.clone(),
-            last_modified: at,
-            restore_role: None,
-            deleted: false,
-        };
-        self.store.put_user(&self.id, row.clone()).await?;
-        self.caches.put_user(&user).await;
+        let row = self.remember_created(&user, &input).await?;
         self.audit("create_user", &user.id, None, Some(&user.site_role), "ok")
             .await;
         Ok(self.user_to_scim(&user, Some(&row), None))
@@ -445,19 +433,7 @@ impl Tenant {
             );
         }
         self.check_license(&user, requested, "create_user").await?;
-        let at = now();
-        let row = UserRow {
-            id: user.id.clone(),
-            user_name: user.name.clone(),
-            external_id: input["externalId"].as_str().map(str::to_string),
-            attributes: stored_attributes(&input),
-            created: at.clone(),
-            last_modified: at,
-            restore_role: None,
-            deleted: false,
-        };
-        self.store.put_user(&self.id, row.clone()).await?;
-        self.caches.put_user(&user).await;
+        let row = self.remember_created(&user, &input).await?;
         self.audit(
             "create_user",
             &user.id,
@@ -467,6 +443,24 @@ impl Tenant {
         )
         .await;
         Ok(self.user_to_scim(&user, Some(&row), None))
+    }
+
+    /// Store and cache a user just created (or brought back) from `input`.
+    async fn remember_created(&self, user: &User, input: &Value) -> BridgeResult<UserRow> {
+        let at = now();
+        let row = UserRow {
+            id: user.id.clone(),
+            user_name: user.name.clone(),
+            external_id: input["externalId"].as_str().map(str::to_string),
+            attributes: stored_attributes(input),
+            created: at.clone(),
+            last_modified: at,
+            restore_role: None,
+            deleted: false,
+        };
+        self.store.put_user(&self.id, row.clone()).await?;
+        self.caches.put_user(user).await;
+        Ok(row)
     }
 
     /// Tableau gave a lower role than asked: no seat was free in that tier.
