@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use moka::future::Cache;
 
+use crate::bridge::store::UserRow;
 use crate::tableau::model::{Group, User};
 
 /// Cache lifetimes.
@@ -49,6 +50,9 @@ pub struct Caches {
     pub user_by_id: Cache<String, User>,
     /// Lower-cased group name to group id.
     pub group_by_name: Cache<String, String>,
+    /// User id to its store row (`None`: none), so reads of cached users do no I/O. Written
+    /// through by every store write of the bridge.
+    pub user_rows: Cache<String, Arc<Option<UserRow>>>,
     /// Group id to the Tableau group.
     pub group_by_id: Cache<String, Group>,
     /// Group id to its member ids.
@@ -86,6 +90,7 @@ impl Caches {
         Caches {
             user_by_name: cache(ttl.users, 1_000_000),
             user_by_id: cache(ttl.users, 1_000_000),
+            user_rows: cache(ttl.users, 1_000_000),
             group_by_name: cache(ttl.groups, 100_000),
             group_by_id: cache(ttl.groups, 100_000),
             group_members: cache(ttl.members, 100_000),

@@ -279,7 +279,7 @@ impl Tenant {
                 Some(err) => return Err(err.clone().into()),
             },
         };
-        let row = self.store.user(&self.id, id).await?;
+        let row = self.row_of(id).await?;
         if row.as_ref().is_some_and(|r| r.deleted) {
             return Ok(None);
         }
@@ -412,7 +412,7 @@ impl Tenant {
         else {
             return Err(conflict());
         };
-        let row = self.store.user(&self.id, &existing.id).await?;
+        let row = self.row_of(&existing.id).await?;
         if !row.as_ref().is_some_and(|r| r.deleted) {
             self.audit("create_user", user_name, None, None, "uniqueness")
                 .await;
@@ -445,6 +445,26 @@ impl Tenant {
         Ok(self.user_to_scim(&user, Some(&row), None))
     }
 
+    /// A user's store row, from the row cache or the store.
+    async fn row_of(&self, id: &str) -> BridgeResult<Option<UserRow>> {
+        let row = self
+            .caches
+            .get_or_load(&self.caches.user_rows, id.to_string(), async {
+                self.store.user(&self.id, id).await.map(Arc::new)
+            })
+            .await
+            .map_err(|e| super::store::StoreError::Task(e.to_string()))?;
+        Ok(row.as_ref().clone())
+    }
+
+    /// Write a user's store row, and the row cache with it.
+    async fn put_row(&self, row: UserRow) -> BridgeResult<()> {
+        let id = row.id.clone();
+        self.store.put_user(&self.id, row.clone()).await?;
+        self.caches.user_rows.insert(id, Arc::new(Some(row))).await;
+        Ok(())
+    }
+
     /// Store and cache a user just created (or brought back) from `input`.
     async fn remember_created(&self, user: &User, input: &Value) -> BridgeResult<UserRow> {
         let at = now();
@@ -458,7 +478,7 @@ impl Tenant {
             restore_role: None,
             deleted: false,
         };
-        self.store.put_user(&self.id, row.clone()).await?;
+        self.put_row(row.clone()).await?;
         self.caches.put_user(user).await;
         Ok(row)
     }
@@ -622,7 +642,7 @@ impl Tenant {
                     .counters
                     .hits
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let row = self.store.user(&self.id, &id).await?;
+                let row = self.row_of(&id).await?;
                 return Ok(if row.as_ref().is_some_and(|r| r.deleted) {
                     None
                 } else {
@@ -642,7 +662,7 @@ impl Tenant {
             return Ok(None);
         };
         self.caches.remember_user(&u).await;
-        let row = self.store.user(&self.id, &u.id).await?;
+        let row = self.row_of(&u.id).await?;
         Ok(if row.as_ref().is_some_and(|r| r.deleted) {
             None
         } else {
@@ -794,7 +814,7 @@ impl Tenant {
                 restore_role,
                 deleted: false,
             };
-            self.store.put_user(&self.id, r.clone()).await?;
+            self.put_row(r.clone()).await?;
             Some(r)
         } else {
             row
@@ -838,6 +858,10 @@ impl Tenant {
             {
                 Ok(_) => {
                     self.store.delete_user(&self.id, id).await?;
+                    self.caches
+                        .user_rows
+                        .insert(id.to_string(), Arc::new(None))
+                        .await;
                     self.caches.forget_user(&cur).await;
                     self.audit("delete_user", id, before, None, "removed").await;
                     return Ok(());
@@ -873,7 +897,7 @@ impl Tenant {
                 restore_role: before.map(str::to_string),
                 deleted: true,
             };
-            self.store.put_user(&self.id, tomb).await?;
+            self.put_row(tomb).await?;
             self.caches.forget_user(&cur).await;
             self.audit(
                 "delete_user",
