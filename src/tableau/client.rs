@@ -619,30 +619,50 @@ impl TableauClient {
             None,
         ));
         let call = Call::new(Method::POST, "users", "/users".into()).body(body);
+        self.create_resolving(
+            &call,
+            "Add User",
+            |root| one(root, "user", User::from_element),
+            || self.find_user_by_name(&new.name, NameMatch::Exact),
+            TableauError::is_user_exists,
+        )
+        .await
+    }
+
+    /// Send a non-idempotent create. If its outcome is unknown (timeout, dropped connection),
+    /// the object is looked up by name before anything is sent again; and if a later attempt
+    /// meets "already exists", that is our earlier request having landed after the lookup missed
+    /// it, so the lookup answers.
+    async fn create_resolving<T, F, Fut>(
+        &self,
+        call: &Call,
+        what: &str,
+        read: impl Fn(&Element) -> Result<T, TableauError>,
+        lookup: F,
+        exists: fn(&TableauError) -> bool,
+    ) -> Result<T, TableauError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, TableauError>>,
+    {
         let mut uncertain = false;
         for _ in 0..self.cfg.retry.max_attempts {
-            match self.send_xml(&call).await {
-                Ok(root) => return one(&root, "user", User::from_element),
+            match self.send_xml(call).await {
+                Ok(root) => return read(&root),
                 Err(TableauError::Uncertain(why)) => {
-                    tracing::warn!(reason = %why, "Add User outcome unknown; looking the user up");
+                    tracing::warn!(reason = %why, "{what} outcome unknown; looking it up");
                     uncertain = true;
-                    if let Some(u) = self.find_user_by_name(&new.name, NameMatch::Exact).await? {
-                        return Ok(u);
+                    if let Some(found) = lookup().await? {
+                        return Ok(found);
                     }
                 }
-                // Our earlier, uncertain request landed after the lookup missed it.
-                Err(e) if uncertain && e.is_user_exists() => {
-                    if let Some(u) = self.find_user_by_name(&new.name, NameMatch::Exact).await? {
-                        return Ok(u);
-                    }
-                    return Err(e);
-                }
+                Err(e) if uncertain && exists(&e) => return lookup().await?.ok_or(e),
                 Err(e) => return Err(e),
             }
         }
         Err(TableauError::Unavailable {
             attempts: self.cfg.retry.max_attempts,
-            last: "Add User never completed".into(),
+            last: format!("{what} never completed"),
         })
     }
 
@@ -691,13 +711,32 @@ impl TableauClient {
     /// The groups a user belongs to.
     pub async fn groups_of_user(&self, id: &str) -> Result<Vec<Group>, TableauError> {
         let path = format!("/users/{}/groups", seg(id));
+        self.all_listed(
+            "users/{id}/groups",
+            path,
+            "groups",
+            "group",
+            Group::from_element,
+        )
+        .await
+    }
+
+    /// Every item of a paged listing at `path` (`<list><item/>...</list>`).
+    async fn all_listed<T>(
+        &self,
+        endpoint: &'static str,
+        path: String,
+        list: &'static str,
+        item: &'static str,
+        read: fn(&Element) -> Result<T, TableauError>,
+    ) -> Result<Vec<T>, TableauError> {
         self.all_pages(|n, size| {
-            let call = Call::new(Method::GET, "users/{id}/groups", path.clone())
+            let call = Call::new(Method::GET, endpoint, path.clone())
                 .query("pageSize", size.to_string())
                 .query("pageNumber", n.to_string());
             async move {
                 let root = self.send_xml(&call).await?;
-                read_page(&root, "groups", "group", Group::from_element)
+                read_page(&root, list, item, read)
             }
         })
         .await
@@ -765,30 +804,14 @@ impl TableauClient {
             None,
         ));
         let call = Call::new(Method::POST, "groups", "/groups".into()).body(body);
-        let mut uncertain = false;
-        for _ in 0..self.cfg.retry.max_attempts {
-            match self.send_xml(&call).await {
-                Ok(root) => return one(&root, "group", Group::from_element),
-                Err(TableauError::Uncertain(why)) => {
-                    tracing::warn!(reason = %why, "Create Group outcome unknown; looking it up");
-                    uncertain = true;
-                    if let Some(g) = self.find_group_by_name(name).await? {
-                        return Ok(g);
-                    }
-                }
-                Err(e) if uncertain && e.is_group_exists() => {
-                    if let Some(g) = self.find_group_by_name(name).await? {
-                        return Ok(g);
-                    }
-                    return Err(e);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(TableauError::Unavailable {
-            attempts: self.cfg.retry.max_attempts,
-            last: "Create Group never completed".into(),
-        })
+        self.create_resolving(
+            &call,
+            "Create Group",
+            |root| one(root, "group", Group::from_element),
+            || self.find_group_by_name(name),
+            TableauError::is_group_exists,
+        )
+        .await
     }
 
     /// Rename a local group or change its minimum site role.
@@ -828,15 +851,13 @@ impl TableauClient {
     /// Every member of a group.
     pub async fn group_members(&self, id: &str) -> Result<Vec<User>, TableauError> {
         let path = format!("/groups/{}/users", seg(id));
-        self.all_pages(|n, size| {
-            let call = Call::new(Method::GET, "groups/{id}/users", path.clone())
-                .query("pageSize", size.to_string())
-                .query("pageNumber", n.to_string());
-            async move {
-                let root = self.send_xml(&call).await?;
-                read_page(&root, "users", "user", User::from_element)
-            }
-        })
+        self.all_listed(
+            "groups/{id}/users",
+            path,
+            "users",
+            "user",
+            User::from_element,
+        )
         .await
     }
 
