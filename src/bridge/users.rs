@@ -670,6 +670,19 @@ impl Tenant {
         })
     }
 
+    /// Load a user, take the lock of its name, and load it again under the lock (the name is
+    /// only known after a first load, and may have changed before the lock was taken).
+    async fn lock_user(
+        &self,
+        id: &str,
+    ) -> BridgeResult<(tokio::sync::MutexGuard<'_, ()>, User, Option<UserRow>)> {
+        let not_found = || ScimError::NotFound(format!("no User with id '{id}'"));
+        let (first, _) = self.load_user(id).await?.ok_or_else(not_found)?;
+        let guard = self.locks.lock(&first.name).await;
+        let (cur, row) = self.load_user(id).await?.ok_or_else(not_found)?;
+        Ok((guard, cur, row))
+    }
+
     /// `PUT /Users/{id}`.
     pub async fn replace_user(
         &self,
@@ -702,15 +715,7 @@ impl Tenant {
         op: &str,
         desired: impl FnOnce(&Value) -> BridgeResult<Value>,
     ) -> BridgeResult<Value> {
-        let (first, _) = self
-            .load_user(id)
-            .await?
-            .ok_or_else(|| ScimError::NotFound(format!("no User with id '{id}'")))?;
-        let _serial = self.locks.lock(&first.name).await;
-        let (cur, row) = self
-            .load_user(id)
-            .await?
-            .ok_or_else(|| ScimError::NotFound(format!("no User with id '{id}'")))?;
+        let (_serial, cur, row) = self.lock_user(id).await?;
         let current = self.user_to_scim(&cur, row.as_ref(), None);
         check_if_match(&current, if_match, "User")?;
         let new = desired(&current)?;
@@ -834,15 +839,7 @@ impl Tenant {
 
     /// `DELETE /Users/{id}`.
     pub async fn delete_user(&self, id: &str, if_match: Option<&str>) -> BridgeResult<()> {
-        let (first, _) = self
-            .load_user(id)
-            .await?
-            .ok_or_else(|| ScimError::NotFound(format!("no User with id '{id}'")))?;
-        let _serial = self.locks.lock(&first.name).await;
-        let (cur, row) = self
-            .load_user(id)
-            .await?
-            .ok_or_else(|| ScimError::NotFound(format!("no User with id '{id}'")))?;
+        let (_serial, cur, row) = self.lock_user(id).await?;
         check_if_match(
             &self.user_to_scim(&cur, row.as_ref(), None),
             if_match,
