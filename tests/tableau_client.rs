@@ -410,7 +410,7 @@ async fn content_owners_need_map_assets_to_which_cloud_refuses() {
         "{err:?}"
     );
     assert_eq!(
-        ok(c.get_user(&owner.id).await).map(|u| u.site_role),
+        ok(c.get_user(&owner.id).await).map(|u| u.site_role.to_string()),
         Some("Unlicensed".to_string())
     );
     let admin = ok(c
@@ -541,7 +541,8 @@ async fn every_group_and_membership_call_bulk_and_one_by_one() {
                     c.add_user(&new_user(&format!("m{i}@example.com"), SiteRole::Viewer))
                         .await,
                 )
-                .id,
+                .id
+                .to_string(),
             );
         }
         let g = ok(c.create_group("Finance", Some(SiteRole::Explorer)).await);
@@ -574,7 +575,7 @@ async fn every_group_and_membership_call_bulk_and_one_by_one() {
         ok(c.remove_members(&g.id, &ids[..1]).await);
         let left: Vec<String> = ok(c.group_members(&g.id).await)
             .into_iter()
-            .map(|u| u.id)
+            .map(|u| u.id.to_string())
             .collect();
         assert_eq!(left, vec![ids[3].clone()]);
         let renamed = ok(c.update_group(&g.id, "Finance EMEA", None).await);

@@ -1,13 +1,18 @@
-//! moka caches in front of Tableau, so that a call we can avoid is never made. Concurrent misses
-//! for one key make one Tableau call (`or_try_insert_with`); every write through the bridge
-//! updates or invalidates the entries it touches.
+//! Caches in front of Tableau, so that a call we can avoid is never made. Concurrent misses for
+//! one key make one Tableau call ([`TtlCache::get_or_load`]); every write through the bridge
+//! updates or invalidates the entries it touches. Users are held once, behind an `Arc`, however
+//! many caches point at them (by id, in a listing page).
 
 use std::future::Future;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use moka::future::Cache;
+use compact_str::CompactString;
+use quick_cache::Equivalent;
+
+use super::ttl_cache::TtlCache;
 
 use crate::bridge::store::UserRow;
 use crate::tableau::model::{Group, User};
@@ -42,25 +47,35 @@ pub struct CacheCounters {
     pub misses: AtomicU64,
 }
 
+/// One Tableau page of users and the site's total.
+#[derive(Debug, Default)]
+pub struct UserPage {
+    /// The page's users, shared with `user_by_id`.
+    pub users: Vec<Arc<User>>,
+    /// Users on the site.
+    pub total: u64,
+}
+
 /// The caches of one tenant.
 pub struct Caches {
-    /// Lower-cased user name to user id.
-    pub user_by_name: Cache<String, String>,
+    /// Lower-cased user name to the user, the same `Arc` as in `user_by_id` (see
+    /// [`Caches::user_named`]).
+    pub user_by_name: TtlCache<CompactString, Arc<User>>,
     /// User id to the Tableau user.
-    pub user_by_id: Cache<String, User>,
+    pub user_by_id: TtlCache<CompactString, Arc<User>>,
     /// Lower-cased group name to group id.
-    pub group_by_name: Cache<String, String>,
+    pub group_by_name: TtlCache<String, String>,
     /// User id to its store row (`None`: none), so reads of cached users do no I/O. Written
     /// through by every store write of the bridge.
-    pub user_rows: Cache<String, Arc<Option<UserRow>>>,
+    pub user_rows: TtlCache<String, Arc<Option<UserRow>>>,
     /// Group id to the Tableau group.
-    pub group_by_id: Cache<String, Group>,
+    pub group_by_id: TtlCache<String, Group>,
     /// Group id to its member ids.
-    pub group_members: Cache<String, Arc<Vec<String>>>,
+    pub group_members: TtlCache<String, Arc<Vec<String>>>,
     /// Tableau user pages of 1000 (page number to users and the site's total), so that a SCIM
     /// import in pages of any size costs one Tableau call per 1000 users. Any user write clears
     /// them.
-    pub user_pages: Cache<u32, Arc<(Vec<User>, u64)>>,
+    pub user_pages: TtlCache<u32, Arc<UserPage>>,
     /// Hits and misses over all caches.
     pub counters: CacheCounters,
 }
@@ -73,89 +88,85 @@ impl std::fmt::Debug for Caches {
     }
 }
 
-fn cache<K, V>(ttl: Duration, capacity: u64) -> Cache<K, V>
-where
-    K: std::hash::Hash + Eq + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-{
-    Cache::builder()
-        .time_to_live(ttl)
-        .max_capacity(capacity)
-        .build()
-}
-
 impl Caches {
     /// Caches with these lifetimes.
     pub fn new(ttl: CacheTtls) -> Caches {
         Caches {
-            user_by_name: cache(ttl.users, 1_000_000),
-            user_by_id: cache(ttl.users, 1_000_000),
-            user_rows: cache(ttl.users, 1_000_000),
-            group_by_name: cache(ttl.groups, 100_000),
-            group_by_id: cache(ttl.groups, 100_000),
-            group_members: cache(ttl.members, 100_000),
-            user_pages: cache(std::time::Duration::from_secs(30).min(ttl.users), 1_000),
+            user_by_name: TtlCache::new(ttl.users, 1_000_000),
+            user_by_id: TtlCache::new(ttl.users, 1_000_000),
+            user_rows: TtlCache::new(ttl.users, 1_000_000),
+            group_by_name: TtlCache::new(ttl.groups, 100_000),
+            group_by_id: TtlCache::new(ttl.groups, 100_000),
+            group_members: TtlCache::new(ttl.members, 100_000),
+            user_pages: TtlCache::new(Duration::from_secs(30).min(ttl.users), 1_000),
             counters: CacheCounters::default(),
         }
     }
 
     /// The value for `key`, loading it once however many tasks ask at the same time.
-    pub async fn get_or_load<K, V, E, F>(
+    pub async fn get_or_load<K, Q, V, E, F>(
         &self,
-        cache: &Cache<K, V>,
-        key: K,
+        cache: &TtlCache<K, V>,
+        key: &Q,
         load: F,
-    ) -> Result<V, Arc<E>>
+    ) -> Result<V, E>
     where
-        K: std::hash::Hash + Eq + Send + Sync + Clone + 'static,
-        V: Clone + Send + Sync + 'static,
-        E: Send + Sync + 'static,
+        K: Hash + Eq + Clone,
+        Q: Hash + Equivalent<K> + ToOwned<Owned = K> + ?Sized,
+        V: Clone,
         F: Future<Output = Result<V, E>>,
     {
-        let entry = cache.entry(key).or_try_insert_with(load).await?;
-        let counter = if entry.is_fresh() {
+        let (value, loaded) = cache.get_or_load(key, load).await?;
+        let counter = if loaded {
             &self.counters.misses
         } else {
             &self.counters.hits
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        Ok(entry.into_value())
+        Ok(value)
     }
 
     /// Remember a user read from Tableau.
-    pub async fn remember_user(&self, u: &User) {
-        self.user_by_name
-            .insert(u.name.to_lowercase(), u.id.clone())
-            .await;
-        self.user_by_id.insert(u.id.clone(), u.clone()).await;
+    pub fn remember_user(&self, u: &Arc<User>) {
+        self.user_by_name.insert(u.name.to_lowercase(), u.clone());
+        self.user_by_id.insert(u.id.clone(), u.clone());
+    }
+
+    /// The cached user named `name` (any case). A user renamed in Tableau and read again since
+    /// leaves its old name pointing at its old record; only the record `user_by_id` holds now
+    /// is current, so anything else is a miss.
+    pub fn user_named(&self, name: &str) -> Option<Arc<User>> {
+        let u = self.user_by_name.get(name.to_lowercase().as_str())?;
+        let current = self.user_by_id.get(u.id.as_str())?;
+        Arc::ptr_eq(&u, &current).then_some(current)
     }
 
     /// Remember a user we just wrote, and drop the cached listing pages, which are now stale.
-    pub async fn put_user(&self, u: &User) {
+    pub fn put_user(&self, u: &User) {
         self.user_pages.invalidate_all();
-        self.remember_user(u).await;
+        self.remember_user(&Arc::new(u.clone()));
     }
 
     /// Forget a user.
-    pub async fn forget_user(&self, u: &User) {
+    pub fn forget_user(&self, u: &User) {
         self.user_pages.invalidate_all();
-        self.user_by_name.invalidate(&u.name.to_lowercase()).await;
-        self.user_by_id.invalidate(&u.id).await;
+        self.user_by_name.invalidate(u.name.to_lowercase().as_str());
+        self.user_by_id.invalidate(u.id.as_str());
     }
 
     /// Remember a group under its id and name.
-    pub async fn put_group(&self, g: &Group) {
+    pub fn put_group(&self, g: &Group) {
         self.group_by_name
-            .insert(g.name.to_lowercase(), g.id.clone())
-            .await;
-        self.group_by_id.insert(g.id.clone(), g.clone()).await;
+            .insert(g.name.to_lowercase(), g.id.clone());
+        self.group_by_id.insert(g.id.clone(), g.clone());
     }
 
     /// Forget a group and its members.
-    pub async fn forget_group(&self, g: &Group) {
-        self.group_by_name.invalidate(&g.name.to_lowercase()).await;
-        self.group_by_id.invalidate(&g.id).await;
-        self.group_members.invalidate(&g.id).await;
+    pub fn forget_group(&self, g: &Group) {
+        self.group_by_name
+            .invalidate(g.name.to_lowercase().as_str());
+        self.group_by_id.invalidate(g.id.as_str());
+        self.group_members.invalidate(g.id.as_str());
     }
 
     /// (hits, misses).
@@ -164,5 +175,47 @@ impl Caches {
             self.counters.hits.load(Ordering::Relaxed),
             self.counters.misses.load(Ordering::Relaxed),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: &str, name: &str) -> Arc<User> {
+        Arc::new(User {
+            id: id.into(),
+            name: name.into(),
+            site_role: "Viewer".into(),
+            ..User::default()
+        })
+    }
+
+    #[test]
+    fn a_name_finds_the_user_until_a_newer_read_renames_them() {
+        let c = Caches::new(CacheTtls::default());
+        c.remember_user(&user("u1", "Ann@Example.com"));
+        let found = c.user_named("ann@example.COM").expect("found by any case");
+        assert_eq!(found.id, "u1");
+        // Renamed in Tableau, read again (a listing page): the old name must not find the
+        // user any more, the new one must.
+        c.remember_user(&user("u1", "ann.smith@example.com"));
+        assert!(c.user_named("ann@example.com").is_none());
+        assert_eq!(
+            c.user_named("ann.smith@example.com")
+                .map(|u| u.name.to_string()),
+            Some("ann.smith@example.com".to_string())
+        );
+        c.forget_user(&user("u1", "ann.smith@example.com"));
+        assert!(c.user_named("ann.smith@example.com").is_none());
+    }
+
+    #[test]
+    fn a_write_drops_the_listing_pages() {
+        let c = Caches::new(CacheTtls::default());
+        c.user_pages.insert(1, Arc::default());
+        c.put_user(&user("u2", "bob@example.com"));
+        assert!(c.user_pages.is_empty());
+        assert!(c.user_named("bob@example.com").is_some());
     }
 }

@@ -76,7 +76,7 @@ impl Tenant {
     /// A group by id. Tableau has no "get group" call: a miss lists the groups once (one call
     /// per 1,000 groups) and caches them all.
     async fn load_group(&self, id: &str) -> BridgeResult<Option<Group>> {
-        if let Some(g) = self.caches.group_by_id.get(id).await {
+        if let Some(g) = self.caches.group_by_id.get(id) {
             self.caches
                 .counters
                 .hits
@@ -93,7 +93,7 @@ impl Tenant {
             if g.id == id {
                 found = Some(g.clone());
             }
-            self.caches.put_group(&g).await;
+            self.caches.put_group(&g);
         }
         Ok(found)
     }
@@ -114,14 +114,13 @@ impl Tenant {
 
     async fn members_of(&self, id: &str) -> BridgeResult<Arc<Vec<String>>> {
         self.caches
-            .get_or_load(&self.caches.group_members, id.to_string(), async {
-                self.client
-                    .group_members(id)
-                    .await
-                    .map(|users| Arc::new(users.into_iter().map(|u| u.id).collect::<Vec<_>>()))
+            .get_or_load(&self.caches.group_members, id, async {
+                self.client.group_members(id).await.map(|users| {
+                    Arc::new(users.into_iter().map(|u| u.id.into()).collect::<Vec<_>>())
+                })
             })
             .await
-            .map_err(|e: Arc<TableauError>| e.as_ref().clone().into())
+            .map_err(|e: TableauError| e.into())
     }
 
     async fn group_audit(&self, operation: &str, resource: &str, outcome: &str) {
@@ -175,7 +174,7 @@ impl Tenant {
             }
             Err(e) => return Err(e.into()),
         };
-        self.caches.put_group(&g).await;
+        self.caches.put_group(&g);
         if let Err(error) = self.add_group_members(&g.id, &members).await {
             self.group_audit("create_group", &g.id, "members failed")
                 .await;
@@ -198,8 +197,7 @@ impl Tenant {
         self.store.put_group(&self.id, row.clone()).await?;
         self.caches
             .group_members
-            .insert(g.id.clone(), Arc::new(members.clone()))
-            .await;
+            .insert(g.id.clone(), Arc::new(members.clone()));
         if self.roles.group_grants(&g.name) {
             for uid in &members {
                 self.reevaluate_role(uid).await?;
@@ -253,7 +251,7 @@ impl Tenant {
         };
         let mut matches = Vec::new();
         for g in groups.into_iter().filter(|g| !g.is_all_users()) {
-            self.caches.put_group(&g).await;
+            self.caches.put_group(&g);
             let members = if want_members {
                 Some(self.members_of(&g.id).await?)
             } else {
@@ -334,8 +332,8 @@ impl Tenant {
                 }
                 Err(e) => return Err(e.into()),
             };
-            self.caches.forget_group(&g).await;
-            self.caches.put_group(&group).await;
+            self.caches.forget_group(&g);
+            self.caches.put_group(&group);
             done.push(format!("renamed to '{new_name}'"));
         }
         let partial = |done: &[String], e: BridgeError| -> BridgeError {
@@ -348,7 +346,7 @@ impl Tenant {
             }
         };
         if !removed.is_empty() {
-            self.caches.group_members.invalidate(id).await;
+            self.caches.group_members.invalidate(id);
             if let Err(e) = self.client.remove_members(id, &removed).await {
                 self.group_audit(op, id, &e.to_string()).await;
                 return Err(partial(&done, e.into()));
@@ -356,7 +354,7 @@ impl Tenant {
             done.push(format!("{} members removed", removed.len()));
         }
         if !added.is_empty() {
-            self.caches.group_members.invalidate(id).await;
+            self.caches.group_members.invalidate(id);
             if let Err(e) = self.add_group_members(id, &added).await {
                 self.group_audit(op, id, &e.to_string()).await;
                 return Err(partial(&done, e));
@@ -365,8 +363,7 @@ impl Tenant {
         }
         self.caches
             .group_members
-            .insert(id.to_string(), Arc::new(new_members.clone()))
-            .await;
+            .insert(id.to_string(), Arc::new(new_members.clone()));
         // Membership of a role-granting group (or a rename into or out of one) changes roles.
         if self.roles.group_grants(&group.name) || self.roles.group_grants(&g.name) {
             let affected: Vec<String> = if group.name != g.name {
@@ -432,7 +429,7 @@ impl Tenant {
         };
         self.client.delete_group(id).await?;
         self.store.delete_group(&self.id, id).await?;
-        self.caches.forget_group(&g).await;
+        self.caches.forget_group(&g);
         for uid in former.iter().flat_map(|m| m.iter()) {
             self.reevaluate_role(uid).await?;
         }

@@ -7,6 +7,7 @@ mod groups;
 pub mod roles;
 pub mod store;
 pub mod tenant;
+pub mod ttl_cache;
 mod users;
 
 use std::sync::Arc;

@@ -12,11 +12,13 @@
 //! | everything else | the store |
 
 use chrono::{SecondsFormat, Utc};
+use compact_str::CompactString;
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::cache::UserPage;
 use super::error::{BridgeError, BridgeResult};
 use super::store::{AuditRow, UserRow};
 use super::tenant::{Deprovision, OnLicenseExhausted, RejectedUser, Tenant};
@@ -184,9 +186,9 @@ impl Tenant {
             site_role: Some(wanted),
             ..UserUpdate::default()
         };
-        let mut user = cur.clone();
+        let mut user = User::clone(&cur);
         merge(&mut user, self.client.update_user(user_id, &upd).await?);
-        self.caches.put_user(&user).await;
+        self.caches.put_user(&user);
         self.check_license(&user, wanted, "group_role").await?;
         self.audit(
             "group_role",
@@ -210,8 +212,8 @@ impl Tenant {
             Some(Value::Object(o)) => o.clone(),
             _ => Map::new(),
         };
-        r.insert("id".into(), u.id.clone().into());
-        r.insert("userName".into(), u.name.clone().into());
+        r.insert("id".into(), u.id.as_str().into());
+        r.insert("userName".into(), u.name.as_str().into());
         if let Some(ext) = row.and_then(|r| r.external_id.clone()) {
             r.insert("externalId".into(), ext.into());
         }
@@ -222,7 +224,7 @@ impl Tenant {
                 r.insert("emails".into(), json!([{"value": e, "primary": true}]));
             }
             if let Some(f) = &u.full_name {
-                r.insert("displayName".into(), f.clone().into());
+                r.insert("displayName".into(), f.as_str().into());
             }
             r.insert(
                 "active".into(),
@@ -235,12 +237,12 @@ impl Tenant {
             }
         }
         let mut ext = Map::new();
-        ext.insert("siteRole".into(), u.site_role.clone().into());
+        ext.insert("siteRole".into(), u.site_role.as_str().into());
         if let Some(a) = &u.auth_setting {
-            ext.insert("authSetting".into(), a.clone().into());
+            ext.insert("authSetting".into(), a.as_str().into());
         }
         if let Some(l) = &u.last_login {
-            ext.insert("lastLogin".into(), l.clone().into());
+            ext.insert("lastLogin".into(), l.as_str().into());
         }
         r.insert(urn::TABLEAU_SCIM_USER.into(), Value::Object(ext));
         let mut resource = Value::Object(r);
@@ -261,12 +263,12 @@ impl Tenant {
     pub(crate) async fn load_user(
         &self,
         id: &str,
-    ) -> BridgeResult<Option<(User, Option<UserRow>)>> {
+    ) -> BridgeResult<Option<(Arc<User>, Option<UserRow>)>> {
         let loaded = self
             .caches
-            .get_or_load(&self.caches.user_by_id, id.to_string(), async {
+            .get_or_load(&self.caches.user_by_id, &CompactString::from(id), async {
                 match self.client.get_user(id).await {
-                    Ok(Some(u)) => Ok(u),
+                    Ok(Some(u)) => Ok(Arc::new(u)),
                     Ok(None) => Err(None),
                     Err(e) => Err(Some(e)),
                 }
@@ -274,10 +276,8 @@ impl Tenant {
             .await;
         let user = match loaded {
             Ok(u) => u,
-            Err(e) => match e.as_ref() {
-                None => return Ok(None),
-                Some(err) => return Err(err.clone().into()),
-            },
+            Err(None) => return Ok(None),
+            Err(Some(err)) => return Err(err.into()),
         };
         let row = self.row_of(id).await?;
         if row.as_ref().is_some_and(|r| r.deleted) {
@@ -449,11 +449,10 @@ impl Tenant {
     async fn row_of(&self, id: &str) -> BridgeResult<Option<UserRow>> {
         let row = self
             .caches
-            .get_or_load(&self.caches.user_rows, id.to_string(), async {
+            .get_or_load(&self.caches.user_rows, id, async {
                 self.store.user(&self.id, id).await.map(Arc::new)
             })
-            .await
-            .map_err(|e| super::store::StoreError::Task(e.to_string()))?;
+            .await?;
         Ok(row.as_ref().clone())
     }
 
@@ -461,7 +460,7 @@ impl Tenant {
     async fn put_row(&self, row: UserRow) -> BridgeResult<()> {
         let id = row.id.clone();
         self.store.put_user(&self.id, row.clone()).await?;
-        self.caches.user_rows.insert(id, Arc::new(Some(row))).await;
+        self.caches.user_rows.insert(id, Arc::new(Some(row)));
         Ok(())
     }
 
@@ -469,8 +468,8 @@ impl Tenant {
     async fn remember_created(&self, user: &User, input: &Value) -> BridgeResult<UserRow> {
         let at = now();
         let row = UserRow {
-            id: user.id.clone(),
-            user_name: user.name.clone(),
+            id: user.id.to_string(),
+            user_name: user.name.to_string(),
             external_id: input["externalId"].as_str().map(str::to_string),
             attributes: stored_attributes(input),
             created: at.clone(),
@@ -479,7 +478,7 @@ impl Tenant {
             deleted: false,
         };
         self.put_row(row.clone()).await?;
-        self.caches.put_user(user).await;
+        self.caches.put_user(user);
         Ok(row)
     }
 
@@ -500,7 +499,7 @@ impl Tenant {
         }
         let left = if op == "create_user" && self.policy.rejected_user == RejectedUser::Remove {
             self.client.remove_user(&user.id, None).await?;
-            self.caches.forget_user(user).await;
+            self.caches.forget_user(user);
             "the user was removed again"
         } else {
             "the user is Unlicensed in Tableau until a seat is free"
@@ -534,9 +533,15 @@ impl Tenant {
         if query.filter.is_none() && deleted == 0 {
             return self.list_users_paged(query, &rows).await;
         }
-        let users = self.client.all_users().await?;
+        let users: Vec<Arc<User>> = self
+            .client
+            .all_users()
+            .await?
+            .into_iter()
+            .map(Arc::new)
+            .collect();
         for u in &users {
-            self.caches.remember_user(u).await;
+            self.caches.remember_user(u);
         }
         let by_id: std::collections::HashMap<&str, &UserRow> =
             rows.iter().map(|r| (r.id.as_str(), r)).collect();
@@ -562,7 +567,7 @@ impl Tenant {
             rows.iter().map(|r| (r.id.as_str(), r)).collect();
         let start = query.start_index - 1;
         let first = self.user_page(1).await?;
-        let total = usize::try_from(first.1).unwrap_or(usize::MAX);
+        let total = usize::try_from(first.total).unwrap_or(usize::MAX);
         let end = start.saturating_add(query.count).min(total);
         let mut resources = Vec::new();
         let mut at = start;
@@ -575,12 +580,12 @@ impl Tenant {
             };
             let offset = at % TABLEAU_PAGE;
             let take = (end - at).min(TABLEAU_PAGE - offset);
-            let slice: Vec<&User> = page.0.iter().skip(offset).take(take).collect();
+            let slice: Vec<&Arc<User>> = page.users.iter().skip(offset).take(take).collect();
             if slice.is_empty() {
                 break;
             }
             for u in &slice {
-                self.caches.remember_user(u).await;
+                self.caches.remember_user(u);
                 resources.push(self.user_to_scim(u, by_id.get(u.id.as_str()).copied(), None));
             }
             at += slice.len();
@@ -589,18 +594,21 @@ impl Tenant {
     }
 
     /// One Tableau page of 1000 users, from the cache or one call.
-    async fn user_page(&self, number: u32) -> BridgeResult<Arc<(Vec<User>, u64)>> {
+    async fn user_page(&self, number: u32) -> BridgeResult<Arc<UserPage>> {
         self.caches
-            .get_or_load(&self.caches.user_pages, number, async {
+            .get_or_load(&self.caches.user_pages, &number, async {
                 match self.client.query_users(number, 1000, None).await {
-                    Ok(p) => Ok(Arc::new((p.items, p.pagination.total_available))),
+                    Ok(p) => Ok(Arc::new(UserPage {
+                        users: p.items.into_iter().map(Arc::new).collect(),
+                        total: p.pagination.total_available,
+                    })),
                     // Past the end Tableau answers 400006; for SCIM that is an empty page.
-                    Err(e) if e.code() == Some("400006") => Ok(Arc::new((Vec::new(), 0))),
+                    Err(e) if e.code() == Some("400006") => Ok(Arc::default()),
                     Err(e) => Err(e),
                 }
             })
             .await
-            .map_err(|e: Arc<TableauError>| e.as_ref().clone().into())
+            .map_err(|e: TableauError| e.into())
     }
 
     /// `userName eq`, `id eq` and `externalId eq` (alone) are one lookup, not a listing.
@@ -634,21 +642,18 @@ impl Tenant {
 
     /// A user by name, case-insensitively, from the cache or one call. Pre-existing Tableau
     /// users are found too, so an IdP links them instead of creating (checklist 7).
-    async fn find_by_name(&self, name: &str) -> BridgeResult<Option<(User, Option<UserRow>)>> {
-        let key = name.to_lowercase();
-        if let Some(id) = self.caches.user_by_name.get(&key).await {
-            if let Some(u) = self.caches.user_by_id.get(&id).await {
-                self.caches
-                    .counters
-                    .hits
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let row = self.row_of(&id).await?;
-                return Ok(if row.as_ref().is_some_and(|r| r.deleted) {
-                    None
-                } else {
-                    Some((u, row))
-                });
-            }
+    async fn find_by_name(&self, name: &str) -> BridgeResult<Option<(Arc<User>, Option<UserRow>)>> {
+        if let Some(u) = self.caches.user_named(name) {
+            self.caches
+                .counters
+                .hits
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let row = self.row_of(&u.id).await?;
+            return Ok(if row.as_ref().is_some_and(|r| r.deleted) {
+                None
+            } else {
+                Some((u, row))
+            });
         }
         self.caches
             .counters
@@ -661,7 +666,8 @@ impl Tenant {
         else {
             return Ok(None);
         };
-        self.caches.remember_user(&u).await;
+        let u = Arc::new(u);
+        self.caches.remember_user(&u);
         let row = self.row_of(&u.id).await?;
         Ok(if row.as_ref().is_some_and(|r| r.deleted) {
             None
@@ -675,7 +681,7 @@ impl Tenant {
     async fn lock_user(
         &self,
         id: &str,
-    ) -> BridgeResult<(tokio::sync::MutexGuard<'_, ()>, User, Option<UserRow>)> {
+    ) -> BridgeResult<(tokio::sync::MutexGuard<'_, ()>, Arc<User>, Option<UserRow>)> {
         let not_found = || ScimError::NotFound(format!("no User with id '{id}'"));
         let (first, _) = self.load_user(id).await?.ok_or_else(not_found)?;
         let guard = self.locks.lock(&first.name).await;
@@ -756,7 +762,7 @@ impl Tenant {
             mapped
         };
         upd.site_role = target.filter(|t| Some(*t) != current_role);
-        let mut user = cur.clone();
+        let mut user = User::clone(&cur);
         if !upd.is_empty() {
             match self.client.update_user(id, &upd).await {
                 Ok(after) => merge(&mut user, after),
@@ -778,8 +784,8 @@ impl Tenant {
                     return Err(e.into());
                 }
             }
-            self.caches.forget_user(&cur).await;
-            self.caches.put_user(&user).await;
+            self.caches.forget_user(&cur);
+            self.caches.put_user(&user);
             if let Some(wanted) = upd.site_role {
                 if let Err(e) = self.check_license(&user, wanted, op).await {
                     // Reject policy: put the previous role back rather than leave a downgrade.
@@ -790,7 +796,7 @@ impl Tenant {
                         };
                         if let Ok(after) = self.client.update_user(id, &back).await {
                             merge(&mut user, after);
-                            self.caches.put_user(&user).await;
+                            self.caches.put_user(&user);
                         }
                     }
                     return Err(e);
@@ -809,7 +815,7 @@ impl Tenant {
             let at = now();
             let r = UserRow {
                 id: id.to_string(),
-                user_name: user.name.clone(),
+                user_name: user.name.to_string(),
                 external_id,
                 attributes,
                 created: row
@@ -855,11 +861,8 @@ impl Tenant {
             {
                 Ok(_) => {
                     self.store.delete_user(&self.id, id).await?;
-                    self.caches
-                        .user_rows
-                        .insert(id.to_string(), Arc::new(None))
-                        .await;
-                    self.caches.forget_user(&cur).await;
+                    self.caches.user_rows.insert(id.to_string(), Arc::new(None));
+                    self.caches.forget_user(&cur);
                     self.audit("delete_user", id, before, None, "removed").await;
                     return Ok(());
                 }
@@ -873,7 +876,7 @@ impl Tenant {
             },
         };
         if unlicense {
-            let mut user = cur.clone();
+            let mut user = User::clone(&cur);
             if cur.role() != Some(SiteRole::Unlicensed) {
                 let upd = UserUpdate {
                     site_role: Some(SiteRole::Unlicensed),
@@ -884,7 +887,7 @@ impl Tenant {
             let at = now();
             let tomb = UserRow {
                 id: id.to_string(),
-                user_name: cur.name.clone(),
+                user_name: cur.name.to_string(),
                 external_id: row.as_ref().and_then(|r| r.external_id.clone()),
                 attributes: row.as_ref().map_or(json!({}), |r| r.attributes.clone()),
                 created: row
@@ -895,7 +898,7 @@ impl Tenant {
                 deleted: true,
             };
             self.put_row(tomb).await?;
-            self.caches.forget_user(&cur).await;
+            self.caches.forget_user(&cur);
             self.audit(
                 "delete_user",
                 id,

@@ -687,7 +687,7 @@ impl TableauClient {
         let call = Call::new(Method::PUT, "users/{id}", format!("/users/{}", seg(id))).body(body);
         let root = self.send_xml(&call).await?;
         let mut user = one(&root, "user", User::from_element_lenient)?;
-        user.id = id.to_string();
+        user.id = id.into();
         Ok(user)
     }
 

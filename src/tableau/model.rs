@@ -1,5 +1,7 @@
 //! Tableau objects as the REST API shows them, read from and written to its XML.
 
+use compact_str::CompactString;
+
 use super::error::TableauError;
 use super::site_role::SiteRole;
 use super::xml::{element, Element};
@@ -8,23 +10,23 @@ use super::xml::{element, Element};
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct User {
     /// LUID.
-    pub id: String,
+    pub id: CompactString,
     /// User name (the sign-in email on Tableau Cloud).
-    pub name: String,
+    pub name: CompactString,
     /// Site role exactly as Tableau wrote it; see [`User::role`].
-    pub site_role: String,
+    pub site_role: CompactString,
     /// Display name.
-    pub full_name: Option<String>,
+    pub full_name: Option<CompactString>,
     /// Email.
-    pub email: Option<String>,
+    pub email: Option<CompactString>,
     /// Authentication setting (`SAML`, `OpenID`, `ServerDefault`, `TableauIDWithMFA`, ...).
-    pub auth_setting: Option<String>,
+    pub auth_setting: Option<CompactString>,
     /// Identity-provider configuration (Tableau Cloud, API 3.25+).
-    pub idp_configuration_id: Option<String>,
+    pub idp_configuration_id: Option<CompactString>,
     /// Last sign-in, xs:dateTime.
-    pub last_login: Option<String>,
+    pub last_login: Option<CompactString>,
     /// Domain name (`local`, `TABID_WITH_MFA`, an AD domain).
-    pub domain: Option<String>,
+    pub domain: Option<CompactString>,
 }
 
 impl User {
@@ -35,7 +37,7 @@ impl User {
 
     /// Read a `<user>` element.
     pub fn from_element(e: &Element) -> Result<User, TableauError> {
-        let get = |k: &str| e.attr(k).filter(|v| !v.is_empty()).map(str::to_string);
+        let get = |k: &str| e.attr(k).filter(|v| !v.is_empty()).map(CompactString::from);
         Ok(User {
             id: get("id").ok_or_else(|| TableauError::Protocol("a <user> without id".into()))?,
             name: get("name").unwrap_or_default(),
@@ -48,7 +50,7 @@ impl User {
             domain: e
                 .child("domain")
                 .and_then(|d| d.attr("name"))
-                .map(str::to_string),
+                .map(CompactString::from),
         })
     }
 

@@ -381,7 +381,7 @@ async fn sign_in(req: HttpRequest, shared: web::Data<Shared>, body: web::Bytes) 
             .users
             .values()
             .find(|u| u.user.name == sub)
-            .map(|u| u.user.id.clone())
+            .map(|u| u.user.id.to_string())
             .ok_or_else(|| refused(&format!("no user '{sub}' on the site")))?;
         (id, false)
     } else {
@@ -467,9 +467,9 @@ async fn query_site(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
 
 fn user_field(u: &User, name: &str) -> Option<String> {
     match name {
-        "name" => Some(u.name.clone()),
-        "siteRole" => Some(u.site_role.clone()),
-        "domainName" => u.domain.clone(),
+        "name" => Some(u.name.to_string()),
+        "siteRole" => Some(u.site_role.to_string()),
+        "domainName" => u.domain.as_ref().map(|d| d.to_string()),
         _ => None,
     }
 }

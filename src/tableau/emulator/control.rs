@@ -54,14 +54,14 @@ async fn dump(shared: web::Data<Shared>) -> HttpResponse {
         .map(|u| {
             json!({"id": u.id, "name": u.name, "siteRole": u.site_role, "fullName": u.full_name,
                    "email": u.email, "authSetting": u.auth_setting,
-                   "ownsContent": s.users.get(&u.id).is_some_and(|e| e.owns_content)})
+                   "ownsContent": s.users.get(u.id.as_str()).is_some_and(|e| e.owns_content)})
         })
         .collect();
     let groups: Vec<_> = s
         .groups_sorted()
         .into_iter()
         .map(|g| {
-            let members: Vec<String> = s.members(&g.id).unwrap_or_default().into_iter().map(|u| u.name).collect();
+            let members: Vec<String> = s.members(&g.id).unwrap_or_default().into_iter().map(|u| u.name.to_string()).collect();
             json!({"id": g.id, "name": g.name, "minimumSiteRole": g.minimum_site_role, "members": members})
         })
         .collect();

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::tableau::model::{Group, User, ALL_USERS};
@@ -242,8 +243,8 @@ impl SiteState {
             admin_id.clone(),
             EmuUser {
                 user: User {
-                    id: admin_id,
-                    name: admin_name.to_string(),
+                    id: admin_id.into(),
+                    name: admin_name.into(),
                     site_role: SiteRole::SiteAdministratorCreator.as_str().into(),
                     auth_setting: Some(s.default_auth().into()),
                     domain: Some("local".into()),
@@ -290,8 +291,8 @@ impl SiteState {
                 .parse()
                 .map_err(|_| api_error(400, "400013", "Invalid site role", u.site_role.clone()))?;
             let created = self.add_user(&u.name, role, None, None, u.email.clone())?;
-            if let Some(e) = self.users.get_mut(&created.id) {
-                e.user.full_name = u.full_name.clone();
+            if let Some(e) = self.users.get_mut(created.id.as_str()) {
+                e.user.full_name = u.full_name.as_deref().map(CompactString::from);
                 e.owns_content = u.owns_content;
             }
         }
@@ -310,8 +311,8 @@ impl SiteState {
                 .filter_map(|n| {
                     self.users
                         .values()
-                        .find(|u| &u.user.name == n)
-                        .map(|u| u.user.id.clone())
+                        .find(|u| u.user.name == *n)
+                        .map(|u| u.user.id.to_string())
                 })
                 .collect();
             self.add_members(&group.id, &ids, true)?;
@@ -435,18 +436,19 @@ impl SiteState {
             (None, None) => Some(self.default_auth().to_string()),
         };
         let user = User {
-            id: luid(),
-            name: name.to_string(),
+            id: luid().into(),
+            name: name.into(),
             site_role: granted.as_str().into(),
-            auth_setting: auth,
-            idp_configuration_id,
-            email,
+            auth_setting: auth.map(CompactString::from),
+            idp_configuration_id: idp_configuration_id.map(CompactString::from),
+            email: email.map(CompactString::from),
             domain: Some("local".into()),
             ..User::default()
         };
-        self.names.insert(user.name.to_lowercase(), user.id.clone());
+        self.names
+            .insert(user.name.as_str().to_lowercase(), user.id.to_string());
         self.users.insert(
-            user.id.clone(),
+            user.id.to_string(),
             EmuUser {
                 user: user.clone(),
                 owns_content: false,
@@ -484,7 +486,7 @@ impl SiteState {
             Self::check_role(r)?;
         }
         if let Some(n) = &name {
-            if n != &current.name {
+            if n != current.name {
                 if self.flavor == Flavor::Cloud {
                     return Err(api_error(
                         400,
@@ -517,25 +519,25 @@ impl SiteState {
         };
         let u = &mut entry.user;
         if let Some(n) = name {
-            self.names.remove(&u.name.to_lowercase());
-            self.names.insert(n.to_lowercase(), u.id.clone());
-            u.name = n;
+            self.names.remove(u.name.to_lowercase().as_str());
+            self.names.insert(n.to_lowercase(), u.id.to_string());
+            u.name = n.into();
         }
         if let Some(f) = full_name {
-            u.full_name = Some(f).filter(|f| !f.is_empty());
+            u.full_name = Some(f.into()).filter(|f: &CompactString| !f.is_empty());
         }
         if let Some(e) = email {
-            u.email = Some(e).filter(|e| !e.is_empty());
+            u.email = Some(e.into()).filter(|e: &CompactString| !e.is_empty());
         }
         if let Some(r) = granted {
             u.site_role = r.as_str().into();
         }
         if let Some(a) = auth_setting {
-            u.auth_setting = Some(a);
+            u.auth_setting = Some(a.into());
             u.idp_configuration_id = None;
         }
         if let Some(i) = idp_configuration_id {
-            u.idp_configuration_id = Some(i);
+            u.idp_configuration_id = Some(i.into());
         }
         Ok(u.clone())
     }
@@ -573,7 +575,7 @@ impl SiteState {
             return Err(api_error(409, "409003", "Conflict", "The user owns content and could not be removed; their site role is now Unlicensed. Transfer the content or give mapAssetsTo."));
         }
         if let Some(gone) = self.users.remove(id) {
-            self.names.remove(&gone.user.name.to_lowercase());
+            self.names.remove(gone.user.name.to_lowercase().as_str());
         }
         for g in self.groups.values_mut() {
             g.members.remove(id);
@@ -868,7 +870,7 @@ impl SiteState {
         self.users
             .values()
             .find(|u| u.user.name == name)
-            .map(|u| u.user.site_role.clone())
+            .map(|u| u.user.site_role.to_string())
     }
 
     /// A user, by name.
@@ -886,7 +888,7 @@ impl SiteState {
             .members(&g.group.id)
             .ok()?
             .into_iter()
-            .map(|u| u.name)
+            .map(|u| u.name.to_string())
             .collect();
         names.sort();
         Some(names)
@@ -904,7 +906,10 @@ impl SiteState {
 
     /// Every user name.
     pub fn user_names(&self) -> Vec<String> {
-        self.users.values().map(|u| u.user.name.clone()).collect()
+        self.users
+            .values()
+            .map(|u| u.user.name.to_string())
+            .collect()
     }
 
     /// Mark a user as owning content (or not); false when there is no such user.
