@@ -123,7 +123,7 @@ impl Tenant {
             .map_err(|e: TableauError| e.into())
     }
 
-    async fn group_audit(&self, operation: &str, resource: &str, outcome: &str) {
+    fn group_audit(&self, operation: &str, resource: &str, outcome: &str) {
         let row = AuditRow {
             operation: operation.into(),
             resource: resource.into(),
@@ -132,7 +132,7 @@ impl Tenant {
             role_after: None,
             outcome: outcome.into(),
         };
-        if let Err(e) = self.store.audit(&self.id, &now(), row).await {
+        if let Err(e) = self.store.audit(&self.id, &now(), row) {
             tracing::error!(error = %e, "audit row not written");
         }
     }
@@ -176,8 +176,7 @@ impl Tenant {
         };
         self.caches.put_group(&g);
         if let Err(error) = self.add_group_members(&g.id, &members).await {
-            self.group_audit("create_group", &g.id, "members failed")
-                .await;
+            self.group_audit("create_group", &g.id, "members failed");
             return Err(match error {
                 BridgeError::Tableau(error) => BridgeError::Partial {
                     done: format!("group {} was created", g.id),
@@ -203,7 +202,7 @@ impl Tenant {
                 self.reevaluate_role(uid).await?;
             }
         }
-        self.group_audit("create_group", &g.id, "ok").await;
+        self.group_audit("create_group", &g.id, "ok");
         Ok(self.group_to_scim(&g, Some(&row), Some(&members)))
     }
 
@@ -348,7 +347,7 @@ impl Tenant {
         if !removed.is_empty() {
             self.caches.group_members.invalidate(id);
             if let Err(e) = self.client.remove_members(id, &removed).await {
-                self.group_audit(op, id, &e.to_string()).await;
+                self.group_audit(op, id, &e.to_string());
                 return Err(partial(&done, e.into()));
             }
             done.push(format!("{} members removed", removed.len()));
@@ -356,7 +355,7 @@ impl Tenant {
         if !added.is_empty() {
             self.caches.group_members.invalidate(id);
             if let Err(e) = self.add_group_members(id, &added).await {
-                self.group_audit(op, id, &e.to_string()).await;
+                self.group_audit(op, id, &e.to_string());
                 return Err(partial(&done, e));
             }
             done.push(format!("{} members added", added.len()));
@@ -397,7 +396,7 @@ impl Tenant {
                 last_modified: at,
             };
             self.store.put_group(&self.id, r.clone()).await?;
-            self.group_audit(op, id, "ok").await;
+            self.group_audit(op, id, "ok");
             Some(r)
         } else {
             row
@@ -433,7 +432,7 @@ impl Tenant {
         for uid in former.iter().flat_map(|m| m.iter()) {
             self.reevaluate_role(uid).await?;
         }
-        self.group_audit("delete_group", id, "ok").await;
+        self.group_audit("delete_group", id, "ok");
         Ok(())
     }
 }

@@ -2,10 +2,17 @@
 //! `meta.created`/`lastModified`, external ids, the role to restore on reactivation, deleted
 //! users kept hidden from SCIM) and an audit trail.
 //!
-//! One connection in WAL mode behind a mutex; callers run it on the blocking pool.
+//! One connection in WAL mode behind a mutex. Reads run on the blocking pool; writes go to one
+//! writer thread that commits whatever has queued up as one transaction (group commit). Every
+//! write is a single statement, so one that fails is undone by SQLite alone and fails alone,
+//! without a savepoint. A write is acknowledged only after its transaction committed; audit
+//! rows are queued without waiting (see [`Store::audit`]). Measured in BENCHMARKS.md section 1:
+//! a transaction per write was the largest cost of a SCIM write against the emulator.
 
 use std::path::Path;
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
@@ -128,6 +135,117 @@ pub struct AuditRow {
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    writer: Arc<Writer>,
+}
+
+/// Most writes committed in one transaction.
+const MAX_BATCH: usize = 256;
+
+/// One SQL statement; see the module documentation for why never more.
+type WriteFn = Box<dyn FnOnce(&Connection) -> Result<(), StoreError> + Send>;
+
+/// Who waits for a write's outcome; nobody for audit rows.
+type Reply = Option<tokio::sync::oneshot::Sender<Result<(), StoreError>>>;
+
+/// One queued write.
+struct WriteJob {
+    apply: WriteFn,
+    reply: Reply,
+}
+
+fn writer_stopped() -> StoreError {
+    StoreError::Task("the store writer has stopped".into())
+}
+
+fn answer(reply: Reply, outcome: Result<(), StoreError>) {
+    match (reply, outcome) {
+        (Some(waiting), outcome) => {
+            let _ = waiting.send(outcome);
+        }
+        (None, Err(e)) => tracing::error!(error = %e, "an audit row was not written"),
+        (None, Ok(())) => {}
+    }
+}
+
+/// The writer thread and its queue. Dropping the last handle lets the thread finish the queue
+/// and waits for it, so nothing acknowledged or queued is lost on an orderly stop.
+struct Writer {
+    jobs: Option<mpsc::Sender<WriteJob>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(t) = self.thread.take() {
+            if t.join().is_err() {
+                tracing::error!("the store writer thread panicked");
+            }
+        }
+    }
+}
+
+fn writer_loop(conn: &Mutex<Connection>, jobs: &mpsc::Receiver<WriteJob>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(conn, batch);
+    }
+}
+
+fn commit_batch(conn: &Mutex<Connection>, batch: Vec<WriteJob>) {
+    let Ok(guard) = conn.lock() else {
+        for job in batch {
+            answer(
+                job.reply,
+                Err(StoreError::Task("store lock poisoned".into())),
+            );
+        }
+        return;
+    };
+    let c: &Connection = &guard;
+    // Cached statements: rusqlite's `transaction()` parses BEGIN and COMMIT each time, which
+    // showed up in the profile.
+    let run = |sql: &str| c.prepare_cached(sql).and_then(|mut st| st.execute([]));
+    let mut outcomes: Vec<(Reply, Result<(), StoreError>)> = Vec::with_capacity(batch.len());
+    // Outcomes from `open` on belong to the transaction in progress, if `in_tx`.
+    let mut open = 0;
+    let mut in_tx = run("BEGIN").is_ok();
+    for job in batch {
+        let outcome = (job.apply)(c);
+        let rolled_back = in_tx && outcome.is_err() && c.is_autocommit();
+        outcomes.push((job.reply, outcome));
+        if rolled_back {
+            // Some errors (I/O, disk full) make SQLite roll the whole transaction back: the
+            // writes before this one in it are gone too, and must not be reported as done.
+            undo(&mut outcomes[open..], "rolled back with a failing write");
+            open = outcomes.len();
+            in_tx = run("BEGIN").is_ok();
+        }
+    }
+    if in_tx {
+        if let Err(e) = run("COMMIT") {
+            let _ = run("ROLLBACK");
+            undo(&mut outcomes[open..], &format!("commit failed: {e}"));
+        }
+    }
+    for (reply, outcome) in outcomes {
+        answer(reply, outcome);
+    }
+}
+
+/// Mark writes whose transaction did not commit as failed.
+fn undo(outcomes: &mut [(Reply, Result<(), StoreError>)], why: &str) {
+    for (_, outcome) in outcomes {
+        if outcome.is_ok() {
+            *outcome = Err(StoreError::Task(why.to_string()));
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -171,8 +289,19 @@ impl Store {
             )?;
             tx.commit()?;
         }
+        let conn = Arc::new(Mutex::new(conn));
+        let (jobs, queue) = mpsc::channel::<WriteJob>();
+        let for_writer = conn.clone();
+        let thread = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || writer_loop(&for_writer, &queue))
+            .map_err(|e| StoreError::Task(format!("cannot start the store writer: {e}")))?;
         Ok(Store {
-            conn: Arc::new(Mutex::new(conn)),
+            conn,
+            writer: Arc::new(Writer {
+                jobs: Some(jobs),
+                thread: Some(thread),
+            }),
         })
     }
 
@@ -191,6 +320,25 @@ impl Store {
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// Queue `f` for the writer thread; done when its transaction has committed.
+    async fn write<F>(&self, f: F) -> Result<(), StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<(), StoreError> + Send + 'static,
+    {
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        self.enqueue(Box::new(f), Some(done))?;
+        outcome.await.map_err(|_| writer_stopped())?
+    }
+
+    fn enqueue(&self, apply: WriteFn, reply: Reply) -> Result<(), StoreError> {
+        self.writer
+            .jobs
+            .as_ref()
+            .ok_or_else(writer_stopped)?
+            .send(WriteJob { apply, reply })
+            .map_err(|_| writer_stopped())
     }
 
     /// The row of a user.
@@ -237,13 +385,11 @@ impl Store {
     /// Write a user's row.
     pub async fn put_user(&self, tenant: &str, row: UserRow) -> Result<(), StoreError> {
         let tenant = tenant.to_string();
-        self.run(move |c| {
-            c.execute(
-                "INSERT INTO users (tenant, id, user_name, external_id, attributes, created, last_modified, restore_role, deleted)
+        self.write(move |c| {
+            c.prepare_cached("INSERT INTO users (tenant, id, user_name, external_id, attributes, created, last_modified, restore_role, deleted)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT (tenant, id) DO UPDATE SET user_name = ?3, external_id = ?4, attributes = ?5,
-                   created = ?6, last_modified = ?7, restore_role = ?8, deleted = ?9",
-                params![
+                   created = ?6, last_modified = ?7, restore_role = ?8, deleted = ?9")?.execute(params![
                     tenant,
                     row.id,
                     row.user_name,
@@ -253,8 +399,7 @@ impl Store {
                     row.last_modified,
                     row.restore_role,
                     row.deleted
-                ],
-            )?;
+                ])?;
             Ok(())
         })
         .await
@@ -263,11 +408,9 @@ impl Store {
     /// Forget a user entirely (removed from Tableau).
     pub async fn delete_user(&self, tenant: &str, id: &str) -> Result<(), StoreError> {
         let (tenant, id) = (tenant.to_string(), id.to_string());
-        self.run(move |c| {
-            c.execute(
-                "DELETE FROM users WHERE tenant = ?1 AND id = ?2",
-                params![tenant, id],
-            )?;
+        self.write(move |c| {
+            c.prepare_cached("DELETE FROM users WHERE tenant = ?1 AND id = ?2")?
+                .execute(params![tenant, id])?;
             Ok(())
         })
         .await
@@ -301,12 +444,9 @@ impl Store {
     /// Write a group's row.
     pub async fn put_group(&self, tenant: &str, row: GroupRow) -> Result<(), StoreError> {
         let tenant = tenant.to_string();
-        self.run(move |c| {
-            c.execute(
-                "INSERT INTO groups (tenant, id, display_name, external_id, created, last_modified) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (tenant, id) DO UPDATE SET display_name = ?3, external_id = ?4, created = ?5, last_modified = ?6",
-                params![tenant, row.id, row.display_name, row.external_id, row.created, row.last_modified],
-            )?;
+        self.write(move |c| {
+            c.prepare_cached("INSERT INTO groups (tenant, id, display_name, external_id, created, last_modified) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (tenant, id) DO UPDATE SET display_name = ?3, external_id = ?4, created = ?5, last_modified = ?6")?.execute(params![tenant, row.id, row.display_name, row.external_id, row.created, row.last_modified])?;
             Ok(())
         })
         .await
@@ -315,24 +455,26 @@ impl Store {
     /// Forget a group.
     pub async fn delete_group(&self, tenant: &str, id: &str) -> Result<(), StoreError> {
         let (tenant, id) = (tenant.to_string(), id.to_string());
-        self.run(move |c| {
-            c.execute(
-                "DELETE FROM groups WHERE tenant = ?1 AND id = ?2",
-                params![tenant, id],
-            )?;
+        self.write(move |c| {
+            c.prepare_cached("DELETE FROM groups WHERE tenant = ?1 AND id = ?2")?
+                .execute(params![tenant, id])?;
             Ok(())
         })
         .await
     }
 
-    /// Append an audit row.
-    pub async fn audit(&self, tenant: &str, at: &str, row: AuditRow) -> Result<(), StoreError> {
+    /// Queue an audit row. Nothing waits for it: it is committed in order with the writes
+    /// queued before it, an orderly stop writes it, and a crash (kill -9) can lose the rows of
+    /// the last moments. Errors only if the writer has stopped.
+    pub fn audit(&self, tenant: &str, at: &str, row: AuditRow) -> Result<(), StoreError> {
         let (tenant, at) = (tenant.to_string(), at.to_string());
-        self.run(move |c| {
-            c.execute(
-                "INSERT INTO audit (at, tenant, operation, resource, tableau_calls, role_before, role_after, outcome)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
+        self.enqueue(
+            Box::new(move |c| {
+                c.prepare_cached(
+                    "INSERT INTO audit (at, tenant, operation, resource, tableau_calls, role_before, role_after, outcome)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?
+                .execute(params![
                     at,
                     tenant,
                     row.operation,
@@ -341,15 +483,17 @@ impl Store {
                     row.role_before,
                     row.role_after,
                     row.outcome
-                ],
-            )?;
-            Ok(())
-        })
-        .await
+                ])?;
+                Ok(())
+            }),
+            None,
+        )
     }
 
-    /// The audit trail of a tenant, oldest first.
+    /// The audit trail of a tenant, oldest first, including every row queued before the call.
     pub async fn audit_trail(&self, tenant: &str) -> Result<Vec<AuditRow>, StoreError> {
+        // An empty write behind the queued rows: when it is done, they are committed.
+        self.write(|_| Ok(())).await?;
         let tenant = tenant.to_string();
         self.run(move |c| {
             let mut st = c.prepare(
@@ -398,12 +542,11 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RowResult> {
 
 fn read_user(c: &Connection, tenant: &str, id: &str) -> Result<Option<UserRow>, StoreError> {
     let row = c
-        .query_row(
+        .prepare_cached(
             "SELECT id, user_name, external_id, attributes, created, last_modified, restore_role, deleted
              FROM users WHERE tenant = ?1 AND id = ?2",
-            params![tenant, id],
-            user_from_row,
-        )
+        )?
+        .query_row(params![tenant, id], user_from_row)
         .optional()?;
     match row {
         Some(r) => Ok(Some(r?)),
@@ -465,10 +608,7 @@ mod tests {
             role_after: Some("Viewer".into()),
             outcome: "ok".into(),
         };
-        assert!(s
-            .audit("t1", "2026-01-01T00:00:00Z", a.clone())
-            .await
-            .is_ok());
+        assert!(s.audit("t1", "2026-01-01T00:00:00Z", a.clone()).is_ok());
         assert_eq!(s.audit_trail("t1").await.unwrap_or_default(), vec![a]);
     }
 
@@ -493,5 +633,63 @@ mod tests {
             Store::open(&path),
             Err(StoreError::TooNew { found: 99, .. })
         ));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_writes_commit_together_and_a_failing_one_fails_alone() {
+        let s = Store::in_memory().map_err(|e| e.to_string());
+        let Ok(s) = s else { panic!("store") };
+        let mut tasks = Vec::new();
+        for i in 0..64 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                if i == 31 {
+                    s.write(|c| {
+                        c.execute("INSERT INTO no_such_table VALUES (1)", [])?;
+                        Ok(())
+                    })
+                    .await
+                } else {
+                    s.put_user("t", row(&format!("u{i}"), &format!("n{i}")))
+                        .await
+                }
+            }));
+        }
+        let mut failed = Vec::new();
+        for (i, t) in tasks.into_iter().enumerate() {
+            if let Ok(Err(_)) | Err(_) = t.await {
+                failed.push(i);
+            }
+        }
+        assert_eq!(failed, vec![31], "only the bad statement fails");
+        assert_eq!(s.users("t").await.map(|r| r.len()).unwrap_or(0), 63);
+    }
+
+    #[tokio::test]
+    async fn queued_audit_rows_are_written_before_the_store_closes() {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string());
+        let Ok(dir) = dir else { panic!("tempdir") };
+        let path = dir.path().join("store.db");
+        let a = |n: usize| AuditRow {
+            operation: "update_user".into(),
+            resource: format!("u{n}"),
+            tableau_calls: 1,
+            role_before: None,
+            role_after: None,
+            outcome: "ok".into(),
+        };
+        {
+            let s = Store::open(&path).map_err(|e| e.to_string());
+            let Ok(s) = s else { panic!("open") };
+            for n in 0..500 {
+                assert!(s.audit("t", "2026-01-01T00:00:00Z", a(n)).is_ok());
+            }
+            // Dropped with rows still queued: the writer finishes them first.
+        }
+        let s = Store::open(&path).map_err(|e| e.to_string());
+        let Ok(s) = s else { panic!("reopen") };
+        let trail = s.audit_trail("t").await.unwrap_or_default();
+        assert_eq!(trail.len(), 500);
+        assert_eq!(trail.last(), Some(&a(499)), "in order");
     }
 }

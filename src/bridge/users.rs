@@ -196,8 +196,7 @@ impl Tenant {
             cur.role().map(SiteRole::as_str),
             user.role().map(SiteRole::as_str),
             "ok",
-        )
-        .await;
+        );
         Ok(())
     }
 
@@ -295,7 +294,7 @@ impl Tenant {
             .collect())
     }
 
-    async fn audit(
+    fn audit(
         &self,
         operation: &str,
         resource: &str,
@@ -311,7 +310,7 @@ impl Tenant {
             role_after: after.map(str::to_string),
             outcome: outcome.into(),
         };
-        if let Err(e) = self.store.audit(&self.id, &now(), row).await {
+        if let Err(e) = self.store.audit(&self.id, &now(), row) {
             tracing::error!(error = %e, "audit row not written");
         }
     }
@@ -358,8 +357,7 @@ impl Tenant {
                 return self.revive_or_conflict(&user_name, input, requested).await
             }
             Err(e) => {
-                self.audit("create_user", &user_name, None, None, &e.to_string())
-                    .await;
+                self.audit("create_user", &user_name, None, None, &e.to_string());
                 return Err(e.into());
             }
         };
@@ -379,8 +377,7 @@ impl Tenant {
                         None,
                         Some(&user.site_role),
                         &error.to_string(),
-                    )
-                    .await;
+                    );
                     return Err(BridgeError::Partial {
                         done: format!("user {} was created", user.id),
                         error,
@@ -389,8 +386,7 @@ impl Tenant {
             }
         }
         let row = self.remember_created(&user, &input).await?;
-        self.audit("create_user", &user.id, None, Some(&user.site_role), "ok")
-            .await;
+        self.audit("create_user", &user.id, None, Some(&user.site_role), "ok");
         Ok(self.user_to_scim(&user, Some(&row), None))
     }
 
@@ -414,8 +410,7 @@ impl Tenant {
         };
         let row = self.row_of(&existing.id).await?;
         if !row.as_ref().is_some_and(|r| r.deleted) {
-            self.audit("create_user", user_name, None, None, "uniqueness")
-                .await;
+            self.audit("create_user", user_name, None, None, "uniqueness");
             return Err(conflict());
         }
         let upd = UserUpdate {
@@ -440,8 +435,7 @@ impl Tenant {
             existing.role().map(SiteRole::as_str),
             Some(&user.site_role),
             "revived",
-        )
-        .await;
+        );
         Ok(self.user_to_scim(&user, Some(&row), None))
     }
 
@@ -510,8 +504,7 @@ impl Tenant {
             None,
             Some(granted.as_str()),
             "license exhausted",
-        )
-        .await;
+        );
         Err(ScimError::Conflict(format!(
             "no {tier} license is free on the Tableau site, so {requested} could not be given; {left}"
         ))
@@ -779,8 +772,7 @@ impl Tenant {
                         current_role.map(SiteRole::as_str),
                         None,
                         &e.to_string(),
-                    )
-                    .await;
+                    );
                     return Err(e.into());
                 }
             }
@@ -837,8 +829,7 @@ impl Tenant {
                 current_role.map(SiteRole::as_str),
                 user.role().map(SiteRole::as_str),
                 "ok",
-            )
-            .await;
+            );
         }
         Ok(self.user_to_scim(&user, row.as_ref(), None))
     }
@@ -863,7 +854,7 @@ impl Tenant {
                     self.store.delete_user(&self.id, id).await?;
                     self.caches.user_rows.insert(id.to_string(), Arc::new(None));
                     self.caches.forget_user(&cur);
-                    self.audit("delete_user", id, before, None, "removed").await;
+                    self.audit("delete_user", id, before, None, "removed");
                     return Ok(());
                 }
                 // Tableau keeps a user who owns content (tableau-rest.md section 2.6).
@@ -905,8 +896,7 @@ impl Tenant {
                 before,
                 Some("Unlicensed"),
                 "kept Unlicensed in Tableau",
-            )
-            .await;
+            );
         }
         Ok(())
     }
