@@ -67,7 +67,7 @@ pub struct Caches {
     pub group_by_name: TtlCache<String, String>,
     /// User id to its store row (`None`: none), so reads of cached users do no I/O. Written
     /// through by every store write of the bridge.
-    pub user_rows: TtlCache<String, Arc<Option<UserRow>>>,
+    pub user_rows: TtlCache<String, Option<Arc<UserRow>>>,
     /// Group id to the Tableau group.
     pub group_by_id: TtlCache<String, Group>,
     /// Group id to its member ids.
