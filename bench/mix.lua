@@ -1,7 +1,10 @@
 -- The SCIM request mix of bench/throughput.sh: 50% userName eq lookups, 30% GET by id,
 -- 10% POST (new users), 10% PATCH (displayName). Ids and names come from ids.txt (seed.py).
+-- BENCH_ONLY=reads or BENCH_ONLY=writes keeps only the reads (5:3) or the writes (1:1) of the
+-- mix, to see what each part costs.
 local token = os.getenv("BENCH_TOKEN") or "bench-token"
 local prefix = os.getenv("BENCH_PREFIX") or "/scim/v2"
+local only = os.getenv("BENCH_ONLY") or ""
 local ids, names = {}, {}
 local counter = 0
 local made = 0
@@ -31,6 +34,11 @@ local headers = {
 
 function request()
   local r = math.random(100)
+  if only == "reads" then
+    r = math.random(80)
+  elseif only == "writes" then
+    r = 80 + math.random(20)
+  end
   local i = math.random(#ids)
   if r <= 50 then
     local q = names[i]:gsub("@", "%%40")

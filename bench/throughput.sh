@@ -54,3 +54,12 @@ report tableau-scim "$WORK/ours.res" "$OURS"
 report scim2-server "$WORK/peer.res" "$PEER"
 ours=$(field rps < "$WORK/ours.res" | median); peer=$(field rps < "$WORK/peer.res" | median)
 python3 -c "print(f'ratio (tableau-scim / scim2-server): {float($ours)/max(float($peer),0.001):.1f}x')"
+
+# Where tableau-scim's time goes: the reads and the writes of the mix on their own.
+for part in reads writes; do
+  : > "$WORK/$part.res"
+  for i in $(seq "$RUNS"); do
+    BENCH_ONLY=$part run "http://127.0.0.1:$P1" "$WORK/ours.txt" /scim/v2 >> "$WORK/$part.res"
+  done
+  printf "tableau-scim, %-6s only: %s req/s, p50 %s ms, p99 %s ms\n" "$part" "$(field rps < "$WORK/$part.res" | median)" "$(field p50_ms < "$WORK/$part.res" | median)" "$(field p99_ms < "$WORK/$part.res" | median)"
+done
