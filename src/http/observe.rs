@@ -28,9 +28,31 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
             let recorder = builder.build_recorder();
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).ok()?;
+            // Histogram samples pile up in the recorder until they are folded into buckets:
+            // a scrape does that, and so must this thread, or a server nobody scrapes grows
+            // without bound (`build_recorder` starts no upkeep of its own).
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || loop {
+                    std::thread::sleep(std::time::Duration::from_secs(5));
+                    upkeep.run_upkeep();
+                })
+                .ok()?;
             Some(handle)
         })
         .as_ref()
+}
+
+/// A request id unique within this process and, by its random prefix, across restarts. A
+/// random UUID per request cost a `getrandom` system call each time; these ids need to be
+/// unique, not unguessable.
+fn new_request_id() -> String {
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let prefix = PREFIX.get_or_init(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_string());
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{prefix}-{n:08x}")
 }
 
 /// The resource a path addresses, for metric labels (`Users`, `Groups`, `Schemas`, ...).
@@ -66,7 +88,7 @@ pub async fn observe(
         .and_then(|v| v.to_str().ok())
         .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        .unwrap_or_else(new_request_id);
     let method = req.method().to_string();
     let path = req.path().to_string();
     let span = tracing::info_span!("request", request_id = %request_id, http.method = %method, http.path = %path, tenant.id = tracing::field::Empty, scim.op = tracing::field::Empty);
@@ -141,5 +163,24 @@ pub async fn metrics_endpoint(state: web::Data<AppState>) -> HttpResponse {
             .content_type("text/plain; version=0.0.4")
             .body(handle.render()),
         None => HttpResponse::ServiceUnavailable().body("metrics recorder unavailable\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_request_ids_are_unique_and_pass_our_own_header_check() {
+        let ids: std::collections::HashSet<String> =
+            (0..10_000).map(|_| new_request_id()).collect();
+        assert_eq!(ids.len(), 10_000);
+        for id in ids.iter().take(10) {
+            assert!(id.len() <= 64);
+            assert!(
+                id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+                "{id}"
+            );
+        }
     }
 }
