@@ -12,13 +12,12 @@
 //! | everything else | the store |
 
 use chrono::{SecondsFormat, Utc};
-use compact_str::CompactString;
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::cache::UserPage;
+use super::cache::{IdKey, UserPage};
 use super::error::{BridgeError, BridgeResult};
 use super::store::{AuditRow, UserRow};
 use super::tenant::{Deprovision, OnLicenseExhausted, RejectedUser, Tenant};
@@ -300,7 +299,7 @@ impl Tenant {
     ) -> BridgeResult<Option<(Arc<User>, Option<Arc<UserRow>>)>> {
         let loaded = self
             .caches
-            .get_or_load(&self.caches.user_by_id, &CompactString::from(id), async {
+            .get_or_load(&self.caches.user_by_id, &IdKey::of(id), async {
                 match self.client.get_user(id).await {
                     Ok(Some(u)) => Ok(Arc::new(u)),
                     Ok(None) => Err(None),
