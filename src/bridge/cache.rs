@@ -144,13 +144,18 @@ impl Caches {
         F: Future<Output = Result<V, E>>,
     {
         let (value, loaded) = cache.get_or_load(key, load).await?;
-        let counter = if loaded {
-            &self.counters.misses
-        } else {
+        self.record(!loaded);
+        Ok(value)
+    }
+
+    /// Count a lookup answered from a cache (`hit`) or from Tableau or the store.
+    pub fn record(&self, hit: bool) {
+        let counter = if hit {
             &self.counters.hits
+        } else {
+            &self.counters.misses
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        Ok(value)
     }
 
     /// Remember a user read from Tableau.

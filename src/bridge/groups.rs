@@ -76,17 +76,11 @@ impl Tenant {
     /// A group by id. Tableau has no "get group" call: a miss lists the groups once (one call
     /// per 1,000 groups) and caches them all.
     async fn load_group(&self, id: &str) -> BridgeResult<Option<Group>> {
-        if let Some(g) = self.caches.group_by_id.get(id) {
-            self.caches
-                .counters
-                .hits
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            return Ok(Some(g));
+        let cached = self.caches.group_by_id.get(id);
+        self.caches.record(cached.is_some());
+        if cached.is_some() {
+            return Ok(cached);
         }
-        self.caches
-            .counters
-            .misses
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let all = self.client.all_groups().await?;
         let mut found = None;
         for g in all.into_iter().filter(|g| !g.is_all_users()) {

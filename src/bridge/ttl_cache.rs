@@ -59,19 +59,22 @@ where
         Q: Hash + Equivalent<K> + ?Sized,
     {
         let s = self.inner.get(key)?;
-        if s.expires_ms > self.now_ms() {
+        if self.is_live(&s) {
             return Some(s.value);
         }
         self.drop_expired(key);
         None
     }
 
+    fn is_live(&self, s: &Stamped<V>) -> bool {
+        s.expires_ms > self.now_ms()
+    }
+
     fn drop_expired<Q>(&self, key: &Q)
     where
         Q: Hash + Equivalent<K> + ?Sized,
     {
-        let now = self.now_ms();
-        self.inner.remove_if(key, |s| s.expires_ms <= now);
+        self.inner.remove_if(key, |s| !self.is_live(s));
     }
 
     /// Write `value` under `key`, live for the cache's time-to-live from now.
@@ -92,11 +95,6 @@ where
         self.inner.clear();
     }
 
-    /// Number of entries, live or not yet dropped.
-    pub fn len(&self) -> usize {
-        self.inner.len()
-    }
-
     /// Whether the cache holds nothing.
     pub fn is_empty(&self) -> bool {
         self.inner.is_empty()
@@ -113,7 +111,7 @@ where
     {
         loop {
             match self.inner.get_value_or_guard_async(key).await {
-                Ok(s) if s.expires_ms > self.now_ms() => return Ok((s.value, false)),
+                Ok(s) if self.is_live(&s) => return Ok((s.value, false)),
                 Ok(_) => self.drop_expired(key),
                 Err(guard) => {
                     let value = load.await?;

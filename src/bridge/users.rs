@@ -676,31 +676,23 @@ impl Tenant {
         &self,
         name: &str,
     ) -> BridgeResult<Option<(Arc<User>, Option<Arc<UserRow>>)>> {
-        if let Some(u) = self.caches.user_named(name) {
-            self.caches
-                .counters
-                .hits
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let row = self.row_of(&u.id).await?;
-            return Ok(if row.as_ref().is_some_and(|r| r.deleted) {
-                None
-            } else {
-                Some((u, row))
-            });
-        }
-        self.caches
-            .counters
-            .misses
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let Some(u) = self
-            .client
-            .find_user_by_name(name, NameMatch::CaseInsensitive)
-            .await?
-        else {
-            return Ok(None);
+        let cached = self.caches.user_named(name);
+        self.caches.record(cached.is_some());
+        let u = match cached {
+            Some(u) => u,
+            None => {
+                let Some(u) = self
+                    .client
+                    .find_user_by_name(name, NameMatch::CaseInsensitive)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let u = Arc::new(u);
+                self.caches.remember_user(&u);
+                u
+            }
         };
-        let u = Arc::new(u);
-        self.caches.remember_user(&u);
         let row = self.row_of(&u.id).await?;
         Ok(if row.as_ref().is_some_and(|r| r.deleted) {
             None
