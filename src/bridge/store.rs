@@ -386,10 +386,13 @@ impl Store {
     pub async fn put_user(&self, tenant: &str, row: UserRow) -> Result<(), StoreError> {
         let tenant = tenant.to_string();
         self.write(move |c| {
-            c.prepare_cached("INSERT INTO users (tenant, id, user_name, external_id, attributes, created, last_modified, restore_role, deleted)
+            execute(
+                c,
+                "INSERT INTO users (tenant, id, user_name, external_id, attributes, created, last_modified, restore_role, deleted)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT (tenant, id) DO UPDATE SET user_name = ?3, external_id = ?4, attributes = ?5,
-                   created = ?6, last_modified = ?7, restore_role = ?8, deleted = ?9")?.execute(params![
+                   created = ?6, last_modified = ?7, restore_role = ?8, deleted = ?9",
+                params![
                     tenant,
                     row.id,
                     row.user_name,
@@ -399,8 +402,8 @@ impl Store {
                     row.last_modified,
                     row.restore_role,
                     row.deleted
-                ])?;
-            Ok(())
+                ],
+            )
         })
         .await
     }
@@ -409,9 +412,11 @@ impl Store {
     pub async fn delete_user(&self, tenant: &str, id: &str) -> Result<(), StoreError> {
         let (tenant, id) = (tenant.to_string(), id.to_string());
         self.write(move |c| {
-            c.prepare_cached("DELETE FROM users WHERE tenant = ?1 AND id = ?2")?
-                .execute(params![tenant, id])?;
-            Ok(())
+            execute(
+                c,
+                "DELETE FROM users WHERE tenant = ?1 AND id = ?2",
+                params![tenant, id],
+            )
         })
         .await
     }
@@ -445,9 +450,12 @@ impl Store {
     pub async fn put_group(&self, tenant: &str, row: GroupRow) -> Result<(), StoreError> {
         let tenant = tenant.to_string();
         self.write(move |c| {
-            c.prepare_cached("INSERT INTO groups (tenant, id, display_name, external_id, created, last_modified) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (tenant, id) DO UPDATE SET display_name = ?3, external_id = ?4, created = ?5, last_modified = ?6")?.execute(params![tenant, row.id, row.display_name, row.external_id, row.created, row.last_modified])?;
-            Ok(())
+            execute(
+                c,
+                "INSERT INTO groups (tenant, id, display_name, external_id, created, last_modified) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (tenant, id) DO UPDATE SET display_name = ?3, external_id = ?4, created = ?5, last_modified = ?6",
+                params![tenant, row.id, row.display_name, row.external_id, row.created, row.last_modified],
+            )
         })
         .await
     }
@@ -456,9 +464,11 @@ impl Store {
     pub async fn delete_group(&self, tenant: &str, id: &str) -> Result<(), StoreError> {
         let (tenant, id) = (tenant.to_string(), id.to_string());
         self.write(move |c| {
-            c.prepare_cached("DELETE FROM groups WHERE tenant = ?1 AND id = ?2")?
-                .execute(params![tenant, id])?;
-            Ok(())
+            execute(
+                c,
+                "DELETE FROM groups WHERE tenant = ?1 AND id = ?2",
+                params![tenant, id],
+            )
         })
         .await
     }
@@ -470,21 +480,21 @@ impl Store {
         let (tenant, at) = (tenant.to_string(), at.to_string());
         self.enqueue(
             Box::new(move |c| {
-                c.prepare_cached(
+                execute(
+                    c,
                     "INSERT INTO audit (at, tenant, operation, resource, tableau_calls, role_before, role_after, outcome)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )?
-                .execute(params![
-                    at,
-                    tenant,
-                    row.operation,
-                    row.resource,
-                    i64::try_from(row.tableau_calls).unwrap_or(i64::MAX),
-                    row.role_before,
-                    row.role_after,
-                    row.outcome
-                ])?;
-                Ok(())
+                    params![
+                        at,
+                        tenant,
+                        row.operation,
+                        row.resource,
+                        i64::try_from(row.tableau_calls).unwrap_or(i64::MAX),
+                        row.role_before,
+                        row.role_after,
+                        row.outcome
+                    ],
+                )
             }),
             None,
         )
@@ -538,6 +548,12 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RowResult> {
         restore_role,
         deleted,
     }))
+}
+
+/// Run one statement, prepared once per connection: a write does not parse its SQL again.
+fn execute(c: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<(), StoreError> {
+    c.prepare_cached(sql)?.execute(params)?;
+    Ok(())
 }
 
 fn read_user(c: &Connection, tenant: &str, id: &str) -> Result<Option<UserRow>, StoreError> {
