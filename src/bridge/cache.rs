@@ -67,8 +67,8 @@ impl IdKey {
                 8 | 13 | 18 | 23 => b == b'-',
                 _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
             });
-        match uuid::Uuid::try_parse(id) {
-            Ok(u) if canonical => IdKey::Uuid(u.as_u128()),
+        match canonical.then(|| uuid::Uuid::try_parse(id)) {
+            Some(Ok(u)) => IdKey::Uuid(u.as_u128()),
             _ => IdKey::Text(id.into()),
         }
     }
