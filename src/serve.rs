@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::bridge::store::Store;
+use crate::bridge::store::SqliteStore;
 use crate::bridge::tenant::Tenant;
 use crate::bridge::{Bridge, BridgeHealth};
 use crate::config::{Config, Deployment, TenantConfig};
@@ -31,8 +31,10 @@ fn client_for(t: &TenantConfig, config: &Config) -> Result<TableauClient, String
 pub fn start(config: &Config) -> Result<Serving, String> {
     std::fs::create_dir_all(&config.server.data_dir)
         .map_err(|e| format!("{}: {e}", config.server.data_dir.display()))?;
-    let store =
-        Store::open(&config.server.data_dir.join("tableau-scim.db")).map_err(|e| e.to_string())?;
+    let store: Arc<dyn crate::bridge::store::Store> = Arc::new(
+        SqliteStore::open(&config.server.data_dir.join("tableau-scim.db"))
+            .map_err(|e| e.to_string())?,
+    );
     let mut tenants = Vec::new();
     let mut clients = Vec::new();
     for t in &config.tenants {

@@ -10,7 +10,7 @@ use secrecy::SecretString;
 
 use crate::bridge::cache::CacheTtls;
 use crate::bridge::roles::RoleMapping;
-use crate::bridge::store::Store;
+use crate::bridge::store::SqliteStore;
 use crate::bridge::tenant::{Policy, Tenant};
 use crate::bridge::Bridge;
 use crate::http::{self, AppState, HttpSettings, RunningServer, TokenDigest, TokenSet};
@@ -101,11 +101,12 @@ impl Stack {
         let client = TableauClient::new(cfg).map_err(|e| e.to_string())?;
         std::fs::create_dir_all(&o.data_dir)
             .map_err(|e| format!("{}: {e}", o.data_dir.display()))?;
-        let store = Store::open(&o.data_dir.join("tableau-scim.db")).map_err(|e| e.to_string())?;
+        let store =
+            SqliteStore::open(&o.data_dir.join("tableau-scim.db")).map_err(|e| e.to_string())?;
         let tenant = Arc::new(Tenant::new(
             "default",
             Arc::new(client),
-            store,
+            Arc::new(store),
             o.roles,
             o.policy,
             o.ttls,

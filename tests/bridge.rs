@@ -821,6 +821,27 @@ async fn group_roles_follow_membership() {
         Some("Viewer"),
         "leaving takes it back"
     );
+    // Joining again, then the group is deleted: the role it granted goes with it.
+    let (s, _) = h
+        .call(
+            Method::PATCH,
+            &format!("/Groups/{gid}"),
+            Some(patch(
+                json!([{"op":"add","path":"members","value":[{"value":uid}]}]),
+            )),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h.role("grp@example.com").as_deref(), Some("Creator"));
+    let (s, _) = h
+        .call(Method::DELETE, &format!("/Groups/{gid}"), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(
+        h.role("grp@example.com").as_deref(),
+        Some("Viewer"),
+        "deleting the group takes it back"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

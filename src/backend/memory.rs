@@ -5,21 +5,20 @@ use std::collections::BTreeMap;
 use std::sync::RwLock;
 
 use async_trait::async_trait;
-use chrono::{SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 
-use super::{IfMatch, ListPage, ResourceStore};
+use super::{timestamp, IfMatch, ListPage, ResourceStore};
 use crate::scim::list::ListQuery;
 use crate::scim::patch::{self, PatchRequest};
 use crate::scim::projection::Projection;
 use crate::scim::schema::{ResourceKind, SchemaRegistry};
+use crate::scim::version::{check_if_match, set_meta};
 use crate::scim::{ScimError, ScimResult};
 
 #[derive(Debug, Default)]
 struct Inner {
     users: BTreeMap<String, Value>,
     groups: BTreeMap<String, Value>,
-    version: u64,
 }
 
 impl Inner {
@@ -35,11 +34,6 @@ impl Inner {
             ResourceKind::User => &mut self.users,
             ResourceKind::Group => &mut self.groups,
         }
-    }
-
-    fn next_version(&mut self) -> String {
-        self.version += 1;
-        format!("W/\"{}\"", self.version)
     }
 
     /// The resource as clients see it: users with their `groups`.
@@ -116,15 +110,7 @@ impl Inner {
             .table(kind)
             .get(id)
             .ok_or_else(|| not_found(kind, id))?;
-        if let Some(wanted) = if_match {
-            let version = current["meta"]["version"].as_str().unwrap_or_default();
-            if wanted.trim() != "*" && !wanted.split(',').any(|w| w.trim() == version) {
-                return Err(ScimError::PreconditionFailed(format!(
-                    "the {} has changed: If-Match {wanted} is not the current version {version}",
-                    kind.name()
-                )));
-            }
-        }
+        check_if_match(current, if_match, kind)?;
         Ok(current)
     }
 
@@ -142,18 +128,14 @@ impl Inner {
         if kind == ResourceKind::Group {
             self.check_members(&new)?;
         }
-        let version = self.next_version();
         if let Some(o) = new.as_object_mut() {
             o.insert("id".into(), id.clone().into());
-            o.insert(
-                "meta".into(),
-                json!({
-                    "created": current["meta"]["created"],
-                    "lastModified": now(),
-                    "version": version,
-                }),
-            );
         }
+        set_meta(
+            &mut new,
+            current["meta"]["created"].as_str(),
+            Some(&timestamp()),
+        );
         self.table_mut(kind).insert(id, new.clone());
         Ok(new)
     }
@@ -165,10 +147,6 @@ fn strip_server_attributes(v: &mut Value) {
         o.remove("meta");
         o.remove("groups");
     }
-}
-
-fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 fn not_found(kind: ResourceKind, id: &str) -> ScimError {
@@ -210,18 +188,14 @@ impl ResourceStore for MemoryStore {
             inner.check_members(&resource)?;
         }
         let id = uuid::Uuid::new_v4().to_string();
-        let version = inner.next_version();
-        let at = now();
+        let at = timestamp();
         let mut stored = Map::new();
         stored.insert("id".into(), id.clone().into());
         if let Value::Object(o) = resource {
             stored.extend(o);
         }
-        stored.insert(
-            "meta".into(),
-            json!({"created": at, "lastModified": at, "version": version}),
-        );
-        let stored = Value::Object(stored);
+        let mut stored = Value::Object(stored);
+        set_meta(&mut stored, Some(&at), Some(&at));
         inner.table_mut(kind).insert(id, stored.clone());
         Ok(inner.view(kind, &stored))
     }
@@ -249,16 +223,7 @@ impl ResourceStore for MemoryStore {
             .map(|r| inner.view(kind, r))
             .filter(|r| query.filter.as_ref().is_none_or(|f| f.matches(r, &schema)))
             .collect();
-        let total = matches.len();
-        let range = query.page_range(total);
-        Ok(ListPage {
-            total,
-            resources: matches
-                .into_iter()
-                .skip(range.start)
-                .take(range.len())
-                .collect(),
-        })
+        Ok(query.page_of(matches))
     }
 
     async fn replace(

@@ -17,13 +17,11 @@ use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
 use crate::scim::ScimResult;
 
-/// One page of a list request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListPage {
-    /// Every match, not just this page.
-    pub total: usize,
-    /// This page's resources, in canonical form.
-    pub resources: Vec<Value>,
+pub use crate::scim::list::ListPage;
+
+/// The time now as `meta.created` and `lastModified` write it (RFC 3339, milliseconds, UTC).
+pub fn timestamp() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// A version precondition from `If-Match` (RFC 7644 section 3.14).
@@ -64,4 +62,14 @@ pub trait ResourceStore: Send + Sync + 'static {
 
     /// Delete a resource.
     async fn delete(&self, kind: ResourceKind, id: &str, if_match: IfMatch<'_>) -> ScimResult<()>;
+}
+
+/// A tenant backend's health and figures, for `/readyz` and `/metrics`. Declared here, below
+/// both the HTTP layer that asks and the bridge that answers.
+#[async_trait]
+pub trait TenantHealth: Send + Sync {
+    /// Whether it can serve now; `Err` says why not.
+    async fn ready(&self) -> Result<(), String>;
+    /// Publish its gauges (cache hits, license downgrades) before a scrape.
+    fn export_metrics(&self) {}
 }

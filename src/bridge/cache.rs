@@ -90,13 +90,14 @@ pub struct Caches {
     pub user_by_name: TtlCache<CompactString, Arc<User>>,
     /// User id to the Tableau user.
     pub user_by_id: TtlCache<IdKey, Arc<User>>,
-    /// Lower-cased group name to group id.
-    pub group_by_name: TtlCache<String, String>,
     /// User id to its store row (`None`: none), so reads of cached users do no I/O. Written
     /// through by every store write of the bridge.
     pub user_rows: TtlCache<String, Option<Arc<UserRow>>>,
     /// Group id to the Tableau group.
     pub group_by_id: TtlCache<String, Group>,
+    /// Every group of the site ("All Users" included), as one listing: what role-granting
+    /// groups exist. Any group write through the bridge clears it.
+    pub group_list: TtlCache<(), Arc<Vec<Group>>>,
     /// Group id to its member ids.
     pub group_members: TtlCache<String, Arc<Vec<String>>>,
     /// Tableau user pages of 1000 (page number to users and the site's total), so that a SCIM
@@ -122,8 +123,8 @@ impl Caches {
             user_by_name: TtlCache::new(ttl.users, 1_000_000),
             user_by_id: TtlCache::new(ttl.users, 1_000_000),
             user_rows: TtlCache::new(ttl.users, 1_000_000),
-            group_by_name: TtlCache::new(ttl.groups, 100_000),
             group_by_id: TtlCache::new(ttl.groups, 100_000),
+            group_list: TtlCache::new(ttl.groups, 1),
             group_members: TtlCache::new(ttl.members, 100_000),
             user_pages: TtlCache::new(Duration::from_secs(30).min(ttl.users), 1_000),
             counters: CacheCounters::default(),
@@ -173,6 +174,20 @@ impl Caches {
         Arc::ptr_eq(&u, &current).then_some(current)
     }
 
+    /// The key of `name` in `user_by_name` (lower case), for a single-flight load. An entry
+    /// that [`Caches::user_named`] would not answer (a stale name) is dropped first, so that
+    /// the load goes to Tableau.
+    pub fn name_key(&self, name: &str) -> CompactString {
+        let key = CompactString::from(name.to_lowercase());
+        if let Some(u) = self.user_by_name.get(key.as_str()) {
+            let current = self.user_by_id.get(&IdKey::of(&u.id));
+            if !current.is_some_and(|c| Arc::ptr_eq(&u, &c)) {
+                self.user_by_name.invalidate(key.as_str());
+            }
+        }
+        key
+    }
+
     /// Remember a user we just wrote, and drop the cached listing pages, which are now stale.
     pub fn put_user(&self, u: &User) {
         self.user_pages.invalidate_all();
@@ -186,17 +201,20 @@ impl Caches {
         self.user_by_id.invalidate(&IdKey::of(&u.id));
     }
 
-    /// Remember a group under its id and name.
-    pub fn put_group(&self, g: &Group) {
-        self.group_by_name
-            .insert(g.name.to_lowercase(), g.id.clone());
+    /// Remember a group read from Tableau.
+    pub fn remember_group(&self, g: &Group) {
         self.group_by_id.insert(g.id.clone(), g.clone());
     }
 
-    /// Forget a group and its members.
+    /// Remember a group we just created or renamed; the site's group list is now stale.
+    pub fn put_group(&self, g: &Group) {
+        self.group_list.invalidate_all();
+        self.remember_group(g);
+    }
+
+    /// Forget a group and its members; the site's group list is now stale.
     pub fn forget_group(&self, g: &Group) {
-        self.group_by_name
-            .invalidate(g.name.to_lowercase().as_str());
+        self.group_list.invalidate_all();
         self.group_by_id.invalidate(g.id.as_str());
         self.group_members.invalidate(g.id.as_str());
     }
@@ -240,6 +258,42 @@ mod tests {
         );
         c.forget_user(&user("u1", "ann.smith@example.com"));
         assert!(c.user_named("ann.smith@example.com").is_none());
+    }
+
+    #[test]
+    fn a_stale_name_is_dropped_before_a_load() {
+        let c = Caches::new(CacheTtls::default());
+        c.remember_user(&user("u1", "Ann@Example.com"));
+        assert_eq!(c.name_key("ANN@example.com"), "ann@example.com");
+        assert!(
+            c.user_by_name.get("ann@example.com").is_some(),
+            "a current name stays"
+        );
+        c.remember_user(&user("u1", "ann.smith@example.com"));
+        let key = c.name_key("ann@example.com");
+        assert!(
+            c.user_by_name.get(key.as_str()).is_none(),
+            "the old name is gone"
+        );
+        assert!(c.user_named("ann.smith@example.com").is_some());
+    }
+
+    #[test]
+    fn group_writes_drop_the_site_group_list_and_reads_do_not() {
+        let c = Caches::new(CacheTtls::default());
+        let g = Group {
+            id: "g1".into(),
+            name: "Sales".into(),
+            ..Group::default()
+        };
+        c.group_list.insert((), Arc::new(vec![g.clone()]));
+        c.remember_group(&g);
+        assert!(c.group_list.get(&()).is_some());
+        c.put_group(&g);
+        assert!(c.group_list.get(&()).is_none());
+        c.group_list.insert((), Arc::new(vec![g.clone()]));
+        c.forget_group(&g);
+        assert!(c.group_list.get(&()).is_none() && c.group_by_id.get("g1").is_none());
     }
 
     #[test]

@@ -1,112 +1,90 @@
-//! `/Groups` on Tableau local groups. "All Users" is Tableau's own and never shown.
+//! `/Groups` on Tableau local groups ("All Users" is Tableau's own and never shown). Writes
+//! carry out a plan of [`super::group_plan`]: take the group's lock, call Tableau, update the
+//! caches, re-evaluate group-granted roles, write the store, audit.
 
 use std::sync::Arc;
 
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
+use super::audit::AuditEvent;
 use super::error::{BridgeError, BridgeResult};
-use super::store::{AuditRow, GroupRow};
+use super::group_plan::{
+    plan_group_create, plan_group_update, reevaluates_members_on_delete, GroupChange,
+};
+use super::mapping::{group_row, group_to_scim};
+use super::operation::Operation;
 use super::tenant::Tenant;
-use super::users::{check_if_match, now, page_of, version_of};
-use crate::backend::ListPage;
+use crate::backend::{timestamp, ListPage};
 use crate::scim::list::ListQuery;
 use crate::scim::patch::{self, PatchRequest};
 use crate::scim::schema::{ResourceKind, SchemaRegistry};
+use crate::scim::version::check_if_match;
 use crate::scim::{urn, ScimError};
 use crate::tableau::model::Group;
 use crate::tableau::TableauError;
 
-fn member_ids(r: &Value) -> BridgeResult<Vec<String>> {
-    let mut out = Vec::new();
-    for m in r["members"].as_array().into_iter().flatten() {
-        if m["type"]
-            .as_str()
-            .is_some_and(|t| t.eq_ignore_ascii_case("Group"))
-        {
-            return Err(ScimError::InvalidValue(format!(
-                "member '{}' is a Group; Tableau groups cannot contain groups",
-                m["value"].as_str().unwrap_or_default()
-            ))
-            .into());
-        }
-        if let Some(v) = m["value"].as_str() {
-            if !out.iter().any(|x| x == v) {
-                out.push(v.to_string());
-            }
-        }
+/// A failure after some of a request's changes were applied in Tableau, said honestly.
+fn partial(done: &[String], e: BridgeError) -> BridgeError {
+    match e {
+        BridgeError::Tableau(error) if !done.is_empty() => BridgeError::Partial {
+            done: done.join(", "),
+            error,
+        },
+        other => other,
     }
-    Ok(out)
 }
 
 impl Tenant {
-    fn group_to_scim(
-        &self,
-        g: &Group,
-        row: Option<&GroupRow>,
-        members: Option<&[String]>,
-    ) -> Value {
-        let mut r = Map::new();
-        r.insert("id".into(), g.id.clone().into());
-        r.insert("displayName".into(), g.name.clone().into());
-        if let Some(ext) = row.and_then(|r| r.external_id.clone()) {
-            r.insert("externalId".into(), ext.into());
-        }
-        if let Some(m) = members {
-            if !m.is_empty() {
-                let list: Vec<Value> = m
-                    .iter()
-                    .map(|id| json!({"value": id, "type": "User"}))
-                    .collect();
-                r.insert("members".into(), Value::Array(list));
-            }
-        }
-        let mut resource = Value::Object(r);
-        let mut meta = Map::new();
-        if let Some(row) = row {
-            meta.insert("created".into(), row.created.clone().into());
-            meta.insert("lastModified".into(), row.last_modified.clone().into());
-        }
-        meta.insert("version".into(), version_of(&resource).into());
-        if let Some(o) = resource.as_object_mut() {
-            o.insert("meta".into(), Value::Object(meta));
-        }
-        resource
+    /// Every group of the site ("All Users" included) from the cache, or one call per 1,000
+    /// groups.
+    pub(crate) async fn site_groups(&self) -> BridgeResult<Arc<Vec<Group>>> {
+        self.caches
+            .get_or_load(&self.caches.group_list, &(), async {
+                let all = self.client.all_groups().await?;
+                for g in all.iter().filter(|g| !g.is_all_users()) {
+                    self.caches.remember_group(g);
+                }
+                Ok::<_, TableauError>(Arc::new(all))
+            })
+            .await
+            .map_err(BridgeError::from)
     }
 
     /// A group by id. Tableau has no "get group" call: a miss lists the groups once (one call
     /// per 1,000 groups) and caches them all.
     async fn load_group(&self, id: &str) -> BridgeResult<Option<Group>> {
-        let cached = self.caches.group_by_id.get(id);
-        self.caches.record(cached.is_some());
-        if cached.is_some() {
-            return Ok(cached);
+        let loaded = self
+            .caches
+            .get_or_load(&self.caches.group_by_id, id, async {
+                let all = self.client.all_groups().await.map_err(Some)?;
+                let mut found = None;
+                for g in all.iter().filter(|g| !g.is_all_users()) {
+                    if g.id == id {
+                        found = Some(g.clone());
+                    } else {
+                        self.caches.remember_group(g);
+                    }
+                }
+                self.caches.group_list.insert((), Arc::new(all));
+                found.ok_or(None::<TableauError>)
+            })
+            .await;
+        match loaded {
+            Ok(g) => Ok(Some(g)),
+            Err(None) => Ok(None),
+            Err(Some(e)) => Err(e.into()),
         }
-        let all = self.client.all_groups().await?;
-        let mut found = None;
-        for g in all.into_iter().filter(|g| !g.is_all_users()) {
-            if g.id == id {
-                found = Some(g.clone());
-            }
-            self.caches.put_group(&g);
-        }
-        Ok(found)
     }
 
-    /// The groups whose names grant a site role (`group_roles`), from Tableau's group list.
-    pub(crate) async fn granting_groups(&self) -> BridgeResult<Vec<Group>> {
-        let all = self.client.all_groups().await?;
-        Ok(all
-            .into_iter()
-            .filter(|g| self.roles.group_grants(&g.name))
-            .collect())
+    /// A group by id, or 404.
+    async fn existing_group(&self, id: &str) -> BridgeResult<Group> {
+        self.load_group(id)
+            .await?
+            .ok_or_else(|| ScimError::NotFound(format!("no Group with id '{id}'")).into())
     }
 
     /// Member ids of a group (cached).
     pub(crate) async fn group_member_ids(&self, id: &str) -> BridgeResult<Arc<Vec<String>>> {
-        self.members_of(id).await
-    }
-
-    async fn members_of(&self, id: &str) -> BridgeResult<Arc<Vec<String>>> {
         self.caches
             .get_or_load(&self.caches.group_members, id, async {
                 self.client.group_members(id).await.map(|users| {
@@ -117,87 +95,57 @@ impl Tenant {
             .map_err(|e: TableauError| e.into())
     }
 
-    fn group_audit(&self, operation: &str, resource: &str, outcome: &str) {
-        let row = AuditRow {
-            operation: operation.into(),
-            resource: resource.into(),
-            tableau_calls: crate::tableau::stats::calls_in_scope(),
-            role_before: None,
-            role_after: None,
-            outcome: outcome.into(),
-        };
-        if let Err(e) = self.store.audit(&self.id, &now(), row) {
-            tracing::error!(error = %e, "audit row not written");
-        }
-    }
-
     /// `GET /Groups/{id}`; members only when wanted (`excludedAttributes=members` skips them).
     pub async fn get_group(&self, id: &str, want_members: bool) -> BridgeResult<Value> {
-        let g = self
-            .load_group(id)
-            .await?
-            .ok_or_else(|| ScimError::NotFound(format!("no Group with id '{id}'")))?;
+        let g = self.existing_group(id).await?;
         let row = self.store.group(&self.id, id).await?;
         let members = if want_members {
-            Some(self.members_of(id).await?)
+            Some(self.group_member_ids(id).await?)
         } else {
             None
         };
-        Ok(self.group_to_scim(&g, row.as_ref(), members.as_deref().map(Vec::as_slice)))
+        Ok(group_to_scim(
+            &g,
+            row.as_ref(),
+            members.as_deref().map(Vec::as_slice),
+        ))
     }
 
-    /// `POST /Groups`.
+    /// `POST /Groups`: Create Group, then one bulk add of its members.
     pub async fn create_group(&self, input: Value) -> BridgeResult<Value> {
-        let name = input["displayName"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let members = member_ids(&input)?;
-        let _serial = self.locks.lock(&format!("group:{name}")).await;
+        let plan = plan_group_create(&input, &self.roles)?;
+        let _serial = self.locks.lock(&format!("group:{}", plan.name)).await;
         let g = match self
             .client
-            .create_group(&name, self.policy.group_minimum_site_role)
+            .create_group(&plan.name, self.policy.group_minimum_site_role)
             .await
         {
             Ok(g) => g,
             Err(e) if e.is_group_exists() => {
                 return Err(ScimError::Uniqueness(format!(
-                    "a Tableau group named '{name}' already exists"
+                    "a Tableau group named '{}' already exists",
+                    plan.name
                 ))
                 .into())
             }
             Err(e) => return Err(e.into()),
         };
         self.caches.put_group(&g);
-        if let Err(error) = self.add_group_members(&g.id, &members).await {
-            self.group_audit("create_group", &g.id, "members failed");
-            return Err(match error {
-                BridgeError::Tableau(error) => BridgeError::Partial {
-                    done: format!("group {} was created", g.id),
-                    error,
-                },
-                other => other,
-            });
+        if let Err(error) = self.add_group_members(&g.id, &plan.members).await {
+            self.audit(AuditEvent::new(Operation::CreateGroup, &g.id).outcome("members failed"));
+            return Err(partial(&[format!("group {} was created", g.id)], error));
         }
-        let at = now();
-        let row = GroupRow {
-            id: g.id.clone(),
-            display_name: g.name.clone(),
-            external_id: input["externalId"].as_str().map(str::to_string),
-            created: at.clone(),
-            last_modified: at,
-        };
+        let external_id = input["externalId"].as_str().map(str::to_string);
+        let row = group_row(&g, external_id, None, &timestamp());
         self.store.put_group(&self.id, row.clone()).await?;
         self.caches
             .group_members
-            .insert(g.id.clone(), Arc::new(members.clone()));
-        if self.roles.group_grants(&g.name) {
-            for uid in &members {
-                self.reevaluate_role(uid).await?;
-            }
+            .insert(g.id.clone(), Arc::new(plan.members.clone()));
+        for uid in &plan.reevaluate {
+            self.reevaluate_role(uid).await?;
         }
-        self.group_audit("create_group", &g.id, "ok");
-        Ok(self.group_to_scim(&g, Some(&row), Some(&members)))
+        self.audit(AuditEvent::new(Operation::CreateGroup, &g.id));
+        Ok(group_to_scim(&g, Some(&row), Some(&plan.members)))
     }
 
     async fn add_group_members(&self, group_id: &str, ids: &[String]) -> BridgeResult<()> {
@@ -240,22 +188,26 @@ impl Tenant {
                     .filter(|g| g.name.eq_ignore_ascii_case(name))
                     .collect(),
             },
-            None => self.client.all_groups().await?,
+            None => {
+                let all = self.client.all_groups().await?;
+                self.caches.group_list.insert((), Arc::new(all.clone()));
+                all
+            }
         };
         let mut matches = Vec::new();
         for g in groups.into_iter().filter(|g| !g.is_all_users()) {
-            self.caches.put_group(&g);
+            self.caches.remember_group(&g);
             let members = if want_members {
-                Some(self.members_of(&g.id).await?)
+                Some(self.group_member_ids(&g.id).await?)
             } else {
                 None
             };
-            let r = self.group_to_scim(&g, row_of(&g.id), members.as_deref().map(Vec::as_slice));
+            let r = group_to_scim(&g, row_of(&g.id), members.as_deref().map(Vec::as_slice));
             if query.filter.as_ref().is_none_or(|f| f.matches(&r, &schema)) {
                 matches.push(r);
             }
         }
-        Ok(page_of(matches, query))
+        Ok(query.page_of(matches))
     }
 
     /// `PUT /Groups/{id}`: exactly the given members.
@@ -265,7 +217,7 @@ impl Tenant {
         input: Value,
         if_match: Option<&str>,
     ) -> BridgeResult<Value> {
-        self.update_group_with(id, if_match, "replace_group", |_| Ok(input))
+        self.update_group_with(id, if_match, Operation::ReplaceGroup, |_| Ok(input))
             .await
     }
 
@@ -277,45 +229,41 @@ impl Tenant {
         if_match: Option<&str>,
     ) -> BridgeResult<Value> {
         let schema = SchemaRegistry::builtin().resource(ResourceKind::Group);
-        self.update_group_with(id, if_match, "patch_group", |current| {
+        self.update_group_with(id, if_match, Operation::PatchGroup, |current| {
             Ok(patch::apply(&schema, current, req)?)
         })
         .await
     }
 
+    /// A PUT or PATCH: under the group's lock, check `If-Match`, build the desired resource,
+    /// plan, and carry the plan out; a failure after a change landed says what landed.
     async fn update_group_with(
         &self,
         id: &str,
         if_match: Option<&str>,
-        op: &str,
+        op: Operation,
         desired: impl FnOnce(&Value) -> BridgeResult<Value>,
     ) -> BridgeResult<Value> {
         let _serial = self.locks.lock(&format!("group-id:{id}")).await;
-        let g = self
-            .load_group(id)
-            .await?
-            .ok_or_else(|| ScimError::NotFound(format!("no Group with id '{id}'")))?;
+        let g = self.existing_group(id).await?;
         let row = self.store.group(&self.id, id).await?;
-        let old_members = self.members_of(id).await?;
-        let current = self.group_to_scim(&g, row.as_ref(), Some(&old_members));
-        check_if_match(&current, if_match, "Group")?;
+        let old_members = self.group_member_ids(id).await?;
+        let current = group_to_scim(&g, row.as_ref(), Some(&old_members));
+        check_if_match(&current, if_match, ResourceKind::Group)?;
         let new = desired(&current)?;
-        let new_name = new["displayName"].as_str().unwrap_or_default().to_string();
-        let new_members = member_ids(&new)?;
-        let added: Vec<String> = new_members
-            .iter()
-            .filter(|m| !old_members.contains(m))
-            .cloned()
-            .collect();
-        let removed: Vec<String> = old_members
-            .iter()
-            .filter(|m| !new_members.contains(m))
-            .cloned()
-            .collect();
+        let at = timestamp();
+        let plan = plan_group_update(&GroupChange {
+            current: &g,
+            row: row.as_ref(),
+            members: &old_members,
+            desired: &new,
+            roles: &self.roles,
+            at: &at,
+        })?;
         let mut group = g.clone();
         let mut done = Vec::new();
-        if new_name != g.name {
-            group = match self.client.update_group(id, &new_name, None).await {
+        if let Some(new_name) = &plan.rename {
+            group = match self.client.update_group(id, new_name, None).await {
                 Ok(updated) => updated,
                 Err(e) if e.is_group_exists() => {
                     return Err(ScimError::Uniqueness(format!(
@@ -329,94 +277,57 @@ impl Tenant {
             self.caches.put_group(&group);
             done.push(format!("renamed to '{new_name}'"));
         }
-        let partial = |done: &[String], e: BridgeError| -> BridgeError {
-            match e {
-                BridgeError::Tableau(error) if !done.is_empty() => BridgeError::Partial {
-                    done: done.join(", "),
-                    error,
-                },
-                other => other,
-            }
-        };
-        if !removed.is_empty() {
+        if !plan.removed.is_empty() {
             self.caches.group_members.invalidate(id);
-            if let Err(e) = self.client.remove_members(id, &removed).await {
-                self.group_audit(op, id, &e.to_string());
+            if let Err(e) = self.client.remove_members(id, &plan.removed).await {
+                self.audit(AuditEvent::new(op, id).outcome(e.to_string()));
                 return Err(partial(&done, e.into()));
             }
-            done.push(format!("{} members removed", removed.len()));
+            done.push(format!("{} members removed", plan.removed.len()));
         }
-        if !added.is_empty() {
+        if !plan.added.is_empty() {
             self.caches.group_members.invalidate(id);
-            if let Err(e) = self.add_group_members(id, &added).await {
-                self.group_audit(op, id, &e.to_string());
+            if let Err(e) = self.add_group_members(id, &plan.added).await {
+                self.audit(AuditEvent::new(op, id).outcome(e.to_string()));
                 return Err(partial(&done, e));
             }
-            done.push(format!("{} members added", added.len()));
+            done.push(format!("{} members added", plan.added.len()));
         }
         self.caches
             .group_members
-            .insert(id.to_string(), Arc::new(new_members.clone()));
-        // Membership of a role-granting group (or a rename into or out of one) changes roles.
-        if self.roles.group_grants(&group.name) || self.roles.group_grants(&g.name) {
-            let affected: Vec<String> = if group.name != g.name {
-                old_members
-                    .iter()
-                    .chain(new_members.iter())
-                    .cloned()
-                    .collect()
-            } else {
-                added.iter().chain(removed.iter()).cloned().collect()
-            };
-            for uid in affected {
-                if let Err(e) = self.reevaluate_role(&uid).await {
-                    return Err(partial(&done, e));
-                }
+            .insert(id.to_string(), Arc::new(plan.members.clone()));
+        for uid in &plan.reevaluate {
+            if let Err(e) = self.reevaluate_role(uid).await {
+                return Err(partial(&done, e));
             }
         }
-        let external_id = new["externalId"].as_str().map(str::to_string);
-        let row_changed = row
-            .as_ref()
-            .is_none_or(|r| r.external_id != external_id || r.display_name != group.name);
-        let row = if row_changed || !done.is_empty() {
-            let at = now();
-            let r = GroupRow {
-                id: id.to_string(),
-                display_name: group.name.clone(),
-                external_id,
-                created: row
-                    .as_ref()
-                    .map_or_else(|| at.clone(), |r| r.created.clone()),
-                last_modified: at,
-            };
-            self.store.put_group(&self.id, r.clone()).await?;
-            self.group_audit(op, id, "ok");
-            Some(r)
-        } else {
-            row
+        let row = match plan.row {
+            Some(next) => {
+                self.store.put_group(&self.id, next.clone()).await?;
+                self.audit(AuditEvent::new(op, id));
+                Some(next)
+            }
+            None => row,
         };
         // Served from what this request wrote, not a fresh listing (checklist 3).
-        Ok(self.group_to_scim(&group, row.as_ref(), Some(&new_members)))
+        Ok(group_to_scim(&group, row.as_ref(), Some(&plan.members)))
     }
 
     /// `DELETE /Groups/{id}`.
     pub async fn delete_group(&self, id: &str, if_match: Option<&str>) -> BridgeResult<()> {
         let _serial = self.locks.lock(&format!("group-id:{id}")).await;
-        let g = self
-            .load_group(id)
-            .await?
-            .ok_or_else(|| ScimError::NotFound(format!("no Group with id '{id}'")))?;
+        let g = self.existing_group(id).await?;
         if if_match.is_some() {
             let row = self.store.group(&self.id, id).await?;
-            let members = self.members_of(id).await?;
+            let members = self.group_member_ids(id).await?;
             check_if_match(
-                &self.group_to_scim(&g, row.as_ref(), Some(&members)),
+                &group_to_scim(&g, row.as_ref(), Some(&members)),
                 if_match,
-                "Group",
+                ResourceKind::Group,
             )?;
         }
-        let former = if self.roles.group_grants(&g.name) {
-            Some(self.members_of(id).await?)
+        let former = if reevaluates_members_on_delete(&g, &self.roles) {
+            Some(self.group_member_ids(id).await?)
         } else {
             None
         };
@@ -426,7 +337,7 @@ impl Tenant {
         for uid in former.iter().flat_map(|m| m.iter()) {
             self.reevaluate_role(uid).await?;
         }
-        self.group_audit("delete_group", id, "ok");
+        self.audit(AuditEvent::new(Operation::DeleteGroup, id));
         Ok(())
     }
 }

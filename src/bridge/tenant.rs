@@ -117,7 +117,7 @@ pub struct Tenant {
     /// Tableau.
     pub client: Arc<TableauClient>,
     /// Durable state.
-    pub store: Store,
+    pub store: Arc<dyn Store>,
     /// Caches.
     pub caches: Caches,
     /// Role mapping.
@@ -143,7 +143,7 @@ impl Tenant {
     pub fn new(
         id: &str,
         client: Arc<TableauClient>,
-        store: Store,
+        store: Arc<dyn Store>,
         roles: RoleMapping,
         policy: Policy,
         ttls: CacheTtls,

@@ -16,7 +16,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::middleware::from_fn;
 use actix_web::{http::header, web, App, HttpRequest, HttpResponse, HttpServer};
 
-use crate::backend::ResourceStore;
+use crate::backend::{ResourceStore, TenantHealth};
 use crate::scim::schema::ResourceKind;
 use crate::scim::ScimError;
 pub use auth::{TokenDigest, TokenSet};
@@ -48,15 +48,6 @@ impl Default for HttpSettings {
             client_request_timeout: std::time::Duration::from_secs(10),
         }
     }
-}
-
-/// A tenant backend's health and figures, for `/readyz` and `/metrics`.
-#[async_trait::async_trait]
-pub trait TenantHealth: Send + Sync {
-    /// Whether it can serve now; `Err` says why not.
-    async fn ready(&self) -> Result<(), String>;
-    /// Publish its gauges (cache hits, license downgrades) before a scrape.
-    fn export_metrics(&self) {}
 }
 
 /// One tenant as the HTTP layer sees it.

@@ -24,6 +24,7 @@ use crate::scim::patch::PatchRequest;
 use crate::scim::projection::Projection;
 use crate::scim::resource;
 use crate::scim::schema::{ResourceKind, SchemaRegistry};
+use crate::scim::version;
 use crate::scim::{ScimError, ScimResult};
 
 fn query_pairs(req: &HttpRequest) -> ScimResult<Vec<(String, String)>> {
@@ -200,20 +201,14 @@ pub async fn get(
 ) -> ScimResult<HttpResponse> {
     let p = projection(&req)?;
     let stored = current.0.store.get(**kind, &id, &p).await?;
-    let version = stored["meta"]["version"].as_str().unwrap_or_default();
     let none_match = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok());
-    if let (false, Some(tags)) = (version.is_empty(), none_match) {
-        if tags
-            .split(',')
-            .any(|t| t.trim() == version || t.trim() == "*")
-        {
-            return Ok(HttpResponse::NotModified()
-                .insert_header((header::ETAG, version.to_string()))
-                .finish());
-        }
+    if version::not_modified(&stored, none_match) {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, version::current_version(&stored).to_string()))
+            .finish());
     }
     Ok(response::resource(
         StatusCode::OK,

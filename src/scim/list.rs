@@ -138,12 +138,35 @@ impl ListParams {
     }
 }
 
+/// One page of a list request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListPage {
+    /// Every match, not just this page.
+    pub total: usize,
+    /// This page's resources, in canonical form.
+    pub resources: Vec<Value>,
+}
+
 impl ListQuery {
     /// The zero-based range of `total` results this page covers.
     pub fn page_range(&self, total: usize) -> std::ops::Range<usize> {
         let start = (self.start_index - 1).min(total);
         let end = start.saturating_add(self.count).min(total);
         start..end
+    }
+
+    /// The page of `all` (every match, in order) this query asks for.
+    pub fn page_of(&self, all: Vec<Value>) -> ListPage {
+        let total = all.len();
+        let range = self.page_range(total);
+        ListPage {
+            total,
+            resources: all
+                .into_iter()
+                .skip(range.start)
+                .take(range.len())
+                .collect(),
+        }
     }
 }
 
@@ -156,4 +179,46 @@ pub fn list_response(total: usize, start_index: usize, resources: Vec<Value>) ->
         "itemsPerPage": resources.len(),
         "Resources": resources,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(start_index: i64, count: Option<i64>) -> ListQuery {
+        let params = ListParams {
+            start_index: Some(start_index),
+            count,
+            ..ListParams::default()
+        };
+        match params.resolve(5) {
+            Ok(q) => q,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn paging_clamps_to_the_server_maximum_and_the_matches() {
+        let all: Vec<Value> = (0..7).map(|i| json!(i)).collect();
+        let page = query(1, None).page_of(all.clone());
+        assert_eq!(
+            (page.total, page.resources.len()),
+            (7, 5),
+            "count defaults to the maximum"
+        );
+        let page = query(6, Some(10)).page_of(all.clone());
+        assert_eq!(page.resources, vec![json!(5), json!(6)]);
+        let page = query(0, Some(-3)).page_of(all.clone());
+        assert_eq!(
+            (page.total, page.resources.len()),
+            (7, 0),
+            "count=0: totals only"
+        );
+        let page = query(50, Some(2)).page_of(all);
+        assert_eq!(
+            (page.total, page.resources.len()),
+            (7, 0),
+            "past the end: empty"
+        );
+    }
 }

@@ -13,5 +13,6 @@ pub mod projection;
 pub mod resource;
 pub mod schema;
 pub mod urn;
+pub mod version;
 
 pub use error::{ScimError, ScimResult, ScimType};

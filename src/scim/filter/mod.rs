@@ -127,6 +127,19 @@ impl Filter {
         }
     }
 
+    /// Whether the filter reads the attribute `name` (case-insensitively, with or without a
+    /// URN or sub-attribute), e.g. so a backend loads group members only when a filter needs
+    /// them.
+    pub fn mentions(&self, name: &str) -> bool {
+        match self {
+            Filter::Present(p) | Filter::Compare(p, _, _) => p.name.eq_ignore_ascii_case(name),
+            Filter::Not(f) => f.mentions(name),
+            Filter::And(a, b) | Filter::Or(a, b) => a.mentions(name) || b.mentions(name),
+            // Paths inside brackets are sub-attributes of the outer one.
+            Filter::ValuePath(p, _) => p.name.eq_ignore_ascii_case(name),
+        }
+    }
+
     /// If the filter is a conjunction of `eq` terms on plain names (the shape of
     /// `emails[type eq "work"]`), those (name, value) pairs; used by PATCH to create a missing
     /// element.

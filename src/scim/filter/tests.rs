@@ -67,6 +67,18 @@ fn rfc_examples_over_our_attributes_validate() {
 }
 
 #[test]
+fn a_filter_says_which_attributes_it_reads() {
+    let group_filter = p("displayName eq \"Sales\" and not (members[value eq \"u1\"])");
+    assert!(group_filter.mentions("members"));
+    assert!(group_filter.mentions("DISPLAYNAME"));
+    assert!(p("members.value eq \"u1\" or externalId pr").mentions("Members"));
+    assert!(p("urn:ietf:params:scim:schemas:core:2.0:Group:members pr").mentions("members"));
+    // A value that merely contains the word is not a read of the attribute.
+    assert!(!p("displayName eq \"members\"").mentions("members"));
+    assert!(!p("emails[value eq \"members@x\"]").mentions("members"));
+}
+
+#[test]
 fn precedence_is_not_then_and_then_or_left_associative() {
     let a = || Box::new(Filter::Present(crate::scim::path::AttrPath::simple("a")));
     let b = || Box::new(Filter::Present(crate::scim::path::AttrPath::simple("b")));

@@ -1,0 +1,69 @@
+//! Site roles granted by group membership (`group_roles`): which role-granting groups a user
+//! is in, and giving the user the role they map to after a membership change.
+
+use super::audit::{role_name, AuditEvent};
+use super::error::BridgeResult;
+use super::mapping::{active_now, merge};
+use super::operation::Operation;
+use super::tenant::Tenant;
+use super::user_plan::plan_role_reevaluation;
+use crate::tableau::model::{User, UserUpdate};
+
+impl Tenant {
+    /// The names of the role-granting groups that have `user_id` as a member. Costs nothing
+    /// unless the tenant maps groups to roles; then the site's group list and the members of
+    /// the granting groups, all cached.
+    pub(crate) async fn granting_groups_of(&self, user_id: &str) -> BridgeResult<Vec<String>> {
+        if !self.roles.has_group_roles() {
+            return Ok(Vec::new());
+        }
+        let mut names = Vec::new();
+        for g in self
+            .site_groups()
+            .await?
+            .iter()
+            .filter(|g| self.roles.group_grants(&g.name))
+        {
+            if self
+                .group_member_ids(&g.id)
+                .await?
+                .iter()
+                .any(|m| m == user_id)
+            {
+                names.push(g.name.clone());
+            }
+        }
+        Ok(names)
+    }
+
+    /// Give a user the role their `roles` and role-granting groups map to now, if it differs
+    /// (after a membership change in a role-granting group).
+    pub(crate) async fn reevaluate_role(&self, user_id: &str) -> BridgeResult<()> {
+        let Some((cur, row)) = self.load_user(user_id).await? else {
+            return Ok(());
+        };
+        // An inactive user stays Unlicensed whatever the groups say: nothing to look up.
+        if !active_now(&cur, row.as_deref()) {
+            return Ok(());
+        }
+        let grants = self.granting_groups_of(user_id).await?;
+        let Some(wanted) = plan_role_reevaluation(&cur, row.as_deref(), &grants, &self.roles)?
+        else {
+            return Ok(());
+        };
+        let upd = UserUpdate {
+            site_role: Some(wanted),
+            ..UserUpdate::default()
+        };
+        let mut user = User::clone(&cur);
+        merge(&mut user, self.client.update_user(user_id, &upd).await?);
+        self.caches.put_user(&user);
+        self.check_license(&user, wanted, Operation::GroupRole)
+            .await?;
+        self.audit(
+            AuditEvent::new(Operation::GroupRole, user_id)
+                .roles(role_name(cur.role()), role_name(user.role())),
+        );
+        Ok(())
+    }
+}

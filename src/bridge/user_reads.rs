@@ -1,0 +1,265 @@
+//! `/Users` reads on Tableau: users by id and by name through the caches (concurrent misses make
+//! one Tableau call), their store rows, targeted lookups and listings cut from cached Tableau
+//! pages.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::MutexGuard;
+
+use super::cache::{IdKey, UserPage};
+use super::error::BridgeResult;
+use super::mapping::{user_groups, user_to_scim};
+use super::store::UserRow;
+use super::tenant::Tenant;
+use crate::backend::ListPage;
+use crate::scim::filter::Filter;
+use crate::scim::list::ListQuery;
+use crate::scim::projection::Projection;
+use crate::scim::schema::{ResourceKind, SchemaRegistry};
+use crate::scim::{urn, ScimError};
+use crate::tableau::model::User;
+use crate::tableau::{NameMatch, TableauError};
+
+/// A user as SCIM knows it: the Tableau user and our row of it.
+pub(crate) type Known = (Arc<User>, Option<Arc<UserRow>>);
+
+/// Tableau lists users in pages of at most 1000 (tableau-rest.md section 2.2).
+const TABLEAU_PAGE: usize = 1000;
+
+/// A cache loader's outcome: `None` is "Tableau has no such thing", which is not cached.
+fn absent_or(e: Option<TableauError>) -> BridgeResult<()> {
+    match e {
+        None => Ok(()),
+        Some(err) => Err(err.into()),
+    }
+}
+
+impl Tenant {
+    /// A user by id, from the cache or one call; `None` if absent or deleted through SCIM.
+    pub(crate) async fn load_user(&self, id: &str) -> BridgeResult<Option<Known>> {
+        let loaded = self
+            .caches
+            .get_or_load(&self.caches.user_by_id, &IdKey::of(id), async {
+                match self.client.get_user(id).await {
+                    Ok(Some(u)) => Ok(Arc::new(u)),
+                    Ok(None) => Err(None),
+                    Err(e) => Err(Some(e)),
+                }
+            })
+            .await;
+        let user = match loaded {
+            Ok(u) => u,
+            Err(e) => return absent_or(e).map(|()| None),
+        };
+        self.visible(user).await
+    }
+
+    /// A user by name, case-insensitively, from the cache or one call. Pre-existing Tableau
+    /// users are found too, so an IdP links them instead of creating (checklist 7).
+    pub(crate) async fn find_by_name(&self, name: &str) -> BridgeResult<Option<Known>> {
+        let key = self.caches.name_key(name);
+        let loaded = self
+            .caches
+            .get_or_load(&self.caches.user_by_name, &key, async {
+                match self
+                    .client
+                    .find_user_by_name(name, NameMatch::CaseInsensitive)
+                    .await
+                {
+                    Ok(Some(u)) => {
+                        let u = Arc::new(u);
+                        self.caches.user_by_id.insert(IdKey::of(&u.id), u.clone());
+                        Ok(u)
+                    }
+                    Ok(None) => Err(None),
+                    Err(e) => Err(Some(e)),
+                }
+            })
+            .await;
+        let user = match loaded {
+            Ok(u) => u,
+            Err(e) => return absent_or(e).map(|()| None),
+        };
+        self.visible(user).await
+    }
+
+    /// The user with its row, unless the row is a tombstone (deleted through SCIM).
+    async fn visible(&self, user: Arc<User>) -> BridgeResult<Option<Known>> {
+        let row = self.row_of(&user.id).await?;
+        if row.as_ref().is_some_and(|r| r.deleted) {
+            return Ok(None);
+        }
+        Ok(Some((user, row)))
+    }
+
+    /// Load a user, take the lock of its name, and load it again under the lock (the name is
+    /// only known after a first load, and may have changed before the lock was taken).
+    pub(crate) async fn lock_user(
+        &self,
+        id: &str,
+    ) -> BridgeResult<(MutexGuard<'_, ()>, Arc<User>, Option<Arc<UserRow>>)> {
+        let not_found = || ScimError::NotFound(format!("no User with id '{id}'"));
+        let (first, _) = self.load_user(id).await?.ok_or_else(not_found)?;
+        let guard = self.locks.lock(&first.name).await;
+        let (cur, row) = self.load_user(id).await?.ok_or_else(not_found)?;
+        Ok((guard, cur, row))
+    }
+
+    /// A user's store row, from the row cache or the store.
+    pub(crate) async fn row_of(&self, id: &str) -> BridgeResult<Option<Arc<UserRow>>> {
+        Ok(self
+            .caches
+            .get_or_load(&self.caches.user_rows, id, async {
+                self.store
+                    .user(&self.id, id)
+                    .await
+                    .map(|row| row.map(Arc::new))
+            })
+            .await?)
+    }
+
+    /// Write a user's store row, and the row cache with it.
+    pub(crate) async fn put_row(&self, row: UserRow) -> BridgeResult<Arc<UserRow>> {
+        let id = row.id.clone();
+        self.store.put_user(&self.id, row.clone()).await?;
+        let row = Arc::new(row);
+        self.caches.user_rows.insert(id, Some(row.clone()));
+        Ok(row)
+    }
+
+    /// `GET /Users/{id}`; the user's groups cost a call and come only when asked for.
+    pub async fn get_user(&self, id: &str, projection: &Projection) -> BridgeResult<Value> {
+        let (u, row) = self
+            .load_user(id)
+            .await?
+            .ok_or_else(|| ScimError::NotFound(format!("no User with id '{id}'")))?;
+        let groups = if projection.requests("groups") {
+            Some(user_groups(self.client.groups_of_user(id).await?))
+        } else {
+            None
+        };
+        Ok(user_to_scim(&u, row.as_deref(), groups))
+    }
+
+    /// `GET /Users` with paging and filters.
+    pub async fn list_users(&self, query: &ListQuery) -> BridgeResult<ListPage> {
+        let schema = SchemaRegistry::builtin().resource(ResourceKind::User);
+        if let Some(f) = &query.filter {
+            if let Some(hit) = self.targeted_lookup(f).await? {
+                let matches: Vec<Value> =
+                    hit.into_iter().filter(|r| f.matches(r, &schema)).collect();
+                return Ok(query.page_of(matches));
+            }
+        }
+        let rows = self.store.users(&self.id).await?;
+        let deleted = rows.iter().filter(|r| r.deleted).count();
+        if query.filter.is_none() && deleted == 0 {
+            return self.list_users_paged(query, &rows).await;
+        }
+        let users: Vec<Arc<User>> = self
+            .client
+            .all_users()
+            .await?
+            .into_iter()
+            .map(Arc::new)
+            .collect();
+        for u in &users {
+            self.caches.remember_user(u);
+        }
+        let by_id: HashMap<&str, &UserRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
+        let matches: Vec<Value> = users
+            .iter()
+            .filter(|u| !by_id.get(u.id.as_str()).is_some_and(|r| r.deleted))
+            .map(|u| user_to_scim(u, by_id.get(u.id.as_str()).copied(), None))
+            .filter(|r| query.filter.as_ref().is_none_or(|f| f.matches(r, &schema)))
+            .collect();
+        Ok(query.page_of(matches))
+    }
+
+    /// No filter: a SCIM page is cut from Tableau pages of 1000, each fetched once and kept
+    /// briefly, so an import of 10,000 users costs 10 calls whatever `count` the IdP uses, and
+    /// `count=0` (totals only) costs one.
+    async fn list_users_paged(
+        &self,
+        query: &ListQuery,
+        rows: &[UserRow],
+    ) -> BridgeResult<ListPage> {
+        let by_id: HashMap<&str, &UserRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
+        let start = query.start_index - 1;
+        let first = self.user_page(1).await?;
+        let total = usize::try_from(first.total).unwrap_or(usize::MAX);
+        let end = start.saturating_add(query.count).min(total);
+        let mut resources = Vec::new();
+        let mut at = start;
+        while at < end {
+            let number = u32::try_from(at / TABLEAU_PAGE + 1).unwrap_or(u32::MAX);
+            let page = if number == 1 {
+                first.clone()
+            } else {
+                self.user_page(number).await?
+            };
+            let offset = at % TABLEAU_PAGE;
+            let take = (end - at).min(TABLEAU_PAGE - offset);
+            let slice: Vec<&Arc<User>> = page.users.iter().skip(offset).take(take).collect();
+            if slice.is_empty() {
+                break;
+            }
+            for u in &slice {
+                self.caches.remember_user(u);
+                resources.push(user_to_scim(u, by_id.get(u.id.as_str()).copied(), None));
+            }
+            at += slice.len();
+        }
+        Ok(ListPage { total, resources })
+    }
+
+    /// One Tableau page of 1000 users, from the cache or one call.
+    async fn user_page(&self, number: u32) -> BridgeResult<Arc<UserPage>> {
+        self.caches
+            .get_or_load(&self.caches.user_pages, &number, async {
+                let size = u32::try_from(TABLEAU_PAGE).unwrap_or(u32::MAX);
+                match self.client.query_users(number, size, None).await {
+                    Ok(p) => Ok(Arc::new(UserPage {
+                        users: p.items.into_iter().map(Arc::new).collect(),
+                        total: p.pagination.total_available,
+                    })),
+                    // Past the end Tableau answers 400006; for SCIM that is an empty page.
+                    Err(e) if e.code() == Some("400006") => Ok(Arc::default()),
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+            .map_err(|e: TableauError| e.into())
+    }
+
+    /// `userName eq`, `id eq` and `externalId eq` (alone) are one lookup, not a listing.
+    async fn targeted_lookup(&self, f: &Filter) -> BridgeResult<Option<Vec<Value>>> {
+        let Some((path, value)) = f.as_simple_eq() else {
+            return Ok(None);
+        };
+        if path.urn.as_deref().is_some_and(|u| u != urn::USER) {
+            return Ok(None);
+        }
+        let found: Vec<Known> = if path.name.eq_ignore_ascii_case("userName") {
+            self.find_by_name(value).await?.into_iter().collect()
+        } else if path.name.eq_ignore_ascii_case("id") {
+            self.load_user(value).await?.into_iter().collect()
+        } else if path.name.eq_ignore_ascii_case("externalId") {
+            let mut out = Vec::new();
+            for id in self.store.user_ids_by_external_id(&self.id, value).await? {
+                out.extend(self.load_user(&id).await?);
+            }
+            out
+        } else {
+            return Ok(None);
+        };
+        Ok(Some(
+            found
+                .iter()
+                .map(|(u, row)| user_to_scim(u, row.as_deref(), None))
+                .collect(),
+        ))
+    }
+}
