@@ -4,7 +4,7 @@ use compact_str::CompactString;
 
 use super::error::TableauError;
 use super::site_role::SiteRole;
-use super::xml::{element, Element};
+use super::xml::{element, ts_request, Element};
 
 /// A user on a site ([XSD329] `userType`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -53,29 +53,6 @@ impl User {
                 .map(CompactString::from),
         })
     }
-
-    /// Write a `<user>` element as Tableau answers it.
-    pub fn to_xml(&self) -> String {
-        let domain = self
-            .domain
-            .as_deref()
-            .map(|d| element("domain", &[("name", Some(d))], None));
-        element(
-            "user",
-            &[
-                ("id", Some(&self.id)),
-                ("name", Some(&self.name)),
-                ("siteRole", Some(&self.site_role)),
-                ("fullName", self.full_name.as_deref()),
-                ("email", self.email.as_deref()),
-                ("authSetting", self.auth_setting.as_deref()),
-                ("idpConfigurationId", self.idp_configuration_id.as_deref()),
-                ("lastLogin", self.last_login.as_deref()),
-                ("externalAuthUserId", Some("")),
-            ],
-            domain.as_deref(),
-        )
-    }
 }
 
 /// A local or AD group ([XSD329] `groupType`).
@@ -118,35 +95,6 @@ impl Group {
         })
     }
 
-    /// Write a `<group>` element as Tableau answers it: `<domain>`, and `<import>` carrying the
-    /// minimum site role when one is set.
-    pub fn to_xml(&self) -> String {
-        let count = self.user_count.map(|c| c.to_string());
-        let domain_name = self.domain.as_deref().unwrap_or("local");
-        let mut inner = element("domain", &[("name", Some(domain_name))], None);
-        if let Some(role) = self.minimum_site_role.as_deref() {
-            inner.push_str(&element(
-                "import",
-                &[
-                    ("domainName", Some(domain_name)),
-                    ("siteRole", Some(role)),
-                    ("grantLicenseMode", Some("onLogin")),
-                ],
-                None,
-            ));
-        }
-        element(
-            "group",
-            &[
-                ("id", Some(&self.id)),
-                ("name", Some(&self.name)),
-                ("minimumSiteRole", self.minimum_site_role.as_deref()),
-                ("userCount", count.as_deref()),
-            ],
-            Some(&inner),
-        )
-    }
-
     /// Whether this is the built-in "All Users" group, which cannot be renamed or deleted and
     /// which every user belongs to.
     pub fn is_all_users(&self) -> bool {
@@ -181,14 +129,6 @@ impl Pagination {
             page_size: u32::try_from(num("pageSize")?).unwrap_or(u32::MAX),
             total_available: num("totalAvailable")?,
         })
-    }
-
-    /// Write `<pagination>`.
-    pub fn to_xml(&self) -> String {
-        format!(
-            "<pagination pageNumber=\"{}\" pageSize=\"{}\" totalAvailable=\"{}\"/>",
-            self.page_number, self.page_size, self.total_available
-        )
     }
 }
 
@@ -349,6 +289,77 @@ impl UserUpdate {
     pub fn is_empty(&self) -> bool {
         *self == UserUpdate::default()
     }
+
+    /// The Update User body: only the given attributes.
+    pub fn to_request(&self) -> String {
+        ts_request(&element(
+            "user",
+            &[
+                ("name", self.name.as_deref()),
+                ("fullName", self.full_name.as_deref()),
+                ("email", self.email.as_deref()),
+                ("siteRole", self.site_role.map(SiteRole::as_str)),
+                ("authSetting", self.auth_setting.as_deref()),
+                ("idpConfigurationId", self.idp_configuration_id.as_deref()),
+            ],
+            None,
+        ))
+    }
+}
+
+impl NewUser {
+    /// The Add User body for API version `ver`: `email` only from 3.26, `idpConfigurationId`
+    /// (instead of `authSetting`) only from 3.25.
+    pub fn to_request(&self, ver: ApiVersion) -> String {
+        let email = self
+            .email
+            .as_deref()
+            .filter(|_| ver >= ApiVersion::EMAIL_ON_ADD_USER);
+        let (auth, idp) = match (
+            &self.idp_configuration_id,
+            ver >= ApiVersion::IDP_CONFIGURATION_ID,
+        ) {
+            (Some(idp), true) => (None, Some(idp.as_str())),
+            _ => (self.auth_setting.as_deref(), None),
+        };
+        ts_request(&element(
+            "user",
+            &[
+                ("name", Some(&self.name)),
+                ("siteRole", Some(self.site_role.as_str())),
+                ("authSetting", auth),
+                ("idpConfigurationId", idp),
+                ("email", email),
+            ],
+            None,
+        ))
+    }
+}
+
+/// The Create Group and Update Group body.
+pub fn group_request(name: &str, minimum_site_role: Option<SiteRole>) -> String {
+    ts_request(&element(
+        "group",
+        &[
+            ("name", Some(name)),
+            ("minimumSiteRole", minimum_site_role.map(SiteRole::as_str)),
+        ],
+        None,
+    ))
+}
+
+/// The Add User to Group body for one user.
+pub fn member_request(user_id: &str) -> String {
+    ts_request(&element("user", &[("id", Some(user_id))], None))
+}
+
+/// The bulk Add Users to Group / Remove Users from Group body (API 3.21).
+pub fn members_request(user_ids: &[String]) -> String {
+    let users: String = user_ids
+        .iter()
+        .map(|id| element("user", &[("id", Some(id))], None))
+        .collect();
+    ts_request(&format!("<users>{users}</users>"))
 }
 
 #[cfg(test)]
@@ -469,22 +480,43 @@ mod tests {
     }
 
     #[test]
-    fn user_xml_round_trips_with_escaping() {
-        let u = User {
-            id: "u1".into(),
+    fn request_bodies_have_tableaus_shapes() {
+        let new = NewUser {
             name: "a&b@x.com".into(),
-            site_role: "Viewer".into(),
-            full_name: Some("O'Neil \"Q\" <x>".into()),
-            domain: Some("local".into()),
-            ..User::default()
+            site_role: SiteRole::Viewer,
+            auth_setting: Some("SAML".into()),
+            idp_configuration_id: Some("idp-1".into()),
+            email: Some("a@x.com".into()),
         };
-        let root = parse(&crate::tableau::xml::ts_response(&u.to_xml())).ok();
-        let back = root
-            .as_ref()
-            .and_then(|r| r.find("user"))
-            .map(User::from_element)
-            .and_then(Result::ok);
-        assert_eq!(back, Some(u));
+        assert_eq!(
+            new.to_request(ApiVersion(3, 24)),
+            r#"<tsRequest><user name="a&amp;b@x.com" siteRole="Viewer" authSetting="SAML"/></tsRequest>"#
+        );
+        assert_eq!(
+            new.to_request(ApiVersion(3, 26)),
+            r#"<tsRequest><user name="a&amp;b@x.com" siteRole="Viewer" idpConfigurationId="idp-1" email="a@x.com"/></tsRequest>"#
+        );
+        let upd = UserUpdate {
+            site_role: Some(SiteRole::Creator),
+            full_name: Some("O'Neil".into()),
+            ..UserUpdate::default()
+        };
+        assert_eq!(
+            upd.to_request(),
+            r#"<tsRequest><user fullName="O&apos;Neil" siteRole="Creator"/></tsRequest>"#
+        );
+        assert_eq!(
+            group_request("Sales", Some(SiteRole::Explorer)),
+            r#"<tsRequest><group name="Sales" minimumSiteRole="Explorer"/></tsRequest>"#
+        );
+        assert_eq!(
+            members_request(&["u1".into(), "u2".into()]),
+            r#"<tsRequest><users><user id="u1"/><user id="u2"/></users></tsRequest>"#
+        );
+        assert_eq!(
+            member_request("u1"),
+            r#"<tsRequest><user id="u1"/></tsRequest>"#
+        );
     }
 
     #[test]

@@ -165,13 +165,6 @@ pub fn ts_request(inner: &str) -> String {
     format!("<tsRequest>{inner}</tsRequest>")
 }
 
-/// Wrap a response body in `<tsResponse>` with the API namespace, as Tableau does.
-pub fn ts_response(inner: &str) -> String {
-    format!(
-        "<?xml version='1.0' encoding='UTF-8'?><tsResponse xmlns=\"{NAMESPACE}\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"{NAMESPACE} https://help.tableau.com/samples/en-us/rest_api/ts-api_3_24.xsd\">{inner}</tsResponse>"
-    )
-}
-
 /// Read Tableau's `<error code><summary/><detail/></error>` envelope.
 pub fn parse_error(status: u16, body: &str) -> TableauError {
     let parsed = parse(body).ok();

@@ -6,10 +6,13 @@ use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
 use super::state::{api_error, ApiError, SessionInfo, SiteState};
+use super::xml_out::{
+    added_user_xml, group_xml, pagination_xml, ts_response, updated_user_xml, user_xml,
+};
 use super::Shared;
 use crate::tableau::model::{ApiVersion, Group, Pagination, User};
 use crate::tableau::site_role::{LicenseTier, SiteRole};
-use crate::tableau::xml::{self, element, ts_response, Element};
+use crate::tableau::xml::{self, element, Element};
 
 type Reply = Result<HttpResponse, ApiError>;
 
@@ -481,8 +484,11 @@ fn users_page(users: Vec<User>, pairs: &[(String, String)]) -> Result<String, Ap
         users.reverse();
     }
     let (items, pagination) = page(users, number, size)?;
-    let list: String = items.iter().map(User::to_xml).collect();
-    Ok(format!("{}<users>{list}</users>", pagination.to_xml()))
+    let list: String = items.iter().map(user_xml).collect();
+    Ok(format!(
+        "{}<users>{list}</users>",
+        pagination_xml(&pagination)
+    ))
 }
 
 async fn list_users(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
@@ -508,19 +514,7 @@ async fn add_user(req: HttpRequest, shared: web::Data<Shared>, body: web::Bytes)
         u.attr("idpConfigurationId").map(str::to_string),
         u.attr("email").map(str::to_string),
     )?;
-    let reply = element(
-        "user",
-        &[
-            ("id", Some(&user.id)),
-            ("name", Some(&user.name)),
-            ("siteRole", Some(&user.site_role)),
-            ("authSetting", user.auth_setting.as_deref()),
-            ("idpConfigurationId", user.idp_configuration_id.as_deref()),
-            ("externalAuthUserId", Some("")),
-        ],
-        None,
-    );
-    Ok(ok(StatusCode::CREATED, &reply))
+    Ok(ok(StatusCode::CREATED, &added_user_xml(&user)))
 }
 
 async fn get_user(
@@ -531,7 +525,7 @@ async fn get_user(
     let mut state = lock(&shared)?;
     authenticate(&req, &shared, &mut state)?;
     let u = state.user(&path.2)?;
-    Ok(ok(StatusCode::OK, &u.user.to_xml()))
+    Ok(ok(StatusCode::OK, &user_xml(&u.user)))
 }
 
 async fn update_user(
@@ -556,19 +550,7 @@ async fn update_user(
         s("authSetting"),
         s("idpConfigurationId"),
     )?;
-    // Update User answers without the id (TSC test/assets/user_update.xml).
-    let reply = element(
-        "user",
-        &[
-            ("name", Some(&updated.name)),
-            ("fullName", updated.full_name.as_deref()),
-            ("email", updated.email.as_deref()),
-            ("siteRole", Some(&updated.site_role)),
-            ("authSetting", updated.auth_setting.as_deref()),
-        ],
-        None,
-    );
-    Ok(ok(StatusCode::OK, &reply))
+    Ok(ok(StatusCode::OK, &updated_user_xml(&updated)))
 }
 
 async fn remove_user(
@@ -594,8 +576,11 @@ fn groups_page(groups: Vec<Group>, pairs: &[(String, String)]) -> Result<String,
         groups.reverse();
     }
     let (items, pagination) = page(groups, number, size)?;
-    let list: String = items.iter().map(Group::to_xml).collect();
-    Ok(format!("{}<groups>{list}</groups>", pagination.to_xml()))
+    let list: String = items.iter().map(group_xml).collect();
+    Ok(format!(
+        "{}<groups>{list}</groups>",
+        pagination_xml(&pagination)
+    ))
 }
 
 async fn user_groups(
@@ -643,7 +628,7 @@ async fn create_group(req: HttpRequest, shared: web::Data<Shared>, body: web::By
         g.attr("name").unwrap_or_default(),
         role_attr(g, "minimumSiteRole")?,
     )?;
-    Ok(ok(StatusCode::CREATED, &created.to_xml()))
+    Ok(ok(StatusCode::CREATED, &group_xml(&created)))
 }
 
 async fn update_group(
@@ -663,7 +648,7 @@ async fn update_group(
         g.attr("name").map(str::to_string),
         role_attr(g, "minimumSiteRole")?,
     )?;
-    Ok(ok(StatusCode::OK, &updated.to_xml()))
+    Ok(ok(StatusCode::OK, &group_xml(&updated)))
 }
 
 async fn delete_group(

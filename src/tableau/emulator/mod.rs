@@ -7,6 +7,7 @@ mod api;
 mod control;
 mod faults;
 pub mod state;
+mod xml_out;
 
 use std::sync::{Arc, Mutex};
 

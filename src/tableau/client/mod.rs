@@ -1,0 +1,275 @@
+//! The Tableau REST client. Every call goes through one funnel ([`funnel`]) that holds the
+//! session, re-signs in once on a 401 (single-flight), honours 429 `Retry-After`, retries
+//! idempotent calls on 5xx, connection errors and timeouts with jittered backoff, and never
+//! blindly repeats a non-idempotent call whose outcome is unknown. What to do after each attempt
+//! is decided by [`super::retry::classify`].
+//!
+//! `session` signs in and out, `users` and `groups` are the calls, each a line or two over the
+//! funnel.
+
+mod funnel;
+mod groups;
+mod session;
+mod users;
+
+use std::time::{Duration, Instant};
+
+use secrecy::SecretString;
+use tokio::sync::{Mutex, OnceCell, RwLock};
+
+use super::error::TableauError;
+use super::jwt::ConnectedApp;
+use super::model::{ApiVersion, Page, Pagination};
+use super::retry::RetryPolicy;
+use super::site_role::SiteRole;
+use super::stats::{CallStats, StatsSnapshot};
+use super::xml::Element;
+pub use session::Session;
+
+/// How the client signs in.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    /// A Personal Access Token. Tableau allows one session per PAT: a second sign-in ends the
+    /// first (tableau-rest.md section 1.4).
+    Pat {
+        /// Token name.
+        name: String,
+        /// Token secret.
+        secret: SecretString,
+    },
+    /// A Connected App (direct trust): a fresh JWT per sign-in.
+    ConnectedApp(ConnectedApp),
+}
+
+/// Client settings.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Server or Cloud pod URL, e.g. `https://prod-useast-b.online.tableau.com`.
+    pub server_url: String,
+    /// Site content URL (`""` is the Default site on Tableau Server).
+    pub site: String,
+    /// REST API version; discovered with `serverinfo` when `None`.
+    pub api_version: Option<String>,
+    /// Credentials.
+    pub credentials: Credentials,
+    /// Retry budget.
+    pub retry: RetryPolicy,
+    /// Timeout of one HTTP exchange.
+    pub request_timeout: Duration,
+    /// Page size for listings (Tableau allows at most 1000).
+    pub page_size: u32,
+    /// Most requests in flight at once (Tableau Cloud answers 429 past its limits).
+    pub max_in_flight: usize,
+    /// The `tenant` label of this client's metrics.
+    pub label: String,
+}
+
+impl ClientConfig {
+    /// Timeout of one HTTP exchange unless configured.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+    /// Requests in flight at once unless configured.
+    pub const DEFAULT_MAX_IN_FLIGHT: usize = 8;
+    /// Tableau's largest page (`pageSize` above 1000 is 403014).
+    pub const MAX_PAGE_SIZE: u32 = 1000;
+
+    /// Settings with defaults for everything but the target and credentials.
+    pub fn new(server_url: &str, site: &str, credentials: Credentials) -> Self {
+        ClientConfig {
+            server_url: server_url.trim_end_matches('/').to_string(),
+            site: site.to_string(),
+            api_version: None,
+            credentials,
+            retry: RetryPolicy::default(),
+            request_timeout: Self::DEFAULT_TIMEOUT,
+            page_size: Self::MAX_PAGE_SIZE,
+            max_in_flight: Self::DEFAULT_MAX_IN_FLIGHT,
+            label: site.to_string(),
+        }
+    }
+}
+
+/// How a user name is matched in a lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameMatch {
+    /// `name:eq:` (exact).
+    Exact,
+    /// `name:cieq:` (case-insensitive), as the Migration SDK uses after a conflict.
+    CaseInsensitive,
+}
+
+/// The Tableau REST client for one site.
+pub struct TableauClient {
+    http: reqwest::Client,
+    cfg: ClientConfig,
+    version: OnceCell<ApiVersion>,
+    session: RwLock<Option<std::sync::Arc<Session>>>,
+    sign_in_lock: Mutex<()>,
+    stats: std::sync::Arc<CallStats>,
+    in_flight: tokio::sync::Semaphore,
+}
+
+impl std::fmt::Debug for TableauClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TableauClient")
+            .field("server_url", &self.cfg.server_url)
+            .field("site", &self.cfg.site)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TableauClient {
+    /// A client for `cfg`. Nothing is sent until the first call.
+    pub fn new(cfg: ClientConfig) -> Result<TableauClient, TableauError> {
+        if cfg.page_size == 0 || cfg.page_size > ClientConfig::MAX_PAGE_SIZE {
+            return Err(TableauError::Config(format!(
+                "page size {} is outside 1..=1000 (Tableau answers 403014 above 1000)",
+                cfg.page_size
+            )));
+        }
+        if let Some(v) = &cfg.api_version {
+            if ApiVersion::parse(v).is_none() {
+                return Err(TableauError::Config(format!(
+                    "API version '{v}' is not like 3.21"
+                )));
+            }
+        }
+        let http = reqwest::Client::builder()
+            .timeout(cfg.request_timeout)
+            .connect_timeout(cfg.request_timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("tableau-scim/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| TableauError::Config(format!("HTTP client: {e}")))?;
+        Ok(TableauClient {
+            http,
+            stats: std::sync::Arc::new(CallStats::new(&cfg.label)),
+            in_flight: tokio::sync::Semaphore::new(cfg.max_in_flight.max(1)),
+            cfg,
+            version: OnceCell::new(),
+            session: RwLock::new(None),
+            sign_in_lock: Mutex::new(()),
+        })
+    }
+
+    /// Call counters.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.stats.snapshot()
+    }
+
+    /// Zero the call counters.
+    pub fn reset_stats(&self) {
+        self.stats.reset()
+    }
+}
+
+/// A transport error with its causes (reqwest's Display names the URL, never headers: no token
+/// leaks here).
+fn transport(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s.push_str(&format!(": {inner}"));
+        src = inner.source();
+    }
+    s
+}
+
+fn elapsed_ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A listing page: `<pagination>` and the `<item>`s of `<list>`.
+fn read_page<T>(
+    root: &Element,
+    list: &str,
+    item: &str,
+    read: fn(&Element) -> Result<T, TableauError>,
+) -> Result<Page<T>, TableauError> {
+    let pagination = root
+        .find("pagination")
+        .map(Pagination::from_element)
+        .transpose()?
+        .ok_or_else(|| TableauError::Protocol("a list response without <pagination>".into()))?;
+    let items = match root.find(list) {
+        Some(l) => l
+            .children_named(item)
+            .map(read)
+            .collect::<Result<Vec<_>, _>>()?,
+        None => Vec::new(),
+    };
+    Ok(Page { items, pagination })
+}
+
+/// The one `<item>` of a response.
+fn one<T>(
+    root: &Element,
+    item: &str,
+    read: fn(&Element) -> Result<T, TableauError>,
+) -> Result<T, TableauError> {
+    read(
+        root.find(item)
+            .ok_or_else(|| TableauError::Protocol(format!("response without <{item}>")))?,
+    )
+}
+
+/// Roles tableau-scim never sets are refused before anything is sent.
+fn refuse_unassignable(role: SiteRole) -> Result<(), TableauError> {
+    if role.is_assignable() {
+        Ok(())
+    } else {
+        Err(TableauError::Refused(format!(
+            "the site role {role} is never set by tableau-scim; assignable roles are {}",
+            SiteRole::ASSIGNABLE.map(SiteRole::as_str).join(", ")
+        )))
+    }
+}
+
+/// Tableau filter values may not contain ',' or '&' (tableau-rest.md section 2.2).
+fn filter_safe(v: &str) -> bool {
+    !v.contains(',') && !v.contains('&')
+}
+
+fn name_filter(name: &str, how: NameMatch) -> Result<String, TableauError> {
+    if !filter_safe(name) {
+        return Err(TableauError::Refused(format!(
+            "'{name}' cannot be used in a Tableau filter (',' and '&' are not allowed)"
+        )));
+    }
+    let op = match how {
+        NameMatch::Exact => "eq",
+        NameMatch::CaseInsensitive => "cieq",
+    };
+    Ok(format!("name:{op}:{name}"))
+}
+
+/// A path segment: LUIDs are hex and dashes, anything else is refused by percent-encoding it.
+fn seg(id: &str) -> String {
+    id.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_and_path_segments_are_safe() {
+        assert_eq!(
+            name_filter("a@b.c", NameMatch::Exact).ok(),
+            Some("name:eq:a@b.c".to_string())
+        );
+        assert_eq!(
+            name_filter("a@b.c", NameMatch::CaseInsensitive).ok(),
+            Some("name:cieq:a@b.c".to_string())
+        );
+        assert!(name_filter("a,b", NameMatch::Exact).is_err());
+        assert_eq!(seg("6b7179ba-b82b"), "6b7179ba-b82b");
+        assert_eq!(seg("../x?y"), "%2E%2E%2Fx%3Fy");
+    }
+}

@@ -1,0 +1,241 @@
+//! Sessions: the API version, sign-in (PAT or Connected App JWT), single-flight renewal,
+//! sign-out, and the site they are on.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::funnel::Call;
+use super::{elapsed_ms, one, transport, Credentials, TableauClient};
+use crate::tableau::error::TableauError;
+use crate::tableau::jwt;
+use crate::tableau::model::{ApiVersion, ServerInfo, SiteInfo};
+use crate::tableau::xml::{self, element, ts_request};
+
+/// An established session.
+#[derive(Debug)]
+pub struct Session {
+    pub(super) token: SecretString,
+    /// Site LUID.
+    pub site_id: String,
+    /// The signed-in user's LUID.
+    pub user_id: String,
+}
+
+impl TableauClient {
+    /// The REST API version in use, discovering it once if not configured.
+    pub async fn api_version(&self) -> Result<ApiVersion, TableauError> {
+        self.version
+            .get_or_try_init(|| async {
+                match &self.cfg.api_version {
+                    Some(v) => ApiVersion::parse(v)
+                        .ok_or_else(|| TableauError::Config(format!("bad API version '{v}'"))),
+                    None => {
+                        let info = self.server_info().await?;
+                        ApiVersion::parse(&info.rest_api_version).ok_or_else(|| {
+                            TableauError::Protocol(format!(
+                                "server reports API version '{}'",
+                                info.rest_api_version
+                            ))
+                        })
+                    }
+                }
+            })
+            .await
+            .copied()
+    }
+
+    /// `GET /api/{ver}/serverinfo`, which needs no sign-in. Uses the configured version, or
+    /// the oldest we speak (every 3.x server answers it).
+    pub async fn server_info(&self) -> Result<ServerInfo, TableauError> {
+        let ver = self
+            .cfg
+            .api_version
+            .clone()
+            .unwrap_or_else(|| ApiVersion::MINIMUM.to_string());
+        let url = format!("{}/api/{ver}/serverinfo", self.cfg.server_url);
+        let (status, text) = self
+            .unauthenticated("GET serverinfo", || self.http.get(&url))
+            .await?;
+        if !status.is_success() {
+            return Err(xml::parse_error(status.as_u16(), &text));
+        }
+        let root = xml::parse(&text)?;
+        ServerInfo::from_element(
+            root.find("serverInfo")
+                .ok_or_else(|| TableauError::Protocol("no <serverInfo>".into()))?,
+        )
+    }
+
+    /// The Sign In body: the PAT, or a freshly minted Connected App JWT.
+    fn sign_in_request(&self) -> Result<String, TableauError> {
+        let site = element("site", &[("contentUrl", Some(&self.cfg.site))], None);
+        let credentials = match &self.cfg.credentials {
+            Credentials::Pat { name, secret } => element(
+                "credentials",
+                &[
+                    ("personalAccessTokenName", Some(name)),
+                    ("personalAccessTokenSecret", Some(secret.expose_secret())),
+                ],
+                Some(&site),
+            ),
+            Credentials::ConnectedApp(app) => {
+                let now = SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+                    .unwrap_or(0);
+                let token = jwt::mint(app, now).ok_or_else(|| {
+                    TableauError::Config("cannot sign the connected-app JWT".into())
+                })?;
+                element(
+                    "credentials",
+                    &[("jwt", Some(&token)), ("isUat", Some("false"))],
+                    Some(&site),
+                )
+            }
+        };
+        Ok(ts_request(&credentials))
+    }
+
+    async fn sign_in_now(&self) -> Result<Session, TableauError> {
+        let ver = self.api_version().await?;
+        let url = format!("{}/api/{ver}/auth/signin", self.cfg.server_url);
+        let body = self.sign_in_request()?;
+        self.stats.sign_in();
+        let (status, text) = self
+            .unauthenticated("POST auth/signin", || {
+                self.http
+                    .post(&url)
+                    .header("Content-Type", "text/xml")
+                    .body(body.clone())
+            })
+            .await?;
+        if status.is_success() {
+            return parse_session(&text);
+        }
+        Err(TableauError::SignIn(
+            xml::parse_error(status.as_u16(), &text).to_string(),
+        ))
+    }
+
+    /// The current session, signing in if there is none.
+    pub async fn session(&self) -> Result<Arc<Session>, TableauError> {
+        if let Some(s) = self.session.read().await.clone() {
+            return Ok(s);
+        }
+        self.renew(None).await
+    }
+
+    /// Sign in again unless another task already replaced `stale`: concurrent 401s make one
+    /// sign-in, and every waiter reuses its token (Tableau ends the earlier session when a PAT
+    /// signs in again, so parallel sign-ins would knock each other out).
+    pub(super) async fn renew(
+        &self,
+        stale: Option<&Arc<Session>>,
+    ) -> Result<Arc<Session>, TableauError> {
+        let _one_at_a_time = self.sign_in_lock.lock().await;
+        if let Some(current) = self.session.read().await.clone() {
+            let replaced = stale.is_none_or(|s| !Arc::ptr_eq(s, &current));
+            if replaced {
+                return Ok(current);
+            }
+        }
+        // Boxed: signing in goes through the same funnel that asks for sessions, so the
+        // future would otherwise contain itself.
+        let fresh = Arc::new(Box::pin(self.sign_in_now()).await?);
+        *self.session.write().await = Some(fresh.clone());
+        tracing::info!(tableau.site = %self.cfg.site, "signed in to Tableau");
+        Ok(fresh)
+    }
+
+    /// Sign in now (replacing any session).
+    pub async fn sign_in(&self) -> Result<(), TableauError> {
+        let current = self.session.read().await.clone();
+        self.renew(current.as_ref()).await.map(|_| ())
+    }
+
+    /// Sign out, if signed in. Errors are logged, not returned: this runs at shutdown, once,
+    /// without retries.
+    pub async fn sign_out(&self) {
+        let Some(s) = self.session.write().await.take() else {
+            return;
+        };
+        let Ok(ver) = self.api_version().await else {
+            return;
+        };
+        let url = format!("{}/api/{ver}/auth/signout", self.cfg.server_url);
+        let started = Instant::now();
+        let resp = self
+            .http
+            .post(&url)
+            .header("X-Tableau-Auth", s.token.expose_secret())
+            .send()
+            .await;
+        let status = resp.as_ref().map_or(0, |r| r.status().as_u16());
+        self.stats
+            .record("POST auth/signout", status, elapsed_ms(started));
+        if let Err(e) = resp {
+            tracing::warn!(error = %transport(&e), "Tableau sign-out failed");
+        }
+    }
+
+    /// Query Site: license capacity per tier and usage.
+    pub async fn site_info(&self) -> Result<SiteInfo, TableauError> {
+        let call = Call::new(Method::GET, "sites/{id}", String::new()).query("fields", "_all_");
+        let root = self.send_xml(&call).await?;
+        one(&root, "site", SiteInfo::from_element)
+    }
+}
+
+fn parse_session(text: &str) -> Result<Session, TableauError> {
+    let root = xml::parse(text)?;
+    let creds = root
+        .find("credentials")
+        .ok_or_else(|| TableauError::Protocol("sign-in response without <credentials>".into()))?;
+    let token = creds
+        .attr("token")
+        .ok_or_else(|| TableauError::Protocol("sign-in response without a token".into()))?;
+    let site_id = creds
+        .child("site")
+        .and_then(|s| s.attr("id"))
+        .ok_or_else(|| TableauError::Protocol("sign-in response without a site id".into()))?;
+    Ok(Session {
+        token: SecretString::from(token.to_string()),
+        site_id: site_id.to_string(),
+        user_id: creds
+            .child("user")
+            .and_then(|u| u.attr("id"))
+            .unwrap_or_default()
+            .to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_tscs_sign_in_sample() {
+        // tableau-rest.md section 1.1, TSC test/assets/auth_sign_in.xml.
+        let doc = r#"<tsResponse xmlns="http://tableau.com/api"><credentials token="eIX6mvFsqyansa4KqEI1UwOpS8ggRs2l"><site id="6b7179ba-b82b-4f0f-91ed-812074ac5da6" contentUrl="Samples"/><user id="1a96d216-e9b8-497b-a82a-0b899a965e01"/></credentials></tsResponse>"#;
+        let s = parse_session(doc).map_err(|e| e.to_string());
+        let s = s.as_ref().map(|s| {
+            (
+                s.site_id.as_str(),
+                s.user_id.as_str(),
+                s.token.expose_secret(),
+            )
+        });
+        assert_eq!(
+            s,
+            Ok((
+                "6b7179ba-b82b-4f0f-91ed-812074ac5da6",
+                "1a96d216-e9b8-497b-a82a-0b899a965e01",
+                "eIX6mvFsqyansa4KqEI1UwOpS8ggRs2l"
+            ))
+        );
+        assert!(parse_session("<tsResponse/>").is_err());
+    }
+}

@@ -1,0 +1,132 @@
+//! User calls: Query Users, Get User, Add User, Update User, Remove User, Get Groups for User.
+
+use reqwest::Method;
+
+use super::funnel::Call;
+use super::{name_filter, one, read_page, refuse_unassignable, seg, NameMatch, TableauClient};
+use crate::tableau::error::TableauError;
+use crate::tableau::model::{Group, NewUser, Page, User, UserUpdate};
+use crate::tableau::xml::Element;
+
+impl TableauClient {
+    /// One page of users (`fields=_all_`), optionally filtered by name.
+    pub async fn query_users(
+        &self,
+        page_number: u32,
+        page_size: u32,
+        name: Option<(&str, NameMatch)>,
+    ) -> Result<Page<User>, TableauError> {
+        let mut call = Call::new(Method::GET, "users", "/users".into())
+            .query("pageSize", page_size.to_string())
+            .query("pageNumber", page_number.to_string())
+            .query("fields", "_all_")
+            .query("sort", "name:asc");
+        if let Some((n, how)) = name {
+            call = call.query("filter", name_filter(n, how)?);
+        }
+        let root = self.send_xml(&call).await?;
+        read_page(&root, "users", "user", User::from_element)
+    }
+
+    /// Every user of the site, in pages of the configured size (2,500 users: 3 calls).
+    pub async fn all_users(&self) -> Result<Vec<User>, TableauError> {
+        self.all_pages(|n, size| self.query_users(n, size, None))
+            .await
+    }
+
+    /// The user named `name`, if any: one call (a listing when the name cannot be a filter).
+    pub async fn find_user_by_name(
+        &self,
+        name: &str,
+        how: NameMatch,
+    ) -> Result<Option<User>, TableauError> {
+        if name_filter(name, how).is_err() {
+            let all = self.all_users().await?;
+            return Ok(all.into_iter().find(|u| match how {
+                NameMatch::Exact => u.name == name,
+                NameMatch::CaseInsensitive => u.name.to_lowercase() == name.to_lowercase(),
+            }));
+        }
+        let page = self.query_users(1, 2, Some((name, how))).await?;
+        Ok(page.items.into_iter().next())
+    }
+
+    /// One user by LUID; `None` when Tableau says 404.
+    pub async fn get_user(&self, id: &str) -> Result<Option<User>, TableauError> {
+        let call = Call::new(Method::GET, "users/{id}", format!("/users/{}", seg(id)));
+        match self.send_xml(&call).await {
+            Ok(root) => root.find("user").map(User::from_element).transpose(),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Add User to Site. If the request's outcome is unknown (timeout, dropped connection),
+    /// the user is looked up by name before anything is sent again.
+    pub async fn add_user(&self, new: &NewUser) -> Result<User, TableauError> {
+        refuse_unassignable(new.site_role)?;
+        let body = new.to_request(self.api_version().await?);
+        let call = Call::new(Method::POST, "users", "/users".into()).body(body);
+        self.create_resolving(
+            &call,
+            "Add User",
+            |root| one(root, "user", User::from_element),
+            || self.find_user_by_name(&new.name, NameMatch::Exact),
+            TableauError::is_user_exists,
+        )
+        .await
+    }
+
+    /// Update User: only the given attributes are sent.
+    pub async fn update_user(&self, id: &str, upd: &UserUpdate) -> Result<User, TableauError> {
+        if let Some(r) = upd.site_role {
+            refuse_unassignable(r)?;
+        }
+        let call = Call::new(Method::PUT, "users/{id}", format!("/users/{}", seg(id)))
+            .body(upd.to_request());
+        let root = self.send_xml(&call).await?;
+        let mut user = one(&root, "user", read_updated_user)?;
+        user.id = id.into();
+        Ok(user)
+    }
+
+    /// Remove User from Site; `false` when Tableau had no such user (already removed).
+    pub async fn remove_user(
+        &self,
+        id: &str,
+        map_assets_to: Option<&str>,
+    ) -> Result<bool, TableauError> {
+        let mut call = Call::new(Method::DELETE, "users/{id}", format!("/users/{}", seg(id)));
+        if let Some(owner) = map_assets_to {
+            call = call.query("mapAssetsTo", owner);
+        }
+        match self.send(&call).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() && e.code() == Some("404002") => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The groups a user belongs to.
+    pub async fn groups_of_user(&self, id: &str) -> Result<Vec<Group>, TableauError> {
+        let path = format!("/users/{}/groups", seg(id));
+        self.all_listed(
+            "users/{id}/groups",
+            path,
+            "groups",
+            "group",
+            Group::from_element,
+        )
+        .await
+    }
+}
+
+/// Read the `<user>` of an Update User answer, which carries no `id` (TSC
+/// test/assets/user_update.xml); the caller knows it.
+fn read_updated_user(e: &Element) -> Result<User, TableauError> {
+    let mut with_id = e.clone();
+    if with_id.attr("id").is_none() {
+        with_id.attrs.push(("id".into(), "(not returned)".into()));
+    }
+    User::from_element(&with_id)
+}
