@@ -82,7 +82,7 @@ async fn main() {
         ..Faults::default()
     };
     let mut opts = StackOptions::new(emu, dir.path().to_path_buf(), TOKEN);
-    opts.workers = 2;
+    opts.server.workers = 2;
     let stack = match Stack::start(opts) {
         Ok(s) => s,
         Err(e) => panic!("{e}"),

@@ -110,12 +110,12 @@ async fn main() {
         ..Faults::default()
     };
     let mut opts = StackOptions::new(emu, dir.path().to_path_buf(), TOKEN);
-    opts.roles = RoleMapping::new(
+    opts.tenant.roles = RoleMapping::new(
         [("analyst".to_string(), SiteRole::Explorer)],
         [],
         SiteRole::Viewer,
     );
-    opts.retry = RetryPolicy {
+    opts.tenant.retry = RetryPolicy {
         max_attempts: 8,
         base_delay: Duration::from_millis(20),
         max_delay: Duration::from_millis(500),
@@ -248,7 +248,7 @@ async fn main() {
             wrong_groups += 1;
         }
     }
-    let stats = stack.bridge.tenant().client.stats();
+    let stats = stack.tenant().client.stats();
     println!(
         "soak: {users} users, {groups} groups in {:.1} s",
         took.as_secs_f64()

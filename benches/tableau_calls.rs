@@ -131,7 +131,7 @@ async fn main() {
     rows.push(("group push of 1,000 members", calls(&stack), 2));
 
     // Import, cold: pages of 200 over the whole directory.
-    stack.bridge.tenant().caches.user_pages.invalidate_all();
+    stack.tenant().caches.user_pages.invalidate_all();
     reset(&stack);
     let mut start = 1;
     loop {

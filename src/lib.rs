@@ -7,8 +7,11 @@
 
 pub mod backend;
 pub mod bridge;
+pub mod check;
 pub mod config;
+pub mod demo;
 pub mod http;
+pub mod logging;
 pub mod scim;
 pub mod serve;
 pub mod stack;

@@ -1,23 +1,33 @@
-//! `tableau-scim serve` and `check-config`: tenants built from the configuration.
+//! `tableau-scim serve`: build every tenant from the configuration and serve them. The demo,
+//! the tests and the benchmarks start through [`start`] too ([`crate::stack`]), so they run the
+//! wiring production runs.
 
+use std::future::Future;
+use std::path::Path;
+use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::bridge::store::SqliteStore;
+use crate::bridge::store::{SqliteStore, Store};
 use crate::bridge::tenant::Tenant;
 use crate::bridge::{Bridge, BridgeHealth};
-use crate::config::{Config, Deployment, TenantConfig};
-use crate::http::{self, AppState, HttpSettings, RunningServer, TenantEntry, TokenSet};
-use crate::tableau::{ClientConfig, SiteRole, TableauClient};
+use crate::config::{self, Config, TenantConfig};
+use crate::http::{self, AppState, RunningServer, TenantEntry, TokenSet};
+use crate::logging::{self, LogFormat};
+use crate::tableau::{ClientConfig, TableauClient};
 
-/// A running server and the Tableau clients to sign out at shutdown.
+/// The store file inside `data_dir`.
+pub const STORE_FILE: &str = "tableau-scim.db";
+
+/// A running server and its tenants.
 pub struct Serving {
     /// The SCIM server.
     pub server: RunningServer,
-    /// One client per tenant.
-    pub clients: Vec<Arc<TableauClient>>,
+    /// Every tenant, in configuration order.
+    pub tenants: Vec<Arc<Tenant>>,
 }
 
-fn client_for(t: &TenantConfig, config: &Config) -> Result<TableauClient, String> {
+/// The Tableau client of one tenant, as the configuration says.
+pub fn client_for(t: &TenantConfig, config: &Config) -> Result<TableauClient, String> {
     let mut cfg = ClientConfig::new(&t.tableau_url, &t.site, t.credentials.clone());
     cfg.api_version = t.api_version.clone();
     cfg.retry = t.retry.clone();
@@ -27,43 +37,34 @@ fn client_for(t: &TenantConfig, config: &Config) -> Result<TableauClient, String
     TableauClient::new(cfg).map_err(|e| format!("tenant {}: {e}", t.id))
 }
 
-/// Build every tenant and start serving.
+/// Open the store, build every tenant and start serving.
 pub fn start(config: &Config) -> Result<Serving, String> {
-    std::fs::create_dir_all(&config.server.data_dir)
-        .map_err(|e| format!("{}: {e}", config.server.data_dir.display()))?;
-    let store: Arc<dyn crate::bridge::store::Store> = Arc::new(
-        SqliteStore::open(&config.server.data_dir.join("tableau-scim.db"))
-            .map_err(|e| e.to_string())?,
-    );
+    let dir = &config.server.data_dir;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.join(STORE_FILE)).map_err(|e| e.to_string())?);
     let mut tenants = Vec::new();
-    let mut clients = Vec::new();
+    let mut entries = Vec::new();
     for t in &config.tenants {
-        let client = Arc::new(client_for(t, config)?);
-        clients.push(client.clone());
         let tenant = Arc::new(Tenant::new(
             &t.id,
-            client,
+            Arc::new(client_for(t, config)?),
             store.clone(),
             t.roles.clone(),
             t.policy.clone(),
             t.ttls,
         ));
-        tenants.push(Arc::new(TenantEntry {
+        entries.push(Arc::new(TenantEntry {
             id: t.id.clone(),
             tokens: TokenSet::new(t.tokens.clone()),
             store: Arc::new(Bridge::new(tenant.clone())),
-            health: Some(Arc::new(BridgeHealth::new(tenant))),
+            health: Some(Arc::new(BridgeHealth::new(tenant.clone()))),
         }));
+        tenants.push(tenant);
     }
     let state = AppState {
-        tenants,
-        settings: HttpSettings {
-            max_body_bytes: config.server.max_body_bytes,
-            max_page_size: config.server.max_page_size,
-            public_url: config.server.public_url.clone(),
-            trust_forwarded_headers: config.server.trust_forwarded_headers,
-            ..HttpSettings::default()
-        },
+        tenants: entries,
+        settings: config.server.http.clone(),
     };
     let tls = match &config.server.tls {
         Some((cert, key)) => Some(http::tls_config(cert, key)?),
@@ -71,107 +72,88 @@ pub fn start(config: &Config) -> Result<Serving, String> {
     };
     let server = http::start_with(&config.server.listen, state, config.server.workers, tls)
         .map_err(|e| format!("cannot listen on {}: {e}", config.server.listen))?;
-    Ok(Serving { server, clients })
+    Ok(Serving { server, tenants })
 }
 
-/// One tenant's check: what was found, and whether it can work.
-pub struct TenantReport {
-    /// Tenant id.
-    pub id: String,
-    /// Lines to print.
-    pub lines: Vec<String>,
-    /// Whether everything needed works.
-    pub ok: bool,
-}
-
-/// Sign in to each tenant's Tableau, read its version and license capacity, and check the
-/// signed-in user can manage users.
-pub async fn check(config: &Config) -> Vec<TenantReport> {
-    let mut reports = Vec::new();
-    for t in &config.tenants {
-        let mut lines = Vec::new();
-        let mut ok = true;
-        let client = match client_for(t, config) {
-            Ok(c) => c,
-            Err(e) => {
-                reports.push(TenantReport {
-                    id: t.id.clone(),
-                    lines: vec![format!("FAIL {e}")],
-                    ok: false,
-                });
-                continue;
+impl Serving {
+    /// Serve until `shutdown` completes (or the server stops on its own); then finish the
+    /// requests in flight and sign out of every tenant's Tableau.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        let mut task = self.server.task;
+        let result = tokio::select! {
+            r = &mut task => r,
+            () = shutdown => {
+                tracing::info!("shutting down: finishing in-flight requests");
+                self.server.handle.stop(true).await;
+                task.await
             }
         };
-        lines.push(format!(
-            "Tableau {} ({:?}), site '{}'",
-            t.tableau_url, t.deployment, t.site
-        ));
-        match client.server_info().await {
-            Ok(info) => lines.push(format!(
-                "ok   server {} with REST API {}",
-                info.product_version, info.rest_api_version
-            )),
-            Err(e) => lines.push(format!(
-                "warn serverinfo not readable ({e}); the configured api_version is used"
-            )),
+        for t in &self.tenants {
+            t.client.sign_out().await;
         }
-        match client.session().await {
-            Err(e) => {
-                ok = false;
-                lines.push(format!("FAIL sign-in: {e}"));
-            }
-            Ok(session) => {
-                lines.push(format!("ok   signed in (site id {})", session.site_id));
-                match client.get_user(&session.user_id).await {
-                    Ok(Some(u)) => {
-                        let admin = matches!(
-                            u.role(),
-                            Some(
-                                SiteRole::SiteAdministratorCreator
-                                    | SiteRole::SiteAdministratorExplorer
-                                    | SiteRole::ServerAdministrator
-                            )
-                        );
-                        if admin {
-                            lines.push(format!(
-                                "ok   signed in as {} ({}), who can manage users and groups",
-                                u.name, u.site_role
-                            ));
-                        } else {
-                            ok = false;
-                            lines.push(format!("FAIL signed in as {} ({}): a site administrator is needed to manage users and groups", u.name, u.site_role));
-                        }
-                    }
-                    Ok(None) => lines.push("warn the signed-in user could not be read".into()),
-                    Err(e) => {
-                        ok = false;
-                        lines.push(format!("FAIL reading the signed-in user: {e}"));
-                    }
-                }
-                match client.site_info().await {
-                    Ok(site) => {
-                        let cap =
-                            |c: Option<u64>| c.map_or("unlimited".to_string(), |v| v.to_string());
-                        lines.push(format!(
-                            "ok   licenses: Creator {}/{}, Explorer {}/{}, Viewer {}/{} (used/capacity), {} users",
-                            site.num_creators, cap(site.tier_creator_capacity), site.num_explorers, cap(site.tier_explorer_capacity),
-                            site.num_viewers, cap(site.tier_viewer_capacity), site.num_users
-                        ));
-                    }
-                    Err(e) => lines.push(format!("warn site capacity not readable: {e}")),
-                }
-                client.sign_out().await;
-            }
-        }
-        if t.deployment == Deployment::Cloud && t.policy.map_assets_to.is_some() {
-            ok = false;
-            lines.push("FAIL map_assets_to is set but Tableau Cloud refuses it".into());
-        }
-        reports.push(TenantReport {
-            id: t.id.clone(),
-            lines,
-            ok,
-        });
+        tracing::info!("signed out of Tableau; stopped");
+        result.map_err(std::io::Error::other)?
     }
-    reports
+}
+
+/// SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The `serve` command: load the configuration, start, serve until SIGTERM or Ctrl-C.
+pub async fn run(path: &Path, format: LogFormat) -> ExitCode {
+    let config = match config::load(path, &config::ProcessEnv) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tableau-scim serve: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The file's log format applies unless the command line or environment chose one.
+    logging::init(if format == LogFormat::Text {
+        config.server.log_format
+    } else {
+        format
+    });
+    let serving = match start(&config) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start");
+            eprintln!("tableau-scim serve: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let scheme = if config.server.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let addr = serving.server.addr;
+    tracing::info!(listen = %addr, tenants = config.tenants.len(), "tableau-scim serving {scheme}://{addr}/scim/v2");
+    match serving.run_until(shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "the server failed");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,128 +1,117 @@
-//! A whole tableau-scim stack in one process: the Tableau emulator, the client signed in to it,
-//! the store, one tenant, and the SCIM server over the bridge. `tableau-scim demo` runs it; the
-//! integration tests and benchmarks build it with their own options.
+//! A whole tableau-scim stack in one process: the Tableau emulator and a configuration of one
+//! tenant pointed at it, started through [`crate::serve::start`], the function `serve` uses.
+//! `tableau-scim demo` runs it; the integration tests and benchmarks build it with their own
+//! options, so they run the wiring production runs.
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::SecretString;
-
-use crate::bridge::cache::CacheTtls;
-use crate::bridge::roles::RoleMapping;
-use crate::bridge::store::SqliteStore;
-use crate::bridge::tenant::{Policy, Tenant};
-use crate::bridge::Bridge;
-use crate::http::{self, AppState, HttpSettings, RunningServer, TokenDigest, TokenSet};
+use crate::bridge::Tenant;
+use crate::config::{Config, Deployment, ServerConfig, TenantConfig};
+use crate::http::TokenDigest;
+use crate::serve::{self, Serving};
 use crate::tableau::emulator::{self, EmulatorConfig, Flavor, RunningEmulator};
-use crate::tableau::retry::RetryPolicy;
-use crate::tableau::{ClientConfig, Credentials, SiteRole, TableauClient};
+use crate::tableau::Credentials;
 
-/// How to build a stack.
+/// How to build a stack: the emulated site, and the configuration to serve it with.
 pub struct StackOptions {
-    /// SCIM listen address.
-    pub listen: String,
-    /// Bearer token the SCIM server accepts.
-    pub token: String,
     /// The emulated site.
     pub emulator: EmulatorConfig,
-    /// Where the store file lives.
-    pub data_dir: PathBuf,
-    /// Role mapping.
-    pub roles: RoleMapping,
-    /// Policies (renames follow the emulator's flavor unless set otherwise afterwards).
-    pub policy: Policy,
-    /// Client retry budget.
-    pub retry: RetryPolicy,
-    /// REST API version the client uses (`None`: discover).
-    pub api_version: Option<String>,
-    /// Cache lifetimes.
-    pub ttls: CacheTtls,
-    /// HTTP workers for each server.
-    pub workers: usize,
+    /// `[server]`: listens on `127.0.0.1:0` by default.
+    pub server: ServerConfig,
+    /// The one tenant: the emulator's site, signing in with its PAT, accepting the given token.
+    /// Its `tableau_url` is set to the emulator's once that has started.
+    pub tenant: TenantConfig,
 }
 
 impl StackOptions {
-    /// Defaults around an emulated site and a data directory.
+    /// A configuration of one tenant (id and site as the emulator's site, Cloud or Server as
+    /// its flavor) with the store in `data_dir`, accepting `token`.
     pub fn new(emulator: EmulatorConfig, data_dir: PathBuf, token: &str) -> StackOptions {
-        let can_rename = emulator.flavor == Flavor::Server;
-        StackOptions {
+        let deployment = match emulator.flavor {
+            Flavor::Cloud => Deployment::Cloud,
+            Flavor::Server => Deployment::Server,
+        };
+        let credentials = Credentials::Pat {
+            name: emulator.pat_name.clone(),
+            secret: emulator.pat_secret.clone(),
+        };
+        let tenant = TenantConfig::new(
+            &emulator.site,
+            "http://127.0.0.1",
+            &emulator.site,
+            deployment,
+            credentials,
+            vec![TokenDigest::of(token)],
+        );
+        let server = ServerConfig {
             listen: "127.0.0.1:0".into(),
-            token: token.to_string(),
-            emulator,
             data_dir,
-            roles: RoleMapping::new([], [], SiteRole::Viewer),
-            policy: Policy {
-                can_rename,
-                ..Policy::default()
-            },
-            retry: RetryPolicy::default(),
-            api_version: None,
-            ttls: CacheTtls::default(),
-            workers: 2,
+            // The emulator answers at once; a stalled call is a fault being tested.
+            tableau_timeout: Duration::from_secs(10),
+            ..ServerConfig::default()
+        };
+        StackOptions {
+            emulator,
+            server,
+            tenant,
         }
     }
 }
 
 /// A running stack.
 pub struct Stack {
-    /// The SCIM server.
-    pub scim: RunningServer,
+    /// The SCIM server and its tenant.
+    pub serving: Serving,
     /// The emulated Tableau.
     pub emulator: RunningEmulator,
-    /// The bridge (for counters and caches).
-    pub bridge: Bridge,
+    tenant: Arc<Tenant>,
 }
 
 impl Stack {
-    /// The SCIM base URL.
-    pub fn scim_url(&self) -> String {
-        format!("http://{}/scim/v2", self.scim.addr)
+    /// Start the emulator, then serve the configuration pointed at it.
+    pub fn start(o: StackOptions) -> Result<Stack, String> {
+        let emulator = emulator::start("127.0.0.1:0", o.emulator, o.server.workers)
+            .map_err(|e| format!("emulator: {e}"))?;
+        let tenant = TenantConfig {
+            tableau_url: emulator.url(),
+            ..o.tenant
+        };
+        let config = Config {
+            server: o.server,
+            tenants: vec![tenant],
+        };
+        let serving = serve::start(&config)?;
+        let tenant = serving
+            .tenants
+            .first()
+            .cloned()
+            .ok_or("the stack's configuration has no tenant")?;
+        Ok(Stack {
+            serving,
+            emulator,
+            tenant,
+        })
     }
 
-    /// Start everything.
-    pub fn start(o: StackOptions) -> Result<Stack, String> {
-        let site = o.emulator.site.clone();
-        let pat_name = o.emulator.pat_name.clone();
-        let pat_secret: SecretString = o.emulator.pat_secret.clone();
-        let emulator = emulator::start("127.0.0.1:0", o.emulator, o.workers)
-            .map_err(|e| format!("emulator: {e}"))?;
-        let mut cfg = ClientConfig::new(
-            &emulator.url(),
-            &site,
-            Credentials::Pat {
-                name: pat_name,
-                secret: pat_secret,
-            },
-        );
-        cfg.retry = o.retry;
-        cfg.api_version = o.api_version;
-        cfg.request_timeout = Duration::from_secs(10);
-        let client = TableauClient::new(cfg).map_err(|e| e.to_string())?;
-        std::fs::create_dir_all(&o.data_dir)
-            .map_err(|e| format!("{}: {e}", o.data_dir.display()))?;
-        let store =
-            SqliteStore::open(&o.data_dir.join("tableau-scim.db")).map_err(|e| e.to_string())?;
-        let tenant = Arc::new(Tenant::new(
-            "default",
-            Arc::new(client),
-            Arc::new(store),
-            o.roles,
-            o.policy,
-            o.ttls,
-        ));
-        let bridge = Bridge::new(tenant);
-        let state = AppState::single(
-            Arc::new(bridge.clone()),
-            TokenSet::new(vec![TokenDigest::of(&o.token)]),
-            HttpSettings::default(),
-        );
-        let scim = http::start(&o.listen, state, o.workers)
-            .map_err(|e| format!("cannot listen on {}: {e}", o.listen))?;
-        Ok(Stack {
-            scim,
-            emulator,
-            bridge,
-        })
+    /// The SCIM base URL.
+    pub fn scim_url(&self) -> String {
+        format!("http://{}/scim/v2", self.serving.server.addr)
+    }
+
+    /// The tenant (for its client's counters and its caches).
+    pub fn tenant(&self) -> &Arc<Tenant> {
+        &self.tenant
+    }
+
+    /// Serve until `shutdown`; sign out of the emulated Tableau while it still answers; then
+    /// stop it.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        let emulator = self.emulator.handle.clone();
+        let served = self.serving.run_until(shutdown).await;
+        emulator.stop(true).await;
+        served
     }
 }

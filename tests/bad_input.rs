@@ -99,7 +99,7 @@ async fn every_bad_request_is_a_4xx_scim_error_and_no_tableau_call() {
         Err(e) => panic!("{e}"),
     };
     let base = stack.scim_url();
-    let origin = format!("http://{}", stack.scim.addr);
+    let origin = format!("http://{}", stack.serving.server.addr);
     let http = Client::new();
     let cases = corpus(&base, &origin);
     let mut failures = Vec::new();

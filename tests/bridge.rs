@@ -38,13 +38,13 @@ fn harness(configure: impl FnOnce(&mut StackOptions)) -> H {
         groups: vec![],
     });
     let mut o = StackOptions::new(emu, dir.path().to_path_buf(), TOKEN);
-    o.retry = RetryPolicy {
+    o.tenant.retry = RetryPolicy {
         max_attempts: 8,
         base_delay: Duration::from_millis(2),
         max_delay: Duration::from_millis(20),
         max_total: Duration::from_secs(20),
     };
-    o.roles = RoleMapping::new(
+    o.tenant.roles = RoleMapping::new(
         [("tableau-creator".to_string(), SiteRole::Creator)],
         [],
         SiteRole::Viewer,
@@ -342,7 +342,7 @@ async fn the_same_flows_end_in_the_same_state_under_faults() {
             "{n}: no duplicate"
         );
     }
-    let stats = h.stack.bridge.tenant().client.stats();
+    let stats = h.stack.tenant().client.stats();
     assert!(stats.retries > 0, "faults were injected and retried");
     assert!(stats.sign_ins > 1, "sessions expired and were renewed");
 }
@@ -526,7 +526,7 @@ async fn pre_existing_users_are_found_not_duplicated_and_renames_follow_the_flav
 
     let cloud = harness(|o| {
         o.emulator.flavor = Flavor::Cloud;
-        o.policy.can_rename = false;
+        o.tenant.policy.can_rename = false;
     });
     let (_, f) = cloud
         .get("/Users?filter=userName%20eq%20%22existing%40example.com%22")
@@ -592,12 +592,10 @@ async fn content_owners_are_left_unlicensed_and_come_back_on_recreate() {
     assert_eq!(s, StatusCode::CREATED, "{back}");
     assert_eq!(id(&back), uid, "the same Tableau user, with its content");
     assert_eq!(h.role("owner@example.com").as_deref(), Some("Explorer"));
-    let audit = h
-        .stack
-        .bridge
-        .tenant()
+    let tenant = h.stack.tenant();
+    let audit = tenant
         .store
-        .audit_trail("default")
+        .audit_trail(&tenant.id)
         .await
         .unwrap_or_default();
     assert!(audit.iter().any(|a| a.operation == "delete_user"
@@ -631,7 +629,6 @@ async fn license_policies_and_unlicense_deprovisioning() {
     );
     assert_eq!(
         h.stack
-            .bridge
             .tenant()
             .counters
             .license_downgrades
@@ -645,8 +642,8 @@ async fn license_policies_and_unlicense_deprovisioning() {
             explorer: None,
             viewer: None,
         };
-        o.policy.on_license_exhausted = OnLicenseExhausted::Reject;
-        o.policy.deprovision = Deprovision::Unlicense;
+        o.tenant.policy.on_license_exhausted = OnLicenseExhausted::Reject;
+        o.tenant.policy.deprovision = Deprovision::Unlicense;
     });
     let (s, e) = r
         .call(
@@ -763,7 +760,7 @@ async fn stale_if_match_is_412_and_group_put_sets_exact_members() {
 #[tokio::test(flavor = "multi_thread")]
 async fn group_roles_follow_membership() {
     let h = harness(|o| {
-        o.roles = RoleMapping::new(
+        o.tenant.roles = RoleMapping::new(
             [],
             [("Tableau-Creators".to_string(), SiteRole::Creator)],
             SiteRole::Viewer,
@@ -862,7 +859,7 @@ async fn an_import_in_small_pages_costs_one_tableau_call_per_thousand_users() {
     h.get("/ServiceProviderConfig").await;
     h.get("/Users?filter=userName%20eq%20%22warm%40example.com%22")
         .await;
-    h.stack.bridge.tenant().caches.user_pages.invalidate_all();
+    h.stack.tenant().caches.user_pages.invalidate_all();
     h.reset();
     let mut start = 1;
     let mut seen = std::collections::HashSet::new();

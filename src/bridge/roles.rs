@@ -23,6 +23,13 @@ pub struct RoleMapping {
     default: SiteRole,
 }
 
+impl Default for RoleMapping {
+    /// Site-role names only, and Viewer for users who bring no role.
+    fn default() -> Self {
+        RoleMapping::new([], [], SiteRole::Viewer)
+    }
+}
+
 impl RoleMapping {
     /// A mapping: `table` from IdP role values (any case) to site roles, `group_roles` from IdP
     /// group names (any case) to the site role their members get, and the role for users who

@@ -283,6 +283,9 @@ pub fn start_with(
             .default_service(web::to(not_found))
     })
     .workers(workers.max(1))
+    // Signals are the caller's (`serve::run_until`): actix's own handlers would stop the
+    // server, and in the demo the emulator too, before the bridge has signed out.
+    .disable_signals()
     // Slow clients (slowloris) get cut off: headers in time, a clean close within 5 s.
     .client_request_timeout(header_timeout)
     .client_disconnect_timeout(std::time::Duration::from_secs(5))

@@ -4,6 +4,7 @@
 //! it alone. Control endpoints live outside `/api` under `/_emulator`.
 
 mod api;
+pub mod cli;
 mod control;
 mod faults;
 pub mod state;
@@ -147,6 +148,8 @@ pub fn start(
             .default_service(web::to(api::not_found))
     })
     .workers(workers.max(1))
+    // Whoever runs the emulator stops it (the demo after the bridge has signed out).
+    .disable_signals()
     .bind(listen)?;
     let addr = server
         .addrs()

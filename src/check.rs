@@ -1,0 +1,158 @@
+//! `tableau-scim check-config`: sign in to each tenant's Tableau, read its version and license
+//! capacity, and check the signed-in user can manage users.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::config::{self, Config, Deployment, TenantConfig};
+use crate::serve::client_for;
+use crate::tableau::{SiteRole, TableauClient};
+
+/// One tenant's check: what was found, and whether it can work.
+pub struct TenantReport {
+    /// Tenant id.
+    pub id: String,
+    /// Lines to print.
+    pub lines: Vec<String>,
+    /// Whether everything needed works.
+    pub ok: bool,
+}
+
+/// Check every tenant.
+pub async fn check(config: &Config) -> Vec<TenantReport> {
+    let mut reports = Vec::new();
+    for t in &config.tenants {
+        reports.push(check_tenant(t, config).await);
+    }
+    reports
+}
+
+async fn check_tenant(t: &TenantConfig, config: &Config) -> TenantReport {
+    let mut report = TenantReport {
+        id: t.id.clone(),
+        lines: Vec::new(),
+        ok: true,
+    };
+    let client = match client_for(t, config) {
+        Ok(c) => c,
+        Err(e) => {
+            report.lines.push(format!("FAIL {e}"));
+            report.ok = false;
+            return report;
+        }
+    };
+    report.lines.push(format!(
+        "Tableau {} ({:?}), site '{}'",
+        t.tableau_url, t.deployment, t.site
+    ));
+    match client.server_info().await {
+        Ok(info) => report.lines.push(format!(
+            "ok   server {} with REST API {}",
+            info.product_version, info.rest_api_version
+        )),
+        Err(e) => report.lines.push(format!(
+            "warn serverinfo not readable ({e}); the configured api_version is used"
+        )),
+    }
+    match client.session().await {
+        Err(e) => {
+            report.ok = false;
+            report.lines.push(format!("FAIL sign-in: {e}"));
+        }
+        Ok(session) => {
+            report
+                .lines
+                .push(format!("ok   signed in (site id {})", session.site_id));
+            check_admin(&client, &session.user_id, &mut report).await;
+            check_capacity(&client, &mut report).await;
+            client.sign_out().await;
+        }
+    }
+    if t.deployment == Deployment::Cloud && t.policy.map_assets_to.is_some() {
+        report.ok = false;
+        report
+            .lines
+            .push("FAIL map_assets_to is set but Tableau Cloud refuses it".into());
+    }
+    report
+}
+
+/// The signed-in user must be a site administrator to manage users and groups.
+async fn check_admin(client: &TableauClient, user_id: &str, report: &mut TenantReport) {
+    match client.get_user(user_id).await {
+        Ok(Some(u)) => {
+            let admin = matches!(
+                u.role(),
+                Some(
+                    SiteRole::SiteAdministratorCreator
+                        | SiteRole::SiteAdministratorExplorer
+                        | SiteRole::ServerAdministrator
+                )
+            );
+            if admin {
+                report.lines.push(format!(
+                    "ok   signed in as {} ({}), who can manage users and groups",
+                    u.name, u.site_role
+                ));
+            } else {
+                report.ok = false;
+                report.lines.push(format!("FAIL signed in as {} ({}): a site administrator is needed to manage users and groups", u.name, u.site_role));
+            }
+        }
+        Ok(None) => report
+            .lines
+            .push("warn the signed-in user could not be read".into()),
+        Err(e) => {
+            report.ok = false;
+            report
+                .lines
+                .push(format!("FAIL reading the signed-in user: {e}"));
+        }
+    }
+}
+
+async fn check_capacity(client: &TableauClient, report: &mut TenantReport) {
+    match client.site_info().await {
+        Ok(site) => {
+            let cap = |c: Option<u64>| c.map_or("unlimited".to_string(), |v| v.to_string());
+            report.lines.push(format!(
+                "ok   licenses: Creator {}/{}, Explorer {}/{}, Viewer {}/{} (used/capacity), {} users",
+                site.num_creators, cap(site.tier_creator_capacity), site.num_explorers, cap(site.tier_explorer_capacity),
+                site.num_viewers, cap(site.tier_viewer_capacity), site.num_users
+            ));
+        }
+        Err(e) => report
+            .lines
+            .push(format!("warn site capacity not readable: {e}")),
+    }
+}
+
+/// The `check-config` command: exit non-zero on any problem.
+pub async fn run(path: &Path) -> ExitCode {
+    let config = match config::load(path, &config::ProcessEnv) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tableau-scim check-config: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "configuration {}: {} tenant(s), listening on {}",
+        path.display(),
+        config.tenants.len(),
+        config.server.listen
+    );
+    let mut all_ok = true;
+    for r in check(&config).await {
+        println!("tenant {}: {}", r.id, if r.ok { "OK" } else { "PROBLEM" });
+        for l in &r.lines {
+            println!("  {l}");
+        }
+        all_ok &= r.ok;
+    }
+    if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,97 @@
+//! The configuration file as written: every key optional where it has a default, unknown keys
+//! refused (`deny_unknown_fields`), so a typo is an error that names the key.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::tenant::Deployment;
+use crate::bridge::tenant::{Deprovision, OnLicenseExhausted, RejectedUser};
+use crate::logging::LogFormat;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileConfig {
+    #[serde(default)]
+    pub server: ServerSection,
+    #[serde(default)]
+    pub tenants: Vec<TenantSection>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ServerSection {
+    pub listen: Option<String>,
+    pub public_url: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub log_format: Option<LogFormat>,
+    pub max_body_bytes: Option<usize>,
+    pub max_page_size: Option<usize>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub trust_forwarded_headers: Option<bool>,
+    pub tableau_concurrency: Option<usize>,
+    pub tableau_timeout_secs: Option<u64>,
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ConnectedAppSection {
+    pub client_id: String,
+    pub secret_id: String,
+    pub secret_value: Option<String>,
+    pub secret_value_file: Option<PathBuf>,
+    pub username: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RetrySection {
+    pub max_attempts: Option<u32>,
+    pub base_delay_ms: Option<u64>,
+    pub max_delay_ms: Option<u64>,
+    pub max_total_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CacheSection {
+    pub users_ttl_secs: Option<u64>,
+    pub groups_ttl_secs: Option<u64>,
+    pub members_ttl_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TenantSection {
+    pub id: String,
+    pub tableau_url: String,
+    pub site: String,
+    pub deployment: Deployment,
+    pub api_version: Option<String>,
+    pub pat_name: Option<String>,
+    pub pat_secret: Option<String>,
+    pub pat_secret_file: Option<PathBuf>,
+    pub connected_app: Option<ConnectedAppSection>,
+    #[serde(default)]
+    pub token_hashes: Vec<String>,
+    pub tokens_file: Option<PathBuf>,
+    pub auth_setting: Option<String>,
+    pub idp_configuration_id: Option<String>,
+    pub default_role: Option<String>,
+    #[serde(default)]
+    pub roles: BTreeMap<String, String>,
+    #[serde(default)]
+    pub group_roles: BTreeMap<String, String>,
+    pub deprovision: Option<Deprovision>,
+    pub on_license_exhausted: Option<OnLicenseExhausted>,
+    pub rejected_user: Option<RejectedUser>,
+    pub map_assets_to: Option<String>,
+    pub group_minimum_site_role: Option<String>,
+    #[serde(default)]
+    pub retry: RetrySection,
+    #[serde(default)]
+    pub cache: CacheSection,
+}

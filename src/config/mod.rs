@@ -1,0 +1,92 @@
+//! Configuration: a TOML file, secrets also from environment variables or files, a few common
+//! settings overridable from the environment. Unknown keys and bad values are errors that name
+//! the key and what is accepted; `load` fails fast on them. Defaults live with the types that
+//! use them; each section is read by its own module.
+
+mod file;
+mod secrets;
+mod server;
+mod tenant;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub use secrets::tenant_env_prefix;
+pub use server::ServerConfig;
+pub use tenant::{Deployment, TenantConfig};
+
+use crate::http::TokenDigest;
+
+/// A configuration problem, in words that name the key.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
+    Err(ConfigError(msg.into()))
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Server settings.
+    pub server: ServerConfig,
+    /// Tenants.
+    pub tenants: Vec<TenantConfig>,
+}
+
+/// Where secrets and overrides come from (the process environment, or a map in tests).
+pub trait Env {
+    /// A variable's value.
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl Env for BTreeMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
+/// Load and check a configuration file.
+pub fn load(path: &Path, env: &dyn Env) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+    parse(&text, env).map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))
+}
+
+/// Parse and check configuration text: each section, then what spans tenants (an id or a
+/// bearer token used twice).
+pub fn parse(text: &str, env: &dyn Env) -> Result<Config, ConfigError> {
+    let file: file::FileConfig =
+        toml::from_str(text).map_err(|e| ConfigError(e.to_string().trim().to_string()))?;
+    let server = server::server_config(file.server, env)?;
+    if file.tenants.is_empty() {
+        return err("no [[tenants]]: configure at least one Tableau site");
+    }
+    let mut tenants: Vec<TenantConfig> = Vec::new();
+    let mut seen_tokens: Vec<(TokenDigest, String)> = Vec::new();
+    for (i, section) in file.tenants.into_iter().enumerate() {
+        let t = tenant::tenant_config(i, section, env)?;
+        let key = format!("tenants[{i}] ({})", t.id);
+        if tenants.iter().any(|x| x.id == t.id) {
+            return err(format!("{key}: the id is used twice"));
+        }
+        for d in &t.tokens {
+            if let Some((_, other)) = seen_tokens.iter().find(|(x, _)| x == d) {
+                return err(format!("{key}: a bearer token is also a token of tenant {other}; each tenant needs its own"));
+            }
+            seen_tokens.push((d.clone(), t.id.clone()));
+        }
+        tenants.push(t);
+    }
+    Ok(Config { server, tenants })
+}

@@ -1,0 +1,215 @@
+//! `[server]`: where and how the process serves. Defaults come from the types that use them
+//! (`HttpSettings`, `ClientConfig`), so they are written once.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::file::ServerSection;
+use super::{err, ConfigError, Env};
+use crate::http::HttpSettings;
+use crate::logging::LogFormat;
+use crate::tableau::ClientConfig;
+
+/// Server-wide settings.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Listen address.
+    pub listen: String,
+    /// Directory of the store.
+    pub data_dir: PathBuf,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// The HTTP layer: body and page limits, public URL, forwarded headers, header timeout.
+    pub http: HttpSettings,
+    /// TLS certificate and key (PEM).
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Most Tableau calls in flight per tenant.
+    pub tableau_concurrency: usize,
+    /// Timeout of one Tableau call.
+    pub tableau_timeout: Duration,
+    /// HTTP worker threads.
+    pub workers: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "0.0.0.0:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            log_format: LogFormat::Text,
+            http: HttpSettings::default(),
+            tls: None,
+            tableau_concurrency: ClientConfig::DEFAULT_MAX_IN_FLIGHT,
+            tableau_timeout: ClientConfig::DEFAULT_TIMEOUT,
+            workers: 2,
+        }
+    }
+}
+
+/// The `[server]` section over the defaults, with the `TABLEAU_SCIM_LISTEN`,
+/// `TABLEAU_SCIM_PUBLIC_URL`, `TABLEAU_SCIM_DATA_DIR` and `TABLEAU_SCIM_LOG_FORMAT` overrides.
+pub(super) fn server_config(s: ServerSection, env: &dyn Env) -> Result<ServerConfig, ConfigError> {
+    let d = ServerConfig::default();
+    let tls = match (s.tls_cert, s.tls_key) {
+        (Some(c), Some(k)) => Some((c, k)),
+        (None, None) => None,
+        _ => return err("server.tls_cert and server.tls_key go together: give both or neither"),
+    };
+    let log_format = match env.var("TABLEAU_SCIM_LOG_FORMAT").as_deref() {
+        Some("json") => LogFormat::Json,
+        Some("text") => LogFormat::Text,
+        Some(other) => {
+            return err(format!(
+                "TABLEAU_SCIM_LOG_FORMAT: '{other}' is not accepted; use text or json"
+            ))
+        }
+        None => s.log_format.unwrap_or(d.log_format),
+    };
+    let http = HttpSettings {
+        max_body_bytes: s.max_body_bytes.unwrap_or(d.http.max_body_bytes),
+        max_page_size: s.max_page_size.unwrap_or(d.http.max_page_size),
+        public_url: env.var("TABLEAU_SCIM_PUBLIC_URL").or(s.public_url),
+        trust_forwarded_headers: s
+            .trust_forwarded_headers
+            .unwrap_or(d.http.trust_forwarded_headers),
+        ..d.http
+    };
+    if http.max_page_size == 0 || http.max_page_size > 1000 {
+        return err(format!(
+            "server.max_page_size: {} is outside 1..=1000",
+            http.max_page_size
+        ));
+    }
+    if let Some(u) = &http.public_url {
+        if !(u.starts_with("https://") || u.starts_with("http://")) {
+            return err(format!(
+                "server.public_url: '{u}' must start with https:// or http://"
+            ));
+        }
+    }
+    let tableau_concurrency = s.tableau_concurrency.unwrap_or(d.tableau_concurrency);
+    if tableau_concurrency == 0 {
+        return err("server.tableau_concurrency: must be at least 1");
+    }
+    Ok(ServerConfig {
+        listen: env
+            .var("TABLEAU_SCIM_LISTEN")
+            .or(s.listen)
+            .unwrap_or(d.listen),
+        data_dir: env
+            .var("TABLEAU_SCIM_DATA_DIR")
+            .map(PathBuf::from)
+            .or(s.data_dir)
+            .unwrap_or(d.data_dir),
+        log_format,
+        http,
+        tls,
+        tableau_concurrency,
+        tableau_timeout: s
+            .tableau_timeout_secs
+            .map_or(d.tableau_timeout, Duration::from_secs),
+        workers: s.workers.unwrap_or(d.workers),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn section(toml_text: &str) -> ServerSection {
+        toml::from_str(toml_text).expect("a server section")
+    }
+
+    fn parse(toml_text: &str, env: &[(&str, &str)]) -> Result<ServerConfig, String> {
+        let env: BTreeMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        server_config(section(toml_text), &env).map_err(|e| e.0)
+    }
+
+    #[test]
+    fn an_empty_section_is_the_defaults() {
+        let c = parse("", &[]).expect("defaults");
+        let d = ServerConfig::default();
+        assert_eq!(
+            (
+                c.listen,
+                c.data_dir,
+                c.workers,
+                c.tableau_concurrency,
+                c.tableau_timeout
+            ),
+            (
+                d.listen,
+                d.data_dir,
+                d.workers,
+                d.tableau_concurrency,
+                d.tableau_timeout
+            )
+        );
+        assert_eq!(c.http.max_page_size, HttpSettings::default().max_page_size);
+        assert_eq!(
+            c.http.max_body_bytes,
+            HttpSettings::default().max_body_bytes
+        );
+        assert_eq!(c.tableau_timeout, ClientConfig::DEFAULT_TIMEOUT);
+    }
+
+    #[test]
+    fn keys_set_what_they_name_and_the_environment_overrides() {
+        let c = parse(
+            "listen = \"127.0.0.1:9\"\nmax_page_size = 50\ntableau_timeout_secs = 7\nworkers = 4\nlog_format = \"json\"\ntrust_forwarded_headers = true",
+            &[("TABLEAU_SCIM_LISTEN", "0.0.0.0:1"), ("TABLEAU_SCIM_PUBLIC_URL", "https://scim.example.com")],
+        )
+        .expect("valid");
+        assert_eq!(c.listen, "0.0.0.0:1");
+        assert_eq!(c.http.max_page_size, 50);
+        assert_eq!(
+            c.http.public_url.as_deref(),
+            Some("https://scim.example.com")
+        );
+        assert!(c.http.trust_forwarded_headers);
+        assert_eq!((c.tableau_timeout, c.workers), (Duration::from_secs(7), 4));
+        assert_eq!(c.log_format, LogFormat::Json);
+        let text = parse(
+            "log_format = \"json\"",
+            &[("TABLEAU_SCIM_LOG_FORMAT", "text")],
+        );
+        assert_eq!(text.map(|c| c.log_format), Ok(LogFormat::Text));
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        for (text, env, needle) in [
+            ("max_page_size = 0", vec![], "server.max_page_size"),
+            ("max_page_size = 1001", vec![], "server.max_page_size"),
+            (
+                "tableau_concurrency = 0",
+                vec![],
+                "server.tableau_concurrency",
+            ),
+            (
+                "tls_cert = \"c.pem\"",
+                vec![],
+                "server.tls_cert and server.tls_key",
+            ),
+            (
+                "public_url = \"scim.example.com\"",
+                vec![],
+                "server.public_url",
+            ),
+            (
+                "",
+                vec![("TABLEAU_SCIM_LOG_FORMAT", "xml")],
+                "TABLEAU_SCIM_LOG_FORMAT",
+            ),
+        ] {
+            match parse(text, &env) {
+                Err(m) => assert!(m.starts_with(needle), "{text}: {m}"),
+                Ok(_) => panic!("{text} must be refused"),
+            }
+        }
+    }
+}

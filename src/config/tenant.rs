@@ -1,0 +1,385 @@
+//! `[[tenants]]`: one Tableau site each, with its credentials, tokens, role mapping, policies,
+//! retry budget and cache lifetimes. Defaults come from the types that use them.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::file::{CacheSection, ConnectedAppSection, RetrySection, TenantSection};
+use super::secrets::{secret, tenant_env_prefix, tokens};
+use super::{err, ConfigError, Env};
+use crate::bridge::cache::CacheTtls;
+use crate::bridge::roles::RoleMapping;
+use crate::bridge::tenant::Policy;
+use crate::http::TokenDigest;
+use crate::tableau::jwt::ConnectedApp;
+use crate::tableau::model::ApiVersion;
+use crate::tableau::retry::RetryPolicy;
+use crate::tableau::{Credentials, SiteRole};
+
+/// Tableau Cloud or Tableau Server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Deployment {
+    /// Tableau Cloud: user names are emails and cannot change; no `mapAssetsTo`.
+    Cloud,
+    /// Tableau Server.
+    Server,
+}
+
+/// One tenant's settings.
+#[derive(Debug, Clone)]
+pub struct TenantConfig {
+    /// Tenant id.
+    pub id: String,
+    /// Tableau URL.
+    pub tableau_url: String,
+    /// Site content URL.
+    pub site: String,
+    /// Cloud or Server.
+    pub deployment: Deployment,
+    /// REST API version, or discover.
+    pub api_version: Option<String>,
+    /// How to sign in.
+    pub credentials: Credentials,
+    /// Accepted bearer tokens.
+    pub tokens: Vec<TokenDigest>,
+    /// Role mapping.
+    pub roles: RoleMapping,
+    /// Policies.
+    pub policy: Policy,
+    /// Retry budget.
+    pub retry: RetryPolicy,
+    /// Cache lifetimes.
+    pub ttls: CacheTtls,
+}
+
+impl TenantConfig {
+    /// A tenant with every optional setting at its default: the role mapping accepts site-role
+    /// names with Viewer as the default role, and renames follow the deployment.
+    pub fn new(
+        id: &str,
+        tableau_url: &str,
+        site: &str,
+        deployment: Deployment,
+        credentials: Credentials,
+        tokens: Vec<TokenDigest>,
+    ) -> TenantConfig {
+        TenantConfig {
+            id: id.to_string(),
+            tableau_url: tableau_url.trim_end_matches('/').to_string(),
+            site: site.to_string(),
+            deployment,
+            api_version: None,
+            credentials,
+            tokens,
+            roles: RoleMapping::default(),
+            policy: Policy {
+                can_rename: deployment == Deployment::Server,
+                ..Policy::default()
+            },
+            retry: RetryPolicy::default(),
+            ttls: CacheTtls::default(),
+        }
+    }
+}
+
+/// The site role `value` names, or an error naming `key` and what is accepted.
+fn site_role(value: &str, key: &str) -> Result<SiteRole, ConfigError> {
+    match RoleMapping::default().lookup(value) {
+        Some(r) => Ok(r),
+        None => err(format!(
+            "{key}: '{value}' is not a site role tableau-scim can assign; accepted: {}",
+            SiteRole::ASSIGNABLE.map(SiteRole::as_str).join(", ")
+        )),
+    }
+}
+
+/// `tenants[i]` over the defaults. Checks within the tenant; checks across tenants (ids and
+/// tokens used twice) are the caller's.
+pub(super) fn tenant_config(
+    i: usize,
+    t: TenantSection,
+    env: &dyn Env,
+) -> Result<TenantConfig, ConfigError> {
+    if t.id.is_empty()
+        || !t
+            .id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return err(format!(
+            "tenants[{i}].id: '{}' must be non-empty letters, digits, '-' or '_'",
+            t.id
+        ));
+    }
+    let key = format!("tenants[{i}] ({})", t.id);
+    if !(t.tableau_url.starts_with("https://") || t.tableau_url.starts_with("http://")) {
+        return err(format!(
+            "{key}.tableau_url: '{}' must start with https:// (or http:// for a local emulator)",
+            t.tableau_url
+        ));
+    }
+    if let Some(v) = &t.api_version {
+        if ApiVersion::parse(v).is_none_or(|v| v < ApiVersion::MINIMUM) {
+            return err(format!(
+                "{key}.api_version: '{v}' is not a REST API version of at least 3.7 (such as 3.24)"
+            ));
+        }
+    }
+    if t.deployment == Deployment::Cloud && t.map_assets_to.is_some() {
+        return err(format!(
+            "{key}.map_assets_to: Tableau Cloud refuses mapAssetsTo; remove it"
+        ));
+    }
+    if t.auth_setting.is_some() && t.idp_configuration_id.is_some() {
+        return err(format!(
+            "{key}: give auth_setting or idp_configuration_id, not both"
+        ));
+    }
+    let prefix = tenant_env_prefix(&t.id);
+    let credentials = credentials(&t, env, &key, &prefix)?;
+    let tokens = tokens(
+        &t.token_hashes,
+        t.tokens_file.as_deref(),
+        env,
+        &key,
+        &prefix,
+    )?;
+    let mut c = TenantConfig::new(
+        &t.id,
+        &t.tableau_url,
+        &t.site,
+        t.deployment,
+        credentials,
+        tokens,
+    );
+    c.api_version = t.api_version.clone();
+    c.roles = role_mapping(&t, &key)?;
+    c.policy = policy(&t, c.policy, &key)?;
+    c.retry = retry(&t.retry);
+    c.ttls = ttls(&t.cache);
+    Ok(c)
+}
+
+/// A PAT (name and secret) or a Connected App, never both.
+fn credentials(
+    t: &TenantSection,
+    env: &dyn Env,
+    key: &str,
+    prefix: &str,
+) -> Result<Credentials, ConfigError> {
+    let pat_secret = secret(
+        env,
+        &format!("{prefix}PAT_SECRET"),
+        t.pat_secret_file.as_deref(),
+        t.pat_secret.as_deref(),
+        &format!("{key}.pat_secret"),
+    )?;
+    match (&t.pat_name, pat_secret, &t.connected_app) {
+        (Some(name), Some(secret), None) => Ok(Credentials::Pat {
+            name: name.clone(),
+            secret,
+        }),
+        (None, None, Some(ca)) => connected_app(ca, env, key, prefix),
+        (Some(_), None, None) => err(format!("{key}: pat_name is set but no secret: give pat_secret, pat_secret_file or {prefix}PAT_SECRET")),
+        (None, Some(_), None) => err(format!("{key}: a PAT secret is given without pat_name")),
+        (None, None, None) => err(format!("{key}: no Tableau credentials: give pat_name with a secret, or [tenants.connected_app]")),
+        _ => err(format!("{key}: give a PAT or a connected app, not both")),
+    }
+}
+
+fn connected_app(
+    ca: &ConnectedAppSection,
+    env: &dyn Env,
+    key: &str,
+    prefix: &str,
+) -> Result<Credentials, ConfigError> {
+    let value = secret(
+        env,
+        &format!("{prefix}CONNECTED_APP_SECRET"),
+        ca.secret_value_file.as_deref(),
+        ca.secret_value.as_deref(),
+        &format!("{key}.connected_app.secret_value"),
+    )?
+    .ok_or_else(|| {
+        ConfigError(format!(
+            "{key}.connected_app: give secret_value, secret_value_file or {prefix}CONNECTED_APP_SECRET"
+        ))
+    })?;
+    Ok(Credentials::ConnectedApp(ConnectedApp {
+        client_id: ca.client_id.clone(),
+        secret_id: ca.secret_id.clone(),
+        secret_value: value,
+        username: ca.username.clone(),
+    }))
+}
+
+fn role_mapping(t: &TenantSection, key: &str) -> Result<RoleMapping, ConfigError> {
+    let mut table = Vec::new();
+    for (idp, role) in &t.roles {
+        table.push((idp.clone(), site_role(role, &format!("{key}.roles.{idp}"))?));
+    }
+    let mut groups = Vec::new();
+    for (g, role) in &t.group_roles {
+        groups.push((
+            g.clone(),
+            site_role(role, &format!("{key}.group_roles.{g}"))?,
+        ));
+    }
+    let default = match &t.default_role {
+        Some(r) => site_role(r, &format!("{key}.default_role"))?,
+        None => RoleMapping::default().default_role(),
+    };
+    Ok(RoleMapping::new(table, groups, default))
+}
+
+fn policy(t: &TenantSection, d: Policy, key: &str) -> Result<Policy, ConfigError> {
+    let group_minimum_site_role = match &t.group_minimum_site_role {
+        Some(r) => Some(site_role(r, &format!("{key}.group_minimum_site_role"))?),
+        None => d.group_minimum_site_role,
+    };
+    Ok(Policy {
+        deprovision: t.deprovision.unwrap_or(d.deprovision),
+        on_license_exhausted: t.on_license_exhausted.unwrap_or(d.on_license_exhausted),
+        rejected_user: t.rejected_user.unwrap_or(d.rejected_user),
+        map_assets_to: t.map_assets_to.clone().or(d.map_assets_to),
+        auth_setting: t.auth_setting.clone().or(d.auth_setting),
+        idp_configuration_id: t.idp_configuration_id.clone().or(d.idp_configuration_id),
+        group_minimum_site_role,
+        can_rename: d.can_rename,
+    })
+}
+
+fn retry(r: &RetrySection) -> RetryPolicy {
+    let d = RetryPolicy::default();
+    RetryPolicy {
+        max_attempts: r.max_attempts.unwrap_or(d.max_attempts).max(1),
+        base_delay: r.base_delay_ms.map_or(d.base_delay, Duration::from_millis),
+        max_delay: r.max_delay_ms.map_or(d.max_delay, Duration::from_millis),
+        max_total: r.max_total_secs.map_or(d.max_total, Duration::from_secs),
+    }
+}
+
+fn ttls(c: &CacheSection) -> CacheTtls {
+    let d = CacheTtls::default();
+    CacheTtls {
+        users: c.users_ttl_secs.map_or(d.users, Duration::from_secs),
+        groups: c.groups_ttl_secs.map_or(d.groups, Duration::from_secs),
+        members: c.members_ttl_secs.map_or(d.members, Duration::from_secs),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bridge::tenant::{Deprovision, OnLicenseExhausted};
+    use secrecy::ExposeSecret;
+    use std::collections::BTreeMap;
+
+    const TOKEN: &str = "a-tenant-token-0123456789";
+
+    /// A Cloud tenant `acme` with `extra` keys; its token (and, with `pat_env`, its PAT
+    /// secret) from the environment.
+    fn parse_env(extra: &str, pat_env: bool) -> Result<TenantConfig, String> {
+        let text = format!(
+            "id = \"acme\"\ntableau_url = \"https://tableau.example.com/\"\nsite = \"acme\"\ndeployment = \"cloud\"\n{extra}"
+        );
+        let section: TenantSection = toml::from_str(&text).map_err(|e| e.to_string())?;
+        let mut env = BTreeMap::from([(
+            "TABLEAU_SCIM_TENANT_ACME_TOKENS".to_string(),
+            TOKEN.to_string(),
+        )]);
+        if pat_env {
+            env.insert(
+                "TABLEAU_SCIM_TENANT_ACME_PAT_SECRET".to_string(),
+                "pat-secret".to_string(),
+            );
+        }
+        tenant_config(0, section, &env).map_err(|e| e.0)
+    }
+
+    fn parse(extra: &str) -> Result<TenantConfig, String> {
+        parse_env(extra, true)
+    }
+
+    #[test]
+    fn a_minimal_tenant_takes_every_default() {
+        let t = parse("pat_name = \"scim\"").expect("valid");
+        assert_eq!(
+            t.tableau_url, "https://tableau.example.com",
+            "no trailing slash"
+        );
+        assert!(matches!(&t.credentials, Credentials::Pat { name, secret }
+            if name == "scim" && secret.expose_secret() == "pat-secret"));
+        assert_eq!(t.tokens, vec![TokenDigest::of(TOKEN)]);
+        assert_eq!(t.roles.default_role(), SiteRole::Viewer);
+        let d = Policy::default();
+        assert_eq!(
+            (
+                t.policy.deprovision,
+                t.policy.on_license_exhausted,
+                t.policy.can_rename
+            ),
+            (d.deprovision, d.on_license_exhausted, false),
+            "Tableau Cloud cannot rename"
+        );
+        let r = RetryPolicy::default();
+        assert_eq!(
+            (t.retry.max_attempts, t.retry.max_total),
+            (r.max_attempts, r.max_total)
+        );
+        assert_eq!(t.ttls.users, CacheTtls::default().users);
+    }
+
+    #[test]
+    fn every_section_of_a_tenant_is_read() {
+        let t = parse(
+            "pat_name = \"scim\"\napi_version = \"3.24\"\ndefault_role = \"explorer\"\ndeprovision = \"unlicense\"\non_license_exhausted = \"reject\"\ngroup_minimum_site_role = \"Viewer\"\n[roles]\nadmin = \"SiteAdministratorCreator\"\n[group_roles]\nCreators = \"Creator\"\n[retry]\nmax_attempts = 0\nbase_delay_ms = 5\n[cache]\nmembers_ttl_secs = 9",
+        )
+        .expect("valid");
+        assert_eq!(t.api_version.as_deref(), Some("3.24"));
+        assert_eq!(t.roles.default_role(), SiteRole::Explorer);
+        assert_eq!(
+            t.roles.lookup("ADMIN"),
+            Some(SiteRole::SiteAdministratorCreator)
+        );
+        assert!(t.roles.group_grants("creators"));
+        assert_eq!(t.policy.deprovision, Deprovision::Unlicense);
+        assert_eq!(t.policy.on_license_exhausted, OnLicenseExhausted::Reject);
+        assert_eq!(t.policy.group_minimum_site_role, Some(SiteRole::Viewer));
+        assert_eq!(t.retry.max_attempts, 1, "at least one attempt");
+        assert_eq!(t.retry.base_delay, Duration::from_millis(5));
+        assert_eq!(t.ttls.members, Duration::from_secs(9));
+    }
+
+    #[test]
+    fn bad_tenants_are_refused_naming_the_key() {
+        let no_secret = parse_env("pat_name = \"scim\"", false);
+        assert!(no_secret.is_err_and(|m| m.contains("pat_name is set but no secret")));
+        let nothing = parse_env("", false);
+        assert!(nothing.is_err_and(|m| m.contains("tenants[0] (acme): no Tableau credentials")));
+        for (extra, needle) in [
+            ("pat_secret = \"s\"", "a PAT secret is given without pat_name"),
+            ("pat_name = \"scim\"\nconnected_app = { client_id = \"c\", secret_id = \"s\", secret_value = \"v\", username = \"u\" }", "give a PAT or a connected app, not both"),
+            ("pat_name = \"scim\"\napi_version = \"3.2\"", "tenants[0] (acme).api_version"),
+            ("pat_name = \"scim\"\ndefault_role = \"Wizard\"", "tenants[0] (acme).default_role: 'Wizard'"),
+            ("pat_name = \"scim\"\nmap_assets_to = \"x\"", "Tableau Cloud refuses mapAssetsTo"),
+            ("pat_name = \"scim\"\nauth_setting = \"SAML\"\nidp_configuration_id = \"i\"", "not both"),
+            ("pat_name = \"scim\"\n[roles]\nx = \"ServerAdministrator\"", "tenants[0] (acme).roles.x"),
+        ] {
+            match parse(extra) {
+                Err(m) => assert!(m.contains(needle), "{extra}: {m}"),
+                Ok(_) => panic!("{extra} must be refused"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_connected_app_reads_its_secret_like_a_pat() {
+        let t = parse_env("[connected_app]\nclient_id = \"c\"\nsecret_id = \"s\"\nsecret_value = \"v\"\nusername = \"admin@example.com\"", false)
+            .expect("valid");
+        assert!(matches!(&t.credentials, Credentials::ConnectedApp(app)
+            if app.secret_value.expose_secret() == "v" && app.username == "admin@example.com"));
+    }
+}

@@ -1,0 +1,190 @@
+//! `tableau-scim emulator`: the Tableau REST emulator on its own, configured from the command
+//! line or the environment.
+
+use std::process::ExitCode;
+
+use super::{Capacity, EmulatorConfig, Faults, Flavor, LicenseFull, Seed};
+
+/// The emulator's options; every one also from an environment variable.
+#[derive(Debug, clap::Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "TABLEAU_EMULATOR_LISTEN",
+        default_value = "127.0.0.1:8090"
+    )]
+    listen: String,
+    /// Site content URL.
+    #[arg(long, env = "TABLEAU_EMULATOR_SITE", default_value = "demo")]
+    site: String,
+    /// Personal Access Token name accepted at sign-in.
+    #[arg(
+        long,
+        env = "TABLEAU_EMULATOR_PAT_NAME",
+        default_value = "tableau-scim"
+    )]
+    pat_name: String,
+    /// Personal Access Token secret accepted at sign-in.
+    #[arg(long, env = "TABLEAU_EMULATOR_PAT_SECRET", hide_env_values = true)]
+    pat_secret: String,
+    /// Tableau Cloud or Tableau Server rules.
+    #[arg(
+        long,
+        env = "TABLEAU_EMULATOR_FLAVOR",
+        value_enum,
+        default_value = "server"
+    )]
+    flavor: Flavor,
+    /// REST API version reported by serverinfo (and the highest accepted).
+    #[arg(long, env = "TABLEAU_EMULATOR_API_VERSION", default_value = "3.24")]
+    api_version: String,
+    /// User name of the site administrator the PAT belongs to.
+    #[arg(
+        long,
+        env = "TABLEAU_EMULATOR_ADMIN",
+        default_value = "admin@example.com"
+    )]
+    admin: String,
+    /// JSON seed file: {"users":[{"name","siteRole",...}],"groups":[{"name","members":[...]}]}.
+    #[arg(long, env = "TABLEAU_EMULATOR_SEED")]
+    seed: Option<std::path::PathBuf>,
+    /// Creator seats (unlimited when absent).
+    #[arg(long, env = "TABLEAU_EMULATOR_CREATOR_CAPACITY")]
+    creator_capacity: Option<u64>,
+    /// Explorer seats (unlimited when absent).
+    #[arg(long, env = "TABLEAU_EMULATOR_EXPLORER_CAPACITY")]
+    explorer_capacity: Option<u64>,
+    /// Viewer seats (unlimited when absent).
+    #[arg(long, env = "TABLEAU_EMULATOR_VIEWER_CAPACITY")]
+    viewer_capacity: Option<u64>,
+    /// On a full tier: give Unlicensed (as Tableau Cloud does) or fail the call.
+    #[arg(
+        long,
+        env = "TABLEAU_EMULATOR_LICENSE_FULL",
+        value_enum,
+        default_value = "downgrade"
+    )]
+    license_full: LicenseFull,
+    /// Answer a duplicate user with 409017 instead of 409000.
+    #[arg(long, env = "TABLEAU_EMULATOR_USER_EXISTS_409017")]
+    user_exists_409017: bool,
+    /// Milliseconds added to every API call.
+    #[arg(long, env = "TABLEAU_EMULATOR_LATENCY_MS", default_value_t = 0)]
+    latency_ms: u64,
+    /// Share of API calls answered 429 (0.0 to 1.0).
+    #[arg(long, env = "TABLEAU_EMULATOR_RATE_429", default_value_t = 0.0)]
+    rate_429: f64,
+    /// Retry-After seconds sent with a 429.
+    #[arg(long, env = "TABLEAU_EMULATOR_RETRY_AFTER", default_value_t = 1)]
+    retry_after_secs: u64,
+    /// Share of API calls answered 500 or 503.
+    #[arg(long, env = "TABLEAU_EMULATOR_RATE_5XX", default_value_t = 0.0)]
+    rate_5xx: f64,
+    /// Share of API calls whose connection is cut after the change is made.
+    #[arg(long, env = "TABLEAU_EMULATOR_RATE_DROP", default_value_t = 0.0)]
+    rate_drop: f64,
+    /// Share of API calls that stall for --stall-ms.
+    #[arg(long, env = "TABLEAU_EMULATOR_RATE_STALL", default_value_t = 0.0)]
+    rate_stall: f64,
+    /// Length of a stall in milliseconds.
+    #[arg(long, env = "TABLEAU_EMULATOR_STALL_MS", default_value_t = 2000)]
+    stall_ms: u64,
+    /// A session token expires after this many calls.
+    #[arg(long, env = "TABLEAU_EMULATOR_EXPIRE_SESSION_AFTER")]
+    expire_session_after: Option<u64>,
+}
+
+/// The emulator configuration the options describe, and where to listen.
+pub fn emulator_config(a: EmulatorArgs) -> Result<(String, EmulatorConfig), String> {
+    let seed = match &a.seed {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("seed file {}: {e}", path.display()))?;
+            Some(
+                serde_json::from_str::<Seed>(&text)
+                    .map_err(|e| format!("seed file {}: {e}", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    for (name, rate) in [
+        ("--rate-429", a.rate_429),
+        ("--rate-5xx", a.rate_5xx),
+        ("--rate-drop", a.rate_drop),
+        ("--rate-stall", a.rate_stall),
+    ] {
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(format!(
+                "{name} is {rate}; give a share between 0.0 and 1.0"
+            ));
+        }
+    }
+    let mut cfg = EmulatorConfig::new(&a.site, &a.pat_name, &a.pat_secret);
+    cfg.flavor = a.flavor;
+    cfg.api_version = a.api_version;
+    cfg.admin_name = a.admin;
+    cfg.seed = seed;
+    cfg.capacity = Capacity {
+        creator: a.creator_capacity,
+        explorer: a.explorer_capacity,
+        viewer: a.viewer_capacity,
+    };
+    cfg.license_full = a.license_full;
+    cfg.user_exists_code = if a.user_exists_409017 {
+        "409017"
+    } else {
+        "409000"
+    };
+    cfg.faults = Faults {
+        latency_ms: a.latency_ms,
+        rate_429: a.rate_429,
+        retry_after_secs: a.retry_after_secs,
+        rate_5xx: a.rate_5xx,
+        expire_session_after: a.expire_session_after,
+        rate_drop: a.rate_drop,
+        rate_stall: a.rate_stall,
+        stall_ms: a.stall_ms,
+        script: Default::default(),
+    };
+    Ok((a.listen, cfg))
+}
+
+/// Run the emulator alone until Ctrl-C.
+pub async fn run(args: EmulatorArgs) -> ExitCode {
+    let (listen, cfg) = match emulator_config(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tableau-scim emulator: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (flavor, site, pat_name, version) = (
+        cfg.flavor,
+        cfg.site.clone(),
+        cfg.pat_name.clone(),
+        cfg.api_version.clone(),
+    );
+    let emu = match super::start(&listen, cfg, 2) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("tableau-scim emulator: cannot start on {listen}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("Tableau emulator ({flavor:?} rules, REST API {version})");
+    println!("  Server URL:    {}", emu.url());
+    println!("  Site:          contentUrl '{site}', id {}", emu.site_id);
+    println!("  PAT name:      {pat_name} (secret as given)");
+    println!("  Call counters: {}/_emulator/stats   faults: {}/_emulator/faults   state: {}/_emulator/dump", emu.url(), emu.url(), emu.url());
+    let handle = emu.handle.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            handle.stop(true).await;
+        }
+    });
+    match emu.task.await {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    }
+}
