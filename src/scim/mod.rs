@@ -6,8 +6,6 @@ pub mod filter;
 pub mod json;
 pub mod list;
 pub mod patch;
-#[cfg(test)]
-mod patch_tests;
 pub mod path;
 pub mod projection;
 pub mod resource;

@@ -7,6 +7,7 @@ mod api;
 pub mod cli;
 mod control;
 mod faults;
+mod request;
 pub mod state;
 mod xml_out;
 

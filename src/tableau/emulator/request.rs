@@ -1,0 +1,202 @@
+//! Reading an emulated request: query parameters, paging and filters with Tableau's error
+//! codes, `tsRequest` bodies and site roles.
+
+use actix_web::{web, HttpRequest};
+
+use super::state::{api_error, ApiError};
+use crate::tableau::model::Pagination;
+use crate::tableau::site_role::SiteRole;
+use crate::tableau::xml::{self, Element};
+
+pub(super) fn query_pairs(req: &HttpRequest) -> Vec<(String, String)> {
+    serde_urlencoded::from_str(req.query_string()).unwrap_or_default()
+}
+
+pub(super) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `pageSize` (1..=1000, default 100) and `pageNumber` (from 1), with Tableau's codes.
+pub(super) fn paging(pairs: &[(String, String)]) -> Result<(usize, usize), ApiError> {
+    let size = match param(pairs, "pageSize") {
+        None => 100,
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if n > 1000 => {
+                return Err(api_error(
+                    403,
+                    "403014",
+                    "Page Size Limit Exceeded",
+                    format!("The page size {n} exceeds the limit of 1000"),
+                ))
+            }
+            Ok(n) if n > 0 => n,
+            _ => {
+                return Err(api_error(
+                    400,
+                    "400007",
+                    "Bad Request",
+                    format!("Invalid page size '{s}'"),
+                ))
+            }
+        },
+    };
+    let number = match param(pairs, "pageNumber") {
+        None => 1,
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                return Err(api_error(
+                    400,
+                    "400006",
+                    "Bad Request",
+                    format!("Invalid page number '{s}'"),
+                ))
+            }
+        },
+    };
+    Ok((number, size))
+}
+
+pub(super) fn page<T>(
+    items: Vec<T>,
+    number: usize,
+    size: usize,
+) -> Result<(Vec<T>, Pagination), ApiError> {
+    let total = items.len();
+    let start = (number - 1).saturating_mul(size);
+    if number > 1 && start >= total {
+        return Err(api_error(
+            400,
+            "400006",
+            "Bad Request",
+            format!("Page {number} is past the end: there are {total} items"),
+        ));
+    }
+    let pagination = Pagination {
+        page_number: u32::try_from(number).unwrap_or(u32::MAX),
+        page_size: u32::try_from(size).unwrap_or(u32::MAX),
+        total_available: u64::try_from(total).unwrap_or(u64::MAX),
+    };
+    Ok((
+        items.into_iter().skip(start).take(size).collect(),
+        pagination,
+    ))
+}
+
+/// Split a `filter` on the commas that separate expressions, not those inside `[...]`.
+pub(super) fn split_filters(f: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    for (i, c) in f.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&f[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&f[start..]);
+    out
+}
+
+/// Apply Tableau filters (`name:eq:x`, `name:cieq:x`, `name:in:[a,b]`, `name:has:x`,
+/// `siteRole:eq:Viewer`) to items, given how to read a field.
+pub(super) fn filter<T>(
+    items: Vec<T>,
+    pairs: &[(String, String)],
+    field: impl Fn(&T, &str) -> Option<String>,
+) -> Result<Vec<T>, ApiError> {
+    let Some(f) = param(pairs, "filter") else {
+        return Ok(items);
+    };
+    let mut items = items;
+    for expr in split_filters(f) {
+        let mut parts = expr.splitn(3, ':');
+        let (Some(name), Some(op), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(api_error(
+                400,
+                "400065",
+                "Bad Request",
+                format!("Invalid filter expression '{expr}': expected field:operator:value"),
+            ));
+        };
+        if !matches!(name, "name" | "siteRole" | "domainName") {
+            return Err(api_error(
+                400,
+                "400065",
+                "Bad Request",
+                format!("Filtering on '{name}' is not supported"),
+            ));
+        }
+        let test: Box<dyn Fn(&str) -> bool> = match op {
+            "eq" => {
+                let v = value.to_string();
+                Box::new(move |x| x == v)
+            }
+            "cieq" => {
+                let v = value.to_lowercase();
+                Box::new(move |x| x.to_lowercase() == v)
+            }
+            "has" => {
+                let v = value.to_lowercase();
+                Box::new(move |x| x.to_lowercase().contains(&v))
+            }
+            "in" => {
+                let inner = value.trim_start_matches('[').trim_end_matches(']');
+                let set: Vec<String> = inner.split(',').map(str::to_string).collect();
+                Box::new(move |x| set.iter().any(|s| s == x))
+            }
+            other => {
+                return Err(api_error(
+                    400,
+                    "400065",
+                    "Bad Request",
+                    format!("Filter operator '{other}' is not supported on {name}"),
+                ));
+            }
+        };
+        items.retain(|i| field(i, name).is_some_and(|v| test(&v)));
+    }
+    Ok(items)
+}
+
+pub(super) fn sort_desc(pairs: &[(String, String)]) -> bool {
+    param(pairs, "sort").is_some_and(|s| s.split(',').any(|x| x == "name:desc"))
+}
+
+pub(super) fn body_root(body: &web::Bytes) -> Result<Element, ApiError> {
+    let malformed = || {
+        api_error(
+            400,
+            "400000",
+            "Bad Request",
+            "Payload is either malformed or incomplete",
+        )
+    };
+    let text = std::str::from_utf8(body).map_err(|_| malformed())?;
+    let root = xml::parse(text).map_err(|_| malformed())?;
+    if root.name != "tsRequest" {
+        return Err(malformed());
+    }
+    Ok(root)
+}
+
+pub(super) fn role_attr(e: &Element, attr: &str) -> Result<Option<SiteRole>, ApiError> {
+    match e.attr(attr) {
+        None => Ok(None),
+        Some(r) => r.parse::<SiteRole>().map(Some).map_err(|_| {
+            api_error(
+                400,
+                "400013",
+                "Invalid site role",
+                format!("'{r}' is not a valid site role"),
+            )
+        }),
+    }
+}

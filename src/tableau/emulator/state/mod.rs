@@ -1,0 +1,466 @@
+//! The emulated site: users, groups, sessions, and the rules Tableau applies to them. The rules
+//! for users are in `users`, for groups in `groups`; here the site, its seed and what tests
+//! inspect.
+
+mod groups;
+mod users;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use compact_str::CompactString;
+use serde::{Deserialize, Serialize};
+
+use crate::tableau::model::{Group, User, ALL_USERS};
+use crate::tableau::site_role::{LicenseTier, SiteRole};
+
+/// Which Tableau the emulator behaves like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Flavor {
+    /// Tableau Cloud: user names are emails and cannot change; `mapAssetsTo` is refused;
+    /// new users default to `TableauIDWithMFA`.
+    Cloud,
+    /// Tableau Server: free-form names, renames allowed; new users default to `ServerDefault`.
+    Server,
+}
+
+/// What happens when a license tier is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LicenseFull {
+    /// The user gets `Unlicensed` and the call succeeds (what Tableau Cloud is reported to do,
+    /// tableau-rest.md section 2.4).
+    Downgrade,
+    /// The call fails.
+    Error,
+}
+
+/// A Tableau-style error: HTTP status, code, summary, detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: u16,
+    /// Tableau error code.
+    pub code: &'static str,
+    /// Summary line.
+    pub summary: &'static str,
+    /// Detail.
+    pub detail: String,
+}
+
+/// Build an [`ApiError`].
+pub fn api_error(
+    status: u16,
+    code: &'static str,
+    summary: &'static str,
+    detail: impl Into<String>,
+) -> ApiError {
+    ApiError {
+        status,
+        code,
+        summary,
+        detail: detail.into(),
+    }
+}
+
+/// Seats per tier; `None` is unlimited.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capacity {
+    /// Creator seats.
+    pub creator: Option<u64>,
+    /// Explorer seats.
+    pub explorer: Option<u64>,
+    /// Viewer seats.
+    pub viewer: Option<u64>,
+}
+
+/// A user and the flags the emulator keeps beside Tableau's attributes.
+#[derive(Debug, Clone)]
+pub struct EmuUser {
+    /// What Tableau shows.
+    pub user: User,
+    /// Owns workbooks or data sources: cannot be removed without `mapAssetsTo`.
+    pub owns_content: bool,
+}
+
+/// A local group and its members.
+#[derive(Debug, Clone)]
+pub struct EmuGroup {
+    /// What Tableau shows.
+    pub group: Group,
+    /// Member user ids.
+    pub members: BTreeSet<String>,
+}
+
+/// A seed file: users and groups present at start.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seed {
+    /// Users.
+    #[serde(default)]
+    pub users: Vec<SeedUser>,
+    /// Groups.
+    #[serde(default)]
+    pub groups: Vec<SeedGroup>,
+}
+
+/// A seeded user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SeedUser {
+    /// User name.
+    pub name: String,
+    /// Site role.
+    pub site_role: String,
+    /// Display name.
+    #[serde(default)]
+    pub full_name: Option<String>,
+    /// Email.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Owns content.
+    #[serde(default)]
+    pub owns_content: bool,
+}
+
+/// A seeded group.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SeedGroup {
+    /// Group name.
+    pub name: String,
+    /// Member user names.
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// Minimum site role.
+    #[serde(default)]
+    pub minimum_site_role: Option<String>,
+}
+
+/// One injected fault, for the deterministic script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fault {
+    /// 429 with `Retry-After`.
+    #[serde(rename = "429")]
+    TooMany,
+    /// 500.
+    #[serde(rename = "500")]
+    Internal,
+    /// 503.
+    #[serde(rename = "503")]
+    Unavailable,
+    /// Process the request, then cut the connection before the response is complete.
+    Drop,
+    /// Wait `stall_ms` before answering.
+    Stall,
+}
+
+/// Fault injection settings (random shares, plus a script of faults for the next calls).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Faults {
+    /// Added to every API call.
+    pub latency_ms: u64,
+    /// Share of calls answered 429.
+    pub rate_429: f64,
+    /// `Retry-After` seconds sent with a 429.
+    pub retry_after_secs: u64,
+    /// Share of calls answered 500 or 503.
+    pub rate_5xx: f64,
+    /// A session token expires after this many calls.
+    pub expire_session_after: Option<u64>,
+    /// Share of calls whose connection is cut after processing.
+    pub rate_drop: f64,
+    /// Share of calls that stall.
+    pub rate_stall: f64,
+    /// Length of a stall.
+    pub stall_ms: u64,
+    /// Faults for the next calls, in order, before any random one.
+    pub script: VecDeque<Fault>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct SessionInfo {
+    pub calls: u64,
+    pub user_id: String,
+}
+
+/// The whole emulated site.
+#[derive(Debug)]
+pub struct SiteState {
+    /// Site LUID.
+    pub site_id: String,
+    /// Site content URL.
+    pub content_url: String,
+    /// Flavor.
+    pub flavor: Flavor,
+    /// Seats.
+    pub capacity: Capacity,
+    /// Behaviour on a full tier.
+    pub license_full: LicenseFull,
+    /// Code answered for a duplicate user (`409000`, or `409017` as the Migration SDK sees).
+    pub user_exists_code: &'static str,
+    pub(crate) users: BTreeMap<String, EmuUser>,
+    /// Lower-cased user name to id: uniqueness checks stay O(1) on sites of 100,000 users.
+    pub(crate) names: HashMap<String, String>,
+    pub(crate) groups: BTreeMap<String, EmuGroup>,
+    pub(crate) all_users_id: String,
+    pub(crate) sessions: HashMap<String, SessionInfo>,
+    /// The live token of the PAT (a new sign-in with it ends this session).
+    pub(crate) pat_token: Option<String>,
+    /// The user the PAT and the connected app sign in as.
+    pub(crate) admin_id: String,
+    /// Calls per `"METHOD /path/{id}"`.
+    pub(crate) stats: BTreeMap<String, u64>,
+    /// Fault injection.
+    pub faults: Faults,
+}
+
+fn luid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+impl SiteState {
+    /// A site with its administrator (the PAT's owner, who owns content) and "All Users".
+    pub fn new(content_url: &str, flavor: Flavor, admin_name: &str) -> SiteState {
+        let admin_id = luid();
+        let all_users_id = luid();
+        let mut s = SiteState {
+            site_id: luid(),
+            content_url: content_url.to_string(),
+            flavor,
+            capacity: Capacity::default(),
+            license_full: LicenseFull::Downgrade,
+            user_exists_code: "409000",
+            users: BTreeMap::new(),
+            names: HashMap::new(),
+            groups: BTreeMap::new(),
+            all_users_id: all_users_id.clone(),
+            sessions: HashMap::new(),
+            pat_token: None,
+            admin_id: admin_id.clone(),
+            stats: BTreeMap::new(),
+            faults: Faults::default(),
+        };
+        s.names.insert(admin_name.to_lowercase(), admin_id.clone());
+        s.users.insert(
+            admin_id.clone(),
+            EmuUser {
+                user: User {
+                    id: admin_id.into(),
+                    name: admin_name.into(),
+                    site_role: SiteRole::SiteAdministratorCreator.as_str().into(),
+                    auth_setting: Some(s.default_auth().into()),
+                    domain: Some("local".into()),
+                    ..User::default()
+                },
+                owns_content: true,
+            },
+        );
+        s.groups.insert(
+            all_users_id.clone(),
+            EmuGroup {
+                group: Group {
+                    id: all_users_id,
+                    name: ALL_USERS.into(),
+                    minimum_site_role: None,
+                    user_count: None,
+                    domain: Some("local".into()),
+                },
+                members: BTreeSet::new(),
+            },
+        );
+        s
+    }
+
+    /// The name of the signed-in administrator.
+    pub fn admin_name(&self) -> &str {
+        self.users
+            .get(&self.admin_id)
+            .map_or("", |u| u.user.name.as_str())
+    }
+
+    fn default_auth(&self) -> &'static str {
+        match self.flavor {
+            Flavor::Cloud => "TableauIDWithMFA",
+            Flavor::Server => "ServerDefault",
+        }
+    }
+
+    /// Add the users and groups of a seed.
+    pub fn apply_seed(&mut self, seed: &Seed) -> Result<(), ApiError> {
+        for u in &seed.users {
+            let role: SiteRole = u
+                .site_role
+                .parse()
+                .map_err(|_| api_error(400, "400013", "Invalid site role", u.site_role.clone()))?;
+            let created = self.add_user(&u.name, role, None, None, u.email.clone())?;
+            if let Some(e) = self.users.get_mut(created.id.as_str()) {
+                e.user.full_name = u.full_name.as_deref().map(CompactString::from);
+                e.owns_content = u.owns_content;
+            }
+        }
+        for g in &seed.groups {
+            let role = match &g.minimum_site_role {
+                Some(r) => Some(
+                    r.parse()
+                        .map_err(|_| api_error(400, "400013", "Invalid site role", r.clone()))?,
+                ),
+                None => None,
+            };
+            let group = self.create_group(&g.name, role)?;
+            let ids: Vec<String> = g
+                .members
+                .iter()
+                .filter_map(|n| {
+                    self.users
+                        .values()
+                        .find(|u| u.user.name == *n)
+                        .map(|u| u.user.id.to_string())
+                })
+                .collect();
+            self.add_members(&group.id, &ids, true)?;
+        }
+        Ok(())
+    }
+
+    /// Seats in use per tier.
+    pub fn usage(&self, tier: LicenseTier) -> u64 {
+        let n = self
+            .users
+            .values()
+            .filter(|u| u.user.role().and_then(SiteRole::tier) == Some(tier))
+            .count();
+        u64::try_from(n).unwrap_or(u64::MAX)
+    }
+
+    fn capacity_of(&self, tier: LicenseTier) -> Option<u64> {
+        match tier {
+            LicenseTier::Creator => self.capacity.creator,
+            LicenseTier::Explorer => self.capacity.explorer,
+            LicenseTier::Viewer => self.capacity.viewer,
+        }
+    }
+
+    /// The role a user actually gets when asking for `wanted`: the role itself if its tier
+    /// has a free seat (the user's current seat counts as free), else Unlicensed or an error.
+    fn grant(&self, wanted: SiteRole, current: Option<SiteRole>) -> Result<SiteRole, ApiError> {
+        let Some(tier) = wanted.tier() else {
+            return Ok(wanted);
+        };
+        let Some(cap) = self.capacity_of(tier) else {
+            return Ok(wanted);
+        };
+        let already = current.and_then(SiteRole::tier) == Some(tier);
+        if already || self.usage(tier) < cap {
+            return Ok(wanted);
+        }
+        match self.license_full {
+            LicenseFull::Downgrade => Ok(SiteRole::Unlicensed),
+            LicenseFull::Error => Err(api_error(
+                409,
+                "409020",
+                "License limit reached",
+                format!(
+                    "No {} license is available on this site ({cap} in use)",
+                    tier.as_str()
+                ),
+            )),
+        }
+    }
+
+    fn name_taken(&self, name: &str, except: Option<&str>) -> bool {
+        self.names
+            .get(&name.to_lowercase())
+            .is_some_and(|id| Some(id.as_str()) != except)
+    }
+
+    fn check_role(role: SiteRole) -> Result<(), ApiError> {
+        if role.is_assignable() {
+            Ok(())
+        } else {
+            Err(api_error(
+                400,
+                "400013",
+                "Invalid site role",
+                format!("The site role '{role}' cannot be assigned. Valid roles: Creator, Explorer, ExplorerCanPublish, SiteAdministratorExplorer, SiteAdministratorCreator, Unlicensed, Viewer"),
+            ))
+        }
+    }
+}
+
+impl SiteState {
+    /// The call counters, keyed `"METHOD /path/{id}"`.
+    pub fn stats_snapshot(&self) -> BTreeMap<String, u64> {
+        self.stats.clone()
+    }
+
+    /// Zero the call counters.
+    pub fn reset_stats(&mut self) {
+        self.stats.clear();
+    }
+
+    /// Every API call counted so far.
+    pub fn total_calls(&self) -> u64 {
+        self.stats.values().sum()
+    }
+
+    /// A user's site role, by name.
+    pub fn role_of(&self, name: &str) -> Option<String> {
+        self.users
+            .values()
+            .find(|u| u.user.name == name)
+            .map(|u| u.user.site_role.to_string())
+    }
+
+    /// A user, by name.
+    pub fn user_named(&self, name: &str) -> Option<User> {
+        self.users
+            .values()
+            .find(|u| u.user.name == name)
+            .map(|u| u.user.clone())
+    }
+
+    /// A group's member names, sorted, by group name.
+    pub fn member_names(&self, group: &str) -> Option<Vec<String>> {
+        let g = self.groups.values().find(|g| g.group.name == group)?;
+        let mut names: Vec<String> = self
+            .members(&g.group.id)
+            .ok()?
+            .into_iter()
+            .map(|u| u.name.to_string())
+            .collect();
+        names.sort();
+        Some(names)
+    }
+
+    /// Group names, "All Users" included.
+    pub fn group_names(&self) -> Vec<String> {
+        self.groups_sorted().into_iter().map(|g| g.name).collect()
+    }
+
+    /// Live sessions.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Every user name.
+    pub fn user_names(&self) -> Vec<String> {
+        self.users
+            .values()
+            .map(|u| u.user.name.to_string())
+            .collect()
+    }
+
+    /// Mark a user as owning content (or not); false when there is no such user.
+    pub fn set_owns_content(&mut self, name: &str, owns: bool) -> bool {
+        match self.users.values_mut().find(|u| u.user.name == name) {
+            Some(u) => {
+                u.owns_content = owns;
+                true
+            }
+            None => false,
+        }
+    }
+}
