@@ -8,9 +8,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::{Client, Method};
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{Idp, Site};
+use reqwest::Method;
 use serde_json::{json, Value};
-use tableau_scim::stack::{Stack, StackOptions};
 use tableau_scim::tableau::emulator::{EmulatorConfig, Faults};
 
 const TOKEN: &str = "bench-provisioning-token";
@@ -22,22 +25,17 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-async fn send(http: &Client, method: Method, url: &str, body: Value) -> Value {
+/// A SCIM request that must succeed, tried up to five times; its body.
+async fn send(idp: &Idp, method: Method, path: &str, body: Value) -> Value {
     for _ in 0..5 {
-        if let Ok(r) = http
-            .request(method.clone(), url)
-            .bearer_auth(TOKEN)
-            .header("Content-Type", "application/scim+json")
-            .body(body.to_string())
-            .send()
-            .await
-        {
-            if r.status().is_success() {
-                return r.json().await.unwrap_or(Value::Null);
+        let body = Some(body.clone()).filter(|b| !b.is_null());
+        if let Ok((status, answer)) = idp.try_call(method.clone(), path, body).await {
+            if status.is_success() {
+                return answer;
             }
         }
     }
-    panic!("{url} kept failing");
+    panic!("{path} kept failing");
 }
 
 async fn run<F, Fut>(n: usize, concurrency: usize, work: F) -> Duration
@@ -72,57 +70,40 @@ async fn main() {
     let n = env("BENCH_USERS", 10_000);
     let concurrency = env("BENCH_CONCURRENCY", 8);
     let latency = env("BENCH_LATENCY_MS", 50);
-    let dir = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => panic!("{e}"),
-    };
     let mut emu = EmulatorConfig::new("prov", "pat", "secret");
     emu.faults = Faults {
         latency_ms: latency as u64,
         ..Faults::default()
     };
-    let mut opts = StackOptions::new(emu, dir.path().to_path_buf(), TOKEN);
-    opts.server.workers = 2;
-    let stack = match Stack::start(opts) {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    };
-    let base = stack.scim_url();
-    let http = Client::new();
-    send(
-        &http,
-        Method::GET,
-        &format!("{base}/Users?count=0"),
-        json!(null),
-    )
-    .await;
-    stack.emulator.with_state(|s| s.reset_stats());
+    let site = Site::start(emu, TOKEN, |o| o.server.workers = 2);
+    send(&site.idp, Method::GET, "/Users?count=0", json!(null)).await;
+    site.reset_calls();
     let ids: Arc<std::sync::Mutex<Vec<String>>> =
         Arc::new(std::sync::Mutex::new(vec![String::new(); n]));
-    let (h, b, out) = (http.clone(), base.clone(), ids.clone());
+    let (h, out) = (site.idp.clone(), ids.clone());
     let create = run(n, concurrency, move |i| {
-        let (h, b, out) = (h.clone(), b.clone(), out.clone());
+        let (h, out) = (h.clone(), out.clone());
         async move {
             // Okta's create: userName, name and email, so Add User then Update User.
-            let u = send(&h, Method::POST, &format!("{b}/Users"), json!({"userName": format!("p{i:05}@example.com"), "name": {"givenName": "P", "familyName": i.to_string()}, "emails": [{"value": format!("p{i:05}@example.com"), "primary": true}]})).await;
+            let u = send(&h, Method::POST, "/Users", json!({"userName": format!("p{i:05}@example.com"), "name": {"givenName": "P", "familyName": i.to_string()}, "emails": [{"value": format!("p{i:05}@example.com"), "primary": true}]})).await;
             if let Ok(mut v) = out.lock() {
                 v[i] = u["id"].as_str().unwrap_or_default().to_string();
             }
         }
     })
     .await;
-    let create_calls = stack.emulator.with_state(|s| s.total_calls()).unwrap_or(0);
-    stack.emulator.with_state(|s| s.reset_stats());
+    let create_calls = site.tableau_calls();
+    site.reset_calls();
     let ids: Arc<Vec<String>> = Arc::new(ids.lock().map(|v| v.clone()).unwrap_or_default());
-    let (h, b) = (http.clone(), base.clone());
+    let h = site.idp.clone();
     let change = run(n, concurrency, move |i| {
-        let (h, b, ids) = (h.clone(), b.clone(), ids.clone());
+        let (h, ids) = (h.clone(), ids.clone());
         async move {
-            send(&h, Method::PATCH, &format!("{b}/Users/{}", ids[i]), json!({"Operations":[{"op":"replace","path":"roles","value":[{"value":"Explorer"}]}]})).await;
+            send(&h, Method::PATCH, &format!("/Users/{}", ids[i]), json!({"Operations":[{"op":"replace","path":"roles","value":[{"value":"Explorer"}]}]})).await;
         }
     })
     .await;
-    let change_calls = stack.emulator.with_state(|s| s.total_calls()).unwrap_or(0);
+    let change_calls = site.tableau_calls();
     let report = |name: &str, took: Duration, calls: u64| {
         let per_op = calls as f64 / n as f64;
         let achieved = n as f64 / took.as_secs_f64();

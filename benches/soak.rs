@@ -9,10 +9,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{id, Idp, Site};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 use tableau_scim::bridge::roles::RoleMapping;
-use tableau_scim::stack::{Stack, StackOptions};
 use tableau_scim::tableau::emulator::{EmulatorConfig, Faults};
 use tableau_scim::tableau::retry::RetryPolicy;
 use tableau_scim::tableau::SiteRole;
@@ -28,59 +31,36 @@ fn env(name: &str, default: usize) -> usize {
 
 /// One IdP request, retried until it gets an answer that is not a fault.
 async fn idp(
-    http: &Client,
+    client: &Idp,
     method: Method,
-    url: &str,
+    path: &str,
     body: Option<Value>,
     idp_retries: &std::sync::atomic::AtomicU64,
 ) -> (StatusCode, Value) {
     for attempt in 0..60 {
-        let mut req = http.request(method.clone(), url).bearer_auth(TOKEN);
-        if let Some(b) = &body {
-            req = req
-                .header("Content-Type", "application/scim+json")
-                .body(b.to_string());
-        }
-        if let Ok(r) = req.send().await {
-            let s = r.status();
+        if let Ok((s, v)) = client.try_call(method.clone(), path, body.clone()).await {
             if !(s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS) {
-                return (s, r.json().await.unwrap_or(Value::Null));
+                return (s, v);
             }
         }
         idp_retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tokio::time::sleep(Duration::from_millis(50 * (attempt + 1).min(10))).await;
     }
-    panic!("{method} {url} never succeeded");
+    panic!("{method} {path} never succeeded");
 }
 
-fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap_or_default().to_string()
-}
-
-async fn create_user(
-    http: &Client,
-    base: &str,
-    body: Value,
-    retries: &std::sync::atomic::AtomicU64,
-) -> String {
+async fn create_user(client: &Idp, body: Value, retries: &std::sync::atomic::AtomicU64) -> String {
     let name = body["userName"].as_str().unwrap_or_default().to_string();
     loop {
-        let (s, v) = idp(
-            http,
-            Method::POST,
-            &format!("{base}/Users"),
-            Some(body.clone()),
-            retries,
-        )
-        .await;
+        let (s, v) = idp(client, Method::POST, "/Users", Some(body.clone()), retries).await;
         match s {
             StatusCode::CREATED => return id(&v),
             StatusCode::CONFLICT => {
                 let q = format!(
-                    "{base}/Users?filter=userName%20eq%20%22{}%22",
+                    "/Users?filter=userName%20eq%20%22{}%22",
                     name.replace('@', "%40")
                 );
-                let (_, l) = idp(http, Method::GET, &q, None, retries).await;
+                let (_, l) = idp(client, Method::GET, &q, None, retries).await;
                 if l["totalResults"] == 1 {
                     return id(&l["Resources"][0]);
                 }
@@ -94,10 +74,6 @@ async fn create_user(
 async fn main() {
     let users = env("SOAK_USERS", 2000);
     let groups = env("SOAK_GROUPS", 50);
-    let dir = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => panic!("{e}"),
-    };
     let mut emu = EmulatorConfig::new("soak", "pat", "secret");
     emu.faults = Faults {
         rate_5xx: 0.10,
@@ -109,27 +85,26 @@ async fn main() {
         stall_ms: 2000,
         ..Faults::default()
     };
-    let mut opts = StackOptions::new(emu, dir.path().to_path_buf(), TOKEN);
-    opts.tenant.roles = RoleMapping::new(
-        [("analyst".to_string(), SiteRole::Explorer)],
-        [],
-        SiteRole::Viewer,
-    );
-    opts.tenant.retry = RetryPolicy {
-        max_attempts: 8,
-        base_delay: Duration::from_millis(20),
-        max_delay: Duration::from_millis(500),
-        max_total: Duration::from_secs(30),
-    };
-    let stack = match Stack::start(opts) {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    };
-    let base = stack.scim_url();
-    let http = Client::builder()
+    let site = Site::start(emu, TOKEN, |o| {
+        o.tenant.roles = RoleMapping::new(
+            [("analyst".to_string(), SiteRole::Explorer)],
+            [],
+            SiteRole::Viewer,
+        );
+        o.tenant.retry = RetryPolicy {
+            max_attempts: 8,
+            base_delay: Duration::from_millis(20),
+            max_delay: Duration::from_millis(500),
+            max_total: Duration::from_secs(30),
+        };
+    });
+    let stack = &site.stack;
+    // Stalls last 2 s: the IdP waits longer than that.
+    let patient = Client::builder()
         .timeout(Duration::from_secs(60))
         .build()
         .unwrap_or_default();
+    let client = Idp::with_client(&stack.scim_url(), TOKEN, patient);
     let retries = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let started = Instant::now();
     // What the IdP asks for: user i is an "analyst" (Explorer) when i % 3 == 0, else Viewer;
@@ -138,7 +113,7 @@ async fn main() {
     let mut tasks = Vec::new();
     let chunk = users.div_ceil(8);
     for w in 0..8 {
-        let (http, base, retries) = (http.clone(), base.clone(), retries.clone());
+        let (client, retries) = (client.clone(), retries.clone());
         tasks.push(tokio::spawn(async move {
             let mut ids = Vec::new();
             for i in (w * chunk)..((w + 1) * chunk).min(users) {
@@ -149,7 +124,7 @@ async fn main() {
                 } else {
                     json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"externalId":format!("ext-{i}"),"userName":name,"active":"True","emails":[{"primary":true,"type":"work","value":name}],"name":{"formatted":format!("S {i}")},"roles":roles})
                 };
-                ids.push((i, create_user(&http, &base, body, &retries).await));
+                ids.push((i, create_user(&client, body, &retries).await));
             }
             ids
         }));
@@ -170,9 +145,9 @@ async fn main() {
     for g in 0..groups {
         let gname = format!("Soak Group {g:02}");
         let (s, v) = idp(
-            &http,
+            &client,
             Method::POST,
-            &format!("{base}/Groups"),
+            "/Groups",
             Some(json!({"displayName": gname})),
             &retries,
         )
@@ -181,10 +156,10 @@ async fn main() {
             id(&v)
         } else {
             let (_, l) = idp(
-                &http,
+                &client,
                 Method::GET,
                 &format!(
-                    "{base}/Groups?filter=displayName%20eq%20%22{}%22",
+                    "/Groups?filter=displayName%20eq%20%22{}%22",
                     gname.replace(' ', "%20")
                 ),
                 None,
@@ -200,7 +175,7 @@ async fn main() {
             .collect();
         for batch in members.chunks(100) {
             let op = if g % 2 == 0 { "add" } else { "Add" };
-            idp(&http, Method::PATCH, &format!("{base}/Groups/{gid}"), Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":op,"path":"members","value":batch}]})), &retries).await;
+            idp(&client, Method::PATCH, &format!("/Groups/{gid}"), Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":op,"path":"members","value":batch}]})), &retries).await;
         }
         expected_members.insert(
             gname,

@@ -3,7 +3,7 @@
 //! Layers, outermost first: [`http`] (actix-web handlers), [`backend`] (the resource store the
 //! handlers call), [`scim`] (the protocol, pure).
 #![forbid(unsafe_code)]
-#![deny(clippy::unwrap_used)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod backend;
 pub mod bridge;

@@ -2,10 +2,12 @@
 //! entry gets its 4xx SCIM error, none a 5xx, and none makes a Tableau call. Huge strings and
 //! arrays are generated here rather than stored.
 
+mod common;
+
 use base64::Engine;
-use reqwest::{Client, Method};
+use common::Site;
+use reqwest::Method;
 use serde_json::{json, Value};
-use tableau_scim::stack::{Stack, StackOptions};
 use tableau_scim::tableau::emulator::EmulatorConfig;
 
 const TOKEN: &str = "bad-input-corpus-token";
@@ -86,52 +88,41 @@ fn corpus(base: &str, origin: &str) -> Vec<Case> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_bad_request_is_a_4xx_scim_error_and_no_tableau_call() {
-    let dir = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => panic!("{e}"),
-    };
-    let stack = match Stack::start(StackOptions::new(
-        EmulatorConfig::new("acme", "pat", "secret"),
-        dir.path().to_path_buf(),
-        TOKEN,
-    )) {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    };
-    let base = stack.scim_url();
-    let origin = format!("http://{}", stack.serving.server.addr);
-    let http = Client::new();
+    let site = Site::start(EmulatorConfig::new("acme", "pat", "secret"), TOKEN, |_| {});
+    let base = site.stack.scim_url();
+    let origin = format!("http://{}", site.stack.serving.server.addr);
     let cases = corpus(&base, &origin);
     let mut failures = Vec::new();
     for c in &cases {
-        let mut req = http.request(c.method.clone(), &c.url);
-        match c.token.as_str() {
-            "valid" => req = req.bearer_auth(TOKEN),
-            "wrong" => req = req.bearer_auth("not-the-token-at-all"),
-            "basic" => req = req.header("Authorization", "Basic dXNlcjpwYXNz"),
-            _ => {}
-        }
-        if let Some(b) = &c.body {
-            req = req
-                .header("Content-Type", c.content_type.as_str())
-                .body(b.clone());
-        }
-        let resp = match req.send().await {
+        let (idp, token) = match c.token.as_str() {
+            "valid" => (site.idp.clone(), Some(TOKEN)),
+            "wrong" => (site.idp.clone(), Some("not-the-token-at-all")),
+            "basic" => (
+                site.idp.with_header("Authorization", "Basic dXNlcjpwYXNz"),
+                None,
+            ),
+            _ => (site.idp.clone(), None),
+        };
+        let content_type = c.body.as_ref().map(|_| c.content_type.as_str());
+        let reply = match idp
+            .try_raw(
+                c.method.clone(),
+                &c.url,
+                token,
+                content_type,
+                c.body.clone(),
+            )
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 failures.push(format!("{}: transport error {e}", c.name));
                 continue;
             }
         };
-        let status = resp.status().as_u16();
-        let ctype = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        let body: Value =
-            serde_json::from_str(&resp.text().await.unwrap_or_default()).unwrap_or(Value::Null);
+        let status = reply.status.as_u16();
+        let ctype = reply.header("content-type");
+        let body = &reply.body;
         let problem = if status >= 500 {
             Some(format!("a {status}"))
         } else if status != c.status {
@@ -161,7 +152,8 @@ async fn every_bad_request_is_a_4xx_scim_error_and_no_tableau_call() {
         cases.len(),
         failures.join("\n")
     );
-    let calls = stack
+    let calls = site
+        .stack
         .emulator
         .with_state(|s| s.total_calls())
         .unwrap_or(u64::MAX);

@@ -1,31 +1,23 @@
 //! The bridge end to end: the real SCIM server over the bridge, against the emulator, replaying
 //! how Okta and Entra ID provision, and checking Tableau's end state through the emulator.
 
-use std::time::Duration;
+mod common;
 
-use reqwest::{Client, Method, StatusCode};
-use serde_json::{json, Value};
+use common::{fast_retry, id, patch, Site};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
 use tableau_scim::bridge::roles::RoleMapping;
 use tableau_scim::bridge::tenant::{Deprovision, OnLicenseExhausted};
-use tableau_scim::stack::{Stack, StackOptions};
+use tableau_scim::stack::StackOptions;
 use tableau_scim::tableau::emulator::state::{Seed, SeedUser};
 use tableau_scim::tableau::emulator::{Capacity, EmulatorConfig, Faults, Flavor};
-use tableau_scim::tableau::retry::RetryPolicy;
 use tableau_scim::tableau::SiteRole;
 
 const TOKEN: &str = "bridge-test-token";
 
-struct H {
-    stack: Stack,
-    http: Client,
-    _dir: tempfile::TempDir,
-}
-
-fn harness(configure: impl FnOnce(&mut StackOptions)) -> H {
-    let dir = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => panic!("tempdir: {e}"),
-    };
+/// The acme site, one pre-existing Explorer in it, fast retries and a `tableau-creator` role,
+/// changed by `configure`.
+fn harness(configure: impl FnOnce(&mut StackOptions)) -> Site {
     let mut emu = EmulatorConfig::new("acme", "pat", "pat-secret");
     emu.seed = Some(Seed {
         users: vec![SeedUser {
@@ -37,92 +29,25 @@ fn harness(configure: impl FnOnce(&mut StackOptions)) -> H {
         }],
         groups: vec![],
     });
-    let mut o = StackOptions::new(emu, dir.path().to_path_buf(), TOKEN);
-    o.tenant.retry = RetryPolicy {
-        max_attempts: 8,
-        base_delay: Duration::from_millis(2),
-        max_delay: Duration::from_millis(20),
-        max_total: Duration::from_secs(20),
-    };
-    o.tenant.roles = RoleMapping::new(
-        [("tableau-creator".to_string(), SiteRole::Creator)],
-        [],
-        SiteRole::Viewer,
-    );
-    configure(&mut o);
-    let stack = match Stack::start(o) {
-        Ok(s) => s,
-        Err(e) => panic!("stack: {e}"),
-    };
-    H {
-        stack,
-        http: Client::new(),
-        _dir: dir,
-    }
-}
-
-impl H {
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{}", self.stack.scim_url(), path))
-            .bearer_auth(TOKEN);
-        if let Some(b) = body {
-            req = req
-                .header("Content-Type", "application/scim+json")
-                .body(b.to_string());
-        }
-        let resp = match req.send().await {
-            Ok(r) => r,
-            Err(e) => panic!("{path}: {e}"),
-        };
-        let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.call(Method::GET, path, None).await
-    }
-    /// Tableau calls made by `f`, counted by the emulator.
-    fn reset(&self) {
-        self.stack.emulator.with_state(|s| s.reset_stats());
-    }
-    fn calls(&self) -> u64 {
-        self.stack
-            .emulator
-            .with_state(|s| s.total_calls())
-            .unwrap_or(0)
-    }
-    fn role(&self, name: &str) -> Option<String> {
-        self.stack
-            .emulator
-            .with_state(|s| s.role_of(name))
-            .flatten()
-    }
-    fn members(&self, group: &str) -> Vec<String> {
-        self.stack
-            .emulator
-            .with_state(|s| s.member_names(group))
-            .flatten()
-            .unwrap_or_default()
-    }
-}
-
-fn patch(ops: Value) -> Value {
-    json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":ops})
-}
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap_or_default().to_string()
+    Site::start(emu, TOKEN, |o| {
+        o.tenant.retry = fast_retry();
+        o.tenant.roles = RoleMapping::new(
+            [("tableau-creator".to_string(), SiteRole::Creator)],
+            [],
+            SiteRole::Viewer,
+        );
+        configure(o);
+    })
 }
 
 /// Okta (OIN template), request by request (scim-idp.md section 2). Returns the user id.
-async fn okta_flow(h: &H, user_name: &str, group: &str) -> String {
-    let (s, probe) = h.get("/Users?startIndex=1&count=2").await;
+async fn okta_flow(h: &Site, user_name: &str, group: &str) -> String {
+    let (s, probe) = h.idp.get("/Users?startIndex=1&count=2").await;
     assert_eq!(s, StatusCode::OK, "Test Connector: {probe}");
-    let (s, _) = h.get("/Groups?startIndex=1&count=100").await;
+    let (s, _) = h.idp.get("/Groups?startIndex=1&count=100").await;
     assert_eq!(s, StatusCode::OK);
     let (s, lookup) = h
+        .idp
         .get(&format!(
             "/Users?filter=userName%20eq%20%22{}%22&startIndex=1&count=100",
             user_name.replace('@', "%40")
@@ -132,7 +57,7 @@ async fn okta_flow(h: &H, user_name: &str, group: &str) -> String {
         (s, lookup["totalResults"].clone()),
         (StatusCode::OK, json!(0))
     );
-    let (s, created) = h.call(Method::POST, "/Users", Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":user_name,
+    let (s, created) = h.idp.call(Method::POST, "/Users", Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":user_name,
         "name":{"givenName":"Test","familyName":"User"},"emails":[{"primary":true,"value":user_name,"type":"work"}],
         "displayName":"Test User","locale":"en-US","externalId":"00ujl29u0le5T6Aj10h7","groups":[],"password":"1mz050nq","active":true}))).await;
     assert_eq!(s, StatusCode::CREATED, "{created}");
@@ -143,10 +68,11 @@ async fn okta_flow(h: &H, user_name: &str, group: &str) -> String {
         "no roles: the default"
     );
     // Profile push: GET, then PUT of our own body plus Okta's changes, with roles mapped.
-    let (_, mut body) = h.get(&format!("/Users/{uid}")).await;
+    let (_, mut body) = h.idp.get(&format!("/Users/{uid}")).await;
     body["name"] = json!({"givenName":"Another","middleName":"Excited","familyName":"User"});
     body["roles"] = json!([{"value":"tableau-creator","primary":true}]);
     let (s, put) = h
+        .idp
         .call(Method::PUT, &format!("/Users/{uid}"), Some(body))
         .await;
     assert_eq!(s, StatusCode::OK, "{put}");
@@ -157,6 +83,7 @@ async fn okta_flow(h: &H, user_name: &str, group: &str) -> String {
     );
     // Deactivate and reactivate.
     let (s, off) = h
+        .idp
         .call(
             Method::PATCH,
             &format!("/Users/{uid}"),
@@ -166,6 +93,7 @@ async fn okta_flow(h: &H, user_name: &str, group: &str) -> String {
     assert_eq!((s, off["active"].clone()), (StatusCode::OK, json!(false)));
     assert_eq!(h.role(user_name).as_deref(), Some("Unlicensed"));
     let (_, still) = h
+        .idp
         .get(&format!(
             "/Users?filter=userName%20eq%20%22{}%22",
             user_name.replace('@', "%40")
@@ -173,6 +101,7 @@ async fn okta_flow(h: &H, user_name: &str, group: &str) -> String {
         .await;
     assert_eq!(still["totalResults"], 1, "inactive users stay visible");
     let (_, on) = h
+        .idp
         .call(
             Method::PATCH,
             &format!("/Users/{uid}"),
@@ -186,10 +115,11 @@ async fn okta_flow(h: &H, user_name: &str, group: &str) -> String {
         "the mapped role comes back"
     );
     // Group push.
-    let (s, g) = h.call(Method::POST, "/Groups", Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":group,"members":[]}))).await;
+    let (s, g) = h.idp.call(Method::POST, "/Groups", Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":group,"members":[]}))).await;
     assert_eq!(s, StatusCode::CREATED, "{g}");
     let gid = id(&g);
     let (s, _) = h
+        .idp
         .call(
             Method::PATCH,
             &format!("/Groups/{gid}"),
@@ -200,6 +130,7 @@ async fn okta_flow(h: &H, user_name: &str, group: &str) -> String {
         .await;
     assert_eq!(s, StatusCode::OK);
     let (s, added) = h
+        .idp
         .call(
             Method::PATCH,
             &format!("/Groups/{gid}"),
@@ -214,22 +145,24 @@ async fn okta_flow(h: &H, user_name: &str, group: &str) -> String {
 }
 
 /// Entra ID, request by request (scim-idp.md section 3).
-async fn entra_flow(h: &H, user_name: &str, group: &str) -> String {
+async fn entra_flow(h: &Site, user_name: &str, group: &str) -> String {
     let (s, t) = h
+        .idp
         .get("/Users?filter=userName+eq+%220b5d5b7c-7d2a-4a4f-9c1e-1f0c4b8e7a11%22")
         .await;
     assert_eq!((s, t["totalResults"].clone()), (StatusCode::OK, json!(0)));
-    let (s, c) = h.call(Method::POST, "/Users", Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+    let (s, c) = h.idp.call(Method::POST, "/Users", Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
         "externalId":"0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef","userName":user_name,"active":"True",
         "emails":[{"primary":true,"type":"work","value":user_name}],"meta":{"resourceType":"User"},
         "name":{"formatted":"Given Family","familyName":"Family","givenName":"Given"},"roles":[]}))).await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
     let uid = id(&c);
     let (_, by_ext) = h
+        .idp
         .get("/Users?filter=externalId+eq+%220a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef%22")
         .await;
     assert_eq!(by_ext["Resources"][0]["id"], json!(uid));
-    let (s, p) = h.call(Method::PATCH, &format!("/Users/{uid}"), Some(patch(json!([
+    let (s, p) = h.idp.call(Method::PATCH, &format!("/Users/{uid}"), Some(patch(json!([
         {"op":"Replace","path":"displayName","value":"Pvlo"},
         {"op":"Replace","path":"name.formatted","value":"Gtfd Pvlo"},
         {"op":"Replace","path":"emails[type eq \"work\"].value","value":"new.mail@example.com"},
@@ -249,11 +182,12 @@ async fn entra_flow(h: &H, user_name: &str, group: &str) -> String {
         Some("new.mail@example.com")
     );
     assert_eq!(h.role(user_name).as_deref(), Some("Explorer"));
-    let (s, g) = h.call(Method::POST, "/Groups", Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group","http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+    let (s, g) = h.idp.call(Method::POST, "/Groups", Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group","http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
         "externalId":"8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159","displayName":group,"meta":{"resourceType":"Group"}}))).await;
     assert_eq!(s, StatusCode::CREATED, "{g}");
     let gid = id(&g);
     let (_, found) = h
+        .idp
         .get(&format!(
             "/Groups?excludedAttributes=members&filter=displayName+eq+%22{}%22",
             group.replace(' ', "+")
@@ -262,12 +196,14 @@ async fn entra_flow(h: &H, user_name: &str, group: &str) -> String {
     assert_eq!(found["Resources"][0]["id"], json!(gid));
     assert!(found["Resources"][0].get("members").is_none());
     let (_, existing) = h
+        .idp
         .get("/Users?filter=userName%20eq%20%22existing%40example.com%22")
         .await;
     let other = id(&existing["Resources"][0]);
-    let (s, _) = h.call(Method::PATCH, &format!("/Groups/{gid}"), Some(patch(json!([{"op":"Add","path":"members","value":[{"$ref":null,"value":uid},{"value":other}]}])))).await;
+    let (s, _) = h.idp.call(Method::PATCH, &format!("/Groups/{gid}"), Some(patch(json!([{"op":"Add","path":"members","value":[{"$ref":null,"value":uid},{"value":other}]}])))).await;
     assert_eq!(s, StatusCode::OK);
     let (s, _) = h
+        .idp
         .call(
             Method::PATCH,
             &format!("/Groups/{gid}"),
@@ -279,6 +215,7 @@ async fn entra_flow(h: &H, user_name: &str, group: &str) -> String {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(h.members(group), vec![user_name.to_string()]);
     let (s, off) = h
+        .idp
         .call(
             Method::PATCH,
             &format!("/Users/{uid}"),
@@ -302,7 +239,10 @@ async fn okta_provisions_a_site() {
 async fn entra_provisions_a_site() {
     let h = harness(|_| {});
     let uid = entra_flow(&h, "entra.user@example.com", "Entra Sales").await;
-    let (s, _) = h.call(Method::DELETE, &format!("/Users/{uid}"), None).await;
+    let (s, _) = h
+        .idp
+        .call(Method::DELETE, &format!("/Users/{uid}"), None)
+        .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert_eq!(
         h.role("entra.user@example.com"),
@@ -310,7 +250,7 @@ async fn entra_provisions_a_site() {
         "removed from Tableau"
     );
     assert_eq!(
-        h.get(&format!("/Users/{uid}")).await.0,
+        h.idp.get(&format!("/Users/{uid}")).await.0,
         StatusCode::NOT_FOUND
     );
     assert!(h.members("Entra Sales").is_empty());
@@ -350,37 +290,44 @@ async fn the_same_flows_end_in_the_same_state_under_faults() {
 #[tokio::test(flavor = "multi_thread")]
 async fn tableau_calls_per_operation() {
     let h = harness(|_| {});
-    let (_, u) = h.call(Method::POST, "/Users", Some(json!({"userName":"count@example.com","name":{"formatted":"Count Me"},"emails":[{"value":"count@example.com","primary":true}]}))).await;
+    let (_, u) = h.idp.call(Method::POST, "/Users", Some(json!({"userName":"count@example.com","name":{"formatted":"Count Me"},"emails":[{"value":"count@example.com","primary":true}]}))).await;
     let uid = id(&u);
-    h.reset();
+    h.reset_calls();
     let (_, hit) = h
+        .idp
         .get("/Users?filter=userName%20eq%20%22count%40example.com%22")
         .await;
     assert_eq!(hit["totalResults"], 1);
     assert_eq!(
-        h.calls(),
+        h.tableau_calls(),
         0,
         "a userName eq lookup of a cached user makes no Tableau call"
     );
-    h.get(&format!("/Users/{uid}")).await;
-    assert_eq!(h.calls(), 0, "GET by id of a cached user");
-    h.reset();
-    let (s, _) = h.call(Method::POST, "/Users", Some(json!({"userName":"two@example.com","name":{"formatted":"Two Calls"},"emails":[{"value":"two@example.com","primary":true}]}))).await;
+    h.idp.get(&format!("/Users/{uid}")).await;
+    assert_eq!(h.tableau_calls(), 0, "GET by id of a cached user");
+    h.reset_calls();
+    let (s, _) = h.idp.call(Method::POST, "/Users", Some(json!({"userName":"two@example.com","name":{"formatted":"Two Calls"},"emails":[{"value":"two@example.com","primary":true}]}))).await;
     assert_eq!(s, StatusCode::CREATED);
-    assert!(h.calls() <= 2, "a create makes at most two: {}", h.calls());
-    let (_, body) = h.get(&format!("/Users/{uid}")).await;
-    h.reset();
+    assert!(
+        h.tableau_calls() <= 2,
+        "a create makes at most two: {}",
+        h.tableau_calls()
+    );
+    let (_, body) = h.idp.get(&format!("/Users/{uid}")).await;
+    h.reset_calls();
     let (s, _) = h
+        .idp
         .call(Method::PUT, &format!("/Users/{uid}"), Some(body))
         .await;
     assert_eq!(s, StatusCode::OK);
     let seen = h.stack.emulator.with_state(|s| s.stats_snapshot());
     assert_eq!(
-        h.calls(),
+        h.tableau_calls(),
         0,
         "a PUT that changes nothing makes no call: {seen:?}"
     );
     let (s, _) = h
+        .idp
         .call(
             Method::PATCH,
             &format!("/Users/{uid}"),
@@ -390,8 +337,13 @@ async fn tableau_calls_per_operation() {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(h.calls(), 0, "a PATCH that changes nothing makes no call");
+    assert_eq!(
+        h.tableau_calls(),
+        0,
+        "a PATCH that changes nothing makes no call"
+    );
     let (_, _) = h
+        .idp
         .call(
             Method::PATCH,
             &format!("/Users/{uid}"),
@@ -400,9 +352,10 @@ async fn tableau_calls_per_operation() {
             )),
         )
         .await;
-    assert_eq!(h.calls(), 1, "a role change is one Update User");
-    h.reset();
+    assert_eq!(h.tableau_calls(), 1, "a role change is one Update User");
+    h.reset_calls();
     let (s, unknown) = h
+        .idp
         .call(
             Method::POST,
             "/Users",
@@ -416,8 +369,13 @@ async fn tableau_calls_per_operation() {
     assert!(unknown["detail"]
         .as_str()
         .is_some_and(|d| d.contains("Wizard") && d.contains("Creator")));
-    assert_eq!(h.calls(), 0, "an unknown role makes no Tableau call");
+    assert_eq!(
+        h.tableau_calls(),
+        0,
+        "an unknown role makes no Tableau call"
+    );
     let (_, g) = h
+        .idp
         .call(
             Method::POST,
             "/Groups",
@@ -425,13 +383,14 @@ async fn tableau_calls_per_operation() {
         )
         .await;
     let gid = id(&g);
-    h.reset();
+    h.reset_calls();
     let (_, gg) = h
+        .idp
         .get(&format!("/Groups/{gid}?excludedAttributes=members"))
         .await;
     assert_eq!(gg["displayName"], "Counted");
     assert_eq!(
-        h.calls(),
+        h.tableau_calls(),
         0,
         "excludedAttributes=members never fetches members"
     );
@@ -444,13 +403,14 @@ async fn twenty_parallel_creates_of_one_user_name_make_one_user() {
     for _ in 0..20 {
         let h = h.clone();
         tasks.push(tokio::spawn(async move {
-            h.call(
-                Method::POST,
-                "/Users",
-                Some(json!({"userName":"race@example.com"})),
-            )
-            .await
-            .0
+            h.idp
+                .call(
+                    Method::POST,
+                    "/Users",
+                    Some(json!({"userName":"race@example.com"})),
+                )
+                .await
+                .0
         }));
     }
     let mut statuses = Vec::new();
@@ -487,11 +447,13 @@ async fn twenty_parallel_creates_of_one_user_name_make_one_user() {
 async fn pre_existing_users_are_found_not_duplicated_and_renames_follow_the_flavor() {
     let h = harness(|_| {});
     let (_, found) = h
+        .idp
         .get("/Users?filter=userName%20eq%20%22EXISTING%40example.com%22")
         .await;
     assert_eq!(found["totalResults"], 1, "checklist 7");
     assert_eq!(found["Resources"][0]["displayName"], "Pre Existing");
     let (s, dup) = h
+        .idp
         .call(
             Method::POST,
             "/Users",
@@ -504,12 +466,14 @@ async fn pre_existing_users_are_found_not_duplicated_and_renames_follow_the_flav
     );
     let uid = id(&found["Resources"][0]);
     // An Okta PUT with no roles leaves the Tableau role alone.
-    let (_, mut body) = h.get(&format!("/Users/{uid}")).await;
+    let (_, mut body) = h.idp.get(&format!("/Users/{uid}")).await;
     body["title"] = json!("Analyst");
-    h.call(Method::PUT, &format!("/Users/{uid}"), Some(body))
+    h.idp
+        .call(Method::PUT, &format!("/Users/{uid}"), Some(body))
         .await;
     assert_eq!(h.role("existing@example.com").as_deref(), Some("Explorer"));
     let (s, renamed) = h
+        .idp
         .call(
             Method::PATCH,
             &format!("/Users/{uid}"),
@@ -529,10 +493,12 @@ async fn pre_existing_users_are_found_not_duplicated_and_renames_follow_the_flav
         o.tenant.policy.can_rename = false;
     });
     let (_, f) = cloud
+        .idp
         .get("/Users?filter=userName%20eq%20%22existing%40example.com%22")
         .await;
     let cid = id(&f["Resources"][0]);
     let (s, e) = cloud
+        .idp
         .call(
             Method::PATCH,
             &format!("/Users/{cid}"),
@@ -556,6 +522,7 @@ async fn pre_existing_users_are_found_not_duplicated_and_renames_follow_the_flav
 async fn content_owners_are_left_unlicensed_and_come_back_on_recreate() {
     let h = harness(|_| {});
     let (_, u) = h
+        .idp
         .call(
             Method::POST,
             "/Users",
@@ -566,7 +533,10 @@ async fn content_owners_are_left_unlicensed_and_come_back_on_recreate() {
     h.stack
         .emulator
         .with_state(|s| s.set_owns_content("owner@example.com", true));
-    let (s, _) = h.call(Method::DELETE, &format!("/Users/{uid}"), None).await;
+    let (s, _) = h
+        .idp
+        .call(Method::DELETE, &format!("/Users/{uid}"), None)
+        .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert_eq!(
         h.role("owner@example.com").as_deref(),
@@ -574,15 +544,17 @@ async fn content_owners_are_left_unlicensed_and_come_back_on_recreate() {
         "kept, Unlicensed"
     );
     assert_eq!(
-        h.get(&format!("/Users/{uid}")).await.0,
+        h.idp.get(&format!("/Users/{uid}")).await.0,
         StatusCode::NOT_FOUND,
         "gone for SCIM"
     );
     let (_, none) = h
+        .idp
         .get("/Users?filter=userName%20eq%20%22owner%40example.com%22")
         .await;
     assert_eq!(none["totalResults"], 0);
     let (s, back) = h
+        .idp
         .call(
             Method::POST,
             "/Users",
@@ -616,6 +588,7 @@ async fn license_policies_and_unlicense_deprovisioning() {
         };
     });
     let (s, u) = h
+        .idp
         .call(
             Method::POST,
             "/Users",
@@ -646,6 +619,7 @@ async fn license_policies_and_unlicense_deprovisioning() {
         o.tenant.policy.deprovision = Deprovision::Unlicense;
     });
     let (s, e) = r
+        .idp
         .call(
             Method::POST,
             "/Users",
@@ -658,6 +632,7 @@ async fn license_policies_and_unlicense_deprovisioning() {
         "{e}"
     );
     let (_, v) = r
+        .idp
         .call(
             Method::POST,
             "/Users",
@@ -665,6 +640,7 @@ async fn license_policies_and_unlicense_deprovisioning() {
         )
         .await;
     let (s, _) = r
+        .idp
         .call(Method::DELETE, &format!("/Users/{}", id(&v)), None)
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
@@ -679,6 +655,7 @@ async fn license_policies_and_unlicense_deprovisioning() {
 async fn stale_if_match_is_412_and_group_put_sets_exact_members() {
     let h = harness(|_| {});
     let (_, u) = h
+        .idp
         .call(
             Method::POST,
             "/Users",
@@ -690,26 +667,25 @@ async fn stale_if_match_is_412_and_group_put_sets_exact_members() {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    h.call(
-        Method::PATCH,
-        &format!("/Users/{uid}"),
-        Some(patch(json!([{"op":"add","path":"nickName","value":"E"}]))),
-    )
-    .await;
-    let r = h
-        .http
-        .patch(format!("{}/Users/{uid}", h.stack.scim_url()))
-        .bearer_auth(TOKEN)
-        .header("If-Match", &old)
-        .header("Content-Type", "application/scim+json")
-        .body(patch(json!([{"op":"add","path":"nickName","value":"F"}])).to_string())
-        .send()
+    h.idp
+        .call(
+            Method::PATCH,
+            &format!("/Users/{uid}"),
+            Some(patch(json!([{"op":"add","path":"nickName","value":"E"}]))),
+        )
         .await;
-    assert_eq!(
-        r.map(|r| r.status()).ok(),
-        Some(StatusCode::PRECONDITION_FAILED)
-    );
+    let (s, _) = h
+        .idp
+        .with_header("If-Match", &old)
+        .call(
+            Method::PATCH,
+            &format!("/Users/{uid}"),
+            Some(patch(json!([{"op":"add","path":"nickName","value":"F"}]))),
+        )
+        .await;
+    assert_eq!(s, StatusCode::PRECONDITION_FAILED);
     let (_, a) = h
+        .idp
         .call(
             Method::POST,
             "/Users",
@@ -717,6 +693,7 @@ async fn stale_if_match_is_412_and_group_put_sets_exact_members() {
         )
         .await;
     let (_, g) = h
+        .idp
         .call(
             Method::POST,
             "/Groups",
@@ -725,6 +702,7 @@ async fn stale_if_match_is_412_and_group_put_sets_exact_members() {
         .await;
     assert_eq!(h.members("Exact").len(), 2, "Okta AIW creates with members");
     let (s, put) = h
+        .idp
         .call(
             Method::PUT,
             &format!("/Groups/{}", id(&g)),
@@ -733,12 +711,12 @@ async fn stale_if_match_is_412_and_group_put_sets_exact_members() {
         .await;
     assert_eq!(s, StatusCode::OK, "{put}");
     assert_eq!(h.members("Exact"), vec!["a@example.com".to_string()]);
-    let (s, e) = h.call(Method::PATCH, &format!("/Groups/{}", id(&g)), Some(patch(json!([{"op":"add","path":"members","value":[{"value":"6b7179ba-b82b-4f0f-91ed-812074ac5da6"}]}])))).await;
+    let (s, e) = h.idp.call(Method::PATCH, &format!("/Groups/{}", id(&g)), Some(patch(json!([{"op":"add","path":"members","value":[{"value":"6b7179ba-b82b-4f0f-91ed-812074ac5da6"}]}])))).await;
     assert_eq!(
         (s, e["scimType"].clone()),
         (StatusCode::BAD_REQUEST, json!("invalidValue"))
     );
-    let (_, list) = h.get("/Groups").await;
+    let (_, list) = h.idp.get("/Groups").await;
     assert!(
         list["Resources"]
             .as_array()
@@ -746,6 +724,7 @@ async fn stale_if_match_is_412_and_group_put_sets_exact_members() {
         "All Users is hidden"
     );
     let (s, _) = h
+        .idp
         .call(Method::DELETE, &format!("/Groups/{}", id(&g)), None)
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
@@ -767,6 +746,7 @@ async fn group_roles_follow_membership() {
         );
     });
     let (_, u) = h
+        .idp
         .call(
             Method::POST,
             "/Users",
@@ -776,6 +756,7 @@ async fn group_roles_follow_membership() {
     let uid = id(&u);
     assert_eq!(h.role("grp@example.com").as_deref(), Some("Viewer"));
     let (_, g) = h
+        .idp
         .call(
             Method::POST,
             "/Groups",
@@ -784,6 +765,7 @@ async fn group_roles_follow_membership() {
         .await;
     let gid = id(&g);
     let (s, _) = h
+        .idp
         .call(
             Method::PATCH,
             &format!("/Groups/{gid}"),
@@ -799,11 +781,13 @@ async fn group_roles_follow_membership() {
         "joining grants the role"
     );
     // A profile push without roles keeps the group's grant.
-    let (_, body) = h.get(&format!("/Users/{uid}")).await;
-    h.call(Method::PUT, &format!("/Users/{uid}"), Some(body))
+    let (_, body) = h.idp.get(&format!("/Users/{uid}")).await;
+    h.idp
+        .call(Method::PUT, &format!("/Users/{uid}"), Some(body))
         .await;
     assert_eq!(h.role("grp@example.com").as_deref(), Some("Creator"));
     let (s, _) = h
+        .idp
         .call(
             Method::PATCH,
             &format!("/Groups/{gid}"),
@@ -820,6 +804,7 @@ async fn group_roles_follow_membership() {
     );
     // Joining again, then the group is deleted: the role it granted goes with it.
     let (s, _) = h
+        .idp
         .call(
             Method::PATCH,
             &format!("/Groups/{gid}"),
@@ -831,6 +816,7 @@ async fn group_roles_follow_membership() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(h.role("grp@example.com").as_deref(), Some("Creator"));
     let (s, _) = h
+        .idp
         .call(Method::DELETE, &format!("/Groups/{gid}"), None)
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
@@ -856,15 +842,19 @@ async fn an_import_in_small_pages_costs_one_tableau_call_per_thousand_users() {
         }
     });
     // Sign-in and version discovery happen once per process; measure a cold listing after them.
-    h.get("/ServiceProviderConfig").await;
-    h.get("/Users?filter=userName%20eq%20%22warm%40example.com%22")
+    h.idp.get("/ServiceProviderConfig").await;
+    h.idp
+        .get("/Users?filter=userName%20eq%20%22warm%40example.com%22")
         .await;
     h.stack.tenant().caches.user_pages.invalidate_all();
-    h.reset();
+    h.reset_calls();
     let mut start = 1;
     let mut seen = std::collections::HashSet::new();
     loop {
-        let (_, p) = h.get(&format!("/Users?startIndex={start}&count=100")).await;
+        let (_, p) = h
+            .idp
+            .get(&format!("/Users?startIndex={start}&count=100"))
+            .await;
         let items = p["Resources"].as_array().cloned().unwrap_or_default();
         if items.is_empty() {
             assert_eq!(p["totalResults"], 2_500);
@@ -876,14 +866,19 @@ async fn an_import_in_small_pages_costs_one_tableau_call_per_thousand_users() {
         start += items.len();
     }
     assert_eq!(seen.len(), 2_500, "every user once");
-    assert_eq!(h.calls(), 3, "2,500 users: three Tableau pages of 1,000");
+    assert_eq!(
+        h.tableau_calls(),
+        3,
+        "2,500 users: three Tableau pages of 1,000"
+    );
     // A write invalidates the pages: the next listing sees it.
-    h.call(
-        Method::POST,
-        "/Users",
-        Some(json!({"userName":"late@example.com"})),
-    )
-    .await;
-    let (_, p) = h.get("/Users?count=0").await;
+    h.idp
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({"userName":"late@example.com"})),
+        )
+        .await;
+    let (_, p) = h.idp.get("/Users?count=0").await;
     assert_eq!(p["totalResults"], 2_501);
 }

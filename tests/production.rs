@@ -1,12 +1,15 @@
 //! Running for real: tenants from a configuration file on two emulators, token rotation and
 //! isolation, configuration errors, TLS, readiness, metrics, and secrets kept out of logs.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use reqwest::{Client, StatusCode};
-use serde_json::{json, Value};
+use common::{Idp, Reply};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::json;
 use tableau_scim::config::{self, ConfigError};
 use tableau_scim::serve::{self, Serving};
 use tableau_scim::tableau::emulator::{self, EmulatorConfig, RunningEmulator};
@@ -49,10 +52,8 @@ impl Write for Capture {
 }
 
 fn emulator_for(site: &str, pat: &str) -> RunningEmulator {
-    match emulator::start("127.0.0.1:0", EmulatorConfig::new(site, "scim", pat), 1) {
-        Ok(e) => e,
-        Err(e) => panic!("emulator: {e}"),
-    }
+    emulator::start("127.0.0.1:0", EmulatorConfig::new(site, "scim", pat), 1)
+        .expect("the emulator starts")
 }
 
 struct Two {
@@ -122,20 +123,12 @@ fn env() -> BTreeMap<String, String> {
 
 fn two(extra_server: &str) -> Two {
     let _ = captured();
-    let dir = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => panic!("tempdir: {e}"),
-    };
+    let dir = common::tempdir();
     let a = emulator_for("site-a", PAT_A);
     let b = emulator_for("site-b", PAT_B);
-    let cfg = match config::parse(&toml_for(&a, &b, dir.path(), extra_server), &env()) {
-        Ok(c) => c,
-        Err(e) => panic!("config: {e}"),
-    };
-    let serving = match serve::start(&cfg) {
-        Ok(s) => s,
-        Err(e) => panic!("serve: {e}"),
-    };
+    let cfg = config::parse(&toml_for(&a, &b, dir.path(), extra_server), &env())
+        .expect("the configuration parses");
+    let serving = serve::start(&cfg).expect("serve starts");
     Two {
         a,
         b,
@@ -145,49 +138,27 @@ fn two(extra_server: &str) -> Two {
 }
 
 impl Two {
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.serving.server.addr)
+    /// An IdP of this deployment sending `token`; paths start at the origin (`/scim/v2/...`,
+    /// `/tenants/{id}/scim/v2/...`, `/readyz`).
+    fn idp(&self, token: &str) -> Idp {
+        Idp::new(&format!("http://{}", self.serving.server.addr), token)
     }
-}
 
-async fn call(
-    http: &Client,
-    method: reqwest::Method,
-    url: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = http.request(method, url).bearer_auth(token);
-    if let Some(b) = body {
-        req = req
-            .header("Content-Type", "application/scim+json")
-            .body(b.to_string());
-    }
-    match req.send().await {
-        Ok(r) => {
-            let s = r.status();
-            (
-                s,
-                serde_json::from_str(&r.text().await.unwrap_or_default()).unwrap_or(Value::Null),
-            )
-        }
-        Err(e) => panic!("{url}: {e}"),
+    /// What an endpoint outside SCIM answers, without a token.
+    async fn unauthenticated(&self, path: &str) -> Reply {
+        self.idp("").raw(Method::GET, path, None, None, None).await
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_tenants_are_isolated_tokens_rotate_and_paths_route() {
     let t = two("");
-    let http = Client::new();
     let post = |token: &'static str, name: &'static str| {
-        let http = http.clone();
-        let url = t.url("/scim/v2/Users");
+        let idp = t.idp(token);
         async move {
-            call(
-                &http,
-                reqwest::Method::POST,
-                &url,
-                token,
+            idp.call(
+                Method::POST,
+                "/scim/v2/Users",
                 Some(json!({"userName": name})),
             )
             .await
@@ -215,32 +186,24 @@ async fn two_tenants_are_isolated_tokens_rotate_and_paths_route() {
         .contains(&"bob@b.example".to_string()));
     // B cannot read A's user, by id or by filter.
     let a_id = ua["id"].as_str().unwrap_or_default();
-    let (s, _) = call(
-        &http,
-        reqwest::Method::GET,
-        &t.url(&format!("/scim/v2/Users/{a_id}")),
-        TOKEN_B,
-        None,
-    )
-    .await;
+    let (s, _) = t
+        .idp(TOKEN_B)
+        .call(Method::GET, &format!("/scim/v2/Users/{a_id}"), None)
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (_, f) = call(
-        &http,
-        reqwest::Method::GET,
-        &t.url("/scim/v2/Users?filter=userName%20eq%20%22alice%40a.example%22"),
-        TOKEN_B,
-        None,
-    )
-    .await;
+    let (_, f) = t
+        .idp(TOKEN_B)
+        .call(
+            Method::GET,
+            "/scim/v2/Users?filter=userName%20eq%20%22alice%40a.example%22",
+            None,
+        )
+        .await;
     assert_eq!(f["totalResults"], 0);
-    let (s, _) = call(
-        &http,
-        reqwest::Method::DELETE,
-        &t.url(&format!("/scim/v2/Users/{a_id}")),
-        TOKEN_B,
-        None,
-    )
-    .await;
+    let (s, _) = t
+        .idp(TOKEN_B)
+        .call(Method::DELETE, &format!("/scim/v2/Users/{a_id}"), None)
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "B cannot delete A's user");
     assert!(t
         .a
@@ -248,70 +211,62 @@ async fn two_tenants_are_isolated_tokens_rotate_and_paths_route() {
         .unwrap_or_default()
         .contains(&"alice@a.example".to_string()));
     // Both of A's tokens work (rotation without downtime); the hashed one too.
-    let (s, body) = call(
-        &http,
-        reqwest::Method::GET,
-        &t.url(&format!("/scim/v2/Users/{a_id}")),
-        TOKEN_A2,
-        None,
-    )
-    .await;
+    let (s, body) = t
+        .idp(TOKEN_A2)
+        .call(Method::GET, &format!("/scim/v2/Users/{a_id}"), None)
+        .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     // Path routing: /tenants/{id}/scim/v2 must match the token's tenant.
-    let (s, via_path) = call(
-        &http,
-        reqwest::Method::GET,
-        &t.url(&format!("/tenants/a/scim/v2/Users/{a_id}")),
-        TOKEN_A1,
-        None,
-    )
-    .await;
+    let (s, via_path) = t
+        .idp(TOKEN_A1)
+        .call(
+            Method::GET,
+            &format!("/tenants/a/scim/v2/Users/{a_id}"),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{via_path}");
     assert!(via_path["meta"]["location"]
         .as_str()
         .is_some_and(|l| l.contains("/tenants/a/scim/v2/Users/")));
-    let (s, e) = call(
-        &http,
-        reqwest::Method::GET,
-        &t.url(&format!("/tenants/a/scim/v2/Users/{a_id}")),
-        TOKEN_B,
-        None,
-    )
-    .await;
+    let (s, e) = t
+        .idp(TOKEN_B)
+        .call(
+            Method::GET,
+            &format!("/tenants/a/scim/v2/Users/{a_id}"),
+            None,
+        )
+        .await;
     assert_eq!(
         (s, e["status"].clone()),
         (StatusCode::UNAUTHORIZED, json!("401"))
     );
-    let (s, _) = call(
-        &http,
-        reqwest::Method::GET,
-        &t.url("/tenants/b/scim/v2/Users"),
-        TOKEN_A1,
-        None,
-    )
-    .await;
+    let (s, _) = t
+        .idp(TOKEN_A1)
+        .call(Method::GET, "/tenants/b/scim/v2/Users", None)
+        .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     // B's role mapping is B's.
-    let (s, r) = call(
-        &http,
-        reqwest::Method::POST,
-        &t.url("/scim/v2/Users"),
-        TOKEN_A1,
-        Some(json!({"userName":"x@a.example","roles":[{"value":"analysts"}]})),
-    )
-    .await;
+    let (s, r) = t
+        .idp(TOKEN_A1)
+        .call(
+            Method::POST,
+            "/scim/v2/Users",
+            Some(json!({"userName":"x@a.example","roles":[{"value":"analysts"}]})),
+        )
+        .await;
     assert_eq!(
         (s, r["scimType"].clone()),
         (StatusCode::BAD_REQUEST, json!("invalidValue"))
     );
-    let (s, _) = call(
-        &http,
-        reqwest::Method::POST,
-        &t.url("/scim/v2/Users"),
-        TOKEN_B,
-        Some(json!({"userName":"y@b.example","roles":[{"value":"analysts"}]})),
-    )
-    .await;
+    let (s, _) = t
+        .idp(TOKEN_B)
+        .call(
+            Method::POST,
+            "/scim/v2/Users",
+            Some(json!({"userName":"y@b.example","roles":[{"value":"analysts"}]})),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(
         t.b.with_state(|s| s.role_of("y@b.example"))
@@ -324,32 +279,25 @@ async fn two_tenants_are_isolated_tokens_rotate_and_paths_route() {
 #[tokio::test(flavor = "multi_thread")]
 async fn readiness_follows_tableau_and_metrics_describe_a_provisioning_run() {
     let t = two("");
-    let http = Client::new();
-    let ready = http.get(t.url("/readyz")).send().await.map(|r| r.status());
-    assert_eq!(ready.ok(), Some(StatusCode::OK));
+    assert_eq!(t.unauthenticated("/readyz").await.status, StatusCode::OK);
     for i in 0..3 {
-        call(
-            &http,
-            reqwest::Method::POST,
-            &t.url("/scim/v2/Users"),
-            TOKEN_A1,
-            Some(json!({"userName": format!("m{i}@a.example")})),
+        t.idp(TOKEN_A1)
+            .call(
+                Method::POST,
+                "/scim/v2/Users",
+                Some(json!({"userName": format!("m{i}@a.example")})),
+            )
+            .await;
+    }
+    t.idp(TOKEN_A1)
+        .call(
+            Method::GET,
+            "/scim/v2/Users?filter=userName%20eq%20%22m0%40a.example%22",
+            None,
         )
         .await;
-    }
-    call(
-        &http,
-        reqwest::Method::GET,
-        &t.url("/scim/v2/Users?filter=userName%20eq%20%22m0%40a.example%22"),
-        TOKEN_A1,
-        None,
-    )
-    .await;
-    let text = http.get(t.url("/metrics")).send().await.map(|r| r.text());
-    let text = match text {
-        Ok(f) => f.await.unwrap_or_default(),
-        Err(e) => panic!("metrics: {e}"),
-    };
+    let metrics = t.unauthenticated("/metrics").await;
+    let text = metrics.body.as_str().unwrap_or_default();
     for needle in [
         "scim_requests_total{tenant=\"a\",resource=\"Users\",method=\"POST\",status=\"201\"}",
         "scim_request_duration_seconds_bucket",
@@ -360,39 +308,49 @@ async fn readiness_follows_tableau_and_metrics_describe_a_provisioning_run() {
     ] {
         assert!(text.contains(needle), "metrics lack {needle}:\n{text}");
     }
-    let (s, _) = (
-        http.get(t.url("/healthz"))
-            .send()
-            .await
-            .map(|r| r.status())
-            .ok(),
-        (),
-    );
-    assert_eq!(s, Some(StatusCode::OK));
+    assert_eq!(t.unauthenticated("/healthz").await.status, StatusCode::OK);
     // Another deployment whose tenant b's Tableau is down: readiness says so, naming it. (A good
     // answer is reused for a few seconds so probes do not each cost a Tableau call, hence a
     // fresh deployment rather than the one just probed.)
     let down = two("");
     down.b.handle.stop(false).await;
-    let r = http.get(down.url("/readyz")).send().await;
-    let (status, body) = match r {
-        Ok(r) => (r.status(), r.text().await.unwrap_or_default()),
-        Err(e) => panic!("readyz: {e}"),
-    };
+    let r = down.unauthenticated("/readyz").await;
+    let (status, body) = (r.status, r.body.to_string());
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(body.contains("\"b\"") && !body.contains("\"a\":"), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_orderly_stop_finishes_and_signs_out_of_every_tableau() {
+    let Two {
+        a,
+        b,
+        serving,
+        _dir,
+    } = two("");
+    let idp = Idp::new(&format!("http://{}", serving.server.addr), TOKEN_A1);
+    let (s, _) = idp.get("/scim/v2/Users?count=1").await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = idp.with_token(TOKEN_B).get("/scim/v2/Users?count=1").await;
+    assert_eq!(s, StatusCode::OK);
+    let sessions = |e: &RunningEmulator| e.with_state(|st| st.session_count());
+    assert_eq!((sessions(&a), sessions(&b)), (Some(1), Some(1)));
+    let stopped = serving.run_until(async {}).await;
+    assert!(stopped.is_ok(), "{stopped:?}");
+    assert_eq!(
+        (sessions(&a), sessions(&b)),
+        (Some(0), Some(0)),
+        "both sessions were ended in Tableau"
+    );
+    let after = idp.try_raw(Method::GET, "/healthz", None, None, None).await;
+    assert!(after.is_err(), "the server no longer answers");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn tls_with_a_self_signed_certificate() {
-    let dir = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => panic!("{e}"),
-    };
-    let certified = match rcgen::generate_simple_self_signed(vec!["localhost".to_string()]) {
-        Ok(c) => c,
-        Err(e) => panic!("rcgen: {e}"),
-    };
+    let dir = common::tempdir();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
+        .expect("a self-signed certificate");
     let cert_pem = certified.cert.pem();
     let cert = dir.path().join("cert.pem");
     let key = dir.path().join("key.pem");
@@ -405,19 +363,17 @@ async fn tls_with_a_self_signed_certificate() {
         key.display()
     );
     let t = two(&extra);
-    let root = match reqwest::Certificate::from_pem(cert_pem.as_bytes()) {
-        Ok(c) => c,
-        Err(e) => panic!("{e}"),
-    };
-    let https = match Client::builder().tls_certs_only([root]).build() {
-        Ok(c) => c,
-        Err(e) => panic!("{e}"),
-    };
-    let url = format!(
-        "https://localhost:{}/scim/v2/ServiceProviderConfig",
-        t.serving.server.addr.port()
+    let root = reqwest::Certificate::from_pem(cert_pem.as_bytes()).expect("the certificate");
+    let https = Client::builder()
+        .tls_certs_only([root])
+        .build()
+        .expect("an HTTPS client");
+    let idp = Idp::with_client(
+        &format!("https://localhost:{}/scim/v2", t.serving.server.addr.port()),
+        TOKEN_A1,
+        https,
     );
-    let (s, spc) = call(&https, reqwest::Method::GET, &url, TOKEN_A1, None).await;
+    let (s, spc) = idp.get("/ServiceProviderConfig").await;
     assert_eq!(s, StatusCode::OK);
     assert!(
         spc["meta"]["location"]
@@ -507,31 +463,23 @@ fn configuration_errors_name_the_key_and_what_is_accepted() {
 #[tokio::test(flavor = "multi_thread")]
 async fn secrets_never_reach_logs_or_debug_output() {
     let t = two("");
-    let http = Client::new();
-    call(
-        &http,
-        reqwest::Method::POST,
-        &t.url("/scim/v2/Users"),
-        TOKEN_A1,
-        Some(json!({"userName":"log@a.example","password":"user-password-1"})),
-    )
-    .await;
-    call(
-        &http,
-        reqwest::Method::GET,
-        &t.url("/scim/v2/Users?filter=userName%20eq%20%22log%40a.example%22"),
-        TOKEN_B,
-        None,
-    )
-    .await;
-    call(
-        &http,
-        reqwest::Method::GET,
-        &t.url("/scim/v2/Users"),
-        "wrong-token-not-configured",
-        None,
-    )
-    .await;
+    t.idp(TOKEN_A1)
+        .call(
+            Method::POST,
+            "/scim/v2/Users",
+            Some(json!({"userName":"log@a.example","password":"user-password-1"})),
+        )
+        .await;
+    t.idp(TOKEN_B)
+        .call(
+            Method::GET,
+            "/scim/v2/Users?filter=userName%20eq%20%22log%40a.example%22",
+            None,
+        )
+        .await;
+    t.idp("wrong-token-not-configured")
+        .call(Method::GET, "/scim/v2/Users", None)
+        .await;
     let cfg = config::parse(
         &toml_for(&t.a, &t.b, std::path::Path::new("/tmp"), ""),
         &env(),

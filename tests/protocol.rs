@@ -2,25 +2,24 @@
 //! Each checklist item of `../shared/reference/scim-idp.md` that belongs to the protocol layer
 //! has a test named `checklist_NN_...`.
 
+mod common;
+
 use std::sync::Arc;
 
-use reqwest::{Client, Method, StatusCode};
+use common::{Idp, Reply};
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tableau_scim::backend::memory::MemoryStore;
-use tableau_scim::http::{self, AppState, HttpSettings, RunningServer, TokenDigest, TokenSet};
+use tableau_scim::http::{self, AppState, HttpSettings, TokenDigest, TokenSet};
 
 const TOKEN: &str = "test-token-1";
 const SECOND_TOKEN: &str = "test-token-2";
 const MAX_BODY: usize = 8 * 1024;
 const MAX_PAGE: usize = 5;
 
-struct App {
-    base: String,
-    client: Client,
-    _server: RunningServer,
-}
-
-async fn spawn() -> App {
+/// A protocol-only server (the in-memory store) with two accepted tokens, small limits, and an
+/// IdP holding the first token.
+async fn spawn() -> Idp {
     let state = AppState::single(
         Arc::new(MemoryStore::new()),
         TokenSet::new(vec![TokenDigest::of(TOKEN), TokenDigest::of(SECOND_TOKEN)]),
@@ -30,98 +29,24 @@ async fn spawn() -> App {
             ..HttpSettings::default()
         },
     );
-    let server = match http::start("127.0.0.1:0", state, 1) {
-        Ok(s) => s,
-        Err(e) => panic!("server should start: {e}"),
-    };
-    App {
-        base: format!("http://{}/scim/v2", server.addr),
-        client: Client::new(),
-        _server: server,
-    }
+    let server = http::start("127.0.0.1:0", state, 1).expect("the server starts");
+    Idp::new(&format!("http://{}/scim/v2", server.addr), TOKEN)
 }
 
-struct Resp {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    body: Value,
-}
-
-impl App {
-    async fn raw(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        content_type: Option<&str>,
-        body: Option<String>,
-    ) -> Resp {
-        let mut req = self
-            .client
-            .request(method, format!("{}{}", self.base, path));
-        if let Some(t) = token {
-            req = req.header("Authorization", format!("Bearer {t}"));
-        }
-        if let Some(ct) = content_type {
-            req = req.header("Content-Type", ct);
-        }
-        if let Some(b) = body {
-            req = req.body(b);
-        }
-        let resp = match req.send().await {
-            Ok(r) => r,
-            Err(e) => panic!("request to {path} failed: {e}"),
-        };
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap_or_default();
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        Resp {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
-        self.raw(
-            method,
-            path,
-            Some(TOKEN),
-            Some("application/scim+json"),
-            body.map(|b| b.to_string()),
-        )
-        .await
-    }
-
-    async fn get(&self, path: &str) -> Resp {
-        self.call(Method::GET, path, None).await
-    }
-
-    async fn create_user(&self, user_name: &str) -> Value {
-        let r = self.call(Method::POST, "/Users", Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":user_name,
-            "name":{"givenName":"G","familyName":"F"},"emails":[{"value":user_name,"type":"work","primary":true}],"active":true}))).await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        r.body
-    }
-}
-
-fn header<'a>(r: &'a Resp, name: &str) -> &'a str {
-    r.headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
+/// POST a user with a name and a primary work email; it must be created.
+async fn create_user(app: &Idp, user_name: &str) -> Value {
+    let r = app.request(Method::POST, "/Users", Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":user_name,
+        "name":{"givenName":"G","familyName":"F"},"emails":[{"value":user_name,"type":"work","primary":true}],"active":true}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.body
 }
 
 /// Every error is SCIM JSON with a string status (checklist 2).
-fn assert_scim_error(r: &Resp, status: u16, scim_type: Option<&str>) {
+fn assert_scim_error(r: &Reply, status: u16, scim_type: Option<&str>) {
     assert_eq!(r.status.as_u16(), status, "{}", r.body);
     assert!(
-        header(r, "content-type").starts_with("application/scim+json"),
+        r.header("content-type")
+            .starts_with("application/scim+json"),
         "{:?}",
         r.headers
     );
@@ -144,7 +69,7 @@ fn assert_scim_error(r: &Resp, status: u16, scim_type: Option<&str>) {
 #[tokio::test]
 async fn checklist_31_discovery_endpoints_exist_get_only_and_refuse_filters() {
     let app = spawn().await;
-    let spc = app.get("/ServiceProviderConfig").await;
+    let spc = app.read("/ServiceProviderConfig").await;
     assert_eq!(spc.status, StatusCode::OK);
     assert_eq!(spc.body["patch"]["supported"], true);
     assert_eq!(spc.body["bulk"]["supported"], false);
@@ -160,17 +85,17 @@ async fn checklist_31_discovery_endpoints_exist_get_only_and_refuse_filters() {
         .as_str()
         .is_some_and(|l| l.ends_with("/ServiceProviderConfig")));
 
-    let rts = app.get("/ResourceTypes").await;
+    let rts = app.read("/ResourceTypes").await;
     assert_eq!(rts.body["totalResults"], 2);
-    let user_rt = app.get("/ResourceTypes/User").await;
+    let user_rt = app.read("/ResourceTypes/User").await;
     assert_eq!(user_rt.body["endpoint"], "/Users");
     assert_eq!(
         user_rt.body["schemaExtensions"][0]["schema"],
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
     );
-    assert_scim_error(&app.get("/ResourceTypes/Printer").await, 404, None);
+    assert_scim_error(&app.read("/ResourceTypes/Printer").await, 404, None);
 
-    let schemas = app.get("/Schemas").await;
+    let schemas = app.read("/Schemas").await;
     let ids: Vec<&str> = schemas.body["Resources"]
         .as_array()
         .map(|a| a.iter().filter_map(|s| s["id"].as_str()).collect())
@@ -187,17 +112,21 @@ async fn checklist_31_discovery_endpoints_exist_get_only_and_refuse_filters() {
         assert!(ids.contains(&urn), "{urn} missing from /Schemas");
     }
     let one = app
-        .get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User")
+        .read("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User")
         .await;
     assert_eq!(one.status, StatusCode::OK);
     assert_eq!(one.body["meta"]["resourceType"], "Schema");
-    assert_scim_error(&app.get("/Schemas/urn:nope").await, 404, None);
+    assert_scim_error(&app.read("/Schemas/urn:nope").await, 404, None);
 
     for path in ["/ServiceProviderConfig", "/ResourceTypes", "/Schemas"] {
-        assert_scim_error(&app.get(&format!("{path}?filter=id%20pr")).await, 403, None);
-        let r = app.call(Method::POST, path, Some(json!({}))).await;
+        assert_scim_error(
+            &app.read(&format!("{path}?filter=id%20pr")).await,
+            403,
+            None,
+        );
+        let r = app.request(Method::POST, path, Some(json!({}))).await;
         assert_scim_error(&r, 405, None);
-        assert_eq!(header(&r, "allow"), "GET");
+        assert_eq!(r.header("allow"), "GET");
     }
 }
 
@@ -205,7 +134,7 @@ async fn checklist_31_discovery_endpoints_exist_get_only_and_refuse_filters() {
 async fn checklist_27_32_schemas_advertise_only_what_is_stored_and_values_echo_exactly() {
     let app = spawn().await;
     let user = app
-        .get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User")
+        .read("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User")
         .await;
     let names: Vec<&str> = user.body["attributes"]
         .as_array()
@@ -224,10 +153,12 @@ async fn checklist_27_32_schemas_advertise_only_what_is_stored_and_values_echo_e
         "addresses":[{"formatted":"f","streetAddress":"s","locality":"l","region":"r","postalCode":"p","country":"c","type":"work","primary":true}],
         "roles":[{"value":"Creator","display":"Creator","type":"site","primary":true}],
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"employeeNumber":"1","costCenter":"c","organization":"o","division":"d","department":"dep","manager":{"value":"m"}}});
-    let created = app.call(Method::POST, "/Users", Some(body.clone())).await;
+    let created = app
+        .request(Method::POST, "/Users", Some(body.clone()))
+        .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let got = app
-        .get(&format!(
+        .read(&format!(
             "/Users/{}",
             created.body["id"].as_str().unwrap_or_default()
         ))
@@ -245,18 +176,13 @@ async fn checklist_35_missing_or_wrong_token_is_401_scim_error() {
     for token in [None, Some("wrong"), Some("")] {
         let r = app.raw(Method::GET, "/Users", token, None, None).await;
         assert_scim_error(&r, 401, None);
-        assert!(header(&r, "www-authenticate").starts_with("Bearer"));
+        assert!(r.header("www-authenticate").starts_with("Bearer"));
     }
     let basic = app
-        .client
-        .get(format!("{}/Users", app.base))
-        .header("Authorization", "Basic dXNlcjpwYXNz")
-        .send()
+        .with_header("Authorization", "Basic dXNlcjpwYXNz")
+        .raw(Method::GET, "/Users", None, None, None)
         .await;
-    assert_eq!(
-        basic.map(|r| r.status()).ok(),
-        Some(StatusCode::UNAUTHORIZED)
-    );
+    assert_eq!(basic.status, StatusCode::UNAUTHORIZED);
     // Two configured tokens both work: rotation without downtime.
     assert_eq!(
         app.raw(Method::GET, "/Users", Some(SECOND_TOKEN), None, None)
@@ -292,11 +218,13 @@ async fn checklist_01_scim_and_plain_json_content_types_are_accepted() {
                 "/Users",
                 Some(TOKEN),
                 Some(ct),
-                Some(json!({"userName":format!("ct{i}")}).to_string()),
+                Some(json!({"userName":format!("ct{i}")}).to_string().into()),
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{ct}: {}", r.body);
-        assert!(header(&r, "content-type").starts_with("application/scim+json"));
+        assert!(r
+            .header("content-type")
+            .starts_with("application/scim+json"));
     }
     let r = app
         .raw(
@@ -304,7 +232,7 @@ async fn checklist_01_scim_and_plain_json_content_types_are_accepted() {
             "/Users",
             Some(TOKEN),
             Some("text/plain"),
-            Some(json!({"userName":"x"}).to_string()),
+            Some(json!({"userName":"x"}).to_string().into()),
         )
         .await;
     assert_scim_error(&r, 415, None);
@@ -352,18 +280,18 @@ async fn bad_json_wrong_types_and_oversize_bodies_get_scim_errors() {
         .await;
     assert_scim_error(&r, 400, Some("invalidSyntax"));
     let r = app
-        .call(Method::POST, "/Users", Some(json!([{"userName":"a"}])))
+        .request(Method::POST, "/Users", Some(json!([{"userName":"a"}])))
         .await;
     assert_scim_error(&r, 400, Some("invalidSyntax"));
     let r = app
-        .call(Method::POST, "/Users", Some(json!({"userName": 42})))
+        .request(Method::POST, "/Users", Some(json!({"userName": 42})))
         .await;
     assert_scim_error(&r, 400, Some("invalidValue"));
     assert!(r.body["detail"]
         .as_str()
         .is_some_and(|d| d.contains("userName")));
     let r = app
-        .call(
+        .request(
             Method::POST,
             "/Users",
             Some(json!({"displayName": "no user name"})),
@@ -371,7 +299,7 @@ async fn bad_json_wrong_types_and_oversize_bodies_get_scim_errors() {
         .await;
     assert_scim_error(&r, 400, Some("invalidValue"));
     let huge = json!({"userName": "x".repeat(MAX_BODY + 1)});
-    let r = app.call(Method::POST, "/Users", Some(huge)).await;
+    let r = app.request(Method::POST, "/Users", Some(huge)).await;
     assert_scim_error(&r, 413, None);
     assert!(r.body["detail"]
         .as_str()
@@ -383,7 +311,7 @@ async fn bad_json_wrong_types_and_oversize_bodies_get_scim_errors() {
             "/Users",
             Some(TOKEN),
             Some("application/json"),
-            Some(deep),
+            Some(deep.into()),
         )
         .await;
     assert_scim_error(&r, 400, Some("invalidSyntax"));
@@ -394,7 +322,9 @@ async fn bad_json_wrong_types_and_oversize_bodies_get_scim_errors() {
             Some(TOKEN),
             Some("application/json"),
             Some(
-                String::from_utf8_lossy(b"{\"userName\":\"\xff\"}").replace('\u{fffd}', "\\udc00"),
+                String::from_utf8_lossy(b"{\"userName\":\"\xff\"}")
+                    .replace('\u{fffd}', "\\udc00")
+                    .into(),
             ),
         )
         .await;
@@ -404,23 +334,23 @@ async fn bad_json_wrong_types_and_oversize_bodies_get_scim_errors() {
         r.status
     );
     // Nothing above created a user.
-    assert_eq!(app.get("/Users").await.body["totalResults"], 0);
+    assert_eq!(app.read("/Users").await.body["totalResults"], 0);
 }
 
 #[tokio::test]
 async fn checklist_02_every_error_is_scim_json_unknown_paths_404_bulk_501_wrong_method_405() {
     let app = spawn().await;
-    assert_scim_error(&app.get("/Printers").await, 404, None);
-    assert_scim_error(&app.get("/Users/no-such-id").await, 404, None);
+    assert_scim_error(&app.read("/Printers").await, 404, None);
+    assert_scim_error(&app.read("/Users/no-such-id").await, 404, None);
     assert_scim_error(
-        &app.call(Method::POST, "/Bulk", Some(json!({}))).await,
+        &app.request(Method::POST, "/Bulk", Some(json!({}))).await,
         501,
         None,
     );
-    let r = app.call(Method::DELETE, "/Users", None).await;
+    let r = app.request(Method::DELETE, "/Users", None).await;
     assert_scim_error(&r, 405, None);
-    assert_eq!(header(&r, "allow"), "GET, POST");
-    assert_scim_error(&app.get("/Users/.search").await, 405, None);
+    assert_eq!(r.header("allow"), "GET, POST");
+    assert_scim_error(&app.read("/Users/.search").await, 405, None);
 }
 
 // ---- create, read, uniqueness ----
@@ -429,16 +359,16 @@ async fn checklist_02_every_error_is_scim_json_unknown_paths_404_bulk_501_wrong_
 async fn checklist_03_status_codes_location_and_bodies() {
     let app = spawn().await;
     let created = app
-        .call(Method::POST, "/Users", Some(json!({"userName":"bjensen"})))
+        .request(Method::POST, "/Users", Some(json!({"userName":"bjensen"})))
         .await;
     assert_eq!(created.status, StatusCode::CREATED);
-    let loc = header(&created, "location").to_string();
+    let loc = created.header("location").to_string();
     assert_eq!(created.body["meta"]["location"], json!(loc));
     assert_eq!(created.body["meta"]["resourceType"], "User");
-    assert!(header(&created, "etag").starts_with("W/"));
+    assert!(created.header("etag").starts_with("W/"));
     let id = created.body["id"].as_str().unwrap_or_default().to_string();
     let put = app
-        .call(
+        .request(
             Method::PUT,
             &format!("/Users/{id}"),
             Some(json!({"userName":"bjensen","nickName":"B"})),
@@ -446,55 +376,55 @@ async fn checklist_03_status_codes_location_and_bodies() {
         .await;
     assert_eq!(put.status, StatusCode::OK);
     assert_eq!(put.body["nickName"], "B");
-    let patch = app.call(Method::PATCH, &format!("/Users/{id}"), Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"nickName","value":"C"}]}))).await;
+    let patch = app.request(Method::PATCH, &format!("/Users/{id}"), Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"nickName","value":"C"}]}))).await;
     assert_eq!(patch.status, StatusCode::OK);
     assert_eq!(patch.body["nickName"], "C");
     let del = app
-        .call(Method::DELETE, &format!("/Users/{id}"), None)
+        .request(Method::DELETE, &format!("/Users/{id}"), None)
         .await;
     assert_eq!(del.status, StatusCode::NO_CONTENT);
-    assert_scim_error(&app.get(&format!("/Users/{id}")).await, 404, None);
+    assert_scim_error(&app.read(&format!("/Users/{id}")).await, 404, None);
 }
 
 #[tokio::test]
 async fn checklist_04_duplicate_user_name_is_409_and_deleted_users_do_not_count() {
     let app = spawn().await;
-    let first = app.create_user("Dup@Example.com").await;
+    let first = create_user(&app, "Dup@Example.com").await;
     let dup = app
-        .call(
+        .request(
             Method::POST,
             "/Users",
             Some(json!({"userName":"dup@example.COM"})),
         )
         .await;
     assert_scim_error(&dup, 409, Some("uniqueness"));
-    let other = app.create_user("other@example.com").await;
+    let other = create_user(&app, "other@example.com").await;
     let clash = app
-        .call(
+        .request(
             Method::PUT,
             &format!("/Users/{}", other["id"].as_str().unwrap_or_default()),
             Some(json!({"userName":"DUP@example.com"})),
         )
         .await;
     assert_scim_error(&clash, 409, Some("uniqueness"));
-    let clash = app.call(Method::PATCH, &format!("/Users/{}", other["id"].as_str().unwrap_or_default()), Some(json!({"Operations":[{"op":"replace","path":"userName","value":"dup@EXAMPLE.com"}]}))).await;
+    let clash = app.request(Method::PATCH, &format!("/Users/{}", other["id"].as_str().unwrap_or_default()), Some(json!({"Operations":[{"op":"replace","path":"userName","value":"dup@EXAMPLE.com"}]}))).await;
     assert_scim_error(&clash, 409, Some("uniqueness"));
-    app.call(
+    app.request(
         Method::DELETE,
         &format!("/Users/{}", first["id"].as_str().unwrap_or_default()),
         None,
     )
     .await;
-    app.create_user("Dup@Example.com").await;
+    create_user(&app, "Dup@Example.com").await;
 }
 
 #[tokio::test]
 async fn checklist_05_06_08_unmatched_filter_is_empty_list_and_filters_decode_plus_and_percent_20()
 {
     let app = spawn().await;
-    app.create_user("test.user@okta.local").await;
+    create_user(&app, "test.user@okta.local").await;
     let none = app
-        .get("/Users?filter=userName%20eq%20%22nobody%40okta.local%22&startIndex=1&count=100")
+        .read("/Users?filter=userName%20eq%20%22nobody%40okta.local%22&startIndex=1&count=100")
         .await;
     assert_eq!(none.status, StatusCode::OK);
     assert_eq!(none.body["totalResults"], 0);
@@ -509,12 +439,12 @@ async fn checklist_05_06_08_unmatched_filter_is_empty_list_and_filters_decode_pl
         "filter=userName+eq+%22test.user%40okta.local%22",
         "filter=USERNAME+EQ+%22test.user%40okta.local%22",
     ] {
-        let r = app.get(&format!("/Users?{q}")).await;
+        let r = app.read(&format!("/Users?{q}")).await;
         assert_eq!(r.body["totalResults"], 1, "{q}");
     }
     // Entra's connection test: a random GUID on the matching attribute.
     let r = app
-        .get("/Users?filter=externalId+eq+%220a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef%22")
+        .read("/Users?filter=externalId+eq+%220a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef%22")
         .await;
     assert_eq!(
         (r.status, r.body["totalResults"].clone()),
@@ -525,21 +455,21 @@ async fn checklist_05_06_08_unmatched_filter_is_empty_list_and_filters_decode_pl
 #[tokio::test]
 async fn checklist_06_inactive_users_stay_visible_to_filters_and_uniqueness() {
     let app = spawn().await;
-    let u = app.create_user("gone@example.com").await;
+    let u = create_user(&app, "gone@example.com").await;
     let id = u["id"].as_str().unwrap_or_default();
-    app.call(
+    app.request(
         Method::PATCH,
         &format!("/Users/{id}"),
         Some(json!({"Operations":[{"op":"replace","value":{"active":false}}]})),
     )
     .await;
     let r = app
-        .get("/Users?filter=userName%20eq%20%22gone%40example.com%22")
+        .read("/Users?filter=userName%20eq%20%22gone%40example.com%22")
         .await;
     assert_eq!(r.body["totalResults"], 1);
     assert_eq!(r.body["Resources"][0]["active"], false);
     assert_scim_error(
-        &app.call(
+        &app.request(
             Method::POST,
             "/Users",
             Some(json!({"userName":"gone@example.com"})),
@@ -561,11 +491,11 @@ async fn checklist_09_10_bad_filters_are_400_invalid_filter_naming_the_problem()
         ("emails%5Btype%20eq%20%22work%22", "']'"),
         ("(((((((((((((((((((((((((((((((((((((userName%20pr)))))))))))))))))))))))))))))))))))))", "nesting"),
     ] {
-        let r = app.get(&format!("/Users?filter={q}")).await;
+        let r = app.read(&format!("/Users?filter={q}")).await;
         assert_scim_error(&r, 400, Some("invalidFilter"));
         assert!(r.body["detail"].as_str().is_some_and(|d| d.contains(needle)), "{q}: {}", r.body);
     }
-    let r = app.get("/Users?startIndex=abc").await;
+    let r = app.read("/Users?startIndex=abc").await;
     assert_scim_error(&r, 400, Some("invalidValue"));
 }
 
@@ -575,9 +505,9 @@ async fn checklist_09_10_bad_filters_are_400_invalid_filter_naming_the_problem()
 async fn checklist_11_paging_is_one_based_clamped_and_stable() {
     let app = spawn().await;
     for i in 0..7 {
-        app.create_user(&format!("user{i}@example.com")).await;
+        create_user(&app, &format!("user{i}@example.com")).await;
     }
-    let page = |q: &'static str| app.get(q);
+    let page = |q: &'static str| app.read(q);
     let p = page("/Users?startIndex=1&count=3").await;
     assert_eq!(
         (
@@ -617,7 +547,9 @@ async fn checklist_11_paging_is_one_based_clamped_and_stable() {
     let mut seen = Vec::new();
     let mut start = 1;
     loop {
-        let p = app.get(&format!("/Users?startIndex={start}&count=2")).await;
+        let p = app
+            .read(&format!("/Users?startIndex={start}&count=2"))
+            .await;
         let items = p.body["Resources"].as_array().cloned().unwrap_or_default();
         if items.is_empty() {
             break;
@@ -633,7 +565,7 @@ async fn checklist_11_paging_is_one_based_clamped_and_stable() {
     unique.sort();
     unique.dedup();
     assert_eq!((seen.len(), unique.len()), (7, 7));
-    assert!(p_is_integer(&app.get("/Users?count=1").await.body));
+    assert!(p_is_integer(&app.read("/Users?count=1").await.body));
 }
 
 fn p_is_integer(b: &Value) -> bool {
@@ -645,20 +577,20 @@ fn p_is_integer(b: &Value) -> bool {
 #[tokio::test]
 async fn checklist_12_attribute_selection_on_reads_and_writes() {
     let app = spawn().await;
-    let u = app.create_user("sel@example.com").await;
+    let u = create_user(&app, "sel@example.com").await;
     let id = u["id"].as_str().unwrap_or_default();
-    let r = app.get(&format!("/Users/{id}?attributes=userName")).await;
+    let r = app.read(&format!("/Users/{id}?attributes=userName")).await;
     let keys: Vec<&String> = r
         .body
         .as_object()
         .map(|o| o.keys().collect())
         .unwrap_or_default();
     assert_eq!(keys, vec!["schemas", "id", "userName"]);
-    let r = app.get(&format!("/Users/{id}?attributes=name.givenName,urn:ietf:params:scim:schemas:core:2.0:User:emails.value")).await;
+    let r = app.read(&format!("/Users/{id}?attributes=name.givenName,urn:ietf:params:scim:schemas:core:2.0:User:emails.value")).await;
     assert_eq!(r.body["name"], json!({"givenName":"G"}));
     assert_eq!(r.body["emails"], json!([{"value":"sel@example.com"}]));
     let r = app
-        .get(&format!(
+        .read(&format!(
             "/Users/{id}?excludedAttributes=emails,name.familyName,id"
         ))
         .await;
@@ -666,18 +598,18 @@ async fn checklist_12_attribute_selection_on_reads_and_writes() {
     assert_eq!(r.body["name"], json!({"givenName":"G"}));
     assert_eq!(r.body["id"], json!(id), "id is returned always");
     let r = app
-        .get("/Users?attributes=userName&filter=userName%20eq%20%22sel%40example.com%22")
+        .read("/Users?attributes=userName&filter=userName%20eq%20%22sel%40example.com%22")
         .await;
     assert_eq!(r.body["Resources"][0].as_object().map(|o| o.len()), Some(3));
     let r = app
-        .call(
+        .request(
             Method::PATCH,
             &format!("/Users/{id}?attributes=nickName"),
             Some(json!({"Operations":[{"op":"add","path":"nickName","value":"N"}]})),
         )
         .await;
     assert_eq!(r.body.as_object().map(|o| o.len()), Some(3), "{}", r.body);
-    let r = app.get(&format!("/Users/{id}?attributes=password")).await;
+    let r = app.read(&format!("/Users/{id}?attributes=password")).await;
     assert!(
         r.body.get("password").is_none(),
         "returned:never never appears"
@@ -688,7 +620,7 @@ async fn checklist_12_attribute_selection_on_reads_and_writes() {
 async fn checklist_13_password_is_accepted_and_never_returned() {
     let app = spawn().await;
     let r = app
-        .call(
+        .request(
             Method::POST,
             "/Users",
             Some(json!({"userName":"pw@okta.local","password":"1mz050nq"})),
@@ -697,7 +629,7 @@ async fn checklist_13_password_is_accepted_and_never_returned() {
     assert_eq!(r.status, StatusCode::CREATED);
     assert!(r.body.get("password").is_none());
     let again = app
-        .get(&format!(
+        .read(&format!(
             "/Users/{}",
             r.body["id"].as_str().unwrap_or_default()
         ))
@@ -710,22 +642,24 @@ async fn checklist_13_password_is_accepted_and_never_returned() {
 #[tokio::test]
 async fn checklist_33_search_at_the_root_and_per_resource_type() {
     let app = spawn().await;
-    app.create_user("s1@example.com").await;
-    app.create_user("s2@example.com").await;
-    app.call(
+    create_user(&app, "s1@example.com").await;
+    create_user(&app, "s2@example.com").await;
+    app.request(
         Method::POST,
         "/Groups",
         Some(json!({"displayName":"Searchers"})),
     )
     .await;
     let body = json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"attributes":["userName"],"filter":"userName sw \"s\"","startIndex":1,"count":10});
-    let r = app.call(Method::POST, "/Users/.search", Some(body)).await;
+    let r = app
+        .request(Method::POST, "/Users/.search", Some(body))
+        .await;
     assert_eq!(
         (r.status, r.body["totalResults"].clone()),
         (StatusCode::OK, json!(2))
     );
     assert!(r.body["Resources"][0].get("emails").is_none());
-    let all = app.call(Method::POST, "/.search", Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"startIndex":2,"count":2}))).await;
+    let all = app.request(Method::POST, "/.search", Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"startIndex":2,"count":2}))).await;
     assert_eq!(all.body["totalResults"], 3);
     assert_eq!(all.body["itemsPerPage"], 2);
     assert_eq!(
@@ -733,7 +667,7 @@ async fn checklist_33_search_at_the_root_and_per_resource_type() {
         "users first, then groups"
     );
     let groups_only = app
-        .call(
+        .request(
             Method::POST,
             "/.search",
             Some(json!({"filter":"displayName eq \"Searchers\""})),
@@ -741,7 +675,7 @@ async fn checklist_33_search_at_the_root_and_per_resource_type() {
         .await;
     assert_eq!(groups_only.body["totalResults"], 1);
     let bad = app
-        .call(
+        .request(
             Method::POST,
             "/.search",
             Some(json!({"filter":"nope eq 1"})),
@@ -749,7 +683,7 @@ async fn checklist_33_search_at_the_root_and_per_resource_type() {
         .await;
     assert_scim_error(&bad, 400, Some("invalidFilter"));
     let bad = app
-        .call(
+        .request(
             Method::POST,
             "/Users/.search",
             Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"]})),
@@ -762,7 +696,7 @@ async fn checklist_33_search_at_the_root_and_per_resource_type() {
 async fn checklist_34_unknown_query_parameters_are_ignored() {
     let app = spawn().await;
     let r = app
-        .get("/Users?aadOptscim062020&sortBy=userName&foo=bar")
+        .read("/Users?aadOptscim062020&sortBy=userName&foo=bar")
         .await;
     assert_eq!(r.status, StatusCode::OK);
 }
@@ -772,7 +706,7 @@ async fn checklist_34_unknown_query_parameters_are_ignored() {
 #[tokio::test]
 async fn checklist_14_29_put_ignores_readonly_and_clears_omitted_attributes() {
     let app = spawn().await;
-    let u = app.create_user("put@example.com").await;
+    let u = create_user(&app, "put@example.com").await;
     let id = u["id"].as_str().unwrap_or_default();
     let mut okta_put = u.clone();
     okta_put["name"] = json!({"givenName":"Another","middleName":"Excited","familyName":"User"});
@@ -782,7 +716,7 @@ async fn checklist_14_29_put_ignores_readonly_and_clears_omitted_attributes() {
         o.remove("emails");
     }
     let r = app
-        .call(Method::PUT, &format!("/Users/{id}"), Some(okta_put))
+        .request(Method::PUT, &format!("/Users/{id}"), Some(okta_put))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["name"]["middleName"], "Excited");
@@ -792,7 +726,7 @@ async fn checklist_14_29_put_ignores_readonly_and_clears_omitted_attributes() {
     );
     assert_eq!(r.body["id"], json!(id));
     assert_scim_error(
-        &app.call(Method::PUT, "/Users/nope", Some(json!({"userName":"x"})))
+        &app.request(Method::PUT, "/Users/nope", Some(json!({"userName":"x"})))
             .await,
         404,
         None,
@@ -802,19 +736,19 @@ async fn checklist_14_29_put_ignores_readonly_and_clears_omitted_attributes() {
 #[tokio::test]
 async fn checklist_26_unchanged_put_or_patch_keeps_last_modified_and_etags_work() {
     let app = spawn().await;
-    let u = app.create_user("etag@example.com").await;
+    let u = create_user(&app, "etag@example.com").await;
     let id = u["id"].as_str().unwrap_or_default();
     let etag = u["meta"]["version"]
         .as_str()
         .unwrap_or_default()
         .to_string();
     let same = app
-        .call(Method::PUT, &format!("/Users/{id}"), Some(u.clone()))
+        .request(Method::PUT, &format!("/Users/{id}"), Some(u.clone()))
         .await;
     assert_eq!(same.body["meta"]["lastModified"], u["meta"]["lastModified"]);
     assert_eq!(same.body["meta"]["version"], json!(etag));
     let patch = app
-        .call(
+        .request(
             Method::PATCH,
             &format!("/Users/{id}"),
             Some(json!({"Operations":[{"op":"replace","path":"active","value":true}]})),
@@ -823,16 +757,13 @@ async fn checklist_26_unchanged_put_or_patch_keeps_last_modified_and_etags_work(
     assert_eq!(patch.body["meta"]["version"], json!(etag));
     // If-None-Match on GET.
     let r = app
-        .client
-        .get(format!("{}/Users/{id}", app.base))
-        .bearer_auth(TOKEN)
-        .header("If-None-Match", &etag)
-        .send()
+        .with_header("If-None-Match", &etag)
+        .read(&format!("/Users/{id}"))
         .await;
-    assert_eq!(r.map(|r| r.status()).ok(), Some(StatusCode::NOT_MODIFIED));
+    assert_eq!(r.status, StatusCode::NOT_MODIFIED);
     // A change moves the version; the old one then fails If-Match.
     let changed = app
-        .call(
+        .request(
             Method::PATCH,
             &format!("/Users/{id}"),
             Some(json!({"Operations":[{"op":"add","path":"nickName","value":"E"}]})),
@@ -840,56 +771,56 @@ async fn checklist_26_unchanged_put_or_patch_keeps_last_modified_and_etags_work(
         .await;
     assert_ne!(changed.body["meta"]["version"], json!(etag));
     let stale = app
-        .client
-        .patch(format!("{}/Users/{id}", app.base))
-        .bearer_auth(TOKEN)
-        .header("If-Match", &etag)
-        .json(&json!({"Operations":[{"op":"add","path":"nickName","value":"F"}]}))
-        .send()
+        .with_header("If-Match", &etag)
+        .raw(
+            Method::PATCH,
+            &format!("/Users/{id}"),
+            Some(TOKEN),
+            Some("application/json"),
+            Some(
+                json!({"Operations":[{"op":"add","path":"nickName","value":"F"}]})
+                    .to_string()
+                    .into(),
+            ),
+        )
         .await;
-    assert_eq!(
-        stale.map(|r| r.status()).ok(),
-        Some(StatusCode::PRECONDITION_FAILED)
-    );
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
     let current = changed.body["meta"]["version"]
         .as_str()
         .unwrap_or_default()
         .to_string();
     let fresh = app
-        .client
-        .delete(format!("{}/Users/{id}", app.base))
-        .bearer_auth(TOKEN)
-        .header("If-Match", &current)
-        .send()
+        .with_header("If-Match", &current)
+        .request(Method::DELETE, &format!("/Users/{id}"), None)
         .await;
-    assert_eq!(fresh.map(|r| r.status()).ok(), Some(StatusCode::NO_CONTENT));
+    assert_eq!(fresh.status, StatusCode::NO_CONTENT);
 }
 
 #[tokio::test]
 async fn patch_errors_over_http() {
     let app = spawn().await;
-    let u = app.create_user("pe@example.com").await;
+    let u = create_user(&app, "pe@example.com").await;
     let path = format!("/Users/{}", u["id"].as_str().unwrap_or_default());
     let r = app
-        .call(
+        .request(
             Method::PATCH,
             &path,
             Some(json!({"Operations":[{"op":"remove"}]})),
         )
         .await;
     assert_scim_error(&r, 400, Some("noTarget"));
-    let r = app.call(Method::PATCH, &path, Some(json!({"Operations":[{"op":"replace","path":"emails[type eq \"work\"","value":"x"}]}))).await;
+    let r = app.request(Method::PATCH, &path, Some(json!({"Operations":[{"op":"replace","path":"emails[type eq \"work\"","value":"x"}]}))).await;
     assert_scim_error(&r, 400, Some("invalidPath"));
-    let r = app.call(Method::PATCH, &path, Some(json!({"Operations":[{"op":"replace","path":"meta.created","value":"2020-01-01T00:00:00Z"}]}))).await;
+    let r = app.request(Method::PATCH, &path, Some(json!({"Operations":[{"op":"replace","path":"meta.created","value":"2020-01-01T00:00:00Z"}]}))).await;
     assert_scim_error(&r, 400, Some("mutability"));
-    let r = app.call(Method::PATCH, &path, Some(json!({"Operations":[{"op":"add","path":"nickName","value":"ok"},{"op":"replace","path":"id","value":"x"}]}))).await;
+    let r = app.request(Method::PATCH, &path, Some(json!({"Operations":[{"op":"add","path":"nickName","value":"ok"},{"op":"replace","path":"id","value":"x"}]}))).await;
     assert_scim_error(&r, 400, Some("mutability"));
     assert!(
-        app.get(&path).await.body.get("nickName").is_none(),
+        app.read(&path).await.body.get("nickName").is_none(),
         "checklist 16: the first op was not applied"
     );
     assert_scim_error(
-        &app.call(Method::PATCH, "/Users/nope", Some(json!({"Operations":[]})))
+        &app.request(Method::PATCH, "/Users/nope", Some(json!({"Operations":[]})))
             .await,
         404,
         None,
@@ -902,57 +833,57 @@ async fn patch_errors_over_http() {
 async fn checklist_28_okta_create_flow_deactivate_keeps_memberships_and_group_push() {
     let app = spawn().await;
     let lookup = app
-        .get("/Users?filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100")
+        .read("/Users?filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100")
         .await;
     assert_eq!(lookup.body["totalResults"], 0);
-    let created = app.call(Method::POST, "/Users", Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"test.user@okta.local",
+    let created = app.request(Method::POST, "/Users", Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"test.user@okta.local",
         "name":{"givenName":"Test","familyName":"User"},"emails":[{"primary":true,"value":"test.user@okta.local","type":"work"}],
         "displayName":"Test User","locale":"en-US","externalId":"00ujl29u0le5T6Aj10h7","groups":[],"password":"1mz050nq","active":true}))).await;
     assert_eq!(created.status, StatusCode::CREATED);
     let id = created.body["id"].as_str().unwrap_or_default().to_string();
-    let deact = app.call(Method::PATCH, &format!("/Users/{id}"), Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}))).await;
+    let deact = app.request(Method::PATCH, &format!("/Users/{id}"), Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}))).await;
     assert_eq!(deact.body["active"], false);
-    let group = app.call(Method::POST, "/Groups", Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Test SCIMv2","members":[]}))).await;
+    let group = app.request(Method::POST, "/Groups", Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Test SCIMv2","members":[]}))).await;
     assert_eq!(group.status, StatusCode::CREATED);
     let gid = group.body["id"].as_str().unwrap_or_default().to_string();
-    let rename = app.call(Method::PATCH, &format!("/Groups/{gid}"), Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"id":gid,"displayName":"Test SCIMv2"}}]}))).await;
+    let rename = app.request(Method::PATCH, &format!("/Groups/{gid}"), Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"id":gid,"displayName":"Test SCIMv2"}}]}))).await;
     assert_eq!(rename.status, StatusCode::OK);
-    let add = app.call(Method::PATCH, &format!("/Groups/{gid}"), Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":id,"display":"test.user@okta.local"}]}]}))).await;
+    let add = app.request(Method::PATCH, &format!("/Groups/{gid}"), Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":id,"display":"test.user@okta.local"}]}]}))).await;
     assert_eq!(add.body["members"][0]["value"], json!(id));
     assert!(
         add.body["members"][0].get("display").is_none(),
         "members are served as written"
     );
-    let user = app.get(&format!("/Users/{id}?attributes=groups")).await;
+    let user = app.read(&format!("/Users/{id}?attributes=groups")).await;
     assert_eq!(
         user.body["groups"][0]["value"],
         json!(gid),
         "inactive user keeps its memberships"
     );
     let excluded = app
-        .get(&format!("/Groups/{gid}?excludedAttributes=members"))
+        .read(&format!("/Groups/{gid}?excludedAttributes=members"))
         .await;
     assert!(excluded.body.get("members").is_none());
     let by_name = app
-        .get("/Groups?excludedAttributes=members&filter=displayName+eq+%22Test+SCIMv2%22")
+        .read("/Groups?excludedAttributes=members&filter=displayName+eq+%22Test+SCIMv2%22")
         .await;
     assert_eq!(by_name.body["totalResults"], 1);
     assert!(by_name.body["Resources"][0].get("members").is_none());
-    let bad_member = app.call(Method::PATCH, &format!("/Groups/{gid}"), Some(json!({"Operations":[{"op":"add","path":"members","value":[{"value":"not-a-user"}]}]}))).await;
+    let bad_member = app.request(Method::PATCH, &format!("/Groups/{gid}"), Some(json!({"Operations":[{"op":"add","path":"members","value":[{"value":"not-a-user"}]}]}))).await;
     assert_scim_error(&bad_member, 400, Some("invalidValue"));
 }
 
 #[tokio::test]
 async fn checklist_30_groups_created_empty_filled_by_patch_and_names_unique() {
     let app = spawn().await;
-    let a = app.create_user("a@example.com").await;
-    let b = app.create_user("b@example.com").await;
-    let g = app.call(Method::POST, "/Groups", Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group","http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+    let a = create_user(&app, "a@example.com").await;
+    let b = create_user(&app, "b@example.com").await;
+    let g = app.request(Method::POST, "/Groups", Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group","http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
         "externalId":"8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159","displayName":"Sales","meta":{"resourceType":"Group"}}))).await;
     assert_eq!(g.status, StatusCode::CREATED, "{}", g.body);
     let gid = g.body["id"].as_str().unwrap_or_default();
     let add = app
-        .call(
+        .request(
             Method::PATCH,
             &format!("/Groups/{gid}"),
             Some(
@@ -963,7 +894,7 @@ async fn checklist_30_groups_created_empty_filled_by_patch_and_names_unique() {
         .await;
     assert_eq!(add.body["members"].as_array().map(Vec::len), Some(2));
     let rm = app
-        .call(
+        .request(
             Method::PATCH,
             &format!("/Groups/{gid}"),
             Some(
@@ -978,7 +909,7 @@ async fn checklist_30_groups_created_empty_filled_by_patch_and_names_unique() {
         "members are served as written"
     );
     assert_scim_error(
-        &app.call(
+        &app.request(
             Method::POST,
             "/Groups",
             Some(json!({"displayName":"SALES"})),
@@ -988,11 +919,11 @@ async fn checklist_30_groups_created_empty_filled_by_patch_and_names_unique() {
         Some("uniqueness"),
     );
     let ext = app
-        .get("/Groups?filter=externalId%20eq%20%228aa1a0c0-c4c3-4bc0-b4a5-2ef676900159%22")
+        .read("/Groups?filter=externalId%20eq%20%228aa1a0c0-c4c3-4bc0-b4a5-2ef676900159%22")
         .await;
     assert_eq!(ext.body["totalResults"], 1);
     let put = app
-        .call(
+        .request(
             Method::PUT,
             &format!("/Groups/{gid}"),
             Some(json!({"displayName":"Sales","members":[{"value":a["id"]}]})),
@@ -1012,7 +943,7 @@ async fn checklist_30_groups_created_empty_filled_by_patch_and_names_unique() {
 #[tokio::test]
 async fn entra_user_provisioning_shapes() {
     let app = spawn().await;
-    let r = app.call(Method::POST, "/Users", Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0User"],
+    let r = app.request(Method::POST, "/Users", Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0User"],
         "externalId":"0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef","userName":"Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee","active":"True",
         "emails":[{"primary":true,"type":"work","value":"Test_User_11bb11bb@testuser.com"}],"meta":{"resourceType":"User"},
         "name":{"formatted":"givenName familyName","familyName":"familyName","givenName":"givenName"},"roles":[],"addresses":null,"manager":null}))).await;
@@ -1020,19 +951,19 @@ async fn entra_user_provisioning_shapes() {
     assert_eq!(r.body["active"], true);
     let id = r.body["id"].as_str().unwrap_or_default().to_string();
     let by_ext = app
-        .get("/Users?filter=externalId+eq+%220a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef%22")
+        .read("/Users?filter=externalId+eq+%220a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef%22")
         .await;
     assert_eq!(by_ext.body["totalResults"], 1);
     let by_ext_case = app
-        .get("/Users?filter=externalId+eq+%220A21F0F2-8d2a-4f8e-bf98-7363c4aed4ef%22")
+        .read("/Users?filter=externalId+eq+%220A21F0F2-8d2a-4f8e-bf98-7363c4aed4ef%22")
         .await;
     assert_eq!(
         by_ext_case.body["totalResults"], 0,
         "externalId is caseExact"
     );
-    let by_mail = app.get("/Users?filter=emails%5Btype+eq+%22work%22%5D.value+eq+%22test_user_11bb11bb%40testuser.com%22").await;
+    let by_mail = app.read("/Users?filter=emails%5Btype+eq+%22work%22%5D.value+eq+%22test_user_11bb11bb%40testuser.com%22").await;
     assert_eq!(by_mail.body["totalResults"], 1);
-    let p = app.call(Method::PATCH, &format!("/Users/{id}"), Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[
+    let p = app.request(Method::PATCH, &format!("/Users/{id}"), Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[
         {"op":"Replace","path":"displayName","value":"Pvlo"},
         {"op":"Replace","path":"emails[type eq \"work\"].value","value":"TestBcwqnm@test.microsoft.com"},
         {"op":"Replace","path":"name.givenName","value":"Gtfd"},{"op":"Replace","path":"externalId","value":"Eqpj"},
@@ -1051,9 +982,9 @@ async fn entra_user_provisioning_shapes() {
         .is_some_and(|s| s.contains(&json!(
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
         ))));
-    let off = app.call(Method::PATCH, &format!("/Users/{id}"), Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}))).await;
+    let off = app.request(Method::PATCH, &format!("/Users/{id}"), Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}))).await;
     assert_eq!(off.body["active"], false);
-    let empty = app.call(Method::PATCH, &format!("/Users/{id}"), Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[]}))).await;
+    let empty = app.request(Method::PATCH, &format!("/Users/{id}"), Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[]}))).await;
     assert_eq!(empty.status, StatusCode::OK);
 }
 
@@ -1068,14 +999,10 @@ async fn slow_clients_are_cut_off() {
             ..HttpSettings::default()
         },
     );
-    let server = match http::start("127.0.0.1:0", state, 1) {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    };
-    let mut conn = match tokio::net::TcpStream::connect(server.addr).await {
-        Ok(c) => c,
-        Err(e) => panic!("{e}"),
-    };
+    let server = http::start("127.0.0.1:0", state, 1).expect("the server starts");
+    let mut conn = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("a connection");
     // Headers that never end (slowloris).
     assert!(conn
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n")

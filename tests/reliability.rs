@@ -1,179 +1,130 @@
 //! Races and crashes: nothing lost, nothing duplicated, one consistent end state.
 
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::{Client, Method, StatusCode};
+use common::{id, Idp, Site};
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use tableau_scim::stack::{Stack, StackOptions};
 use tableau_scim::tableau::emulator::EmulatorConfig;
 
 const TOKEN: &str = "reliability-test-token-123";
 
-fn stack() -> (Stack, tempfile::TempDir) {
-    let dir = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => panic!("{e}"),
-    };
-    let s = match Stack::start(StackOptions::new(
-        EmulatorConfig::new("acme", "pat", "secret"),
-        dir.path().to_path_buf(),
-        TOKEN,
-    )) {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    };
-    (s, dir)
-}
-
-async fn call(
-    http: &Client,
-    method: Method,
-    url: &str,
-    body: Option<Value>,
-) -> Result<(StatusCode, Value), reqwest::Error> {
-    let mut req = http.request(method, url).bearer_auth(TOKEN);
-    if let Some(b) = body {
-        req = req
-            .header("Content-Type", "application/scim+json")
-            .body(b.to_string());
-    }
-    let r = req.send().await?;
-    let s = r.status();
-    let text = r.text().await?;
-    Ok((s, serde_json::from_str(&text).unwrap_or(Value::Null)))
-}
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap_or_default().to_string()
+fn site() -> Site {
+    Site::start(EmulatorConfig::new("acme", "pat", "secret"), TOKEN, |_| {})
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn parallel_patches_of_one_groups_members_all_land() {
-    let (s, _dir) = stack();
-    let http = Client::new();
-    let base = s.scim_url();
+    let site = site();
+    let idp = &site.idp;
     let mut ids = Vec::new();
     for i in 0..20 {
-        let (st, u) = match call(
-            &http,
-            Method::POST,
-            &format!("{base}/Users"),
-            Some(json!({"userName": format!("m{i}@example.com")})),
-        )
-        .await
-        {
-            Ok(r) => r,
-            Err(e) => panic!("{e}"),
-        };
+        let (st, u) = idp
+            .call(
+                Method::POST,
+                "/Users",
+                Some(json!({"userName": format!("m{i}@example.com")})),
+            )
+            .await;
         assert_eq!(st, StatusCode::CREATED);
         ids.push(id(&u));
     }
-    let (_, g) = match call(
-        &http,
-        Method::POST,
-        &format!("{base}/Groups"),
-        Some(json!({"displayName": "Race"})),
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err(e) => panic!("{e}"),
-    };
+    let (_, g) = idp
+        .call(
+            Method::POST,
+            "/Groups",
+            Some(json!({"displayName": "Race"})),
+        )
+        .await;
     let gid = id(&g);
     let mut tasks = Vec::new();
     for uid in ids.clone() {
-        let (http, url) = (http.clone(), format!("{base}/Groups/{gid}"));
+        let (idp, path) = (idp.clone(), format!("/Groups/{gid}"));
         tasks.push(tokio::spawn(async move {
-            call(
-                &http,
+            idp.call(
                 Method::PATCH,
-                &url,
+                &path,
                 Some(json!({"Operations":[{"op":"add","path":"members","value":[{"value":uid}]}]})),
             )
             .await
-            .map(|r| r.0)
+            .0
         }));
     }
     for t in tasks {
-        assert!(matches!(t.await, Ok(Ok(StatusCode::OK))));
+        assert!(matches!(t.await, Ok(StatusCode::OK)));
     }
-    let members = s
-        .emulator
-        .with_state(|st| st.member_names("Race"))
-        .flatten()
-        .unwrap_or_default();
-    assert_eq!(members.len(), 20, "every parallel add landed: {members:?}");
+    assert_eq!(
+        site.members("Race").len(),
+        20,
+        "every parallel add landed: {:?}",
+        site.members("Race")
+    );
     // And parallel removals of half of them.
     let mut tasks = Vec::new();
     for uid in ids.clone().into_iter().take(10) {
-        let (http, url) = (http.clone(), format!("{base}/Groups/{gid}"));
+        let (idp, path) = (idp.clone(), format!("/Groups/{gid}"));
         tasks.push(tokio::spawn(async move {
-            call(&http, Method::PATCH, &url, Some(json!({"Operations":[{"op":"remove","path":format!("members[value eq \"{uid}\"]")}]}))).await.map(|r| r.0)
+            idp.call(
+                Method::PATCH,
+                &path,
+                Some(json!({"Operations":[{"op":"remove","path":format!("members[value eq \"{uid}\"]")}]})),
+            )
+            .await
+            .0
         }));
     }
     for t in tasks {
-        assert!(matches!(t.await, Ok(Ok(StatusCode::OK))));
+        assert!(matches!(t.await, Ok(StatusCode::OK)));
     }
-    let (_, read) = match call(&http, Method::GET, &format!("{base}/Groups/{gid}"), None).await {
-        Ok(r) => r,
-        Err(e) => panic!("{e}"),
-    };
+    let (_, read) = idp.get(&format!("/Groups/{gid}")).await;
     assert_eq!(read["members"].as_array().map(Vec::len), Some(10));
-    assert_eq!(
-        s.emulator
-            .with_state(|st| st.member_names("Race"))
-            .flatten()
-            .map(|m| m.len()),
-        Some(10)
-    );
+    assert_eq!(site.members("Race").len(), 10);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_delete_racing_an_update_ends_deleted() {
-    let (s, _dir) = stack();
-    let http = Client::new();
-    let base = s.scim_url();
+    let site = site();
+    let idp = &site.idp;
     for i in 0..10 {
         let name = format!("dr{i}@example.com");
-        let (_, u) = match call(
-            &http,
-            Method::POST,
-            &format!("{base}/Users"),
-            Some(json!({"userName": name, "roles":[{"value":"Viewer"}]})),
-        )
-        .await
-        {
-            Ok(r) => r,
-            Err(e) => panic!("{e}"),
-        };
-        let url = format!("{base}/Users/{}", id(&u));
-        let (h1, h2, u1, u2) = (http.clone(), http.clone(), url.clone(), url.clone());
-        let patch = tokio::spawn(async move {
-            call(&h1, Method::PATCH, &u1, Some(json!({"Operations":[{"op":"replace","path":"roles","value":[{"value":"Creator"}]}]}))).await.map(|r| r.0)
+        let (_, u) = idp
+            .call(
+                Method::POST,
+                "/Users",
+                Some(json!({"userName": name, "roles":[{"value":"Viewer"}]})),
+            )
+            .await;
+        let path = format!("/Users/{}", id(&u));
+        let (i1, i2, p1, p2) = (idp.clone(), idp.clone(), path.clone(), path.clone());
+        let patching = tokio::spawn(async move {
+            i1.call(
+                Method::PATCH,
+                &p1,
+                Some(json!({"Operations":[{"op":"replace","path":"roles","value":[{"value":"Creator"}]}]})),
+            )
+            .await
+            .0
         });
-        let delete =
-            tokio::spawn(async move { call(&h2, Method::DELETE, &u2, None).await.map(|r| r.0) });
-        let (p, d) = (patch.await, delete.await);
+        let deleting = tokio::spawn(async move { i2.call(Method::DELETE, &p2, None).await.0 });
+        let (p, d) = (patching.await, deleting.await);
         assert!(
-            matches!(d, Ok(Ok(StatusCode::NO_CONTENT))),
+            matches!(d, Ok(StatusCode::NO_CONTENT)),
             "the delete wins or goes second: {d:?}"
         );
         assert!(
-            matches!(p, Ok(Ok(StatusCode::OK | StatusCode::NOT_FOUND))),
+            matches!(p, Ok(StatusCode::OK | StatusCode::NOT_FOUND)),
             "{p:?}"
         );
         assert_eq!(
-            s.emulator.with_state(|st| st.role_of(&name)),
+            site.stack.emulator.with_state(|st| st.role_of(&name)),
             Some(None),
             "{name} is gone from Tableau"
         );
-        let (st, _) = match call(&http, Method::GET, &url, None).await {
-            Ok(r) => r,
-            Err(e) => panic!("{e}"),
-        };
-        assert_eq!(st, StatusCode::NOT_FOUND);
+        assert_eq!(idp.get(&path).await.0, StatusCode::NOT_FOUND);
     }
 }
 
@@ -201,20 +152,14 @@ fn spawn(args: &[&str], env: &[(&str, &str)]) -> Proc {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    match cmd.spawn() {
-        Ok(c) => Proc(c),
-        Err(e) => panic!("spawn: {e}"),
-    }
+    Proc(cmd.spawn().expect("tableau-scim starts"))
 }
 
-async fn wait_until_up(http: &Client, url: &str) {
+/// Wait until `url` answers 2xx (without a token).
+async fn wait_until_up(idp: &Idp, url: &str) {
     for _ in 0..100 {
-        if http
-            .get(url)
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
+        let up = idp.try_raw(Method::GET, url, None, None, None).await;
+        if up.is_ok_and(|r| r.status.is_success()) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -224,23 +169,19 @@ async fn wait_until_up(http: &Client, url: &str) {
 
 /// Create a user the way an IdP does: retry on transport errors and 5xx, and on 409 look the
 /// user up (Okta and Entra link an existing user instead of failing).
-async fn idp_create(http: &Client, base: &str, name: &str) -> String {
+async fn idp_create(idp: &Idp, name: &str) -> String {
     for _ in 0..200 {
-        match call(
-            http,
-            Method::POST,
-            &format!("{base}/Users"),
-            Some(json!({"userName": name})),
-        )
-        .await
+        match idp
+            .try_call(Method::POST, "/Users", Some(json!({"userName": name})))
+            .await
         {
             Ok((StatusCode::CREATED, u)) => return id(&u),
             Ok((StatusCode::CONFLICT, _)) => {
                 let q = format!(
-                    "{base}/Users?filter=userName%20eq%20%22{}%22",
+                    "/Users?filter=userName%20eq%20%22{}%22",
                     name.replace('@', "%40")
                 );
-                if let Ok((StatusCode::OK, l)) = call(http, Method::GET, &q, None).await {
+                if let Ok((StatusCode::OK, l)) = idp.try_call(Method::GET, &q, None).await {
                     if l["totalResults"] == 1 {
                         return id(&l["Resources"][0]);
                     }
@@ -255,10 +196,7 @@ async fn idp_create(http: &Client, base: &str, name: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_server_restarts_on_its_store_and_loses_nothing() {
-    let dir = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => panic!("{e}"),
-    };
+    let dir = common::tempdir();
     let (emu_port, scim_port) = (free_port(), free_port());
     let _emu = spawn(
         &[
@@ -276,26 +214,23 @@ async fn a_killed_server_restarts_on_its_store_and_loses_nothing() {
         ],
         &[],
     );
-    let http = Client::new();
-    wait_until_up(
-        &http,
-        &format!("http://127.0.0.1:{emu_port}/_emulator/stats"),
-    )
-    .await;
+    let idp = Idp::new(&format!("http://127.0.0.1:{scim_port}/scim/v2"), TOKEN);
+    let emulator = format!("http://127.0.0.1:{emu_port}");
+    wait_until_up(&idp, &format!("{emulator}/_emulator/stats")).await;
     let config = dir.path().join("config.toml");
     let toml = format!(
-        "[server]\nlisten = \"127.0.0.1:{scim_port}\"\ndata_dir = \"{}\"\n\n[[tenants]]\nid = \"acme\"\ntableau_url = \"http://127.0.0.1:{emu_port}\"\nsite = \"acme\"\ndeployment = \"server\"\npat_name = \"scim\"\n[tenants.retry]\nmax_total_secs = 5\n",
+        "[server]\nlisten = \"127.0.0.1:{scim_port}\"\ndata_dir = \"{}\"\n\n[[tenants]]\nid = \"acme\"\ntableau_url = \"{emulator}\"\nsite = \"acme\"\ndeployment = \"server\"\npat_name = \"scim\"\n[tenants.retry]\nmax_total_secs = 5\n",
         dir.path().join("data").display()
     );
-    assert!(std::fs::write(&config, toml).is_ok());
+    std::fs::write(&config, toml).expect("the configuration is written");
     let env = [
         ("TABLEAU_SCIM_TENANT_ACME_PAT_SECRET", "emu-secret"),
         ("TABLEAU_SCIM_TENANT_ACME_TOKENS", TOKEN),
     ];
     let cfg = config.display().to_string();
+    let healthz = format!("http://127.0.0.1:{scim_port}/healthz");
     let mut server = spawn(&["serve", "--config", &cfg], &env);
-    let base = format!("http://127.0.0.1:{scim_port}/scim/v2");
-    wait_until_up(&http, &format!("http://127.0.0.1:{scim_port}/healthz")).await;
+    wait_until_up(&idp, &healthz).await;
     let names: Vec<String> = (0..120)
         .map(|i| format!("crash{i:03}@example.com"))
         .collect();
@@ -303,11 +238,11 @@ async fn a_killed_server_restarts_on_its_store_and_loses_nothing() {
     let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for w in 0..6 {
-        let (http, base, names, done) = (http.clone(), base.clone(), shared.clone(), done.clone());
+        let (idp, names, done) = (idp.clone(), shared.clone(), done.clone());
         tasks.push(tokio::spawn(async move {
             let mut ids = Vec::new();
             for n in names.iter().skip(w).step_by(6) {
-                ids.push(idp_create(&http, &base, n).await);
+                ids.push(idp_create(&idp, n).await);
                 done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             ids
@@ -321,7 +256,7 @@ async fn a_killed_server_restarts_on_its_store_and_loses_nothing() {
     let _ = server.0.kill();
     let _ = server.0.wait();
     server = spawn(&["serve", "--config", &cfg], &env);
-    wait_until_up(&http, &format!("http://127.0.0.1:{scim_port}/healthz")).await;
+    wait_until_up(&idp, &healthz).await;
     let mut ids = Vec::new();
     for t in tasks {
         if let Ok(v) = t.await {
@@ -334,14 +269,16 @@ async fn a_killed_server_restarts_on_its_store_and_loses_nothing() {
         "the kill came mid-run ({at_kill} of {} done)",
         names.len()
     );
-    let dump: Value = match http
-        .get(format!("http://127.0.0.1:{emu_port}/_emulator/dump"))
-        .send()
+    let dump: Value = idp
+        .raw(
+            Method::GET,
+            &format!("{emulator}/_emulator/dump"),
+            None,
+            None,
+            None,
+        )
         .await
-    {
-        Ok(r) => r.json().await.unwrap_or(Value::Null),
-        Err(e) => panic!("{e}"),
-    };
+        .body;
     let in_tableau: Vec<&str> = dump["users"]
         .as_array()
         .map(|a| a.iter().filter_map(|u| u["name"].as_str()).collect())
@@ -355,7 +292,9 @@ async fn a_killed_server_restarts_on_its_store_and_loses_nothing() {
     }
     // Every id the IdP holds resolves after the restart.
     for uid in ids.iter().take(20) {
-        let r = call(&http, Method::GET, &format!("{base}/Users/{uid}"), None).await;
+        let r = idp
+            .try_call(Method::GET, &format!("/Users/{uid}"), None)
+            .await;
         assert!(matches!(r, Ok((StatusCode::OK, _))), "{uid}: {r:?}");
     }
     drop(server);

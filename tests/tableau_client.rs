@@ -18,17 +18,15 @@ const PAT_NAME: &str = "scim-pat";
 const PAT_SECRET: &str = "pat-secret-value-123";
 
 fn start(cfg: EmulatorConfig) -> RunningEmulator {
-    match emulator::start("127.0.0.1:0", cfg, 2) {
-        Ok(e) => e,
-        Err(e) => panic!("emulator should start: {e}"),
-    }
+    emulator::start("127.0.0.1:0", cfg, 2).expect("the emulator starts")
 }
 
 fn emu() -> RunningEmulator {
     start(EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET))
 }
 
-fn fast_retry() -> RetryPolicy {
+/// Five attempts, quickly: the budget `retries_are_bounded` counts on.
+fn five_attempts() -> RetryPolicy {
     RetryPolicy {
         max_attempts: 5,
         base_delay: Duration::from_millis(5),
@@ -47,23 +45,17 @@ fn pat() -> Credentials {
 fn client_with(e: &RunningEmulator, creds: Credentials, version: Option<&str>) -> TableauClient {
     let mut cfg = ClientConfig::new(&e.url(), "acme", creds);
     cfg.api_version = version.map(str::to_string);
-    cfg.retry = fast_retry();
+    cfg.retry = five_attempts();
     cfg.request_timeout = Duration::from_secs(5);
-    match TableauClient::new(cfg) {
-        Ok(c) => c,
-        Err(err) => panic!("client: {err}"),
-    }
+    TableauClient::new(cfg).expect("a client")
 }
 
 fn client(e: &RunningEmulator) -> TableauClient {
     client_with(e, pat(), None)
 }
 
-fn ok<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
-    match r {
-        Ok(v) => v,
-        Err(e) => panic!("unexpected error: {e}"),
-    }
+fn ok<T, E: std::fmt::Debug>(r: Result<T, E>) -> T {
+    r.expect("no error")
 }
 
 fn new_user(name: &str, role: SiteRole) -> NewUser {
@@ -272,7 +264,7 @@ async fn an_add_user_that_failed_before_applying_is_sent_again_after_the_lookup(
 async fn an_add_user_that_times_out_is_resolved_without_a_duplicate() {
     let e = emu();
     let mut cfg = ClientConfig::new(&e.url(), "acme", pat());
-    cfg.retry = fast_retry();
+    cfg.retry = five_attempts();
     cfg.request_timeout = Duration::from_millis(300);
     let c = ok(TableauClient::new(cfg));
     ok(c.sign_in().await);

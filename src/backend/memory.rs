@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::{timestamp, IfMatch, ListPage, ResourceStore};
+use crate::scim::change::Change;
 use crate::scim::list::ListQuery;
-use crate::scim::patch::{self, PatchRequest};
 use crate::scim::projection::Projection;
 use crate::scim::schema::{ResourceKind, SchemaRegistry};
 use crate::scim::version::{check_if_match, set_meta};
@@ -226,30 +226,16 @@ impl ResourceStore for MemoryStore {
         Ok(query.page_of(matches))
     }
 
-    async fn replace(
+    async fn update(
         &self,
         kind: ResourceKind,
         id: &str,
-        resource: Value,
+        change: Change<'_>,
         if_match: IfMatch<'_>,
     ) -> ScimResult<Value> {
         let mut inner = self.write()?;
         let current = inner.existing(kind, id, if_match)?.clone();
-        let stored = inner.commit(kind, &current, resource)?;
-        Ok(inner.view(kind, &stored))
-    }
-
-    async fn patch(
-        &self,
-        kind: ResourceKind,
-        id: &str,
-        request: &PatchRequest,
-        if_match: IfMatch<'_>,
-    ) -> ScimResult<Value> {
-        let mut inner = self.write()?;
-        let current = inner.existing(kind, id, if_match)?.clone();
-        let schema = SchemaRegistry::builtin().resource(kind);
-        let new = patch::apply(&schema, &current, request)?;
+        let new = change.desired(kind, &current)?;
         let stored = inner.commit(kind, &current, new)?;
         Ok(inner.view(kind, &stored))
     }

@@ -11,8 +11,8 @@ pub mod memory;
 use async_trait::async_trait;
 use serde_json::Value;
 
+use crate::scim::change::Change;
 use crate::scim::list::ListQuery;
-use crate::scim::patch::PatchRequest;
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
 use crate::scim::ScimResult;
@@ -42,21 +42,12 @@ pub trait ResourceStore: Send + Sync + 'static {
     /// A page of resources matching `query.filter` (already validated for `kind`).
     async fn list(&self, kind: ResourceKind, query: &ListQuery) -> ScimResult<ListPage>;
 
-    /// Replace a resource (PUT).
-    async fn replace(
+    /// Replace (PUT) or patch (PATCH) a resource; returns it as it is now.
+    async fn update(
         &self,
         kind: ResourceKind,
         id: &str,
-        resource: Value,
-        if_match: IfMatch<'_>,
-    ) -> ScimResult<Value>;
-
-    /// Apply a PATCH.
-    async fn patch(
-        &self,
-        kind: ResourceKind,
-        id: &str,
-        request: &PatchRequest,
+        change: Change<'_>,
         if_match: IfMatch<'_>,
     ) -> ScimResult<Value>;
 

@@ -14,8 +14,23 @@ use quick_cache::Equivalent;
 
 use super::ttl_cache::TtlCache;
 
+use super::error::BridgeResult;
 use crate::bridge::store::UserRow;
 use crate::tableau::model::{Group, User};
+use crate::tableau::TableauError;
+
+/// What a loader of something that may not exist returns: the value (cached), `Err(None)` when
+/// Tableau has none, or `Err(Some(_))` when Tableau failed (neither is cached).
+pub type Lookup<T> = Result<T, Option<TableauError>>;
+
+/// The end of a [`Lookup`]: the value, `None` when Tableau has none, or the failure.
+pub fn found<T>(lookup: Lookup<T>) -> BridgeResult<Option<T>> {
+    match lookup {
+        Ok(v) => Ok(Some(v)),
+        Err(None) => Ok(None),
+        Err(Some(e)) => Err(e.into()),
+    }
+}
 
 /// Cache lifetimes.
 #[derive(Debug, Clone, Copy)]

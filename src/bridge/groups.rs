@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::audit::AuditEvent;
+use super::cache::found;
 use super::error::{BridgeError, BridgeResult};
 use super::group_plan::{
     plan_group_create, plan_group_update, reevaluates_members_on_delete, GroupChange,
@@ -15,8 +16,8 @@ use super::mapping::{group_row, group_to_scim};
 use super::operation::Operation;
 use super::tenant::Tenant;
 use crate::backend::{timestamp, ListPage};
+use crate::scim::change::Change;
 use crate::scim::list::ListQuery;
-use crate::scim::patch::{self, PatchRequest};
 use crate::scim::schema::{ResourceKind, SchemaRegistry};
 use crate::scim::version::check_if_match;
 use crate::scim::{urn, ScimError};
@@ -57,23 +58,19 @@ impl Tenant {
             .caches
             .get_or_load(&self.caches.group_by_id, id, async {
                 let all = self.client.all_groups().await.map_err(Some)?;
-                let mut found = None;
+                let mut hit = None;
                 for g in all.iter().filter(|g| !g.is_all_users()) {
                     if g.id == id {
-                        found = Some(g.clone());
+                        hit = Some(g.clone());
                     } else {
                         self.caches.remember_group(g);
                     }
                 }
                 self.caches.group_list.insert((), Arc::new(all));
-                found.ok_or(None::<TableauError>)
+                hit.ok_or(None::<TableauError>)
             })
             .await;
-        match loaded {
-            Ok(g) => Ok(Some(g)),
-            Err(None) => Ok(None),
-            Err(Some(e)) => Err(e.into()),
-        }
+        found(loaded)
     }
 
     /// A group by id, or 404.
@@ -210,39 +207,15 @@ impl Tenant {
         Ok(query.page_of(matches))
     }
 
-    /// `PUT /Groups/{id}`: exactly the given members.
-    pub async fn replace_group(
+    /// `PUT` (exactly the given members) or `PATCH /Groups/{id}`: under the group's lock, check
+    /// `If-Match`, build the desired resource, plan, and carry the plan out; a failure after a
+    /// change landed says what landed.
+    pub async fn update_group(
         &self,
         id: &str,
-        input: Value,
-        if_match: Option<&str>,
-    ) -> BridgeResult<Value> {
-        self.update_group_with(id, if_match, Operation::ReplaceGroup, |_| Ok(input))
-            .await
-    }
-
-    /// `PATCH /Groups/{id}`.
-    pub async fn patch_group(
-        &self,
-        id: &str,
-        req: &PatchRequest,
-        if_match: Option<&str>,
-    ) -> BridgeResult<Value> {
-        let schema = SchemaRegistry::builtin().resource(ResourceKind::Group);
-        self.update_group_with(id, if_match, Operation::PatchGroup, |current| {
-            Ok(patch::apply(&schema, current, req)?)
-        })
-        .await
-    }
-
-    /// A PUT or PATCH: under the group's lock, check `If-Match`, build the desired resource,
-    /// plan, and carry the plan out; a failure after a change landed says what landed.
-    async fn update_group_with(
-        &self,
-        id: &str,
-        if_match: Option<&str>,
+        change: Change<'_>,
         op: Operation,
-        desired: impl FnOnce(&Value) -> BridgeResult<Value>,
+        if_match: Option<&str>,
     ) -> BridgeResult<Value> {
         let _serial = self.locks.lock(&format!("group-id:{id}")).await;
         let g = self.existing_group(id).await?;
@@ -250,7 +223,7 @@ impl Tenant {
         let old_members = self.group_member_ids(id).await?;
         let current = group_to_scim(&g, row.as_ref(), Some(&old_members));
         check_if_match(&current, if_match, ResourceKind::Group)?;
-        let new = desired(&current)?;
+        let new = change.desired(ResourceKind::Group, &current)?;
         let at = timestamp();
         let plan = plan_group_update(&GroupChange {
             current: &g,

@@ -312,17 +312,7 @@ pub fn group_row(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn user(role: &str) -> User {
-        User {
-            id: "u1".into(),
-            name: "ann@example.com".into(),
-            site_role: role.into(),
-            full_name: Some("Ann Lee".into()),
-            email: Some("ann@example.com".into()),
-            ..User::default()
-        }
-    }
+    use crate::bridge::fixtures::user;
 
     fn row(attributes: Value) -> UserRow {
         user_row(

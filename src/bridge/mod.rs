@@ -8,6 +8,8 @@
 pub mod audit;
 pub mod cache;
 pub mod error;
+#[cfg(test)]
+mod fixtures;
 pub mod group_plan;
 mod group_roles;
 mod groups;
@@ -28,8 +30,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::backend::{IfMatch, ListPage, ResourceStore};
+use crate::scim::change::Change;
 use crate::scim::list::ListQuery;
-use crate::scim::patch::PatchRequest;
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
 use crate::scim::{ScimError, ScimResult};
@@ -108,51 +110,34 @@ impl ResourceStore for Bridge {
         }
     }
 
-    async fn replace(
+    async fn update(
         &self,
         kind: ResourceKind,
         id: &str,
-        resource: Value,
+        change: Change<'_>,
         if_match: IfMatch<'_>,
     ) -> ScimResult<Value> {
         let t = &self.tenant;
+        let patch = change.is_patch();
         match kind {
             ResourceKind::User => {
-                op(
-                    Operation::ReplaceUser,
-                    t,
-                    t.replace_user(id, resource, if_match),
-                )
-                .await
+                let operation = if patch {
+                    Operation::PatchUser
+                } else {
+                    Operation::ReplaceUser
+                };
+                op(operation, t, t.update_user(id, change, operation, if_match)).await
             }
             ResourceKind::Group => {
+                let operation = if patch {
+                    Operation::PatchGroup
+                } else {
+                    Operation::ReplaceGroup
+                };
                 op(
-                    Operation::ReplaceGroup,
+                    operation,
                     t,
-                    t.replace_group(id, resource, if_match),
-                )
-                .await
-            }
-        }
-    }
-
-    async fn patch(
-        &self,
-        kind: ResourceKind,
-        id: &str,
-        request: &PatchRequest,
-        if_match: IfMatch<'_>,
-    ) -> ScimResult<Value> {
-        let t = &self.tenant;
-        match kind {
-            ResourceKind::User => {
-                op(Operation::PatchUser, t, t.patch_user(id, request, if_match)).await
-            }
-            ResourceKind::Group => {
-                op(
-                    Operation::PatchGroup,
-                    t,
-                    t.patch_group(id, request, if_match),
+                    t.update_group(id, change, operation, if_match),
                 )
                 .await
             }

@@ -3,20 +3,10 @@
 use serde_json::{json, Value};
 
 use super::*;
+use crate::bridge::fixtures::user;
 use crate::bridge::mapping::user_row;
 
 const AT: &str = "2026-03-01T00:00:00.000Z";
-
-fn user(role: &str) -> User {
-    User {
-        id: "u1".into(),
-        name: "ann@example.com".into(),
-        site_role: role.into(),
-        full_name: Some("Ann Lee".into()),
-        email: Some("ann@example.com".into()),
-        ..User::default()
-    }
-}
 
 /// A resource as the IdP sends it for Ann, with `extra` merged in.
 fn resource(extra: Value) -> Value {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::sync::MutexGuard;
 
-use super::cache::{IdKey, UserPage};
+use super::cache::{found, IdKey, Lookup, UserPage};
 use super::error::BridgeResult;
 use super::mapping::{user_groups, user_to_scim};
 use super::store::UserRow;
@@ -28,61 +28,48 @@ pub(crate) type Known = (Arc<User>, Option<Arc<UserRow>>);
 /// Tableau lists users in pages of at most 1000 (tableau-rest.md section 2.2).
 const TABLEAU_PAGE: usize = 1000;
 
-/// A cache loader's outcome: `None` is "Tableau has no such thing", which is not cached.
-fn absent_or(e: Option<TableauError>) -> BridgeResult<()> {
-    match e {
-        None => Ok(()),
-        Some(err) => Err(err.into()),
+/// A Tableau user lookup as a cache load.
+fn as_load(found: Result<Option<User>, TableauError>) -> Lookup<Arc<User>> {
+    match found {
+        Ok(Some(u)) => Ok(Arc::new(u)),
+        Ok(None) => Err(None),
+        Err(e) => Err(Some(e)),
     }
 }
 
 impl Tenant {
     /// A user by id, from the cache or one call; `None` if absent or deleted through SCIM.
     pub(crate) async fn load_user(&self, id: &str) -> BridgeResult<Option<Known>> {
-        let loaded = self
+        let load = async { as_load(self.client.get_user(id).await) };
+        let user = self
             .caches
-            .get_or_load(&self.caches.user_by_id, &IdKey::of(id), async {
-                match self.client.get_user(id).await {
-                    Ok(Some(u)) => Ok(Arc::new(u)),
-                    Ok(None) => Err(None),
-                    Err(e) => Err(Some(e)),
-                }
-            })
+            .get_or_load(&self.caches.user_by_id, &IdKey::of(id), load)
             .await;
-        let user = match loaded {
-            Ok(u) => u,
-            Err(e) => return absent_or(e).map(|()| None),
-        };
-        self.visible(user).await
+        match found(user)? {
+            Some(u) => self.visible(u).await,
+            None => Ok(None),
+        }
     }
 
     /// A user by name, case-insensitively, from the cache or one call. Pre-existing Tableau
     /// users are found too, so an IdP links them instead of creating (checklist 7).
     pub(crate) async fn find_by_name(&self, name: &str) -> BridgeResult<Option<Known>> {
         let key = self.caches.name_key(name);
-        let loaded = self
-            .caches
-            .get_or_load(&self.caches.user_by_name, &key, async {
-                match self
-                    .client
-                    .find_user_by_name(name, NameMatch::CaseInsensitive)
-                    .await
-                {
-                    Ok(Some(u)) => {
-                        let u = Arc::new(u);
-                        self.caches.user_by_id.insert(IdKey::of(&u.id), u.clone());
-                        Ok(u)
-                    }
-                    Ok(None) => Err(None),
-                    Err(e) => Err(Some(e)),
-                }
-            })
-            .await;
-        let user = match loaded {
-            Ok(u) => u,
-            Err(e) => return absent_or(e).map(|()| None),
+        let load = async {
+            let found = self
+                .client
+                .find_user_by_name(name, NameMatch::CaseInsensitive)
+                .await;
+            as_load(found).inspect(|u| self.caches.user_by_id.insert(IdKey::of(&u.id), u.clone()))
         };
-        self.visible(user).await
+        let user = self
+            .caches
+            .get_or_load(&self.caches.user_by_name, &key, load)
+            .await;
+        match found(user)? {
+            Some(u) => self.visible(u).await,
+            None => Ok(None),
+        }
     }
 
     /// The user with its row, unless the row is a tombstone (deleted through SCIM).

@@ -17,8 +17,8 @@ use super::user_plan::{
     plan_revive, plan_update, unlicense, Deprovisioning, LicenseVerdict, UserChange,
 };
 use crate::backend::timestamp;
-use crate::scim::patch::{self, PatchRequest};
-use crate::scim::schema::{ResourceKind, SchemaRegistry};
+use crate::scim::change::Change;
+use crate::scim::schema::ResourceKind;
 use crate::scim::version::check_if_match;
 use crate::scim::ScimError;
 use crate::tableau::model::{User, UserUpdate};
@@ -155,45 +155,20 @@ impl Tenant {
         Err(license_refusal(requested, remove_user).into())
     }
 
-    /// `PUT /Users/{id}`.
-    pub async fn replace_user(
+    /// `PUT` or `PATCH /Users/{id}`: under the userName's lock, check `If-Match`, build the
+    /// desired resource from the current one, refuse what needs no Tableau call to refuse,
+    /// plan, and carry the plan out (Update User, license policy, store row, audit).
+    pub async fn update_user(
         &self,
         id: &str,
-        input: Value,
-        if_match: Option<&str>,
-    ) -> BridgeResult<Value> {
-        self.update_user_with(id, if_match, Operation::ReplaceUser, |_current| Ok(input))
-            .await
-    }
-
-    /// `PATCH /Users/{id}`.
-    pub async fn patch_user(
-        &self,
-        id: &str,
-        req: &PatchRequest,
-        if_match: Option<&str>,
-    ) -> BridgeResult<Value> {
-        let schema = SchemaRegistry::builtin().resource(ResourceKind::User);
-        self.update_user_with(id, if_match, Operation::PatchUser, |current| {
-            Ok(patch::apply(&schema, current, req)?)
-        })
-        .await
-    }
-
-    /// A PUT or PATCH: under the userName's lock, check `If-Match`, build the desired resource
-    /// from the current one, refuse what needs no Tableau call to refuse, plan, and carry the
-    /// plan out (Update User, license policy, store row, audit).
-    async fn update_user_with(
-        &self,
-        id: &str,
-        if_match: Option<&str>,
+        change: Change<'_>,
         op: Operation,
-        desired: impl FnOnce(&Value) -> BridgeResult<Value>,
+        if_match: Option<&str>,
     ) -> BridgeResult<Value> {
         let (_serial, cur, row) = self.lock_user(id).await?;
         let current = user_to_scim(&cur, row.as_deref(), None);
         check_if_match(&current, if_match, ResourceKind::User)?;
-        let new = desired(&current)?;
+        let new = change.desired(ResourceKind::User, &current)?;
         check_update(&cur, &new, &self.roles, self.policy.can_rename)?;
         let grants = self.granting_groups_of(id).await?;
         let at = timestamp();

@@ -270,6 +270,8 @@ pub fn start_with(
 ) -> std::io::Result<RunningServer> {
     // Installed before the first request, so that nothing recorded is lost.
     let _ = observe::prometheus();
+    // Loaded before the first request: a defective build fails here, at start.
+    let _ = crate::scim::schema::SchemaRegistry::builtin();
     let header_timeout = state.settings.client_request_timeout;
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {

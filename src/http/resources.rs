@@ -5,6 +5,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::body::ScimBody;
+use super::{base_url, response, AppState, Current};
+use crate::scim::change::Change;
+use crate::scim::list::{list_response, ListParams, ListQuery};
+use crate::scim::patch::PatchRequest;
+use crate::scim::projection::Projection;
+use crate::scim::resource;
+use crate::scim::schema::{ResourceKind, SchemaRegistry};
+use crate::scim::version;
+use crate::scim::{ScimError, ScimResult};
 
 /// The `{id}` of a resource path, by name: the path may also carry `{tenant}`.
 #[derive(Debug, serde::Deserialize)]
@@ -18,14 +27,6 @@ impl std::ops::Deref for IdPath {
         &self.id
     }
 }
-use super::{base_url, response, AppState, Current};
-use crate::scim::list::{list_response, ListParams, ListQuery};
-use crate::scim::patch::PatchRequest;
-use crate::scim::projection::Projection;
-use crate::scim::resource;
-use crate::scim::schema::{ResourceKind, SchemaRegistry};
-use crate::scim::version;
-use crate::scim::{ScimError, ScimResult};
 
 fn query_pairs(req: &HttpRequest) -> ScimResult<Vec<(String, String)>> {
     // Form decoding turns both Okta's `%20` and Entra's `+` into spaces (scim-idp.md 1.8).
@@ -216,6 +217,27 @@ pub async fn get(
     ))
 }
 
+/// A PUT or PATCH through the store, rendered: 200 with the resource (checklist 3).
+async fn run_update(
+    req: &HttpRequest,
+    state: &AppState,
+    current: &Current,
+    kind: ResourceKind,
+    id: &str,
+    change: Change<'_>,
+    p: &Projection,
+) -> ScimResult<HttpResponse> {
+    let stored = current
+        .0
+        .store
+        .update(kind, id, change, if_match(req).as_deref())
+        .await?;
+    Ok(response::resource(
+        StatusCode::OK,
+        &render(req, state, kind, &stored, p),
+    ))
+}
+
 /// `PUT /Users/{id}`, `PUT /Groups/{id}`.
 pub async fn replace(
     req: HttpRequest,
@@ -229,18 +251,11 @@ pub async fn replace(
     let p = projection(&req)?;
     let input = resource::from_input(&schema, &body.0)?;
     resource::check_required(&schema, &input)?;
-    let stored = current
-        .0
-        .store
-        .replace(**kind, &id, input, if_match(&req).as_deref())
-        .await?;
-    Ok(response::resource(
-        StatusCode::OK,
-        &render(&req, &state, **kind, &stored, &p),
-    ))
+    let change = Change::Replace(input);
+    run_update(&req, &state, &current, **kind, &id, change, &p).await
 }
 
-/// `PATCH /Users/{id}`, `PATCH /Groups/{id}`: 200 with the resource (checklist 3).
+/// `PATCH /Users/{id}`, `PATCH /Groups/{id}`.
 pub async fn patch(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -251,15 +266,8 @@ pub async fn patch(
 ) -> ScimResult<HttpResponse> {
     let p = projection(&req)?;
     let request = PatchRequest::parse(&body.0)?;
-    let stored = current
-        .0
-        .store
-        .patch(**kind, &id, &request, if_match(&req).as_deref())
-        .await?;
-    Ok(response::resource(
-        StatusCode::OK,
-        &render(&req, &state, **kind, &stored, &p),
-    ))
+    let change = Change::Patch(&request);
+    run_update(&req, &state, &current, **kind, &id, change, &p).await
 }
 
 /// `DELETE /Users/{id}`, `DELETE /Groups/{id}`: 204.

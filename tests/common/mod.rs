@@ -1,0 +1,289 @@
+//! What every integration test shares, so that each reads as an IdP's transcript: a SCIM client
+//! holding a base URL and a bearer token ([`Idp`]), and a site ([`Site`]): the Tableau emulator
+//! and a configuration pointed at it, started through `serve::start` as production starts,
+//! with its store in a directory of its own.
+//!
+//! Each test binary uses part of this module.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{json, Value};
+use tableau_scim::stack::{Stack, StackOptions};
+use tableau_scim::tableau::emulator::EmulatorConfig;
+use tableau_scim::tableau::retry::RetryPolicy;
+
+/// The SCIM media type.
+pub const SCIM_JSON: &str = "application/scim+json";
+
+/// What the server answered.
+#[derive(Debug)]
+pub struct Reply {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body as JSON; `Null` when empty, a JSON string when it is not JSON.
+    pub body: Value,
+}
+
+impl Reply {
+    /// A header's value (empty when absent).
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The status and the body, as transcripts read them.
+    pub fn parts(self) -> (StatusCode, Value) {
+        (self.status, self.body)
+    }
+}
+
+/// A SCIM client as an IdP is one: a base URL (`.../scim/v2`) and a bearer token.
+#[derive(Clone)]
+pub struct Idp {
+    /// The SCIM base URL.
+    pub base: String,
+    /// The bearer token it sends.
+    pub token: String,
+    /// Headers sent with every request (`If-Match`, ...).
+    headers: Vec<(String, String)>,
+    http: Client,
+}
+
+impl Idp {
+    /// A client of `base` sending `token`.
+    pub fn new(base: &str, token: &str) -> Idp {
+        Idp {
+            base: base.to_string(),
+            token: token.to_string(),
+            headers: Vec::new(),
+            http: Client::new(),
+        }
+    }
+
+    /// A client of `base` sending `token` through `http` (e.g. one trusting a test certificate).
+    pub fn with_client(base: &str, token: &str, http: Client) -> Idp {
+        Idp {
+            http,
+            ..Idp::new(base, token)
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    /// Any request, or the transport error: `path` is below the base URL (or absolute), no
+    /// `Authorization` without a token, no `Content-Type` without one.
+    pub async fn try_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Result<Reply, reqwest::Error> {
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        if let Some(ct) = content_type {
+            req = req.header("Content-Type", ct);
+        }
+        for (k, v) in &self.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        if let Some(b) = body {
+            req = req.body(b);
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await?;
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Any request; a transport error fails the test.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Reply {
+        let url = self.url(path);
+        self.try_raw(method, path, token, content_type, body)
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}"))
+    }
+
+    /// A SCIM request with this client's token, the body sent as `application/scim+json`.
+    pub async fn request(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.raw(
+            method,
+            path,
+            Some(&self.token),
+            Some(SCIM_JSON),
+            body.map(|b| b.to_string().into_bytes()),
+        )
+        .await
+    }
+
+    /// `GET path`, whole.
+    pub async fn read(&self, path: &str) -> Reply {
+        self.request(Method::GET, path, None).await
+    }
+
+    /// A SCIM request: the status and the body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.request(method, path, body).await.parts()
+    }
+
+    /// A SCIM request, or the transport error (for servers that are killed mid-run).
+    pub async fn try_call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(StatusCode, Value), reqwest::Error> {
+        let body = body.map(|b| b.to_string().into_bytes());
+        let reply = self
+            .try_raw(method, path, Some(&self.token), Some(SCIM_JSON), body)
+            .await?;
+        Ok(reply.parts())
+    }
+
+    /// `GET path`: the status and the body.
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    /// The same client, sending `name: value` with every request.
+    pub fn with_header(&self, name: &str, value: &str) -> Idp {
+        let mut headers = self.headers.clone();
+        headers.push((name.to_string(), value.to_string()));
+        Idp {
+            headers,
+            ..self.clone()
+        }
+    }
+
+    /// Another client of the same server, with another token.
+    pub fn with_token(&self, token: &str) -> Idp {
+        Idp {
+            token: token.to_string(),
+            ..self.clone()
+        }
+    }
+}
+
+/// A site: the emulated Tableau and the server configured for it, started through the path
+/// production uses, with an IdP holding its token.
+pub struct Site {
+    /// The stack (its emulator, its tenant).
+    pub stack: Stack,
+    /// The IdP of the one tenant.
+    pub idp: Idp,
+    _dir: tempfile::TempDir,
+}
+
+impl Site {
+    /// Start `emulator` and a configuration of one tenant for it accepting `token`, changed by
+    /// `configure`, with the store in a fresh directory.
+    pub fn start(
+        emulator: EmulatorConfig,
+        token: &str,
+        configure: impl FnOnce(&mut StackOptions),
+    ) -> Site {
+        let dir = tempdir();
+        let mut o = StackOptions::new(emulator, dir.path().to_path_buf(), token);
+        configure(&mut o);
+        let stack = Stack::start(o).expect("the stack starts");
+        let idp = Idp::new(&stack.scim_url(), token);
+        Site {
+            stack,
+            idp,
+            _dir: dir,
+        }
+    }
+
+    /// Every Tableau call since the last reset, as the emulator counted them.
+    pub fn tableau_calls(&self) -> u64 {
+        self.stack
+            .emulator
+            .with_state(|s| s.total_calls())
+            .unwrap_or(0)
+    }
+
+    /// Zero the emulator's call counters.
+    pub fn reset_calls(&self) {
+        self.stack.emulator.with_state(|s| s.reset_stats());
+    }
+
+    /// A user's site role in Tableau, by name.
+    pub fn role(&self, name: &str) -> Option<String> {
+        self.stack
+            .emulator
+            .with_state(|s| s.role_of(name))
+            .flatten()
+    }
+
+    /// A group's members in Tableau, by name.
+    pub fn members(&self, group: &str) -> Vec<String> {
+        self.stack
+            .emulator
+            .with_state(|s| s.member_names(group))
+            .flatten()
+            .unwrap_or_default()
+    }
+}
+
+/// A directory removed when the guard drops.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temporary directory")
+}
+
+/// A retry budget that keeps fault tests fast.
+pub fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 8,
+        base_delay: Duration::from_millis(2),
+        max_delay: Duration::from_millis(20),
+        max_total: Duration::from_secs(20),
+    }
+}
+
+/// A PatchOp request of `ops`.
+pub fn patch(ops: Value) -> Value {
+    json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":ops})
+}
+
+/// A resource's `id`.
+pub fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap_or_default().to_string()
+}
