@@ -764,15 +764,11 @@ async fn group_roles_follow_membership() {
         )
         .await;
     let gid = id(&g);
+    let join = json!([{"op":"add","path":"members","value":[{"value":uid}]}]);
+    let group = format!("/Groups/{gid}");
     let (s, _) = h
         .idp
-        .call(
-            Method::PATCH,
-            &format!("/Groups/{gid}"),
-            Some(patch(
-                json!([{"op":"add","path":"members","value":[{"value":uid}]}]),
-            )),
-        )
+        .call(Method::PATCH, &group, Some(patch(join.clone())))
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(
@@ -803,22 +799,10 @@ async fn group_roles_follow_membership() {
         "leaving takes it back"
     );
     // Joining again, then the group is deleted: the role it granted goes with it.
-    let (s, _) = h
-        .idp
-        .call(
-            Method::PATCH,
-            &format!("/Groups/{gid}"),
-            Some(patch(
-                json!([{"op":"add","path":"members","value":[{"value":uid}]}]),
-            )),
-        )
-        .await;
+    let (s, _) = h.idp.call(Method::PATCH, &group, Some(patch(join))).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(h.role("grp@example.com").as_deref(), Some("Creator"));
-    let (s, _) = h
-        .idp
-        .call(Method::DELETE, &format!("/Groups/{gid}"), None)
-        .await;
+    let (s, _) = h.idp.call(Method::DELETE, &group, None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert_eq!(
         h.role("grp@example.com").as_deref(),
