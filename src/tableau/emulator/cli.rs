@@ -37,13 +37,13 @@ pub struct EmulatorArgs {
     )]
     flavor: Flavor,
     /// REST API version reported by serverinfo (and the highest accepted).
-    #[arg(long, env = "TABLEAU_EMULATOR_API_VERSION", default_value = "3.24")]
+    #[arg(long, env = "TABLEAU_EMULATOR_API_VERSION", default_value = EmulatorConfig::DEFAULT_API_VERSION)]
     api_version: String,
     /// User name of the site administrator the PAT belongs to.
     #[arg(
         long,
         env = "TABLEAU_EMULATOR_ADMIN",
-        default_value = "admin@example.com"
+        default_value = EmulatorConfig::DEFAULT_ADMIN
     )]
     admin: String,
     /// JSON seed file: {"users":[{"name","siteRole",...}],"groups":[{"name","members":[...]}]}.

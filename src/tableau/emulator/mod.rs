@@ -51,6 +51,11 @@ pub struct EmulatorConfig {
 }
 
 impl EmulatorConfig {
+    /// The REST API version the emulator reports unless told otherwise.
+    pub const DEFAULT_API_VERSION: &'static str = "3.24";
+    /// The site administrator the PAT belongs to unless told otherwise.
+    pub const DEFAULT_ADMIN: &'static str = "admin@example.com";
+
     /// Defaults: Tableau Server rules, API 3.24, unlimited seats.
     pub fn new(site: &str, pat_name: &str, pat_secret: &str) -> Self {
         EmulatorConfig {
@@ -59,8 +64,8 @@ impl EmulatorConfig {
             pat_secret: SecretString::from(pat_secret.to_string()),
             connected_app: None,
             flavor: Flavor::Server,
-            api_version: "3.24".into(),
-            admin_name: "admin@example.com".into(),
+            api_version: Self::DEFAULT_API_VERSION.into(),
+            admin_name: Self::DEFAULT_ADMIN.into(),
             capacity: Capacity::default(),
             license_full: LicenseFull::Downgrade,
             user_exists_code: "409000",
