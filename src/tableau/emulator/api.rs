@@ -5,7 +5,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
-use super::request::{body_root, filter, page, paging, param, query_pairs, role_attr, sort_desc};
+use super::request::{
+    body_element, body_root, filter, page, paging, param, query_pairs, role_attr, sort_desc,
+};
 use super::state::{api_error, ApiError, SessionInfo, SiteState};
 use super::xml_out::{
     added_user_xml, group_xml, pagination_xml, ts_response, updated_user_xml, user_xml,
@@ -97,6 +99,16 @@ fn version(req: &HttpRequest, shared: &Shared) -> Result<ApiVersion, ApiError> {
             ),
         )),
     }
+}
+
+/// The site, for a request whose session is valid (see [`authenticate`]).
+fn signed_in<'a>(
+    req: &HttpRequest,
+    shared: &'a Shared,
+) -> Result<std::sync::MutexGuard<'a, SiteState>, ApiError> {
+    let mut state = lock(shared)?;
+    authenticate(req, shared, &mut state)?;
+    Ok(state)
 }
 
 /// Check the session token, the site in the path, and the session-expiry fault.
@@ -249,8 +261,7 @@ async fn sign_out(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
 // ---- site ----
 
 async fn query_site(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
-    let mut state = lock(&shared)?;
-    authenticate(&req, &shared, &mut state)?;
+    let state = signed_in(&req, &shared)?;
     let cap = state.capacity;
     let n = |o: Option<u64>| o.map(|v| v.to_string());
     let (c, e, v) = (n(cap.creator), n(cap.explorer), n(cap.viewer));
@@ -304,19 +315,14 @@ fn users_page(users: Vec<User>, pairs: &[(String, String)]) -> Result<String, Ap
 }
 
 async fn list_users(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
-    let mut state = lock(&shared)?;
-    authenticate(&req, &shared, &mut state)?;
+    let state = signed_in(&req, &shared)?;
     let users: Vec<User> = state.users_sorted().into_iter().cloned().collect();
     Ok(ok(StatusCode::OK, &users_page(users, &query_pairs(&req))?))
 }
 
 async fn add_user(req: HttpRequest, shared: web::Data<Shared>, body: web::Bytes) -> Reply {
-    let mut state = lock(&shared)?;
-    authenticate(&req, &shared, &mut state)?;
-    let root = body_root(&body)?;
-    let u = root
-        .child("user")
-        .ok_or_else(|| api_error(400, "400000", "Bad Request", "No <user> in the request"))?;
+    let mut state = signed_in(&req, &shared)?;
+    let u = &body_element(&body, "user")?;
     let role = role_attr(u, "siteRole")?
         .ok_or_else(|| api_error(400, "400000", "Bad Request", "siteRole is required"))?;
     let user = state.add_user(
@@ -334,8 +340,7 @@ async fn get_user(
     shared: web::Data<Shared>,
     path: web::Path<(String, String, String)>,
 ) -> Reply {
-    let mut state = lock(&shared)?;
-    authenticate(&req, &shared, &mut state)?;
+    let state = signed_in(&req, &shared)?;
     let u = state.user(&path.2)?;
     Ok(ok(StatusCode::OK, &user_xml(&u.user)))
 }
@@ -346,12 +351,8 @@ async fn update_user(
     path: web::Path<(String, String, String)>,
     body: web::Bytes,
 ) -> Reply {
-    let mut state = lock(&shared)?;
-    authenticate(&req, &shared, &mut state)?;
-    let root = body_root(&body)?;
-    let u = root
-        .child("user")
-        .ok_or_else(|| api_error(400, "400000", "Bad Request", "No <user> in the request"))?;
+    let mut state = signed_in(&req, &shared)?;
+    let u = &body_element(&body, "user")?;
     let s = |k: &str| u.attr(k).map(str::to_string);
     let updated = state.update_user(
         &path.2,
@@ -370,8 +371,7 @@ async fn remove_user(
     shared: web::Data<Shared>,
     path: web::Path<(String, String, String)>,
 ) -> Reply {
-    let mut state = lock(&shared)?;
-    authenticate(&req, &shared, &mut state)?;
+    let mut state = signed_in(&req, &shared)?;
     let pairs = query_pairs(&req);
     state.remove_user(&path.2, param(&pairs, "mapAssetsTo"))?;
     Ok(HttpResponse::NoContent().finish())
@@ -400,8 +400,7 @@ async fn user_groups(
     shared: web::Data<Shared>,
     path: web::Path<(String, String, String)>,
 ) -> Reply {
-    let mut state = lock(&shared)?;
-    authenticate(&req, &shared, &mut state)?;
+    let state = signed_in(&req, &shared)?;
     let groups = state.groups_of(&path.2)?;
     Ok(ok(
         StatusCode::OK,
@@ -412,8 +411,7 @@ async fn user_groups(
 // ---- groups ----
 
 async fn list_groups(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
-    let mut state = lock(&shared)?;
-    authenticate(&req, &shared, &mut state)?;
+    let state = signed_in(&req, &shared)?;
     let groups = state.groups_sorted();
     Ok(ok(
         StatusCode::OK,
@@ -422,12 +420,8 @@ async fn list_groups(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
 }
 
 async fn create_group(req: HttpRequest, shared: web::Data<Shared>, body: web::Bytes) -> Reply {
-    let mut state = lock(&shared)?;
-    authenticate(&req, &shared, &mut state)?;
-    let root = body_root(&body)?;
-    let g = root
-        .child("group")
-        .ok_or_else(|| api_error(400, "400000", "Bad Request", "No <group> in the request"))?;
+    let mut state = signed_in(&req, &shared)?;
+    let g = &body_element(&body, "group")?;
     if g.child("import").is_some() {
         return Err(api_error(
             400,
@@ -449,12 +443,8 @@ async fn update_group(
     path: web::Path<(String, String, String)>,
     body: web::Bytes,
 ) -> Reply {
-    let mut state = lock(&shared)?;
-    authenticate(&req, &shared, &mut state)?;
-    let root = body_root(&body)?;
-    let g = root
-        .child("group")
-        .ok_or_else(|| api_error(400, "400000", "Bad Request", "No <group> in the request"))?;
+    let mut state = signed_in(&req, &shared)?;
+    let g = &body_element(&body, "group")?;
     let updated = state.update_group(
         &path.2,
         g.attr("name").map(str::to_string),
@@ -468,8 +458,7 @@ async fn delete_group(
     shared: web::Data<Shared>,
     path: web::Path<(String, String, String)>,
 ) -> Reply {
-    let mut state = lock(&shared)?;
-    authenticate(&req, &shared, &mut state)?;
+    let mut state = signed_in(&req, &shared)?;
     state.delete_group(&path.2)?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -479,8 +468,7 @@ async fn group_users(
     shared: web::Data<Shared>,
     path: web::Path<(String, String, String)>,
 ) -> Reply {
-    let mut state = lock(&shared)?;
-    authenticate(&req, &shared, &mut state)?;
+    let state = signed_in(&req, &shared)?;
     let members = state.members(&path.2)?;
     Ok(ok(
         StatusCode::OK,
@@ -523,8 +511,7 @@ async fn add_group_users(
     path: web::Path<(String, String, String)>,
     body: web::Bytes,
 ) -> Reply {
-    let mut state = lock(&shared)?;
-    authenticate(&req, &shared, &mut state)?;
+    let mut state = signed_in(&req, &shared)?;
     let root = body_root(&body)?;
     let (ids, bulk) = user_ids(&root);
     if ids.is_empty() {
@@ -566,8 +553,7 @@ async fn remove_group_user(
     shared: web::Data<Shared>,
     path: web::Path<(String, String, String, String)>,
 ) -> Reply {
-    let mut state = lock(&shared)?;
-    authenticate(&req, &shared, &mut state)?;
+    let mut state = signed_in(&req, &shared)?;
     state.remove_members(&path.2, std::slice::from_ref(&path.3), false)?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -578,8 +564,7 @@ async fn remove_group_users(
     path: web::Path<(String, String, String)>,
     body: web::Bytes,
 ) -> Reply {
-    let mut state = lock(&shared)?;
-    authenticate(&req, &shared, &mut state)?;
+    let mut state = signed_in(&req, &shared)?;
     require_bulk(&req, &shared)?;
     let root = body_root(&body)?;
     let (ids, _) = user_ids(&root);

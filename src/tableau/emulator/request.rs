@@ -187,6 +187,19 @@ pub(super) fn body_root(body: &web::Bytes) -> Result<Element, ApiError> {
     Ok(root)
 }
 
+/// The `<name>` element of a `tsRequest` body.
+pub(super) fn body_element(body: &web::Bytes, name: &str) -> Result<Element, ApiError> {
+    let root = body_root(body)?;
+    root.child(name).cloned().ok_or_else(|| {
+        api_error(
+            400,
+            "400000",
+            "Bad Request",
+            format!("No <{name}> in the request"),
+        )
+    })
+}
+
 pub(super) fn role_attr(e: &Element, attr: &str) -> Result<Option<SiteRole>, ApiError> {
     match e.attr(attr) {
         None => Ok(None),
