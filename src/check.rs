@@ -43,7 +43,7 @@ async fn check_tenant(t: &TenantConfig, config: &Config) -> TenantReport {
     };
     report.lines.push(format!(
         "Tableau {} ({:?}), site '{}'",
-        t.tableau_url, t.deployment, t.site
+        t.tableau_url, t.policy.deployment, t.site
     ));
     match client.server_info().await {
         Ok(info) => report.lines.push(format!(
@@ -68,7 +68,7 @@ async fn check_tenant(t: &TenantConfig, config: &Config) -> TenantReport {
             client.sign_out().await;
         }
     }
-    if t.deployment == Deployment::Cloud && t.policy.map_assets_to.is_some() {
+    if t.policy.deployment == Deployment::Cloud && t.policy.map_assets_to.is_some() {
         report.ok = false;
         report
             .lines

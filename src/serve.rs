@@ -34,6 +34,7 @@ pub fn client_for(t: &TenantConfig, config: &Config) -> Result<TableauClient, St
     cfg.request_timeout = config.server.tableau_timeout;
     cfg.max_in_flight = config.server.tableau_concurrency;
     cfg.label = t.id.clone();
+    cfg.deployment = t.policy.deployment;
     TableauClient::new(cfg).map_err(|e| format!("tenant {}: {e}", t.id))
 }
 

@@ -30,10 +30,7 @@ impl StackOptions {
     /// A configuration of one tenant (id and site as the emulator's site, Cloud or Server as
     /// its flavor) with the store in `data_dir`, accepting `token`.
     pub fn new(emulator: EmulatorConfig, data_dir: PathBuf, token: &str) -> StackOptions {
-        let deployment = match emulator.flavor {
-            Flavor::Cloud => Deployment::Cloud,
-            Flavor::Server => Deployment::Server,
-        };
+        let deployment = deployment_of(emulator.flavor);
         let credentials = Credentials::Pat {
             name: emulator.pat_name.clone(),
             secret: emulator.pat_secret.clone(),
@@ -58,6 +55,19 @@ impl StackOptions {
             server,
             tenant,
         }
+    }
+
+    /// Emulate Tableau Cloud or Tableau Server, and tell the tenant which one it serves.
+    pub fn set_flavor(&mut self, flavor: Flavor) {
+        self.emulator.flavor = flavor;
+        self.tenant.policy.deployment = deployment_of(flavor);
+    }
+}
+
+fn deployment_of(flavor: Flavor) -> Deployment {
+    match flavor {
+        Flavor::Cloud => Deployment::Cloud,
+        Flavor::Server => Deployment::Server,
     }
 }
 

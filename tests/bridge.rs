@@ -444,7 +444,7 @@ async fn twenty_parallel_creates_of_one_user_name_make_one_user() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn pre_existing_users_are_found_not_duplicated_and_renames_follow_the_flavor() {
+async fn pre_existing_users_are_found_not_duplicated_and_never_renamed() {
     let h = harness(|_| {});
     let (_, found) = h
         .idp
@@ -472,50 +472,57 @@ async fn pre_existing_users_are_found_not_duplicated_and_renames_follow_the_flav
         .call(Method::PUT, &format!("/Users/{uid}"), Some(body))
         .await;
     assert_eq!(h.role("existing@example.com").as_deref(), Some("Explorer"));
-    let (s, renamed) = h
-        .idp
-        .call(
-            Method::PATCH,
-            &format!("/Users/{uid}"),
-            Some(patch(
-                json!([{"op":"replace","path":"userName","value":"renamed@example.com"}]),
-            )),
-        )
-        .await;
-    assert_eq!(
-        (s, renamed["userName"].clone()),
-        (StatusCode::OK, json!("renamed@example.com")),
-        "Tableau Server renames"
-    );
 
-    let cloud = harness(|o| {
-        o.emulator.flavor = Flavor::Cloud;
-        o.tenant.policy.can_rename = false;
-    });
-    let (_, f) = cloud
-        .idp
-        .get("/Users?filter=userName%20eq%20%22existing%40example.com%22")
-        .await;
-    let cid = id(&f["Resources"][0]);
-    let (s, e) = cloud
-        .idp
-        .call(
-            Method::PATCH,
-            &format!("/Users/{cid}"),
-            Some(patch(
-                json!([{"op":"replace","path":"userName","value":"new@example.com"}]),
-            )),
-        )
-        .await;
-    assert_eq!(
-        (s, e["scimType"].clone()),
-        (StatusCode::BAD_REQUEST, json!("mutability"))
-    );
-    assert_eq!(
-        cloud.role("existing@example.com").as_deref(),
-        Some("Explorer"),
-        "nothing changed"
-    );
+    // Neither Tableau renames a user through REST (Server: knowledge article 001473865;
+    // Cloud: the user name is the sign-in email), so a rename is refused before any call.
+    for flavor in [Flavor::Server, Flavor::Cloud] {
+        let site = harness(|o| o.set_flavor(flavor));
+        let (_, f) = site
+            .idp
+            .get("/Users?filter=userName%20eq%20%22existing%40example.com%22")
+            .await;
+        let sid = id(&f["Resources"][0]);
+        site.reset_calls();
+        let (s, e) = site
+            .idp
+            .call(
+                Method::PATCH,
+                &format!("/Users/{sid}"),
+                Some(patch(
+                    json!([{"op":"replace","path":"userName","value":"new@example.com"}]),
+                )),
+            )
+            .await;
+        assert_eq!(
+            (s, e["scimType"].clone()),
+            (StatusCode::BAD_REQUEST, json!("mutability")),
+            "{flavor:?}"
+        );
+        assert!(
+            e["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("provision a new one"),
+            "says what to do instead: {e}"
+        );
+        assert_eq!(
+            site.tableau_calls(),
+            0,
+            "{flavor:?}: refused before Tableau"
+        );
+        // Letter case alone is no rename: Tableau keeps its own spelling.
+        let (s, same) = site
+            .idp
+            .call(
+                Method::PATCH,
+                &format!("/Users/{sid}"),
+                Some(patch(
+                    json!([{"op":"replace","path":"userName","value":"EXISTING@example.com"}]),
+                )),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{flavor:?}: {same}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

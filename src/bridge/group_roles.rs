@@ -3,7 +3,7 @@
 
 use super::audit::{role_name, AuditEvent};
 use super::error::BridgeResult;
-use super::mapping::{active_now, merge};
+use super::mapping::active_now;
 use super::operation::Operation;
 use super::tenant::Tenant;
 use super::user_plan::plan_role_reevaluation;
@@ -56,10 +56,9 @@ impl Tenant {
             ..UserUpdate::default()
         };
         let mut user = User::clone(&cur);
-        merge(&mut user, self.client.update_user(user_id, &upd).await?);
-        self.caches.put_user(&user);
-        self.check_license(&user, wanted, Operation::GroupRole)
+        self.update_in_tableau(&mut user, &upd, Operation::GroupRole)
             .await?;
+        self.caches.put_user(&user);
         self.audit(
             AuditEvent::new(Operation::GroupRole, user_id)
                 .roles(role_name(cur.role()), role_name(user.role())),

@@ -75,5 +75,10 @@ impl crate::backend::TenantHealth for BridgeHealth {
         metrics::gauge!("cache_hits", "tenant" => t.id.clone()).set(hits as f64);
         metrics::gauge!("cache_misses", "tenant" => t.id.clone()).set(misses as f64);
         metrics::gauge!("license_downgrades", "tenant" => t.id.clone()).set(downgrades as f64);
+        let own_role = t
+            .counters
+            .own_role_refusals
+            .load(std::sync::atomic::Ordering::Relaxed);
+        metrics::gauge!("own_role_refusals", "tenant" => t.id.clone()).set(own_role as f64);
     }
 }

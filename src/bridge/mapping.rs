@@ -20,7 +20,7 @@ use super::store::{GroupRow, UserRow};
 use crate::scim::version::set_meta;
 use crate::scim::{urn, ScimError};
 use crate::tableau::model::{Group, User, UserUpdate};
-use crate::tableau::SiteRole;
+use crate::tableau::{Deployment, SiteRole};
 
 /// Keys the store never keeps: Tableau holds them, or the server sets them.
 const NOT_STORED: [&str; 6] = [
@@ -121,10 +121,14 @@ pub fn merge(user: &mut User, after: User) {
     }
 }
 
-/// The `fullName` and `email` of `desired` that Tableau does not hold yet (nothing else).
-pub fn attribute_update(desired: &Value, user: &User) -> UserUpdate {
+/// The `fullName` and `email` of `desired` that Tableau does not hold yet (nothing else). The
+/// full name goes to Tableau only where Update User may carry it (not on Tableau Cloud); the
+/// store keeps it either way.
+pub fn attribute_update(desired: &Value, user: &User, deployment: Deployment) -> UserUpdate {
     UserUpdate {
-        full_name: full_name(desired).filter(|f| user.full_name.as_deref() != Some(f.as_str())),
+        full_name: full_name(desired)
+            .filter(|_| deployment.updates_full_name())
+            .filter(|f| user.full_name.as_deref() != Some(f.as_str())),
         email: email(desired).filter(|e| user.email.as_deref() != Some(e.as_str())),
         ..UserUpdate::default()
     }
@@ -500,14 +504,20 @@ mod tests {
             ),
             ("ann@example.com", "Creator", Some("Ann Lee"))
         );
-        let upd = attribute_update(
-            &json!({"name": {"formatted": "Ann Lee"}, "emails": [{"value": "new@x"}]}),
-            &u,
-        );
+        let desired = json!({"name": {"formatted": "Ann Lee"}, "emails": [{"value": "new@x"}]});
+        let upd = attribute_update(&desired, &u, Deployment::Server);
         assert_eq!(
             (upd.full_name, upd.email.as_deref()),
             (None, Some("new@x")),
             "only what differs"
+        );
+        let renamed = json!({"name": {"formatted": "Ann B. Lee"}});
+        let server = attribute_update(&renamed, &u, Deployment::Server);
+        assert_eq!(server.full_name.as_deref(), Some("Ann B. Lee"));
+        let cloud = attribute_update(&renamed, &u, Deployment::Cloud);
+        assert_eq!(
+            cloud.full_name, None,
+            "Tableau Cloud cannot take a full name"
         );
     }
 

@@ -18,6 +18,7 @@ pub mod mapping;
 pub mod operation;
 pub mod roles;
 pub mod store;
+mod tableau_writes;
 pub mod tenant;
 pub mod ttl_cache;
 pub mod user_plan;

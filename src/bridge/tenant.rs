@@ -10,7 +10,7 @@ use tokio::sync::{Mutex, MutexGuard};
 use super::cache::{CacheTtls, Caches};
 use super::roles::RoleMapping;
 use super::store::Store;
-use crate::tableau::{SiteRole, TableauClient};
+use crate::tableau::{Deployment, SiteRole, TableauClient};
 
 /// What DELETE /Users does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -60,8 +60,8 @@ pub struct Policy {
     pub idp_configuration_id: Option<String>,
     /// Minimum site role of groups created through SCIM.
     pub group_minimum_site_role: Option<SiteRole>,
-    /// Whether Tableau can rename users (Tableau Server); Tableau Cloud cannot.
-    pub can_rename: bool,
+    /// Tableau Cloud or Tableau Server (what Update User may carry).
+    pub deployment: Deployment,
 }
 
 impl Default for Policy {
@@ -74,7 +74,7 @@ impl Default for Policy {
             auth_setting: None,
             idp_configuration_id: None,
             group_minimum_site_role: None,
-            can_rename: true,
+            deployment: Deployment::Server,
         }
     }
 }
@@ -84,6 +84,8 @@ impl Default for Policy {
 pub struct BridgeCounters {
     /// Users who got a lower site role than asked for (no seat).
     pub license_downgrades: AtomicU64,
+    /// Refused changes of the signed-in account's own site role.
+    pub own_role_refusals: AtomicU64,
 }
 
 const STRIPES: usize = 256;

@@ -12,7 +12,7 @@ use super::store::UserRow;
 use super::tenant::{Deprovision, OnLicenseExhausted, Policy, RejectedUser};
 use crate::scim::ScimError;
 use crate::tableau::model::{NewUser, User, UserUpdate};
-use crate::tableau::SiteRole;
+use crate::tableau::{Deployment, SiteRole};
 
 /// The site role the `roles` of `resource` and the user's role-granting groups map to, or
 /// `None` when neither says anything (then the role is left as it is). An unknown role value is
@@ -71,35 +71,60 @@ pub fn plan_create(
 
 /// A create met a user deleted through SCIM but kept in Tableau: bring it back with the role
 /// and attributes asked for, changing only what differs.
-pub fn plan_revive(existing: &User, input: &Value, requested: SiteRole) -> UserUpdate {
+pub fn plan_revive(
+    existing: &User,
+    input: &Value,
+    requested: SiteRole,
+    deployment: Deployment,
+) -> UserUpdate {
     UserUpdate {
         site_role: Some(requested).filter(|r| existing.role() != Some(*r)),
-        ..attribute_update(input, existing)
+        ..attribute_update(input, existing, deployment)
     }
 }
 
 /// The refusals of a user change that need nothing from Tableau, checked before any Tableau
-/// call: a rename where Tableau cannot rename, and role values the mapping does not know.
-pub fn check_update(
-    current: &User,
-    desired: &Value,
-    roles: &RoleMapping,
-    can_rename: bool,
-) -> Result<(), ScimError> {
-    check_rename(current, desired, can_rename)?;
+/// call: a rename, and role values the mapping does not know.
+pub fn check_update(current: &User, desired: &Value, roles: &RoleMapping) -> Result<(), ScimError> {
+    check_rename(current, desired)?;
     mapped_role(roles, desired, &[]).map(drop)
 }
 
-/// A userName change is a rename where Tableau allows it, 400 `mutability` elsewhere.
-fn check_rename(current: &User, desired: &Value, can_rename: bool) -> Result<(), ScimError> {
+/// A userName change is refused with 400 `mutability`: Tableau cannot rename a user through
+/// REST, on Cloud (the name is the sign-in email) or on Server (Salesforce knowledge article
+/// 001473865: delete the user and create them again). A change of letter case only is not a
+/// rename: Tableau compares user names case-insensitively, and keeps its own spelling.
+fn check_rename(current: &User, desired: &Value) -> Result<(), ScimError> {
     let new_name = desired["userName"].as_str().unwrap_or_default();
-    if new_name == current.name || can_rename {
+    if new_name.to_lowercase() == current.name.to_lowercase() {
         return Ok(());
     }
     Err(ScimError::Mutability(format!(
-        "userName cannot change from '{}' to '{new_name}': Tableau Cloud user names are the sign-in email and cannot be renamed; deprovision the old user and provision a new one",
+        "userName cannot change from '{}' to '{new_name}': Tableau cannot rename a user (on Tableau Cloud the user name is the sign-in email; on Tableau Server the REST API has no rename). Deprovision the old user and provision a new one",
         current.name
     )))
+}
+
+/// Tableau does not let a user change their own site role (REST error 403009, "Licensing
+/// update on self forbidden"): refused before the call when the user is the account
+/// tableau-scim signs in with, naming it, so an IdP demoting or deactivating that account
+/// hears why instead of a 502.
+pub fn check_own_role(
+    current: &User,
+    update: &UserUpdate,
+    signed_in_as: &str,
+) -> Result<(), ScimError> {
+    if update.site_role.is_none() || current.id != signed_in_as {
+        return Ok(());
+    }
+    Err(own_role_refusal(&current.name))
+}
+
+/// The 400 of a site-role change of the account tableau-scim signs in with.
+pub fn own_role_refusal(name: &str) -> ScimError {
+    ScimError::Mutability(format!(
+        "'{name}' is the account tableau-scim signs in to Tableau with, and Tableau does not let a user change their own site role. Change this user's role in Tableau as another administrator, or give tableau-scim another administrator's credentials"
+    ))
 }
 
 /// Everything a PUT or PATCH of a user is about.
@@ -115,8 +140,8 @@ pub struct UserChange<'a> {
     pub mapped: Option<SiteRole>,
     /// The role of users who bring none.
     pub default_role: SiteRole,
-    /// Whether Tableau can rename users.
-    pub can_rename: bool,
+    /// Tableau Cloud or Tableau Server (whether `fullName` can be sent).
+    pub deployment: Deployment,
     /// The operation, for the audit trail.
     pub operation: Operation,
     /// Now, for `meta.lastModified`.
@@ -133,8 +158,6 @@ pub struct UserPlan {
     /// The audit event of the change (its `role_after` is what was asked; the caller puts in
     /// what Tableau gave); `None` when nothing changes.
     pub audit: Option<AuditEvent>,
-    /// The role the user had, to give back if the license policy refuses the new one.
-    pub previous_role: Option<SiteRole>,
 }
 
 /// Plan a user change. The role rules:
@@ -144,12 +167,11 @@ pub struct UserPlan {
 ///   default;
 /// - an active user keeps their role unless `roles` (or a role-granting group) says otherwise.
 ///
-/// A userName change is a rename where Tableau allows it, 400 `mutability` elsewhere.
+/// A userName change is refused (see `check_rename`). On Tableau Cloud the full name is kept
+/// in the store only (Update User cannot carry it).
 pub fn plan_update(c: &UserChange<'_>) -> Result<UserPlan, ScimError> {
     let cur = c.current;
-    check_rename(cur, c.desired, c.can_rename)?;
-    let new_name = c.desired["userName"].as_str().unwrap_or_default();
-    let rename = new_name != cur.name;
+    check_rename(cur, c.desired)?;
     let current_role = cur.role();
     let mut restore_role = c.row.and_then(|r| r.restore_role.clone());
     let was_active = active_now(cur, c.row);
@@ -168,12 +190,10 @@ pub fn plan_update(c: &UserChange<'_>) -> Result<UserPlan, ScimError> {
         c.mapped
     };
     let update = UserUpdate {
-        name: rename.then(|| new_name.to_string()),
         site_role: target.filter(|t| Some(*t) != current_role),
-        ..attribute_update(c.desired, cur)
+        ..attribute_update(c.desired, cur, c.deployment)
     };
-    let name_after = if rename { new_name } else { cur.name.as_str() };
-    let next = user_row(&cur.id, name_after, c.desired, c.row, restore_role, c.at);
+    let next = user_row(&cur.id, &cur.name, c.desired, c.row, restore_role, c.at);
     let row_changed = c.row.is_none_or(|r| {
         r.attributes != next.attributes
             || r.external_id != next.external_id
@@ -188,7 +208,6 @@ pub fn plan_update(c: &UserChange<'_>) -> Result<UserPlan, ScimError> {
                 .roles(role_name(current_role), role_name(role_after))
         }),
         row: changed.then_some(next),
-        previous_role: current_role.filter(|r| r.is_assignable()),
         update,
     })
 }
@@ -209,7 +228,7 @@ pub fn plan_role_reevaluation(
     Ok(Some(wanted).filter(|w| user.role() != Some(*w)))
 }
 
-/// What the license policy makes of the role Tableau gave.
+/// What the license policy makes of a role Tableau would not give for want of a seat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LicenseVerdict {
     /// The role asked for (or a better one) was given.
@@ -217,40 +236,59 @@ pub enum LicenseVerdict {
     /// A lower role, accepted (`on_license_exhausted = "downgrade"`): counted and logged.
     Downgraded,
     /// A lower role, refused (`reject`): the request fails with 409; `remove_user` says whether
-    /// the user just created is removed again (`rejected_user = "remove"`).
+    /// the user this request created is removed again (`rejected_user = "remove"`).
     Refused {
         /// Remove the new user.
         remove_user: bool,
     },
 }
 
-/// Tableau gives a lower role than asked when no seat of the tier is free: judge that under the
-/// tenant's policy.
+/// Judge under the tenant's policy the role Tableau gave (`granted`) against the one asked for.
+/// Tableau gives less when no seat of the tier is free: Add User succeeds with the user
+/// Unlicensed (Okta Workflows' Tableau Cloud "Add User to Site" card), and Update User is
+/// refused with 409014 "Licensing conflict" (REST reference error table), leaving the role the
+/// user had. Only a user this very request created (`new_user`) may be removed again.
 pub fn license_verdict(
     requested: SiteRole,
     granted: SiteRole,
     policy: &Policy,
-    operation: Operation,
+    new_user: bool,
 ) -> LicenseVerdict {
     if granted.privilege() >= requested.privilege() {
         return LicenseVerdict::Granted;
     }
-    if policy.on_license_exhausted == OnLicenseExhausted::Downgrade {
-        return LicenseVerdict::Downgraded;
-    }
-    LicenseVerdict::Refused {
-        remove_user: operation == Operation::CreateUser
-            && policy.rejected_user == RejectedUser::Remove,
+    shortfall_verdict(policy, new_user)
+}
+
+/// No seat is free for the role asked: what the policy makes of it (for Update User's 409014
+/// the user keeps whatever role they had, which may even be a more privileged one).
+pub fn shortfall_verdict(policy: &Policy, new_user: bool) -> LicenseVerdict {
+    match policy.on_license_exhausted {
+        OnLicenseExhausted::Downgrade => LicenseVerdict::Downgraded,
+        OnLicenseExhausted::Reject => LicenseVerdict::Refused {
+            remove_user: new_user && policy.rejected_user == RejectedUser::Remove,
+        },
     }
 }
 
+/// What a refused license left in Tableau, for the 409's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LicenseLeft {
+    /// The new user was removed again.
+    Removed,
+    /// The new user exists, Unlicensed.
+    Unlicensed,
+    /// Update User changed nothing: the user keeps the role they had.
+    Unchanged,
+}
+
 /// The 409 of a refused license, naming the tier and what was left in Tableau.
-pub fn license_refusal(requested: SiteRole, removed: bool) -> ScimError {
+pub fn license_refusal(requested: SiteRole, left: LicenseLeft) -> ScimError {
     let tier = requested.tier().map_or("requested", |t| t.as_str());
-    let left = if removed {
-        "the user was removed again"
-    } else {
-        "the user is Unlicensed in Tableau until a seat is free"
+    let left = match left {
+        LicenseLeft::Removed => "the user was removed again",
+        LicenseLeft::Unlicensed => "the user is Unlicensed in Tableau until a seat is free",
+        LicenseLeft::Unchanged => "the user keeps the site role they had",
     };
     ScimError::Conflict(format!(
         "no {tier} license is free on the Tableau site, so {requested} could not be given; {left}"

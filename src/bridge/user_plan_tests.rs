@@ -44,7 +44,7 @@ fn change<'a>(
         desired,
         mapped,
         default_role: SiteRole::Viewer,
-        can_rename: true,
+        deployment: Deployment::Server,
         operation: Operation::PatchUser,
         at: AT,
     }
@@ -244,7 +244,6 @@ fn every_role_transition() {
             "{}: remembered role",
             t.what
         );
-        assert_eq!(p.update.name, None, "{}", t.what);
         let known = current.role().map(|r| r.as_str().to_string());
         let role_after = t.set_role.map(|r| r.as_str().to_string()).or(known.clone());
         let audit = p
@@ -324,30 +323,57 @@ fn full_name_and_email_are_sent_only_when_they_differ() {
 }
 
 #[test]
-fn a_rename_goes_to_tableau_where_it_can_and_is_refused_where_it_cannot() {
+fn on_tableau_cloud_the_full_name_stays_in_the_store() {
+    let current = user("Viewer");
+    let stored = row(json!({}), None);
+    let desired = resource(json!({"name": {"formatted": "Ann Smith"},
+                                  "emails": [{"value": "ann.smith@example.com"}]}));
+    let cloud = UserChange {
+        deployment: Deployment::Cloud,
+        ..change(&current, Some(&stored), &desired, None)
+    };
+    let p = plan(&cloud);
+    assert_eq!(
+        p.update.full_name, None,
+        "Update User cannot carry it on Cloud"
+    );
+    assert_eq!(p.update.email.as_deref(), Some("ann.smith@example.com"));
+    assert_eq!(
+        p.row.map(|r| r.attributes["name"].clone()),
+        Some(json!({"formatted": "Ann Smith"})),
+        "the IdP's name is kept and served from the store"
+    );
+}
+
+#[test]
+fn a_rename_is_refused_everywhere_and_a_case_change_is_not_a_rename() {
     let current = user("Viewer");
     let stored = row(json!({}), None);
     let mut desired = resource(json!({}));
     desired["userName"] = "ann.lee@example.com".into();
-    let p = plan(&change(&current, Some(&stored), &desired, None));
-    assert_eq!(p.update.name.as_deref(), Some("ann.lee@example.com"));
-    assert_eq!(
-        p.row.map(|r| r.user_name),
-        Some("ann.lee@example.com".to_string())
-    );
-    let cloud = UserChange {
-        can_rename: false,
-        ..change(&current, Some(&stored), &desired, None)
-    };
-    match plan_update(&cloud) {
-        Err(ScimError::Mutability(m)) => {
-            assert!(
-                m.contains("'ann@example.com' to 'ann.lee@example.com'"),
-                "{m}"
-            );
+    for deployment in [Deployment::Server, Deployment::Cloud] {
+        let c = UserChange {
+            deployment,
+            ..change(&current, Some(&stored), &desired, None)
+        };
+        match plan_update(&c) {
+            Err(ScimError::Mutability(m)) => {
+                assert!(
+                    m.contains("'ann@example.com' to 'ann.lee@example.com'")
+                        && m.contains("provision a new one"),
+                    "{m}"
+                );
+            }
+            other => panic!("expected 400 mutability, got {other:?}"),
         }
-        other => panic!("expected 400 mutability, got {other:?}"),
     }
+    let mut cased = resource(json!({}));
+    cased["userName"] = "Ann@Example.COM".into();
+    let p = plan(&change(&current, Some(&stored), &cased, None));
+    assert!(
+        p.update.is_empty() && p.row.is_none(),
+        "nothing to change: {p:?}"
+    );
 }
 
 #[test]
@@ -356,23 +382,17 @@ fn renames_and_unknown_roles_are_refused_before_any_tableau_call() {
     let current = user("Viewer");
     let mut renamed = resource(json!({}));
     renamed["userName"] = "other@example.com".into();
-    assert!(check_update(&current, &renamed, &roles, true).is_ok());
     assert!(matches!(
-        check_update(&current, &renamed, &roles, false),
+        check_update(&current, &renamed, &roles),
         Err(ScimError::Mutability(_))
     ));
     let bad_role = resource(json!({"roles": [{"value": "wizard"}]}));
     assert!(matches!(
-        check_update(&current, &bad_role, &roles, true),
+        check_update(&current, &bad_role, &roles),
         Err(ScimError::InvalidValue(_))
     ));
-    assert!(check_update(
-        &current,
-        &resource(json!({"roles": [{"value": "creator"}]})),
-        &roles,
-        false
-    )
-    .is_ok());
+    let fine = resource(json!({"roles": [{"value": "creator"}]}));
+    assert!(check_update(&current, &fine, &roles).is_ok());
 }
 
 #[test]
@@ -383,7 +403,6 @@ fn a_name_changed_in_tableau_behind_our_back_is_written_to_the_row() {
     let mut desired = resource(json!({}));
     desired["userName"] = "ann.renamed@example.com".into();
     let p = plan(&change(&current, Some(&stored), &desired, None));
-    assert_eq!(p.update.name, None, "Tableau has the name already");
     assert_eq!(
         p.row.map(|r| r.user_name),
         Some("ann.renamed@example.com".to_string())
@@ -391,19 +410,30 @@ fn a_name_changed_in_tableau_behind_our_back_is_written_to_the_row() {
 }
 
 #[test]
-fn the_previous_role_to_give_back_is_one_we_may_set() {
-    let desired = resource(json!({}));
-    for (role, back) in [
-        ("Creator", Some(SiteRole::Creator)),
-        ("Unlicensed", Some(SiteRole::Unlicensed)),
-        ("ServerAdministrator", None),
-        ("Guest", None),
-        ("SomeFutureRole", None),
-    ] {
-        let current = user(role);
-        let p = plan(&change(&current, None, &desired, None));
-        assert_eq!(p.previous_role, back, "{role}");
+fn the_signed_in_account_cannot_change_its_own_role() {
+    let me = user("SiteAdministratorCreator");
+    let demote = UserUpdate {
+        site_role: Some(SiteRole::Viewer),
+        ..UserUpdate::default()
+    };
+    match check_own_role(&me, &demote, "u1") {
+        Err(ScimError::Mutability(m)) => {
+            assert!(
+                m.contains("'ann@example.com' is the account tableau-scim signs in"),
+                "{m}"
+            );
+        }
+        other => panic!("expected 400 mutability, got {other:?}"),
     }
+    assert!(check_own_role(&me, &demote, "someone-else").is_ok());
+    let rename_only = UserUpdate {
+        email: Some("a@x".into()),
+        ..UserUpdate::default()
+    };
+    assert!(
+        check_own_role(&me, &rename_only, "u1").is_ok(),
+        "only the role is refused"
+    );
 }
 
 #[test]
@@ -475,11 +505,16 @@ fn a_create_asks_for_the_mapped_role_or_the_default_and_inactive_is_unlicensed()
 fn a_revived_user_gets_only_what_differs() {
     let existing = user("Unlicensed");
     let input = resource(json!({"name": {"formatted": "Ann B. Lee"}}));
-    let upd = plan_revive(&existing, &input, SiteRole::Creator);
+    let upd = plan_revive(&existing, &input, SiteRole::Creator, Deployment::Server);
     assert_eq!(upd.site_role, Some(SiteRole::Creator));
     assert_eq!(upd.full_name.as_deref(), Some("Ann B. Lee"));
     assert_eq!(upd.email, None);
-    let same = plan_revive(&user("Creator"), &resource(json!({})), SiteRole::Creator);
+    let same = plan_revive(
+        &user("Creator"),
+        &resource(json!({})),
+        SiteRole::Creator,
+        Deployment::Server,
+    );
     assert!(same.is_empty());
 }
 
@@ -542,74 +577,83 @@ fn the_license_policy_judges_a_lower_role() {
         ..reject.clone()
     };
     use LicenseVerdict::*;
+    let (new_user, existing) = (true, false);
     let cases = [
         (
             SiteRole::Creator,
             SiteRole::Creator,
             &reject,
-            Operation::CreateUser,
+            new_user,
             Granted,
         ),
         (
             SiteRole::Explorer,
             SiteRole::Creator,
             &reject,
-            Operation::PatchUser,
+            existing,
             Granted,
         ),
         (
             SiteRole::Creator,
             SiteRole::Unlicensed,
             &downgrade,
-            Operation::CreateUser,
+            new_user,
             Downgraded,
         ),
         (
             SiteRole::Creator,
             SiteRole::Viewer,
             &downgrade,
-            Operation::GroupRole,
+            existing,
             Downgraded,
         ),
         (
             SiteRole::Creator,
             SiteRole::Unlicensed,
             &reject,
-            Operation::CreateUser,
+            new_user,
             Refused { remove_user: false },
         ),
         (
             SiteRole::Creator,
             SiteRole::Unlicensed,
             &reject_remove,
-            Operation::CreateUser,
+            new_user,
             Refused { remove_user: true },
         ),
         (
             SiteRole::Creator,
             SiteRole::Unlicensed,
             &reject_remove,
-            Operation::PatchUser,
+            existing,
             Refused { remove_user: false },
         ),
     ];
-    for (requested, granted, policy, op, want) in cases {
+    for (requested, granted, policy, new, want) in cases {
         assert_eq!(
-            license_verdict(requested, granted, policy, op),
+            license_verdict(requested, granted, policy, new),
             want,
-            "{requested} got {granted} on {op}"
+            "{requested} got {granted}, new user {new}"
         );
     }
-    let msg = license_refusal(SiteRole::SiteAdministratorCreator, true).to_string();
+    // Update User's 409014 leaves whatever role the user had: only the policy decides.
+    assert_eq!(shortfall_verdict(&downgrade, false), Downgraded);
+    assert_eq!(
+        shortfall_verdict(&reject_remove, false),
+        Refused { remove_user: false }
+    );
+    let msg = license_refusal(SiteRole::SiteAdministratorCreator, LicenseLeft::Removed).to_string();
     assert!(
         msg.contains("no Creator license") && msg.contains("removed again"),
         "{msg}"
     );
-    let msg = license_refusal(SiteRole::Explorer, false).to_string();
+    let msg = license_refusal(SiteRole::Explorer, LicenseLeft::Unlicensed).to_string();
     assert!(
         msg.contains("no Explorer license") && msg.contains("Unlicensed"),
         "{msg}"
     );
+    let msg = license_refusal(SiteRole::Viewer, LicenseLeft::Unchanged).to_string();
+    assert!(msg.contains("keeps the site role they had"), "{msg}");
 }
 
 #[test]

@@ -1,31 +1,31 @@
 //! `/Users` writes on Tableau. Each carries out a plan of [`super::user_plan`]: take the
 //! userName's lock, call Tableau, update the caches, write the store, audit.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::audit::{role_name, AuditEvent};
 use super::error::{BridgeError, BridgeResult};
-use super::mapping::{attribute_update, merge, tombstone, user_row, user_to_scim};
+use super::mapping::{attribute_update, tombstone, user_row, user_to_scim};
 use super::operation::Operation;
 use super::store::UserRow;
 use super::tenant::Tenant;
 use super::user_plan::{
-    check_update, deprovisioning, license_refusal, license_verdict, mapped_role, plan_create,
-    plan_revive, plan_update, unlicense, Deprovisioning, LicenseVerdict, UserChange,
+    check_update, deprovisioning, mapped_role, plan_create, plan_revive, plan_update, unlicense,
+    Deprovisioning, UserChange,
 };
 use crate::backend::timestamp;
 use crate::scim::change::Change;
 use crate::scim::schema::ResourceKind;
 use crate::scim::version::check_if_match;
 use crate::scim::ScimError;
-use crate::tableau::model::{User, UserUpdate};
+use crate::tableau::model::User;
 use crate::tableau::{NameMatch, SiteRole, TableauError};
 
 impl Tenant {
-    /// `POST /Users`: Add User, then Update User for what Add User cannot set.
+    /// `POST /Users`: Add User, then Update User for what Add User cannot set (the full name
+    /// on Tableau Server; the email where Add User cannot carry it).
     pub async fn create_user(&self, input: Value) -> BridgeResult<Value> {
         // Role errors are the IdP's to fix: refused before any Tableau call.
         let mapped = mapped_role(&self.roles, &input, &[])?;
@@ -46,23 +46,25 @@ impl Tenant {
                 return Err(e.into());
             }
         };
-        self.check_license(&user, plan.requested, Operation::CreateUser)
-            .await?;
-        let upd = attribute_update(&input, &user);
+        self.check_added_license(&user, plan.requested).await?;
+        let upd = attribute_update(&input, &user, self.policy.deployment);
         if !upd.is_empty() {
-            match self.client.update_user(&user.id, &upd).await {
-                Ok(after) => merge(&mut user, after),
-                Err(error) => {
-                    self.audit(
-                        AuditEvent::new(Operation::CreateUser, &user.id)
-                            .roles(None, Some(&user.site_role))
-                            .outcome(error.to_string()),
-                    );
-                    return Err(BridgeError::Partial {
+            if let Err(error) = self
+                .update_in_tableau(&mut user, &upd, Operation::CreateUser)
+                .await
+            {
+                self.audit(
+                    AuditEvent::new(Operation::CreateUser, &user.id)
+                        .roles(None, Some(&user.site_role))
+                        .outcome(error.to_string()),
+                );
+                return Err(match error {
+                    BridgeError::Tableau(error) => BridgeError::Partial {
                         done: format!("user {} was created", user.id),
                         error,
-                    });
-                }
+                    },
+                    other => other,
+                });
             }
         }
         let row = self.remember_created(&user, &input).await?;
@@ -95,16 +97,12 @@ impl Tenant {
             self.audit(AuditEvent::new(Operation::CreateUser, user_name).outcome("uniqueness"));
             return Err(conflict());
         }
-        let upd = plan_revive(&existing, &input, requested);
+        let upd = plan_revive(&existing, &input, requested, self.policy.deployment);
         let mut user = existing.clone();
         if !upd.is_empty() {
-            merge(
-                &mut user,
-                self.client.update_user(&existing.id, &upd).await?,
-            );
+            self.update_in_tableau(&mut user, &upd, Operation::CreateUser)
+                .await?;
         }
-        self.check_license(&user, requested, Operation::CreateUser)
-            .await?;
         let row = self.remember_created(&user, &input).await?;
         self.audit(
             AuditEvent::new(Operation::CreateUser, &user.id)
@@ -122,39 +120,6 @@ impl Tenant {
         Ok(row)
     }
 
-    /// Apply the license policy to the role Tableau gave `user` when `requested` was asked.
-    pub(super) async fn check_license(
-        &self,
-        user: &User,
-        requested: SiteRole,
-        op: Operation,
-    ) -> BridgeResult<()> {
-        let granted = user.role().unwrap_or(SiteRole::Unlicensed);
-        let verdict = license_verdict(requested, granted, &self.policy, op);
-        if verdict == LicenseVerdict::Granted {
-            return Ok(());
-        }
-        self.counters
-            .license_downgrades
-            .fetch_add(1, Ordering::Relaxed);
-        let tier = requested.tier().map_or("requested", |t| t.as_str());
-        tracing::warn!(tenant.id = %self.id, scim.op = %op, user.id = %user.id, requested = %requested, granted = %granted,
-            "no {tier} license free in Tableau; the user got a lower site role");
-        let LicenseVerdict::Refused { remove_user } = verdict else {
-            return Ok(());
-        };
-        if remove_user {
-            self.client.remove_user(&user.id, None).await?;
-            self.caches.forget_user(user);
-        }
-        self.audit(
-            AuditEvent::new(op, &user.id)
-                .roles(None, Some(granted.as_str()))
-                .outcome("license exhausted"),
-        );
-        Err(license_refusal(requested, remove_user).into())
-    }
-
     /// `PUT` or `PATCH /Users/{id}`: under the userName's lock, check `If-Match`, build the
     /// desired resource from the current one, refuse what needs no Tableau call to refuse,
     /// plan, and carry the plan out (Update User, license policy, store row, audit).
@@ -169,7 +134,7 @@ impl Tenant {
         let current = user_to_scim(&cur, row.as_deref(), None);
         check_if_match(&current, if_match, ResourceKind::User)?;
         let new = change.desired(ResourceKind::User, &current)?;
-        check_update(&cur, &new, &self.roles, self.policy.can_rename)?;
+        check_update(&cur, &new, &self.roles)?;
         let grants = self.granting_groups_of(id).await?;
         let at = timestamp();
         let plan = plan_update(&UserChange {
@@ -178,48 +143,22 @@ impl Tenant {
             desired: &new,
             mapped: mapped_role(&self.roles, &new, &grants)?,
             default_role: self.roles.default_role(),
-            can_rename: self.policy.can_rename,
+            deployment: self.policy.deployment,
             operation: op,
             at: &at,
         })?;
         let mut user = User::clone(&cur);
         if !plan.update.is_empty() {
-            match self.client.update_user(id, &plan.update).await {
-                Ok(after) => merge(&mut user, after),
-                Err(e) if e.is_user_exists() => {
-                    return Err(ScimError::Uniqueness(format!(
-                        "a Tableau user named '{}' already exists",
-                        plan.update.name.as_deref().unwrap_or_default()
-                    ))
-                    .into())
-                }
-                Err(e) => {
-                    self.audit(
-                        AuditEvent::new(op, id)
-                            .roles(role_name(cur.role()), None)
-                            .outcome(e.to_string()),
-                    );
-                    return Err(e.into());
-                }
+            if let Err(e) = self.update_in_tableau(&mut user, &plan.update, op).await {
+                self.audit(
+                    AuditEvent::new(op, id)
+                        .roles(role_name(cur.role()), None)
+                        .outcome(e.to_string()),
+                );
+                return Err(e);
             }
             self.caches.forget_user(&cur);
             self.caches.put_user(&user);
-            if let Some(wanted) = plan.update.site_role {
-                if let Err(e) = self.check_license(&user, wanted, op).await {
-                    // Reject policy: put the previous role back rather than leave a downgrade.
-                    if let Some(prev) = plan.previous_role {
-                        let back = UserUpdate {
-                            site_role: Some(prev),
-                            ..UserUpdate::default()
-                        };
-                        if let Ok(after) = self.client.update_user(id, &back).await {
-                            merge(&mut user, after);
-                            self.caches.put_user(&user);
-                        }
-                    }
-                    return Err(e);
-                }
-            }
         }
         let row = match plan.row {
             Some(next) => Some(self.put_row(next).await?),

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::tenant::Deployment;
 use crate::bridge::tenant::{Deprovision, OnLicenseExhausted, RejectedUser};
 use crate::logging::LogFormat;
+use crate::tableau::Deployment;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -11,9 +11,10 @@ mod tenant;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub use crate::tableau::Deployment;
 pub use secrets::tenant_env_prefix;
 pub use server::ServerConfig;
-pub use tenant::{Deployment, TenantConfig};
+pub use tenant::TenantConfig;
 
 use crate::http::TokenDigest;
 

@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
-
 use super::file::{CacheSection, ConnectedAppSection, RetrySection, TenantSection};
 use super::secrets::{secret, tenant_env_prefix, tokens};
 use super::{err, ConfigError, Env};
@@ -15,17 +13,7 @@ use crate::http::TokenDigest;
 use crate::tableau::jwt::ConnectedApp;
 use crate::tableau::model::ApiVersion;
 use crate::tableau::retry::RetryPolicy;
-use crate::tableau::{Credentials, SiteRole};
-
-/// Tableau Cloud or Tableau Server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Deployment {
-    /// Tableau Cloud: user names are emails and cannot change; no `mapAssetsTo`.
-    Cloud,
-    /// Tableau Server.
-    Server,
-}
+use crate::tableau::{Credentials, Deployment, SiteRole};
 
 /// One tenant's settings.
 #[derive(Debug, Clone)]
@@ -36,8 +24,6 @@ pub struct TenantConfig {
     pub tableau_url: String,
     /// Site content URL.
     pub site: String,
-    /// Cloud or Server.
-    pub deployment: Deployment,
     /// REST API version, or discover.
     pub api_version: Option<String>,
     /// How to sign in.
@@ -46,7 +32,7 @@ pub struct TenantConfig {
     pub tokens: Vec<TokenDigest>,
     /// Role mapping.
     pub roles: RoleMapping,
-    /// Policies.
+    /// Policies, Tableau Cloud or Server among them.
     pub policy: Policy,
     /// Retry budget.
     pub retry: RetryPolicy,
@@ -69,13 +55,12 @@ impl TenantConfig {
             id: id.to_string(),
             tableau_url: tableau_url.trim_end_matches('/').to_string(),
             site: site.to_string(),
-            deployment,
             api_version: None,
             credentials,
             tokens,
             roles: RoleMapping::default(),
             policy: Policy {
-                can_rename: deployment == Deployment::Server,
+                deployment,
                 ..Policy::default()
             },
             retry: RetryPolicy::default(),
@@ -247,7 +232,7 @@ fn policy(t: &TenantSection, d: Policy, key: &str) -> Result<Policy, ConfigError
         auth_setting: t.auth_setting.clone().or(d.auth_setting),
         idp_configuration_id: t.idp_configuration_id.clone().or(d.idp_configuration_id),
         group_minimum_site_role,
-        can_rename: d.can_rename,
+        deployment: d.deployment,
     })
 }
 
@@ -319,10 +304,10 @@ mod tests {
             (
                 t.policy.deprovision,
                 t.policy.on_license_exhausted,
-                t.policy.can_rename
+                t.policy.deployment
             ),
-            (d.deprovision, d.on_license_exhausted, false),
-            "Tableau Cloud cannot rename"
+            (d.deprovision, d.on_license_exhausted, Deployment::Cloud),
+            "the policy knows the deployment"
         );
         let r = RetryPolicy::default();
         assert_eq!(

@@ -71,6 +71,18 @@ impl TableauError {
         matches!(self, TableauError::Api { status: 404, .. })
     }
 
+    /// Update User refused for want of a seat in the requested role's tier: 409014
+    /// "Licensing conflict" (REST reference, Update User error table).
+    pub fn is_licensing_conflict(&self) -> bool {
+        self.code() == Some("409014")
+    }
+
+    /// A user may not change their own site role: 403009 "Licensing update on self
+    /// forbidden" (REST reference, Update User error table).
+    pub fn is_own_role_forbidden(&self) -> bool {
+        self.code() == Some("403009")
+    }
+
     /// An invalid site role (400013).
     pub fn is_invalid_site_role(&self) -> bool {
         self.code() == Some("400013")

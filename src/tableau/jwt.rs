@@ -10,8 +10,36 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-/// The scopes the bridge needs: users and groups, every action.
-pub const SCOPES: [&str; 2] = ["tableau:users:*", "tableau:groups:*"];
+/// The scopes the bridge asks for: every action on users and groups, and the content read
+/// scope, among whose GET methods is Query Site, which readiness and `check-config` call
+/// (help.tableau.com, "Access Scopes for Connected Apps": individual, wildcard and content
+/// read scopes).
+pub const SCOPES: [&str; 3] = [
+    "tableau:users:*",
+    "tableau:groups:*",
+    "tableau:content:read",
+];
+
+/// The scope a call needs, by method and endpoint label (`"users/{id}"`, `"sites/{id}"`):
+/// `tableau:<users|groups>:<read|create|update|delete>`, and the content read scope for
+/// Query Site. Get Groups for a User is taken as a users read and membership changes as a
+/// group update (assumed: the per-method table was not at hand). Used to name the scope in
+/// an error when Tableau refuses a connected app's call.
+pub fn scope_for(method: &str, endpoint: &str) -> &'static str {
+    let groups = endpoint.starts_with("groups");
+    match (method, groups) {
+        _ if endpoint.starts_with("sites") => "tableau:content:read",
+        ("GET", false) => "tableau:users:read",
+        ("GET", true) => "tableau:groups:read",
+        ("POST", false) => "tableau:users:create",
+        ("POST", true) if endpoint == "groups" => "tableau:groups:create",
+        ("PUT", false) => "tableau:users:update",
+        ("DELETE", false) => "tableau:users:delete",
+        ("DELETE", true) if endpoint == "groups/{id}" => "tableau:groups:delete",
+        (_, true) => "tableau:groups:update",
+        _ => "tableau:users:*",
+    }
+}
 
 /// How long a minted token is valid; Tableau refuses `exp` more than 10 minutes ahead.
 pub const LIFETIME_SECS: i64 = 5 * 60;
@@ -161,6 +189,26 @@ mod tests {
             verify("a.b", &app("s3cret"), now),
             Err(JwtRejection::Malformed)
         );
+    }
+
+    #[test]
+    fn each_call_names_the_scope_it_needs() {
+        assert_eq!(scope_for("GET", "sites/{id}"), "tableau:content:read");
+        assert_eq!(scope_for("GET", "users"), "tableau:users:read");
+        assert_eq!(scope_for("POST", "users"), "tableau:users:create");
+        assert_eq!(scope_for("PUT", "users/{id}"), "tableau:users:update");
+        assert_eq!(scope_for("DELETE", "users/{id}"), "tableau:users:delete");
+        assert_eq!(scope_for("POST", "groups"), "tableau:groups:create");
+        assert_eq!(
+            scope_for("POST", "groups/{id}/users"),
+            "tableau:groups:update"
+        );
+        assert_eq!(scope_for("DELETE", "groups/{id}"), "tableau:groups:delete");
+        assert_eq!(
+            scope_for("DELETE", "groups/{id}/users/{id}"),
+            "tableau:groups:update"
+        );
+        assert_eq!(scope_for("GET", "groups/{id}/users"), "tableau:groups:read");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! roles, and the emulator that stands in for Tableau in tests, benchmarks and the demo.
 
 pub mod client;
+pub mod deployment;
 pub mod emulator;
 pub mod error;
 pub mod jwt;
@@ -12,5 +13,6 @@ pub mod stats;
 pub mod xml;
 
 pub use client::{ClientConfig, Credentials, NameMatch, TableauClient};
+pub use deployment::Deployment;
 pub use error::TableauError;
 pub use site_role::{LicenseTier, SiteRole};

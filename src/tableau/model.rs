@@ -2,6 +2,7 @@
 
 use compact_str::CompactString;
 
+use super::deployment::Deployment;
 use super::error::TableauError;
 use super::site_role::SiteRole;
 use super::xml::{element, ts_request, Element};
@@ -234,6 +235,9 @@ impl ApiVersion {
     pub const EMAIL_ON_ADD_USER: ApiVersion = ApiVersion(3, 26);
     /// `idpConfigurationId` on Add/Update User (Tableau Cloud).
     pub const IDP_CONFIGURATION_ID: ApiVersion = ApiVersion(3, 25);
+    /// `isUat` on a JWT sign-in (Unified Access Tokens, Tableau Cloud December 2025;
+    /// tableau-rest.md section 1.1).
+    pub const IS_UAT: ApiVersion = ApiVersion(3, 27);
     /// Oldest version we speak: PAT sign-in is 3.6, Get Groups for User 3.7, JWT 3.17.
     pub const MINIMUM: ApiVersion = ApiVersion(3, 7);
 
@@ -265,13 +269,13 @@ pub struct NewUser {
     pub email: Option<String>,
 }
 
-/// Update User (`PUT .../users/{id}`): only the given attributes change.
+/// Update User (`PUT .../users/{id}`): only the given attributes change. There is no `name`:
+/// Tableau cannot rename a user through REST (the Update User body of tableauserverclient's
+/// `UserRequest.update_req` and of the migration SDK's `UpdateUserRequest` carry `fullName`,
+/// `email`, `password`, `siteRole`, `authSetting`, `idpConfigurationId`; Salesforce knowledge
+/// article 001473865: delete and re-create the user).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UserUpdate {
-    /// New user name. Tableau Cloud refuses renames; on Tableau Server, renaming through
-    /// Update User is **unverified** against Tableau's documentation (its request body lists
-    /// fullName, email, password, siteRole, authSetting), so callers treat it as best effort.
-    pub name: Option<String>,
     /// New display name.
     pub full_name: Option<String>,
     /// New email.
@@ -295,7 +299,6 @@ impl UserUpdate {
         ts_request(&element(
             "user",
             &[
-                ("name", self.name.as_deref()),
                 ("fullName", self.full_name.as_deref()),
                 ("email", self.email.as_deref()),
                 ("siteRole", self.site_role.map(SiteRole::as_str)),
@@ -308,19 +311,15 @@ impl UserUpdate {
 }
 
 impl NewUser {
-    /// The Add User body for API version `ver`: `email` only from 3.26, `idpConfigurationId`
-    /// (instead of `authSetting`) only from 3.25.
-    pub fn to_request(&self, ver: ApiVersion) -> String {
-        let email = self
-            .email
-            .as_deref()
-            .filter(|_| ver >= ApiVersion::EMAIL_ON_ADD_USER);
-        let (auth, idp) = match (
-            &self.idp_configuration_id,
-            ver >= ApiVersion::IDP_CONFIGURATION_ID,
-        ) {
-            (Some(idp), true) => (None, Some(idp.as_str())),
-            _ => (self.auth_setting.as_deref(), None),
+    /// The Add User body for API version `ver` on `deployment`: `email` only on Tableau Cloud
+    /// from 3.26 (elsewhere Update User sets it). Older servers refuse attributes their schema
+    /// lacks ("Payload is either malformed or incomplete", tableauserverclient issue #740);
+    /// an `idpConfigurationId`, which needs 3.25, is refused by the client before this.
+    pub fn to_request(&self, ver: ApiVersion, deployment: Deployment) -> String {
+        let email = self.email.as_deref().filter(|_| deployment.adds_email(ver));
+        let (auth, idp) = match &self.idp_configuration_id {
+            Some(idp) => (None, Some(idp.as_str())),
+            None => (self.auth_setting.as_deref(), None),
         };
         ts_request(&element(
             "user",
@@ -488,12 +487,17 @@ mod tests {
             idp_configuration_id: Some("idp-1".into()),
             email: Some("a@x.com".into()),
         };
+        let server = NewUser {
+            idp_configuration_id: None,
+            ..new.clone()
+        };
         assert_eq!(
-            new.to_request(ApiVersion(3, 24)),
-            r#"<tsRequest><user name="a&amp;b@x.com" siteRole="Viewer" authSetting="SAML"/></tsRequest>"#
+            server.to_request(ApiVersion(3, 27), Deployment::Server),
+            r#"<tsRequest><user name="a&amp;b@x.com" siteRole="Viewer" authSetting="SAML"/></tsRequest>"#,
+            "no email on Tableau Server"
         );
         assert_eq!(
-            new.to_request(ApiVersion(3, 26)),
+            new.to_request(ApiVersion(3, 26), Deployment::Cloud),
             r#"<tsRequest><user name="a&amp;b@x.com" siteRole="Viewer" idpConfigurationId="idp-1" email="a@x.com"/></tsRequest>"#
         );
         let upd = UserUpdate {

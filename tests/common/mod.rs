@@ -6,6 +6,8 @@
 //! Each test binary uses part of this module.
 #![allow(dead_code)]
 
+pub mod tableau;
+
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;

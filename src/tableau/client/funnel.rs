@@ -9,8 +9,9 @@ use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 
 use super::session::Session;
-use super::{elapsed_ms, read_page, transport, TableauClient};
+use super::{elapsed_ms, read_page, redirect, transport, TableauClient};
 use crate::tableau::error::{parse_retry_after, TableauError};
+use crate::tableau::jwt;
 use crate::tableau::model::Page;
 use crate::tableau::retry::{classify, CallKind, Next, Outcome};
 use crate::tableau::xml::{self, Element};
@@ -58,6 +59,13 @@ impl Call {
     }
 }
 
+/// A final answer: status, body, and where a redirect points.
+pub(super) struct Answer {
+    pub status: StatusCode,
+    pub text: String,
+    pub location: Option<String>,
+}
+
 /// What the last attempt left, for the error when the budget runs out.
 struct Failure {
     why: String,
@@ -75,15 +83,15 @@ fn retry_after(r: &reqwest::Response) -> Option<Duration> {
 
 impl TableauClient {
     /// The loop: send what `build` makes (with the session when `authenticated`), count it,
-    /// classify it, and answer, renew, retry or give up. Returns the final status and body;
-    /// whether that is success is the caller's to read.
+    /// classify it, and answer, renew, retry or give up. Returns the final answer; whether
+    /// that is success is the caller's to read.
     async fn exchange<F>(
         &self,
         key: &str,
         idempotent: bool,
         authenticated: bool,
         build: F,
-    ) -> Result<(StatusCode, String), TableauError>
+    ) -> Result<Answer, TableauError>
     where
         F: Fn(Option<&Session>) -> reqwest::RequestBuilder,
     {
@@ -105,8 +113,13 @@ impl TableauClient {
                 Ok(resp) => {
                     let status = resp.status();
                     let wait = retry_after(&resp);
+                    let location = resp
+                        .headers()
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
                     match resp.text().await {
-                        Ok(text) => Ok((status, wait, text)),
+                        Ok(text) => Ok((status, wait, text, location)),
                         Err(e) => Err((e, true)),
                     }
                 }
@@ -118,14 +131,19 @@ impl TableauClient {
             drop(permit);
             let ms = elapsed_ms(started);
             let (outcome, answer) = match sent {
-                Ok((status, retry_after, text)) => {
+                Ok((status, retry_after, text, location)) => {
                     self.stats.record(key, status.as_u16(), ms);
                     tracing::debug!(tableau.endpoint = %key, http.status = status.as_u16(), duration_ms = ms, attempt, "tableau call");
                     let outcome = Outcome::Answer {
                         status: status.as_u16(),
                         retry_after,
                     };
-                    (outcome, Ok((status, text)))
+                    let answer = Answer {
+                        status,
+                        text,
+                        location,
+                    };
+                    (outcome, Ok(answer))
                 }
                 Err((e, reached)) => {
                     self.stats.record(key, 0, ms);
@@ -138,9 +156,9 @@ impl TableauClient {
                 idempotent,
                 can_renew: authenticated && !renewed,
             };
-            let failure = |answer: Result<(StatusCode, String), String>, throttled| Failure {
+            let failure = |answer: Result<Answer, String>, throttled| Failure {
                 why: match answer {
-                    Ok((status, text)) => xml::parse_error(status.as_u16(), &text).to_string(),
+                    Ok(a) => xml::parse_error(a.status.as_u16(), &a.text).to_string(),
                     Err(why) => why,
                 },
                 throttled,
@@ -188,13 +206,49 @@ impl TableauClient {
         }
     }
 
-    /// Send a request that needs no session (server info, sign-in; both safe to repeat).
+    /// Send a request that needs no session (server info, sign-in; both safe to repeat) to
+    /// `url`, following redirects by hand (see [`super::redirect`]). Returns the answer and
+    /// the URL that gave it.
     pub(super) async fn unauthenticated(
         &self,
         key: &str,
-        request: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<(StatusCode, String), TableauError> {
-        self.exchange(key, true, false, |_| request()).await
+        method: Method,
+        url: String,
+        body: Option<&str>,
+    ) -> Result<(Answer, String), TableauError> {
+        let mut url = url;
+        for _ in 0..=redirect::MAX_HOPS {
+            let answer = self
+                .exchange(key, true, false, |_| {
+                    let req = self.http.request(method.clone(), &url);
+                    match body {
+                        Some(b) => req.header("Content-Type", "text/xml").body(b.to_string()),
+                        None => req,
+                    }
+                })
+                .await?;
+            if !redirect::is_redirect(answer.status.as_u16()) {
+                return Ok((answer, url));
+            }
+            let location = answer.location.as_deref().ok_or_else(|| {
+                TableauError::Protocol(format!(
+                    "{key} answered {} without a Location",
+                    answer.status
+                ))
+            })?;
+            let next = redirect::next_hop(&url, location).map_err(TableauError::Config)?;
+            tracing::warn!(
+                tableau.endpoint = %key,
+                configured = %self.cfg.server_url,
+                redirected_to = %redirect::server_address(next.as_str()),
+                "Tableau redirected the request; following it. Set tableau_url to the address it names to skip the redirect"
+            );
+            url = next.to_string();
+        }
+        Err(TableauError::Protocol(format!(
+            "{key} was redirected more than {} times",
+            redirect::MAX_HOPS
+        )))
     }
 
     /// Send a site call and return the response body; a status that is not success is the
@@ -202,13 +256,11 @@ impl TableauClient {
     pub(super) async fn send(&self, call: &Call) -> Result<String, TableauError> {
         let ver = self.api_version().await?;
         let key = format!("{} {}", call.method, call.endpoint);
-        let (status, text) = self
+        let answer = self
             .exchange(&key, call.idempotent, true, |session| {
                 let site = session.map_or("", |s| s.site_id.as_str());
-                let url = format!(
-                    "{}/api/{ver}/sites/{site}{}",
-                    self.cfg.server_url, call.path
-                );
+                let server = session.map_or(self.cfg.server_url.as_str(), |s| s.server.as_str());
+                let url = format!("{server}/api/{ver}/sites/{site}{}", call.path);
                 let mut req = self.http.request(call.method.clone(), &url);
                 if let Some(s) = session {
                     req = req.header("X-Tableau-Auth", s.token.expose_secret());
@@ -222,10 +274,42 @@ impl TableauClient {
                 req
             })
             .await?;
-        if status.is_success() {
-            Ok(text)
-        } else {
-            Err(xml::parse_error(status.as_u16(), &text))
+        if answer.status.is_success() {
+            return Ok(answer.text);
+        }
+        let error = xml::parse_error(answer.status.as_u16(), &answer.text);
+        Err(self.explain_refusal(error, call))
+    }
+
+    /// A 401 that outlived a fresh sign-in, for a connected app, is a scope the token lacks
+    /// or Tableau does not grant: say which one the call needs.
+    fn explain_refusal(&self, error: TableauError, call: &Call) -> TableauError {
+        let TableauError::Api {
+            status: 401,
+            code,
+            summary,
+            detail,
+        } = error
+        else {
+            return error;
+        };
+        if !matches!(self.cfg.credentials, super::Credentials::ConnectedApp(_)) {
+            return TableauError::Api {
+                status: 401,
+                code,
+                summary,
+                detail,
+            };
+        }
+        let needs = jwt::scope_for(call.method.as_str(), call.endpoint);
+        TableauError::Api {
+            status: 401,
+            code,
+            summary,
+            detail: format!(
+                "{detail} (this call needs the connected-app scope {needs}; tableau-scim asks for {}: check that this Tableau version supports it and that the connected app is enabled)",
+                jwt::SCOPES.join(", ")
+            ),
         }
     }
 

@@ -9,6 +9,7 @@
 
 mod funnel;
 mod groups;
+mod redirect;
 mod session;
 mod users;
 
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 use secrecy::SecretString;
 use tokio::sync::{Mutex, OnceCell, RwLock};
 
+use super::deployment::Deployment;
 use super::error::TableauError;
 use super::jwt::ConnectedApp;
 use super::model::{ApiVersion, Page, Pagination};
@@ -62,6 +64,8 @@ pub struct ClientConfig {
     pub max_in_flight: usize,
     /// The `tenant` label of this client's metrics.
     pub label: String,
+    /// Tableau Cloud or Tableau Server (which attributes a request may carry).
+    pub deployment: Deployment,
 }
 
 impl ClientConfig {
@@ -84,6 +88,7 @@ impl ClientConfig {
             page_size: Self::MAX_PAGE_SIZE,
             max_in_flight: Self::DEFAULT_MAX_IN_FLIGHT,
             label: site.to_string(),
+            deployment: Deployment::Server,
         }
     }
 }
@@ -134,6 +139,8 @@ impl TableauClient {
             }
         }
         let http = reqwest::Client::builder()
+            // Redirects are followed by hand, re-posting what was sent (see `redirect`).
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(cfg.request_timeout)
             .connect_timeout(cfg.request_timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("tableau-scim/", env!("CARGO_PKG_VERSION")))

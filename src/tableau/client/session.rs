@@ -8,7 +8,7 @@ use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::funnel::Call;
-use super::{elapsed_ms, one, transport, Credentials, TableauClient};
+use super::{elapsed_ms, one, redirect, transport, Credentials, TableauClient};
 use crate::tableau::error::TableauError;
 use crate::tableau::jwt;
 use crate::tableau::model::{ApiVersion, ServerInfo, SiteInfo};
@@ -18,6 +18,9 @@ use crate::tableau::xml::{self, element, ts_request};
 #[derive(Debug)]
 pub struct Session {
     pub(super) token: SecretString,
+    /// The server address the session lives on: the configured one, or where Tableau
+    /// redirected the sign-in.
+    pub server: String,
     /// Site LUID.
     pub site_id: String,
     /// The signed-in user's LUID.
@@ -56,21 +59,22 @@ impl TableauClient {
             .clone()
             .unwrap_or_else(|| ApiVersion::MINIMUM.to_string());
         let url = format!("{}/api/{ver}/serverinfo", self.cfg.server_url);
-        let (status, text) = self
-            .unauthenticated("GET serverinfo", || self.http.get(&url))
+        let (answer, _) = self
+            .unauthenticated("GET serverinfo", Method::GET, url, None)
             .await?;
-        if !status.is_success() {
-            return Err(xml::parse_error(status.as_u16(), &text));
+        if !answer.status.is_success() {
+            return Err(xml::parse_error(answer.status.as_u16(), &answer.text));
         }
-        let root = xml::parse(&text)?;
+        let root = xml::parse(&answer.text)?;
         ServerInfo::from_element(
             root.find("serverInfo")
                 .ok_or_else(|| TableauError::Protocol("no <serverInfo>".into()))?,
         )
     }
 
-    /// The Sign In body: the PAT, or a freshly minted Connected App JWT.
-    fn sign_in_request(&self) -> Result<String, TableauError> {
+    /// The Sign In body: the PAT, or a freshly minted Connected App JWT (`isUat="false"` only
+    /// where the API knows the attribute).
+    fn sign_in_request(&self, ver: ApiVersion) -> Result<String, TableauError> {
         let site = element("site", &[("contentUrl", Some(&self.cfg.site))], None);
         let credentials = match &self.cfg.credentials {
             Credentials::Pat { name, secret } => element(
@@ -89,9 +93,10 @@ impl TableauClient {
                 let token = jwt::mint(app, now).ok_or_else(|| {
                     TableauError::Config("cannot sign the connected-app JWT".into())
                 })?;
+                let is_uat = (ver >= ApiVersion::IS_UAT).then_some("false");
                 element(
                     "credentials",
-                    &[("jwt", Some(&token)), ("isUat", Some("false"))],
+                    &[("jwt", Some(&token)), ("isUat", is_uat)],
                     Some(&site),
                 )
             }
@@ -102,21 +107,16 @@ impl TableauClient {
     async fn sign_in_now(&self) -> Result<Session, TableauError> {
         let ver = self.api_version().await?;
         let url = format!("{}/api/{ver}/auth/signin", self.cfg.server_url);
-        let body = self.sign_in_request()?;
+        let body = self.sign_in_request(ver)?;
         self.stats.sign_in();
-        let (status, text) = self
-            .unauthenticated("POST auth/signin", || {
-                self.http
-                    .post(&url)
-                    .header("Content-Type", "text/xml")
-                    .body(body.clone())
-            })
+        let (answer, answered_at) = self
+            .unauthenticated("POST auth/signin", Method::POST, url, Some(&body))
             .await?;
-        if status.is_success() {
-            return parse_session(&text);
+        if answer.status.is_success() {
+            return parse_session(&answer.text, redirect::server_address(&answered_at));
         }
         Err(TableauError::SignIn(
-            xml::parse_error(status.as_u16(), &text).to_string(),
+            xml::parse_error(answer.status.as_u16(), &answer.text).to_string(),
         ))
     }
 
@@ -165,7 +165,7 @@ impl TableauClient {
         let Ok(ver) = self.api_version().await else {
             return;
         };
-        let url = format!("{}/api/{ver}/auth/signout", self.cfg.server_url);
+        let url = format!("{}/api/{ver}/auth/signout", s.server);
         let started = Instant::now();
         let resp = self
             .http
@@ -181,15 +181,17 @@ impl TableauClient {
         }
     }
 
-    /// Query Site: license capacity per tier and usage.
+    /// Query Site: license capacity per tier and, asked for with `includeUsageStatistics`
+    /// (without it Tableau leaves `<usage>` out: REST reference, Query Site), the seats in use.
     pub async fn site_info(&self) -> Result<SiteInfo, TableauError> {
-        let call = Call::new(Method::GET, "sites/{id}", String::new()).query("fields", "_all_");
+        let call = Call::new(Method::GET, "sites/{id}", String::new())
+            .query("includeUsageStatistics", "true");
         let root = self.send_xml(&call).await?;
         one(&root, "site", SiteInfo::from_element)
     }
 }
 
-fn parse_session(text: &str) -> Result<Session, TableauError> {
+fn parse_session(text: &str, server: String) -> Result<Session, TableauError> {
     let root = xml::parse(text)?;
     let creds = root
         .find("credentials")
@@ -203,6 +205,7 @@ fn parse_session(text: &str) -> Result<Session, TableauError> {
         .ok_or_else(|| TableauError::Protocol("sign-in response without a site id".into()))?;
     Ok(Session {
         token: SecretString::from(token.to_string()),
+        server,
         site_id: site_id.to_string(),
         user_id: creds
             .child("user")
@@ -220,7 +223,7 @@ mod tests {
     fn reads_tscs_sign_in_sample() {
         // tableau-rest.md section 1.1, TSC test/assets/auth_sign_in.xml.
         let doc = r#"<tsResponse xmlns="http://tableau.com/api"><credentials token="eIX6mvFsqyansa4KqEI1UwOpS8ggRs2l"><site id="6b7179ba-b82b-4f0f-91ed-812074ac5da6" contentUrl="Samples"/><user id="1a96d216-e9b8-497b-a82a-0b899a965e01"/></credentials></tsResponse>"#;
-        let s = parse_session(doc).map_err(|e| e.to_string());
+        let s = parse_session(doc, "https://t".into()).map_err(|e| e.to_string());
         let s = s.as_ref().map(|s| {
             (
                 s.site_id.as_str(),
@@ -236,6 +239,6 @@ mod tests {
                 "eIX6mvFsqyansa4KqEI1UwOpS8ggRs2l"
             ))
         );
-        assert!(parse_session("<tsResponse/>").is_err());
+        assert!(parse_session("<tsResponse/>", String::new()).is_err());
     }
 }

@@ -3,7 +3,8 @@
 
 use std::process::ExitCode;
 
-use super::{Capacity, EmulatorConfig, Faults, Flavor, LicenseFull, Seed};
+use super::{Capacity, EmulatorConfig, Faults, Flavor, Seed};
+use crate::tableau::site_role::SiteRole;
 
 /// The emulator's options; every one also from an environment variable.
 #[derive(Debug, clap::Args)]
@@ -36,9 +37,10 @@ pub struct EmulatorArgs {
         default_value = "server"
     )]
     flavor: Flavor,
-    /// REST API version reported by serverinfo (and the highest accepted).
-    #[arg(long, env = "TABLEAU_EMULATOR_API_VERSION", default_value = EmulatorConfig::DEFAULT_API_VERSION)]
-    api_version: String,
+    /// REST API version reported by serverinfo (and the highest accepted); by default 3.27
+    /// for Tableau Cloud, 3.24 for Tableau Server.
+    #[arg(long, env = "TABLEAU_EMULATOR_API_VERSION")]
+    api_version: Option<String>,
     /// User name of the site administrator the PAT belongs to.
     #[arg(
         long,
@@ -46,6 +48,10 @@ pub struct EmulatorArgs {
         default_value = EmulatorConfig::DEFAULT_ADMIN
     )]
     admin: String,
+    /// Make the PAT's owner a server administrator (Tableau Server only), who may use
+    /// mapAssetsTo.
+    #[arg(long, env = "TABLEAU_EMULATOR_SERVER_ADMIN")]
+    server_admin: bool,
     /// JSON seed file: {"users":[{"name","siteRole",...}],"groups":[{"name","members":[...]}]}.
     #[arg(long, env = "TABLEAU_EMULATOR_SEED")]
     seed: Option<std::path::PathBuf>,
@@ -58,17 +64,14 @@ pub struct EmulatorArgs {
     /// Viewer seats (unlimited when absent).
     #[arg(long, env = "TABLEAU_EMULATOR_VIEWER_CAPACITY")]
     viewer_capacity: Option<u64>,
-    /// On a full tier: give Unlicensed (as Tableau Cloud does) or fail the call.
-    #[arg(
-        long,
-        env = "TABLEAU_EMULATOR_LICENSE_FULL",
-        value_enum,
-        default_value = "downgrade"
-    )]
-    license_full: LicenseFull,
-    /// Answer a duplicate user with 409017 instead of 409000.
-    #[arg(long, env = "TABLEAU_EMULATOR_USER_EXISTS_409017")]
-    user_exists_409017: bool,
+    /// Answer a duplicate user with 409000 (what the REST reference lists) instead of 409017
+    /// (what tabcmd and the migration SDK meet).
+    #[arg(long, env = "TABLEAU_EMULATOR_USER_EXISTS_409000")]
+    user_exists_409000: bool,
+    /// Answer a sign-in arriving under another host name with a 301 to this one, as a
+    /// Tableau Cloud pod does.
+    #[arg(long, env = "TABLEAU_EMULATOR_SIGN_IN_HOST")]
+    sign_in_host: Option<String>,
     /// Milliseconds added to every API call.
     #[arg(long, env = "TABLEAU_EMULATOR_LATENCY_MS", default_value_t = 0)]
     latency_ms: u64,
@@ -121,21 +124,24 @@ pub fn emulator_config(a: EmulatorArgs) -> Result<(String, EmulatorConfig), Stri
         }
     }
     let mut cfg = EmulatorConfig::new(&a.site, &a.pat_name, &a.pat_secret);
-    cfg.flavor = a.flavor;
-    cfg.api_version = a.api_version;
+    cfg.set_flavor(a.flavor);
+    if let Some(v) = a.api_version {
+        cfg.api_version = v;
+    }
     cfg.admin_name = a.admin;
+    if a.server_admin {
+        cfg.admin_role = SiteRole::ServerAdministrator;
+    }
+    cfg.sign_in_host = a.sign_in_host;
     cfg.seed = seed;
     cfg.capacity = Capacity {
         creator: a.creator_capacity,
         explorer: a.explorer_capacity,
         viewer: a.viewer_capacity,
     };
-    cfg.license_full = a.license_full;
-    cfg.user_exists_code = if a.user_exists_409017 {
-        "409017"
-    } else {
-        "409000"
-    };
+    if a.user_exists_409000 {
+        cfg.user_exists_code = "409000";
+    }
     cfg.faults = Faults {
         latency_ms: a.latency_ms,
         rate_429: a.rate_429,

@@ -19,7 +19,9 @@ use actix_web::{web, App, HttpServer};
 use secrecy::SecretString;
 
 use crate::tableau::jwt::ConnectedApp;
-pub use state::{Capacity, Fault, Faults, Flavor, LicenseFull, Seed, SiteState};
+pub use state::{Capacity, Fault, Faults, Flavor, Seed, SiteState, USER_EXISTS};
+
+use crate::tableau::site_role::SiteRole;
 
 /// How to run an emulator.
 #[derive(Debug, Clone)]
@@ -36,14 +38,21 @@ pub struct EmulatorConfig {
     pub flavor: Flavor,
     /// The REST API version `serverinfo` reports, and the highest accepted in URLs.
     pub api_version: String,
-    /// The PAT owner's user name (a site administrator who owns content).
+    /// The PAT owner's user name (an administrator who owns content).
     pub admin_name: String,
+    /// The PAT owner's site role: a site administrator unless told otherwise; on Tableau
+    /// Server it may be `ServerAdministrator`, who alone may use `mapAssetsTo`.
+    pub admin_role: SiteRole,
     /// License seats.
     pub capacity: Capacity,
-    /// Behaviour on a full tier.
-    pub license_full: LicenseFull,
-    /// Code answered for a duplicate user: `409000` or `409017`.
+    /// Code answered for a duplicate user: `409017` (default) or `409000`.
     pub user_exists_code: &'static str,
+    /// Answer a sign-in that arrives under another host name with a 301 to this one, as a
+    /// Tableau Cloud pod does.
+    pub sign_in_host: Option<String>,
+    /// The connected-app scopes this Tableau knows and grants; `None` grants whatever a token
+    /// asks for.
+    pub known_scopes: Option<Vec<String>>,
     /// Initial faults.
     pub faults: Faults,
     /// Initial users and groups.
@@ -51,12 +60,10 @@ pub struct EmulatorConfig {
 }
 
 impl EmulatorConfig {
-    /// The REST API version the emulator reports unless told otherwise.
-    pub const DEFAULT_API_VERSION: &'static str = "3.24";
     /// The site administrator the PAT belongs to unless told otherwise.
     pub const DEFAULT_ADMIN: &'static str = "admin@example.com";
 
-    /// Defaults: Tableau Server rules, API 3.24, unlimited seats.
+    /// Defaults: Tableau Server rules, its API version, unlimited seats.
     pub fn new(site: &str, pat_name: &str, pat_secret: &str) -> Self {
         EmulatorConfig {
             site: site.to_string(),
@@ -64,14 +71,22 @@ impl EmulatorConfig {
             pat_secret: SecretString::from(pat_secret.to_string()),
             connected_app: None,
             flavor: Flavor::Server,
-            api_version: Self::DEFAULT_API_VERSION.into(),
+            api_version: Flavor::Server.default_api_version().into(),
             admin_name: Self::DEFAULT_ADMIN.into(),
+            admin_role: SiteRole::SiteAdministratorCreator,
             capacity: Capacity::default(),
-            license_full: LicenseFull::Downgrade,
-            user_exists_code: "409000",
+            user_exists_code: USER_EXISTS,
+            sign_in_host: None,
+            known_scopes: None,
             faults: Faults::default(),
             seed: None,
         }
+    }
+
+    /// Behave as Tableau Cloud or Tableau Server, speaking that flavor's API version.
+    pub fn set_flavor(&mut self, flavor: Flavor) {
+        self.flavor = flavor;
+        self.api_version = flavor.default_api_version().into();
     }
 }
 
@@ -82,6 +97,8 @@ pub(crate) struct Shared {
     pub pat_secret: SecretString,
     pub connected_app: Option<ConnectedApp>,
     pub api_version: crate::tableau::model::ApiVersion,
+    pub sign_in_host: Option<String>,
+    pub known_scopes: Option<Vec<String>>,
 }
 
 /// A running emulator.
@@ -122,9 +139,13 @@ pub fn start(
                 cfg.api_version
             ))
         })?;
-    let mut state = SiteState::new(&cfg.site, cfg.flavor, &cfg.admin_name);
+    if cfg.flavor == Flavor::Cloud && cfg.admin_role == SiteRole::ServerAdministrator {
+        return Err(std::io::Error::other(
+            "Tableau Cloud has no server administrators",
+        ));
+    }
+    let mut state = SiteState::new(&cfg.site, cfg.flavor, &cfg.admin_name, cfg.admin_role);
     state.capacity = cfg.capacity;
-    state.license_full = cfg.license_full;
     state.user_exists_code = cfg.user_exists_code;
     state.faults = cfg.faults.clone();
     if let Some(seed) = &cfg.seed {
@@ -139,6 +160,8 @@ pub fn start(
         pat_secret: cfg.pat_secret.clone(),
         connected_app: cfg.connected_app.clone(),
         api_version,
+        sign_in_host: cfg.sign_in_host.clone(),
+        known_scopes: cfg.known_scopes.clone(),
     });
     let data = web::Data::from(shared.clone());
     let server = HttpServer::new(move || {

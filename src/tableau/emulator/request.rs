@@ -213,3 +213,22 @@ pub(super) fn role_attr(e: &Element, attr: &str) -> Result<Option<SiteRole>, Api
         }),
     }
 }
+
+/// Refuse an attribute the method does not know at this version. Tableau's request schemas
+/// are closed: older servers refused the attributes newer ones added with 400000 "Payload is
+/// either malformed or incomplete" (tableauserverclient issue #740). That a current server
+/// refuses every attribute outside its documented body is assumed from it.
+pub(super) fn only_attributes(e: &Element, allowed: &[&str]) -> Result<(), ApiError> {
+    match e.attrs.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+        None => Ok(()),
+        Some((k, _)) => Err(api_error(
+            400,
+            "400000",
+            "Bad Request",
+            format!(
+                "Payload is either malformed or incomplete: <{}> has no attribute '{k}' here",
+                e.name
+            ),
+        )),
+    }
+}

@@ -21,13 +21,15 @@ impl SiteState {
         v
     }
 
-    /// Look up a group.
+    /// Look up a group: 404012 "Group not found" when there is none (REST reference error
+    /// tables of Query Groups' neighbours: Update Group, Delete Group, Get Users in Group, Add
+    /// User to Group).
     pub fn group(&self, id: &str) -> Result<&EmuGroup, ApiError> {
         self.groups.get(id).ok_or_else(|| {
             api_error(
                 404,
-                "404011",
-                "Resource Not Found",
+                "404012",
+                "Group not found",
                 format!("Group '{id}' could not be found."),
             )
         })
@@ -159,12 +161,7 @@ impl SiteState {
             Self::check_role(r)?;
         }
         let Some(g) = self.groups.get_mut(id) else {
-            return Err(api_error(
-                404,
-                "404011",
-                "Resource Not Found",
-                id.to_string(),
-            ));
+            return Err(api_error(404, "404012", "Group not found", id.to_string()));
         };
         if let Some(n) = name {
             g.group.name = n;
@@ -200,7 +197,7 @@ impl SiteState {
             let Some(g) = self.groups.get_mut(group_id) else {
                 return Err(api_error(
                     404,
-                    "404011",
+                    "404012",
                     "Resource Not Found",
                     group_id.to_string(),
                 ));
@@ -235,7 +232,7 @@ impl SiteState {
             let Some(g) = self.groups.get_mut(group_id) else {
                 return Err(api_error(
                     404,
-                    "404011",
+                    "404012",
                     "Resource Not Found",
                     group_id.to_string(),
                 ));

@@ -5,6 +5,8 @@
 mod groups;
 mod users;
 
+pub use users::UserEdit;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use compact_str::CompactString;
@@ -17,23 +19,29 @@ use crate::tableau::site_role::{LicenseTier, SiteRole};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Flavor {
-    /// Tableau Cloud: user names are emails and cannot change; `mapAssetsTo` is refused;
-    /// new users default to `TableauIDWithMFA`.
+    /// Tableau Cloud: user names are emails; Update User refuses `fullName`; nobody is a
+    /// server administrator, so `mapAssetsTo` is refused; new users default to
+    /// `TableauIDWithMFA`; the newest REST API.
     Cloud,
-    /// Tableau Server: free-form names, renames allowed; new users default to `ServerDefault`.
+    /// Tableau Server: free-form names; new users default to `ServerDefault`.
     Server,
 }
 
-/// What happens when a license tier is full.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum LicenseFull {
-    /// The user gets `Unlicensed` and the call succeeds (what Tableau Cloud is reported to do,
-    /// tableau-rest.md section 2.4).
-    Downgrade,
-    /// The call fails.
-    Error,
+impl Flavor {
+    /// The REST API version an emulated site of this flavor speaks unless told otherwise:
+    /// Tableau Cloud runs the newest release; for Tableau Server, 2024.2's.
+    pub fn default_api_version(self) -> &'static str {
+        match self {
+            Flavor::Cloud => "3.27",
+            Flavor::Server => "3.24",
+        }
+    }
 }
+
+/// The duplicate-user code the emulator answers unless told otherwise: tabcmd names 409017
+/// `user_already_member_of_site` (tabcmd `constants`), and the migration SDK handles 409017
+/// on Add User by looking the user up; the REST reference lists 409000.
+pub const USER_EXISTS: &str = "409017";
 
 /// A Tableau-style error: HTTP status, code, summary, detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,6 +192,9 @@ pub struct Faults {
 pub(crate) struct SessionInfo {
     pub calls: u64,
     pub user_id: String,
+    /// A connected app's granted scopes (`scp`); `None` for a PAT, which acts with all its
+    /// owner's rights.
+    pub scopes: Option<Vec<String>>,
 }
 
 /// The whole emulated site.
@@ -197,9 +208,8 @@ pub struct SiteState {
     pub flavor: Flavor,
     /// Seats.
     pub capacity: Capacity,
-    /// Behaviour on a full tier.
-    pub license_full: LicenseFull,
-    /// Code answered for a duplicate user (`409000`, or `409017` as the Migration SDK sees).
+    /// Code answered for a duplicate user: `409017` (what tabcmd and the migration SDK meet),
+    /// or `409000` (what the REST reference lists).
     pub user_exists_code: &'static str,
     pub(crate) users: BTreeMap<String, EmuUser>,
     /// Lower-cased user name to id: uniqueness checks stay O(1) on sites of 100,000 users.
@@ -222,8 +232,14 @@ fn luid() -> String {
 }
 
 impl SiteState {
-    /// A site with its administrator (the PAT's owner, who owns content) and "All Users".
-    pub fn new(content_url: &str, flavor: Flavor, admin_name: &str) -> SiteState {
+    /// A site with its administrator (the PAT's owner, who owns content, with `admin_role`)
+    /// and "All Users".
+    pub fn new(
+        content_url: &str,
+        flavor: Flavor,
+        admin_name: &str,
+        admin_role: SiteRole,
+    ) -> SiteState {
         let admin_id = luid();
         let all_users_id = luid();
         let mut s = SiteState {
@@ -231,8 +247,7 @@ impl SiteState {
             content_url: content_url.to_string(),
             flavor,
             capacity: Capacity::default(),
-            license_full: LicenseFull::Downgrade,
-            user_exists_code: "409000",
+            user_exists_code: USER_EXISTS,
             users: BTreeMap::new(),
             names: HashMap::new(),
             groups: BTreeMap::new(),
@@ -250,7 +265,7 @@ impl SiteState {
                 user: User {
                     id: admin_id.into(),
                     name: admin_name.into(),
-                    site_role: SiteRole::SiteAdministratorCreator.as_str().into(),
+                    site_role: admin_role.as_str().into(),
                     auth_setting: Some(s.default_auth().into()),
                     domain: Some("local".into()),
                     ..User::default()
@@ -343,30 +358,24 @@ impl SiteState {
         }
     }
 
-    /// The role a user actually gets when asking for `wanted`: the role itself if its tier
-    /// has a free seat (the user's current seat counts as free), else Unlicensed or an error.
-    fn grant(&self, wanted: SiteRole, current: Option<SiteRole>) -> Result<SiteRole, ApiError> {
+    /// Whether a seat of `wanted`'s tier is free for a user who now has `current` (their own
+    /// seat counts as free). `Err` names the full tier and its capacity.
+    fn seat_for(
+        &self,
+        wanted: SiteRole,
+        current: Option<SiteRole>,
+    ) -> Result<(), (LicenseTier, u64)> {
         let Some(tier) = wanted.tier() else {
-            return Ok(wanted);
+            return Ok(());
         };
         let Some(cap) = self.capacity_of(tier) else {
-            return Ok(wanted);
+            return Ok(());
         };
         let already = current.and_then(SiteRole::tier) == Some(tier);
         if already || self.usage(tier) < cap {
-            return Ok(wanted);
-        }
-        match self.license_full {
-            LicenseFull::Downgrade => Ok(SiteRole::Unlicensed),
-            LicenseFull::Error => Err(api_error(
-                409,
-                "409020",
-                "License limit reached",
-                format!(
-                    "No {} license is available on this site ({cap} in use)",
-                    tier.as_str()
-                ),
-            )),
+            Ok(())
+        } else {
+            Err((tier, cap))
         }
     }
 

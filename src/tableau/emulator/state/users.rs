@@ -3,6 +3,22 @@
 use compact_str::CompactString;
 
 use super::{api_error, luid, ApiError, EmuUser, Flavor, SiteState};
+
+/// What an Update User body asks to change. There is no user name: Tableau cannot rename a
+/// user through REST, and the handler refuses a body that tries.
+#[derive(Debug, Clone, Default)]
+pub struct UserEdit {
+    /// `fullName`.
+    pub full_name: Option<String>,
+    /// `email`.
+    pub email: Option<String>,
+    /// `siteRole`.
+    pub site_role: Option<SiteRole>,
+    /// `authSetting`.
+    pub auth_setting: Option<String>,
+    /// `idpConfigurationId`.
+    pub idp_configuration_id: Option<String>,
+}
 use crate::tableau::model::User;
 use crate::tableau::site_role::SiteRole;
 
@@ -16,6 +32,15 @@ impl SiteState {
         idp_configuration_id: Option<String>,
         email: Option<String>,
     ) -> Result<User, ApiError> {
+        if role == SiteRole::Guest {
+            // REST reference, Add User to Site errors: 409005 "Guest user conflict".
+            return Err(api_error(
+                409,
+                "409005",
+                "Guest user conflict",
+                "The Tableau Server API doesn't allow adding a user with the guest role to a site.",
+            ));
+        }
         Self::check_role(role)?;
         if name.trim().is_empty() {
             return Err(api_error(
@@ -52,7 +77,12 @@ impl SiteState {
                 format!("User '{name}' already exists on the site"),
             ));
         }
-        let granted = self.grant(role, None)?;
+        // With no seat free in the tier, Add User succeeds and the user is Unlicensed (Okta
+        // Workflows' Tableau Cloud connector reference, Add User; tableau-rest.md 2.4).
+        let granted = match self.seat_for(role, None) {
+            Ok(()) => role,
+            Err(_) => SiteRole::Unlicensed,
+        };
         let auth = match (&auth_setting, &idp_configuration_id) {
             (Some(a), _) => Some(a.clone()),
             (None, Some(_)) => None,
@@ -92,89 +122,92 @@ impl SiteState {
         })
     }
 
-    /// Update User.
-    #[allow(clippy::too_many_arguments)]
+    /// Update User, as the user `caller` (the session's). Rules, from the REST reference's
+    /// Update User error table unless said otherwise: a user cannot change their own site role
+    /// (403009 "Licensing update on self forbidden"); a role whose tier has no free seat is
+    /// 409014 "Licensing conflict", and nothing changes; on Tableau Cloud `fullName` cannot be
+    /// changed (tableauserverclient's `users_endpoint.update` docstring; the code is the 403009
+    /// a site administrator met doing it, community.tableau.com thread 278217).
     pub fn update_user(
         &mut self,
         id: &str,
-        name: Option<String>,
-        full_name: Option<String>,
-        email: Option<String>,
-        role: Option<SiteRole>,
-        auth_setting: Option<String>,
-        idp_configuration_id: Option<String>,
+        caller: &str,
+        edit: UserEdit,
     ) -> Result<User, ApiError> {
         let current = self.user(id)?.user.clone();
-        if let Some(r) = role {
+        if let Some(r) = edit.site_role {
             Self::check_role(r)?;
-        }
-        if let Some(n) = &name {
-            if n != current.name {
-                if self.flavor == Flavor::Cloud {
-                    return Err(api_error(
-                        400,
-                        "400000",
-                        "Bad Request",
-                        "User names cannot be changed on Tableau Cloud",
-                    ));
-                }
-                if self.name_taken(n, Some(id)) {
-                    return Err(api_error(
-                        409,
-                        self.user_exists_code,
-                        "Conflict",
-                        format!("User '{n}' already exists on the site"),
-                    ));
-                }
+            if id == caller {
+                return Err(api_error(
+                    403,
+                    "403009",
+                    "Licensing update on self forbidden",
+                    "A user cannot update their own licensing role.",
+                ));
+            }
+            if let Err((tier, cap)) = self.seat_for(r, current.role()) {
+                return Err(api_error(
+                    409,
+                    "409014",
+                    "Licensing conflict",
+                    format!(
+                        "The request is attempting to update the user to a licensing role that has insufficient capacity ({} seats: {cap} in use).",
+                        tier.as_str()
+                    ),
+                ));
             }
         }
-        let granted = match role {
-            Some(r) => Some(self.grant(r, current.role())?),
-            None => None,
-        };
-        let Some(entry) = self.users.get_mut(id) else {
+        if self.flavor == Flavor::Cloud && edit.full_name.is_some() {
             return Err(api_error(
-                404,
-                "404002",
-                "Resource Not Found",
-                id.to_string(),
+                403,
+                "403009",
+                "Forbidden",
+                "You are unauthorized to update the full name of this user.",
             ));
+        }
+        let Some(entry) = self.users.get_mut(id) else {
+            return Err(api_error(404, "404002", "User not found", id.to_string()));
         };
         let u = &mut entry.user;
-        if let Some(n) = name {
-            self.names.remove(u.name.to_lowercase().as_str());
-            self.names.insert(n.to_lowercase(), u.id.to_string());
-            u.name = n.into();
-        }
-        if let Some(f) = full_name {
+        if let Some(f) = edit.full_name {
             u.full_name = Some(f.into()).filter(|f: &CompactString| !f.is_empty());
         }
-        if let Some(e) = email {
+        if let Some(e) = edit.email {
             u.email = Some(e.into()).filter(|e: &CompactString| !e.is_empty());
         }
-        if let Some(r) = granted {
+        if let Some(r) = edit.site_role {
             u.site_role = r.as_str().into();
         }
-        if let Some(a) = auth_setting {
+        if let Some(a) = edit.auth_setting {
             u.auth_setting = Some(a.into());
             u.idp_configuration_id = None;
         }
-        if let Some(i) = idp_configuration_id {
+        if let Some(i) = edit.idp_configuration_id {
             u.idp_configuration_id = Some(i.into());
         }
         Ok(u.clone())
     }
 
-    /// Remove User from Site.
-    pub fn remove_user(&mut self, id: &str, map_assets_to: Option<&str>) -> Result<(), ApiError> {
+    /// Remove User from Site, as a session whose user has `caller_role`. `mapAssetsTo` is for
+    /// server administrators only (REST reference, Remove User from Site; tableauserverclient
+    /// issue #1020); Tableau Cloud has none. The code of that refusal is not documented: 403
+    /// with 403000 is assumed. A user who owns content and has no new owner is left
+    /// Unlicensed and the call answers 409003 (REST reference error table; Okta Workflows'
+    /// Tableau Cloud connector, Remove User from Site).
+    pub fn remove_user(
+        &mut self,
+        id: &str,
+        map_assets_to: Option<&str>,
+        caller_role: Option<SiteRole>,
+    ) -> Result<(), ApiError> {
         let owns = self.user(id)?.owns_content;
         if let Some(target) = map_assets_to {
-            if self.flavor == Flavor::Cloud {
+            if caller_role != Some(SiteRole::ServerAdministrator) {
                 return Err(api_error(
-                    400,
-                    "400000",
-                    "Bad Request",
-                    "mapAssetsTo is not supported on Tableau Cloud",
+                    403,
+                    "403000",
+                    "Forbidden",
+                    "Only a server administrator can transfer content with mapAssetsTo",
                 ));
             }
             self.user(target)?;
@@ -190,12 +223,10 @@ impl SiteState {
                 t.owns_content |= owns;
             }
         } else if owns {
-            // Okta's connector documents this outcome: the user is left Unlicensed and the call
-            // answers 409 (tableau-rest.md section 2.6).
             if let Some(u) = self.users.get_mut(id) {
                 u.user.site_role = SiteRole::Unlicensed.as_str().into();
             }
-            return Err(api_error(409, "409003", "Conflict", "The user owns content and could not be removed; their site role is now Unlicensed. Transfer the content or give mapAssetsTo."));
+            return Err(api_error(409, "409003", "User asset conflict", "The specified user still owns content and cannot be deleted; their site role is now Unlicensed. Transfer the content or give mapAssetsTo."));
         }
         if let Some(gone) = self.users.remove(id) {
             self.names.remove(gone.user.name.to_lowercase().as_str());
@@ -205,6 +236,11 @@ impl SiteState {
         }
         self.sessions.retain(|_, s| s.user_id != id);
         Ok(())
+    }
+
+    /// A signed-in user's site role.
+    pub fn role_of_id(&self, id: &str) -> Option<SiteRole> {
+        self.users.get(id).and_then(|u| u.user.role())
     }
 
     /// Users sorted by name.

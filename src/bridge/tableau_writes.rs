@@ -1,0 +1,133 @@
+//! Writing a user to Tableau with Tableau's refusals said in SCIM terms: a role Tableau would not
+//! give for want of a seat goes through the tenant's license policy, and a change of the
+//! signed-in account's own role is a clear 400 instead of a 502.
+
+use std::sync::atomic::Ordering;
+
+use super::audit::AuditEvent;
+use super::error::BridgeResult;
+use super::mapping::merge;
+use super::operation::Operation;
+use super::tenant::Tenant;
+use super::user_plan::{
+    check_own_role, license_refusal, license_verdict, own_role_refusal, shortfall_verdict,
+    LicenseLeft, LicenseVerdict,
+};
+use crate::tableau::model::{User, UserUpdate};
+use crate::tableau::SiteRole;
+
+impl Tenant {
+    /// Update User, folding Tableau's answer into `user`. A role change of the account
+    /// tableau-scim signs in with is refused before the call (Tableau answers 403009 to it); a
+    /// role for which no seat is free (409014) is handled by [`Tenant::license_refused`].
+    pub(super) async fn update_in_tableau(
+        &self,
+        user: &mut User,
+        upd: &UserUpdate,
+        op: Operation,
+    ) -> BridgeResult<()> {
+        if upd.site_role.is_some() {
+            let me = self.client.session().await?;
+            if let Err(e) = check_own_role(user, upd, &me.user_id) {
+                self.counters
+                    .own_role_refusals
+                    .fetch_add(1, Ordering::Relaxed);
+                return Err(e.into());
+            }
+        }
+        match self.client.update_user(&user.id, upd).await {
+            Ok(after) => {
+                merge(user, after);
+                Ok(())
+            }
+            Err(e) if e.is_licensing_conflict() => self.license_refused(user, upd, op).await,
+            Err(e) if e.is_own_role_forbidden() => {
+                self.counters
+                    .own_role_refusals
+                    .fetch_add(1, Ordering::Relaxed);
+                Err(own_role_refusal(&user.name).into())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Update User was refused (409014): no seat of the requested role's tier is free, and the
+    /// user still has the role they had. `downgrade`: accept that, apply the rest of the update;
+    /// `reject`: 409 naming the tier.
+    async fn license_refused(
+        &self,
+        user: &mut User,
+        upd: &UserUpdate,
+        op: Operation,
+    ) -> BridgeResult<()> {
+        let requested = upd.site_role.unwrap_or(SiteRole::Unlicensed);
+        let had = user.role().unwrap_or(SiteRole::Unlicensed);
+        self.note_license_shortfall(user, requested, had, op);
+        if shortfall_verdict(&self.policy, false) != LicenseVerdict::Downgraded {
+            self.audit(
+                AuditEvent::new(op, &user.id)
+                    .roles(Some(had.as_str()), Some(had.as_str()))
+                    .outcome("license exhausted"),
+            );
+            return Err(license_refusal(requested, LicenseLeft::Unchanged).into());
+        }
+        let rest = UserUpdate {
+            site_role: None,
+            ..upd.clone()
+        };
+        if !rest.is_empty() {
+            merge(user, self.client.update_user(&user.id, &rest).await?);
+        }
+        Ok(())
+    }
+
+    /// Add User gave `user` a lower role than `requested` when no seat was free: apply the
+    /// policy. Under `reject` the user this request created is left Unlicensed or removed
+    /// again (`rejected_user`).
+    pub(super) async fn check_added_license(
+        &self,
+        user: &User,
+        requested: SiteRole,
+    ) -> BridgeResult<()> {
+        let granted = user.role().unwrap_or(SiteRole::Unlicensed);
+        let verdict = license_verdict(requested, granted, &self.policy, true);
+        if verdict == LicenseVerdict::Granted {
+            return Ok(());
+        }
+        self.note_license_shortfall(user, requested, granted, Operation::CreateUser);
+        let LicenseVerdict::Refused { remove_user } = verdict else {
+            return Ok(());
+        };
+        if remove_user {
+            self.client.remove_user(&user.id, None).await?;
+            self.caches.forget_user(user);
+        }
+        self.audit(
+            AuditEvent::new(Operation::CreateUser, &user.id)
+                .roles(None, Some(granted.as_str()))
+                .outcome("license exhausted"),
+        );
+        let left = if remove_user {
+            LicenseLeft::Removed
+        } else {
+            LicenseLeft::Unlicensed
+        };
+        Err(license_refusal(requested, left).into())
+    }
+
+    /// Count and log a role Tableau would not give.
+    fn note_license_shortfall(
+        &self,
+        user: &User,
+        requested: SiteRole,
+        got: SiteRole,
+        op: Operation,
+    ) {
+        self.counters
+            .license_downgrades
+            .fetch_add(1, Ordering::Relaxed);
+        let tier = requested.tier().map_or("requested", |t| t.as_str());
+        tracing::warn!(tenant.id = %self.id, scim.op = %op, user.id = %user.id, requested = %requested, granted = %got,
+            "no {tier} license free in Tableau; the user has a lower site role than asked");
+    }
+}

@@ -1,0 +1,488 @@
+//! Tableau's rules as the emulator enforces them and the client meets them: one test per rule
+//! family of docs/tableau-fidelity.md, where each rule's source is cited. What the client never
+//! sends is sent by hand ([`Raw`]), so the emulator's side of each rule is tested too.
+
+mod common;
+
+use common::tableau::*;
+use reqwest::Method;
+use secrecy::SecretString;
+use tableau_scim::tableau::emulator::{Capacity, EmulatorConfig, Flavor};
+use tableau_scim::tableau::jwt::ConnectedApp;
+use tableau_scim::tableau::model::UserUpdate;
+use tableau_scim::tableau::{Credentials, Deployment, SiteRole, TableauError};
+
+const UNKNOWN_ID: &str = "6b7179ba-b82b-4f0f-91ed-812074ac5da6";
+
+fn app() -> ConnectedApp {
+    ConnectedApp {
+        client_id: "client-7".into(),
+        secret_id: "secret-id-7".into(),
+        secret_value: SecretString::from("ca-secret-value".to_string()),
+        username: EmulatorConfig::DEFAULT_ADMIN.into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tableau_cloud_never_gets_a_full_name_in_update_user() {
+    let e = cloud_emu(|_| {});
+    let c = cloud_client(&e);
+    let u = ok(c
+        .add_user(&new_user("ann@example.com", SiteRole::Viewer))
+        .await);
+    let refused = c
+        .update_user(
+            &u.id,
+            &UserUpdate {
+                full_name: Some("Ann".into()),
+                ..UserUpdate::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(TableauError::Refused(_))),
+        "{refused:?}"
+    );
+    assert_eq!(c.stats().calls("PUT users/{id}"), 0, "never sent");
+
+    let raw = Raw::sign_in(&e, "3.27").await;
+    let path = format!("/users/{}", u.id);
+    let (status, code, _) = raw
+        .send(
+            Method::PUT,
+            &path,
+            r#"<tsRequest><user fullName="Ann"/></tsRequest>"#,
+        )
+        .await;
+    assert_eq!((status, code.as_str()), (403, "403009"), "Cloud refuses it");
+    let (status, _, body) = raw
+        .send(
+            Method::PUT,
+            &path,
+            r#"<tsRequest><user email="ann@corp.example"/></tsRequest>"#,
+        )
+        .await;
+    assert_eq!(status, 200, "an email may change: {body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn update_user_has_no_name_on_either_deployment() {
+    for e in [emu(), cloud_emu(|_| {})] {
+        let c = client(&e);
+        let u = ok(c
+            .add_user(&new_user("bo@example.com", SiteRole::Viewer))
+            .await);
+        let raw = Raw::sign_in(&e, "3.24").await;
+        let (status, code, _) = raw
+            .send(
+                Method::PUT,
+                &format!("/users/{}", u.id),
+                r#"<tsRequest><user name="new@example.com"/></tsRequest>"#,
+            )
+            .await;
+        assert_eq!((status, code.as_str()), (400, "400000"));
+        assert!(e
+            .with_state(|s| s.user_named("bo@example.com").is_some())
+            .unwrap_or(false));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_tier_leaves_add_user_unlicensed_and_refuses_update_user_with_409014() {
+    let mut cfg = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
+    // The administrator holds the only Creator seat.
+    cfg.capacity = Capacity {
+        creator: Some(1),
+        explorer: Some(1),
+        viewer: None,
+    };
+    let e = start(cfg);
+    let c = client(&e);
+    let u = ok(c
+        .add_user(&new_user("c@example.com", SiteRole::Creator))
+        .await);
+    assert_eq!(u.site_role, "Unlicensed", "Add User succeeds, unlicensed");
+    let x = ok(c
+        .add_user(&new_user("x@example.com", SiteRole::Explorer))
+        .await);
+    assert_eq!(x.site_role, "Explorer");
+    let up = c
+        .update_user(
+            &u.id,
+            &UserUpdate {
+                site_role: Some(SiteRole::ExplorerCanPublish),
+                email: Some("c@corp.example".into()),
+                ..UserUpdate::default()
+            },
+        )
+        .await;
+    assert!(
+        up.as_ref()
+            .err()
+            .is_some_and(TableauError::is_licensing_conflict),
+        "{up:?}"
+    );
+    let after = ok(c.get_user(&u.id).await);
+    assert_eq!(
+        after.map(|u| (u.site_role.to_string(), u.email)),
+        Some(("Unlicensed".to_string(), None)),
+        "nothing changed"
+    );
+    let site = ok(c.site_info().await);
+    assert_eq!(
+        (
+            site.tier_creator_capacity,
+            site.tier_explorer_capacity,
+            site.num_creators,
+            site.num_explorers
+        ),
+        (Some(1), Some(1), 1, 1)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn query_site_carries_usage_only_when_asked() {
+    let e = emu();
+    let raw = Raw::sign_in(&e, "3.24").await;
+    let (_, _, plain) = raw.send(Method::GET, "", "").await;
+    assert!(
+        plain.contains("<site ") && !plain.contains("<usage"),
+        "{plain}"
+    );
+    let (_, _, asked) = raw
+        .send(Method::GET, "?includeUsageStatistics=true", "")
+        .await;
+    assert!(asked.contains("<usage "), "{asked}");
+    let site = ok(client(&e).site_info().await);
+    assert_eq!(
+        (site.num_users, site.num_creators),
+        (1, 1),
+        "the client asks"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connected_app_scopes_are_granted_per_call() {
+    let mut cfg = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
+    cfg.connected_app = Some(app());
+    let e = start(cfg);
+    let c = client_with(&e, Credentials::ConnectedApp(app()), None);
+    ok(c.all_users().await);
+    ok(c.all_groups().await);
+    ok(c.site_info().await);
+
+    // A Tableau that grants users and groups but not the content read scope.
+    let mut cfg = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
+    cfg.connected_app = Some(app());
+    cfg.known_scopes = Some(vec!["tableau:users:*".into(), "tableau:groups:*".into()]);
+    let e = start(cfg);
+    let c = client_with(&e, Credentials::ConnectedApp(app()), None);
+    ok(c.all_users().await);
+    let err = c.site_info().await.err().map(|e| e.to_string());
+    assert!(
+        err.as_deref()
+            .is_some_and(|m| m.contains("401002") && m.contains("tableau:content:read")),
+        "names the missing scope: {err:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_duplicate_user_is_409017_by_default_and_409000_by_option() {
+    for (code, configure) in [("409017", None), ("409000", Some("409000"))] {
+        let mut cfg = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
+        if let Some(c) = configure {
+            cfg.user_exists_code = c;
+        }
+        let e = start(cfg);
+        let c = client(&e);
+        ok(c.add_user(&new_user("dup@example.com", SiteRole::Viewer))
+            .await);
+        let dup = c
+            .add_user(&new_user("DUP@example.com", SiteRole::Viewer))
+            .await;
+        assert_eq!(dup.as_ref().err().and_then(|e| e.code()), Some(code));
+        assert!(dup.err().is_some_and(|e| e.is_user_exists()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_cannot_change_their_own_site_role() {
+    let e = emu();
+    let c = client(&e);
+    let me = ok(c.session().await).user_id.clone();
+    let own = c
+        .update_user(
+            &me,
+            &UserUpdate {
+                site_role: Some(SiteRole::Explorer),
+                ..UserUpdate::default()
+            },
+        )
+        .await;
+    assert!(
+        own.as_ref()
+            .err()
+            .is_some_and(TableauError::is_own_role_forbidden),
+        "{own:?}"
+    );
+    assert_eq!(
+        e.with_state(|s| s.role_of(EmulatorConfig::DEFAULT_ADMIN))
+            .flatten()
+            .as_deref(),
+        Some("SiteAdministratorCreator")
+    );
+    let named = ok(c
+        .update_user(
+            &me,
+            &UserUpdate {
+                full_name: Some("The Admin".into()),
+                ..UserUpdate::default()
+            },
+        )
+        .await);
+    assert_eq!(
+        named.full_name.as_deref(),
+        Some("The Admin"),
+        "the rest may change"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn map_assets_to_needs_a_server_administrator() {
+    let owner_and_heir = |e: &tableau_scim::tableau::emulator::RunningEmulator| {
+        e.with_state(|s| {
+            let owner = s.add_user("owner@example.com", SiteRole::Creator, None, None, None);
+            let heir = s.add_user("heir@example.com", SiteRole::Creator, None, None, None);
+            s.set_owns_content("owner@example.com", true);
+            (
+                owner.map(|u| u.id.to_string()).unwrap_or_default(),
+                heir.map(|u| u.id.to_string()).unwrap_or_default(),
+            )
+        })
+        .unwrap_or_default()
+    };
+    for site_admin in [emu(), cloud_emu(|_| {})] {
+        let c = client(&site_admin);
+        let (owner, heir) = owner_and_heir(&site_admin);
+        let refused = c.remove_user(&owner, Some(&heir)).await;
+        assert_eq!(code_of(refused).as_deref(), Some("403000"));
+        assert!(ok(c.get_user(&owner).await).is_some(), "still there");
+        // Without mapAssetsTo an owner is left Unlicensed, with 409003.
+        assert_eq!(
+            code_of(c.remove_user(&owner, None).await).as_deref(),
+            Some("409003")
+        );
+        assert_eq!(
+            ok(c.get_user(&owner).await).map(|u| u.site_role.to_string()),
+            Some("Unlicensed".to_string())
+        );
+    }
+    let mut cfg = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
+    cfg.admin_role = SiteRole::ServerAdministrator;
+    let e = start(cfg);
+    let c = client(&e);
+    let (owner, heir) = owner_and_heir(&e);
+    assert!(ok(c.remove_user(&owner, Some(&heir)).await));
+
+    let mut cloud = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
+    cloud.set_flavor(Flavor::Cloud);
+    cloud.admin_role = SiteRole::ServerAdministrator;
+    assert!(
+        tableau_scim::tableau::emulator::start("127.0.0.1:0", cloud, 1).is_err(),
+        "Tableau Cloud has no server administrators"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_in_sent_to_the_wrong_pod_is_posted_again_to_the_pod() {
+    let mut cfg = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
+    cfg.sign_in_host = Some("localhost".into());
+    let e = start(cfg);
+    // An HTTP client that follows the 301 itself turns the POST into a GET: 405000.
+    let naive = reqwest::Client::new();
+    let r = ok(naive
+        .post(format!("{}/api/3.24/auth/signin", e.url()))
+        .body("<tsRequest/>")
+        .send()
+        .await);
+    let status = r.status().as_u16();
+    assert_eq!(
+        (status, error_code(&ok(r.text().await)).as_str()),
+        (405, "405000")
+    );
+
+    e.with_state(|s| s.reset_stats());
+    let c = client(&e);
+    assert_eq!(ok(c.all_users().await).len(), 1);
+    let session = ok(c.session().await);
+    assert_eq!(
+        session.server,
+        format!("http://localhost:{}", e.addr.port()),
+        "the session's calls go to the pod"
+    );
+    assert_eq!(c.stats().sign_ins, 1);
+    assert_eq!(
+        emulator_calls(&e, "POST /auth/signin"),
+        2,
+        "redirected, then answered"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn codes_for_missing_groups_tokens_guests_roles_and_sites() {
+    let e = emu();
+    let raw = Raw::sign_in(&e, "3.24").await;
+    let (status, code, _) = raw
+        .send(Method::DELETE, &format!("/groups/{UNKNOWN_ID}"), "")
+        .await;
+    assert_eq!((status, code.as_str()), (404, "404012"), "group not found");
+    let (status, code, _) = raw
+        .send(
+            Method::POST,
+            "/users",
+            r#"<tsRequest><user name="g@example.com" siteRole="Guest"/></tsRequest>"#,
+        )
+        .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (409, "409005"),
+        "no Guest on Add User"
+    );
+    let (status, code, _) = raw
+        .send(
+            Method::POST,
+            "/users",
+            r#"<tsRequest><user name="z@example.com" siteRole="SuperUser"/></tsRequest>"#,
+        )
+        .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (400, "400013"),
+        "invalid site role"
+    );
+
+    let users = format!("{}/sites/{}/users", raw.api, raw.site_id);
+    let no_token = ok(ok(raw.http.get(&users).send().await).text().await);
+    assert_eq!(error_code(&no_token), "401000");
+    let stale = ok(ok(raw
+        .http
+        .get(&users)
+        .header("X-Tableau-Auth", "stale-token")
+        .send()
+        .await)
+    .text()
+    .await);
+    assert_eq!(error_code(&stale), "401002");
+    let other_site = ok(ok(raw
+        .http
+        .get(format!("{}/sites/{UNKNOWN_ID}/users", raw.api))
+        .header("X-Tableau-Auth", &raw.token)
+        .send()
+        .await)
+    .text()
+    .await);
+    assert_eq!(error_code(&other_site), "404000", "site not found");
+
+    let c = client(&e);
+    assert_eq!(
+        code_of(c.query_users(1, 1001, None).await).as_deref(),
+        Some("403014")
+    );
+    assert_eq!(
+        code_of(c.query_users(9, 100, None).await).as_deref(),
+        Some("400006")
+    );
+    let missing = c
+        .update_user(
+            UNKNOWN_ID,
+            &UserUpdate {
+                full_name: Some("x".into()),
+                ..UserUpdate::default()
+            },
+        )
+        .await;
+    assert_eq!(code_of(missing).as_deref(), Some("404002"));
+    assert_eq!(ok(c.get_user(UNKNOWN_ID).await), None);
+    assert!(
+        !ok(c.delete_group(UNKNOWN_ID).await),
+        "a missing group is gone"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn attributes_go_only_where_the_version_and_deployment_take_them() {
+    // Tableau Server: Add User has no email; the client leaves it for Update User.
+    let e = emu();
+    let raw = Raw::sign_in(&e, "3.24").await;
+    let (status, code, _) = raw
+        .send(
+            Method::POST,
+            "/users",
+            r#"<tsRequest><user name="m@example.com" siteRole="Viewer" email="m@example.com"/></tsRequest>"#,
+        )
+        .await;
+    assert_eq!((status, code.as_str()), (400, "400000"));
+    let mut with_email = new_user("m@example.com", SiteRole::Viewer);
+    with_email.email = Some("m@example.com".into());
+    let u = ok(client(&e).add_user(&with_email).await);
+    assert_eq!(u.email, None, "not sent");
+    let mut with_idp = new_user("i@example.com", SiteRole::Viewer);
+    with_idp.idp_configuration_id = Some("idp-1".into());
+    assert!(
+        matches!(
+            client(&e).add_user(&with_idp).await,
+            Err(TableauError::Config(_))
+        ),
+        "idpConfigurationId needs 3.25"
+    );
+
+    // Tableau Cloud from 3.26: one Add User carries the email.
+    let cloud = cloud_emu(|_| {});
+    let c = cloud_client(&cloud);
+    let u = ok(c.add_user(&with_email).await);
+    assert_eq!(u.email.as_deref(), Some("m@example.com"));
+    assert_eq!(c.stats().calls("POST users"), 1);
+    assert_eq!(
+        cloud
+            .with_state(|s| s.user_named("m@example.com").and_then(|u| u.email))
+            .flatten()
+            .as_deref(),
+        Some("m@example.com")
+    );
+    let older = cloud_emu(|cfg| cfg.api_version = "3.25".into());
+    let u = ok(cloud_client(&older).add_user(&with_email).await);
+    assert_eq!(u.email, None, "3.25 takes no email on Add User");
+
+    // isUat on a JWT sign-in from 3.27 only.
+    for version in ["3.26", "3.27"] {
+        let mut cfg = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
+        cfg.connected_app = Some(app());
+        cfg.api_version = version.into();
+        let e = start(cfg);
+        let c = client_for(
+            &e.url(),
+            Credentials::ConnectedApp(app()),
+            None,
+            Deployment::Server,
+        );
+        ok(c.sign_in().await);
+        let token = tableau_scim::tableau::jwt::mint(&app(), chrono_now()).unwrap_or_default();
+        let body = format!(
+            r#"<tsRequest><credentials jwt="{token}" isUat="false"><site contentUrl="acme"/></credentials></tsRequest>"#
+        );
+        let r = ok(reqwest::Client::new()
+            .post(format!("{}/api/{version}/auth/signin", e.url()))
+            .body(body)
+            .send()
+            .await);
+        let expected = if version == "3.26" { 400 } else { 200 };
+        assert_eq!(r.status().as_u16(), expected, "isUat at {version}");
+    }
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(0))
+        .unwrap_or(0)
+}
