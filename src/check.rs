@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use crate::config::{self, Config, Deployment, TenantConfig};
 use crate::serve::client_for;
-use crate::tableau::{SiteRole, TableauClient};
+use crate::tableau::{SiteRole, TableauClient, TableauError};
 
 /// One tenant's check: what was found, and whether it can work.
 pub struct TenantReport {
@@ -63,7 +63,12 @@ async fn check_tenant(t: &TenantConfig, config: &Config) -> TenantReport {
             report
                 .lines
                 .push(format!("ok   signed in (site id {})", session.site_id));
-            check_admin(&client, &session.user_id, &mut report).await;
+            let role = check_admin(&client, &session.user_id, &mut report).await;
+            if t.policy.map_assets_to.is_some() && role != Some(SiteRole::ServerAdministrator) {
+                report.lines.push(
+                    "warn map_assets_to is set, but only a server administrator may transfer content (REST reference, Remove User from Site): Tableau will refuse every removal that names it".into(),
+                );
+            }
             check_capacity(&client, &mut report).await;
             client.sign_out().await;
         }
@@ -77,8 +82,13 @@ async fn check_tenant(t: &TenantConfig, config: &Config) -> TenantReport {
     report
 }
 
-/// The signed-in user must be a site administrator to manage users and groups.
-async fn check_admin(client: &TableauClient, user_id: &str, report: &mut TenantReport) {
+/// The signed-in user must be a site administrator to manage users and groups. Returns their
+/// site role when it could be read.
+async fn check_admin(
+    client: &TableauClient,
+    user_id: &str,
+    report: &mut TenantReport,
+) -> Option<SiteRole> {
     match client.get_user(user_id).await {
         Ok(Some(u)) => {
             let admin = matches!(
@@ -98,19 +108,26 @@ async fn check_admin(client: &TableauClient, user_id: &str, report: &mut TenantR
                 report.ok = false;
                 report.lines.push(format!("FAIL signed in as {} ({}): a site administrator is needed to manage users and groups", u.name, u.site_role));
             }
+            u.role()
         }
-        Ok(None) => report
-            .lines
-            .push("warn the signed-in user could not be read".into()),
+        Ok(None) => {
+            report
+                .lines
+                .push("warn the signed-in user could not be read".into());
+            None
+        }
         Err(e) => {
             report.ok = false;
             report
                 .lines
                 .push(format!("FAIL reading the signed-in user: {e}"));
+            None
         }
     }
 }
 
+/// License capacity from Query Site, which readiness calls too: a refusal (a connected app
+/// without the content read scope) means readiness would never pass.
 async fn check_capacity(client: &TableauClient, report: &mut TenantReport) {
     match client.site_info().await {
         Ok(site) => {
@@ -119,6 +136,12 @@ async fn check_capacity(client: &TableauClient, report: &mut TenantReport) {
                 "ok   licenses: Creator {}/{}, Explorer {}/{}, Viewer {}/{} (used/capacity), {} users",
                 site.num_creators, cap(site.tier_creator_capacity), site.num_explorers, cap(site.tier_explorer_capacity),
                 site.num_viewers, cap(site.tier_viewer_capacity), site.num_users
+            ));
+        }
+        Err(e @ TableauError::Api { status: 401, .. }) => {
+            report.ok = false;
+            report.lines.push(format!(
+                "FAIL Query Site, which readiness calls, was refused: {e}"
             ));
         }
         Err(e) => report

@@ -57,9 +57,10 @@ impl StackOptions {
         }
     }
 
-    /// Emulate Tableau Cloud or Tableau Server, and tell the tenant which one it serves.
+    /// Emulate Tableau Cloud or Tableau Server (at its API version), and tell the tenant
+    /// which one it serves.
     pub fn set_flavor(&mut self, flavor: Flavor) {
-        self.emulator.flavor = flavor;
+        self.emulator.set_flavor(flavor);
         self.tenant.policy.deployment = deployment_of(flavor);
     }
 }

@@ -127,6 +127,19 @@ pub fn own_role_refusal(name: &str) -> ScimError {
     ))
 }
 
+/// A DELETE of the account tableau-scim signs in with is refused before any call: removing
+/// it ends every session, and unlicensing it is a change of its own site role, which Tableau
+/// refuses (403009).
+pub fn check_own_removal(current: &User, signed_in_as: &str) -> Result<(), ScimError> {
+    if current.id != signed_in_as {
+        return Ok(());
+    }
+    Err(ScimError::Mutability(format!(
+        "'{}' is the account tableau-scim signs in to Tableau with: it cannot deprovision itself (Tableau does not let a user change their own site role, and removing it would end provisioning). Deprovision it in Tableau as another administrator, or give tableau-scim another administrator's credentials first",
+        current.name
+    )))
+}
+
 /// Everything a PUT or PATCH of a user is about.
 #[derive(Debug, Clone)]
 pub struct UserChange<'a> {

@@ -434,6 +434,11 @@ fn the_signed_in_account_cannot_change_its_own_role() {
         check_own_role(&me, &rename_only, "u1").is_ok(),
         "only the role is refused"
     );
+    assert!(matches!(
+        check_own_removal(&me, "u1"),
+        Err(ScimError::Mutability(m)) if m.contains("'ann@example.com'")
+    ));
+    assert!(check_own_removal(&me, "someone-else").is_ok());
 }
 
 #[test]

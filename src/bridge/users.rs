@@ -12,8 +12,8 @@ use super::operation::Operation;
 use super::store::UserRow;
 use super::tenant::Tenant;
 use super::user_plan::{
-    check_update, deprovisioning, mapped_role, plan_create, plan_revive, plan_update, unlicense,
-    Deprovisioning, UserChange,
+    check_own_removal, check_update, deprovisioning, mapped_role, plan_create, plan_revive,
+    plan_update, unlicense, Deprovisioning, UserChange,
 };
 use crate::backend::timestamp;
 use crate::scim::change::Change;
@@ -183,6 +183,13 @@ impl Tenant {
             if_match,
             ResourceKind::User,
         )?;
+        let me = self.client.session().await?;
+        if let Err(e) = check_own_removal(&cur, &me.user_id) {
+            self.counters
+                .own_role_refusals
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Err(e.into());
+        }
         let before = cur.role();
         if let Deprovisioning::Remove { map_assets_to } = deprovisioning(&self.policy) {
             match self.client.remove_user(id, map_assets_to.as_deref()).await {

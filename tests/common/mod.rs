@@ -242,6 +242,23 @@ impl Site {
             .unwrap_or(0)
     }
 
+    /// Calls the emulator counted for `key` (`"PUT /sites/{id}/users/{id}"`) since the last
+    /// reset.
+    pub fn calls(&self, key: &str) -> u64 {
+        self.stack
+            .emulator
+            .with_state(|s| s.stats_snapshot().get(key).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    /// Requests to `method` (`"Update User"`) that carried `attribute` since the last reset.
+    pub fn sent(&self, method: &str, attribute: &str) -> u64 {
+        self.stack
+            .emulator
+            .with_state(|s| s.attribute_sent(method, attribute))
+            .unwrap_or(0)
+    }
+
     /// Zero the emulator's call counters.
     pub fn reset_calls(&self) {
         self.stack.emulator.with_state(|s| s.reset_stats());

@@ -44,9 +44,14 @@ pub fn five_attempts() -> RetryPolicy {
 
 /// The emulator's PAT.
 pub fn pat() -> Credentials {
+    pat_of(PAT_NAME, PAT_SECRET)
+}
+
+/// A PAT.
+pub fn pat_of(name: &str, secret: &str) -> Credentials {
     Credentials::Pat {
-        name: PAT_NAME.into(),
-        secret: SecretString::from(PAT_SECRET.to_string()),
+        name: name.into(),
+        secret: SecretString::from(secret.to_string()),
     }
 }
 

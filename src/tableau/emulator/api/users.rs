@@ -76,6 +76,8 @@ pub(super) async fn add_user(
     let ver = version(&req, &shared)?;
     let mut s = signed_in(&req, &shared, Scope::USERS_CREATE)?;
     let u = &body_element(&body, "user")?;
+    s.state
+        .note_attributes("Add User", u.attrs.iter().map(|(k, _)| k.as_str()));
     only_attributes(u, &add_user_attributes(ver, s.state.flavor))?;
     let role = role_attr(u, "siteRole")?
         .ok_or_else(|| api_error(400, "400000", "Bad Request", "siteRole is required"))?;
@@ -108,6 +110,8 @@ pub(super) async fn update_user(
     let ver = version(&req, &shared)?;
     let mut s = signed_in(&req, &shared, Scope::USERS_UPDATE)?;
     let u = &body_element(&body, "user")?;
+    s.state
+        .note_attributes("Update User", u.attrs.iter().map(|(k, _)| k.as_str()));
     only_attributes(u, &update_user_attributes(ver))?;
     let text = |k: &str| u.attr(k).map(str::to_string);
     let edit = UserEdit {

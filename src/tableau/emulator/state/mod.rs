@@ -223,6 +223,9 @@ pub struct SiteState {
     pub(crate) admin_id: String,
     /// Calls per `"METHOD /path/{id}"`.
     pub(crate) stats: BTreeMap<String, u64>,
+    /// Attributes received per method, `"Update User fullName"`: what a client sent,
+    /// accepted or not.
+    pub(crate) sent: BTreeMap<String, u64>,
     /// Fault injection.
     pub faults: Faults,
 }
@@ -256,6 +259,7 @@ impl SiteState {
             pat_token: None,
             admin_id: admin_id.clone(),
             stats: BTreeMap::new(),
+            sent: BTreeMap::new(),
             faults: Faults::default(),
         };
         s.names.insert(admin_name.to_lowercase(), admin_id.clone());
@@ -408,6 +412,26 @@ impl SiteState {
     /// Zero the call counters.
     pub fn reset_stats(&mut self) {
         self.stats.clear();
+        self.sent.clear();
+    }
+
+    /// Count the attributes of a request body to `method` (`"Update User"`).
+    pub(crate) fn note_attributes<'a>(
+        &mut self,
+        method: &str,
+        names: impl Iterator<Item = &'a str>,
+    ) {
+        for name in names {
+            *self.sent.entry(format!("{method} {name}")).or_default() += 1;
+        }
+    }
+
+    /// How many requests to `method` (`"Add User"`, `"Update User"`) carried `attribute`.
+    pub fn attribute_sent(&self, method: &str, attribute: &str) -> u64 {
+        self.sent
+            .get(&format!("{method} {attribute}"))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Every API call counted so far.
