@@ -414,3 +414,47 @@ async fn check_config_warns_that_map_assets_to_needs_a_server_administrator() {
         report.lines
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn entras_pathless_value_path_email_reaches_tableau_and_unknown_keys_are_refused() {
+    let h = site(|_| {});
+    let (_, u) = h.idp.call(Method::POST, "/Users", Some(ann())).await;
+    let uid = id(&u);
+    // Microsoft's SCIM guide, "Update User [Multi-valued properties]".
+    let (s, after) = h
+        .idp
+        .call(
+            Method::PATCH,
+            &format!("/Users/{uid}"),
+            Some(patch(json!([{"op":"Replace","value":{"emails[type eq \"work\"].value":"ann@corp.example"}}]))),
+        )
+        .await;
+    assert_eq!(
+        (s, after["emails"][0]["value"].clone()),
+        (StatusCode::OK, json!("ann@corp.example"))
+    );
+    let email = h
+        .stack
+        .emulator
+        .with_state(|s| s.user_named("ann@example.com").and_then(|u| u.email))
+        .flatten();
+    assert_eq!(email.as_deref(), Some("ann@corp.example"));
+
+    h.reset_calls();
+    let (s, e) = h
+        .idp
+        .call(
+            Method::PATCH,
+            &format!("/Users/{uid}"),
+            Some(patch(json!([{"op":"Replace","value":{"displayName":"Ann L.","emails[type eq \"work\"].colour":"red"}}]))),
+        )
+        .await;
+    assert_eq!(
+        (s, e["scimType"].clone()),
+        (StatusCode::BAD_REQUEST, json!("invalidPath")),
+        "{e}"
+    );
+    assert_eq!(h.tableau_calls(), 0);
+    let (_, same) = h.idp.get(&format!("/Users/{uid}")).await;
+    assert_eq!(same["displayName"], "Ann Lee", "all or nothing");
+}

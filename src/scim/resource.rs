@@ -339,17 +339,23 @@ fn describe(v: &Value) -> &'static str {
     }
 }
 
-/// Rules that hold for a whole canonical resource: Tableau's own `siteRoles` read as `roles`,
-/// and empty extension objects removed.
+/// Rules that hold for a whole canonical resource: Tableau's own `siteRoles` (else its
+/// `entitlements`) read as `roles`, and empty extension objects removed.
 pub fn finish(schema: &ResourceSchema<'_>, resource: &mut Value) -> ScimResult<()> {
     let Some(root) = resource.as_object_mut() else {
         return Ok(());
     };
     // Tableau's SCIM extension (tableau-rest.md section 6.1) carries the site role in
-    // `siteRoles`; an admin switching an existing IdP app to us should not have to remap it.
+    // `siteRoles`, and Tableau's SCIM reads `entitlements` when there are none (help.tableau.com,
+    // Tableau SCIM API, Users methods); an admin switching an existing IdP app to us should
+    // not have to remap it.
     if let Some(Value::Object(t30)) = root.remove(urn::TABLEAU_30_USER) {
         let has_roles = root.get("roles").is_some_and(|r| !r.is_null());
-        if let (false, Some(site_roles)) = (has_roles, t30.get("siteRoles")) {
+        let site_roles = ["siteRoles", "entitlements"]
+            .iter()
+            .filter_map(|k| t30.get(*k))
+            .find(|v| v.as_array().is_some_and(|a| !a.is_empty()));
+        if let (false, Some(site_roles)) = (has_roles, site_roles) {
             if let Some(roles_attr) = schema.core.attr("roles") {
                 if let Some(v) = normalize_value(roles_attr, "roles", site_roles)? {
                     root.insert("roles".into(), v);

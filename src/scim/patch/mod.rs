@@ -10,6 +10,8 @@
 mod attribute;
 mod multi;
 #[cfg(test)]
+mod pathless_tests;
+#[cfg(test)]
 mod tests;
 
 use serde_json::Value;
@@ -17,7 +19,7 @@ use serde_json::Value;
 use crate::scim::error::{ScimError, ScimResult};
 use crate::scim::filter::{parse_path, PathExpr};
 use crate::scim::json::{check_message_schema, get_ci, key_ci};
-use crate::scim::resource::{self, resolve_keys};
+use crate::scim::resource;
 use crate::scim::schema::{Attribute, Location, Mutability, ResourceSchema};
 use crate::scim::urn;
 use attribute::apply_path_op;
@@ -162,9 +164,14 @@ pub fn apply(
     Ok(work)
 }
 
-/// A path-less add or replace: each key of the value object acts as a path. Entra sends dotted
-/// keys (`"name.givenName"`) and full-URN keys there (scim-idp.md section 3.5), Okta echoes
-/// `id` with a group rename (section 2.8).
+/// A path-less add or replace: each key of the value object acts as a path, as RFC 7644
+/// section 3.5.2.1 and 3.5.2.3 describe. Entra sends dotted keys (`"name.givenName"`),
+/// full-URN keys and value-path keys (`"emails[type eq \"work\"].value"`) there (scim-idp.md
+/// section 3.5; Microsoft's SCIM guide, "Update User [Multi-valued properties]"); Okta echoes
+/// `id` with a group rename (section 2.8). A key is applied exactly as an operation with that
+/// path would be, or refused as it would be: a key that names an attribute we do not have,
+/// or a sub-attribute an attribute does not have, is a 400, never dropped. Only attributes of
+/// extensions we do not know are skipped, as with a path.
 pub(super) fn apply_pathless(
     schema: &ResourceSchema<'_>,
     work: &mut Value,
@@ -176,36 +183,76 @@ pub(super) fn apply_pathless(
             "an add or replace without \"path\" needs an object of attributes as \"value\"".into(),
         ));
     };
-    for (target, v) in resolve_keys(schema, obj)? {
-        let attr = target.attr;
-        if attr.mutability == Mutability::ReadOnly
-            || target
-                .sub
-                .is_some_and(|s| s.mutability == Mutability::ReadOnly)
-        {
-            // readOnly keys equal to what we hold are echoes (Okta's `id`, `meta`, `groups`);
-            // a different `id` is a real attempt to change it.
-            if attr.name == "id" && work.get("id").is_some_and(|cur| cur != v) {
-                return Err(ScimError::Mutability(
-                    "'id' is readOnly and cannot be changed".into(),
-                ));
-            }
-            continue;
-        }
-        let path = target.to_path();
-        apply_path_op(
-            schema,
-            work,
-            &PatchOp {
-                op: op.op,
-                path: Some(path.clone()),
-                path_text: Some(path.attr.to_string()),
-                value: Some(v.clone()),
-            },
-            &path,
-        )?;
+    for (key, v) in pathless_keys(schema, obj)? {
+        apply_key(schema, work, op, &key, v)?;
     }
     Ok(())
+}
+
+/// The keys of a path-less value as path texts: a schema URN whose value is an object of that
+/// schema's attributes (RFC 7643 section 3.3) gives one key per attribute, URN-qualified.
+fn pathless_keys<'v>(
+    schema: &ResourceSchema<'_>,
+    obj: &'v serde_json::Map<String, Value>,
+) -> ScimResult<Vec<(String, &'v Value)>> {
+    let mut keys = Vec::new();
+    for (key, v) in obj {
+        if key.eq_ignore_ascii_case("schemas") {
+            continue;
+        }
+        if schema.extension(key).is_none() && !schema.is_core(key) {
+            keys.push((key.clone(), v));
+            continue;
+        }
+        match v {
+            // A nested `schemas` is message furniture, as at the top (scim2-tester sends it).
+            Value::Object(inner) => keys.extend(
+                inner
+                    .iter()
+                    .filter(|(k, _)| !k.eq_ignore_ascii_case("schemas"))
+                    .map(|(k, iv)| (format!("{key}:{k}"), iv)),
+            ),
+            Value::Null => {}
+            _ => {
+                return Err(ScimError::InvalidValue(format!(
+                    "'{key}' must be an object of that schema's attributes"
+                )))
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// Apply one key of a path-less value as an operation with that path.
+fn apply_key(
+    schema: &ResourceSchema<'_>,
+    work: &mut Value,
+    op: &PatchOp,
+    key: &str,
+    v: &Value,
+) -> ScimResult<()> {
+    let path = parse_path(key)?;
+    let keyed = PatchOp {
+        op: op.op,
+        path: Some(path.clone()),
+        path_text: Some(key.to_string()),
+        value: Some(v.clone()),
+    };
+    let Some(target) = resolve_target(schema, &keyed, &path)? else {
+        return Ok(());
+    };
+    let read_only = |a: &Attribute| a.mutability == Mutability::ReadOnly;
+    if read_only(target.attr) || target.sub.is_some_and(read_only) {
+        // readOnly keys equal to what we hold are echoes (Okta's `id`, `meta`, `groups`);
+        // a different `id` is a real attempt to change it.
+        if target.attr.name == "id" && work.get("id").is_some_and(|cur| cur != v) {
+            return Err(ScimError::Mutability(
+                "'id' is readOnly and cannot be changed".into(),
+            ));
+        }
+        return Ok(());
+    }
+    apply_path_op(schema, work, &keyed, &path)
 }
 
 /// Where an operation points: the attribute, the sub-attribute if any, where it lives, and

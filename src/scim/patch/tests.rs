@@ -589,7 +589,7 @@ fn empty_operations_is_a_no_op() {
 fn tableau_30_extension_site_roles_are_read_as_roles() {
     let body = json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:tableau:3.0:User","urn:ietf:params:scim:schemas:extension:tableau:3.0"],
         "userName":"user@x.com","name":{"familyName":"F","givenName":"G"},"active":true,
-        "urn:ietf:params:scim:schemas:extension:tableau:3.0":{"siteRoles":[{"value":"Explorer"}],"entitlements":[{"value":"Explorer"}]}});
+        "urn:ietf:params:scim:schemas:extension:tableau:3.0":{"siteRoles":[{"value":"Explorer"}],"entitlements":[{"value":"Viewer"}]}});
     let u = resource::from_input(&users(), &body).map_err(|e| e.to_string());
     assert_eq!(
         u.as_ref().map(|u| u["roles"].clone()),
@@ -604,6 +604,14 @@ fn tableau_30_extension_site_roles_are_read_as_roles() {
         json!([{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:tableau:3.0:User:siteRoles","value":[{"value":"Creator"}]}]),
     );
     assert_eq!(p["roles"], json!([{"value":"Creator"}]));
+    // With no siteRoles, Tableau's SCIM reads entitlements, and so do we.
+    let only = json!({"userName":"user@x.com",
+        "urn:ietf:params:scim:schemas:extension:tableau:3.0:User":{"entitlements":[{"value":"Creator"}]}});
+    let u = resource::from_input(&users(), &only).map_err(|e| e.to_string());
+    assert_eq!(
+        u.map(|u| u["roles"].clone()),
+        Ok(json!([{"value":"Creator"}]))
+    );
 }
 
 #[test]
