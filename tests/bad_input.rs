@@ -77,6 +77,80 @@ fn corpus(base: &str, origin: &str) -> Vec<Case> {
         413,
         None,
     ));
+    // Names Tableau cannot hold (docs/tableau-fidelity.md, "limits"), refused before any call.
+    for (name, body, url) in [
+        (
+            "NUL in userName",
+            json!({"userName": "ann\u{0}@example.com"}),
+            "/Users",
+        ),
+        (
+            "10,000-character userName",
+            json!({"userName": "a".repeat(10_000)}),
+            "/Users",
+        ),
+        (
+            "semicolon in userName",
+            json!({"userName": "ann;bob@example.com"}),
+            "/Users",
+        ),
+        (
+            "control character in displayName",
+            json!({"userName": "ann@example.com", "displayName": "Ann\u{1b}[31m"}),
+            "/Users",
+        ),
+        (
+            "newline in name.givenName",
+            json!({"userName": "ann@example.com", "name": {"givenName": "A\nB"}}),
+            "/Users",
+        ),
+        (
+            "300-character email",
+            json!({"userName": "ann@example.com", "emails": [{"value": format!("{}@x.io", "e".repeat(295))}]}),
+            "/Users",
+        ),
+        (
+            "NUL in group displayName",
+            json!({"displayName": "Fin\u{0}ance"}),
+            "/Groups",
+        ),
+        (
+            "256-character group displayName",
+            json!({"displayName": "g".repeat(256)}),
+            "/Groups",
+        ),
+        (
+            "member id that is no LUID",
+            json!({"displayName": "Finance", "members": [{"value": "bob"}]}),
+            "/Groups",
+        ),
+    ] {
+        out.push(Case {
+            url: format!("{base}{url}"),
+            ..huge(name, body, 400, Some("invalidValue"))
+        });
+    }
+    // Ids that cannot be Tableau LUIDs name nothing: 404 without asking Tableau.
+    for (method, path) in [
+        (Method::GET, "/Users/not-a-luid"),
+        (Method::GET, "/Groups/not-a-luid"),
+        (Method::DELETE, "/Users/6b7179ba-b82b-4f0f-91ed"),
+        (Method::DELETE, "/Groups/..%2F..%2Fsites"),
+        (Method::PUT, "/Users/x"),
+    ] {
+        let body =
+            (method == Method::PUT).then(|| json!({"userName": "a@b.c"}).to_string().into_bytes());
+        out.push(Case {
+            name: format!("{method} {path}"),
+            method,
+            url: format!("{base}{path}"),
+            body,
+            content_type: "application/scim+json".into(),
+            token: "valid".into(),
+            status: 404,
+            scim_type: None,
+        });
+    }
     out.push(huge(
         "many members",
         json!({"displayName": "G", "members": vec![json!({"value": "x", "type": "Group"}); 5_000]}),

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::mapping::{group_row, member_ids};
 use super::roles::RoleMapping;
 use super::store::GroupRow;
+use super::text_checks::check_group_name;
 use crate::scim::ScimError;
 use crate::tableau::model::Group;
 
@@ -30,6 +31,7 @@ pub fn plan_group_create(input: &Value, roles: &RoleMapping) -> Result<GroupCrea
         .as_str()
         .unwrap_or_default()
         .to_string();
+    check_group_name(&name)?;
     let members = member_ids(input)?;
     let reevaluate = if roles.group_grants(&name) {
         members.clone()
@@ -98,6 +100,9 @@ pub fn plan_group_update(c: &GroupChange<'_>) -> Result<GroupPlan, ScimError> {
         .cloned()
         .collect();
     let renamed = new_name != c.current.name;
+    if renamed {
+        check_group_name(new_name)?;
+    }
     let grants = c.roles.group_grants(new_name) || c.roles.group_grants(&c.current.name);
     let reevaluate = if !grants {
         Vec::new()

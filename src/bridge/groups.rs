@@ -15,12 +15,14 @@ use super::group_plan::{
 use super::mapping::{group_row, group_to_scim};
 use super::operation::Operation;
 use super::tenant::Tenant;
+use super::text_checks::check_member_ids;
 use crate::backend::{timestamp, ListPage};
 use crate::scim::change::Change;
 use crate::scim::list::ListQuery;
 use crate::scim::schema::{ResourceKind, SchemaRegistry};
 use crate::scim::version::check_if_match;
 use crate::scim::{urn, ScimError};
+use crate::tableau::limits::is_luid;
 use crate::tableau::model::Group;
 use crate::tableau::TableauError;
 
@@ -52,8 +54,11 @@ impl Tenant {
     }
 
     /// A group by id. Tableau has no "get group" call: a miss lists the groups once (one call
-    /// per 1,000 groups) and caches them all.
+    /// per 1,000 groups) and caches them all. An id that cannot be a LUID costs no call.
     async fn load_group(&self, id: &str) -> BridgeResult<Option<Group>> {
+        if !is_luid(id) {
+            return Ok(None);
+        }
         let loaded = self
             .caches
             .get_or_load(&self.caches.group_by_id, id, async {
@@ -111,6 +116,7 @@ impl Tenant {
     /// `POST /Groups`: Create Group, then one bulk add of its members.
     pub async fn create_group(&self, input: Value) -> BridgeResult<Value> {
         let plan = plan_group_create(&input, &self.roles)?;
+        check_member_ids(&plan.members)?;
         let _serial = self.locks.lock(&format!("group:{}", plan.name)).await;
         let g = match self
             .client
@@ -233,6 +239,7 @@ impl Tenant {
             roles: &self.roles,
             at: &at,
         })?;
+        check_member_ids(&plan.added)?;
         let mut group = g.clone();
         let mut done = Vec::new();
         if let Some(new_name) = &plan.rename {

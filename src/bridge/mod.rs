@@ -20,6 +20,7 @@ pub mod roles;
 pub mod store;
 mod tableau_writes;
 pub mod tenant;
+pub mod text_checks;
 pub mod ttl_cache;
 pub mod user_plan;
 mod user_reads;

@@ -19,6 +19,7 @@ use crate::scim::list::ListQuery;
 use crate::scim::projection::Projection;
 use crate::scim::schema::{ResourceKind, SchemaRegistry};
 use crate::scim::{urn, ScimError};
+use crate::tableau::limits::is_luid;
 use crate::tableau::model::User;
 use crate::tableau::{NameMatch, TableauError};
 
@@ -38,8 +39,12 @@ fn as_load(found: Result<Option<User>, TableauError>) -> Lookup<Arc<User>> {
 }
 
 impl Tenant {
-    /// A user by id, from the cache or one call; `None` if absent or deleted through SCIM.
+    /// A user by id, from the cache or one call; `None` if absent or deleted through SCIM, or
+    /// if the id cannot be a Tableau LUID (no call then).
     pub(crate) async fn load_user(&self, id: &str) -> BridgeResult<Option<Known>> {
+        if !is_luid(id) {
+            return Ok(None);
+        }
         let load = async { as_load(self.client.get_user(id).await) };
         let user = self
             .caches

@@ -11,6 +11,7 @@ use super::mapping::{attribute_update, tombstone, user_row, user_to_scim};
 use super::operation::Operation;
 use super::store::UserRow;
 use super::tenant::Tenant;
+use super::text_checks::check_user_text;
 use super::user_plan::{
     check_own_removal, check_update, deprovisioning, mapped_role, plan_create, plan_revive,
     plan_update, unlicense, Deprovisioning, UserChange,
@@ -27,7 +28,8 @@ impl Tenant {
     /// `POST /Users`: Add User, then Update User for what Add User cannot set (the full name
     /// on Tableau Server; the email where Add User cannot carry it).
     pub async fn create_user(&self, input: Value) -> BridgeResult<Value> {
-        // Role errors are the IdP's to fix: refused before any Tableau call.
+        // Role and name errors are the IdP's to fix: refused before any Tableau call.
+        check_user_text(&input, None)?;
         let mapped = mapped_role(&self.roles, &input, &[])?;
         let plan = plan_create(&input, mapped, self.roles.default_role(), &self.policy);
         let user_name = plan.user.name.clone();
@@ -135,6 +137,7 @@ impl Tenant {
         check_if_match(&current, if_match, ResourceKind::User)?;
         let new = change.desired(ResourceKind::User, &current)?;
         check_update(&cur, &new, &self.roles)?;
+        check_user_text(&new, Some(&current))?;
         let grants = self.granting_groups_of(id).await?;
         let at = timestamp();
         let plan = plan_update(&UserChange {

@@ -6,6 +6,7 @@ pub mod deployment;
 pub mod emulator;
 pub mod error;
 pub mod jwt;
+pub mod limits;
 pub mod model;
 pub mod retry;
 pub mod site_role;
