@@ -74,7 +74,9 @@ pub struct Group {
 impl Group {
     /// Read a `<group>` element. The minimum site role is the `minimumSiteRole` attribute
     /// ([XSD329]) or, as TSC reads it, the `siteRole` of an `<import>` child, which Tableau
-    /// returns for local groups too since 2020.3 (TSC `models/group_item.py`).
+    /// returns for local groups too since 2020.3 (TSC `models/group_item.py`), or the
+    /// `siteRole` of the `<group>` itself, as a Create Group answer carries it (TSC's recorded
+    /// `group_create.xml`).
     pub fn from_element(e: &Element) -> Result<Group, TableauError> {
         let import = e.child("import");
         Ok(Group {
@@ -86,6 +88,7 @@ impl Group {
             minimum_site_role: e
                 .attr("minimumSiteRole")
                 .or_else(|| import.and_then(|i| i.attr("siteRole")))
+                .or_else(|| e.attr("siteRole"))
                 .map(str::to_string),
             user_count: e.attr("userCount").and_then(|c| c.parse().ok()),
             domain: e

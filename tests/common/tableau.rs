@@ -131,6 +131,8 @@ pub struct Raw {
     pub token: String,
     /// The site LUID.
     pub site_id: String,
+    /// The sign-in answer.
+    pub signed_in: String,
 }
 
 impl Raw {
@@ -169,6 +171,7 @@ impl Raw {
             api,
             token,
             site_id,
+            signed_in: text,
         }
     }
 

@@ -11,7 +11,8 @@ pub fn ts_response(inner: &str) -> String {
     )
 }
 
-/// A `<user>` as Get User and the user listings show it (TSC `user_get.xml`).
+/// A `<user>` as Get User and the user listings show it (TSC `user_get.xml`, and
+/// `user_get_all_fields.xml` for `locale` and `language`).
 pub fn user_xml(u: &User) -> String {
     let domain = u
         .domain
@@ -29,8 +30,25 @@ pub fn user_xml(u: &User) -> String {
             ("idpConfigurationId", u.idp_configuration_id.as_deref()),
             ("lastLogin", u.last_login.as_deref()),
             ("externalAuthUserId", Some("")),
+            ("locale", Some("")),
+            ("language", Some("en")),
         ],
         domain.as_deref(),
+    )
+}
+
+/// A `<user>` of an Add User to Group answer (TSC `group_add_user.xml`, and inside `<users>`
+/// of `group_users_added.xml`).
+pub fn member_xml(u: &User) -> String {
+    element(
+        "user",
+        &[
+            ("id", Some(&u.id)),
+            ("name", Some(&u.name)),
+            ("siteRole", Some(&u.site_role)),
+            ("externalAuthUserId", Some("")),
+        ],
+        None,
     )
 }
 

@@ -10,10 +10,10 @@ use crate::tableau::emulator::request::{
     body_element, body_root, filter, page, paging, query_pairs, role_attr, sort_desc,
 };
 use crate::tableau::emulator::state::{api_error, ApiError};
-use crate::tableau::emulator::xml_out::{group_xml, pagination_xml};
+use crate::tableau::emulator::xml_out::{group_xml, member_xml, pagination_xml};
 use crate::tableau::emulator::Shared;
-use crate::tableau::model::{ApiVersion, Group, User};
-use crate::tableau::xml::{element, Element};
+use crate::tableau::model::{ApiVersion, Group, Pagination};
+use crate::tableau::xml::Element;
 
 fn groups_page(groups: Vec<Group>, pairs: &[(String, String)]) -> Result<String, ApiError> {
     let (number, size) = paging(pairs)?;
@@ -168,24 +168,21 @@ pub(super) async fn add_group_users(
         require_bulk(&req, &shared)?;
     }
     let added = s.state.add_members(&path.2, &ids, bulk)?;
-    let user_xml = |u: &User| {
-        element(
-            "user",
-            &[
-                ("id", Some(&u.id)),
-                ("name", Some(&u.name)),
-                ("siteRole", Some(&u.site_role)),
-            ],
-            None,
-        )
-    };
     let inner = if bulk {
+        // TSC `group_users_added.xml`: the added users, paged like a listing.
+        let total = u64::try_from(added.len()).unwrap_or(u64::MAX);
+        let pagination = Pagination {
+            page_number: 1,
+            page_size: 100,
+            total_available: total,
+        };
         format!(
-            "<users>{}</users>",
-            added.iter().map(user_xml).collect::<String>()
+            "{}<users>{}</users>",
+            pagination_xml(&pagination),
+            added.iter().map(member_xml).collect::<String>()
         )
     } else {
-        added.first().map(user_xml).unwrap_or_default()
+        added.first().map(member_xml).unwrap_or_default()
     };
     Ok(ok(StatusCode::OK, &inner))
 }

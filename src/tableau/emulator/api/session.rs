@@ -198,6 +198,33 @@ pub(super) async fn sign_out(req: HttpRequest, shared: web::Data<Shared>) -> Rep
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The settings Query Site shows beside what the emulator models, as TSC's recorded
+/// `site_get_by_id.xml` shows them, so that the emulator's site has Tableau's shape.
+const SITE_SETTINGS: &[(&str, &str)] = &[
+    ("storageQuota", "100"),
+    ("disableSubscriptions", "false"),
+    ("revisionHistoryEnabled", "false"),
+    ("revisionLimit", "25"),
+    ("subscribeOthersEnabled", "true"),
+    ("allowSubscriptionAttachments", "true"),
+    ("guestAccessEnabled", "false"),
+    ("cacheWarmupEnabled", "true"),
+    ("commentingEnabled", "true"),
+    ("commentingMentionsEnabled", "false"),
+    ("editingFlowsEnabled", "false"),
+    ("schedulingFlowsEnabled", "false"),
+    ("extractEncryptionMode", "enabled"),
+    ("catalogingEnabled", "true"),
+    ("catalogObfuscationEnabled", "true"),
+    ("derivedPermissionsEnabled", "false"),
+    ("requestAccessEnabled", "false"),
+    ("runNowEnabled", "true"),
+    ("isDataAlertsEnabled", "true"),
+    ("askDataMode", "EnabledByDefault"),
+    ("useDefaultTimeZone", "false"),
+    ("timeZone", "America/Los_Angeles"),
+];
+
 /// Query Site: the tier capacities always; `<usage>` only when asked with
 /// `includeUsageStatistics=true` (REST reference, Query Site; tableauserverclient's
 /// `SiteItem` reads `<usage>` only when present). The per-tier counts are the `siteType`
@@ -218,19 +245,19 @@ pub(super) async fn query_site(req: HttpRequest, shared: web::Data<Shared>) -> R
             state.users.len()
         )
     });
-    let site = element(
-        "site",
-        &[
-            ("id", Some(&state.site_id)),
-            ("name", Some(&state.content_url)),
-            ("contentUrl", Some(&state.content_url)),
-            ("adminMode", Some("ContentAndUsers")),
-            ("state", Some("Active")),
-            ("tierCreatorCapacity", c.as_deref()),
-            ("tierExplorerCapacity", e.as_deref()),
-            ("tierViewerCapacity", v.as_deref()),
-        ],
-        usage.as_deref(),
-    );
+    let quota = state.users.len().max(1000).to_string();
+    let mut attributes = vec![
+        ("id", Some(state.site_id.as_str())),
+        ("name", Some(state.content_url.as_str())),
+        ("contentUrl", Some(state.content_url.as_str())),
+        ("adminMode", Some("ContentAndUsers")),
+        ("state", Some("Active")),
+        ("userQuota", Some(quota.as_str())),
+        ("tierCreatorCapacity", c.as_deref()),
+        ("tierExplorerCapacity", e.as_deref()),
+        ("tierViewerCapacity", v.as_deref()),
+    ];
+    attributes.extend(SITE_SETTINGS.iter().map(|(k, v)| (*k, Some(*v))));
+    let site = element("site", &attributes, usage.as_deref());
     Ok(ok(StatusCode::OK, &site))
 }

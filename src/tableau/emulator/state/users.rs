@@ -83,16 +83,14 @@ impl SiteState {
             Ok(()) => role,
             Err(_) => SiteRole::Unlicensed,
         };
-        let auth = match (&auth_setting, &idp_configuration_id) {
-            (Some(a), _) => Some(a.clone()),
-            (None, Some(_)) => None,
-            (None, None) => Some(self.default_auth().to_string()),
-        };
+        // A user with an identity-provider configuration still shows an authSetting (TSC's
+        // recorded `user_get_all_fields.xml`: TableauIDWithMFA beside idpConfigurationId).
+        let auth = auth_setting.unwrap_or_else(|| self.default_auth().to_string());
         let user = User {
             id: luid().into(),
             name: name.into(),
             site_role: granted.as_str().into(),
-            auth_setting: auth.map(CompactString::from),
+            auth_setting: Some(CompactString::from(auth)),
             idp_configuration_id: idp_configuration_id.map(CompactString::from),
             email: email.map(CompactString::from),
             domain: Some("local".into()),
