@@ -3,7 +3,8 @@
 //! 5% 429 with Retry-After, session expiry every 200 calls, dropped connections and 2 s stalls;
 //! then compares Tableau with what the IdP asked for and counts lost, duplicated and wrong
 //! objects (all must be zero) and retries. The IdP side retries a failed request as Okta and
-//! Entra do, and links a user that a 409 says exists.
+//! Entra do, and links a user that a 409 says exists. `SOAK_FLAVOR=cloud` runs it on Tableau
+//! Cloud's rules, where no Update User may carry `fullName` or `name`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use common::{id, Idp, Site};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 use tableau_scim::bridge::roles::RoleMapping;
-use tableau_scim::tableau::emulator::{EmulatorConfig, Faults};
+use tableau_scim::tableau::emulator::{EmulatorConfig, Faults, Flavor};
 use tableau_scim::tableau::retry::RetryPolicy;
 use tableau_scim::tableau::SiteRole;
 
@@ -85,7 +86,11 @@ async fn main() {
         stall_ms: 2000,
         ..Faults::default()
     };
+    let cloud = std::env::var("SOAK_FLAVOR").is_ok_and(|f| f.eq_ignore_ascii_case("cloud"));
     let site = Site::start(emu, TOKEN, |o| {
+        if cloud {
+            o.set_flavor(Flavor::Cloud);
+        }
         o.tenant.roles = RoleMapping::new(
             [("analyst".to_string(), SiteRole::Explorer)],
             [],
@@ -224,8 +229,19 @@ async fn main() {
         }
     }
     let stats = stack.tenant().client.stats();
+    let names_sent = stack
+        .emulator
+        .with_state(|s| {
+            s.attribute_sent("Update User", "fullName") + s.attribute_sent("Update User", "name")
+        })
+        .unwrap_or(u64::MAX);
     println!(
-        "soak: {users} users, {groups} groups in {:.1} s",
+        "soak ({}): {users} users, {groups} groups in {:.1} s",
+        if cloud {
+            "Tableau Cloud"
+        } else {
+            "Tableau Server"
+        },
         took.as_secs_f64()
     );
     println!("faults: 10% 5xx, 5% 429 (Retry-After 1 s), session expiry every 200 calls, 2% dropped connections, 0.2% 2 s stalls");
@@ -237,7 +253,8 @@ async fn main() {
         stats.sign_ins,
         retries.load(std::sync::atomic::Ordering::Relaxed)
     );
-    if lost + duplicated + wrong + wrong_groups > 0 {
+    println!("Update User requests carrying fullName or name: {names_sent}");
+    if lost + duplicated + wrong + wrong_groups > 0 || (cloud && names_sent > 0) {
         std::process::exit(1);
     }
 }

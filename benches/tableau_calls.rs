@@ -8,7 +8,7 @@ mod common;
 use common::{Idp, Site};
 use reqwest::Method;
 use serde_json::{json, Value};
-use tableau_scim::tableau::emulator::EmulatorConfig;
+use tableau_scim::tableau::emulator::{EmulatorConfig, Flavor};
 use tableau_scim::tableau::SiteRole;
 
 const TOKEN: &str = "bench-calls-token-123456";
@@ -128,6 +128,8 @@ async fn main() {
     let minimum = u64::try_from(total.div_ceil(1000)).unwrap_or(0);
     rows.push(("full import, count=200", site.tableau_calls(), minimum));
 
+    rows.extend(cloud_rows().await);
+
     println!(
         "{:<32} {:>8} {:>8} {:>7}",
         "flow", "calls", "minimum", "ratio"
@@ -148,4 +150,39 @@ async fn main() {
         eprintln!("not at the minimum: {over:?}");
         std::process::exit(1);
     }
+}
+
+/// Tableau Cloud: Add User carries the email (API 3.26 on), and the full name stays in
+/// tableau-scim, so a create is one call and a name change none.
+async fn cloud_rows() -> Vec<(&'static str, u64, u64)> {
+    let site = Site::start(EmulatorConfig::new("bench", "pat", "secret"), TOKEN, |o| {
+        o.set_flavor(Flavor::Cloud)
+    });
+    let idp = &site.idp;
+    call(idp, Method::GET, "/Users?count=0", None).await;
+    let mut rows = Vec::new();
+    site.reset_calls();
+    let created = call(idp, Method::POST, "/Users", Some(json!({"userName":"cloud.new@example.com","name":{"givenName":"Cloud","familyName":"New"},"emails":[{"value":"cloud.new@example.com","primary":true}],"password":"x","active":true}))).await;
+    rows.push(("Cloud: POST /Users", site.tableau_calls(), 1));
+    site.reset_calls();
+    call(
+        idp,
+        Method::GET,
+        "/Users?filter=userName+eq+%22entra.cloud%40example.com%22",
+        None,
+    )
+    .await;
+    call(idp, Method::POST, "/Users", Some(json!({"userName":"entra.cloud@example.com","externalId":"e2","active":"True","name":{"formatted":"Entra Cloud"},"emails":[{"value":"entra.cloud@example.com","type":"work","primary":true}],"roles":[]}))).await;
+    rows.push(("Cloud: Entra create (lookup+POST)", site.tableau_calls(), 2));
+    let uid = created["id"].as_str().unwrap_or_default().to_string();
+    site.reset_calls();
+    call(
+        idp,
+        Method::PATCH,
+        &format!("/Users/{uid}"),
+        Some(json!({"Operations":[{"op":"replace","path":"name.givenName","value":"Clouded"}]})),
+    )
+    .await;
+    rows.push(("Cloud: name change", site.tableau_calls(), 0));
+    rows
 }
