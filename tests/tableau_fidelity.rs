@@ -6,22 +6,11 @@ mod common;
 
 use common::tableau::*;
 use reqwest::Method;
-use secrecy::SecretString;
 use tableau_scim::tableau::emulator::{Capacity, EmulatorConfig, Flavor};
-use tableau_scim::tableau::jwt::ConnectedApp;
 use tableau_scim::tableau::model::UserUpdate;
 use tableau_scim::tableau::{Credentials, Deployment, SiteRole, TableauError};
 
 const UNKNOWN_ID: &str = "6b7179ba-b82b-4f0f-91ed-812074ac5da6";
-
-fn app() -> ConnectedApp {
-    ConnectedApp {
-        client_id: "client-7".into(),
-        secret_id: "secret-id-7".into(),
-        secret_value: SecretString::from("ca-secret-value".to_string()),
-        username: EmulatorConfig::DEFAULT_ADMIN.into(),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tableau_cloud_never_gets_a_full_name_in_update_user() {
@@ -164,19 +153,19 @@ async fn query_site_carries_usage_only_when_asked() {
 #[tokio::test(flavor = "multi_thread")]
 async fn connected_app_scopes_are_granted_per_call() {
     let mut cfg = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
-    cfg.connected_app = Some(app());
+    cfg.connected_app = Some(connected_app());
     let e = start(cfg);
-    let c = client_with(&e, Credentials::ConnectedApp(app()), None);
+    let c = client_with(&e, Credentials::ConnectedApp(connected_app()), None);
     ok(c.all_users().await);
     ok(c.all_groups().await);
     ok(c.site_info().await);
 
     // A Tableau that grants users and groups but not the content read scope.
     let mut cfg = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
-    cfg.connected_app = Some(app());
+    cfg.connected_app = Some(connected_app());
     cfg.known_scopes = Some(vec!["tableau:users:*".into(), "tableau:groups:*".into()]);
     let e = start(cfg);
-    let c = client_with(&e, Credentials::ConnectedApp(app()), None);
+    let c = client_with(&e, Credentials::ConnectedApp(connected_app()), None);
     ok(c.all_users().await);
     let err = c.site_info().await.err().map(|e| e.to_string());
     assert!(
@@ -456,17 +445,18 @@ async fn attributes_go_only_where_the_version_and_deployment_take_them() {
     // isUat on a JWT sign-in from 3.27 only.
     for version in ["3.26", "3.27"] {
         let mut cfg = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
-        cfg.connected_app = Some(app());
+        cfg.connected_app = Some(connected_app());
         cfg.api_version = version.into();
         let e = start(cfg);
         let c = client_for(
             &e.url(),
-            Credentials::ConnectedApp(app()),
+            Credentials::ConnectedApp(connected_app()),
             None,
             Deployment::Server,
         );
         ok(c.sign_in().await);
-        let token = tableau_scim::tableau::jwt::mint(&app(), chrono_now()).unwrap_or_default();
+        let token =
+            tableau_scim::tableau::jwt::mint(&connected_app(), chrono_now()).unwrap_or_default();
         let body = format!(
             r#"<tsRequest><credentials jwt="{token}" isUat="false"><site contentUrl="acme"/></credentials></tsRequest>"#
         );

@@ -7,16 +7,15 @@ mod common;
 
 use std::sync::atomic::Ordering;
 
+use common::tableau::connected_app;
 use common::{fast_retry, id, patch, Site};
 use reqwest::{Method, StatusCode};
-use secrecy::SecretString;
 use serde_json::{json, Value};
 use tableau_scim::bridge::tenant::OnLicenseExhausted;
 use tableau_scim::check::{self, TenantReport};
 use tableau_scim::config::{Config, ServerConfig, TenantConfig};
 use tableau_scim::stack::StackOptions;
 use tableau_scim::tableau::emulator::{Capacity, EmulatorConfig, Flavor, RunningEmulator};
-use tableau_scim::tableau::jwt::ConnectedApp;
 use tableau_scim::tableau::{Credentials, Deployment, SiteRole};
 
 const TOKEN: &str = "tableau-rules-token";
@@ -141,26 +140,26 @@ fn one_creator_seat(o: &mut StackOptions) {
     };
 }
 
-fn promote_and_retitle(email: &str) -> Value {
-    patch(json!([
+/// Create Ann (a Viewer), then ask for Creator and a new work email in one PATCH: the user's
+/// id, and the PATCH's answer.
+async fn create_then_promote(h: &Site) -> (String, StatusCode, Value) {
+    let (_, u) = h.idp.call(Method::POST, "/Users", Some(ann())).await;
+    let uid = id(&u);
+    let promote = patch(json!([
         {"op":"replace","path":"roles","value":[{"value":"Creator","primary":true}]},
-        {"op":"replace","path":"emails[type eq \"work\"].value","value":email}
-    ]))
+        {"op":"replace","path":"emails[type eq \"work\"].value","value":"ann@corp.example"}
+    ]));
+    let (s, after) = h
+        .idp
+        .call(Method::PATCH, &format!("/Users/{uid}"), Some(promote))
+        .await;
+    (uid, s, after)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_tier_on_update_keeps_the_role_under_downgrade_and_refuses_under_reject() {
     let h = site(one_creator_seat);
-    let (_, u) = h.idp.call(Method::POST, "/Users", Some(ann())).await;
-    let uid = id(&u);
-    let (s, after) = h
-        .idp
-        .call(
-            Method::PATCH,
-            &format!("/Users/{uid}"),
-            Some(promote_and_retitle("ann@corp.example")),
-        )
-        .await;
+    let (_, s, after) = create_then_promote(&h).await;
     assert_eq!(s, StatusCode::OK, "{after}");
     assert_eq!(
         after[EXT]["siteRole"], "Viewer",
@@ -191,16 +190,7 @@ async fn a_full_tier_on_update_keeps_the_role_under_downgrade_and_refuses_under_
         one_creator_seat(o);
         o.tenant.policy.on_license_exhausted = OnLicenseExhausted::Reject;
     });
-    let (_, u) = r.idp.call(Method::POST, "/Users", Some(ann())).await;
-    let uid = id(&u);
-    let (s, e) = r
-        .idp
-        .call(
-            Method::PATCH,
-            &format!("/Users/{uid}"),
-            Some(promote_and_retitle("ann@corp.example")),
-        )
-        .await;
+    let (uid, s, e) = create_then_promote(&r).await;
     assert_eq!(
         (s, e["scimType"].clone()),
         (StatusCode::CONFLICT, json!(null)),
@@ -320,15 +310,6 @@ async fn name_changes_on_tableau_cloud_stay_in_tableau_scim() {
     );
 }
 
-fn app() -> ConnectedApp {
-    ConnectedApp {
-        client_id: "client-7".into(),
-        secret_id: "secret-id-7".into(),
-        secret_value: SecretString::from("ca-secret-value".to_string()),
-        username: EmulatorConfig::DEFAULT_ADMIN.into(),
-    }
-}
-
 /// `check-config` of one tenant signing in to `emu` with `credentials`.
 async fn check_config(
     emu: &RunningEmulator,
@@ -356,10 +337,10 @@ async fn check_config(
 #[tokio::test(flavor = "multi_thread")]
 async fn a_connected_app_is_ready_and_check_config_names_a_scope_tableau_withholds() {
     let mut emu = EmulatorConfig::new("acme", "pat", "pat-secret");
-    emu.connected_app = Some(app());
+    emu.connected_app = Some(connected_app());
     let h = Site::start(emu, TOKEN, |o| {
         o.tenant.retry = fast_retry();
-        o.tenant.credentials = Credentials::ConnectedApp(app());
+        o.tenant.credentials = Credentials::ConnectedApp(connected_app());
     });
     let ready = reqwest::get(format!("http://{}/readyz", h.stack.serving.server.addr))
         .await
@@ -368,14 +349,19 @@ async fn a_connected_app_is_ready_and_check_config_names_a_scope_tableau_withhol
     let (s, _) = h.idp.call(Method::POST, "/Users", Some(ann())).await;
     assert_eq!(s, StatusCode::CREATED);
 
-    let report = check_config(&h.stack.emulator, Credentials::ConnectedApp(app()), None).await;
+    let report = check_config(
+        &h.stack.emulator,
+        Credentials::ConnectedApp(connected_app()),
+        None,
+    )
+    .await;
     assert!(report.ok, "{:?}", report.lines);
 
     let mut emu = EmulatorConfig::new("acme", "pat", "pat-secret");
-    emu.connected_app = Some(app());
+    emu.connected_app = Some(connected_app());
     emu.known_scopes = Some(vec!["tableau:users:*".into(), "tableau:groups:*".into()]);
     let withheld = common::tableau::start(emu);
-    let report = check_config(&withheld, Credentials::ConnectedApp(app()), None).await;
+    let report = check_config(&withheld, Credentials::ConnectedApp(connected_app()), None).await;
     assert!(!report.ok);
     assert!(
         report

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use tableau_scim::tableau::emulator::{self, EmulatorConfig, Fault, RunningEmulator};
+use tableau_scim::tableau::jwt::ConnectedApp;
 use tableau_scim::tableau::model::NewUser;
 use tableau_scim::tableau::retry::RetryPolicy;
 use tableau_scim::tableau::{ClientConfig, Credentials, Deployment, SiteRole, TableauClient};
@@ -39,6 +40,16 @@ pub fn five_attempts() -> RetryPolicy {
         base_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(50),
         max_total: Duration::from_secs(10),
+    }
+}
+
+/// A connected app signing in as the emulator's administrator.
+pub fn connected_app() -> ConnectedApp {
+    ConnectedApp {
+        client_id: "client-7".into(),
+        secret_id: "secret-id-7".into(),
+        secret_value: SecretString::from("ca-secret-value".to_string()),
+        username: EmulatorConfig::DEFAULT_ADMIN.into(),
     }
 }
 
