@@ -14,6 +14,7 @@ use crate::config::{self, Config, TenantConfig};
 use crate::http::{self, AppState, RunningServer, TenantEntry, TokenSet};
 use crate::logging::{self, LogFormat};
 use crate::tableau::{ClientConfig, TableauClient};
+use actix_web::web;
 
 /// The store file inside `data_dir`.
 pub const STORE_FILE: &str = "tableau-scim.db";
@@ -22,6 +23,8 @@ pub const STORE_FILE: &str = "tableau-scim.db";
 pub struct Serving {
     /// The SCIM server.
     pub server: RunningServer,
+    /// The metrics listener, when `server.metrics_listen` is set.
+    pub metrics: Option<RunningServer>,
     /// Every tenant, in configuration order.
     pub tenants: Vec<Arc<Tenant>>,
 }
@@ -55,25 +58,36 @@ pub fn start(config: &Config) -> Result<Serving, String> {
             t.policy.clone(),
             t.ttls,
         ));
-        entries.push(Arc::new(TenantEntry {
-            id: t.id.clone(),
-            tokens: TokenSet::new(t.tokens.clone()),
-            store: Arc::new(Bridge::new(tenant.clone())),
-            health: Some(Arc::new(BridgeHealth::new(tenant.clone()))),
-        }));
+        entries.push(Arc::new(TenantEntry::new(
+            &t.id,
+            TokenSet::new(t.tokens.clone()),
+            Arc::new(Bridge::new(tenant.clone())),
+            Some(Arc::new(BridgeHealth::new(tenant.clone()))),
+            config.server.http.max_in_flight_per_tenant,
+        )));
         tenants.push(tenant);
     }
-    let state = AppState {
-        tenants: entries,
-        settings: config.server.http.clone(),
-    };
+    let mut settings = config.server.http.clone();
+    settings.metrics_elsewhere = config.server.metrics_listen.is_some();
+    let state = web::Data::new(AppState::new(entries, settings));
     let tls = match &config.server.tls {
         Some((cert, key)) => Some(http::tls_config(cert, key)?),
         None => None,
     };
+    let metrics = match &config.server.metrics_listen {
+        Some(listen) => Some(
+            http::start_metrics(listen, state.clone())
+                .map_err(|e| format!("cannot listen on {listen} (server.metrics_listen): {e}"))?,
+        ),
+        None => None,
+    };
     let server = http::start_with(&config.server.listen, state, config.server.workers, tls)
         .map_err(|e| format!("cannot listen on {}: {e}", config.server.listen))?;
-    Ok(Serving { server, tenants })
+    Ok(Serving {
+        server,
+        metrics,
+        tenants,
+    })
 }
 
 impl Serving {
@@ -89,6 +103,9 @@ impl Serving {
                 task.await
             }
         };
+        if let Some(m) = &self.metrics {
+            m.handle.stop(true).await;
+        }
         for t in &self.tenants {
             t.client.sign_out().await;
         }

@@ -4,8 +4,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use common::{Idp, Reply};
 use reqwest::{Client, Method, StatusCode};
@@ -22,33 +21,7 @@ const TOKEN_B: &str = "tenant-b-bearer-token-333333";
 
 /// Every log line of this test binary, captured (JSON), to search for secrets.
 fn captured() -> &'static Arc<Mutex<Vec<u8>>> {
-    static BUF: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    BUF.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let writer = buf.clone();
-        let make = move || Capture(writer.clone());
-        let _ = tracing_subscriber::fmt()
-            .json()
-            .with_current_span(true)
-            .with_env_filter("debug")
-            .with_writer(make)
-            .try_init();
-        buf
-    })
-}
-
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut v) = self.0.lock() {
-            v.extend_from_slice(b);
-        }
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    common::captured_logs()
 }
 
 fn emulator_for(site: &str, pat: &str) -> RunningEmulator {
@@ -278,7 +251,7 @@ async fn two_tenants_are_isolated_tokens_rotate_and_paths_route() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn readiness_follows_tableau_and_metrics_describe_a_provisioning_run() {
-    let t = two("");
+    let t = two("metrics_listen = \"127.0.0.1:0\"");
     assert_eq!(t.unauthenticated("/readyz").await.status, StatusCode::OK);
     for i in 0..3 {
         t.idp(TOKEN_A1)
@@ -296,7 +269,13 @@ async fn readiness_follows_tableau_and_metrics_describe_a_provisioning_run() {
             None,
         )
         .await;
-    let metrics = t.unauthenticated("/metrics").await;
+    let metrics_addr = t.serving.metrics.as_ref().map(|m| m.addr);
+    let metrics = Idp::new(
+        &format!("http://{}", metrics_addr.expect("a metrics listener")),
+        "",
+    )
+    .raw(Method::GET, "/metrics", None, None, None)
+    .await;
     let text = metrics.body.as_str().unwrap_or_default();
     for needle in [
         "scim_requests_total{tenant=\"a\",resource=\"Users\",method=\"POST\",status=\"201\"}",
@@ -308,16 +287,36 @@ async fn readiness_follows_tableau_and_metrics_describe_a_provisioning_run() {
     ] {
         assert!(text.contains(needle), "metrics lack {needle}:\n{text}");
     }
+    assert_eq!(
+        t.unauthenticated("/metrics").await.status,
+        StatusCode::NOT_FOUND,
+        "with a listener of their own, metrics are not on the main one"
+    );
     assert_eq!(t.unauthenticated("/healthz").await.status, StatusCode::OK);
-    // Another deployment whose tenant b's Tableau is down: readiness says so, naming it. (A good
-    // answer is reused for a few seconds so probes do not each cost a Tableau call, hence a
-    // fresh deployment rather than the one just probed.)
+    // Another deployment whose tenant b's Tableau is down: readiness says so to anyone, and
+    // names the tenant only to its own token. (A good answer is reused for a few seconds so
+    // probes do not each cost a Tableau call, hence a fresh deployment.)
     let down = two("");
     down.b.handle.stop(false).await;
     let r = down.unauthenticated("/readyz").await;
     let (status, body) = (r.status, r.body.to_string());
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    assert!(body.contains("\"b\"") && !body.contains("\"a\":"), "{body}");
+    assert!(
+        !body.contains("\"b\"") && !body.contains("failing"),
+        "{body}"
+    );
+    let b = down.idp(TOKEN_B).call(Method::GET, "/readyz", None).await;
+    assert!(
+        b.1["failing"].get("b").is_some(),
+        "tenant b sees itself: {}",
+        b.1
+    );
+    let a = down.idp(TOKEN_A1).call(Method::GET, "/readyz", None).await;
+    assert_eq!(
+        (a.0, a.1.get("failing")),
+        (StatusCode::SERVICE_UNAVAILABLE, None),
+        "tenant a is not told about b"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,8 +6,26 @@ use async_trait::async_trait;
 
 use super::tenant::Tenant;
 
-/// How long a readiness answer is reused, so probes do not each cost a Tableau call.
+/// How long a ready answer is reused, so probes do not each cost a Tableau call.
 const READY_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long a not-ready answer is reused: `/readyz` answers anyone, and must not let anyone
+/// send Tableau a probe per request.
+const NOT_READY_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The last probe: when, and what it found.
+type Probe = (std::time::Instant, Result<(), String>);
+
+/// The answer of `last`, if it is recent enough to give again at `now`.
+fn reusable(last: Option<&Probe>, now: std::time::Instant) -> Option<Result<(), String>> {
+    let (at, answer) = last?;
+    let lasts = if answer.is_ok() {
+        READY_FOR
+    } else {
+        NOT_READY_FOR
+    };
+    (now.duration_since(*at) < lasts).then(|| answer.clone())
+}
 
 /// Longest a readiness probe waits for Tableau.
 const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
@@ -15,7 +33,8 @@ const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 /// Readiness and gauges of one tenant.
 pub struct BridgeHealth {
     tenant: Arc<Tenant>,
-    last_ok: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Held across a probe: concurrent checks wait for it and reuse its answer.
+    last: tokio::sync::Mutex<Option<Probe>>,
 }
 
 impl BridgeHealth {
@@ -23,7 +42,7 @@ impl BridgeHealth {
     pub fn new(tenant: Arc<Tenant>) -> BridgeHealth {
         BridgeHealth {
             tenant,
-            last_ok: std::sync::Mutex::new(None),
+            last: tokio::sync::Mutex::new(None),
         }
     }
 }
@@ -33,36 +52,19 @@ impl crate::backend::TenantHealth for BridgeHealth {
     /// Ready when a Tableau call with the session succeeds (Query Site: cheap, and it proves the
     /// credentials, the site and the session).
     async fn ready(&self) -> Result<(), String> {
-        let fresh = self
-            .last_ok
-            .lock()
-            .ok()
-            .and_then(|g| *g)
-            .is_some_and(|t| t.elapsed() < READY_FOR);
-        if fresh {
-            return Ok(());
+        let mut last = self.last.lock().await;
+        if let Some(answer) = reusable(last.as_ref(), std::time::Instant::now()) {
+            return answer;
         }
         // A probe answers quickly: a Tableau that does not answer in time is not ready.
         let probe = tokio::time::timeout(PROBE_TIMEOUT, self.tenant.client.site_info()).await;
-        match probe.unwrap_or_else(|_| {
-            Err(crate::tableau::TableauError::Unavailable {
-                attempts: 1,
-                last: "no answer in time".into(),
-            })
-        }) {
-            Ok(_) => {
-                if let Ok(mut g) = self.last_ok.lock() {
-                    *g = Some(std::time::Instant::now());
-                }
-                Ok(())
-            }
-            Err(e) => {
-                if let Ok(mut g) = self.last_ok.lock() {
-                    *g = None;
-                }
-                Err(e.to_string())
-            }
-        }
+        let answer = match probe {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("Tableau gave no answer in time".to_string()),
+        };
+        *last = Some((std::time::Instant::now(), answer.clone()));
+        answer
     }
 
     fn export_metrics(&self) {
@@ -80,5 +82,29 @@ impl crate::backend::TenantHealth for BridgeHealth {
             .own_role_refusals
             .load(std::sync::atomic::Ordering::Relaxed);
         metrics::gauge!("own_role_refusals", "tenant" => t.id.clone()).set(own_role as f64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn answers_are_reused_ready_for_10_s_not_ready_for_5_s() {
+        let t0 = Instant::now();
+        let ok: Probe = (t0, Ok(()));
+        let down: Probe = (t0, Err("down".into()));
+        assert_eq!(
+            reusable(Some(&ok), t0 + Duration::from_secs(9)),
+            Some(Ok(()))
+        );
+        assert_eq!(reusable(Some(&ok), t0 + Duration::from_secs(11)), None);
+        assert_eq!(
+            reusable(Some(&down), t0 + Duration::from_secs(4)),
+            Some(Err("down".into()))
+        );
+        assert_eq!(reusable(Some(&down), t0 + Duration::from_secs(6)), None);
+        assert_eq!(reusable(None, t0), None);
     }
 }

@@ -34,6 +34,13 @@ pub(super) struct ServerSection {
     pub tableau_concurrency: Option<usize>,
     pub tableau_timeout_secs: Option<u64>,
     pub workers: Option<usize>,
+    pub metrics_listen: Option<String>,
+    #[serde(default)]
+    pub metrics_token_hashes: Vec<String>,
+    pub metrics_tokens_file: Option<PathBuf>,
+    pub auth_failure_limit: Option<u32>,
+    pub auth_block_secs: Option<u64>,
+    pub max_requests_in_flight_per_tenant: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -61,25 +61,58 @@ pub(super) fn tokens(
     key: &str,
     prefix: &str,
 ) -> Result<Vec<TokenDigest>, ConfigError> {
+    let keys = TokenKeys {
+        hashes: format!("{key}.token_hashes"),
+        file: format!("{key}.tokens_file"),
+        env: format!("{prefix}TOKENS"),
+    };
+    let tokens = optional_tokens(hashes, tokens_file, env, &keys)?;
+    if tokens.is_empty() {
+        return err(format!(
+            "{key}: no SCIM bearer token: give token_hashes, tokens_file or {prefix}TOKENS"
+        ));
+    }
+    Ok(tokens)
+}
+
+/// Where a set of tokens is configured, for messages and the environment.
+pub(super) struct TokenKeys {
+    /// The key of the SHA-256 digests.
+    pub hashes: String,
+    /// The key of the file of plain tokens.
+    pub file: String,
+    /// The environment variable of plain tokens.
+    pub env: String,
+}
+
+/// Tokens from their digests, a file of plain tokens (one per line) and an environment
+/// variable (comma-separated), hashed here; none is fine.
+pub(super) fn optional_tokens(
+    hashes: &[String],
+    tokens_file: Option<&Path>,
+    env: &dyn Env,
+    keys: &TokenKeys,
+) -> Result<Vec<TokenDigest>, ConfigError> {
     let mut tokens = Vec::new();
     for (j, h) in hashes.iter().enumerate() {
         tokens.push(TokenDigest::from_hex(h).ok_or_else(|| {
             ConfigError(format!(
-                "{key}.token_hashes[{j}]: not 64 hex digits (make one with `tableau-scim hash-token`)"
+                "{}[{j}]: not 64 hex digits (make one with `tableau-scim hash-token`)",
+                keys.hashes
             ))
         })?);
     }
     let mut plain: Vec<String> = Vec::new();
     if let Some(p) = tokens_file {
         plain.extend(
-            read_secret_file(p, &format!("{key}.tokens_file"))?
+            read_secret_file(p, &keys.file)?
                 .lines()
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
                 .map(str::to_string),
         );
     }
-    if let Some(v) = env.var(&format!("{prefix}TOKENS")) {
+    if let Some(v) = env.var(&keys.env) {
         plain.extend(
             v.split(',')
                 .map(str::trim)
@@ -90,15 +123,13 @@ pub(super) fn tokens(
     for p in plain {
         if p.len() < MIN_TOKEN_LEN {
             return err(format!(
-                "{key}: a bearer token is shorter than 16 characters; use a long random token"
+                "{}: a bearer token is shorter than 16 characters; use a long random token",
+                keys.hashes
+                    .rsplit_once('.')
+                    .map_or(keys.hashes.as_str(), |(k, _)| k)
             ));
         }
         tokens.push(TokenDigest::of(&p));
-    }
-    if tokens.is_empty() {
-        return err(format!(
-            "{key}: no SCIM bearer token: give token_hashes, tokens_file or {prefix}TOKENS"
-        ));
     }
     Ok(tokens)
 }

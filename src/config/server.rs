@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::file::ServerSection;
+use super::secrets::{optional_tokens, TokenKeys};
 use super::{err, ConfigError, Env};
-use crate::http::HttpSettings;
+use crate::http::guard::GuardSettings;
+use crate::http::{HttpSettings, TokenSet};
 use crate::logging::LogFormat;
 use crate::tableau::ClientConfig;
 
@@ -29,6 +31,9 @@ pub struct ServerConfig {
     pub tableau_timeout: Duration,
     /// HTTP worker threads.
     pub workers: usize,
+    /// A listener of its own for `/metrics` (and `/readyz` naming tenants), e.g.
+    /// `127.0.0.1:9464`; the main listener then does not serve `/metrics`.
+    pub metrics_listen: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -42,6 +47,7 @@ impl Default for ServerConfig {
             tableau_concurrency: ClientConfig::DEFAULT_MAX_IN_FLIGHT,
             tableau_timeout: ClientConfig::DEFAULT_TIMEOUT,
             workers: 2,
+            metrics_listen: None,
         }
     }
 }
@@ -65,7 +71,36 @@ pub(super) fn server_config(s: ServerSection, env: &dyn Env) -> Result<ServerCon
         }
         None => s.log_format.unwrap_or(d.log_format),
     };
+    let metrics_tokens = optional_tokens(
+        &s.metrics_token_hashes,
+        s.metrics_tokens_file.as_deref(),
+        env,
+        &TokenKeys {
+            hashes: "server.metrics_token_hashes".into(),
+            file: "server.metrics_tokens_file".into(),
+            env: "TABLEAU_SCIM_METRICS_TOKENS".into(),
+        },
+    )?;
+    let guard = GuardSettings {
+        limit: s.auth_failure_limit.unwrap_or(d.http.guard.limit),
+        block: s
+            .auth_block_secs
+            .map_or(d.http.guard.block, Duration::from_secs),
+        ..d.http.guard
+    };
+    if guard.limit == 0 {
+        return err("server.auth_failure_limit: must be at least 1");
+    }
+    let max_in_flight_per_tenant = s
+        .max_requests_in_flight_per_tenant
+        .unwrap_or(d.http.max_in_flight_per_tenant);
+    if max_in_flight_per_tenant == 0 {
+        return err("server.max_requests_in_flight_per_tenant: must be at least 1");
+    }
     let http = HttpSettings {
+        metrics_tokens: TokenSet::new(metrics_tokens),
+        guard,
+        max_in_flight_per_tenant,
         max_body_bytes: s.max_body_bytes.unwrap_or(d.http.max_body_bytes),
         max_page_size: s.max_page_size.unwrap_or(d.http.max_page_size),
         public_url: env.var("TABLEAU_SCIM_PUBLIC_URL").or(s.public_url),
@@ -109,6 +144,7 @@ pub(super) fn server_config(s: ServerSection, env: &dyn Env) -> Result<ServerCon
             .tableau_timeout_secs
             .map_or(d.tableau_timeout, Duration::from_secs),
         workers: s.workers.unwrap_or(d.workers),
+        metrics_listen: env.var("TABLEAU_SCIM_METRICS_LISTEN").or(s.metrics_listen),
     })
 }
 
@@ -178,6 +214,29 @@ mod tests {
             &[("TABLEAU_SCIM_LOG_FORMAT", "text")],
         );
         assert_eq!(text.map(|c| c.log_format), Ok(LogFormat::Text));
+        let guarded = parse(
+            "metrics_listen = \"127.0.0.1:9464\"\nauth_failure_limit = 5\nauth_block_secs = 60\nmax_requests_in_flight_per_tenant = 8",
+            &[("TABLEAU_SCIM_METRICS_TOKENS", "metrics-token-0123456789")],
+        )
+        .expect("valid");
+        assert_eq!(guarded.metrics_listen.as_deref(), Some("127.0.0.1:9464"));
+        assert!(guarded
+            .http
+            .metrics_tokens
+            .accepts("metrics-token-0123456789"));
+        assert_eq!(
+            (
+                guarded.http.guard.limit,
+                guarded.http.guard.block,
+                guarded.http.max_in_flight_per_tenant
+            ),
+            (5, Duration::from_secs(60), 8)
+        );
+        let safe = parse("", &[]).expect("defaults");
+        assert!(
+            safe.metrics_listen.is_none() && safe.http.metrics_tokens.is_empty(),
+            "no metrics on the internet by default"
+        );
     }
 
     #[test]
@@ -204,6 +263,21 @@ mod tests {
                 "",
                 vec![("TABLEAU_SCIM_LOG_FORMAT", "xml")],
                 "TABLEAU_SCIM_LOG_FORMAT",
+            ),
+            (
+                "auth_failure_limit = 0",
+                vec![],
+                "server.auth_failure_limit",
+            ),
+            (
+                "max_requests_in_flight_per_tenant = 0",
+                vec![],
+                "server.max_requests_in_flight_per_tenant",
+            ),
+            (
+                "metrics_token_hashes = [\"nothex\"]",
+                vec![],
+                "server.metrics_token_hashes[0]",
             ),
         ] {
             match parse(text, &env) {

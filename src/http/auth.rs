@@ -9,8 +9,11 @@ use actix_web::{web, Error};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{AppState, Current};
-use crate::scim::ScimError;
+use std::sync::Arc;
+
+use super::guard::{self, Rejection, Verdict};
+use super::{AppState, Current, TenantEntry};
+use crate::scim::{truncated, ScimError};
 
 /// The SHA-256 digest of a bearer token.
 #[derive(Clone, PartialEq, Eq)]
@@ -52,6 +55,11 @@ impl TokenSet {
         TokenSet { digests }
     }
 
+    /// Whether no token is accepted at all.
+    pub fn is_empty(&self) -> bool {
+        self.digests.is_empty()
+    }
+
     /// Whether `presented` is one of the accepted tokens. Every digest is compared, whatever
     /// matched, so the time taken does not say which token (or how much of it) matched.
     pub fn accepts(&self, presented: &str) -> bool {
@@ -66,6 +74,11 @@ impl TokenSet {
 
 /// The bearer token in an `Authorization` header, if it has that form.
 fn bearer(req: &ServiceRequest) -> Option<&str> {
+    bearer_of(req.request())
+}
+
+/// The bearer token of a request, if it carries one.
+pub fn bearer_of(req: &actix_web::HttpRequest) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme
@@ -73,43 +86,88 @@ fn bearer(req: &ServiceRequest) -> Option<&str> {
         .then_some(token.trim())
 }
 
-/// Middleware: the request's tenant is the one whose token it carries; without an accepted
-/// token, or on another tenant's `/tenants/{id}` path, it gets a SCIM 401.
-pub async fn require_bearer(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    use actix_web::HttpMessage;
-    let Some(state) = req.app_data::<web::Data<AppState>>() else {
-        return Err(ScimError::Internal("application state missing".into()).into());
-    };
-    let Some(token) = bearer(&req) else {
-        return Err(ScimError::Unauthorized(
-            "authentication required: send 'Authorization: Bearer <token>'".into(),
-        )
-        .into());
-    };
-    // Every tenant's set is checked, whichever matches, so timing does not tell tenants apart.
+/// The address failures of `req` count against (see [`guard::client_key`]).
+pub fn client_of(req: &actix_web::HttpRequest, trust_forwarded: bool) -> Option<std::net::IpAddr> {
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    guard::client_key(req.peer_addr().map(|a| a.ip()), forwarded, trust_forwarded)
+}
+
+/// The tenant whose token `token` is. Every tenant's set is checked, whichever matches, so
+/// timing does not tell tenants apart.
+pub fn tenant_of(state: &AppState, token: &str) -> Option<Arc<TenantEntry>> {
     let mut found = None;
     for t in &state.tenants {
         if t.tokens.accepts(token) {
             found = Some(t.clone());
         }
     }
-    let Some(tenant) = found else {
-        return Err(ScimError::Unauthorized(
-            "the bearer token is not valid for this server".into(),
+    found
+}
+
+/// A failed authentication: counted against the client's address, answered 401, or 429 once
+/// the address is past its limit (see [`guard`]).
+fn refused(state: &AppState, req: &ServiceRequest, why: Rejection, message: String) -> Error {
+    let key = client_of(req.request(), state.settings.trust_forwarded_headers);
+    match state.guard.failed(key, why) {
+        Verdict::Refuse => ScimError::Unauthorized(message).into(),
+        Verdict::Block { retry_after_secs } => ScimError::TooManyRequests(
+            format!("too many failed authentications from this address; retry in {retry_after_secs} s with a valid bearer token"),
+            retry_after_secs,
         )
-        .into());
+        .into(),
+    }
+}
+
+/// Middleware: the request's tenant is the one whose token it carries; without an accepted
+/// token, or on another tenant's `/tenants/{id}` path, it gets a SCIM 401 (429 from an address
+/// that keeps failing). A tenant with as many requests in flight as it may have gets 429.
+pub async fn require_bearer(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    use actix_web::HttpMessage;
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Err(ScimError::Internal("application state missing".into()).into());
+    };
+    let Some(token) = bearer(&req) else {
+        return Err(refused(
+            &state,
+            &req,
+            Rejection::Missing,
+            "authentication required: send 'Authorization: Bearer <token>'".into(),
+        ));
+    };
+    let Some(tenant) = tenant_of(&state, token) else {
+        return Err(refused(
+            &state,
+            &req,
+            Rejection::Invalid,
+            "the bearer token is not valid for this server".into(),
+        ));
     };
     if let Some(path_tenant) = req.match_info().get("tenant") {
         if path_tenant != tenant.id {
-            return Err(ScimError::Unauthorized(format!(
-                "the bearer token is not valid for tenant '{path_tenant}'"
-            ))
-            .into());
+            let message = format!(
+                "the bearer token is not valid for tenant '{}'",
+                truncated(path_tenant, 64)
+            );
+            return Err(refused(&state, &req, Rejection::Invalid, message));
         }
     }
+    let Ok(_in_flight) = tenant.in_flight.clone().try_acquire_owned() else {
+        metrics::counter!("tenant_busy_total", "tenant" => tenant.id.clone()).increment(1);
+        return Err(ScimError::TooManyRequests(
+            format!(
+                "tenant '{}' has {} requests in flight, as many as it may; retry in a second",
+                tenant.id, state.settings.max_in_flight_per_tenant
+            ),
+            1,
+        )
+        .into());
+    };
     tracing::Span::current().record("tenant.id", tenant.id.as_str());
     req.extensions_mut().insert(Current(tenant));
     next.call(req).await

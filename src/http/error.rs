@@ -29,6 +29,9 @@ impl ResponseError for ScimError {
         if let ScimError::MethodNotAllowed(_, allow) = self {
             resp.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
         }
+        if let ScimError::TooManyRequests(_, secs) = self {
+            resp.insert_header((header::RETRY_AFTER, HeaderValue::from(*secs)));
+        }
         resp.body(self.to_json().to_string())
     }
 }

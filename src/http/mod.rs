@@ -5,6 +5,8 @@ pub mod auth;
 pub mod body;
 pub mod discovery;
 pub mod error;
+pub mod guard;
+pub mod limits;
 pub mod observe;
 pub mod resources;
 pub mod response;
@@ -36,6 +38,15 @@ pub struct HttpSettings {
     pub trust_forwarded_headers: bool,
     /// How long a client may take to send its request headers (slowloris protection).
     pub client_request_timeout: std::time::Duration,
+    /// Requests one tenant may have in flight; past it, 429 with `Retry-After`.
+    pub max_in_flight_per_tenant: usize,
+    /// Failed-authentication limits.
+    pub guard: guard::GuardSettings,
+    /// Bearer tokens that may read `/metrics` (and every tenant's readiness) on the main
+    /// listener. With none, and no metrics listener, `/metrics` is not served.
+    pub metrics_tokens: TokenSet,
+    /// `/metrics` has a listener of its own, so the main one does not serve it at all.
+    pub metrics_elsewhere: bool,
 }
 
 impl Default for HttpSettings {
@@ -46,6 +57,10 @@ impl Default for HttpSettings {
             public_url: None,
             trust_forwarded_headers: false,
             client_request_timeout: std::time::Duration::from_secs(10),
+            max_in_flight_per_tenant: 64,
+            guard: guard::GuardSettings::default(),
+            metrics_tokens: TokenSet::default(),
+            metrics_elsewhere: false,
         }
     }
 }
@@ -60,6 +75,27 @@ pub struct TenantEntry {
     pub store: Arc<dyn ResourceStore>,
     /// Its health and figures.
     pub health: Option<Arc<dyn TenantHealth>>,
+    /// Its requests in flight (bounded: [`HttpSettings::max_in_flight_per_tenant`]).
+    pub in_flight: Arc<tokio::sync::Semaphore>,
+}
+
+impl TenantEntry {
+    /// A tenant admitting `max_in_flight` requests at once.
+    pub fn new(
+        id: &str,
+        tokens: TokenSet,
+        store: Arc<dyn ResourceStore>,
+        health: Option<Arc<dyn TenantHealth>>,
+        max_in_flight: usize,
+    ) -> TenantEntry {
+        TenantEntry {
+            id: id.to_string(),
+            tokens,
+            store,
+            health,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(max_in_flight.max(1))),
+        }
+    }
 }
 
 /// What every handler shares.
@@ -68,24 +104,34 @@ pub struct AppState {
     pub tenants: Vec<Arc<TenantEntry>>,
     /// Settings.
     pub settings: HttpSettings,
+    /// Failed authentication, limited and summarised.
+    pub guard: Arc<guard::AuthGuard>,
 }
 
 impl AppState {
+    /// The tenants, served with `settings`.
+    pub fn new(tenants: Vec<Arc<TenantEntry>>, settings: HttpSettings) -> AppState {
+        AppState {
+            tenants,
+            guard: Arc::new(guard::AuthGuard::new(settings.guard)),
+            settings,
+        }
+    }
+
     /// One tenant, `default`.
     pub fn single(
         store: Arc<dyn ResourceStore>,
         tokens: TokenSet,
         settings: HttpSettings,
     ) -> AppState {
-        AppState {
-            tenants: vec![Arc::new(TenantEntry {
-                id: "default".into(),
-                tokens,
-                store,
-                health: None,
-            })],
-            settings,
-        }
+        let tenant = TenantEntry::new(
+            "default",
+            tokens,
+            store,
+            None,
+            settings.max_in_flight_per_tenant,
+        );
+        AppState::new(vec![Arc::new(tenant)], settings)
     }
 }
 
@@ -148,7 +194,7 @@ pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ScimError> {
     Err(ScimError::NotFound(format!(
         "no SCIM endpoint at {}",
-        req.path()
+        limits::quoted_path(req.path())
     )))
 }
 
@@ -158,8 +204,8 @@ fn method_not_allowed(allow: &'static str) -> actix_web::Route {
         Err::<HttpResponse, _>(ScimError::MethodNotAllowed(
             format!(
                 "{} is not allowed on {}; it takes {allow}",
-                req.method(),
-                req.path()
+                limits::quoted_method(req.method()),
+                limits::quoted_path(req.path())
             ),
             allow,
         ))
@@ -169,7 +215,7 @@ fn method_not_allowed(allow: &'static str) -> actix_web::Route {
 async fn not_implemented(req: HttpRequest) -> Result<HttpResponse, ScimError> {
     Err(ScimError::NotImplemented(format!(
         "{} is not supported by this server (see /ServiceProviderConfig)",
-        req.path()
+        limits::quoted_path(req.path())
     )))
 }
 
@@ -258,13 +304,13 @@ pub struct RunningServer {
 
 /// Bind `listen` and serve the SCIM API over `state` (plain HTTP).
 pub fn start(listen: &str, state: AppState, workers: usize) -> std::io::Result<RunningServer> {
-    start_with(listen, state, workers, None)
+    start_with(listen, web::Data::new(state), workers, None)
 }
 
 /// Bind `listen` and serve the SCIM API over `state`, with TLS when `tls` is given.
 pub fn start_with(
     listen: &str,
-    state: AppState,
+    state: web::Data<AppState>,
     workers: usize,
     tls: Option<rustls::ServerConfig>,
 ) -> std::io::Result<RunningServer> {
@@ -272,8 +318,9 @@ pub fn start_with(
     let _ = observe::prometheus();
     // Loaded before the first request: a defective build fails here, at start.
     let _ = crate::scim::schema::SchemaRegistry::builtin();
+    guard::spawn_summaries(&state.guard);
     let header_timeout = state.settings.client_request_timeout;
-    let data = web::Data::new(state);
+    let data = state;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
@@ -296,12 +343,39 @@ pub fn start_with(
         Some(cfg) => server.bind_rustls_0_23(listen, cfg)?,
         None => server.bind(listen)?,
     };
-    let addr = server
-        .addrs()
+    running(server.addrs(), server.run())
+}
+
+/// Bind `listen` for the operator: `/metrics`, `/readyz` naming every tenant, and `/healthz`,
+/// without authentication (the Prometheus convention: a port only the monitoring network
+/// reaches).
+pub fn start_metrics(listen: &str, state: web::Data<AppState>) -> std::io::Result<RunningServer> {
+    let _ = observe::prometheus();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(observe::metrics_private))
+            .route("/readyz", web::get().to(observe::readyz_private))
+            .route("/healthz", web::get().to(observe::healthz))
+            .default_service(web::to(HttpResponse::NotFound))
+    })
+    .workers(1)
+    .disable_signals()
+    .client_request_timeout(std::time::Duration::from_secs(10))
+    .shutdown_timeout(5)
+    .bind(listen)?;
+    running(server.addrs(), server.run())
+}
+
+/// The running server of `addrs`.
+fn running(
+    addrs: Vec<SocketAddr>,
+    server: actix_web::dev::Server,
+) -> std::io::Result<RunningServer> {
+    let addr = addrs
         .first()
         .copied()
         .ok_or_else(|| std::io::Error::other("the server bound no address"))?;
-    let server = server.run();
     let handle = server.handle();
     let task = tokio::spawn(server);
     Ok(RunningServer { addr, handle, task })

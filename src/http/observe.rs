@@ -13,7 +13,12 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 use tracing::Instrument;
 
-use super::AppState;
+use std::sync::Arc;
+
+use actix_web::HttpRequest;
+
+use super::guard::Rejection;
+use super::{limits, AppState, TenantEntry};
 
 /// The process-wide Prometheus recorder (installed on first use).
 pub fn prometheus() -> Option<&'static PrometheusHandle> {
@@ -55,7 +60,8 @@ fn new_request_id() -> String {
     format!("{prefix}-{n:08x}")
 }
 
-/// The resource a path addresses, for metric labels (`Users`, `Groups`, `Schemas`, ...).
+/// The resource a path addresses, for metric labels (`Users`, `Groups`, `Schemas`, ...;
+/// `unknown` for anything else): a closed set, whatever the client sends.
 fn resource_of(path: &str) -> &'static str {
     let after = path.split("/scim/v2").nth(1).unwrap_or("");
     let first = after
@@ -70,18 +76,42 @@ fn resource_of(path: &str) -> &'static str {
         "ResourceTypes" => "ResourceTypes",
         "ServiceProviderConfig" => "ServiceProviderConfig",
         ".search" => "search",
-        _ => "other",
+        "" => "root",
+        _ => "unknown",
     }
+}
+
+/// Whether a path is one of the unauthenticated operational endpoints (logged at debug level:
+/// probes would otherwise fill the log).
+fn operational(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics")
 }
 
 /// One span per request (request id, method, path; the tenant is filled in once known), an
 /// `X-Request-Id` response header, the request counters and latency histogram, and one log
-/// line. The query string is never logged: it carries e-mail addresses.
+/// line. A URL or headers larger than we read are refused first. Every metric label comes
+/// from a closed set. A request rejected before authentication is not logged by itself but
+/// counted in the summary of [`super::guard`]. The query string is never logged: it carries
+/// e-mail addresses.
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Err(crate::scim::ScimError::Internal("application state missing".into()).into());
+    };
+    let client = super::auth::client_of(req.request(), state.settings.trust_forwarded_headers);
+    let target_bytes = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    if let Err(e) = limits::check_sizes(target_bytes, header_bytes) {
+        state.guard.rejected(client, Rejection::Other);
+        return Err(e.into());
+    }
     let request_id = req
         .headers()
         .get("x-request-id")
@@ -89,8 +119,8 @@ pub async fn observe(
         .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         .map(str::to_string)
         .unwrap_or_else(new_request_id);
-    let method = req.method().to_string();
-    let path = req.path().to_string();
+    let method = limits::method_label(req.method());
+    let path = limits::quoted_path(req.path());
     let span = tracing::info_span!("request", request_id = %request_id, http.method = %method, http.path = %path, tenant.id = tracing::field::Empty, scim.op = tracing::field::Empty);
     let res = next.call(req).instrument(span.clone()).await;
     let secs = started.elapsed().as_secs_f64();
@@ -106,20 +136,32 @@ pub async fn observe(
         }
         Err(e) => (e.as_response_error().status_code().as_u16(), None),
     };
+    let rejected = tenant.is_none() && (400..500).contains(&status);
+    if rejected && res.is_ok() && !matches!(status, 401 | 429) {
+        // Authentication failures (by `require_bearer`, or for `/metrics`) are counted where
+        // they happen; this is the rest: unknown paths, methods, limits.
+        state.guard.rejected(client, Rejection::Other);
+    }
     let tenant = tenant.unwrap_or_else(|| "-".into());
     if path.contains("/scim/v2") {
         let resource = resource_of(&path);
         let labels = [
             ("tenant", tenant.clone()),
             ("resource", resource.to_string()),
-            ("method", method.clone()),
+            ("method", method.to_string()),
         ];
-        metrics::counter!("scim_requests_total", "tenant" => tenant.clone(), "resource" => resource, "method" => method.clone(), "status" => status.to_string()).increment(1);
+        metrics::counter!("scim_requests_total", "tenant" => tenant.clone(), "resource" => resource, "method" => method, "status" => status.to_string()).increment(1);
         metrics::histogram!("scim_request_duration_seconds", &labels).record(secs);
     }
-    span.in_scope(|| {
-        tracing::info!(http.status = status, duration_ms = secs * 1000.0, tenant.id = %tenant, "request");
-    });
+    if !rejected {
+        span.in_scope(|| {
+            if operational(&path) {
+                tracing::debug!(http.status = status, duration_ms = secs * 1000.0, "request");
+            } else {
+                tracing::info!(http.status = status, duration_ms = secs * 1000.0, tenant.id = %tenant, "request");
+            }
+        });
+    }
     res.map(|mut r| {
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             r.headers_mut()
@@ -134,36 +176,124 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// `GET /readyz`: every tenant's Tableau session is usable; 503 naming those that are not.
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+/// Who may see what of readiness and metrics on the main listener.
+enum Viewer {
+    /// Anyone: ready or not, nothing more.
+    Anonymous,
+    /// A tenant's IdP: its own tenant.
+    Tenant(Arc<TenantEntry>),
+    /// A metrics token: every tenant.
+    Operator,
+}
+
+fn viewer(req: &HttpRequest, state: &AppState) -> Viewer {
+    let Some(token) = super::auth::bearer_of(req) else {
+        return Viewer::Anonymous;
+    };
+    if state.settings.metrics_tokens.accepts(token) {
+        return Viewer::Operator;
+    }
+    match super::auth::tenant_of(state, token) {
+        Some(t) => Viewer::Tenant(t),
+        None => Viewer::Anonymous,
+    }
+}
+
+/// Every tenant's readiness failure, by tenant id.
+async fn failing(tenants: &[Arc<TenantEntry>]) -> serde_json::Map<String, serde_json::Value> {
     let mut failing = serde_json::Map::new();
-    for t in &state.tenants {
+    for t in tenants {
         if let Some(h) = &t.health {
             if let Err(why) = h.ready().await {
                 failing.insert(t.id.clone(), why.into());
             }
         }
     }
-    if failing.is_empty() {
-        HttpResponse::Ok().json(json!({"status": "ready", "tenants": state.tenants.len()}))
+    failing
+}
+
+/// `GET /readyz` on the main listener: ready (200) or not (503) to anyone; which tenant is
+/// failing and why only to that tenant's token, or to a metrics token for every tenant.
+pub async fn readyz(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let all = failing(&state.tenants).await;
+    let ready = all.is_empty();
+    let shown: serde_json::Map<String, serde_json::Value> = match viewer(&req, &state) {
+        Viewer::Anonymous => serde_json::Map::new(),
+        Viewer::Operator => all,
+        Viewer::Tenant(t) => all.into_iter().filter(|(id, _)| *id == t.id).collect(),
+    };
+    readiness(ready, shown)
+}
+
+/// `GET /readyz` on the metrics listener: every tenant, named.
+pub async fn readyz_private(state: web::Data<AppState>) -> HttpResponse {
+    let all = failing(&state.tenants).await;
+    readiness(all.is_empty(), all)
+}
+
+fn readiness(ready: bool, failing: serde_json::Map<String, serde_json::Value>) -> HttpResponse {
+    let mut body = json!({"status": if ready { "ready" } else { "not ready" }});
+    if !failing.is_empty() {
+        body["failing"] = failing.into();
+    }
+    if ready {
+        HttpResponse::Ok().json(body)
     } else {
-        HttpResponse::ServiceUnavailable().json(json!({"status": "not ready", "failing": failing}))
+        HttpResponse::ServiceUnavailable().json(body)
     }
 }
 
-/// `GET /metrics`: Prometheus text format.
-pub async fn metrics_endpoint(state: web::Data<AppState>) -> HttpResponse {
+/// The Prometheus text of every metric, tenant gauges refreshed.
+fn render_metrics(state: &AppState) -> HttpResponse {
     for t in &state.tenants {
         if let Some(h) = &t.health {
             h.export_metrics();
         }
     }
+    metrics::gauge!("auth_blocked_addresses").set(state.guard.blocked_now() as f64);
     match prometheus() {
         Some(handle) => HttpResponse::Ok()
             .content_type("text/plain; version=0.0.4")
             .body(handle.render()),
         None => HttpResponse::ServiceUnavailable().body("metrics recorder unavailable\n"),
     }
+}
+
+/// `GET /metrics` on the main listener: only with a metrics token, and not at all when metrics
+/// have a listener of their own.
+pub async fn metrics_endpoint(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, crate::scim::ScimError> {
+    use crate::scim::ScimError;
+    if state.settings.metrics_elsewhere || state.settings.metrics_tokens.is_empty() {
+        return Err(ScimError::NotFound(
+            "/metrics is not served on this listener (see server.metrics_listen and server.metrics_token_hashes)".into(),
+        ));
+    }
+    if let Viewer::Operator = viewer(&req, &state) {
+        return Ok(render_metrics(&state));
+    }
+    let why = if super::auth::bearer_of(&req).is_some() {
+        Rejection::Invalid
+    } else {
+        Rejection::Missing
+    };
+    let client = super::auth::client_of(&req, state.settings.trust_forwarded_headers);
+    Err(match state.guard.failed(client, why) {
+        super::guard::Verdict::Refuse => {
+            ScimError::Unauthorized("/metrics needs a metrics bearer token".into())
+        }
+        super::guard::Verdict::Block { retry_after_secs } => ScimError::TooManyRequests(
+            "too many failed authentications from this address".into(),
+            retry_after_secs,
+        ),
+    })
+}
+
+/// `GET /metrics` on the metrics listener.
+pub async fn metrics_private(state: web::Data<AppState>) -> HttpResponse {
+    render_metrics(&state)
 }
 
 #[cfg(test)]

@@ -100,9 +100,19 @@ pub enum ScimError {
     /// 413: the request body is larger than the configured limit.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 414: the request URL is longer than this server reads.
+    #[error("{0}")]
+    UriTooLong(String),
     /// 415: the request body is not JSON.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 429: too many requests from this client (or for this tenant) now; retry after the
+    /// given number of seconds (the `Retry-After` header).
+    #[error("{0}")]
+    TooManyRequests(String, u64),
+    /// 431: the request headers are larger than this server reads.
+    #[error("{0}")]
+    HeadersTooLarge(String),
     /// 501: an optional SCIM feature we do not offer (Bulk, /Me).
     #[error("{0}")]
     NotImplemented(String),
@@ -138,7 +148,10 @@ impl ScimError {
             ScimError::Conflict(_) => (409, None),
             ScimError::PreconditionFailed(_) => (412, None),
             ScimError::PayloadTooLarge(_) => (413, None),
+            ScimError::UriTooLong(_) => (414, None),
             ScimError::UnsupportedMediaType(_) => (415, None),
+            ScimError::TooManyRequests(..) => (429, None),
+            ScimError::HeadersTooLarge(_) => (431, None),
             ScimError::NotImplemented(_) => (501, None),
             ScimError::BadGateway(_) => (502, None),
             ScimError::Unavailable(_) => (503, None),
@@ -146,13 +159,18 @@ impl ScimError {
         }
     }
 
-    /// The `detail` sent to the client. Internal faults are not described to the client.
+    /// Longest `detail` sent, in characters: details quote what the client sent (a path, a
+    /// filter, a value), and an answer must not grow with the request.
+    pub const MAX_DETAIL_CHARS: usize = 1024;
+
+    /// The `detail` sent to the client, at most [`Self::MAX_DETAIL_CHARS`] characters. Internal
+    /// faults are not described to the client.
     pub fn detail(&self) -> String {
         match self {
             ScimError::Internal(_) => {
                 "The server hit an internal error; it has been logged. Retry later.".to_string()
             }
-            other => other.to_string(),
+            other => truncated(&other.to_string(), Self::MAX_DETAIL_CHARS),
         }
     }
 
@@ -168,6 +186,15 @@ impl ScimError {
             obj.insert("scimType".into(), t.as_str().into());
         }
         body
+    }
+}
+
+/// `text` cut to `max` characters, marked with an ellipsis when cut: for quoting what a client
+/// sent in a message or a log line.
+pub fn truncated(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((at, _)) => format!("{}…", &text[..at]),
     }
 }
 
@@ -203,5 +230,19 @@ mod tests {
         let j = ScimError::Internal("db path /secret".into()).to_json();
         assert!(!j["detail"].as_str().unwrap_or_default().contains("secret"));
         assert_eq!(j["status"], "500");
+    }
+
+    #[test]
+    fn details_quoting_a_huge_request_are_cut() {
+        let e = ScimError::NotFound(format!("no SCIM endpoint at /{}", "x".repeat(100_000)));
+        let d = e.detail();
+        assert_eq!(d.chars().count(), ScimError::MAX_DETAIL_CHARS + 1);
+        assert!(d.ends_with('…'));
+        assert_eq!(truncated("héllo", 2), "hé…");
+        assert_eq!(truncated("héllo", 5), "héllo");
+        assert_eq!(
+            ScimError::TooManyRequests("slow".into(), 30).status_and_type(),
+            (429, None)
+        );
     }
 }

@@ -14,4 +14,4 @@ pub mod schema;
 pub mod urn;
 pub mod version;
 
-pub use error::{ScimError, ScimResult, ScimType};
+pub use error::{truncated, ScimError, ScimResult, ScimType};
