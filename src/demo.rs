@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::http::{TokenDigest, TokenSet};
 use crate::serve::{shutdown_signal, STORE_FILE};
 use crate::stack::{Stack, StackOptions};
 use crate::tableau::emulator::state::{SeedGroup, SeedUser};
@@ -74,6 +75,8 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     emu.seed = Some(seed());
     let mut opts = StackOptions::new(emu, data_dir.clone(), &token);
     opts.server.listen = args.listen;
+    // The demo's token reads its metrics too: a local tryout, not an internet-facing service.
+    opts.server.http.metrics_tokens = TokenSet::new(vec![TokenDigest::of(&token)]);
     let stack = match Stack::start(opts) {
         Ok(s) => s,
         Err(e) => {
@@ -91,6 +94,10 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     println!("  Bearer token:  {token}");
     println!("  Tableau (emulated): {tableau}   calls: {tableau}/_emulator/stats   state: {tableau}/_emulator/dump");
     println!("  Store: {}", data_dir.join(STORE_FILE).display());
+    println!(
+        "  Metrics: curl -H 'Authorization: Bearer {token}' {}/metrics",
+        scim.trim_end_matches("/scim/v2")
+    );
     println!("  Try: curl -H 'Authorization: Bearer {token}' '{scim}/Users?filter=userName%20eq%20%22ana@example.com%22'");
     match stack.run_until(shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
