@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use crate::bridge::background::spawn_name_listing;
 use crate::bridge::store::{SqliteStore, Store};
 use crate::bridge::tenant::Tenant;
 use crate::bridge::{Bridge, BridgeHealth};
@@ -65,6 +66,7 @@ pub fn start(config: &Config) -> Result<Serving, String> {
             Some(Arc::new(BridgeHealth::new(tenant.clone()))),
             config.server.http.max_in_flight_per_tenant,
         )));
+        spawn_name_listing(&tenant, t.ttls.names);
         tenants.push(tenant);
     }
     let mut settings = config.server.http.clone();

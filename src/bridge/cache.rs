@@ -12,6 +12,7 @@ use std::time::Duration;
 use compact_str::CompactString;
 use quick_cache::Equivalent;
 
+use super::name_index::NameIndex;
 use super::ttl_cache::TtlCache;
 
 use super::error::BridgeResult;
@@ -41,6 +42,9 @@ pub struct CacheTtls {
     pub groups: Duration,
     /// Group member lists.
     pub members: Duration,
+    /// How often the site's user and group names are listed again ([`NameIndex`]); a listing
+    /// is trusted for three of these. Zero: no index, every unknown name is asked of Tableau.
+    pub names: Duration,
 }
 
 impl Default for CacheTtls {
@@ -49,6 +53,7 @@ impl Default for CacheTtls {
             users: Duration::from_secs(300),
             groups: Duration::from_secs(300),
             members: Duration::from_secs(120),
+            names: Duration::from_secs(300),
         }
     }
 }
@@ -100,9 +105,8 @@ pub struct UserPage {
 
 /// The caches of one tenant.
 pub struct Caches {
-    /// Lower-cased user name to the user, the same `Arc` as in `user_by_id` (see
-    /// [`Caches::user_named`]).
-    pub user_by_name: TtlCache<CompactString, Arc<User>>,
+    /// Every user name of the site to the user, the same `Arc` as in `user_by_id`.
+    pub names: NameIndex,
     /// User id to the Tableau user.
     pub user_by_id: TtlCache<IdKey, Arc<User>>,
     /// User id to its store row (`None`: none), so reads of cached users do no I/O. Written
@@ -135,7 +139,7 @@ impl Caches {
     /// Caches with these lifetimes.
     pub fn new(ttl: CacheTtls) -> Caches {
         Caches {
-            user_by_name: TtlCache::new(ttl.users, 1_000_000),
+            names: NameIndex::new(ttl.names * 3),
             user_by_id: TtlCache::new(ttl.users, 1_000_000),
             user_rows: TtlCache::new(ttl.users, 1_000_000),
             group_by_id: TtlCache::new(ttl.groups, 100_000),
@@ -176,31 +180,8 @@ impl Caches {
 
     /// Remember a user read from Tableau.
     pub fn remember_user(&self, u: &Arc<User>) {
-        self.user_by_name.insert(u.name.to_lowercase(), u.clone());
+        self.names.put(u);
         self.user_by_id.insert(IdKey::of(&u.id), u.clone());
-    }
-
-    /// The cached user named `name` (any case). A user renamed in Tableau and read again since
-    /// leaves its old name pointing at its old record; only the record `user_by_id` holds now
-    /// is current, so anything else is a miss.
-    pub fn user_named(&self, name: &str) -> Option<Arc<User>> {
-        let u = self.user_by_name.get(name.to_lowercase().as_str())?;
-        let current = self.user_by_id.get(&IdKey::of(&u.id))?;
-        Arc::ptr_eq(&u, &current).then_some(current)
-    }
-
-    /// The key of `name` in `user_by_name` (lower case), for a single-flight load. An entry
-    /// that [`Caches::user_named`] would not answer (a stale name) is dropped first, so that
-    /// the load goes to Tableau.
-    pub fn name_key(&self, name: &str) -> CompactString {
-        let key = CompactString::from(name.to_lowercase());
-        if let Some(u) = self.user_by_name.get(key.as_str()) {
-            let current = self.user_by_id.get(&IdKey::of(&u.id));
-            if !current.is_some_and(|c| Arc::ptr_eq(&u, &c)) {
-                self.user_by_name.invalidate(key.as_str());
-            }
-        }
-        key
     }
 
     /// Remember a user we just wrote, and drop the cached listing pages, which are now stale.
@@ -209,10 +190,10 @@ impl Caches {
         self.remember_user(&Arc::new(u.clone()));
     }
 
-    /// Forget a user.
+    /// Forget a user (removed from Tableau, or hidden from SCIM as a tombstone).
     pub fn forget_user(&self, u: &User) {
         self.user_pages.invalidate_all();
-        self.user_by_name.invalidate(u.name.to_lowercase().as_str());
+        self.names.remove(&u.name);
         self.user_by_id.invalidate(&IdKey::of(&u.id));
     }
 
@@ -221,17 +202,30 @@ impl Caches {
         self.group_by_id.insert(g.id.clone(), g.clone());
     }
 
-    /// Remember a group we just created or renamed; the site's group list is now stale.
+    /// Remember a group we just created or renamed, in the site's group list too.
     pub fn put_group(&self, g: &Group) {
-        self.group_list.invalidate_all();
+        self.edit_group_list(|list| {
+            list.retain(|x| x.id != g.id);
+            list.push(g.clone());
+        });
         self.remember_group(g);
     }
 
-    /// Forget a group and its members; the site's group list is now stale.
+    /// Forget a group and its members, in the site's group list too.
     pub fn forget_group(&self, g: &Group) {
-        self.group_list.invalidate_all();
+        self.edit_group_list(|list| list.retain(|x| x.id != g.id));
         self.group_by_id.invalidate(g.id.as_str());
         self.group_members.invalidate(g.id.as_str());
+    }
+
+    /// Change the cached group list, if there is one (a copy: groups are few, and readers hold
+    /// the old one).
+    fn edit_group_list(&self, edit: impl FnOnce(&mut Vec<Group>)) {
+        if let Some(list) = self.group_list.get(&()) {
+            let mut changed = Vec::clone(&list);
+            edit(&mut changed);
+            self.group_list.insert((), Arc::new(changed));
+        }
     }
 
     /// (hits, misses).
@@ -257,58 +251,50 @@ mod tests {
     }
 
     #[test]
-    fn a_name_finds_the_user_until_a_newer_read_renames_them() {
+    fn reads_and_writes_keep_the_name_index() {
+        use crate::bridge::name_index::Answer;
         let c = Caches::new(CacheTtls::default());
+        let now = std::time::Instant::now();
         c.remember_user(&user("u1", "Ann@Example.com"));
-        let found = c.user_named("ann@example.COM").expect("found by any case");
-        assert_eq!(found.id, "u1");
-        // Renamed in Tableau, read again (a listing page): the old name must not find the
-        // user any more, the new one must.
-        c.remember_user(&user("u1", "ann.smith@example.com"));
-        assert!(c.user_named("ann@example.com").is_none());
-        assert_eq!(
-            c.user_named("ann.smith@example.com")
-                .map(|u| u.name.to_string()),
-            Some("ann.smith@example.com".to_string())
+        assert!(
+            matches!(c.names.lookup("ann@example.COM", now), Answer::Present(u) if u.id == "u1")
         );
-        c.forget_user(&user("u1", "ann.smith@example.com"));
-        assert!(c.user_named("ann.smith@example.com").is_none());
+        c.forget_user(&user("u1", "Ann@Example.com"));
+        assert_eq!(c.names.lookup("ann@example.com", now), Answer::Unknown);
     }
 
     #[test]
-    fn a_stale_name_is_dropped_before_a_load() {
-        let c = Caches::new(CacheTtls::default());
-        c.remember_user(&user("u1", "Ann@Example.com"));
-        assert_eq!(c.name_key("ANN@example.com"), "ann@example.com");
-        assert!(
-            c.user_by_name.get("ann@example.com").is_some(),
-            "a current name stays"
-        );
-        c.remember_user(&user("u1", "ann.smith@example.com"));
-        let key = c.name_key("ann@example.com");
-        assert!(
-            c.user_by_name.get(key.as_str()).is_none(),
-            "the old name is gone"
-        );
-        assert!(c.user_named("ann.smith@example.com").is_some());
-    }
-
-    #[test]
-    fn group_writes_drop_the_site_group_list_and_reads_do_not() {
+    fn group_writes_keep_the_site_group_list() {
         let c = Caches::new(CacheTtls::default());
         let g = Group {
             id: "g1".into(),
             name: "Sales".into(),
             ..Group::default()
         };
-        c.group_list.insert((), Arc::new(vec![g.clone()]));
-        c.remember_group(&g);
-        assert!(c.group_list.get(&()).is_some());
+        let names = |c: &Caches| -> Vec<String> {
+            c.group_list
+                .get(&())
+                .map(|l| l.iter().map(|g| g.name.clone()).collect())
+                .unwrap_or_default()
+        };
         c.put_group(&g);
-        assert!(c.group_list.get(&()).is_none());
+        assert!(c.group_list.get(&()).is_none(), "no list to keep yet");
         c.group_list.insert((), Arc::new(vec![g.clone()]));
-        c.forget_group(&g);
-        assert!(c.group_list.get(&()).is_none() && c.group_by_id.get("g1").is_none());
+        let renamed = Group {
+            name: "Sales EMEA".into(),
+            ..g.clone()
+        };
+        c.put_group(&renamed);
+        assert_eq!(names(&c), vec!["Sales EMEA"]);
+        c.put_group(&Group {
+            id: "g2".into(),
+            name: "Finance".into(),
+            ..Group::default()
+        });
+        assert_eq!(names(&c), vec!["Sales EMEA", "Finance"]);
+        c.forget_group(&renamed);
+        assert_eq!(names(&c), vec!["Finance"]);
+        assert!(c.group_by_id.get("g1").is_none());
     }
 
     #[test]
@@ -340,6 +326,9 @@ mod tests {
         c.user_pages.insert(1, Arc::default());
         c.put_user(&user("u2", "bob@example.com"));
         assert!(c.user_pages.is_empty());
-        assert!(c.user_named("bob@example.com").is_some());
+        assert!(matches!(
+            c.names.lookup("bob@example.com", std::time::Instant::now()),
+            crate::bridge::name_index::Answer::Present(_)
+        ));
     }
 }

@@ -179,23 +179,17 @@ impl Tenant {
                 p.name.eq_ignore_ascii_case("displayName")
                     && p.urn.as_deref().is_none_or(|u| u == urn::GROUP)
             });
+        // The site's group list (one call per 1,000 groups, kept by the name listing and by
+        // every group write) answers a `displayName eq` as well as a full listing. SCIM's
+        // displayName is not case-sensitive.
+        let all = self.site_groups().await?;
         let groups: Vec<Group> = match simple {
-            Some((_, name)) => match self.client.find_group_by_name(name).await? {
-                Some(g) => vec![g],
-                // Tableau's name:eq is exact; SCIM's displayName is not case-sensitive.
-                None => self
-                    .client
-                    .all_groups()
-                    .await?
-                    .into_iter()
-                    .filter(|g| g.name.eq_ignore_ascii_case(name))
-                    .collect(),
-            },
-            None => {
-                let all = self.client.all_groups().await?;
-                self.caches.group_list.insert((), Arc::new(all.clone()));
-                all
-            }
+            Some((_, name)) => all
+                .iter()
+                .filter(|g| g.name.eq_ignore_ascii_case(name))
+                .cloned()
+                .collect(),
+            None => Vec::clone(&all),
         };
         let mut matches = Vec::new();
         for g in groups.into_iter().filter(|g| !g.is_all_users()) {

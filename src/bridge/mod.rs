@@ -6,6 +6,7 @@
 //! carry the plans out (locks, Tableau calls, caches, store, audit).
 
 pub mod audit;
+pub mod background;
 pub mod cache;
 pub mod error;
 #[cfg(test)]
@@ -15,6 +16,7 @@ mod group_roles;
 mod groups;
 pub mod health;
 pub mod mapping;
+pub mod name_index;
 pub mod operation;
 pub mod roles;
 pub mod store;

@@ -13,8 +13,14 @@ use super::user_plan::{
     check_own_role, license_refusal, license_verdict, own_role_refusal, shortfall_verdict,
     LicenseLeft, LicenseVerdict,
 };
+use crate::scim::ScimError;
 use crate::tableau::model::{User, UserUpdate};
-use crate::tableau::SiteRole;
+use crate::tableau::{SiteRole, TableauError};
+
+/// Whether Tableau said the user does not exist (404002, REST error tables).
+pub(super) fn gone_from_tableau(e: &TableauError) -> bool {
+    e.is_not_found() && e.code() == Some("404002")
+}
 
 impl Tenant {
     /// Update User, folding Tableau's answer into `user`. A role change of the account
@@ -41,6 +47,7 @@ impl Tenant {
                 Ok(())
             }
             Err(e) if e.is_licensing_conflict() => self.license_refused(user, upd, op).await,
+            Err(e) if gone_from_tableau(&e) => Err(self.vanished(user).into()),
             Err(e) if e.is_own_role_forbidden() => {
                 self.counters
                     .own_role_refusals
@@ -49,6 +56,17 @@ impl Tenant {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The user was deleted in Tableau behind our back (Tableau answered 404 to a write): forget
+    /// it everywhere, the name index included, and say 404, so the IdP creates it again.
+    pub(super) fn vanished(&self, user: &User) -> ScimError {
+        self.caches.forget_user(user);
+        tracing::warn!(tenant.id = %self.id, user.id = %user.id, "the user was deleted in Tableau; forgotten");
+        ScimError::NotFound(format!(
+            "User '{}' no longer exists in Tableau (it was deleted there); create it again",
+            user.id
+        ))
     }
 
     /// Update User was refused (409014): no seat of the requested role's tier is free, and the

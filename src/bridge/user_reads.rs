@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use serde_json::Value;
 use tokio::sync::MutexGuard;
@@ -11,6 +12,7 @@ use tokio::sync::MutexGuard;
 use super::cache::{found, IdKey, Lookup, UserPage};
 use super::error::BridgeResult;
 use super::mapping::{user_groups, user_to_scim};
+use super::name_index::Answer;
 use super::store::UserRow;
 use super::tenant::Tenant;
 use crate::backend::ListPage;
@@ -56,25 +58,66 @@ impl Tenant {
         }
     }
 
-    /// A user by name, case-insensitively, from the cache or one call. Pre-existing Tableau
-    /// users are found too, so an IdP links them instead of creating (checklist 7).
+    /// A user by name, case-insensitively: from the site's name index (no call, whether found
+    /// or not, once the site has been listed), else one call. Pre-existing Tableau users are
+    /// found too, so an IdP links them instead of creating (checklist 7).
     pub(crate) async fn find_by_name(&self, name: &str) -> BridgeResult<Option<Known>> {
-        let key = self.caches.name_key(name);
-        let load = async {
-            let found = self
-                .client
-                .find_user_by_name(name, NameMatch::CaseInsensitive)
-                .await;
-            as_load(found).inspect(|u| self.caches.user_by_id.insert(IdKey::of(&u.id), u.clone()))
-        };
-        let user = self
-            .caches
-            .get_or_load(&self.caches.user_by_name, &key, load)
-            .await;
-        match found(user)? {
-            Some(u) => self.visible(u).await,
-            None => Ok(None),
+        match self.caches.names.lookup(name, Instant::now()) {
+            Answer::Present(u) => {
+                self.caches.record(true);
+                self.visible(u).await
+            }
+            Answer::Absent => {
+                self.caches.record(true);
+                Ok(None)
+            }
+            Answer::Unknown => {
+                self.caches.record(false);
+                let found = self
+                    .client
+                    .find_user_by_name(name, NameMatch::CaseInsensitive)
+                    .await?;
+                match found {
+                    Some(u) => {
+                        let u = Arc::new(u);
+                        self.caches.remember_user(&u);
+                        self.visible(u).await
+                    }
+                    None => Ok(None),
+                }
+            }
         }
+    }
+
+    /// List the site's users and groups once: the name index, complete from this listing's
+    /// start, and the group list. One call per 1,000 users and one per 1,000 groups.
+    pub async fn list_names(&self) -> BridgeResult<()> {
+        let started = self.caches.names.begin_listing();
+        let users = match self.client.all_users().await {
+            Ok(u) => u,
+            Err(e) => {
+                self.caches.names.abandon_listing();
+                return Err(e.into());
+            }
+        };
+        let users: Vec<Arc<User>> = users.into_iter().map(Arc::new).collect();
+        for u in &users {
+            self.caches.user_by_id.insert(IdKey::of(&u.id), u.clone());
+        }
+        let count = users.len();
+        self.caches.names.finish_listing(users, started);
+        let groups = self.client.all_groups().await?;
+        for g in groups.iter().filter(|g| !g.is_all_users()) {
+            self.caches.remember_group(g);
+        }
+        self.caches.group_list.insert((), Arc::new(groups));
+        tracing::debug!(tenant.id = %self.id, users = count, "listed the site's names");
+        Ok(())
+    }
+
+    /// Whether the name index is complete (the site has been listed recently enough).
+    pub fn names_complete(&self) -> bool {
+        self.caches.names.is_complete(Instant::now())
     }
 
     /// The user with its row, unless the row is a tombstone (deleted through SCIM).

@@ -10,6 +10,7 @@ use super::error::{BridgeError, BridgeResult};
 use super::mapping::{attribute_update, tombstone, user_row, user_to_scim};
 use super::operation::Operation;
 use super::store::UserRow;
+use super::tableau_writes::gone_from_tableau;
 use super::tenant::Tenant;
 use super::text_checks::check_user_text;
 use super::user_plan::{
@@ -94,6 +95,9 @@ impl Tenant {
         else {
             return Err(conflict());
         };
+        // The index may not have listed this user yet: now it knows, and the IdP's next
+        // lookup finds it.
+        self.caches.remember_user(&Arc::new(existing.clone()));
         let row = self.row_of(&existing.id).await?;
         if !row.as_ref().is_some_and(|r| r.deleted) {
             self.audit(AuditEvent::new(Operation::CreateUser, user_name).outcome("uniqueness"));
@@ -217,7 +221,11 @@ impl Tenant {
         }
         let upd = unlicense(&cur);
         if !upd.is_empty() {
-            self.client.update_user(id, &upd).await?;
+            match self.client.update_user(id, &upd).await {
+                Ok(_) => {}
+                Err(e) if gone_from_tableau(&e) => return Err(self.vanished(&cur).into()),
+                Err(e) => return Err(e.into()),
+            }
         }
         self.put_row(tombstone(&cur, row.as_deref(), before, &timestamp()))
             .await?;

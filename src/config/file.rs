@@ -68,6 +68,7 @@ pub(super) struct CacheSection {
     pub users_ttl_secs: Option<u64>,
     pub groups_ttl_secs: Option<u64>,
     pub members_ttl_secs: Option<u64>,
+    pub names_refresh_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -252,6 +252,7 @@ fn ttls(c: &CacheSection) -> CacheTtls {
         users: c.users_ttl_secs.map_or(d.users, Duration::from_secs),
         groups: c.groups_ttl_secs.map_or(d.groups, Duration::from_secs),
         members: c.members_ttl_secs.map_or(d.members, Duration::from_secs),
+        names: c.names_refresh_secs.map_or(d.names, Duration::from_secs),
     }
 }
 

@@ -227,11 +227,38 @@ impl Site {
         configure(&mut o);
         let stack = Stack::start(o).expect("the stack starts");
         let idp = Idp::new(&stack.scim_url(), token);
-        Site {
+        let site = Site {
             stack,
             idp,
             _dir: dir,
+        };
+        site.await_names();
+        site
+    }
+
+    /// Wait (up to 10 s) for the tenant's first listing of the site's names, then zero the
+    /// emulator's counters, so that tests count only the calls their requests cause. Users
+    /// added to the emulator behind the bridge's back afterwards are learnt by
+    /// [`Site::relist_names`].
+    fn await_names(&self) {
+        for _ in 0..1000 {
+            if self.stack.tenant().names_complete() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
+        self.reset_calls();
+    }
+
+    /// List the site's names again now (as the background listing would), then zero the
+    /// emulator's counters.
+    pub async fn relist_names(&self) {
+        self.stack
+            .tenant()
+            .list_names()
+            .await
+            .expect("the names are listed");
+        self.reset_calls();
     }
 
     /// Every Tableau call since the last reset, as the emulator counted them.
