@@ -139,7 +139,11 @@ async fn okta_flow(h: &Site, user_name: &str, group: &str) -> String {
             )),
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{added}");
+    assert_eq!(
+        s,
+        StatusCode::NO_CONTENT,
+        "a change of members alone has no body: {added}"
+    );
     assert_eq!(h.members(group), vec![user_name.to_string()]);
     uid
 }
@@ -205,7 +209,7 @@ async fn entra_flow(h: &Site, user_name: &str, group: &str) -> String {
         .await;
     let other = id(&existing["Resources"][0]);
     let (s, _) = h.idp.call(Method::PATCH, &format!("/Groups/{gid}"), Some(patch(json!([{"op":"Add","path":"members","value":[{"$ref":null,"value":uid},{"value":other}]}])))).await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, _) = h
         .idp
         .call(
@@ -216,7 +220,7 @@ async fn entra_flow(h: &Site, user_name: &str, group: &str) -> String {
             )),
         )
         .await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(s, StatusCode::NO_CONTENT);
     assert_eq!(h.members(group), vec![user_name.to_string()]);
     let (s, off) = h
         .idp
@@ -795,7 +799,7 @@ async fn group_roles_follow_membership() {
         .idp
         .call(Method::PATCH, &group, Some(patch(join.clone())))
         .await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(s, StatusCode::NO_CONTENT);
     assert_eq!(
         h.role("grp@example.com").as_deref(),
         Some("Creator"),
@@ -817,7 +821,7 @@ async fn group_roles_follow_membership() {
             )),
         )
         .await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(s, StatusCode::NO_CONTENT);
     assert_eq!(
         h.role("grp@example.com").as_deref(),
         Some("Viewer"),
@@ -825,7 +829,7 @@ async fn group_roles_follow_membership() {
     );
     // Joining again, then the group is deleted: the role it granted goes with it.
     let (s, _) = h.idp.call(Method::PATCH, &group, Some(patch(join))).await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(s, StatusCode::NO_CONTENT);
     assert_eq!(h.role("grp@example.com").as_deref(), Some("Creator"));
     let (s, _) = h.idp.call(Method::DELETE, &group, None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);

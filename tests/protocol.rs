@@ -849,6 +849,10 @@ async fn checklist_28_okta_create_flow_deactivate_keeps_memberships_and_group_pu
     let rename = app.request(Method::PATCH, &format!("/Groups/{gid}"), Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"id":gid,"displayName":"Test SCIMv2"}}]}))).await;
     assert_eq!(rename.status, StatusCode::OK);
     let add = app.request(Method::PATCH, &format!("/Groups/{gid}"), Some(json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":id,"display":"test.user@okta.local"}]}]}))).await;
+    // Members alone changed and no attributes asked for: 204, no body (RFC 7644 3.5.2).
+    assert_eq!(add.status, StatusCode::NO_CONTENT);
+    assert!(add.body.is_null(), "{}", add.body);
+    let add = app.read(&format!("/Groups/{gid}")).await;
     assert_eq!(add.body["members"][0]["value"], json!(id));
     assert!(
         add.body["members"][0].get("display").is_none(),
@@ -885,7 +889,8 @@ async fn checklist_30_groups_created_empty_filled_by_patch_and_names_unique() {
     let add = app
         .request(
             Method::PATCH,
-            &format!("/Groups/{gid}"),
+            // Asking for attributes brings the resource back.
+            &format!("/Groups/{gid}?attributes=members,displayName"),
             Some(
                 json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[
         {"op":"Add","path":"members","value":[{"$ref":null,"value":a["id"]},{"value":b["id"]}]}]}),
@@ -903,6 +908,8 @@ async fn checklist_30_groups_created_empty_filled_by_patch_and_names_unique() {
             ),
         )
         .await;
+    assert_eq!(rm.status, StatusCode::NO_CONTENT);
+    let rm = app.read(&format!("/Groups/{gid}")).await;
     assert_eq!(
         rm.body["members"],
         json!([{"value":b["id"]}]),

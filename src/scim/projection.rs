@@ -41,6 +41,11 @@ impl Projection {
         })
     }
 
+    /// Whether the client named no attributes either way (the default representation).
+    pub fn is_default(&self) -> bool {
+        self.attributes.is_empty() && self.excluded.is_empty()
+    }
+
     /// Whether `excludedAttributes` names `name` (e.g. `members`), so a backend can skip
     /// fetching it.
     pub fn excludes(&self, name: &str) -> bool {

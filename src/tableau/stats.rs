@@ -83,6 +83,10 @@ impl CallStats {
         let _ = SCOPE.try_with(|c| c.set(c.get() + 1));
         metrics::counter!("tableau_calls_total", "tenant" => self.label.clone(), "endpoint" => key.to_string(), "status" => status.to_string()).increment(1);
         metrics::histogram!("tableau_call_duration_seconds", "tenant" => self.label.clone(), "endpoint" => key.to_string()).record(ms as f64 / 1000.0);
+        if status == 429 {
+            metrics::counter!("tableau_throttled_total", "tenant" => self.label.clone())
+                .increment(1);
+        }
         if let Ok(mut s) = self.inner.lock() {
             let e = s.endpoints.entry(key.to_string()).or_default();
             e.calls += 1;

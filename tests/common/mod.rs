@@ -211,6 +211,8 @@ pub struct Site {
     pub stack: Stack,
     /// The IdP of the one tenant.
     pub idp: Idp,
+    /// Tableau calls the start cost (server info, sign-in, the first listing of names).
+    pub startup_calls: u64,
     _dir: tempfile::TempDir,
 }
 
@@ -227,27 +229,30 @@ impl Site {
         configure(&mut o);
         let stack = Stack::start(o).expect("the stack starts");
         let idp = Idp::new(&stack.scim_url(), token);
-        let site = Site {
+        let mut site = Site {
             stack,
             idp,
+            startup_calls: 0,
             _dir: dir,
         };
-        site.await_names();
+        site.startup_calls = site.await_names();
         site
     }
 
     /// Wait (up to 10 s) for the tenant's first listing of the site's names, then zero the
     /// emulator's counters, so that tests count only the calls their requests cause. Users
     /// added to the emulator behind the bridge's back afterwards are learnt by
-    /// [`Site::relist_names`].
-    fn await_names(&self) {
+    /// [`Site::relist_names`]. The calls counted until then.
+    fn await_names(&self) -> u64 {
         for _ in 0..1000 {
             if self.stack.tenant().names_complete() {
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+        let calls = self.tableau_calls();
         self.reset_calls();
+        calls
     }
 
     /// List the site's names again now (as the background listing would), then zero the

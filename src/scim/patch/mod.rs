@@ -86,6 +86,30 @@ impl PatchRequest {
             .collect::<ScimResult<Vec<_>>>()?;
         Ok(PatchRequest { operations })
     }
+
+    /// Whether every operation targets the core attribute `name` alone: by path (`members`,
+    /// `members[value eq "..."]`, with or without the core `urn` prefix), or without a path with
+    /// a value that holds only `name`. Such a PATCH of a group's `members` may be answered with
+    /// 204 No Content (RFC 7644 section 3.5.2), since the rest of the resource did not change.
+    pub fn changes_only(&self, name: &str, core_urn: &str) -> bool {
+        !self.operations.is_empty()
+            && self.operations.iter().all(|op| match &op.path {
+                Some(p) => {
+                    p.attr.name.eq_ignore_ascii_case(name)
+                        && p.attr
+                            .urn
+                            .as_deref()
+                            .is_none_or(|u| u.eq_ignore_ascii_case(core_urn))
+                }
+                None => op
+                    .value
+                    .as_ref()
+                    .and_then(Value::as_object)
+                    .is_some_and(|o| {
+                        !o.is_empty() && o.keys().all(|k| k.eq_ignore_ascii_case(name))
+                    }),
+            })
+    }
 }
 
 fn parse_op(n: usize, op: &Value) -> ScimResult<PatchOp> {

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use crate::scim::error::ScimError;
 use crate::scim::patch::{apply, PatchRequest};
 use crate::scim::schema::{ResourceKind, ResourceSchema, SchemaRegistry};
+use crate::scim::urn;
 
 fn users() -> ResourceSchema<'static> {
     SchemaRegistry::builtin().resource(ResourceKind::User)
@@ -85,4 +86,41 @@ fn attributes_of_extensions_we_do_not_know_are_skipped_as_with_a_path() {
         "displayName":"Babs"}))
     .map_err(|e| e.to_string());
     assert_eq!(u.map(|u| u["displayName"].clone()), Ok(json!("Babs")));
+}
+
+fn request(ops: Value) -> PatchRequest {
+    PatchRequest::parse(&json!({
+        "schemas": [urn::PATCH_OP],
+        "Operations": ops
+    }))
+    .expect("a valid PATCH")
+}
+
+#[test]
+fn a_patch_changes_only_members_when_every_operation_targets_members() {
+    let only = |ops: Value| request(ops).changes_only("members", urn::GROUP);
+    // Okta's and Entra's member pushes.
+    assert!(only(
+        json!([{"op":"add","path":"members","value":[{"value":"a"}]}])
+    ));
+    assert!(only(json!([
+        {"op":"Remove","path":"members[value eq \"a\"]"},
+        {"op":"Add","path":"members","value":[{"value":"b"}]}
+    ])));
+    assert!(only(json!([{"op":"replace","value":{"members":[]}}])));
+    assert!(only(
+        json!([{"op":"add","path":format!("{}:members", urn::GROUP),"value":[]}])
+    ));
+    // Anything else is a change the client may want to see.
+    assert!(!only(json!([
+        {"op":"add","path":"members","value":[{"value":"a"}]},
+        {"op":"replace","path":"displayName","value":"New"}
+    ])));
+    assert!(!only(
+        json!([{"op":"replace","value":{"members":[],"displayName":"x"}}])
+    ));
+    assert!(!only(json!([{"op":"replace","value":{}}])));
+    assert!(!only(
+        json!([{"op":"replace","path":"externalId","value":"x"}])
+    ));
 }

@@ -107,8 +107,9 @@ impl TableauClient {
             };
             let request = build(session.as_deref());
             let started = Instant::now();
-            // A bounded number of requests in flight per tenant; waiting here is not a retry.
-            let permit = self.in_flight.acquire().await;
+            // As many requests in flight, as fast, as Tableau accepts; waiting here is not a
+            // retry.
+            let permit = self.throttle.slot().await;
             let sent = match request.send().await {
                 Ok(resp) => {
                     let status = resp.status();
@@ -133,6 +134,7 @@ impl TableauClient {
             let (outcome, answer) = match sent {
                 Ok((status, retry_after, text, location)) => {
                     self.stats.record(key, status.as_u16(), ms);
+                    self.throttle.observe(status.as_u16(), retry_after);
                     tracing::debug!(tableau.endpoint = %key, http.status = status.as_u16(), duration_ms = ms, attempt, "tableau call");
                     let outcome = Outcome::Answer {
                         status: status.as_u16(),

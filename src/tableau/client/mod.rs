@@ -11,6 +11,7 @@ mod funnel;
 mod groups;
 mod redirect;
 mod session;
+pub mod throttle;
 mod users;
 
 use std::time::{Duration, Instant};
@@ -60,7 +61,7 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     /// Page size for listings (Tableau allows at most 1000).
     pub page_size: u32,
-    /// Most requests in flight at once (Tableau Cloud answers 429 past its limits).
+    /// Most requests in flight at once; fewer while Tableau throttles ([`throttle`]).
     pub max_in_flight: usize,
     /// The `tenant` label of this client's metrics.
     pub label: String,
@@ -110,7 +111,7 @@ pub struct TableauClient {
     session: RwLock<Option<std::sync::Arc<Session>>>,
     sign_in_lock: Mutex<()>,
     stats: std::sync::Arc<CallStats>,
-    in_flight: tokio::sync::Semaphore,
+    throttle: throttle::Throttle,
 }
 
 impl std::fmt::Debug for TableauClient {
@@ -149,7 +150,7 @@ impl TableauClient {
         Ok(TableauClient {
             http,
             stats: std::sync::Arc::new(CallStats::new(&cfg.label)),
-            in_flight: tokio::sync::Semaphore::new(cfg.max_in_flight.max(1)),
+            throttle: throttle::Throttle::new(cfg.max_in_flight),
             cfg,
             version: OnceCell::new(),
             session: RwLock::new(None),
@@ -165,6 +166,12 @@ impl TableauClient {
     /// Zero the call counters.
     pub fn reset_stats(&self) {
         self.stats.reset()
+    }
+
+    /// The adaptive limits now: calls allowed in flight, calls per second (once Tableau has
+    /// throttled), and throttles seen.
+    pub fn limits(&self) -> (usize, Option<f64>, u64) {
+        self.throttle.now()
     }
 }
 

@@ -96,6 +96,18 @@ pub struct EmulatorArgs {
     /// A session token expires after this many calls.
     #[arg(long, env = "TABLEAU_EMULATOR_EXPIRE_SESSION_AFTER")]
     expire_session_after: Option<u64>,
+    /// A rate limit: at most this many calls per second (a token bucket), 429 beyond it.
+    #[arg(long, env = "TABLEAU_EMULATOR_RATE_LIMIT")]
+    rate_limit_per_sec: Option<f64>,
+    /// Calls the rate limit lets through at once after a quiet spell (default: one second's).
+    #[arg(long, env = "TABLEAU_EMULATOR_RATE_LIMIT_BURST")]
+    rate_limit_burst: Option<f64>,
+    /// The rate limit's 429 carries no Retry-After.
+    #[arg(long, env = "TABLEAU_EMULATOR_RATE_LIMIT_NO_RETRY_AFTER")]
+    rate_limit_no_retry_after: bool,
+    /// The rate limit's 429 has an HTML body.
+    #[arg(long, env = "TABLEAU_EMULATOR_RATE_LIMIT_HTML")]
+    rate_limit_html: bool,
 }
 
 /// The emulator configuration the options describe, and where to listen.
@@ -152,6 +164,10 @@ pub fn emulator_config(a: EmulatorArgs) -> Result<(String, EmulatorConfig), Stri
         rate_stall: a.rate_stall,
         stall_ms: a.stall_ms,
         script: Default::default(),
+        rate_limit_per_sec: a.rate_limit_per_sec,
+        rate_limit_burst: a.rate_limit_burst,
+        rate_limit_no_retry_after: a.rate_limit_no_retry_after,
+        rate_limit_html: a.rate_limit_html,
     };
     Ok((a.listen, cfg))
 }

@@ -32,6 +32,45 @@ pub(crate) fn label(method: &str, path: &str) -> String {
     format!("{method} /{}", normalized.join("/"))
 }
 
+/// What the rate limit says of a call now: `None` when it passes, else the seconds until the
+/// next token.
+fn rate_limited(shared: &Shared) -> Option<f64> {
+    let mut s = shared.state.lock().ok()?;
+    let rate = s.faults.rate_limit_per_sec?;
+    let burst = s.faults.rate_limit_burst.unwrap_or(rate);
+    s.bucket.take(std::time::Instant::now(), rate, burst).err()
+}
+
+/// The rate limit's 429: Tableau's XML or (`rate_limit_html`) a gateway's HTML page, with
+/// `Retry-After` unless told otherwise.
+fn throttled(shared: &Shared, wait_secs: f64) -> HttpResponse {
+    let (html, no_retry_after) = shared
+        .state
+        .lock()
+        .map(|s| (s.faults.rate_limit_html, s.faults.rate_limit_no_retry_after))
+        .unwrap_or((false, false));
+    let mut resp = if html {
+        HttpResponse::TooManyRequests()
+            .content_type("text/html")
+            .body("<html><body><h1>429 Too Many Requests</h1></body></html>")
+    } else {
+        error_response(&api_error(
+            429,
+            "429000",
+            "Too Many Requests",
+            "The request limit was exceeded; retry later",
+        ))
+    };
+    if !no_retry_after {
+        let secs = wait_secs.ceil().max(1.0) as u64;
+        resp.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(secs),
+        );
+    }
+    resp
+}
+
 fn pick(shared: &Shared) -> (Option<Fault>, u64, u64, u64) {
     let Ok(mut s) = shared.state.lock() else {
         return (None, 0, 0, 0);
@@ -76,6 +115,9 @@ pub(crate) async fn inject(
     let key = label(req.method().as_str(), req.path());
     if let Ok(mut s) = shared.state.lock() {
         *s.stats.entry(key).or_default() += 1;
+    }
+    if let Some(wait) = rate_limited(&shared) {
+        return Ok(req.into_response(throttled(&shared, wait)));
     }
     let (fault, latency, stall, retry_after) = pick(&shared);
     if latency > 0 {
@@ -137,6 +179,28 @@ pub(crate) async fn inject(
 
 #[cfg(test)]
 mod tests {
+    use crate::tableau::emulator::state::Bucket;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn the_bucket_lets_a_burst_through_then_the_rate() {
+        let t0 = Instant::now();
+        let mut b = Bucket::default();
+        for _ in 0..5 {
+            assert!(b.take(t0, 20.0, 5.0).is_ok(), "the burst");
+        }
+        let wait = b.take(t0, 20.0, 5.0).err().unwrap_or_default();
+        assert!((wait - 0.05).abs() < 1e-9, "{wait}");
+        assert!(b.take(t0 + Duration::from_millis(50), 20.0, 5.0).is_ok());
+        assert!(b.take(t0 + Duration::from_millis(60), 20.0, 5.0).is_err());
+        // A long quiet spell fills it only up to the burst.
+        let later = t0 + Duration::from_secs(60);
+        for _ in 0..5 {
+            assert!(b.take(later, 20.0, 5.0).is_ok());
+        }
+        assert!(b.take(later, 20.0, 5.0).is_err());
+    }
+
     #[test]
     fn labels_replace_luids() {
         let l = super::label(

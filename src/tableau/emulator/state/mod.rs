@@ -186,6 +186,48 @@ pub struct Faults {
     pub stall_ms: u64,
     /// Faults for the next calls, in order, before any random one.
     pub script: VecDeque<Fault>,
+    /// A rate limit, as a gateway in front of Tableau imposes it: a token bucket of this many
+    /// calls per second (`None`: unlimited); past it, 429.
+    pub rate_limit_per_sec: Option<f64>,
+    /// The bucket's size: calls that may come at once after a quiet spell (default: one
+    /// second's worth).
+    pub rate_limit_burst: Option<f64>,
+    /// Leave `Retry-After` out of the rate limit's 429 (Tableau Cloud sometimes does).
+    pub rate_limit_no_retry_after: bool,
+    /// Answer the rate limit's 429 with an HTML page instead of Tableau's XML (as Tableau
+    /// Cloud's gateway sometimes does; KB "concurrency limits in REST APIs on Tableau Cloud").
+    pub rate_limit_html: bool,
+}
+
+/// The rate limit's token bucket.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Bucket {
+    /// Tokens left.
+    pub tokens: f64,
+    /// When it was last filled; `None` before the first call (it starts full).
+    pub filled_at: Option<std::time::Instant>,
+}
+
+impl Bucket {
+    /// Take a token at `now` from a bucket filling at `rate` per second up to `burst`: `Ok`,
+    /// or `Err` with the seconds until the next token.
+    pub fn take(&mut self, now: std::time::Instant, rate: f64, burst: f64) -> Result<(), f64> {
+        let burst = burst.max(1.0);
+        let tokens = match self.filled_at {
+            None => burst,
+            Some(at) => {
+                (self.tokens + now.saturating_duration_since(at).as_secs_f64() * rate).min(burst)
+            }
+        };
+        self.filled_at = Some(now);
+        if tokens >= 1.0 {
+            self.tokens = tokens - 1.0;
+            Ok(())
+        } else {
+            self.tokens = tokens;
+            Err((1.0 - tokens) / rate.max(f64::MIN_POSITIVE))
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -228,6 +270,8 @@ pub struct SiteState {
     pub(crate) sent: BTreeMap<String, u64>,
     /// Fault injection.
     pub faults: Faults,
+    /// The rate limit's bucket.
+    pub(crate) bucket: Bucket,
 }
 
 fn luid() -> String {
@@ -261,6 +305,7 @@ impl SiteState {
             stats: BTreeMap::new(),
             sent: BTreeMap::new(),
             faults: Faults::default(),
+            bucket: Bucket::default(),
         };
         s.names.insert(admin_name.to_lowercase(), admin_id.clone());
         s.users.insert(
