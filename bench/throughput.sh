@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # SCIM throughput and latency, tableau-scim (bridge on the emulator at zero added latency)
-# against scim2-server (python-scim's reference server, in memory), the same mix side by side.
+# against scim2-server (python-scim's reference server, in memory), the same mix side by side;
+# then the reads alone beside bench/reference_server.rs (bare actix-web, fixed bodies: the HTTP
+# limit of this machine). tableau-scim runs at the default log level, its log going to a file,
+# as a service's would.
 # Usage: bench/throughput.sh [seconds per run, default 15] [runs, default 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +14,7 @@ VENV=${TMPDIR:-/tmp}/tableau-scim-bench-venv
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/pip" install --quiet --disable-pip-version-check "scim2-server==0.8.3"
-cargo build --release --quiet --bin tableau-scim
+cargo build --release --quiet --bin tableau-scim --example reference_server
 WORK=$(mktemp -d)
 cleanup() { kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"; }
 PIDS=()
@@ -21,13 +24,17 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_up() { for _ in $(seq 100); do curl -fs -o /dev/null -H "Authorization: Bearer $TOKEN" "$1" && return 0; sleep 0.1; done; echo "$1 did not come up"; exit 1; }
 
 P1=$(free_port)
-RUST_LOG=warn target/release/tableau-scim demo --listen "127.0.0.1:$P1" --token "$TOKEN" --data "$WORK/data" > /dev/null 2>&1 &
+target/release/tableau-scim demo --listen "127.0.0.1:$P1" --token "$TOKEN" --data "$WORK/data" > "$WORK/demo.out" 2> "$WORK/demo.log" &
 PIDS+=($!); OURS=$!
 P2=$(free_port)
 "$VENV/bin/scim2-server" --port "$P2" --bearer-token "$TOKEN" > /dev/null 2>&1 &
 PIDS+=($!); PEER=$!
+P3=$(free_port)
+target/release/examples/reference_server "$P3" "$TOKEN" > /dev/null 2>&1 &
+PIDS+=($!)
 wait_up "http://127.0.0.1:$P1/scim/v2/ServiceProviderConfig"
 wait_up "http://127.0.0.1:$P2/ServiceProviderConfig"
+wait_up "http://127.0.0.1:$P3/scim/v2/ServiceProviderConfig"
 
 # scim2-server serves SCIM at the root, tableau-scim under /scim/v2 (BENCH_PREFIX in mix.lua).
 python3 "$(dirname "$0")/seed.py" "http://127.0.0.1:$P1/scim/v2" "$TOKEN" 1000 "$WORK/ours.txt"
@@ -63,3 +70,20 @@ for part in reads writes; do
   done
   printf "tableau-scim, %-6s only: %s req/s, p50 %s ms, p99 %s ms\n" "$part" "$(field rps < "$WORK/$part.res" | median)" "$(field p50_ms < "$WORK/$part.res" | median)" "$(field p99_ms < "$WORK/$part.res" | median)"
 done
+
+# The reads beside the HTTP limit: the reference server answers the same requests.
+: > "$WORK/ref.res"; : > "$WORK/ours-reads.res"
+for i in $(seq "$RUNS"); do
+  BENCH_ONLY=reads run "http://127.0.0.1:$P1" "$WORK/ours.txt" /scim/v2 >> "$WORK/ours-reads.res"
+  BENCH_ONLY=reads run "http://127.0.0.1:$P3" "$WORK/ours.txt" /scim/v2 >> "$WORK/ref.res"
+done
+echo "reads only, side by side (wrk -t2 -c16, ${SECS}s x ${RUNS} runs, medians):"
+printf "%-14s %10s %9s %9s\n" server req/s p50_ms p99_ms
+for pair in "tableau-scim ours-reads" "reference ref"; do
+  set -- $pair
+  printf "%-14s %10s %9s %9s\n" "$1" "$(field rps < "$WORK/$2.res" | median)" "$(field p50_ms < "$WORK/$2.res" | median)" "$(field p99_ms < "$WORK/$2.res" | median)"
+done
+ours=$(field rps < "$WORK/ours-reads.res" | median); ref=$(field rps < "$WORK/ref.res" | median)
+python3 -c "print(f'reads, tableau-scim / reference: {100*float($ours)/max(float($ref),0.001):.0f}%')"
+lines=$(wc -l < "$WORK/demo.log"); bytes=$(wc -c < "$WORK/demo.log")
+echo "tableau-scim log: $lines lines, $((bytes / (lines > 0 ? lines : 1))) bytes per line on average"

@@ -1,7 +1,14 @@
-//! Log set-up: human-readable text or one JSON object per line, on standard error, filtered by
-//! `RUST_LOG` (default `info`).
+//! Log set-up: a compact text line or one JSON object per line, on standard error, filtered by
+//! `RUST_LOG` (default `info`). Lines go through a non-blocking writer (a thread of its own
+//! writes them), so a slow terminal or disk never holds a request up; it blocks rather than
+//! drops when its queue is full, so no line is lost. Colour only when standard error is a
+//! terminal: escape codes in a file are noise and bytes.
+
+use std::io::IsTerminal;
+use std::sync::OnceLock;
 
 use serde::Deserialize;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, clap::ValueEnum)]
@@ -14,21 +21,44 @@ pub enum LogFormat {
     Json,
 }
 
+/// The writer thread's guard: kept for the life of the process. The commands that log call
+/// [`flush`] before they exit, so the last lines are written.
+static GUARD: OnceLock<std::sync::Mutex<Option<WorkerGuard>>> = OnceLock::new();
+
 /// Install the global subscriber (once per process; later calls do nothing).
 pub fn init(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     // `try_init`: a second initialisation (a test harness, a command that re-initialises)
     // keeps the first subscriber instead of panicking.
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
+    let installed = match format {
+        LogFormat::Text => builder
+            .compact()
+            .with_target(false)
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
         LogFormat::Json => builder
             .json()
             .with_current_span(true)
             .with_span_list(false)
             .try_init(),
     };
+    if installed.is_ok() {
+        let _ = GUARD.set(std::sync::Mutex::new(Some(guard)));
+    }
+}
+
+/// Write out every line logged so far (at exit).
+pub fn flush() {
+    if let Some(g) = GUARD.get() {
+        if let Ok(mut g) = g.lock() {
+            g.take();
+        }
+    }
 }

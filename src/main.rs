@@ -82,7 +82,7 @@ fn hash_token() -> ExitCode {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let code = match cli.command {
         // `serve` sets up logging itself: the configuration file may choose the format.
         Command::Serve { config } => serve::run(&config, cli.log_format).await,
         Command::CheckConfig { config } => {
@@ -98,5 +98,7 @@ async fn main() -> ExitCode {
             emulator::run(*args).await
         }
         Command::HashToken => hash_token(),
-    }
+    };
+    logging::flush();
+    code
 }

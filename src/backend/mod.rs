@@ -7,6 +7,7 @@
 //! which the HTTP layer adds when rendering.
 
 pub mod memory;
+pub mod trace;
 
 use async_trait::async_trait;
 use serde_json::Value;

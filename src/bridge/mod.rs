@@ -69,9 +69,10 @@ async fn op<T>(
     f: impl std::future::Future<Output = error::BridgeResult<T>>,
 ) -> ScimResult<T> {
     let name = operation.as_str();
-    tracing::Span::current().record("scim.op", name);
     let (out, calls) = counted(f).await;
-    tracing::info!(tenant.id = %tenant.id, scim.op = name, tableau.calls = calls, ok = out.is_ok(), "scim operation");
+    // The request's one log line (http::observe) carries the operation and its calls.
+    crate::backend::trace::record(name, calls);
+    tracing::debug!(tenant.id = %tenant.id, scim.op = name, tableau.calls = calls, ok = out.is_ok(), "scim operation");
     out.map_err(ScimError::from)
 }
 

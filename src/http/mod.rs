@@ -8,6 +8,7 @@ pub mod error;
 pub mod guard;
 pub mod limits;
 pub mod observe;
+pub mod request_metrics;
 pub mod resources;
 pub mod response;
 

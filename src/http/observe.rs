@@ -18,7 +18,9 @@ use std::sync::Arc;
 use actix_web::HttpRequest;
 
 use super::guard::Rejection;
+use super::request_metrics::RequestMetrics;
 use super::{limits, AppState, TenantEntry};
+use crate::backend::trace::traced;
 
 /// The process-wide Prometheus recorder (installed on first use).
 pub fn prometheus() -> Option<&'static PrometheusHandle> {
@@ -121,8 +123,10 @@ pub async fn observe(
         .unwrap_or_else(new_request_id);
     let method = limits::method_label(req.method());
     let path = limits::quoted_path(req.path());
-    let span = tracing::info_span!("request", request_id = %request_id, http.method = %method, http.path = %path, tenant.id = tracing::field::Empty, scim.op = tracing::field::Empty);
-    let res = next.call(req).instrument(span.clone()).await;
+    // The span gives what is logged during the request its id; the request's own line is
+    // written after it, once, with everything in it.
+    let span = tracing::info_span!("request", request_id = %request_id);
+    let (res, trace) = traced(next.call(req).instrument(span)).await;
     let secs = started.elapsed().as_secs_f64();
     let (status, tenant) = match &res {
         Ok(r) => {
@@ -144,23 +148,23 @@ pub async fn observe(
     }
     let tenant = tenant.unwrap_or_else(|| "-".into());
     if path.contains("/scim/v2") {
-        let resource = resource_of(&path);
-        let labels = [
-            ("tenant", tenant.clone()),
-            ("resource", resource.to_string()),
-            ("method", method.to_string()),
-        ];
-        metrics::counter!("scim_requests_total", "tenant" => tenant.clone(), "resource" => resource, "method" => method, "status" => status.to_string()).increment(1);
-        metrics::histogram!("scim_request_duration_seconds", &labels).record(secs);
+        static METRICS: OnceLock<RequestMetrics> = OnceLock::new();
+        METRICS.get_or_init(RequestMetrics::default).record(
+            &tenant,
+            resource_of(&path),
+            method,
+            status,
+            secs,
+        );
     }
     if !rejected {
-        span.in_scope(|| {
-            if operational(&path) {
-                tracing::debug!(http.status = status, duration_ms = secs * 1000.0, "request");
-            } else {
-                tracing::info!(http.status = status, duration_ms = secs * 1000.0, tenant.id = %tenant, "request");
-            }
-        });
+        let ms = format_args!("{:.2}", secs * 1000.0);
+        let op = trace.op.unwrap_or("-");
+        if operational(&path) {
+            tracing::debug!(request_id = %request_id, status, ms = %ms, method, path = %path, "request");
+        } else {
+            tracing::info!(request_id = %request_id, tenant = %tenant, op, status, ms = %ms, tableau_calls = trace.tableau_calls, method, path = %path, "request");
+        }
     }
     res.map(|mut r| {
         if let Ok(v) = HeaderValue::from_str(&request_id) {

@@ -51,7 +51,7 @@ fn render(
     req: &HttpRequest,
     state: &AppState,
     kind: ResourceKind,
-    stored: &Value,
+    stored: Value,
     p: &Projection,
 ) -> Value {
     let schema = SchemaRegistry::builtin().resource(kind);
@@ -75,7 +75,7 @@ async fn run_list(
     let page = current.0.store.list(kind, &query).await?;
     let items: Vec<Value> = page
         .resources
-        .iter()
+        .into_iter()
         .map(|r| render(req, state, kind, r, &query.projection))
         .collect();
     Ok(response::json(
@@ -162,7 +162,7 @@ pub async fn root_search(
             let page = current.0.store.list(*kind, &slice).await?;
             items.extend(
                 page.resources
-                    .iter()
+                    .into_iter()
                     .map(|r| render(&req, &state, *kind, r, &query.projection)),
             );
         }
@@ -189,7 +189,7 @@ pub async fn create(
     let created = current.0.store.create(**kind, input).await?;
     Ok(response::resource(
         StatusCode::CREATED,
-        &render(&req, &state, **kind, &created, &p),
+        &render(&req, &state, **kind, created, &p),
     ))
 }
 
@@ -214,7 +214,7 @@ pub async fn get(
     }
     Ok(response::resource(
         StatusCode::OK,
-        &render(&req, &state, **kind, &stored, &p),
+        &render(&req, &state, **kind, stored, &p),
     ))
 }
 
@@ -235,7 +235,7 @@ async fn run_update(
         .await?;
     Ok(response::resource(
         StatusCode::OK,
-        &render(req, state, kind, &stored, p),
+        &render(req, state, kind, stored, p),
     ))
 }
 

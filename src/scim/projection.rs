@@ -90,6 +90,9 @@ impl Projection {
 
     /// Apply the selection to a rendered resource.
     pub fn apply(&self, schema: &ResourceSchema<'_>, resource: Value) -> Value {
+        if self.is_default() {
+            return default_representation(schema, resource);
+        }
         let Value::Object(obj) = resource else {
             return resource;
         };
@@ -132,6 +135,46 @@ impl Projection {
         }
         Value::Object(out)
     }
+}
+
+/// The default representation (no `attributes`, no `excludedAttributes`): what
+/// [`Projection::apply`] keeps with both lists empty, decided the same way ([`select`]), but
+/// in place: the read path's every response passes through here.
+fn default_representation(schema: &ResourceSchema<'_>, mut resource: Value) -> Value {
+    let Value::Object(obj) = &mut resource else {
+        return resource;
+    };
+    let keep = |location: &str, def: &Attribute, value: &mut Value| match select(
+        location,
+        def,
+        std::mem::take(value),
+        &[],
+        &[],
+        false,
+    ) {
+        Some(v) => {
+            *value = v;
+            true
+        }
+        None => false,
+    };
+    obj.retain(|key, value| {
+        if key == "schemas" {
+            return true;
+        }
+        if let Some(ext) = schema.extension(key) {
+            let Value::Object(inner) = value else {
+                return false;
+            };
+            inner.retain(|k, v| ext.attr(k).is_some_and(|def| keep(&ext.id, def, v)));
+            return !inner.is_empty();
+        }
+        match schema.resolve(Some(&schema.core.id), key) {
+            Some(r) => keep("", r.attr, value),
+            None => false,
+        }
+    });
+    resource
 }
 
 fn location_key(l: Location<'_>) -> String {
@@ -218,5 +261,56 @@ fn keep_subs(def: &Attribute, value: Value, keep: impl Fn(&str) -> bool) -> Opti
             (!kept.is_empty()).then_some(Value::Array(kept))
         }
         other => filter_obj(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::scim::schema::{ResourceKind, SchemaRegistry};
+
+    fn user() -> Value {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "id": "u1",
+            "userName": "bjensen",
+            "password": "never returned",
+            "name": {"givenName": "Barbara", "familyName": "Jensen"},
+            "emails": [{"value": "b@example.com", "primary": true}],
+            "groups": [{"value": "g1"}],
+            "unknownAttribute": 1,
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Tour", "bogus": 2},
+            "meta": {"resourceType": "User"}
+        })
+    }
+
+    #[test]
+    fn the_default_representation_keeps_what_the_general_rules_keep() {
+        let schema = SchemaRegistry::builtin().resource(ResourceKind::User);
+        let fast = Projection::default().apply(&schema, user());
+        // Excluding an attribute the resource lacks takes the general path to the same result.
+        let general = Projection::from_lists(vec![], vec!["nickName".into()])
+            .expect("a valid path")
+            .apply(&schema, user());
+        assert_eq!(fast, general);
+        assert!(fast.get("password").is_none(), "returned: never");
+        assert!(fast.get("groups").is_none(), "returned: request");
+        assert!(fast.get("unknownAttribute").is_none());
+        assert_eq!(fast["userName"], "bjensen");
+        assert_eq!(
+            fast["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            json!({"department": "Tour"})
+        );
+        let keys: Vec<&String> = fast
+            .as_object()
+            .map(|o| o.keys().collect())
+            .unwrap_or_default();
+        assert_eq!(
+            keys.first().map(|k| k.as_str()),
+            Some("schemas"),
+            "order kept"
+        );
     }
 }

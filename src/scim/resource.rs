@@ -388,8 +388,8 @@ pub fn check_required(schema: &ResourceSchema<'_>, resource: &Value) -> ScimResu
 
 /// The response form of a stored resource: `schemas` listing the core schema and every extension
 /// present, and `meta.resourceType` and `meta.location` filled in.
-pub fn render(schema: &ResourceSchema<'_>, stored: &Value, base_url: &str) -> Value {
-    let mut out = stored.clone();
+pub fn render(schema: &ResourceSchema<'_>, stored: Value, base_url: &str) -> Value {
+    let mut out = stored;
     let Some(obj) = out.as_object_mut() else {
         return out;
     };
