@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-100000}
 TOKEN=memory-bench-token-123456
-cargo build --release --quiet --bin tableau-scim
+# BIN: another build to measure (e.g. the previous release, side by side); default this one.
+if [ -z "${BIN:-}" ]; then cargo build --release --quiet --bin tableau-scim; BIN=target/release/tableau-scim; fi
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() { kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"; }
@@ -19,7 +20,7 @@ print(json.dumps({"users": [{"name": f"user{i:06}@example.com", "siteRole": "Vie
                              "email": f"user{i:06}@example.com"} for i in range(n)]}))
 PY
 EP=$(free_port); SP=$(free_port)
-RUST_LOG=warn target/release/tableau-scim emulator --listen "127.0.0.1:$EP" --site mem --pat-name scim --pat-secret s --seed "$WORK/seed.json" > /dev/null 2>&1 &
+RUST_LOG=warn "$BIN" emulator --listen "127.0.0.1:$EP" --site mem --pat-name scim --pat-secret s --seed "$WORK/seed.json" > /dev/null 2>&1 &
 PIDS+=($!)
 for _ in $(seq 200); do curl -fs -o /dev/null "http://127.0.0.1:$EP/_emulator/stats" && break; sleep 0.1; done
 cat > "$WORK/config.toml" <<TOML
@@ -34,7 +35,7 @@ deployment = "server"
 pat_name = "scim"
 pat_secret = "s"
 TOML
-RUST_LOG=warn TABLEAU_SCIM_TENANT_MEM_TOKENS=$TOKEN target/release/tableau-scim serve --config "$WORK/config.toml" > /dev/null 2>&1 &
+RUST_LOG=warn TABLEAU_SCIM_TENANT_MEM_TOKENS=$TOKEN "$BIN" serve --config "$WORK/config.toml" > /dev/null 2>&1 &
 SERVER=$!; PIDS+=($SERVER)
 for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$SP/healthz" && break; sleep 0.1; done
 rss() { awk -v k="$2" '$1 == k":" {printf "%.1f", $2/1024}' "/proc/$1/status"; }
@@ -46,5 +47,8 @@ while :; do
   start=$((start + got))
 done
 echo "after paging $((start - 1)) users into the caches: RSS $(rss "$SERVER" VmRSS) MiB, peak $(rss "$SERVER" VmHWM) MiB"
+# jemalloc returns freed pages after a ~10 s decay: the figure that stays is the one after it.
+sleep 20
+echo "20 s later: RSS $(rss "$SERVER" VmRSS) MiB"
 calls=$(curl -fs "http://127.0.0.1:$EP/_emulator/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
 echo "Tableau calls for the whole import: $calls"

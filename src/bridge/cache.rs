@@ -178,6 +178,16 @@ impl Caches {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A user read from Tableau, as the `Arc` already held when nothing of it changed: a
+    /// listing then replaces no cached user with a copy, so the old copies are not garbage at
+    /// once (at 100,000 users, each listing would otherwise leave ~20 MB to free).
+    pub fn shared(&self, u: User) -> Arc<User> {
+        match self.user_by_id.get(&IdKey::of(&u.id)) {
+            Some(held) if *held == u => held,
+            _ => Arc::new(u),
+        }
+    }
+
     /// Remember a user read from Tableau.
     pub fn remember_user(&self, u: &Arc<User>) {
         self.names.put(u);

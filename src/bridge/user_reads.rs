@@ -93,14 +93,14 @@ impl Tenant {
     /// start, and the group list. One call per 1,000 users and one per 1,000 groups.
     pub async fn list_names(&self) -> BridgeResult<()> {
         let started = self.caches.names.begin_listing();
-        let users = match self.client.all_users().await {
+        let users: Vec<Arc<User>> = match self.client.all_users_as(|u| self.caches.shared(u)).await
+        {
             Ok(u) => u,
             Err(e) => {
                 self.caches.names.abandon_listing();
                 return Err(e.into());
             }
         };
-        let users: Vec<Arc<User>> = users.into_iter().map(Arc::new).collect();
         for u in &users {
             self.caches.user_by_id.insert(IdKey::of(&u.id), u.clone());
         }
@@ -257,7 +257,7 @@ impl Tenant {
                 let size = u32::try_from(TABLEAU_PAGE).unwrap_or(u32::MAX);
                 match self.client.query_users(number, size, None).await {
                     Ok(p) => Ok(Arc::new(UserPage {
-                        users: p.items.into_iter().map(Arc::new).collect(),
+                        users: p.items.into_iter().map(|u| self.caches.shared(u)).collect(),
                         total: p.pagination.total_available,
                     })),
                     // Past the end Tableau answers 400006; for SCIM that is an empty page.

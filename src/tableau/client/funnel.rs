@@ -326,13 +326,27 @@ impl TableauClient {
         F: Fn(u32, u32) -> Fut,
         Fut: std::future::Future<Output = Result<Page<T>, TableauError>>,
     {
+        self.all_pages_as(fetch, |t| t).await
+    }
+
+    /// [`Self::all_pages`], each item turned by `each` as its page arrives (so a listing of
+    /// 100,000 users never holds them twice).
+    pub(super) async fn all_pages_as<T, U, F, Fut>(
+        &self,
+        fetch: F,
+        mut each: impl FnMut(T) -> U,
+    ) -> Result<Vec<U>, TableauError>
+    where
+        F: Fn(u32, u32) -> Fut,
+        Fut: std::future::Future<Output = Result<Page<T>, TableauError>>,
+    {
         let size = self.cfg.page_size;
         let mut out = Vec::new();
         let mut n = 1;
         loop {
             let page = fetch(n, size).await?;
             let got = page.items.len();
-            out.extend(page.items);
+            out.extend(page.items.into_iter().map(&mut each));
             // Stop on the total, never by paging past the end (Tableau answers 400006 there).
             if got == 0 || u64::from(n) * u64::from(size) >= page.pagination.total_available {
                 return Ok(out);

@@ -34,6 +34,15 @@ impl TableauClient {
             .await
     }
 
+    /// Every user of the site, each turned by `each` as its page arrives.
+    pub async fn all_users_as<U>(
+        &self,
+        each: impl FnMut(User) -> U,
+    ) -> Result<Vec<U>, TableauError> {
+        self.all_pages_as(|n, size| self.query_users(n, size, None), each)
+            .await
+    }
+
     /// The user named `name`, if any: one call (a listing when the name cannot be a filter).
     pub async fn find_user_by_name(
         &self,
