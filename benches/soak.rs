@@ -1,6 +1,6 @@
 //! The fault soak: `cargo bench --bench soak` provisions `SOAK_USERS` (2000) users and
 //! `SOAK_GROUPS` (50) groups Okta-style and Entra-style while the emulator injects 10% 5xx,
-//! a rate limit of 60 calls/s (429 with Retry-After past it), session expiry every 200 calls,
+//! a rate limit of 100 calls/s (429 with Retry-After past it), session expiry every 200 calls,
 //! dropped connections and 2 s stalls;
 //! then compares Tableau with what the IdP asked for and counts lost, duplicated and wrong
 //! objects (all must be zero) and retries. The IdP side retries a failed request as Okta and
@@ -79,11 +79,11 @@ async fn main() {
     let mut emu = EmulatorConfig::new("soak", "pat", "secret");
     emu.faults = Faults {
         rate_5xx: 0.10,
-        // Tableau's 429 is an answer to too many calls: a rate limit (60 calls per second, a
+        // Tableau's 429 is an answer to too many calls: a rate limit (100 calls per second, a
         // burst of 20) rather than a random share. The bridge now slows every call of the
         // tenant at a 429 (and waits out its Retry-After), which a random 429 on 5% of calls
         // would turn into a crawl no Tableau causes.
-        rate_limit_per_sec: Some(60.0),
+        rate_limit_per_sec: Some(100.0),
         rate_limit_burst: Some(20.0),
         expire_session_after: Some(200),
         rate_drop: 0.02,
@@ -250,7 +250,7 @@ async fn main() {
         took.as_secs_f64()
     );
     let (window, rate, throttled) = site.stack.tenant().client.limits();
-    println!("faults: 10% 5xx, a rate limit of 60 calls/s (bucket of 20; 429 with Retry-After), session expiry every 200 calls, 2% dropped connections, 0.2% 2 s stalls");
+    println!("faults: 10% 5xx, a rate limit of 100 calls/s (bucket of 20; 429 with Retry-After), session expiry every 200 calls, 2% dropped connections, 0.2% 2 s stalls");
     println!(
         "429s received {throttled}; limits at the end: {window} in flight, {:.1} calls/s",
         rate.unwrap_or(0.0)

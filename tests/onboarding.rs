@@ -213,3 +213,53 @@ async fn group_lookups_by_name_cost_nothing_once_listed() {
     assert_eq!(hit["Resources"][0]["id"], g["id"]);
     assert_eq!(h.tableau_calls(), 0);
 }
+
+/// Tableau Cloud throttling a sync (a bucket of 30 calls per second, 429 without
+/// `Retry-After`): 8 IdP workers create 60 users; every user is made once, the 429s are seen
+/// and the tenant's limits come down to what Tableau accepts.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_sync_slows_to_tableaus_rate_and_loses_nothing() {
+    let h = site(Flavor::Cloud);
+    h.stack.emulator.with_state(|s| {
+        s.faults.rate_limit_per_sec = Some(30.0);
+        s.faults.rate_limit_burst = Some(5.0);
+        s.faults.rate_limit_no_retry_after = true;
+    });
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let idp = h.idp.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in (w..60).step_by(8) {
+                let name = format!("throttled{i:03}@example.com");
+                let (s, u) = idp
+                    .call(
+                        Method::POST,
+                        "/Users",
+                        Some(
+                            json!({"userName": name, "emails": [{"value": name, "primary": true}]}),
+                        ),
+                    )
+                    .await;
+                assert_eq!(s, StatusCode::CREATED, "{u}");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("a worker ends");
+    }
+    let made = h
+        .stack
+        .emulator
+        .with_state(|s| {
+            s.users_sorted()
+                .iter()
+                .filter(|u| u.name.starts_with("throttled"))
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(made, 60, "each user exactly once");
+    let (_, rate, throttled) = h.stack.tenant().client.limits();
+    assert!(throttled > 0, "Tableau's 429s were seen");
+    let rate = rate.expect("a 429 sets a call rate");
+    assert!(rate < 30.0, "the rate came down under Tableau's: {rate}");
+}

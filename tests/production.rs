@@ -283,6 +283,8 @@ async fn readiness_follows_tableau_and_metrics_describe_a_provisioning_run() {
         "tableau_calls_total{tenant=\"a\",endpoint=\"POST users\",status=\"201\"}",
         "tableau_call_duration_seconds_bucket",
         "cache_hits{tenant=\"a\"}",
+        "tableau_concurrency_limit{tenant=\"a\"}",
+        "tableau_rate_limit{tenant=\"a\"}",
         "license_downgrades{tenant=\"b\"}",
     ] {
         assert!(text.contains(needle), "metrics lack {needle}:\n{text}");

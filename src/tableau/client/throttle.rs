@@ -8,7 +8,7 @@
 //! - **calls per second**: none until Tableau first answers 429; then 90% of what Tableau
 //!   accepted over the last ten seconds (or since the first success, if sooner), and at each
 //!   further 429 90% of the lower of that and the current rate; raised by a fifth of a call
-//!   per second every second of successes. A 503 (Tableau unavailable) halves the window
+//!   per second every second of successes (a twentieth near the rate of the last 429). A 503 (Tableau unavailable) halves the window
 //!   only: it says nothing about a rate.
 //!
 //! A throttle seen within a second of the last is the same episode: limits are cut once per
@@ -26,6 +26,11 @@ const RATE_STEP: f64 = 0.2;
 /// What a 429 leaves of the rate: the rate was just past Tableau's limit, so a tenth below it
 /// leaves room to climb for ~10 s (RATE_STEP) before the next 429: AIMD averages ~95%.
 const RATE_CUT: f64 = 0.9;
+
+/// From this share of the rate of the last 429 on, the rate climbs at a quarter of
+/// [`RATE_STEP`]: a limiter with a burst accepts a rate above its own for a while, and probing
+/// slowly there spaces its 429s out.
+const NEAR_CEILING: f64 = 0.97;
 
 /// Calls per second never go below this.
 const MIN_RATE: f64 = 0.5;
@@ -72,6 +77,8 @@ pub struct Limits {
     next_slot: Option<Instant>,
     /// Throttles seen.
     throttled: u64,
+    /// The rate at the last throttle: Tableau's limit, about.
+    ceiling: Option<f64>,
 }
 
 impl Limits {
@@ -87,6 +94,7 @@ impl Limits {
             accepted: VecDeque::new(),
             next_slot: None,
             throttled: 0,
+            ceiling: None,
         }
     }
 
@@ -134,8 +142,11 @@ impl Limits {
                 }
                 self.window = (self.window + 1.0 / self.window).min(self.max_in_flight);
                 if let Some(rate) = self.rate {
-                    // RATE_STEP calls per second more, every second's worth of successes.
-                    self.rate = Some(rate + RATE_STEP / rate);
+                    // RATE_STEP calls per second more, every second's worth of successes; a
+                    // quarter of that near the rate of the last 429, where the next one waits.
+                    let near = self.ceiling.is_some_and(|c| rate >= c * NEAR_CEILING);
+                    let step = if near { RATE_STEP / 4.0 } else { RATE_STEP };
+                    self.rate = Some(rate + step / rate);
                 }
             }
             Signal::Throttled(retry_after) | Signal::Unavailable(retry_after) => {
@@ -159,6 +170,7 @@ impl Limits {
                     return;
                 }
                 let accepted = self.accepted_rate(now);
+                self.ceiling = Some(self.rate.map_or(accepted, |r| r.min(accepted)));
                 let cut = match self.rate {
                     Some(r) => r.min(accepted) * RATE_CUT,
                     None => accepted * RATE_CUT,
@@ -339,6 +351,18 @@ mod tests {
         }
         let raised = l.rate().unwrap_or_default();
         assert!((raised - rate - RATE_STEP).abs() < 0.05, "{raised}");
+        // Near the rate of that 429 (20 calls/s) it climbs four times slower.
+        let mut at = raised;
+        while at < 20.0 * NEAR_CEILING {
+            l.observe(Signal::Accepted, now + Duration::from_secs(2));
+            at = l.rate().unwrap_or_default();
+        }
+        let per_second = at.ceil() as usize;
+        for _ in 0..per_second {
+            l.observe(Signal::Accepted, now + Duration::from_secs(3));
+        }
+        let slow = l.rate().unwrap_or_default() - at;
+        assert!((slow - RATE_STEP / 4.0).abs() < 0.02, "{slow}");
     }
 
     #[test]
