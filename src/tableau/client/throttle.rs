@@ -8,7 +8,8 @@
 //! - **calls per second**: none until Tableau first answers 429; then 90% of what Tableau
 //!   accepted over the last ten seconds (or since the first success, if sooner), and at each
 //!   further 429 90% of the lower of that and the current rate; raised by a fifth of a call
-//!   per second every second of successes (a twentieth near the rate of the last 429). A 503 (Tableau unavailable) halves the window
+//!   per second every second of successes, a twentieth within 3% of the rate of the last 429,
+//!   and faster the longer no 429 came (+1/5 per 10 s). A 503 (Tableau unavailable) halves the window
 //!   only: it says nothing about a rate.
 //!
 //! A throttle seen within a second of the last is the same episode: limits are cut once per
@@ -31,6 +32,10 @@ const RATE_CUT: f64 = 0.9;
 /// [`RATE_STEP`]: a limiter with a burst accepts a rate above its own for a while, and probing
 /// slowly there spaces its 429s out.
 const NEAR_CEILING: f64 = 0.97;
+
+/// Away from the rate of the last 429, the climb gains one [`RATE_STEP`] per this much time
+/// without a throttle (from 30 to 100 calls per second in about 75 s).
+const SPEEDUP: Duration = Duration::from_secs(10);
 
 /// Calls per second never go below this.
 const MIN_RATE: f64 = 0.5;
@@ -144,8 +149,19 @@ impl Limits {
                 if let Some(rate) = self.rate {
                     // RATE_STEP calls per second more, every second's worth of successes; a
                     // quarter of that near the rate of the last 429, where the next one waits.
-                    let near = self.ceiling.is_some_and(|c| rate >= c * NEAR_CEILING);
-                    let step = if near { RATE_STEP / 4.0 } else { RATE_STEP };
+                    // Away from it, faster the longer Tableau has not throttled: a rate set
+                    // while something else held the calls back (5xx, stalls) is no ceiling.
+                    let near = self.ceiling.is_some_and(|c| {
+                        rate >= c * NEAR_CEILING && rate <= c * (2.0 - NEAR_CEILING)
+                    });
+                    let quiet = self
+                        .last_cut
+                        .map_or(0.0, |t| now.saturating_duration_since(t).as_secs_f64());
+                    let step = if near {
+                        RATE_STEP / 4.0
+                    } else {
+                        RATE_STEP * (1.0 + quiet / SPEEDUP.as_secs_f64())
+                    };
                     self.rate = Some(rate + step / rate);
                 }
             }
@@ -363,6 +379,16 @@ mod tests {
         }
         let slow = l.rate().unwrap_or_default() - at;
         assert!((slow - RATE_STEP / 4.0).abs() < 0.02, "{slow}");
+        // Past it, a minute without a 429 climbs seven times as fast as just after one.
+        while at < 20.0 * (2.0 - NEAR_CEILING) + 0.1 {
+            l.observe(Signal::Accepted, now + Duration::from_secs(4));
+            at = l.rate().unwrap_or_default();
+        }
+        for _ in 0..at.ceil() as usize {
+            l.observe(Signal::Accepted, now + Duration::from_secs(62));
+        }
+        let fast = l.rate().unwrap_or_default() - at;
+        assert!((fast - RATE_STEP * 7.0).abs() < 0.2, "{fast}");
     }
 
     #[test]
