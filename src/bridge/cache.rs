@@ -250,15 +250,7 @@ impl Caches {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn user(id: &str, name: &str) -> Arc<User> {
-        Arc::new(User {
-            id: id.into(),
-            name: name.into(),
-            site_role: "Viewer".into(),
-            ..User::default()
-        })
-    }
+    use crate::bridge::name_index::tests::user;
 
     #[test]
     fn reads_and_writes_keep_the_name_index() {

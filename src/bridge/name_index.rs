@@ -258,10 +258,11 @@ pub fn next_listing(last: Instant, every: Duration, tenant: &str) -> Instant {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn user(id: &str, name: &str) -> Arc<User> {
+    /// A Viewer named `name` (shared with the cache's tests).
+    pub(crate) fn user(id: &str, name: &str) -> Arc<User> {
         Arc::new(User {
             id: id.into(),
             name: name.into(),
