@@ -12,7 +12,7 @@ use super::error::{BridgeError, BridgeResult};
 use super::group_plan::{
     plan_group_create, plan_group_update, reevaluates_members_on_delete, GroupChange,
 };
-use super::mapping::{group_row, group_to_scim};
+use super::mapping::{group_content, group_row, group_to_scim};
 use super::operation::Operation;
 use super::tenant::Tenant;
 use super::text_checks::check_member_ids;
@@ -221,7 +221,10 @@ impl Tenant {
         let g = self.existing_group(id).await?;
         let row = self.store.group(&self.id, id).await?;
         let old_members = self.group_member_ids(id).await?;
-        let current = group_to_scim(&g, row.as_ref(), Some(&old_members));
+        let current = match if_match {
+            Some(_) => group_to_scim(&g, row.as_ref(), Some(&old_members)),
+            None => group_content(&g, row.as_ref(), Some(&old_members)),
+        };
         check_if_match(&current, if_match, ResourceKind::Group)?;
         let new = change.desired(ResourceKind::Group, &current)?;
         let at = timestamp();
