@@ -1,7 +1,7 @@
 //! The fault soak: `cargo bench --bench soak` provisions `SOAK_USERS` (2000) users and
 //! `SOAK_GROUPS` (50) groups Okta-style and Entra-style while the emulator injects 10% 5xx,
 //! a rate limit of 100 calls/s (429 with Retry-After past it), session expiry every 200 calls,
-//! dropped connections and 2 s stalls;
+//! dropped connections and 2 s stalls (`SOAK_RATE_LIMIT`: another rate, 0 for none);
 //! then compares Tableau with what the IdP asked for and counts lost, duplicated and wrong
 //! objects (all must be zero) and retries. The IdP side retries a failed request as Okta and
 //! Entra do, and links a user that a 409 says exists. `SOAK_FLAVOR=cloud` runs it on Tableau
@@ -83,7 +83,7 @@ async fn main() {
         // burst of 20) rather than a random share. The bridge now slows every call of the
         // tenant at a 429 (and waits out its Retry-After), which a random 429 on 5% of calls
         // would turn into a crawl no Tableau causes.
-        rate_limit_per_sec: Some(100.0),
+        rate_limit_per_sec: Some(env("SOAK_RATE_LIMIT", 100) as f64).filter(|r| *r > 0.0),
         rate_limit_burst: Some(20.0),
         expire_session_after: Some(200),
         rate_drop: 0.02,

@@ -9,7 +9,7 @@
 //!   accepted over the last ten seconds (or since the first success, if sooner), and at each
 //!   further 429 90% of the lower of that and the current rate; raised by a fifth of a call
 //!   per second every second of successes, a twentieth within 3% of the rate of the last 429,
-//!   and faster the longer no 429 came (+1/5 per 10 s). A 503 (Tableau unavailable) halves the window
+//!   and faster the longer no 429 came (+1/5 per 10 s); dropped after a minute without one. A 503 (Tableau unavailable) halves the window
 //!   only: it says nothing about a rate.
 //!
 //! A throttle seen within a second of the last is the same episode: limits are cut once per
@@ -36,6 +36,13 @@ const NEAR_CEILING: f64 = 0.97;
 /// Away from the rate of the last 429, the climb gains one [`RATE_STEP`] per this much time
 /// without a throttle (from 30 to 100 calls per second in about 75 s).
 const SPEEDUP: Duration = Duration::from_secs(10);
+
+/// How long the successes behind a throttle's measurement must span for its rate to count as
+/// Tableau's limit (the ceiling near which the rate climbs slowly).
+const TRUSTED_SPAN: Duration = Duration::from_secs(5);
+
+/// A call rate is dropped after this long without a throttle.
+const FORGET_RATE: Duration = Duration::from_secs(60);
 
 /// Calls per second never go below this.
 const MIN_RATE: f64 = 0.5;
@@ -146,6 +153,15 @@ impl Limits {
                     self.accepted.pop_front();
                 }
                 self.window = (self.window + 1.0 / self.window).min(self.max_in_flight);
+                let quiet_for = self
+                    .last_cut
+                    .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+                if self.rate.is_some() && quiet_for >= FORGET_RATE {
+                    // A minute without a 429: the rate was set by a moment that has passed
+                    // (a burst, other clients of the site); only the window limits again.
+                    self.rate = None;
+                    self.next_slot = None;
+                }
                 if let Some(rate) = self.rate {
                     // RATE_STEP calls per second more, every second's worth of successes; a
                     // quarter of that near the rate of the last 429, where the next one waits.
@@ -185,8 +201,11 @@ impl Limits {
                 if !by_rate {
                     return;
                 }
-                let accepted = self.accepted_rate(now);
-                self.ceiling = Some(self.rate.map_or(accepted, |r| r.min(accepted)));
+                let (accepted, span) = self.accepted_rate(now);
+                // A ceiling measured over a few seconds only is no ceiling: soon after start,
+                // a limiter's burst and the quiet before it say little about its rate.
+                self.ceiling =
+                    (span >= TRUSTED_SPAN).then(|| self.rate.map_or(accepted, |r| r.min(accepted)));
                 let cut = match self.rate {
                     Some(r) => r.min(accepted) * RATE_CUT,
                     None => accepted * RATE_CUT,
@@ -205,7 +224,7 @@ impl Limits {
 
     /// Calls Tableau accepted per second over the last [`RATE_WINDOW`], or over the time the
     /// remembered successes span when that is shorter (at least a second).
-    fn accepted_rate(&self, now: Instant) -> f64 {
+    fn accepted_rate(&self, now: Instant) -> (f64, Duration) {
         let recent: Vec<&Instant> = self
             .accepted
             .iter()
@@ -213,9 +232,9 @@ impl Limits {
             .collect();
         let span = recent
             .first()
-            .map_or(Duration::ZERO, |t| now.saturating_duration_since(**t))
-            .clamp(Duration::from_secs(1), RATE_WINDOW);
-        recent.len() as f64 / span.as_secs_f64()
+            .map_or(Duration::ZERO, |t| now.saturating_duration_since(**t));
+        let over = span.clamp(Duration::from_secs(1), RATE_WINDOW);
+        (recent.len() as f64 / over.as_secs_f64(), span)
     }
 }
 
@@ -345,14 +364,38 @@ mod tests {
     }
 
     #[test]
+    fn a_throttle_soon_after_start_sets_a_rate_but_no_ceiling() {
+        let t0 = Instant::now();
+        let mut l = Limits::new(8);
+        // Half a second of history: 20 calls (a limiter's burst), then a 429.
+        for i in 0..20 {
+            l.observe(Signal::Accepted, t0 + Duration::from_millis(25 * i));
+        }
+        let now = t0 + Duration::from_millis(500);
+        l.observe(Signal::Throttled(None), now);
+        let mut at = l.rate().unwrap_or_default();
+        assert!((at - 20.0 * RATE_CUT).abs() < 0.5, "{at}");
+        // Where a trusted ceiling of 20 would slow the climb, it goes on at the full step.
+        while at < 20.0 * NEAR_CEILING + 0.1 {
+            l.observe(Signal::Accepted, now + Duration::from_millis(200));
+            at = l.rate().unwrap_or_default();
+        }
+        for _ in 0..at.ceil() as usize {
+            l.observe(Signal::Accepted, now + Duration::from_millis(300));
+        }
+        let step = l.rate().unwrap_or_default() - at;
+        assert!(step > RATE_STEP * 0.9, "{step}");
+    }
+
+    #[test]
     fn a_first_throttle_sets_the_rate_just_under_what_was_accepted() {
         let t0 = Instant::now();
         let mut l = Limits::new(8);
-        // 40 calls accepted over the last two seconds: 20 in the last one.
-        for i in 0..40 {
+        // 120 calls accepted over the last six seconds: 20 a second.
+        for i in 0..120 {
             l.observe(Signal::Accepted, t0 + Duration::from_millis(50 * i));
         }
-        let now = t0 + Duration::from_millis(2000);
+        let now = t0 + Duration::from_millis(6000);
         l.observe(Signal::Throttled(None), now);
         let rate = l.rate().unwrap_or_default();
         assert!((rate - 20.0 * RATE_CUT).abs() < 1.0, "{rate}");
@@ -379,16 +422,20 @@ mod tests {
         }
         let slow = l.rate().unwrap_or_default() - at;
         assert!((slow - RATE_STEP / 4.0).abs() < 0.02, "{slow}");
-        // Past it, a minute without a 429 climbs seven times as fast as just after one.
+        // Past it, 50 s without a 429 climbs six times as fast as just after one.
         while at < 20.0 * (2.0 - NEAR_CEILING) + 0.1 {
             l.observe(Signal::Accepted, now + Duration::from_secs(4));
             at = l.rate().unwrap_or_default();
         }
         for _ in 0..at.ceil() as usize {
-            l.observe(Signal::Accepted, now + Duration::from_secs(62));
+            l.observe(Signal::Accepted, now + Duration::from_secs(50));
         }
         let fast = l.rate().unwrap_or_default() - at;
-        assert!((fast - RATE_STEP * 7.0).abs() < 0.2, "{fast}");
+        assert!((fast - RATE_STEP * 6.0).abs() < 0.2, "{fast}");
+        // A minute without one: the rate is dropped, the window alone limits.
+        l.observe(Signal::Accepted, now + FORGET_RATE);
+        assert_eq!(l.rate(), None);
+        assert_eq!(l.admit(0, now + FORGET_RATE), Some(now + FORGET_RATE));
     }
 
     #[test]
