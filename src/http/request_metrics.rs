@@ -49,8 +49,8 @@ impl RequestMetrics {
         let Ok(mut map) = self.tenants.write() else {
             return;
         };
-        let t = map.entry(tenant.to_string()).or_default();
         let owned = tenant.to_string();
+        let t = map.entry(owned.clone()).or_default();
         let c = t.counts.entry((resource, method, status)).or_insert_with(|| {
             metrics::counter!("scim_requests_total", "tenant" => owned.clone(), "resource" => resource, "method" => method, "status" => status.to_string())
         });

@@ -218,25 +218,19 @@ pub async fn get(
     ))
 }
 
-/// A PUT or PATCH through the store, rendered: 200 with the resource (checklist 3).
+/// A PUT or PATCH through the store: the resource as it is afterwards.
 async fn run_update(
     req: &HttpRequest,
-    state: &AppState,
     current: &Current,
     kind: ResourceKind,
     id: &str,
     change: Change<'_>,
-    p: &Projection,
-) -> ScimResult<HttpResponse> {
-    let stored = current
+) -> ScimResult<Value> {
+    current
         .0
         .store
         .update(kind, id, change, if_match(req).as_deref())
-        .await?;
-    Ok(response::resource(
-        StatusCode::OK,
-        &render(req, state, kind, stored, p),
-    ))
+        .await
 }
 
 /// `PUT /Users/{id}`, `PUT /Groups/{id}`.
@@ -252,8 +246,11 @@ pub async fn replace(
     let p = projection(&req)?;
     let input = resource::from_input(&schema, &body.0)?;
     resource::check_required(&schema, &input)?;
-    let change = Change::Replace(input);
-    run_update(&req, &state, &current, **kind, &id, change, &p).await
+    let stored = run_update(&req, &current, **kind, &id, Change::Replace(input)).await?;
+    Ok(response::resource(
+        StatusCode::OK,
+        &render(&req, &state, **kind, stored, &p),
+    ))
 }
 
 /// `PATCH /Users/{id}`, `PATCH /Groups/{id}`.
@@ -268,18 +265,16 @@ pub async fn patch(
     let p = projection(&req)?;
     let request = PatchRequest::parse(&body.0)?;
     let quiet = answers_no_content(**kind, &request, &p);
-    let change = Change::Patch(&request);
+    let stored = run_update(&req, &current, **kind, &id, Change::Patch(&request)).await?;
     if quiet {
-        let stored = current
-            .0
-            .store
-            .update(**kind, &id, change, if_match(&req).as_deref())
-            .await?;
         return Ok(HttpResponse::NoContent()
             .insert_header((header::ETAG, version::current_version(&stored).to_string()))
             .finish());
     }
-    run_update(&req, &state, &current, **kind, &id, change, &p).await
+    Ok(response::resource(
+        StatusCode::OK,
+        &render(&req, &state, **kind, stored, &p),
+    ))
 }
 
 /// A PATCH of a group that changes only `members` and asks for no attributes is answered 204

@@ -153,10 +153,10 @@ impl Limits {
                     self.accepted.pop_front();
                 }
                 self.window = (self.window + 1.0 / self.window).min(self.max_in_flight);
-                let quiet_for = self
+                let quiet = self
                     .last_cut
                     .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
-                if self.rate.is_some() && quiet_for >= FORGET_RATE {
+                if self.rate.is_some() && quiet >= FORGET_RATE {
                     // A minute without a 429: the rate was set by a moment that has passed
                     // (a burst, other clients of the site); only the window limits again.
                     self.rate = None;
@@ -170,13 +170,10 @@ impl Limits {
                     let near = self.ceiling.is_some_and(|c| {
                         rate >= c * NEAR_CEILING && rate <= c * (2.0 - NEAR_CEILING)
                     });
-                    let quiet = self
-                        .last_cut
-                        .map_or(0.0, |t| now.saturating_duration_since(t).as_secs_f64());
                     let step = if near {
                         RATE_STEP / 4.0
                     } else {
-                        RATE_STEP * (1.0 + quiet / SPEEDUP.as_secs_f64())
+                        RATE_STEP * (1.0 + quiet.as_secs_f64() / SPEEDUP.as_secs_f64())
                     };
                     self.rate = Some(rate + step / rate);
                 }
@@ -187,8 +184,7 @@ impl Limits {
                     self.throttled += 1;
                 }
                 if let Some(wait) = retry_after {
-                    let until = now + wait;
-                    self.resume_at = Some(self.resume_at.map_or(until, |r| r.max(until)));
+                    self.hold_until(now + wait);
                 }
                 let same_episode = self
                     .last_cut
@@ -202,24 +198,25 @@ impl Limits {
                     return;
                 }
                 let (accepted, span) = self.accepted_rate(now);
+                // What Tableau took: the rate we kept to, or less if that is all it accepted.
+                let took = self.rate.map_or(accepted, |r| r.min(accepted));
                 // A ceiling measured over a few seconds only is no ceiling: soon after start,
                 // a limiter's burst and the quiet before it say little about its rate.
-                self.ceiling =
-                    (span >= TRUSTED_SPAN).then(|| self.rate.map_or(accepted, |r| r.min(accepted)));
-                let cut = match self.rate {
-                    Some(r) => r.min(accepted) * RATE_CUT,
-                    None => accepted * RATE_CUT,
-                };
-                let rate = cut.max(MIN_RATE);
+                self.ceiling = (span >= TRUSTED_SPAN).then_some(took);
+                let rate = (took * RATE_CUT).max(MIN_RATE);
                 self.rate = Some(rate);
                 // A limiter that just refused has nothing left: one interval of quiet lets it
                 // refill a call's worth, so the retry and the calls behind it are not refused
                 // too (most needed when there is no Retry-After to say how long).
-                let quiet = now + Duration::from_secs_f64(1.0 / rate);
-                self.resume_at = Some(self.resume_at.map_or(quiet, |r| r.max(quiet)));
+                self.hold_until(now + Duration::from_secs_f64(1.0 / rate));
                 self.next_slot = None;
             }
         }
+    }
+
+    /// No call starts before `until` (the later of this and any hold already set).
+    fn hold_until(&mut self, until: Instant) {
+        self.resume_at = Some(self.resume_at.map_or(until, |r| r.max(until)));
     }
 
     /// Calls Tableau accepted per second over the last [`RATE_WINDOW`], or over the time the
