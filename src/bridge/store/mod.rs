@@ -1,12 +1,15 @@
 //! The bridge's durable state: what Tableau cannot hold (SCIM-only attributes,
 //! `meta.created`/`lastModified`, external ids, the role to restore on reactivation, users
-//! deleted through SCIM but kept in Tableau) and the audit trail.
+//! deleted through SCIM but kept in Tableau, the members the IdP asserted for each group), the
+//! audit trail and the last reconciliation.
 //!
 //! [`Store`] is the seam a backend plugs into; [`sqlite::SqliteStore`] is the embedded one.
 
 mod read_pool;
 pub mod sqlite;
 mod writer;
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -89,6 +92,17 @@ pub struct AuditRow {
     pub outcome: String,
 }
 
+/// The last reconciliation of a tenant, as the bridge wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriftRecord {
+    /// When it ran.
+    pub at: String,
+    /// Whether it saw the whole site (a run cut short by a fault is not).
+    pub complete: bool,
+    /// The report (`bridge::reconcile`'s JSON form).
+    pub report: Value,
+}
+
 /// Durable state of every tenant, keyed by tenant id. A write returns once it is durable.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -108,7 +122,7 @@ pub trait Store: Send + Sync + 'static {
     /// Write a user's row (a tombstone is a row with `deleted`).
     async fn put_user(&self, tenant: &str, row: UserRow) -> Result<(), StoreError>;
 
-    /// Forget a user entirely (removed from Tableau).
+    /// Forget a user entirely (removed from Tableau), with its asserted group memberships.
     async fn delete_user(&self, tenant: &str, id: &str) -> Result<(), StoreError>;
 
     /// The row of a group.
@@ -120,8 +134,39 @@ pub trait Store: Send + Sync + 'static {
     /// Write a group's row.
     async fn put_group(&self, tenant: &str, row: GroupRow) -> Result<(), StoreError>;
 
-    /// Forget a group.
+    /// Forget a group and the members asserted for it.
     async fn delete_group(&self, tenant: &str, id: &str) -> Result<(), StoreError>;
+
+    /// The members the IdP last asserted for a group (user ids), or `None` when no write
+    /// through us has recorded them (a group we never wrote, or one last written before the
+    /// store kept them).
+    async fn asserted_members(
+        &self,
+        tenant: &str,
+        group_id: &str,
+    ) -> Result<Option<Vec<String>>, StoreError>;
+
+    /// Every group's asserted members that are known, by group id.
+    async fn all_asserted_members(
+        &self,
+        tenant: &str,
+    ) -> Result<HashMap<String, Vec<String>>, StoreError>;
+
+    /// Change a group's asserted members by difference (a 10,000-member group gaining one
+    /// member writes one row) and mark them known. The group's row must exist.
+    async fn change_asserted_members(
+        &self,
+        tenant: &str,
+        group_id: &str,
+        added: Vec<String>,
+        removed: Vec<String>,
+    ) -> Result<(), StoreError>;
+
+    /// Keep the last reconciliation of a tenant (replacing the one before).
+    async fn put_drift(&self, tenant: &str, record: DriftRecord) -> Result<(), StoreError>;
+
+    /// The last reconciliation of a tenant, if any ran.
+    async fn drift(&self, tenant: &str) -> Result<Option<DriftRecord>, StoreError>;
 
     /// Queue an audit row without waiting for it to be durable (a crash may lose the rows of
     /// the last moments, never a user or group row). Errors only if the store has stopped.

@@ -1,0 +1,217 @@
+//! The embedded store: one SQLite file in WAL mode. Writes go to one writer thread with group
+//! commit ([`super::writer`]); reads use their own connections ([`super::read_pool`]). Another
+//! process (`tableau-scim reconcile` beside `serve`) may open the same file: SQLite's locks and
+//! the busy timeout serialise the writers.
+//!
+//! Here the connection and the [`Store`] methods; the SQL of each kind of row in `users`,
+//! `groups` and `audit`; the migrations in `schema`.
+
+mod audit;
+mod groups;
+mod schema;
+#[cfg(test)]
+mod tests;
+mod users;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rusqlite::Connection;
+
+use super::read_pool::ReadPool;
+use super::writer::Writer;
+use super::{AuditRow, DriftRecord, GroupRow, Store, StoreError, UserRow};
+
+/// Read connections kept open: the machine has few cores, and a read is one indexed lookup.
+const READERS: usize = 4;
+
+/// The SQLite store. Cheap to clone.
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: Arc<Writer>,
+    readers: Arc<ReadPool>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqliteStore")
+    }
+}
+
+impl SqliteStore {
+    /// Open (creating it on first start) the store at `path`, and migrate it.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        schema::migrate(&mut conn)?;
+        Ok(SqliteStore {
+            writer: Arc::new(Writer::start(conn)?),
+            readers: Arc::new(ReadPool::new(path.to_path_buf(), READERS)),
+        })
+    }
+
+    async fn write<F>(&self, f: F) -> Result<(), StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<(), StoreError> + Send + 'static,
+    {
+        self.writer.write(Box::new(f)).await
+    }
+}
+
+/// Run one statement, prepared once per connection: a write does not parse its SQL again.
+fn execute(c: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<(), StoreError> {
+    c.prepare_cached(sql)?.execute(params)?;
+    Ok(())
+}
+
+/// A write of several statements, all or none: the writer commits many writes in one
+/// transaction and a failing write must fail alone, so it undoes itself to its savepoint.
+fn in_savepoint(
+    c: &Connection,
+    f: impl FnOnce(&Connection) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    c.execute_batch("SAVEPOINT write")?;
+    match f(c) {
+        Ok(()) => {
+            c.execute_batch("RELEASE write")?;
+            Ok(())
+        }
+        Err(e) => {
+            c.execute_batch("ROLLBACK TO write; RELEASE write")?;
+            Err(e)
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn user(&self, tenant: &str, id: &str) -> Result<Option<UserRow>, StoreError> {
+        let (tenant, id) = (tenant.to_string(), id.to_string());
+        self.readers
+            .read(move |c| users::read_user(c, &tenant, &id))
+            .await
+    }
+
+    async fn users(&self, tenant: &str) -> Result<Vec<UserRow>, StoreError> {
+        let tenant = tenant.to_string();
+        self.readers
+            .read(move |c| users::read_users(c, &tenant))
+            .await
+    }
+
+    async fn user_ids_by_external_id(
+        &self,
+        tenant: &str,
+        external_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let (tenant, ext) = (tenant.to_string(), external_id.to_string());
+        self.readers
+            .read(move |c| users::ids_by_external_id(c, &tenant, &ext))
+            .await
+    }
+
+    async fn put_user(&self, tenant: &str, row: UserRow) -> Result<(), StoreError> {
+        let tenant = tenant.to_string();
+        self.write(move |c| users::write_user(c, &tenant, &row))
+            .await
+    }
+
+    async fn delete_user(&self, tenant: &str, id: &str) -> Result<(), StoreError> {
+        let (tenant, id) = (tenant.to_string(), id.to_string());
+        self.write(move |c| users::remove_user(c, &tenant, &id))
+            .await
+    }
+
+    async fn group(&self, tenant: &str, id: &str) -> Result<Option<GroupRow>, StoreError> {
+        let (tenant, id) = (tenant.to_string(), id.to_string());
+        self.readers
+            .read(move |c| groups::read_group(c, &tenant, &id))
+            .await
+    }
+
+    async fn groups(&self, tenant: &str) -> Result<Vec<GroupRow>, StoreError> {
+        let tenant = tenant.to_string();
+        self.readers
+            .read(move |c| groups::read_groups(c, &tenant))
+            .await
+    }
+
+    async fn put_group(&self, tenant: &str, row: GroupRow) -> Result<(), StoreError> {
+        let tenant = tenant.to_string();
+        self.write(move |c| groups::write_group(c, &tenant, &row))
+            .await
+    }
+
+    async fn delete_group(&self, tenant: &str, id: &str) -> Result<(), StoreError> {
+        let (tenant, id) = (tenant.to_string(), id.to_string());
+        self.write(move |c| groups::remove_group(c, &tenant, &id))
+            .await
+    }
+
+    async fn asserted_members(
+        &self,
+        tenant: &str,
+        group_id: &str,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let (tenant, id) = (tenant.to_string(), group_id.to_string());
+        self.readers
+            .read(move |c| groups::read_members(c, &tenant, &id))
+            .await
+    }
+
+    async fn all_asserted_members(
+        &self,
+        tenant: &str,
+    ) -> Result<HashMap<String, Vec<String>>, StoreError> {
+        let tenant = tenant.to_string();
+        self.readers
+            .read(move |c| groups::read_all_members(c, &tenant))
+            .await
+    }
+
+    async fn change_asserted_members(
+        &self,
+        tenant: &str,
+        group_id: &str,
+        added: Vec<String>,
+        removed: Vec<String>,
+    ) -> Result<(), StoreError> {
+        let (tenant, id) = (tenant.to_string(), group_id.to_string());
+        self.write(move |c| groups::change_members(c, &tenant, &id, &added, &removed))
+            .await
+    }
+
+    async fn put_drift(&self, tenant: &str, record: DriftRecord) -> Result<(), StoreError> {
+        let tenant = tenant.to_string();
+        self.write(move |c| audit::write_drift(c, &tenant, &record))
+            .await
+    }
+
+    async fn drift(&self, tenant: &str) -> Result<Option<DriftRecord>, StoreError> {
+        let tenant = tenant.to_string();
+        self.readers
+            .read(move |c| audit::read_drift(c, &tenant))
+            .await
+    }
+
+    /// Nothing waits for the row: it is committed in order with the writes queued before it,
+    /// an orderly stop writes it, and a crash (kill -9) can lose the rows of the last moments.
+    fn audit(&self, tenant: &str, at: &str, row: AuditRow) -> Result<(), StoreError> {
+        let (tenant, at) = (tenant.to_string(), at.to_string());
+        self.writer.enqueue(
+            Box::new(move |c| audit::append(c, &tenant, &at, &row)),
+            None,
+        )
+    }
+
+    async fn audit_trail(&self, tenant: &str) -> Result<Vec<AuditRow>, StoreError> {
+        // An empty write behind the queued rows: when it is done, they are committed.
+        self.write(|_| Ok(())).await?;
+        let tenant = tenant.to_string();
+        self.readers.read(move |c| audit::trail(c, &tenant)).await
+    }
+}

@@ -1,0 +1,91 @@
+//! The store's schema: numbered migrations, each run once in its own transaction with the
+//! version bump, and a refusal to open a file written by a newer build.
+
+use rusqlite::Connection;
+
+use super::super::StoreError;
+
+/// Numbered migrations; never edit one that has shipped, add the next.
+const MIGRATIONS: &[&str] = &[
+    // 1: users, groups, audit.
+    "CREATE TABLE users (
+        tenant TEXT NOT NULL,
+        id TEXT NOT NULL,
+        user_name TEXT NOT NULL,
+        external_id TEXT,
+        attributes TEXT NOT NULL,
+        created TEXT NOT NULL,
+        last_modified TEXT NOT NULL,
+        restore_role TEXT,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (tenant, id)
+     );
+     CREATE INDEX users_external_id ON users (tenant, external_id);
+     CREATE TABLE groups (
+        tenant TEXT NOT NULL,
+        id TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        external_id TEXT,
+        created TEXT NOT NULL,
+        last_modified TEXT NOT NULL,
+        PRIMARY KEY (tenant, id)
+     );
+     CREATE INDEX groups_external_id ON groups (tenant, external_id);
+     CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        tenant TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        tableau_calls INTEGER NOT NULL,
+        role_before TEXT,
+        role_after TEXT,
+        outcome TEXT NOT NULL
+     );",
+    // 2: the members the IdP asserted for each group (drift), and the last reconciliation.
+    // Groups written before this version have `members_known = 0` until their next write:
+    // what the IdP asserted for them then was never recorded.
+    "ALTER TABLE groups ADD COLUMN members_known INTEGER NOT NULL DEFAULT 0;
+     CREATE TABLE group_members (
+        tenant TEXT NOT NULL,
+        group_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        PRIMARY KEY (tenant, group_id, user_id)
+     ) WITHOUT ROWID;
+     CREATE INDEX group_members_user ON group_members (tenant, user_id);
+     CREATE TABLE drift (
+        tenant TEXT NOT NULL PRIMARY KEY,
+        at TEXT NOT NULL,
+        complete INTEGER NOT NULL,
+        report TEXT NOT NULL
+     );",
+];
+
+/// The schema version this build writes.
+pub(super) fn known_version() -> i64 {
+    i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
+}
+
+/// Run the migrations the file has not seen; refuse a file from a newer build.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let known = known_version();
+    if found > known {
+        return Err(StoreError::TooNew { found, known });
+    }
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(found).unwrap_or(0))
+    {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(
+            None,
+            "user_version",
+            i64::try_from(i + 1).unwrap_or(i64::MAX),
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! The SQL of user rows.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::super::{StoreError, UserRow};
+use super::{execute, in_savepoint};
+
+const COLUMNS: &str =
+    "id, user_name, external_id, attributes, created, last_modified, restore_role, deleted";
+
+type RowResult = Result<UserRow, serde_json::Error>;
+
+fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RowResult> {
+    let attributes: String = r.get(3)?;
+    let id: String = r.get(0)?;
+    let user_name: String = r.get(1)?;
+    let external_id: Option<String> = r.get(2)?;
+    let created: String = r.get(4)?;
+    let last_modified: String = r.get(5)?;
+    let restore_role: Option<String> = r.get(6)?;
+    let deleted: bool = r.get(7)?;
+    Ok(serde_json::from_str(&attributes).map(|attributes| UserRow {
+        id,
+        user_name,
+        external_id,
+        attributes,
+        created,
+        last_modified,
+        restore_role,
+        deleted,
+    }))
+}
+
+pub(super) fn read_user(
+    c: &Connection,
+    tenant: &str,
+    id: &str,
+) -> Result<Option<UserRow>, StoreError> {
+    let row = c
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM users WHERE tenant = ?1 AND id = ?2"
+        ))?
+        .query_row(params![tenant, id], user_from_row)
+        .optional()?;
+    match row {
+        Some(r) => Ok(Some(r?)),
+        None => Ok(None),
+    }
+}
+
+pub(super) fn read_users(c: &Connection, tenant: &str) -> Result<Vec<UserRow>, StoreError> {
+    let mut st = c.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE tenant = ?1"))?;
+    let rows = st
+        .query_map(params![tenant], user_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter()
+        .map(|r| r.map_err(StoreError::from))
+        .collect()
+}
+
+pub(super) fn ids_by_external_id(
+    c: &Connection,
+    tenant: &str,
+    ext: &str,
+) -> Result<Vec<String>, StoreError> {
+    let mut st = c.prepare_cached(
+        "SELECT id FROM users WHERE tenant = ?1 AND external_id = ?2 AND deleted = 0",
+    )?;
+    let ids = st
+        .query_map(params![tenant, ext], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(ids)
+}
+
+pub(super) fn write_user(c: &Connection, tenant: &str, row: &UserRow) -> Result<(), StoreError> {
+    execute(
+        c,
+        "INSERT INTO users (tenant, id, user_name, external_id, attributes, created, last_modified, restore_role, deleted)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (tenant, id) DO UPDATE SET user_name = ?3, external_id = ?4, attributes = ?5,
+           created = ?6, last_modified = ?7, restore_role = ?8, deleted = ?9",
+        params![
+            tenant,
+            row.id,
+            row.user_name,
+            row.external_id,
+            row.attributes.to_string(),
+            row.created,
+            row.last_modified,
+            row.restore_role,
+            row.deleted
+        ],
+    )
+}
+
+/// The user's row and its asserted memberships go together.
+pub(super) fn remove_user(c: &Connection, tenant: &str, id: &str) -> Result<(), StoreError> {
+    in_savepoint(c, |c| {
+        execute(
+            c,
+            "DELETE FROM users WHERE tenant = ?1 AND id = ?2",
+            params![tenant, id],
+        )?;
+        execute(
+            c,
+            "DELETE FROM group_members WHERE tenant = ?1 AND user_id = ?2",
+            params![tenant, id],
+        )
+    })
+}
