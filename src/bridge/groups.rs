@@ -6,13 +6,14 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::asserted_members::{asserted_after, member_diff};
 use super::audit::AuditEvent;
 use super::cache::found;
 use super::error::{BridgeError, BridgeResult};
 use super::group_plan::{
     plan_group_create, plan_group_update, reevaluates_members_on_delete, GroupChange,
 };
-use super::mapping::{group_content, group_row, group_to_scim};
+use super::mapping::{group_content, group_row, group_to_scim, member_ids};
 use super::operation::Operation;
 use super::tenant::Tenant;
 use super::text_checks::check_member_ids;
@@ -141,6 +142,9 @@ impl Tenant {
         let external_id = input["externalId"].as_str().map(str::to_string);
         let row = group_row(&g, external_id, None, &timestamp());
         self.store.put_group(&self.id, row.clone()).await?;
+        self.store
+            .change_asserted_members(&self.id, &g.id, plan.members.clone(), Vec::new())
+            .await?;
         self.caches
             .group_members
             .insert(g.id.clone(), Arc::new(plan.members.clone()));
@@ -226,6 +230,8 @@ impl Tenant {
             None => group_content(&g, row.as_ref(), Some(&old_members)),
         };
         check_if_match(&current, if_match, ResourceKind::Group)?;
+        let asserted = self.store.asserted_members(&self.id, id).await?;
+        let reapply = change.is_patch().then(|| change.clone());
         let new = change.desired(ResourceKind::Group, &current)?;
         let at = timestamp();
         let plan = plan_group_update(&GroupChange {
@@ -278,6 +284,7 @@ impl Tenant {
                 return Err(partial(&done, e));
             }
         }
+        let base = row.clone();
         let row = match plan.row {
             Some(next) => {
                 self.store.put_group(&self.id, next.clone()).await?;
@@ -286,6 +293,23 @@ impl Tenant {
             }
             None => row,
         };
+        let next_asserted = asserted_after(
+            asserted.as_deref(),
+            &old_members,
+            &plan.members,
+            reapply.map(|patch| {
+                move |a: &[String]| {
+                    let from = group_content(&g, base.as_ref(), Some(a));
+                    member_ids(&patch.desired(ResourceKind::Group, &from)?)
+                }
+            }),
+        );
+        let (added, removed) = member_diff(asserted.as_deref().unwrap_or_default(), &next_asserted);
+        if asserted.is_none() || !added.is_empty() || !removed.is_empty() {
+            self.store
+                .change_asserted_members(&self.id, id, added, removed)
+                .await?;
+        }
         // Served from what this request wrote, not a fresh listing (checklist 3).
         Ok(group_to_scim(&group, row.as_ref(), Some(&plan.members)))
     }

@@ -5,6 +5,7 @@
 //! [`group_plan`] (what a change means); `users`, `user_reads`, `groups` and `group_roles`
 //! carry the plans out (locks, Tableau calls, caches, store, audit).
 
+pub mod asserted_members;
 pub mod audit;
 pub mod background;
 pub mod cache;
