@@ -19,6 +19,7 @@ pub mod health;
 pub mod mapping;
 pub mod name_index;
 pub mod operation;
+pub mod reconcile;
 pub mod roles;
 pub mod store;
 mod tableau_writes;

@@ -29,6 +29,8 @@ pub enum Operation {
     DeleteGroup,
     /// A user's site role given again after a change to a role-granting group (`group_roles`).
     GroupRole,
+    /// A repair of drift found by reconciliation (`tableau-scim reconcile --apply`).
+    Reconcile,
 }
 
 impl Operation {
@@ -48,6 +50,7 @@ impl Operation {
             Operation::PatchGroup => "patch_group",
             Operation::DeleteGroup => "delete_group",
             Operation::GroupRole => "group_role",
+            Operation::Reconcile => "reconcile",
         }
     }
 }

@@ -130,6 +130,8 @@ pub struct Tenant {
     pub locks: KeyLocks,
     /// Counters.
     pub counters: BridgeCounters,
+    /// The last reconciliation's counts (`/metrics`).
+    pub(crate) drift: std::sync::Mutex<Option<super::reconcile::summary::DriftSummary>>,
 }
 
 impl std::fmt::Debug for Tenant {
@@ -159,6 +161,7 @@ impl Tenant {
             policy,
             locks: KeyLocks::new(),
             counters: BridgeCounters::default(),
+            drift: std::sync::Mutex::new(None),
         }
     }
 }

@@ -4,7 +4,7 @@ use compact_str::CompactString;
 
 use super::deployment::Deployment;
 use super::error::TableauError;
-use super::site_role::SiteRole;
+use super::site_role::{LicenseTier, SiteRole};
 use super::xml::{element, ts_request, Element};
 
 /// A user on a site ([XSD329] `userType`).
@@ -196,6 +196,17 @@ impl SiteInfo {
             num_viewers: used("numViewers"),
             num_users: used("numUsers"),
         })
+    }
+
+    /// Whether a seat of `tier` is free: a tier without a capacity attribute is not limited
+    /// (Tableau Server with core-based licensing, tableau-rest.md section 4.3).
+    pub fn seat_free(&self, tier: LicenseTier) -> bool {
+        let (capacity, used) = match tier {
+            LicenseTier::Creator => (self.tier_creator_capacity, self.num_creators),
+            LicenseTier::Explorer => (self.tier_explorer_capacity, self.num_explorers),
+            LicenseTier::Viewer => (self.tier_viewer_capacity, self.num_viewers),
+        };
+        capacity.is_none_or(|c| used < c)
     }
 }
 

@@ -93,6 +93,15 @@ fn reads_group_list_all_fields_site_and_server_info() {
         )),
         Some((Some(5), None, 5))
     );
+    use crate::tableau::site_role::LicenseTier;
+    let free = s.map(|s| {
+        [LicenseTier::Creator, LicenseTier::Explorer, LicenseTier::Viewer].map(|t| s.seat_free(t))
+    });
+    assert_eq!(
+        free,
+        Some([false, true, true]),
+        "5 of 5 Creators used; 3 of 10 Explorers; Viewers not limited"
+    );
 
     let info = r#"<tsResponse><serverInfo><productVersion build="10100.16.1024.2100">10.1.0</productVersion><restApiVersion>3.10</restApiVersion></serverInfo></tsResponse>"#;
     let i = parse(info)
