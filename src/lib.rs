@@ -12,6 +12,7 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod logging;
+pub mod reconcile;
 pub mod scim;
 pub mod serve;
 pub mod stack;

@@ -10,6 +10,7 @@ use tableau_scim::demo::{self, DemoArgs};
 use tableau_scim::http::TokenDigest;
 use tableau_scim::logging::{self, LogFormat};
 use tableau_scim::tableau::emulator::cli::{self as emulator, EmulatorArgs};
+use tableau_scim::reconcile::{self, ReconcileArgs};
 use tableau_scim::{check, serve};
 
 /// jemalloc instead of glibc's allocator: a SCIM request allocates and frees many small JSON
@@ -60,6 +61,10 @@ enum Command {
     Demo(DemoArgs),
     /// Run the Tableau REST emulator alone (for tests, benchmarks and trying the bridge).
     Emulator(Box<EmulatorArgs>),
+    /// Compare a tenant's Tableau site with what the IdP last asserted (role drift, access
+    /// leaks, license, membership drift, missing and unmanaged users and groups); with --apply,
+    /// repair it. Exit status 0: no drift, 1: drift, 2: error or incomplete run.
+    Reconcile(ReconcileArgs),
     /// Print the SHA-256 form of a bearer token (read from standard input), for configuration
     /// files that should not hold the token itself.
     HashToken,
@@ -96,6 +101,10 @@ async fn main() -> ExitCode {
         Command::Emulator(args) => {
             logging::init(cli.log_format);
             emulator::run(*args).await
+        }
+        Command::Reconcile(args) => {
+            logging::init(cli.log_format);
+            reconcile::run(args).await
         }
         Command::HashToken => hash_token(),
     };

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::bridge::background::spawn_name_listing;
+use crate::bridge::background::{spawn_name_listing, spawn_reconciliation};
 use crate::bridge::store::{SqliteStore, Store};
 use crate::bridge::tenant::Tenant;
 use crate::bridge::{Bridge, BridgeHealth};
@@ -42,23 +42,38 @@ pub fn client_for(t: &TenantConfig, config: &Config) -> Result<TableauClient, St
     TableauClient::new(cfg).map_err(|e| format!("tenant {}: {e}", t.id))
 }
 
-/// Open the store, build every tenant and start serving.
-pub fn start(config: &Config) -> Result<Serving, String> {
+/// The store `data_dir` holds (created on first start).
+pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
     let dir = &config.server.data_dir;
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.join(STORE_FILE)).map_err(|e| e.to_string())?);
+    let path = dir.join(STORE_FILE);
+    let store = SqliteStore::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// One tenant as the configuration says, on `store`.
+pub fn tenant_for(
+    t: &TenantConfig,
+    config: &Config,
+    store: Arc<dyn Store>,
+) -> Result<Arc<Tenant>, String> {
+    Ok(Arc::new(Tenant::new(
+        &t.id,
+        Arc::new(client_for(t, config)?),
+        store,
+        t.roles.clone(),
+        t.policy.clone(),
+        t.ttls,
+    )))
+}
+
+/// Open the store, build every tenant and start serving.
+pub fn start(config: &Config) -> Result<Serving, String> {
+    let store = open_store(config)?;
     let mut tenants = Vec::new();
     let mut entries = Vec::new();
     for t in &config.tenants {
-        let tenant = Arc::new(Tenant::new(
-            &t.id,
-            Arc::new(client_for(t, config)?),
-            store.clone(),
-            t.roles.clone(),
-            t.policy.clone(),
-            t.ttls,
-        ));
+        let tenant = tenant_for(t, config, store.clone())?;
         entries.push(Arc::new(TenantEntry::new(
             &t.id,
             TokenSet::new(t.tokens.clone()),
@@ -67,6 +82,7 @@ pub fn start(config: &Config) -> Result<Serving, String> {
             config.server.http.max_in_flight_per_tenant,
         )));
         spawn_name_listing(&tenant, t.ttls.names);
+        spawn_reconciliation(&tenant, t.reconcile);
         tenants.push(tenant);
     }
     let mut settings = config.server.http.clone();

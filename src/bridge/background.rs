@@ -1,10 +1,12 @@
 //! What a tenant does on its own: list the site's names at start and every few minutes
-//! ([`super::name_index`]), each tenant at its own moment.
+//! ([`super::name_index`]), each tenant at its own moment; reconcile the site every
+//! `[tenants.reconcile] every` ([`super::reconcile`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::name_index::next_listing;
+use super::reconcile::{Schedule, Silent};
 use super::tenant::Tenant;
 
 /// How soon a failed listing is tried again.
@@ -33,6 +35,49 @@ pub fn spawn_name_listing(tenant: &Arc<Tenant>, every: Duration) {
             };
             drop(t);
             tokio::time::sleep_until(next.into()).await;
+        }
+    });
+}
+
+/// How often the last reconciliation is read back from the store when `serve` does not
+/// reconcile itself (a `tableau-scim reconcile` run beside it shows in `/metrics`).
+const DRIFT_REREAD: Duration = Duration::from_secs(60);
+
+/// The first periodic reconciliation comes this long after start at most (after the first
+/// listing of names), not a whole period later.
+const FIRST_RECONCILIATION: Duration = Duration::from_secs(60);
+
+/// Reconcile `tenant` on `schedule` while it lives; without a schedule, keep reading the last
+/// reconciliation from the store for `/metrics`.
+pub fn spawn_reconciliation(tenant: &Arc<Tenant>, schedule: Schedule) {
+    let weak = Arc::downgrade(tenant);
+    let id = tenant.id.clone();
+    tokio::spawn(async move {
+        let mut wait = schedule
+            .every
+            .map_or(DRIFT_REREAD, |e| e.min(FIRST_RECONCILIATION));
+        if let Some(t) = weak.upgrade() {
+            t.load_drift_summary().await;
+        }
+        loop {
+            tokio::time::sleep(wait).await;
+            let Some(t) = weak.upgrade() else {
+                return;
+            };
+            let Some(every) = schedule.every else {
+                t.load_drift_summary().await;
+                continue;
+            };
+            wait = every;
+            let r = t.reconcile(schedule.options, &Silent).await;
+            let drift = r.remaining_drift();
+            if !r.complete {
+                tracing::warn!(tenant.id = %id, errors = ?r.errors, "reconciliation incomplete; nothing was repaired");
+            } else if drift > 0 || r.failed_repairs() > 0 {
+                tracing::warn!(tenant.id = %id, counts = ?r.counts, remaining = drift, failed = r.failed_repairs(), tableau.calls = r.tableau_calls.read + r.tableau_calls.repair, "reconciliation found drift");
+            } else {
+                tracing::info!(tenant.id = %id, counts = ?r.counts, tableau.calls = r.tableau_calls.read + r.tableau_calls.repair, "reconciliation: no drift remains");
+            }
         }
     });
 }

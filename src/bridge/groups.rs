@@ -135,6 +135,10 @@ impl Tenant {
             Err(e) => return Err(e.into()),
         };
         self.caches.put_group(&g);
+        // The members asserted are recorded before they are added (see `update_group`).
+        self.store
+            .change_asserted_members(&self.id, &g.id, plan.members.clone(), Vec::new())
+            .await?;
         if let Err(error) = self.add_group_members(&g.id, &plan.members).await {
             self.audit(AuditEvent::new(Operation::CreateGroup, &g.id).outcome("members failed"));
             return Err(partial(&[format!("group {} was created", g.id)], error));
@@ -142,9 +146,6 @@ impl Tenant {
         let external_id = input["externalId"].as_str().map(str::to_string);
         let row = group_row(&g, external_id, None, &timestamp());
         self.store.put_group(&self.id, row.clone()).await?;
-        self.store
-            .change_asserted_members(&self.id, &g.id, plan.members.clone(), Vec::new())
-            .await?;
         self.caches
             .group_members
             .insert(g.id.clone(), Arc::new(plan.members.clone()));
@@ -243,6 +244,26 @@ impl Tenant {
             at: &at,
         })?;
         check_member_ids(&plan.added)?;
+        // What the IdP asserts is recorded before Tableau is changed: a reconciliation that
+        // reads the store and then Tableau while this runs never takes this change for drift
+        // made behind the IdP's back (bridge/reconcile/repair.rs).
+        let next_asserted = asserted_after(
+            asserted.as_deref(),
+            &old_members,
+            &plan.members,
+            reapply.map(|patch| {
+                let (g, base) = (&g, row.as_ref());
+                move |a: &[String]| {
+                    member_ids(&patch.desired(ResourceKind::Group, &group_content(g, base, Some(a)))?)
+                }
+            }),
+        );
+        let (added, removed) = member_diff(asserted.as_deref().unwrap_or_default(), &next_asserted);
+        if asserted.is_none() || !added.is_empty() || !removed.is_empty() {
+            self.store
+                .change_asserted_members(&self.id, id, added, removed)
+                .await?;
+        }
         let mut group = g.clone();
         let mut done = Vec::new();
         if let Some(new_name) = &plan.rename {
@@ -284,7 +305,6 @@ impl Tenant {
                 return Err(partial(&done, e));
             }
         }
-        let base = row.clone();
         let row = match plan.row {
             Some(next) => {
                 self.store.put_group(&self.id, next.clone()).await?;
@@ -293,23 +313,6 @@ impl Tenant {
             }
             None => row,
         };
-        let next_asserted = asserted_after(
-            asserted.as_deref(),
-            &old_members,
-            &plan.members,
-            reapply.map(|patch| {
-                move |a: &[String]| {
-                    let from = group_content(&g, base.as_ref(), Some(a));
-                    member_ids(&patch.desired(ResourceKind::Group, &from)?)
-                }
-            }),
-        );
-        let (added, removed) = member_diff(asserted.as_deref().unwrap_or_default(), &next_asserted);
-        if asserted.is_none() || !added.is_empty() || !removed.is_empty() {
-            self.store
-                .change_asserted_members(&self.id, id, added, removed)
-                .await?;
-        }
         // Served from what this request wrote, not a fresh listing (checklist 3).
         Ok(group_to_scim(&group, row.as_ref(), Some(&plan.members)))
     }

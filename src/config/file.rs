@@ -71,6 +71,14 @@ pub(super) struct CacheSection {
     pub names_refresh_secs: Option<u64>,
 }
 
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ReconcileSection {
+    pub every: Option<String>,
+    pub apply: Option<bool>,
+    pub recreate_missing: Option<bool>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TenantSection {
@@ -102,4 +110,6 @@ pub(super) struct TenantSection {
     pub retry: RetrySection,
     #[serde(default)]
     pub cache: CacheSection,
+    #[serde(default)]
+    pub reconcile: ReconcileSection,
 }

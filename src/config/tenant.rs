@@ -3,10 +3,13 @@
 
 use std::time::Duration;
 
-use super::file::{CacheSection, ConnectedAppSection, RetrySection, TenantSection};
+use super::file::{
+    CacheSection, ConnectedAppSection, ReconcileSection, RetrySection, TenantSection,
+};
 use super::secrets::{secret, tenant_env_prefix, tokens};
 use super::{err, ConfigError, Env};
 use crate::bridge::cache::CacheTtls;
+use crate::bridge::reconcile::{Options, Schedule};
 use crate::bridge::roles::RoleMapping;
 use crate::bridge::tenant::Policy;
 use crate::http::TokenDigest;
@@ -38,6 +41,8 @@ pub struct TenantConfig {
     pub retry: RetryPolicy,
     /// Cache lifetimes.
     pub ttls: CacheTtls,
+    /// Periodic reconciliation.
+    pub reconcile: Schedule,
 }
 
 impl TenantConfig {
@@ -65,6 +70,7 @@ impl TenantConfig {
             },
             retry: RetryPolicy::default(),
             ttls: CacheTtls::default(),
+            reconcile: Schedule::default(),
         }
     }
 }
@@ -144,7 +150,51 @@ pub(super) fn tenant_config(
     c.policy = policy(&t, c.policy, &key)?;
     c.retry = retry(&t.retry);
     c.ttls = ttls(&t.cache);
+    c.reconcile = reconcile(&t.reconcile, &key)?;
     Ok(c)
+}
+
+/// The shortest period between reconciliations: each lists the whole site.
+const RECONCILE_MIN: Duration = Duration::from_secs(60);
+
+/// `[tenants.reconcile]`: `every` as a duration (`"30m"`, `"1h"`, `"1d"`), at least a minute;
+/// `recreate_missing` only with `apply`.
+fn reconcile(r: &ReconcileSection, key: &str) -> Result<Schedule, ConfigError> {
+    let every = match &r.every {
+        None => None,
+        Some(text) => match humantime::parse_duration(text) {
+            Ok(d) if d >= RECONCILE_MIN => Some(d),
+            Ok(_) => {
+                return err(format!(
+                    "{key}.reconcile.every: '{text}' is shorter than a minute; each run lists the whole site"
+                ))
+            }
+            Err(e) => {
+                return err(format!(
+                    "{key}.reconcile.every: '{text}' is not a duration such as \"30m\", \"1h\" or \"1d\" ({e})"
+                ))
+            }
+        },
+    };
+    let apply = r.apply.unwrap_or(false);
+    let recreate_missing = r.recreate_missing.unwrap_or(false);
+    if recreate_missing && !apply {
+        return err(format!(
+            "{key}.reconcile.recreate_missing needs apply = true"
+        ));
+    }
+    if every.is_none() && (r.apply.is_some() || r.recreate_missing.is_some()) {
+        return err(format!(
+            "{key}.reconcile: apply and recreate_missing need every (how often to reconcile)"
+        ));
+    }
+    Ok(Schedule {
+        every,
+        options: Options {
+            apply,
+            recreate_missing,
+        },
+    })
 }
 
 /// A PAT (name and secret) or a Connected App, never both.
@@ -316,6 +366,29 @@ mod tests {
             (r.max_attempts, r.max_total)
         );
         assert_eq!(t.ttls.users, CacheTtls::default().users);
+        assert_eq!(t.reconcile.every, None, "no periodic reconciliation unless asked");
+    }
+
+    #[test]
+    fn reconciliation_is_a_duration_and_a_choice_to_repair() {
+        let t = parse("pat_name = \"scim\"\n[reconcile]\nevery = \"1h\"\napply = true\nrecreate_missing = true")
+            .expect("valid");
+        assert_eq!(t.reconcile.every, Some(Duration::from_secs(3600)));
+        assert!(t.reconcile.options.apply && t.reconcile.options.recreate_missing);
+        let t = parse("pat_name = \"scim\"\n[reconcile]\nevery = \"30m\"").expect("valid");
+        assert_eq!(t.reconcile.every, Some(Duration::from_secs(1800)));
+        assert!(!t.reconcile.options.apply, "a report unless asked to repair");
+        for (extra, needle) in [
+            ("every = \"10s\"", "reconcile.every: '10s' is shorter than a minute"),
+            ("every = \"hourly\"", "reconcile.every: 'hourly' is not a duration"),
+            ("every = \"1h\"\nrecreate_missing = true", "recreate_missing needs apply = true"),
+            ("apply = true", "need every"),
+        ] {
+            match parse(&format!("pat_name = \"scim\"\n[reconcile]\n{extra}")) {
+                Err(m) => assert!(m.contains(needle), "{extra}: {m}"),
+                Ok(_) => panic!("{extra} must be refused"),
+            }
+        }
     }
 
     #[test]

@@ -11,17 +11,18 @@ mod repair;
 pub mod report;
 pub mod summary;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use findings::{
     classify_license, find_drift, groups_to_list, needs_seats, Asserted, Finding, SiteNow,
 };
+use repair::{ReadState, Repaired};
 use report::{Calls, Report};
 
 use super::store::DriftRecord;
 use super::tenant::Tenant;
 use crate::backend::timestamp;
-use crate::tableau::model::{Group, User};
+use crate::tableau::model::Group;
 use crate::tableau::stats::counted;
 
 /// What a run does besides reporting.
@@ -31,6 +32,15 @@ pub struct Options {
     pub apply: bool,
     /// With `apply`, re-create missing users too.
     pub recreate_missing: bool,
+}
+
+/// Periodic reconciliation in `serve` (`[tenants.reconcile]`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Schedule {
+    /// How often; `None`: never (the default: a reconciliation lists the whole site).
+    pub every: Option<std::time::Duration>,
+    /// What each run does besides reporting.
+    pub options: Options,
 }
 
 /// Someone watching a long run (a progress bar on a terminal); every method does nothing by
@@ -50,7 +60,7 @@ impl Progress for Silent {}
 /// What the reading gathered.
 struct Seen {
     findings: Vec<Finding>,
-    users: HashMap<String, User>,
+    read: ReadState,
     errors: Vec<String>,
 }
 
@@ -62,7 +72,7 @@ impl Tenant {
         let (seen, read) = counted(self.read_drift(opts, progress)).await;
         let Seen {
             mut findings,
-            users,
+            read: state,
             errors,
         } = seen;
         let mut repair = 0;
@@ -73,10 +83,13 @@ impl Tenant {
                 let Some(r) = f.repair.clone() else {
                     continue;
                 };
-                let (outcome, calls) = counted(self.repair(&r, &users)).await;
+                let (outcome, calls) = counted(self.repair(&r, &state)).await;
                 repair += calls;
                 f.outcome = Some(match outcome {
-                    Ok(()) => "repaired".into(),
+                    Ok(Repaired::Done) => "repaired".into(),
+                    Ok(Repaired::Changed) => {
+                        "skipped: changed through SCIM since it was read".into()
+                    }
                     Err(e) => format!("failed: {e}"),
                 });
                 progress.step();
@@ -162,9 +175,19 @@ impl Tenant {
                 Err(e) => errors.push(fail("reading the site's license seats", &e)),
             }
         }
+        let mut groups_of: HashMap<String, BTreeSet<String>> = HashMap::new();
+        for (g, members) in &asserted_members {
+            for m in members {
+                groups_of.entry(m.clone()).or_default().insert(g.clone());
+            }
+        }
         Seen {
             findings,
-            users: users.into_iter().map(|u| (u.id.to_string(), u)).collect(),
+            read: ReadState {
+                users: users.into_iter().map(|u| (u.id.to_string(), u)).collect(),
+                rows: rows.into_iter().map(|r| (r.id.clone(), r)).collect(),
+                groups_of,
+            },
             errors,
         }
     }
@@ -187,7 +210,7 @@ impl Seen {
     fn failed(error: String) -> Seen {
         Seen {
             findings: Vec::new(),
-            users: HashMap::new(),
+            read: ReadState::default(),
             errors: vec![error],
         }
     }

@@ -1,7 +1,14 @@
-//! Carrying out one repair: the Tableau call, the caches, the store, the audit row (operation
-//! `reconcile`, with the role before and after).
+//! Carrying out one repair: re-checked under the lock SCIM writes take, then the Tableau call,
+//! the caches, the store, the audit row (operation `reconcile`, with the role before and
+//! after).
+//!
+//! Why the re-check: the run read the store, then Tableau. A SCIM write that landed in between
+//! (or since) shows in Tableau but not in what the run read of the store, and "repairing" it
+//! would undo the IdP's own change. Under the user's or group's lock no SCIM write of it is
+//! half done, so the store read again is the IdP's truth: when it no longer says what the
+//! finding was made from, the repair is skipped and the next run looks again.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
 
@@ -9,81 +16,132 @@ use super::findings::Repair;
 use crate::bridge::audit::AuditEvent;
 use crate::bridge::mapping::merge;
 use crate::bridge::operation::Operation;
+use crate::bridge::store::UserRow;
 use crate::bridge::tenant::Tenant;
 use crate::tableau::model::{User, UserUpdate};
+use crate::tableau::SiteRole;
+
+/// What the run read, for the re-check and the caches.
+#[derive(Debug, Default)]
+pub(super) struct ReadState {
+    /// The site's users by id.
+    pub users: HashMap<String, User>,
+    /// The store's user rows by id.
+    pub rows: HashMap<String, UserRow>,
+    /// The groups each user is an asserted member of.
+    pub groups_of: HashMap<String, BTreeSet<String>>,
+}
+
+/// What became of one repair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Repaired {
+    /// Done.
+    Done,
+    /// Not attempted: the IdP changed the user or group through SCIM since the run read it.
+    Changed,
+}
+
+const CHANGED: &str = "changed through SCIM since it was read";
 
 impl Tenant {
-    /// Carry out `repair`; `users` are the site's users as the run read them. The error says
-    /// why it failed, in words for the report.
+    /// Re-check and carry out `repair`. The error says why it failed, in words for the report.
     pub(super) async fn repair(
         &self,
         repair: &Repair,
-        users: &HashMap<String, User>,
-    ) -> Result<(), String> {
-        let (resource, before, after, done) = match repair {
+        read: &ReadState,
+    ) -> Result<Repaired, String> {
+        match repair {
             Repair::SetRole { user_id, from, to } => {
+                let name = read.users.get(user_id).map_or(user_id.as_str(), |u| u.name.as_str());
+                let _serial = self.locks.lock(name).await;
+                if !self.user_unchanged(user_id, read).await? {
+                    return Ok(self.skipped(user_id));
+                }
                 let upd = UserUpdate {
                     site_role: Some(*to),
                     ..UserUpdate::default()
                 };
-                let done = self.client.update_user(user_id, &upd).await.map(|answer| {
-                    if let Some(u) = users.get(user_id) {
-                        let mut u = u.clone();
-                        merge(&mut u, answer);
-                        self.caches.put_user(&u);
-                    }
-                    String::from("ok")
-                });
-                (
-                    user_id.clone(),
-                    Some(from.clone()),
-                    Some(to.as_str().to_string()),
-                    done,
-                )
+                let done = self.client.update_user(user_id, &upd).await;
+                if let (Ok(answer), Some(u)) = (&done, read.users.get(user_id)) {
+                    let mut u = u.clone();
+                    merge(&mut u, answer.clone());
+                    self.caches.put_user(&u);
+                }
+                self.audited(user_id, Some(from), Some(to.as_str()), done.map(|_| "ok".into()))
             }
-            Repair::AddMember { group_id, user_id } => {
-                self.caches.group_members.invalidate(group_id);
-                let done = self
-                    .client
-                    .add_members(group_id, std::slice::from_ref(user_id))
+            Repair::AddMember { group_id, user_id } | Repair::RemoveMember { group_id, user_id } => {
+                let add = matches!(repair, Repair::AddMember { .. });
+                let _serial = self.locks.lock(&format!("group-id:{group_id}")).await;
+                let then = read
+                    .groups_of
+                    .get(user_id)
+                    .is_some_and(|g| g.contains(group_id));
+                let now = self
+                    .store
+                    .asserted_groups_of(&self.id, user_id)
                     .await
-                    .map(|()| format!("ok: member {user_id} added"));
-                (group_id.clone(), None, None, done)
-            }
-            Repair::RemoveMember { group_id, user_id } => {
+                    .map_err(|e| e.to_string())?
+                    .contains(group_id);
+                if now != then || now != add {
+                    return Ok(self.skipped(group_id));
+                }
                 self.caches.group_members.invalidate(group_id);
-                let done = self
-                    .client
-                    .remove_members(group_id, std::slice::from_ref(user_id))
-                    .await
-                    .map(|()| format!("ok: member {user_id} removed"));
-                (group_id.clone(), None, None, done)
+                let ids = std::slice::from_ref(user_id);
+                let done = if add {
+                    self.client.add_members(group_id, ids).await
+                } else {
+                    self.client.remove_members(group_id, ids).await
+                };
+                let what = if add { "added" } else { "removed" };
+                self.audited(group_id, None, None, done.map(|()| format!("ok: member {user_id} {what}")))
             }
-            Repair::Recreate { row, role } => {
-                return self.recreate(row, *role).await;
-            }
-        };
+            Repair::Recreate { row, role } => self.recreate(row, *role).await.map(|()| Repaired::Done),
+        }
+    }
+
+    /// Whether the user's row and asserted groups are still what the run read.
+    async fn user_unchanged(&self, user_id: &str, read: &ReadState) -> Result<bool, String> {
+        let row = self.store.user(&self.id, user_id).await.map_err(|e| e.to_string())?;
+        let groups: BTreeSet<String> = self
+            .store
+            .asserted_groups_of(&self.id, user_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .collect();
+        let groups_then = read.groups_of.get(user_id).cloned().unwrap_or_default();
+        Ok(row.as_ref() == read.rows.get(user_id) && groups == groups_then)
+    }
+
+    fn skipped(&self, resource: &str) -> Repaired {
+        self.audit(AuditEvent::new(Operation::Reconcile, resource).outcome(format!("skipped: {CHANGED}")));
+        Repaired::Changed
+    }
+
+    fn audited(
+        &self,
+        resource: &str,
+        before: Option<&str>,
+        after: Option<&str>,
+        done: Result<String, crate::tableau::TableauError>,
+    ) -> Result<Repaired, String> {
         let outcome = match &done {
             Ok(o) => o.clone(),
             Err(e) => e.to_string(),
         };
         self.audit(
-            AuditEvent::new(Operation::Reconcile, &resource)
-                .roles(before.as_deref(), after.as_deref())
+            AuditEvent::new(Operation::Reconcile, resource)
+                .roles(before, after)
                 .outcome(outcome),
         );
-        done.map(drop).map_err(|e| e.to_string())
+        done.map(|_| Repaired::Done).map_err(|e| e.to_string())
     }
 
     /// Add a missing user again as the IdP last described it, through the same path as a SCIM
     /// create (the license policy included). Tableau gives it a new LUID, so its row and the
     /// groups the IdP put it in move to the new id (the IdP's next request with the old id
     /// gets 404 and it provisions the user again, which finds this one).
-    async fn recreate(
-        &self,
-        row: &crate::bridge::store::UserRow,
-        role: crate::tableau::SiteRole,
-    ) -> Result<(), String> {
+    async fn recreate(&self, row: &UserRow, role: SiteRole) -> Result<(), String> {
         let mut input = match &row.attributes {
             Value::Object(o) => o.clone(),
             _ => serde_json::Map::new(),
@@ -113,16 +171,11 @@ impl Tenant {
     /// The asserted memberships of `old` become `new`'s, in the store and in Tableau; then
     /// `old`'s row goes. Returns how many groups.
     async fn move_memberships(&self, old: &str, new: &str) -> Result<usize, String> {
-        let all = self
+        let groups = self
             .store
-            .all_asserted_members(&self.id)
+            .asserted_groups_of(&self.id, old)
             .await
             .map_err(|e| e.to_string())?;
-        let groups: Vec<&String> = all
-            .iter()
-            .filter(|(_, m)| m.iter().any(|u| u == old))
-            .map(|(g, _)| g)
-            .collect();
         for g in &groups {
             self.caches.group_members.invalidate(g.as_str());
             self.client

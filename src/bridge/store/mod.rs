@@ -152,8 +152,15 @@ pub trait Store: Send + Sync + 'static {
         tenant: &str,
     ) -> Result<HashMap<String, Vec<String>>, StoreError>;
 
+    /// The groups (ids) whose known asserted members include `user_id`.
+    async fn asserted_groups_of(
+        &self,
+        tenant: &str,
+        user_id: &str,
+    ) -> Result<Vec<String>, StoreError>;
+
     /// Change a group's asserted members by difference (a 10,000-member group gaining one
-    /// member writes one row) and mark them known. The group's row must exist.
+    /// member writes one row) and mark them known.
     async fn change_asserted_members(
         &self,
         tenant: &str,

@@ -40,7 +40,6 @@ pub(super) fn read_groups(c: &Connection, tenant: &str) -> Result<Vec<GroupRow>,
     Ok(rows)
 }
 
-/// An upsert that leaves `members_known` as it is.
 pub(super) fn write_group(c: &Connection, tenant: &str, row: &GroupRow) -> Result<(), StoreError> {
     execute(
         c,
@@ -61,6 +60,11 @@ pub(super) fn remove_group(c: &Connection, tenant: &str, id: &str) -> Result<(),
             c,
             "DELETE FROM group_members WHERE tenant = ?1 AND group_id = ?2",
             params![tenant, id],
+        )?;
+        execute(
+            c,
+            "DELETE FROM members_known WHERE tenant = ?1 AND group_id = ?2",
+            params![tenant, id],
         )
     })
 }
@@ -70,11 +74,11 @@ pub(super) fn read_members(
     tenant: &str,
     group_id: &str,
 ) -> Result<Option<Vec<String>>, StoreError> {
-    let known: Option<bool> = c
-        .prepare_cached("SELECT members_known FROM groups WHERE tenant = ?1 AND id = ?2")?
+    let known: Option<i64> = c
+        .prepare_cached("SELECT 1 FROM members_known WHERE tenant = ?1 AND group_id = ?2")?
         .query_row(params![tenant, group_id], |r| r.get(0))
         .optional()?;
-    if known != Some(true) {
+    if known.is_none() {
         return Ok(None);
     }
     let mut st = c.prepare_cached(
@@ -91,9 +95,7 @@ pub(super) fn read_all_members(
     tenant: &str,
 ) -> Result<HashMap<String, Vec<String>>, StoreError> {
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    let mut known = c.prepare_cached(
-        "SELECT id FROM groups WHERE tenant = ?1 AND members_known = 1",
-    )?;
+    let mut known = c.prepare_cached("SELECT group_id FROM members_known WHERE tenant = ?1")?;
     for id in known.query_map(params![tenant], |r| r.get::<_, String>(0))? {
         out.insert(id?, Vec::new());
     }
@@ -109,6 +111,21 @@ pub(super) fn read_all_members(
         }
     }
     Ok(out)
+}
+
+pub(super) fn read_groups_of(
+    c: &Connection,
+    tenant: &str,
+    user_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    let mut st = c.prepare_cached(
+        "SELECT m.group_id FROM group_members m JOIN members_known k ON k.tenant = m.tenant AND k.group_id = m.group_id
+         WHERE m.tenant = ?1 AND m.user_id = ?2",
+    )?;
+    let ids = st
+        .query_map(params![tenant, user_id], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(ids)
 }
 
 pub(super) fn change_members(
@@ -135,7 +152,7 @@ pub(super) fn change_members(
         }
         execute(
             c,
-            "UPDATE groups SET members_known = 1 WHERE tenant = ?1 AND id = ?2 AND members_known = 0",
+            "INSERT OR IGNORE INTO members_known (tenant, group_id) VALUES (?1, ?2)",
             params![tenant, group_id],
         )
     })

@@ -173,6 +173,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn asserted_groups_of(
+        &self,
+        tenant: &str,
+        user_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let (tenant, id) = (tenant.to_string(), user_id.to_string());
+        self.readers
+            .read(move |c| groups::read_groups_of(c, &tenant, &id))
+            .await
+    }
+
     async fn change_asserted_members(
         &self,
         tenant: &str,

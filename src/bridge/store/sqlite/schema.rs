@@ -43,9 +43,14 @@ const MIGRATIONS: &[&str] = &[
         outcome TEXT NOT NULL
      );",
     // 2: the members the IdP asserted for each group (drift), and the last reconciliation.
-    // Groups written before this version have `members_known = 0` until their next write:
-    // what the IdP asserted for them then was never recorded.
-    "ALTER TABLE groups ADD COLUMN members_known INTEGER NOT NULL DEFAULT 0;
+    // A group is in `members_known` once a write through us recorded its members; groups
+    // written before this version are not until their next write (what the IdP asserted for
+    // them then was never recorded).
+    "CREATE TABLE members_known (
+        tenant TEXT NOT NULL,
+        group_id TEXT NOT NULL,
+        PRIMARY KEY (tenant, group_id)
+     ) WITHOUT ROWID;
      CREATE TABLE group_members (
         tenant TEXT NOT NULL,
         group_id TEXT NOT NULL,

@@ -219,6 +219,8 @@ async fn asserted_members_change_by_difference_and_go_with_their_group_and_user(
         sorted(s.asserted_members("t", "g1").await.ok().flatten()),
         Some(ids(&["u1", "u3", "u4"]))
     );
+    assert_eq!(s.asserted_groups_of("t", "u4").await.unwrap_or_default(), ids(&["g1"]));
+    assert!(s.asserted_groups_of("t", "u2").await.unwrap_or_default().is_empty());
     // A rewrite of the group's row keeps what is known of its members.
     assert!(s.put_group("t", group("g1")).await.is_ok());
     assert!(s.put_user("t", row("u3", "c")).await.is_ok());

@@ -1,0 +1,166 @@
+//! `tableau-scim reconcile`: compare one tenant's Tableau site with what the IdP last asserted
+//! through us, report each difference by kind, and with `--apply` repair what can be repaired.
+//! Exit status 0: no drift; 1: drift found (or left: unrepairable kinds); 2: an error, or a run
+//! cut short. Safe beside a running `serve` on the same store (SQLite serialises the writers).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::bridge::reconcile::{Options, Progress, Silent};
+use crate::config::{self, Config, TenantConfig};
+use crate::serve::{open_store, tenant_for};
+
+/// How the report is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// For a person.
+    Text,
+    /// One JSON document (the same the store keeps).
+    Json,
+}
+
+/// The command's options.
+#[derive(Debug, clap::Args)]
+pub struct ReconcileArgs {
+    /// The TOML configuration file (`serve`'s).
+    #[arg(long, env = "TABLEAU_SCIM_CONFIG")]
+    pub config: PathBuf,
+    /// The tenant to reconcile (may be left out when the configuration has one).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Repair role drift, access leaks and membership drift (one Tableau call each). Without
+    /// it, nothing in Tableau changes.
+    #[arg(long)]
+    pub apply: bool,
+    /// With --apply, add missing users again (they get new ids).
+    #[arg(long, requires = "apply")]
+    pub recreate_missing: bool,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReportFormat,
+}
+
+/// The exit status of a run that could not start.
+const ERROR: u8 = 2;
+
+/// The tenant `id` names, or the only one.
+fn pick<'a>(config: &'a Config, id: Option<&str>) -> Result<&'a TenantConfig, String> {
+    let ids = || {
+        config
+            .tenants
+            .iter()
+            .map(|t| t.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match id {
+        Some(id) => config
+            .tenants
+            .iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| format!("no tenant '{id}' in the configuration (tenants: {})", ids())),
+        None if config.tenants.len() == 1 => Ok(&config.tenants[0]),
+        None => Err(format!("name the tenant with --tenant (tenants: {})", ids())),
+    }
+}
+
+/// Run it.
+pub async fn run(args: ReconcileArgs) -> ExitCode {
+    let fail = |e: String| {
+        eprintln!("tableau-scim reconcile: {e}");
+        ExitCode::from(ERROR)
+    };
+    let config = match config::load(&args.config, &config::ProcessEnv) {
+        Ok(c) => c,
+        Err(e) => return fail(e.to_string()),
+    };
+    let t = match pick(&config, args.tenant.as_deref()) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    let tenant = match open_store(&config).and_then(|store| tenant_for(t, &config, store)) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    let opts = Options {
+        apply: args.apply,
+        recreate_missing: args.recreate_missing,
+    };
+    let report = if std::io::stderr().is_terminal() {
+        let bar = Bar::new();
+        let r = tenant.reconcile(opts, &bar).await;
+        bar.0.finish_and_clear();
+        r
+    } else {
+        tenant.reconcile(opts, &Silent).await
+    };
+    tenant.client.sign_out().await;
+    match args.format {
+        ReportFormat::Text => print!("{}", report.to_text()),
+        ReportFormat::Json => match serde_json::to_string_pretty(&report) {
+            Ok(j) => println!("{j}"),
+            Err(e) => return fail(e.to_string()),
+        },
+    }
+    ExitCode::from(report.exit_code())
+}
+
+/// A progress bar on standard error (only on a terminal: a pipe or a log gets none).
+struct Bar(ProgressBar);
+
+impl Bar {
+    fn new() -> Bar {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Bar(bar)
+    }
+}
+
+impl Progress for Bar {
+    fn stage(&self, what: &'static str, steps: Option<u64>) {
+        let style = match steps {
+            Some(n) => {
+                self.0.set_length(n);
+                self.0.set_position(0);
+                ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({eta})")
+            }
+            None => ProgressStyle::with_template("{spinner} {msg} ({elapsed})"),
+        };
+        if let Ok(style) = style {
+            self.0.set_style(style.progress_chars("=> "));
+        }
+        self.0.set_message(what);
+    }
+
+    fn step(&self) {
+        self.0.inc(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn the_tenant_is_named_or_the_only_one() {
+        let text = |n: usize| {
+            (0..n)
+                .map(|i| {
+                    format!("[[tenants]]\nid = \"t{i}\"\ntableau_url = \"https://t\"\nsite = \"s\"\ndeployment = \"server\"\npat_name = \"p\"\npat_secret = \"x\"\ntoken_hashes = [\"{}\"]\n", format!("{i:0>64}"))
+                })
+                .collect::<String>()
+        };
+        let env = BTreeMap::new();
+        let one = config::parse(&text(1), &env).expect("parses");
+        assert_eq!(pick(&one, None).map(|t| t.id.as_str()), Ok("t0"));
+        let two = config::parse(&text(2), &env).expect("parses");
+        assert_eq!(pick(&two, Some("t1")).map(|t| t.id.as_str()), Ok("t1"));
+        assert!(pick(&two, None).is_err_and(|e| e.contains("t0, t1")));
+        assert!(pick(&two, Some("t9")).is_err_and(|e| e.contains("no tenant 't9'")));
+    }
+}
