@@ -84,6 +84,13 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let config_file = match stack.write_config(&data_dir) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("tableau-scim demo: cannot write its configuration file: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let scim = stack.scim_url();
     let tableau = stack.emulator.url();
     println!(
@@ -94,6 +101,10 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     println!("  Bearer token:  {token}");
     println!("  Tableau (emulated): {tableau}   calls: {tableau}/_emulator/stats   state: {tableau}/_emulator/dump");
     println!("  Store: {}", data_dir.join(STORE_FILE).display());
+    println!(
+        "  Configuration: {0}   try: tableau-scim reconcile --config {0}",
+        config_file.display()
+    );
     println!(
         "  Metrics: curl -H 'Authorization: Bearer {token}' {}/metrics",
         scim.trim_end_matches("/scim/v2")

@@ -9,8 +9,8 @@ use clap::{Parser, Subcommand};
 use tableau_scim::demo::{self, DemoArgs};
 use tableau_scim::http::TokenDigest;
 use tableau_scim::logging::{self, LogFormat};
-use tableau_scim::tableau::emulator::cli::{self as emulator, EmulatorArgs};
 use tableau_scim::reconcile::{self, ReconcileArgs};
+use tableau_scim::tableau::emulator::cli::{self as emulator, EmulatorArgs};
 use tableau_scim::{check, serve};
 
 /// jemalloc instead of glibc's allocator: a SCIM request allocates and frees many small JSON

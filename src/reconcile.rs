@@ -58,13 +58,16 @@ fn pick<'a>(config: &'a Config, id: Option<&str>) -> Result<&'a TenantConfig, St
             .join(", ")
     };
     match id {
-        Some(id) => config
-            .tenants
-            .iter()
-            .find(|t| t.id == id)
-            .ok_or_else(|| format!("no tenant '{id}' in the configuration (tenants: {})", ids())),
+        Some(id) => {
+            config.tenants.iter().find(|t| t.id == id).ok_or_else(|| {
+                format!("no tenant '{id}' in the configuration (tenants: {})", ids())
+            })
+        }
         None if config.tenants.len() == 1 => Ok(&config.tenants[0]),
-        None => Err(format!("name the tenant with --tenant (tenants: {})", ids())),
+        None => Err(format!(
+            "name the tenant with --tenant (tenants: {})",
+            ids()
+        )),
     }
 }
 
@@ -151,7 +154,7 @@ mod tests {
         let text = |n: usize| {
             (0..n)
                 .map(|i| {
-                    format!("[[tenants]]\nid = \"t{i}\"\ntableau_url = \"https://t\"\nsite = \"s\"\ndeployment = \"server\"\npat_name = \"p\"\npat_secret = \"x\"\ntoken_hashes = [\"{}\"]\n", format!("{i:0>64}"))
+                    format!("[[tenants]]\nid = \"t{i}\"\ntableau_url = \"https://t\"\nsite = \"s\"\ndeployment = \"server\"\npat_name = \"p\"\npat_secret = \"x\"\ntoken_hashes = [\"{i:0>64}\"]\n")
                 })
                 .collect::<String>()
         };

@@ -78,6 +78,8 @@ pub struct Stack {
     pub serving: Serving,
     /// The emulated Tableau.
     pub emulator: RunningEmulator,
+    /// The configuration served (its tenant pointed at the emulator).
+    pub config: Config,
     tenant: Arc<Tenant>,
 }
 
@@ -103,8 +105,15 @@ impl Stack {
         Ok(Stack {
             serving,
             emulator,
+            config,
             tenant,
         })
+    }
+
+    /// Write the configuration served as a file in `dir` (secrets in files beside it), for the
+    /// commands that read one (`reconcile`, `check-config`); returns its path.
+    pub fn write_config(&self, dir: &std::path::Path) -> std::io::Result<PathBuf> {
+        crate::config::write::write(&self.config, dir)
     }
 
     /// The SCIM base URL.

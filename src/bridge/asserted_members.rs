@@ -121,7 +121,8 @@ mod tests {
 
     #[test]
     fn the_difference_is_what_to_write() {
-        let (added, removed) = member_diff(&ids(&["u1", "u2", "u3"]), &ids(&["u3", "u4", "u4", "u1"]));
+        let (added, removed) =
+            member_diff(&ids(&["u1", "u2", "u3"]), &ids(&["u3", "u4", "u4", "u1"]));
         assert_eq!(added, ids(&["u4"]));
         assert_eq!(removed, ids(&["u2"]));
         assert_eq!(member_diff(&ids(&["u1"]), &ids(&["u1"])), (vec![], vec![]));

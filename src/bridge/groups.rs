@@ -254,7 +254,9 @@ impl Tenant {
             reapply.map(|patch| {
                 let (g, base) = (&g, row.as_ref());
                 move |a: &[String]| {
-                    member_ids(&patch.desired(ResourceKind::Group, &group_content(g, base, Some(a)))?)
+                    member_ids(
+                        &patch.desired(ResourceKind::Group, &group_content(g, base, Some(a)))?,
+                    )
                 }
             }),
         );

@@ -52,6 +52,15 @@ impl RoleMapping {
         }
     }
 
+    /// The role table and the group-role table, sorted by key (a configuration file writes
+    /// them back).
+    pub fn entries(&self) -> (Vec<RoleEntry<'_>>, Vec<RoleEntry<'_>>) {
+        (
+            sorted_entries(&self.table),
+            sorted_entries(&self.group_roles),
+        )
+    }
+
     /// The default role.
     pub fn default_role(&self) -> SiteRole {
         self.default
@@ -130,6 +139,15 @@ impl RoleMapping {
     pub fn group_grants(&self, group: &str) -> bool {
         self.group_roles.contains_key(&group.to_lowercase())
     }
+}
+
+/// One line of a role table: the IdP value or group name (lowercase) and its site role.
+pub type RoleEntry<'a> = (&'a str, SiteRole);
+
+fn sorted_entries(m: &HashMap<String, SiteRole>) -> Vec<RoleEntry<'_>> {
+    let mut v: Vec<RoleEntry<'_>> = m.iter().map(|(k, r)| (k.as_str(), *r)).collect();
+    v.sort_unstable_by_key(|(k, _)| *k);
+    v
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod file;
 mod secrets;
 mod server;
 mod tenant;
+pub mod write;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -366,7 +366,10 @@ mod tests {
             (r.max_attempts, r.max_total)
         );
         assert_eq!(t.ttls.users, CacheTtls::default().users);
-        assert_eq!(t.reconcile.every, None, "no periodic reconciliation unless asked");
+        assert_eq!(
+            t.reconcile.every, None,
+            "no periodic reconciliation unless asked"
+        );
     }
 
     #[test]
@@ -377,11 +380,23 @@ mod tests {
         assert!(t.reconcile.options.apply && t.reconcile.options.recreate_missing);
         let t = parse("pat_name = \"scim\"\n[reconcile]\nevery = \"30m\"").expect("valid");
         assert_eq!(t.reconcile.every, Some(Duration::from_secs(1800)));
-        assert!(!t.reconcile.options.apply, "a report unless asked to repair");
+        assert!(
+            !t.reconcile.options.apply,
+            "a report unless asked to repair"
+        );
         for (extra, needle) in [
-            ("every = \"10s\"", "reconcile.every: '10s' is shorter than a minute"),
-            ("every = \"hourly\"", "reconcile.every: 'hourly' is not a duration"),
-            ("every = \"1h\"\nrecreate_missing = true", "recreate_missing needs apply = true"),
+            (
+                "every = \"10s\"",
+                "reconcile.every: '10s' is shorter than a minute",
+            ),
+            (
+                "every = \"hourly\"",
+                "reconcile.every: 'hourly' is not a duration",
+            ),
+            (
+                "every = \"1h\"\nrecreate_missing = true",
+                "recreate_missing needs apply = true",
+            ),
             ("apply = true", "need every"),
         ] {
             match parse(&format!("pat_name = \"scim\"\n[reconcile]\n{extra}")) {

@@ -95,7 +95,12 @@ fn reads_group_list_all_fields_site_and_server_info() {
     );
     use crate::tableau::site_role::LicenseTier;
     let free = s.map(|s| {
-        [LicenseTier::Creator, LicenseTier::Explorer, LicenseTier::Viewer].map(|t| s.seat_free(t))
+        [
+            LicenseTier::Creator,
+            LicenseTier::Explorer,
+            LicenseTier::Viewer,
+        ]
+        .map(|t| s.seat_free(t))
     });
     assert_eq!(
         free,

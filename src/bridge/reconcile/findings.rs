@@ -186,7 +186,8 @@ pub fn find_drift(
     recreate_missing: bool,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
-    let tableau_users: HashMap<&str, &User> = now.users.iter().map(|u| (u.id.as_str(), u)).collect();
+    let tableau_users: HashMap<&str, &User> =
+        now.users.iter().map(|u| (u.id.as_str(), u)).collect();
     let rows: HashMap<&str, &UserRow> = asserted.users.iter().map(|r| (r.id.as_str(), r)).collect();
     let group_names: HashMap<&str, &str> = asserted
         .groups
@@ -198,7 +199,8 @@ pub fn find_drift(
         let user = tableau_users.get(row.id.as_str()).copied();
         let no_groups = Vec::new();
         let grants = granting.get(row.id.as_str()).unwrap_or(&no_groups);
-        if let Some(f) = user_finding(row, user, grants, roles, now.signed_in_as, recreate_missing) {
+        if let Some(f) = user_finding(row, user, grants, roles, now.signed_in_as, recreate_missing)
+        {
             out.push(f);
         }
     }
@@ -231,7 +233,10 @@ fn asserted_granting_groups<'a>(
         return out;
     }
     for (gid, members) in asserted.members {
-        let Some(name) = group_names.get(gid.as_str()).filter(|n| roles.group_grants(n)) else {
+        let Some(name) = group_names
+            .get(gid.as_str())
+            .filter(|n| roles.group_grants(n))
+        else {
             continue;
         };
         for m in members {
@@ -291,7 +296,11 @@ fn user_finding(
         if now == Some(SiteRole::Unlicensed) {
             return None;
         }
-        let why = if row.deleted { "deleted" } else { "deactivated" };
+        let why = if row.deleted {
+            "deleted"
+        } else {
+            "deactivated"
+        };
         return Some(set_role(
             DriftKind::AccessLeak,
             user,
@@ -405,9 +414,8 @@ fn group_findings(
         .map(|g| (g.id.as_str(), g))
         .collect();
     let managed: HashSet<&str> = asserted.groups.iter().map(|g| g.id.as_str()).collect();
-    let comparable = |id: &str| {
-        tableau_users.contains_key(id) && rows.get(id).is_none_or(|r| !r.deleted)
-    };
+    let comparable =
+        |id: &str| tableau_users.contains_key(id) && rows.get(id).is_none_or(|r| !r.deleted);
     for row in asserted.groups {
         let group = Some(Named::of(&row.id, &row.display_name));
         let Some(g) = in_tableau.get(row.id.as_str()) else {
@@ -442,7 +450,10 @@ fn group_findings(
             note: None,
             outcome: None,
         };
-        for uid in have.iter().filter(|u| !want_set.contains(u.as_str()) && comparable(u)) {
+        for uid in have
+            .iter()
+            .filter(|u| !want_set.contains(u.as_str()) && comparable(u))
+        {
             out.push(member(
                 uid,
                 "member",
@@ -453,7 +464,10 @@ fn group_findings(
                 },
             ));
         }
-        for uid in want.iter().filter(|u| !have_set.contains(u.as_str()) && comparable(u)) {
+        for uid in want
+            .iter()
+            .filter(|u| !have_set.contains(u.as_str()) && comparable(u))
+        {
             out.push(member(
                 uid,
                 "not a member",

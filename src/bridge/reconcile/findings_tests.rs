@@ -114,23 +114,30 @@ impl World {
 fn a_site_as_the_idp_asserted_it_has_no_findings() {
     let mut w = World::new();
     w.users.push(user("u1", "Creator"));
-    w.rows.push(row("u1", json!({"roles": [{"value": "Creator"}]})));
+    w.rows
+        .push(row("u1", json!({"roles": [{"value": "Creator"}]})));
     w.users.push(user("u2", "Unlicensed"));
     w.rows.push(row("u2", json!({"active": false})));
     w.groups.push(group("g1", "Sales"));
     w.group_rows.push(group_row("g1", "Sales"));
     w.members.insert("g1".into(), ids(&["u1"]));
     w.asserted.insert("g1".into(), ids(&["u1"]));
-    assert_eq!(w.find(false), vec![], "the signed-in account and All Users are not unmanaged");
+    assert_eq!(
+        w.find(false),
+        vec![],
+        "the signed-in account and All Users are not unmanaged"
+    );
 }
 
 #[test]
 fn roles_differing_from_the_mapped_role_are_role_drift_either_way() {
     let mut w = World::new();
     w.users.push(user("up", "SiteAdministratorCreator"));
-    w.rows.push(row("up", json!({"roles": [{"value": "Viewer"}]})));
+    w.rows
+        .push(row("up", json!({"roles": [{"value": "Viewer"}]})));
     w.users.push(user("down", "Viewer"));
-    w.rows.push(row("down", json!({"roles": [{"value": "Explorer"}]})));
+    w.rows
+        .push(row("down", json!({"roles": [{"value": "Explorer"}]})));
     // No roles sent: the IdP asserted no role, whatever Tableau holds.
     w.users.push(user("free", "Creator"));
     w.rows.push(row("free", json!({"displayName": "F"})));
@@ -142,7 +149,9 @@ fn roles_differing_from_the_mapped_role_are_role_drift_either_way() {
             (DriftKind::Role, "up".into(), "-".into(), true),
         ]
     );
-    let up = f.iter().find(|f| f.user.as_ref().is_some_and(|u| u.id == "up"));
+    let up = f
+        .iter()
+        .find(|f| f.user.as_ref().is_some_and(|u| u.id == "up"));
     assert_eq!(
         up.map(|f| (f.tableau.as_str(), f.asserted.as_str(), f.repair.clone())),
         Some((
@@ -161,7 +170,8 @@ fn roles_differing_from_the_mapped_role_are_role_drift_either_way() {
 fn a_role_granted_by_an_asserted_group_is_the_asserted_role() {
     let mut w = World::new();
     w.users.push(user("u1", "Viewer"));
-    w.rows.push(row("u1", json!({"roles": [{"value": "Viewer"}]})));
+    w.rows
+        .push(row("u1", json!({"roles": [{"value": "Viewer"}]})));
     w.groups.push(group("g1", "Creators"));
     w.group_rows.push(group_row("g1", "Creators"));
     w.asserted.insert("g1".into(), ids(&["u1"]));
@@ -175,7 +185,10 @@ fn a_role_granted_by_an_asserted_group_is_the_asserted_role() {
 fn a_deactivated_or_deleted_user_holding_a_license_is_an_access_leak() {
     let mut w = World::new();
     w.users.push(user("off", "Explorer"));
-    w.rows.push(row("off", json!({"active": false, "roles": [{"value": "Explorer"}]})));
+    w.rows.push(row(
+        "off",
+        json!({"active": false, "roles": [{"value": "Explorer"}]}),
+    ));
     w.users.push(user("gone", "Viewer"));
     let mut tomb = row("gone", json!({}));
     tomb.deleted = true;
@@ -194,22 +207,34 @@ fn a_deactivated_or_deleted_user_holding_a_license_is_an_access_leak() {
     );
     assert!(f.iter().all(|f| matches!(
         f.repair,
-        Some(Repair::SetRole { to: SiteRole::Unlicensed, .. })
+        Some(Repair::SetRole {
+            to: SiteRole::Unlicensed,
+            ..
+        })
     )));
-    assert!(f.iter().any(|f| f.asserted == "Unlicensed (deleted by the IdP)"));
+    assert!(f
+        .iter()
+        .any(|f| f.asserted == "Unlicensed (deleted by the IdP)"));
 }
 
 #[test]
 fn a_managed_user_gone_from_tableau_is_missing_and_recreated_only_when_asked() {
     let mut w = World::new();
-    w.rows.push(row("u1", json!({"roles": [{"value": "Creator"}]})));
+    w.rows
+        .push(row("u1", json!({"roles": [{"value": "Creator"}]})));
     let f = w.find(false);
-    assert_eq!(summary(&f), vec![(DriftKind::Missing, "u1".into(), "-".into(), false)]);
+    assert_eq!(
+        summary(&f),
+        vec![(DriftKind::Missing, "u1".into(), "-".into(), false)]
+    );
     assert!(f[0].note.is_some());
     let f = w.find(true);
     assert!(matches!(
         &f[0].repair,
-        Some(Repair::Recreate { role: SiteRole::Creator, .. })
+        Some(Repair::Recreate {
+            role: SiteRole::Creator,
+            ..
+        })
     ));
 }
 
@@ -232,11 +257,18 @@ fn users_and_groups_the_idp_never_provisioned_are_unmanaged_and_never_repaired()
 #[test]
 fn members_differing_from_the_asserted_ones_are_membership_drift_one_per_member() {
     let mut w = World::new();
-    for (id, role) in [("a", "Viewer"), ("b", "Viewer"), ("c", "Viewer"), ("t", "Unlicensed")] {
+    for (id, role) in [
+        ("a", "Viewer"),
+        ("b", "Viewer"),
+        ("c", "Viewer"),
+        ("t", "Unlicensed"),
+    ] {
         w.users.push(user(id, role));
         w.rows.push(row(id, json!({})));
     }
-    w.rows.last_mut().map(|r| r.deleted = true);
+    if let Some(r) = w.rows.last_mut() {
+        r.deleted = true;
+    }
     w.groups.push(group("g1", "Sales"));
     w.group_rows.push(group_row("g1", "Sales"));
     // Asserted a, b, the deleted t and the missing m; Tableau holds a, c (added by hand) and t.
@@ -259,12 +291,22 @@ fn members_differing_from_the_asserted_ones_are_membership_drift_one_per_member(
         })));
     // Members not known (written before the store kept them): not compared.
     w.asserted.clear();
-    assert_eq!(groups_to_list(&w.groups, &Asserted {
-        users: &w.rows,
-        groups: &w.group_rows,
-        members: &w.asserted,
-    }).len(), 0);
-    assert!(w.find(false).iter().all(|f| f.kind != DriftKind::Membership));
+    assert_eq!(
+        groups_to_list(
+            &w.groups,
+            &Asserted {
+                users: &w.rows,
+                groups: &w.group_rows,
+                members: &w.asserted,
+            }
+        )
+        .len(),
+        0
+    );
+    assert!(w
+        .find(false)
+        .iter()
+        .all(|f| f.kind != DriftKind::Membership));
 }
 
 #[test]
@@ -282,9 +324,11 @@ fn a_managed_group_gone_from_tableau_is_missing() {
 fn a_lower_role_is_license_drift_when_its_tier_is_full() {
     let mut w = World::new();
     w.users.push(user("u1", "Viewer"));
-    w.rows.push(row("u1", json!({"roles": [{"value": "Creator"}]})));
+    w.rows
+        .push(row("u1", json!({"roles": [{"value": "Creator"}]})));
     w.users.push(user("u2", "Creator"));
-    w.rows.push(row("u2", json!({"roles": [{"value": "Viewer"}]})));
+    w.rows
+        .push(row("u2", json!({"roles": [{"value": "Viewer"}]})));
     let mut f = w.find(false);
     assert!(needs_seats(&f));
     let mut site = SiteInfo {
@@ -301,7 +345,10 @@ fn a_lower_role_is_license_drift_when_its_tier_is_full() {
     };
     let mut free = f.clone();
     classify_license(&mut free, &site);
-    assert!(free.iter().all(|f| f.kind == DriftKind::Role), "a seat is free: role drift");
+    assert!(
+        free.iter().all(|f| f.kind == DriftKind::Role),
+        "a seat is free: role drift"
+    );
     site.num_creators = 2;
     classify_license(&mut f, &site);
     assert_eq!(
@@ -316,8 +363,15 @@ fn a_lower_role_is_license_drift_when_its_tier_is_full() {
 #[test]
 fn the_signed_in_account_gets_no_repair_of_its_own_role() {
     let mut w = World::new();
-    w.rows.push(row("admin", json!({"roles": [{"value": "Viewer"}]})));
+    w.rows
+        .push(row("admin", json!({"roles": [{"value": "Viewer"}]})));
     let f = w.find(false);
-    assert_eq!(summary(&f), vec![(DriftKind::Role, "admin".into(), "-".into(), false)]);
-    assert!(f[0].note.as_deref().is_some_and(|n| n.contains("own site role")));
+    assert_eq!(
+        summary(&f),
+        vec![(DriftKind::Role, "admin".into(), "-".into(), false)]
+    );
+    assert!(f[0]
+        .note
+        .as_deref()
+        .is_some_and(|n| n.contains("own site role")));
 }

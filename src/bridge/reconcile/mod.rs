@@ -147,14 +147,23 @@ impl Tenant {
             members: &asserted_members,
         };
         let to_list = groups_to_list(&groups, &asserted);
-        progress.stage("listing the managed groups' members", u64::try_from(to_list.len()).ok());
+        progress.stage(
+            "listing the managed groups' members",
+            u64::try_from(to_list.len()).ok(),
+        );
         let mut members = HashMap::new();
         for g in to_list {
             match self.client.group_members(&g.id).await {
                 Ok(m) => {
-                    members.insert(g.id.clone(), m.into_iter().map(|u| u.id.to_string()).collect());
+                    members.insert(
+                        g.id.clone(),
+                        m.into_iter().map(|u| u.id.to_string()).collect(),
+                    );
                 }
-                Err(e) => errors.push(fail(&format!("listing the members of group '{}'", g.name), &e)),
+                Err(e) => errors.push(fail(
+                    &format!("listing the members of group '{}'", g.name),
+                    &e,
+                )),
             }
             progress.step();
         }

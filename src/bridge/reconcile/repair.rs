@@ -52,7 +52,10 @@ impl Tenant {
     ) -> Result<Repaired, String> {
         match repair {
             Repair::SetRole { user_id, from, to } => {
-                let name = read.users.get(user_id).map_or(user_id.as_str(), |u| u.name.as_str());
+                let name = read
+                    .users
+                    .get(user_id)
+                    .map_or(user_id.as_str(), |u| u.name.as_str());
                 let _serial = self.locks.lock(name).await;
                 if !self.user_unchanged(user_id, read).await? {
                     return Ok(self.skipped(user_id));
@@ -67,9 +70,15 @@ impl Tenant {
                     merge(&mut u, answer.clone());
                     self.caches.put_user(&u);
                 }
-                self.audited(user_id, Some(from), Some(to.as_str()), done.map(|_| "ok".into()))
+                self.audited(
+                    user_id,
+                    Some(from),
+                    Some(to.as_str()),
+                    done.map(|_| "ok".into()),
+                )
             }
-            Repair::AddMember { group_id, user_id } | Repair::RemoveMember { group_id, user_id } => {
+            Repair::AddMember { group_id, user_id }
+            | Repair::RemoveMember { group_id, user_id } => {
                 let add = matches!(repair, Repair::AddMember { .. });
                 let _serial = self.locks.lock(&format!("group-id:{group_id}")).await;
                 let then = read
@@ -93,15 +102,40 @@ impl Tenant {
                     self.client.remove_members(group_id, ids).await
                 };
                 let what = if add { "added" } else { "removed" };
-                self.audited(group_id, None, None, done.map(|()| format!("ok: member {user_id} {what}")))
+                self.audited(
+                    group_id,
+                    None,
+                    None,
+                    done.map(|()| format!("ok: member {user_id} {what}")),
+                )
             }
-            Repair::Recreate { row, role } => self.recreate(row, *role).await.map(|()| Repaired::Done),
+            Repair::Recreate { row, role } => {
+                // The old id is gone from Tableau: SCIM must not serve it from a cache.
+                self.caches.forget_user(&User {
+                    id: row.id.as_str().into(),
+                    name: row.user_name.as_str().into(),
+                    ..User::default()
+                });
+                let same_name = read
+                    .users
+                    .values()
+                    .find(|u| u.name.eq_ignore_ascii_case(&row.user_name) && u.id != row.id);
+                match same_name {
+                    Some(u) => self.relink(row, u, *role, read).await,
+                    None => self.recreate(row, *role).await,
+                }
+                .map(|()| Repaired::Done)
+            }
         }
     }
 
     /// Whether the user's row and asserted groups are still what the run read.
     async fn user_unchanged(&self, user_id: &str, read: &ReadState) -> Result<bool, String> {
-        let row = self.store.user(&self.id, user_id).await.map_err(|e| e.to_string())?;
+        let row = self
+            .store
+            .user(&self.id, user_id)
+            .await
+            .map_err(|e| e.to_string())?;
         let groups: BTreeSet<String> = self
             .store
             .asserted_groups_of(&self.id, user_id)
@@ -114,7 +148,9 @@ impl Tenant {
     }
 
     fn skipped(&self, resource: &str) -> Repaired {
-        self.audit(AuditEvent::new(Operation::Reconcile, resource).outcome(format!("skipped: {CHANGED}")));
+        self.audit(
+            AuditEvent::new(Operation::Reconcile, resource).outcome(format!("skipped: {CHANGED}")),
+        );
         Repaired::Changed
     }
 
@@ -166,6 +202,59 @@ impl Tenant {
                 .outcome(outcome),
         );
         moved.map(drop)
+    }
+
+    /// The missing user's name is in Tableau under another id (made again by hand, or by a
+    /// re-creation whose answer was lost): when no other row holds it, the row and the asserted
+    /// memberships move to it and it gets the asserted role, instead of a second Add User that
+    /// Tableau would refuse.
+    async fn relink(
+        &self,
+        row: &UserRow,
+        found: &User,
+        role: SiteRole,
+        read: &ReadState,
+    ) -> Result<(), String> {
+        if read.rows.contains_key(found.id.as_str()) {
+            return Err(format!(
+                "the name '{}' is held by another user the IdP provisioned ({})",
+                found.name, found.id
+            ));
+        }
+        let _serial = self.locks.lock(&row.user_name).await;
+        let mut user = found.clone();
+        if found.role() != Some(role) {
+            let upd = UserUpdate {
+                site_role: Some(role),
+                ..UserUpdate::default()
+            };
+            let answer = self
+                .client
+                .update_user(&found.id, &upd)
+                .await
+                .map_err(|e| e.to_string())?;
+            merge(&mut user, answer);
+        }
+        let moved = UserRow {
+            id: found.id.to_string(),
+            last_modified: crate::backend::timestamp(),
+            ..row.clone()
+        };
+        self.store
+            .put_user(&self.id, moved)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.caches.put_user(&user);
+        let n = self.move_memberships(&row.id, &found.id).await?;
+        self.audit(
+            AuditEvent::new(Operation::Reconcile, &row.id)
+                .roles(Some(&found.site_role), Some(&user.site_role))
+                .outcome(format!(
+                    "ok: linked to {} found under the same name, {n} group memberships restored",
+                    found.id
+                )),
+        );
+        Ok(())
     }
 
     /// The asserted memberships of `old` become `new`'s, in the store and in Tableau; then

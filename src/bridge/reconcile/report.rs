@@ -77,7 +77,11 @@ impl Report {
     pub fn failed_repairs(&self) -> usize {
         self.findings
             .iter()
-            .filter(|f| f.outcome.as_deref().is_some_and(|o| o.starts_with("failed")))
+            .filter(|f| {
+                f.outcome
+                    .as_deref()
+                    .is_some_and(|o| o.starts_with("failed"))
+            })
             .count()
     }
 
@@ -176,7 +180,10 @@ mod tests {
         assert_eq!(r(vec![], vec![]), 0);
         assert_eq!(r(vec![], vec![finding(DriftKind::Unmanaged, None)]), 0);
         assert_eq!(r(vec![], vec![finding(DriftKind::Role, None)]), 1);
-        assert_eq!(r(vec![], vec![finding(DriftKind::Role, Some("repaired"))]), 0);
+        assert_eq!(
+            r(vec![], vec![finding(DriftKind::Role, Some("repaired"))]),
+            0
+        );
         assert_eq!(
             r(vec![], vec![finding(DriftKind::Role, Some("failed: 500"))]),
             2
@@ -191,14 +198,19 @@ mod tests {
             "2026-11-27T00:00:00Z",
             false,
             vec![],
-            vec![finding(DriftKind::Role, None), finding(DriftKind::Role, None)],
+            vec![
+                finding(DriftKind::Role, None),
+                finding(DriftKind::Role, None),
+            ],
             Calls { read: 3, repair: 0 },
         );
         assert_eq!(rep.counts.len(), DriftKind::ALL.len());
         assert_eq!(rep.counts.get("role"), Some(&2));
         assert_eq!(rep.counts.get("access_leak"), Some(&0));
         let text = rep.to_text();
-        assert!(text.contains("role         user 'ana@example.com' (u1): Tableau Creator, IdP Viewer"));
+        assert!(
+            text.contains("role         user 'ana@example.com' (u1): Tableau Creator, IdP Viewer")
+        );
         assert!(text.contains("3 to read the site"));
         let json = serde_json::to_value(&rep).unwrap_or_default();
         assert_eq!(json["findings"][0]["kind"], "role");

@@ -24,7 +24,10 @@ impl DriftSummary {
             .iter()
             .map(|k| {
                 let n = report["counts"][k.as_str()].as_u64().unwrap_or(0);
-                (k.as_str().to_string(), usize::try_from(n).unwrap_or(usize::MAX))
+                (
+                    k.as_str().to_string(),
+                    usize::try_from(n).unwrap_or(usize::MAX),
+                )
             })
             .collect();
         DriftSummary {

@@ -80,7 +80,12 @@ fn pick(shared: &Shared) -> (Option<Fault>, u64, u64, u64) {
     let stall = f.stall_ms;
     let retry_after = f.retry_after_secs;
     if let Some(next) = f.script.pop_front() {
-        return (Some(next), latency, stall, retry_after);
+        return (
+            Some(next).filter(|f| *f != Fault::Ok),
+            latency,
+            stall,
+            retry_after,
+        );
     }
     let mut rng = rand::rng();
     let roll = |rate: f64, rng: &mut rand::rngs::ThreadRng| {
@@ -155,7 +160,7 @@ pub(crate) async fn inject(
             ))));
         }
         Some(Fault::Stall) => tokio::time::sleep(Duration::from_millis(stall)).await,
-        Some(Fault::Drop) | None => {}
+        Some(Fault::Drop | Fault::Ok) | None => {}
     }
     let res = next.call(req).await?.map_into_boxed_body();
     if fault == Some(Fault::Drop) {

@@ -47,11 +47,7 @@ pub(super) fn trail(c: &Connection, tenant: &str) -> Result<Vec<AuditRow>, Store
     Ok(rows)
 }
 
-pub(super) fn write_drift(
-    c: &Connection,
-    tenant: &str,
-    d: &DriftRecord,
-) -> Result<(), StoreError> {
+pub(super) fn write_drift(c: &Connection, tenant: &str, d: &DriftRecord) -> Result<(), StoreError> {
     execute(
         c,
         "INSERT INTO drift (tenant, at, complete, report) VALUES (?1, ?2, ?3, ?4)

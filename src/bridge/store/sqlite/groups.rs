@@ -81,9 +81,8 @@ pub(super) fn read_members(
     if known.is_none() {
         return Ok(None);
     }
-    let mut st = c.prepare_cached(
-        "SELECT user_id FROM group_members WHERE tenant = ?1 AND group_id = ?2",
-    )?;
+    let mut st =
+        c.prepare_cached("SELECT user_id FROM group_members WHERE tenant = ?1 AND group_id = ?2")?;
     let ids = st
         .query_map(params![tenant, group_id], |r| r.get(0))?
         .collect::<Result<Vec<String>, _>>()?;
@@ -99,9 +98,8 @@ pub(super) fn read_all_members(
     for id in known.query_map(params![tenant], |r| r.get::<_, String>(0))? {
         out.insert(id?, Vec::new());
     }
-    let mut st = c.prepare_cached(
-        "SELECT group_id, user_id FROM group_members WHERE tenant = ?1",
-    )?;
+    let mut st =
+        c.prepare_cached("SELECT group_id, user_id FROM group_members WHERE tenant = ?1")?;
     for pair in st.query_map(params![tenant], |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
     })? {

@@ -120,12 +120,10 @@ async fn reads_do_not_wait_for_a_write_in_progress() {
             })
             .await
     });
-    tokio::task::spawn_blocking(move || {
-        started.recv_timeout(std::time::Duration::from_secs(10))
-    })
-    .await
-    .expect("join")
-    .expect("the write started");
+    tokio::task::spawn_blocking(move || started.recv_timeout(std::time::Duration::from_secs(10)))
+        .await
+        .expect("join")
+        .expect("the write started");
     let read = tokio::time::timeout(std::time::Duration::from_secs(5), s.user("t", "u1")).await;
     let _ = release.send(());
     let row = read
@@ -219,18 +217,33 @@ async fn asserted_members_change_by_difference_and_go_with_their_group_and_user(
         sorted(s.asserted_members("t", "g1").await.ok().flatten()),
         Some(ids(&["u1", "u3", "u4"]))
     );
-    assert_eq!(s.asserted_groups_of("t", "u4").await.unwrap_or_default(), ids(&["g1"]));
-    assert!(s.asserted_groups_of("t", "u2").await.unwrap_or_default().is_empty());
+    assert_eq!(
+        s.asserted_groups_of("t", "u4").await.unwrap_or_default(),
+        ids(&["g1"])
+    );
+    assert!(s
+        .asserted_groups_of("t", "u2")
+        .await
+        .unwrap_or_default()
+        .is_empty());
     // A rewrite of the group's row keeps what is known of its members.
     assert!(s.put_group("t", group("g1")).await.is_ok());
     assert!(s.put_user("t", row("u3", "c")).await.is_ok());
     assert!(s.delete_user("t", "u3").await.is_ok());
     let all = s.all_asserted_members("t").await.unwrap_or_default();
     assert_eq!(sorted(all.get("g1").cloned()), Some(ids(&["u1", "u4"])));
-    assert!(s.all_asserted_members("t2").await.unwrap_or_default().is_empty());
+    assert!(s
+        .all_asserted_members("t2")
+        .await
+        .unwrap_or_default()
+        .is_empty());
     assert!(s.delete_group("t", "g1").await.is_ok());
     assert_eq!(s.asserted_members("t", "g1").await.ok().flatten(), None);
-    assert!(s.all_asserted_members("t").await.unwrap_or_default().is_empty());
+    assert!(s
+        .all_asserted_members("t")
+        .await
+        .unwrap_or_default()
+        .is_empty());
 }
 
 #[tokio::test]
@@ -270,8 +283,14 @@ async fn the_last_reconciliation_is_kept_per_tenant() {
         complete,
         report: serde_json::json!({"findings": [{"kind": "role"}]}),
     };
-    assert!(s.put_drift("t", d("2026-01-01T00:00:00Z", false)).await.is_ok());
-    assert!(s.put_drift("t", d("2026-01-02T00:00:00Z", true)).await.is_ok());
+    assert!(s
+        .put_drift("t", d("2026-01-01T00:00:00Z", false))
+        .await
+        .is_ok());
+    assert!(s
+        .put_drift("t", d("2026-01-02T00:00:00Z", true))
+        .await
+        .is_ok());
     assert_eq!(
         s.drift("t").await.ok().flatten(),
         Some(d("2026-01-02T00:00:00Z", true))

@@ -162,6 +162,9 @@ pub enum Fault {
     Drop,
     /// Wait `stall_ms` before answering.
     Stall,
+    /// No fault: a script's way of letting a call through before the faults it aims at a
+    /// later one.
+    Ok,
 }
 
 /// Fault injection settings (random shares, plus a script of faults for the next calls).
