@@ -573,3 +573,136 @@ async fn a_user_made_again_by_hand_is_linked_not_added_twice() {
     );
     let _ = gid;
 }
+
+/// `serve` reconciles on its own (`[tenants.reconcile] every`), reporting only unless told to
+/// repair, and `/metrics` carries the last result per kind.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_reconciles_on_a_schedule_and_metrics_show_the_drift() {
+    use tableau_scim::bridge::reconcile::Schedule;
+    use tableau_scim::http::{TokenDigest, TokenSet};
+    let mut emu = EmulatorConfig::new("acme", "pat", "pat-secret");
+    emu.connected_app = Some(connected_app());
+    let h = Site::start(emu, TOKEN, |o| {
+        o.tenant.retry = fast_retry();
+        o.tenant.reconcile = Schedule {
+            every: Some(std::time::Duration::from_millis(300)),
+            ..Schedule::default()
+        };
+        o.server.http.metrics_tokens = TokenSet::new(vec![TokenDigest::of(TOKEN)]);
+    });
+    let (ids, gid) = okta_provisions(&h).await;
+    change_behind_the_back(&h, &ids, &gid).await;
+    let tenant = h.stack.tenant();
+    let mut summary = None;
+    for _ in 0..100 {
+        summary = tenant
+            .drift_summary()
+            .filter(|s| s.counts.get("role") == Some(&1));
+        if summary.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let summary = summary.expect("a scheduled run saw the role drift");
+    assert!(summary.complete);
+    let base = h.stack.scim_url().trim_end_matches("/scim/v2").to_string();
+    let metrics = common::Idp::new(&base, TOKEN)
+        .raw(Method::GET, "/metrics", Some(TOKEN), None, None)
+        .await;
+    let text = metrics.body.as_str().unwrap_or_default().to_string();
+    for needle in [
+        "tableau_scim_drift{tenant=\"acme\",kind=\"role\"} 1",
+        "tableau_scim_drift{tenant=\"acme\",kind=\"access_leak\"} 1",
+        "tableau_scim_drift{tenant=\"acme\",kind=\"membership\"} 1",
+        "tableau_scim_drift{tenant=\"acme\",kind=\"missing\"} 1",
+        "tableau_scim_drift{tenant=\"acme\",kind=\"unmanaged\"} 1",
+        "tableau_scim_drift{tenant=\"acme\",kind=\"license\"} 0",
+        "tableau_scim_drift_complete{tenant=\"acme\"} 1",
+    ] {
+        assert!(text.contains(needle), "metrics lack {needle}:\n{text}");
+    }
+    assert_eq!(
+        h.role("ben@example.com").as_deref(),
+        Some("Creator"),
+        "a scheduled report changes nothing"
+    );
+}
+
+/// A member removed in Tableau behind the IdP's back stays missing after the IdP's next PATCH
+/// of the group: what the IdP asserts is its own operations on what it asserted, not on what
+/// Tableau holds.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_later_patch_does_not_adopt_a_change_made_behind_the_idps_back() {
+    use tableau_scim::bridge::reconcile::{Options, Silent};
+    let h = site(Faults::default());
+    let (ids, gid) = okta_provisions(&h).await;
+    let admin = tableau_admin(&h);
+    admin
+        .remove_members(&gid, &[ids["cleo"].clone()])
+        .await
+        .expect("cleo removed by hand");
+    admin.sign_out().await;
+    let (s, _) = h
+        .idp
+        .call(
+            Method::PATCH,
+            &format!("/Groups/{gid}"),
+            Some(patch(json!([{"op": "add", "path": "members", "value": [{"value": ids["eve"]}]},
+                              {"op": "remove", "path": format!("members[value eq \"{}\"]", ids["ana"])}]))),
+        )
+        .await;
+    assert!(s.is_success(), "{s}");
+    let mut sales = h.members("Sales");
+    sales.sort();
+    assert_eq!(
+        sales,
+        vec!["ben@example.com", "eve@example.com"],
+        "the PATCH applied to Tableau's members"
+    );
+    let r = h
+        .stack
+        .tenant()
+        .reconcile(Options::default(), &Silent)
+        .await;
+    let seen: Vec<_> = r
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.kind.as_str(),
+                f.user.as_ref().map(|u| u.name.clone()),
+                f.tableau.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![(
+            "membership",
+            Some("cleo@example.com".to_string()),
+            "not a member".to_string()
+        )],
+        "{}",
+        r.to_text()
+    );
+    // A PUT asserts exactly its members: the IdP that sends cleo back is in step again.
+    let members: Vec<Value> = ["ben", "eve"]
+        .iter()
+        .map(|n| json!({"value": ids[*n]}))
+        .collect();
+    let (s, _) = h
+        .idp
+        .call(
+            Method::PUT,
+            &format!("/Groups/{gid}"),
+            Some(json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Sales","members":members})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let r = h
+        .stack
+        .tenant()
+        .reconcile(Options::default(), &Silent)
+        .await;
+    assert!(r.findings.is_empty(), "{}", r.to_text());
+}
