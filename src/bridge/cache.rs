@@ -119,6 +119,10 @@ pub struct Caches {
     pub group_list: TtlCache<(), Arc<Vec<Group>>>,
     /// Group id to its member ids.
     pub group_members: TtlCache<String, Arc<Vec<String>>>,
+    /// Group id to the very member list (the same `Arc` as in `group_members`) that holds
+    /// what the IdP asserted for it: while `group_members` still holds that `Arc`, a PATCH
+    /// knows the asserted members without reading 10,000 of them from the store.
+    pub asserted_in_step: TtlCache<String, Arc<Vec<String>>>,
     /// Tableau user pages of 1000 (page number to users and the site's total), so that a SCIM
     /// import in pages of any size costs one Tableau call per 1000 users. Any user write clears
     /// them.
@@ -145,6 +149,7 @@ impl Caches {
             group_by_id: TtlCache::new(ttl.groups, 100_000),
             group_list: TtlCache::new(ttl.groups, 1),
             group_members: TtlCache::new(ttl.members, 100_000),
+            asserted_in_step: TtlCache::new(ttl.members, 100_000),
             user_pages: TtlCache::new(Duration::from_secs(30).min(ttl.users), 1_000),
             counters: CacheCounters::default(),
         }
@@ -226,6 +231,28 @@ impl Caches {
         self.edit_group_list(|list| list.retain(|x| x.id != g.id));
         self.group_by_id.invalidate(g.id.as_str());
         self.group_members.invalidate(g.id.as_str());
+        self.asserted_in_step.invalidate(g.id.as_str());
+    }
+
+    /// A group's members as we just wrote them; `asserted`: they are also what the IdP
+    /// asserted.
+    pub fn put_members(&self, group_id: &str, members: Vec<String>, asserted: bool) {
+        let members = Arc::new(members);
+        if asserted {
+            self.asserted_in_step
+                .insert(group_id.to_string(), members.clone());
+        } else {
+            self.asserted_in_step.invalidate(group_id);
+        }
+        self.group_members.insert(group_id.to_string(), members);
+    }
+
+    /// Whether `members` (read from `group_members`) is the list known to hold what the IdP
+    /// asserted for the group.
+    pub fn members_in_step(&self, group_id: &str, members: &Arc<Vec<String>>) -> bool {
+        self.asserted_in_step
+            .get(group_id)
+            .is_some_and(|a| Arc::ptr_eq(&a, members))
     }
 
     /// Change the cached group list, if there is one (a copy: groups are few, and readers hold

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::asserted_members::{asserted_after, member_diff};
+use super::asserted_members::{asserted_after, member_diff, same_set};
 use super::audit::AuditEvent;
 use super::cache::found;
 use super::error::{BridgeError, BridgeResult};
@@ -146,9 +146,7 @@ impl Tenant {
         let external_id = input["externalId"].as_str().map(str::to_string);
         let row = group_row(&g, external_id, None, &timestamp());
         self.store.put_group(&self.id, row.clone()).await?;
-        self.caches
-            .group_members
-            .insert(g.id.clone(), Arc::new(plan.members.clone()));
+        self.caches.put_members(&g.id, plan.members.clone(), true);
         for uid in &plan.reevaluate {
             self.reevaluate_role(uid).await?;
         }
@@ -231,7 +229,14 @@ impl Tenant {
             None => group_content(&g, row.as_ref(), Some(&old_members)),
         };
         check_if_match(&current, if_match, ResourceKind::Group)?;
-        let asserted = self.store.asserted_members(&self.id, id).await?;
+        // The asserted members: known without the store while the cached members are the
+        // list our last write left in step with them (a burst of PATCHes to a large group).
+        let in_step = self.caches.members_in_step(id, &old_members);
+        let asserted = if in_step {
+            None
+        } else {
+            self.store.asserted_members(&self.id, id).await?
+        };
         let reapply = change.is_patch().then(|| change.clone());
         let new = change.desired(ResourceKind::Group, &current)?;
         let at = timestamp();
@@ -247,21 +252,30 @@ impl Tenant {
         // What the IdP asserts is recorded before Tableau is changed: a reconciliation that
         // reads the store and then Tableau while this runs never takes this change for drift
         // made behind the IdP's back (bridge/reconcile/repair.rs).
-        let next_asserted = asserted_after(
-            asserted.as_deref(),
-            &old_members,
-            &plan.members,
-            reapply.map(|patch| {
-                let (g, base) = (&g, row.as_ref());
-                move |a: &[String]| {
-                    member_ids(
-                        &patch.desired(ResourceKind::Group, &group_content(g, base, Some(a)))?,
-                    )
-                }
-            }),
-        );
-        let (added, removed) = member_diff(asserted.as_deref().unwrap_or_default(), &next_asserted);
-        if asserted.is_none() || !added.is_empty() || !removed.is_empty() {
+        let (added, removed, must_write, asserted_in_step) = if in_step {
+            // What the IdP asserted was Tableau's members: its change is the plan's.
+            let changed = !plan.added.is_empty() || !plan.removed.is_empty();
+            (plan.added.clone(), plan.removed.clone(), changed, true)
+        } else {
+            let before = asserted.as_deref();
+            let next = asserted_after(
+                before,
+                &old_members,
+                &plan.members,
+                reapply.map(|patch| {
+                    let (g, base) = (&g, row.as_ref());
+                    move |a: &[String]| {
+                        let from = group_content(g, base, Some(a));
+                        member_ids(&patch.desired(ResourceKind::Group, &from)?)
+                    }
+                }),
+            );
+            let (added, removed) = member_diff(before.unwrap_or_default(), &next);
+            let must = before.is_none() || !added.is_empty() || !removed.is_empty();
+            let step = same_set(&next, &plan.members);
+            (added, removed, must, step)
+        };
+        if must_write {
             self.store
                 .change_asserted_members(&self.id, id, added, removed)
                 .await?;
@@ -300,8 +314,7 @@ impl Tenant {
             done.push(format!("{} members added", plan.added.len()));
         }
         self.caches
-            .group_members
-            .insert(id.to_string(), Arc::new(plan.members.clone()));
+            .put_members(id, plan.members.clone(), asserted_in_step);
         for uid in &plan.reevaluate {
             if let Err(e) = self.reevaluate_role(uid).await {
                 return Err(partial(&done, e));
