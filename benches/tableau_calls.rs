@@ -171,7 +171,10 @@ async fn main() {
         .await;
     let took = t.elapsed();
     assert!(report.complete, "{:?}", report.errors);
-    let users = stack.emulator.with_state(|s| s.user_names().len()).unwrap_or(0);
+    let users = stack
+        .emulator
+        .with_state(|s| s.user_names().len())
+        .unwrap_or(0);
     let pages = u64::try_from(users.div_ceil(1000)).unwrap_or(0);
     let member_pages: u64 = ["Pushed", "Large", "Small"]
         .iter()

@@ -141,7 +141,11 @@ fn line(f: &Finding) -> String {
     if let Some(u) = &f.user {
         let _ = write!(s, " user '{}' ({})", u.name, u.id);
     }
-    let _ = write!(s, ": Tableau {}, IdP {}", f.tableau, f.asserted);
+    let _ = write!(
+        s,
+        ": Tableau says {}; the IdP asserted {}",
+        f.tableau, f.asserted
+    );
     if let Some(o) = &f.outcome {
         let _ = write!(s, " [{o}]");
     }
@@ -209,7 +213,7 @@ mod tests {
         assert_eq!(rep.counts.get("access_leak"), Some(&0));
         let text = rep.to_text();
         assert!(
-            text.contains("role         user 'ana@example.com' (u1): Tableau Creator, IdP Viewer")
+            text.contains("role         user 'ana@example.com' (u1): Tableau says Creator; the IdP asserted Viewer")
         );
         assert!(text.contains("3 to read the site"));
         let json = serde_json::to_value(&rep).unwrap_or_default();
