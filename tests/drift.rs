@@ -706,3 +706,73 @@ async fn a_later_patch_does_not_adopt_a_change_made_behind_the_idps_back() {
         .await;
     assert!(r.findings.is_empty(), "{}", r.to_text());
 }
+
+/// A role Tableau gave lower than asked because no seat of the tier was free is `license`, not
+/// `role`, and gets no repair (Tableau would refuse it, 409014); once a seat is free it is role
+/// drift that `--apply` repairs.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_lowered_for_want_of_a_seat_is_license_drift_until_a_seat_frees() {
+    use tableau_scim::bridge::reconcile::{Options, Silent};
+    use tableau_scim::tableau::emulator::Capacity;
+    let mut emu = EmulatorConfig::new("acme", "pat", "pat-secret");
+    emu.capacity = Capacity {
+        creator: Some(2),
+        explorer: None,
+        viewer: None,
+    };
+    // The emulator's administrator holds one Creator-tier seat (SiteAdministratorCreator).
+    let h = Site::start(emu, TOKEN, |o| o.tenant.retry = fast_retry());
+    let mut ids = Vec::new();
+    for name in ["first@example.com", "second@example.com"] {
+        let (s, u) = h
+            .idp
+            .call(
+                Method::POST,
+                "/Users",
+                Some(json!({"userName": name, "roles": [{"value": "Creator"}]})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{u}");
+        ids.push(id(&u));
+    }
+    assert_eq!(h.role("first@example.com").as_deref(), Some("Creator"));
+    assert_eq!(
+        h.role("second@example.com").as_deref(),
+        Some("Unlicensed"),
+        "no seat left: downgraded"
+    );
+    let tenant = h.stack.tenant();
+    let apply = Options {
+        apply: true,
+        recreate_missing: false,
+    };
+    let r = tenant.reconcile(apply, &Silent).await;
+    let seen: Vec<_> = r
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.kind.as_str(),
+                f.user.as_ref().map(|u| u.name.clone()),
+                f.outcome.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![("license", Some("second@example.com".to_string()), None)],
+        "{}",
+        r.to_text()
+    );
+    assert_eq!(r.exit_code(), 1, "left: it needs a seat");
+    // A seat frees: the first user is deprovisioned through SCIM.
+    let (s, _) = h
+        .idp
+        .call(Method::DELETE, &format!("/Users/{}", ids[0]), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let r = tenant.reconcile(apply, &Silent).await;
+    assert_eq!(r.exit_code(), 0, "{}", r.to_text());
+    assert_eq!(r.counts.get("role"), Some(&1));
+    assert_eq!(h.role("second@example.com").as_deref(), Some("Creator"));
+}
