@@ -168,6 +168,16 @@ impl NameIndex {
         })
     }
 
+    /// Every user of the site, when a listing has completed and is still trusted at `now`
+    /// (the admin console's access view: no Tableau call).
+    pub fn users(&self, now: Instant) -> Option<Vec<Arc<User>>> {
+        let names = self.names.read().ok()?;
+        let fresh = names
+            .complete_since
+            .is_some_and(|t| now.saturating_duration_since(t) < self.max_age);
+        fresh.then(|| names.users.table.iter().cloned().collect())
+    }
+
     /// Users in the index.
     pub fn len(&self) -> usize {
         self.names.read().map_or(0, |n| n.users.len())

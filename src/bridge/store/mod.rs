@@ -92,6 +92,32 @@ pub struct AuditRow {
     pub outcome: String,
 }
 
+/// An audit row with its time, as the trail is read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// The row.
+    pub row: AuditRow,
+}
+
+/// Which audit rows to read: all conditions hold; newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// The resource (user or group id) is this.
+    pub resource: Option<String>,
+    /// The operation is this (`create_user`, `reconcile`, ...).
+    pub operation: Option<String>,
+    /// At or after this time (RFC 3339).
+    pub since: Option<String>,
+    /// Before this time (RFC 3339).
+    pub until: Option<String>,
+    /// At most this many rows (0: no limit).
+    pub limit: usize,
+    /// Skip this many first.
+    pub offset: usize,
+}
+
 /// The last reconciliation of a tenant, as the bridge wrote it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DriftRecord {
@@ -181,4 +207,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// The audit trail of a tenant, oldest first, including every row queued before the call.
     async fn audit_trail(&self, tenant: &str) -> Result<Vec<AuditRow>, StoreError>;
+
+    /// The audit rows of a tenant `query` selects, newest first, with their times, and how
+    /// many rows it selects in all (for paging). Includes every row queued before the call.
+    async fn audit_entries(
+        &self,
+        tenant: &str,
+        query: &AuditQuery,
+    ) -> Result<(Vec<AuditEntry>, usize), StoreError>;
+
+    /// Delete the audit rows older than `before` (RFC 3339), every tenant's; returns how many.
+    async fn prune_audit(&self, before: &str) -> Result<usize, StoreError>;
 }

@@ -22,7 +22,9 @@ use rusqlite::Connection;
 
 use super::read_pool::ReadPool;
 use super::writer::Writer;
-use super::{AuditRow, DriftRecord, GroupRow, Store, StoreError, UserRow};
+use super::{
+    AuditEntry, AuditQuery, AuditRow, DriftRecord, GroupRow, Store, StoreError, UserRow,
+};
 
 /// Read connections kept open: the machine has few cores, and a read is one indexed lookup.
 const READERS: usize = 4;
@@ -224,5 +226,37 @@ impl Store for SqliteStore {
         self.write(|_| Ok(())).await?;
         let tenant = tenant.to_string();
         self.readers.read(move |c| audit::trail(c, &tenant)).await
+    }
+
+    async fn audit_entries(
+        &self,
+        tenant: &str,
+        query: &AuditQuery,
+    ) -> Result<(Vec<AuditEntry>, usize), StoreError> {
+        self.write(|_| Ok(())).await?;
+        let (tenant, query) = (tenant.to_string(), query.clone());
+        self.readers
+            .read(move |c| audit::entries(c, &tenant, &query))
+            .await
+    }
+
+    /// In batches, each its own write, until none is left: a year of rows does not hold the
+    /// writer for long at once.
+    async fn prune_audit(&self, before: &str) -> Result<usize, StoreError> {
+        let mut total = 0;
+        loop {
+            let (done, count) = tokio::sync::oneshot::channel();
+            let before = before.to_string();
+            self.write(move |c| {
+                let _ = done.send(audit::prune(c, &before)?);
+                Ok(())
+            })
+            .await?;
+            let n = count.await.unwrap_or(0);
+            total += n;
+            if n == 0 {
+                return Ok(total);
+            }
+        }
     }
 }
