@@ -41,6 +41,10 @@ pub(super) struct ServerSection {
     pub auth_failure_limit: Option<u32>,
     pub auth_block_secs: Option<u64>,
     pub max_requests_in_flight_per_tenant: Option<usize>,
+    #[serde(default)]
+    pub admin_token_hashes: Vec<String>,
+    pub admin_tokens_file: Option<PathBuf>,
+    pub audit_retention_days: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,4 +116,7 @@ pub(super) struct TenantSection {
     pub cache: CacheSection,
     #[serde(default)]
     pub reconcile: ReconcileSection,
+    #[serde(default)]
+    pub admin_token_hashes: Vec<String>,
+    pub admin_tokens_file: Option<PathBuf>,
 }

@@ -90,5 +90,78 @@ pub fn parse(text: &str, env: &dyn Env) -> Result<Config, ConfigError> {
         }
         tenants.push(t);
     }
+    // A SCIM token must not open the console, nor an admin token SCIM: each is its own.
+    let admin = server
+        .admin_tokens
+        .iter()
+        .map(|d| (d, "server".to_string()))
+        .chain(tenants.iter().flat_map(|t| {
+            t.admin_tokens
+                .iter()
+                .map(|d| (d, format!("tenant {}", t.id)))
+        }));
+    for (d, whose) in admin {
+        if let Some((_, other)) = seen_tokens.iter().find(|(x, _)| x == d) {
+            return err(format!(
+                "an admin token of {whose} is also a SCIM token of tenant {other}; the console and SCIM need tokens of their own"
+            ));
+        }
+        if server.http.metrics_tokens.contains(d) {
+            return err(format!(
+                "an admin token of {whose} is also a metrics token; give the console its own"
+            ));
+        }
+    }
     Ok(Config { server, tenants })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TENANT: &str = "[[tenants]]\nid = \"acme\"\ntableau_url = \"https://t.example\"\nsite = \"acme\"\ndeployment = \"cloud\"\npat_name = \"p\"\npat_secret = \"s\"\n";
+
+    fn hash(t: &str) -> String {
+        TokenDigest::of(t).to_hex()
+    }
+
+    #[test]
+    fn admin_tokens_are_read_and_never_shared_with_scim_or_metrics() {
+        let env = BTreeMap::new();
+        let text = format!(
+            "[server]\nadmin_token_hashes = [\"{}\"]\n{TENANT}token_hashes = [\"{}\"]\nadmin_token_hashes = [\"{}\"]\n",
+            hash("server-admin-token"),
+            hash("scim-token-of-acme"),
+            hash("acme-admin-token")
+        );
+        let c = parse(&text, &env).expect("valid");
+        assert_eq!(
+            c.server.admin_tokens,
+            vec![TokenDigest::of("server-admin-token")]
+        );
+        assert_eq!(
+            c.tenants[0].admin_tokens,
+            vec![TokenDigest::of("acme-admin-token")]
+        );
+        assert_eq!(c.server.audit_retention.as_secs(), 400 * 24 * 3600);
+        let shared = format!(
+            "{TENANT}token_hashes = [\"{}\"]\nadmin_token_hashes = [\"{}\"]\n",
+            hash("one-token-for-both"),
+            hash("one-token-for-both")
+        );
+        assert!(
+            parse(&shared, &env).is_err_and(|e| e.0.contains("also a SCIM token of tenant acme"))
+        );
+        let metrics = format!(
+            "[server]\nmetrics_token_hashes = [\"{h}\"]\nadmin_token_hashes = [\"{h}\"]\n{TENANT}token_hashes = [\"{}\"]\n",
+            hash("scim-token-of-acme"),
+            h = hash("metrics-and-admin")
+        );
+        assert!(parse(&metrics, &env).is_err_and(|e| e.0.contains("also a metrics token")));
+        let zero = format!(
+            "[server]\naudit_retention_days = 0\n{TENANT}token_hashes = [\"{}\"]\n",
+            hash("scim-token-of-acme")
+        );
+        assert!(parse(&zero, &env).is_err_and(|e| e.0.contains("audit_retention_days")));
+    }
 }

@@ -34,6 +34,10 @@ pub struct ServerConfig {
     /// A listener of its own for `/metrics` (and `/readyz` naming tenants), e.g.
     /// `127.0.0.1:9464`; the main listener then does not serve `/metrics`.
     pub metrics_listen: Option<String>,
+    /// Tokens that open the admin console for every tenant.
+    pub admin_tokens: Vec<crate::http::TokenDigest>,
+    /// How long audit rows are kept.
+    pub audit_retention: Duration,
 }
 
 impl Default for ServerConfig {
@@ -48,6 +52,8 @@ impl Default for ServerConfig {
             tableau_timeout: ClientConfig::DEFAULT_TIMEOUT,
             workers: 2,
             metrics_listen: None,
+            admin_tokens: Vec::new(),
+            audit_retention: Duration::from_secs(400 * 24 * 3600),
         }
     }
 }
@@ -81,6 +87,21 @@ pub(super) fn server_config(s: ServerSection, env: &dyn Env) -> Result<ServerCon
             env: "TABLEAU_SCIM_METRICS_TOKENS".into(),
         },
     )?;
+    let admin_tokens = optional_tokens(
+        &s.admin_token_hashes,
+        s.admin_tokens_file.as_deref(),
+        env,
+        &TokenKeys {
+            hashes: "server.admin_token_hashes".into(),
+            file: "server.admin_tokens_file".into(),
+            env: "TABLEAU_SCIM_ADMIN_TOKENS".into(),
+        },
+    )?;
+    let audit_retention = match s.audit_retention_days {
+        Some(0) => return err("server.audit_retention_days: must be at least 1"),
+        Some(days) => Duration::from_secs(days.saturating_mul(24 * 3600)),
+        None => d.audit_retention,
+    };
     let guard = GuardSettings {
         limit: s.auth_failure_limit.unwrap_or(d.http.guard.limit),
         block: s
@@ -145,6 +166,8 @@ pub(super) fn server_config(s: ServerSection, env: &dyn Env) -> Result<ServerCon
             .map_or(d.tableau_timeout, Duration::from_secs),
         workers: s.workers.unwrap_or(d.workers),
         metrics_listen: env.var("TABLEAU_SCIM_METRICS_LISTEN").or(s.metrics_listen),
+        admin_tokens,
+        audit_retention,
     })
 }
 

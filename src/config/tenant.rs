@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::file::{
     CacheSection, ConnectedAppSection, ReconcileSection, RetrySection, TenantSection,
 };
-use super::secrets::{secret, tenant_env_prefix, tokens};
+use super::secrets::{optional_tokens, secret, tenant_env_prefix, tokens, TokenKeys};
 use super::{err, ConfigError, Env};
 use crate::bridge::cache::CacheTtls;
 use crate::bridge::reconcile::{Options, Schedule};
@@ -43,6 +43,8 @@ pub struct TenantConfig {
     pub ttls: CacheTtls,
     /// Periodic reconciliation.
     pub reconcile: Schedule,
+    /// Tokens that open the admin console for this tenant only.
+    pub admin_tokens: Vec<TokenDigest>,
 }
 
 impl TenantConfig {
@@ -71,6 +73,7 @@ impl TenantConfig {
             retry: RetryPolicy::default(),
             ttls: CacheTtls::default(),
             reconcile: Schedule::default(),
+            admin_tokens: Vec::new(),
         }
     }
 }
@@ -151,6 +154,16 @@ pub(super) fn tenant_config(
     c.retry = retry(&t.retry);
     c.ttls = ttls(&t.cache);
     c.reconcile = reconcile(&t.reconcile, &key)?;
+    c.admin_tokens = optional_tokens(
+        &t.admin_token_hashes,
+        t.admin_tokens_file.as_deref(),
+        env,
+        &TokenKeys {
+            hashes: format!("{key}.admin_token_hashes"),
+            file: format!("{key}.admin_tokens_file"),
+            env: format!("{prefix}ADMIN_TOKENS"),
+        },
+    )?;
     Ok(c)
 }
 

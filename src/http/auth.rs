@@ -60,6 +60,12 @@ impl TokenSet {
         self.digests.is_empty()
     }
 
+    /// Whether `digest` is one of the accepted digests (configuration checks; not for
+    /// authentication, which compares in constant time with [`TokenSet::accepts`]).
+    pub fn contains(&self, digest: &TokenDigest) -> bool {
+        self.digests.contains(digest)
+    }
+
     /// Whether `presented` is one of the accepted tokens. Every digest is compared, whatever
     /// matched, so the time taken does not say which token (or how much of it) matched.
     pub fn accepts(&self, presented: &str) -> bool {

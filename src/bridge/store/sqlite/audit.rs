@@ -98,7 +98,11 @@ pub(super) fn entries(
     let total: i64 = c
         .prepare_cached(&format!("SELECT count(*) FROM audit WHERE {cond}"))?
         .query_row(rusqlite::params_from_iter(values.iter()), |r| r.get(0))?;
-    let limit = if q.limit == 0 { -1 } else { i64::try_from(q.limit).unwrap_or(i64::MAX) };
+    let limit = if q.limit == 0 {
+        -1
+    } else {
+        i64::try_from(q.limit).unwrap_or(i64::MAX)
+    };
     let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
     let mut st = c.prepare_cached(&format!(
         "SELECT at, operation, resource, tableau_calls, role_before, role_after, outcome FROM audit

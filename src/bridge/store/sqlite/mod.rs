@@ -22,9 +22,7 @@ use rusqlite::Connection;
 
 use super::read_pool::ReadPool;
 use super::writer::Writer;
-use super::{
-    AuditEntry, AuditQuery, AuditRow, DriftRecord, GroupRow, Store, StoreError, UserRow,
-};
+use super::{AuditEntry, AuditQuery, AuditRow, DriftRecord, GroupRow, Store, StoreError, UserRow};
 
 /// Read connections kept open: the machine has few cores, and a read is one indexed lookup.
 const READERS: usize = 4;

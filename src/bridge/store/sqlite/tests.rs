@@ -317,23 +317,40 @@ async fn audit_entries_are_filtered_paged_newest_first_and_pruned_by_age() {
     ] {
         assert!(s.audit("t", at, a(op, res)).is_ok());
     }
-    assert!(s.audit("other", "2026-03-01T00:00:00.000Z", a("create_user", "x")).is_ok());
+    assert!(s
+        .audit("other", "2026-03-01T00:00:00.000Z", a("create_user", "x"))
+        .is_ok());
     let q = |resource: Option<&str>, operation: Option<&str>, since: Option<&str>| AuditQuery {
         resource: resource.map(str::to_string),
         operation: operation.map(str::to_string),
         since: since.map(str::to_string),
         ..AuditQuery::default()
     };
-    let (all, total) = s.audit_entries("t", &q(None, None, None)).await.expect("read");
-    assert_eq!(total, 4);
-    assert_eq!(all[0].row.operation, "reconcile", "newest first");
-    let (u1, n) = s.audit_entries("t", &q(Some("u1"), None, None)).await.expect("read");
-    assert_eq!((u1.len(), n), (3, 3));
-    let (creates, _) = s
-        .audit_entries("t", &q(None, Some("create_user"), Some("2026-01-01T00:00:00.000Z")))
+    let (all, total) = s
+        .audit_entries("t", &q(None, None, None))
         .await
         .expect("read");
-    assert_eq!(creates.iter().map(|e| e.row.resource.as_str()).collect::<Vec<_>>(), vec!["u2"]);
+    assert_eq!(total, 4);
+    assert_eq!(all[0].row.operation, "reconcile", "newest first");
+    let (u1, n) = s
+        .audit_entries("t", &q(Some("u1"), None, None))
+        .await
+        .expect("read");
+    assert_eq!((u1.len(), n), (3, 3));
+    let (creates, _) = s
+        .audit_entries(
+            "t",
+            &q(None, Some("create_user"), Some("2026-01-01T00:00:00.000Z")),
+        )
+        .await
+        .expect("read");
+    assert_eq!(
+        creates
+            .iter()
+            .map(|e| e.row.resource.as_str())
+            .collect::<Vec<_>>(),
+        vec!["u2"]
+    );
     let page = AuditQuery {
         limit: 2,
         offset: 2,
@@ -342,8 +359,14 @@ async fn audit_entries_are_filtered_paged_newest_first_and_pruned_by_age() {
     let (second, total) = s.audit_entries("t", &page).await.expect("read");
     assert_eq!((second.len(), total), (2, 4));
     assert_eq!(second[1].at, "2025-01-01T00:00:00.000Z");
-    assert_eq!(s.prune_audit("2026-01-15T00:00:00.000Z").await.ok(), Some(2));
-    let (left, _) = s.audit_entries("t", &q(None, None, None)).await.expect("read");
+    assert_eq!(
+        s.prune_audit("2026-01-15T00:00:00.000Z").await.ok(),
+        Some(2)
+    );
+    let (left, _) = s
+        .audit_entries("t", &q(None, None, None))
+        .await
+        .expect("read");
     assert_eq!(left.len(), 2);
     assert_eq!(s.audit_trail("other").await.map(|t| t.len()).ok(), Some(1));
 }
