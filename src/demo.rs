@@ -25,6 +25,9 @@ pub struct DemoArgs {
     /// Directory for the store (a temporary directory when not given).
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Admin token of the console at /admin (generated when not given).
+    #[arg(long, env = "TABLEAU_SCIM_DEMO_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
 }
 
 /// Three users (one per license tier) and a group of two.
@@ -60,6 +63,11 @@ pub fn generated_token() -> String {
 /// Run the demo until Ctrl-C or SIGTERM.
 pub async fn run(args: DemoArgs) -> ExitCode {
     let token = args.token.unwrap_or_else(generated_token);
+    let admin_token = args.admin_token.unwrap_or_else(generated_token);
+    if admin_token == token {
+        eprintln!("tableau-scim demo: the admin token must differ from the SCIM token");
+        return ExitCode::FAILURE;
+    }
     let (data_dir, _temp) = match args.data {
         Some(d) => (d, None),
         None => match tempfile::tempdir() {
@@ -77,6 +85,7 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     opts.server.listen = args.listen;
     // The demo's token reads its metrics too: a local tryout, not an internet-facing service.
     opts.server.http.metrics_tokens = TokenSet::new(vec![TokenDigest::of(&token)]);
+    opts.server.admin_tokens = vec![TokenDigest::of(&admin_token)];
     let stack = match Stack::start(opts) {
         Ok(s) => s,
         Err(e) => {
@@ -104,6 +113,10 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     println!(
         "  Configuration: {0}   try: tableau-scim reconcile --config {0}",
         config_file.display()
+    );
+    println!(
+        "  Admin console: {}/admin   admin token: {admin_token}",
+        scim.trim_end_matches("/scim/v2")
     );
     println!(
         "  Metrics: curl -H 'Authorization: Bearer {token}' {}/metrics",

@@ -9,6 +9,7 @@ pub mod backend;
 pub mod bridge;
 pub mod check;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod http;
 pub mod logging;

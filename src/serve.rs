@@ -7,11 +7,13 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use crate::backend::TenantHealth;
 use crate::bridge::background::{spawn_name_listing, spawn_reconciliation};
 use crate::bridge::store::{SqliteStore, Store};
 use crate::bridge::tenant::Tenant;
 use crate::bridge::{Bridge, BridgeHealth};
 use crate::config::{self, Config, TenantConfig};
+use crate::console::{Console, ConsoleTenant};
 use crate::http::{self, AppState, RunningServer, TenantEntry, TokenSet};
 use crate::logging::{self, LogFormat};
 use crate::tableau::{ClientConfig, TableauClient};
@@ -67,27 +69,67 @@ pub fn tenant_for(
     )))
 }
 
+/// Delete audit rows older than `keep`, at start and then daily, while the store is open.
+fn spawn_audit_retention(store: Arc<dyn Store>, keep: std::time::Duration) {
+    let weak = Arc::downgrade(&store);
+    drop(store);
+    tokio::spawn(async move {
+        loop {
+            let Some(store) = weak.upgrade() else {
+                return;
+            };
+            let cutoff = chrono::Utc::now()
+                - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+            let before = cutoff.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            match store.prune_audit(&before).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(rows = n, before = %before, "audit rows past their retention deleted")
+                }
+                Err(e) => tracing::warn!(error = %e, "audit retention could not run"),
+            }
+            drop(store);
+            tokio::time::sleep(std::time::Duration::from_secs(24 * 3600)).await;
+        }
+    });
+}
+
 /// Open the store, build every tenant and start serving.
 pub fn start(config: &Config) -> Result<Serving, String> {
     let store = open_store(config)?;
     let mut tenants = Vec::new();
     let mut entries = Vec::new();
+    let mut console = Vec::new();
     for t in &config.tenants {
         let tenant = tenant_for(t, config, store.clone())?;
+        let health: Arc<dyn TenantHealth> = Arc::new(BridgeHealth::new(tenant.clone()));
         entries.push(Arc::new(TenantEntry::new(
             &t.id,
             TokenSet::new(t.tokens.clone()),
             Arc::new(Bridge::new(tenant.clone())),
-            Some(Arc::new(BridgeHealth::new(tenant.clone()))),
+            Some(health.clone()),
             config.server.http.max_in_flight_per_tenant,
         )));
+        console.push(ConsoleTenant {
+            tenant: tenant.clone(),
+            admin_tokens: TokenSet::new(t.admin_tokens.clone()),
+            health,
+        });
         spawn_name_listing(&tenant, t.ttls.names);
         spawn_reconciliation(&tenant, t.reconcile);
         tenants.push(tenant);
     }
     let mut settings = config.server.http.clone();
     settings.metrics_elsewhere = config.server.metrics_listen.is_some();
-    let state = web::Data::new(AppState::new(entries, settings));
+    let console = Console::new(
+        console,
+        TokenSet::new(config.server.admin_tokens.clone()),
+        config.server.tls.is_some(),
+    );
+    let mut app = AppState::new(entries, settings);
+    app.extra_routes = Some(Arc::new(console).routes());
+    let state = web::Data::new(app);
+    spawn_audit_retention(store.clone(), config.server.audit_retention);
     let tls = match &config.server.tls {
         Some((cert, key)) => Some(http::tls_config(cert, key)?),
         None => None,

@@ -377,6 +377,8 @@ async fn under_faults_reconciliation_ends_in_the_same_state() {
             rate_5xx: 0.1,
             expire_session_after: Some(5),
             rate_drop: 0.1,
+            // Whatever the dice say, the first calls meet a 503 and a 500.
+            script: [Fault::Unavailable, Fault::Internal].into_iter().collect(),
             ..Faults::default()
         }
     });

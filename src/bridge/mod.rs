@@ -5,6 +5,7 @@
 //! [`group_plan`] (what a change means); `users`, `user_reads`, `groups` and `group_roles`
 //! carry the plans out (locks, Tableau calls, caches, store, audit).
 
+pub mod access;
 pub mod asserted_members;
 pub mod audit;
 pub mod background;
@@ -71,6 +72,10 @@ async fn op<T>(
     f: impl std::future::Future<Output = error::BridgeResult<T>>,
 ) -> ScimResult<T> {
     let name = operation.as_str();
+    tenant.last_request_ms.store(
+        chrono::Utc::now().timestamp_millis(),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let (out, calls) = counted(f).await;
     // The request's one log line (http::observe) carries the operation and its calls.
     crate::backend::trace::record(name, calls);

@@ -130,6 +130,8 @@ pub struct Tenant {
     pub locks: KeyLocks,
     /// Counters.
     pub counters: BridgeCounters,
+    /// When the last SCIM request reached the tenant (Unix milliseconds; 0: none yet).
+    pub last_request_ms: std::sync::atomic::AtomicI64,
     /// The last reconciliation's counts (`/metrics`).
     pub(crate) drift: std::sync::Mutex<Option<super::reconcile::summary::DriftSummary>>,
 }
@@ -161,6 +163,7 @@ impl Tenant {
             policy,
             locks: KeyLocks::new(),
             counters: BridgeCounters::default(),
+            last_request_ms: std::sync::atomic::AtomicI64::new(0),
             drift: std::sync::Mutex::new(None),
         }
     }

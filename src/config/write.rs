@@ -100,6 +100,10 @@ fn tenant(c: &TenantConfig, dir: &Path) -> io::Result<Table> {
     }
     let hashes: Vec<Value> = c.tokens.iter().map(|d| d.to_hex().into()).collect();
     t.insert("token_hashes".into(), Value::Array(hashes));
+    let admin: Vec<Value> = c.admin_tokens.iter().map(|d| d.to_hex().into()).collect();
+    if !admin.is_empty() {
+        t.insert("admin_token_hashes".into(), Value::Array(admin));
+    }
     t.insert(
         "default_role".into(),
         c.roles.default_role().as_str().into(),

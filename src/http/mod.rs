@@ -99,6 +99,10 @@ impl TenantEntry {
     }
 }
 
+/// Routes served beside SCIM by a layer above this one (the admin console), registered on
+/// the same server.
+pub type ExtraRoutes = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
+
 /// What every handler shares.
 pub struct AppState {
     /// Tenants.
@@ -107,6 +111,8 @@ pub struct AppState {
     pub settings: HttpSettings,
     /// Failed authentication, limited and summarised.
     pub guard: Arc<guard::AuthGuard>,
+    /// Routes beside SCIM, if any.
+    pub extra_routes: Option<ExtraRoutes>,
 }
 
 impl AppState {
@@ -116,6 +122,7 @@ impl AppState {
             tenants,
             guard: Arc::new(guard::AuthGuard::new(settings.guard)),
             settings,
+            extra_routes: None,
         }
     }
 
@@ -329,6 +336,11 @@ pub fn start_with(
             .route("/healthz", web::get().to(observe::healthz))
             .route("/readyz", web::get().to(observe::readyz))
             .route("/metrics", web::get().to(observe::metrics_endpoint))
+            .configure(|c| {
+                if let Some(extra) = &data.extra_routes {
+                    extra(c);
+                }
+            })
             .configure(configure)
             .default_service(web::to(not_found))
     })

@@ -223,7 +223,7 @@ pub fn find_drift(
 }
 
 /// The names of the role-granting groups each user is an asserted member of.
-fn asserted_granting_groups<'a>(
+pub fn asserted_granting_groups<'a>(
     asserted: &Asserted<'a>,
     group_names: &HashMap<&str, &'a str>,
     roles: &RoleMapping,
@@ -244,6 +244,16 @@ fn asserted_granting_groups<'a>(
         }
     }
     out
+}
+
+/// The site role the IdP's last request maps to for a user the store holds: Unlicensed when
+/// deactivated or deleted, the mapped role of its `roles` and asserted role-granting groups,
+/// `None` when it asserted none (no `roles`, no granting group) or its values no longer map.
+pub fn asserted_role(row: &UserRow, granting: &[String], roles: &RoleMapping) -> Option<SiteRole> {
+    if row.deleted || !is_active(&row.attributes) {
+        return Some(SiteRole::Unlicensed);
+    }
+    mapped_role(roles, &row.attributes, granting).ok().flatten()
 }
 
 /// The finding of one user the store holds, if any. The rules:

@@ -1,0 +1,222 @@
+//! Signing in and out of the console, and the session every page needs. An admin token is
+//! exchanged once for a session cookie (HttpOnly, SameSite=Strict, Secure under TLS, expiring
+//! with the session); the login form itself carries a token of its own (a cookie and a field
+//! that must match), so another site cannot sign a browser in. Failed sign-ins count against
+//! the client's address like failed SCIM authentication (429 past the limit).
+
+use std::time::Instant;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::session::{random_token, same_token, Scope, Session};
+use super::{message, page, see_other, Console, Nav, Step};
+use crate::http::auth::client_of;
+use crate::http::guard::{Rejection, Verdict};
+use crate::http::AppState;
+
+/// The session cookie.
+const SESSION_COOKIE: &str = "tableau_scim_session";
+/// The login form's own cookie.
+const LOGIN_COOKIE: &str = "tableau_scim_login";
+
+#[derive(Template)]
+#[template(path = "console/login.html")]
+struct Login {
+    nav: Nav,
+    login_csrf: String,
+    error: String,
+}
+
+/// The value of cookie `name`, if the request carries it.
+pub(super) fn cookie<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn set_cookie(console: &Console, name: &str, value: &str, max_age: u64, path: &str) -> String {
+    format!(
+        "{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{}",
+        if console.secure { "; Secure" } else { "" }
+    )
+}
+
+fn login_page(console: &Console, status: StatusCode, error: &str) -> HttpResponse {
+    let csrf = random_token();
+    let mut resp = page(
+        status,
+        &Login {
+            nav: Nav::default(),
+            login_csrf: csrf.clone(),
+            error: error.to_string(),
+        },
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&set_cookie(
+        console,
+        LOGIN_COOKIE,
+        &csrf,
+        3600,
+        "/admin/login",
+    )) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// `GET /admin/login`.
+pub(super) async fn login_form(console: web::Data<Console>) -> HttpResponse {
+    login_page(&console, StatusCode::OK, "")
+}
+
+/// The login form's fields.
+#[derive(Deserialize, Default)]
+pub(super) struct LoginForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// What `token` opens: every tenant, some, or nothing.
+fn scope_of(console: &Console, token: &str) -> Option<Scope> {
+    // Every set is asked, whichever accepts, so timing says nothing of which.
+    let all = console.server_tokens.accepts(token);
+    let some: Vec<String> = console
+        .tenants
+        .iter()
+        .filter(|t| t.admin_tokens.accepts(token))
+        .map(|t| t.tenant.id.clone())
+        .collect();
+    if all {
+        Some(Scope::All)
+    } else if !some.is_empty() {
+        Some(Scope::Tenants(some))
+    } else {
+        None
+    }
+}
+
+/// `POST /admin/login`.
+pub(super) async fn login(
+    req: HttpRequest,
+    console: web::Data<Console>,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let form: LoginForm = form_of(&body);
+    let expected = cookie(&req, LOGIN_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !same_token(expected, &form.csrf) {
+        return login_page(
+            &console,
+            StatusCode::BAD_REQUEST,
+            "The sign-in form expired or came from elsewhere; sign in again.",
+        );
+    }
+    let Some(scope) = scope_of(&console, form.token.trim()) else {
+        let client = client_of(&req, state.settings.trust_forwarded_headers);
+        return match state.guard.failed(client, Rejection::Invalid) {
+            Verdict::Block { retry_after_secs } => {
+                let mut r = login_page(
+                    &console,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many failed sign-ins from this address; wait and try again.",
+                );
+                if let Ok(v) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    r.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                r
+            }
+            Verdict::Refuse => login_page(
+                &console,
+                StatusCode::UNAUTHORIZED,
+                "That is not an admin token. SCIM bearer tokens do not open the console.",
+            ),
+        };
+    };
+    let id = console.sessions.create(scope, Instant::now());
+    let ttl = console.sessions.ttl().as_secs();
+    let mut resp = see_other("/admin");
+    for c in [
+        set_cookie(&console, SESSION_COOKIE, &id, ttl, "/admin"),
+        set_cookie(&console, LOGIN_COOKIE, "", 0, "/admin/login"),
+    ] {
+        if let Ok(v) = header::HeaderValue::from_str(&c) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+/// A form that changes something: its CSRF token.
+#[derive(Deserialize, Default)]
+pub(super) struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
+/// A form body, or its defaults when it is not one (no body, another content type): the
+/// checks that follow refuse it (a missing CSRF token is 403, not a parse error).
+pub(super) fn form_of<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> T {
+    serde_urlencoded::from_bytes(body).unwrap_or_default()
+}
+
+/// `POST /admin/logout`.
+pub(super) async fn logout(
+    req: HttpRequest,
+    console: web::Data<Console>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let form: CsrfForm = form_of(&body);
+    let (id, session) = match signed_in(&req, &console) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    if let Err(r) = check_csrf(&session, &form.csrf, &console) {
+        return *r;
+    }
+    console.sessions.remove(&id);
+    let mut resp = see_other("/admin/login");
+    if let Ok(v) =
+        header::HeaderValue::from_str(&set_cookie(&console, SESSION_COOKIE, "", 0, "/admin"))
+    {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// The request's live session and its id, or the way to the login page.
+pub(super) fn signed_in(req: &HttpRequest, console: &Console) -> Step<(String, Session)> {
+    cookie(req, SESSION_COOKIE)
+        .and_then(|id| {
+            console
+                .sessions
+                .get(id, Instant::now())
+                .map(|s| (id.to_string(), s))
+        })
+        .ok_or_else(|| Box::new(see_other("/admin/login")))
+}
+
+/// A state-changing request without its session's CSRF token is refused (403).
+pub(super) fn check_csrf(session: &Session, presented: &str, console: &Console) -> Step<()> {
+    if same_token(&session.csrf, presented) {
+        return Ok(());
+    }
+    Err(Box::new(message(
+        StatusCode::FORBIDDEN,
+        super::pages::nav_of(console, session, None, ""),
+        "Refused",
+        "This form lacks its security token (CSRF). Reload the page and try again.",
+    )))
+}
+
+/// A response with no session at all, for unknown paths outside it.
+pub(super) fn anonymous(status: StatusCode, heading: &str, text: &str) -> HttpResponse {
+    message(status, Nav::default(), heading, text)
+}

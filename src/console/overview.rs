@@ -1,0 +1,190 @@
+//! The console's first page: every tenant the session may see, with its Tableau, health,
+//! last SCIM request, license seats, users per site role and drift.
+
+use std::time::{Duration, Instant};
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use super::auth::signed_in;
+use super::pages::nav_of;
+use super::views::{role_chart, thousands};
+use super::{page, Console, ConsoleTenant, Nav};
+use crate::tableau::model::SiteInfo;
+use crate::tableau::SiteRole;
+
+/// How long a Tableau version read for the overview is shown.
+const VERSION_FOR: Duration = Duration::from_secs(600);
+/// How long the seats read for the overview are shown (one Query Site).
+const SEATS_FOR: Duration = Duration::from_secs(60);
+struct Seat {
+    tier: &'static str,
+    used: String,
+    capacity: String,
+    percent: u64,
+}
+
+struct Card {
+    id: String,
+    deployment: String,
+    version: String,
+    healthy: bool,
+    health: String,
+    last_request: String,
+    users: String,
+    seats: Vec<Seat>,
+    seats_note: String,
+    chart: String,
+    drift: Vec<(String, usize)>,
+    drift_at: String,
+    drift_complete: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/overview.html")]
+struct Overview {
+    nav: Nav,
+    cards: Vec<Card>,
+}
+
+fn seats(site: &SiteInfo) -> Vec<Seat> {
+    [
+        ("Creator", site.num_creators, site.tier_creator_capacity),
+        ("Explorer", site.num_explorers, site.tier_explorer_capacity),
+        ("Viewer", site.num_viewers, site.tier_viewer_capacity),
+    ]
+    .into_iter()
+    .map(|(tier, used, cap)| Seat {
+        tier,
+        used: thousands(used),
+        capacity: cap.map_or("unlimited".into(), thousands),
+        percent: cap.map_or(0, |c| (used.saturating_mul(100) / c.max(1)).min(100)),
+    })
+    .collect()
+}
+
+impl Console {
+    async fn version_of(&self, t: &ConsoleTenant) -> String {
+        let now = Instant::now();
+        if let Some((at, v)) = self
+            .versions
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&t.tenant.id).cloned())
+        {
+            if now.duration_since(at) < VERSION_FOR {
+                return v;
+            }
+        }
+        let v = match t.tenant.client.server_info().await {
+            Ok(i) => format!("{} (REST API {})", i.product_version, i.rest_api_version),
+            Err(_) => "version unknown".into(),
+        };
+        if let Ok(mut m) = self.versions.lock() {
+            m.insert(t.tenant.id.clone(), (now, v.clone()));
+        }
+        v
+    }
+
+    async fn seats_of(&self, t: &ConsoleTenant) -> Result<SiteInfo, String> {
+        let now = Instant::now();
+        if let Some((at, s)) = self
+            .seats
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&t.tenant.id).cloned())
+        {
+            if now.duration_since(at) < SEATS_FOR {
+                return s;
+            }
+        }
+        let s = t.tenant.client.site_info().await.map_err(|e| e.to_string());
+        if let Ok(mut m) = self.seats.lock() {
+            m.insert(t.tenant.id.clone(), (now, s.clone()));
+        }
+        s
+    }
+
+    async fn card(&self, t: &ConsoleTenant) -> Card {
+        let tenant = &t.tenant;
+        let health = t.health.ready().await;
+        let last = tenant
+            .last_request_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let last_request = chrono::DateTime::from_timestamp_millis(last)
+            .filter(|_| last > 0)
+            .map_or("none yet".into(), |d| {
+                d.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+            });
+        let users = tenant.caches.names.users(Instant::now());
+        let chart = users.as_ref().map_or(String::new(), |users| {
+            let mut counts: Vec<(String, u64)> = Vec::new();
+            for r in SiteRole::ASSIGNABLE
+                .iter()
+                .chain([SiteRole::Unlicensed].iter())
+            {
+                let n = users.iter().filter(|u| u.role() == Some(*r)).count() as u64;
+                counts.push((r.as_str().to_string(), n));
+            }
+            let other = users
+                .iter()
+                .filter(|u| {
+                    u.role()
+                        .is_none_or(|r| !r.is_assignable() && r != SiteRole::Unlicensed)
+                })
+                .count() as u64;
+            if other > 0 {
+                counts.push(("other".into(), other));
+            }
+            role_chart(&counts)
+        });
+        let (seats, seats_note) = match self.seats_of(t).await {
+            Ok(s) => (seats(&s), String::new()),
+            Err(e) => (Vec::new(), e),
+        };
+        let drift = tenant.drift_summary();
+        Card {
+            id: tenant.id.clone(),
+            deployment: format!("{:?}", tenant.policy.deployment)
+                .replace("Cloud", "Tableau Cloud")
+                .replace("Server", "Tableau Server"),
+            version: self.version_of(t).await,
+            healthy: health.is_ok(),
+            health: health.map_or_else(|e| format!("not ready: {e}"), |()| "ready".into()),
+            last_request,
+            users: users.map_or("being listed".into(), |u| thousands(u.len() as u64)),
+            seats,
+            seats_note,
+            chart,
+            drift: drift.as_ref().map_or(Vec::new(), |d| {
+                d.counts.iter().map(|(k, v)| (k.clone(), *v)).collect()
+            }),
+            drift_at: drift.as_ref().map_or(String::new(), |d| d.at.clone()),
+            drift_complete: drift.is_none_or(|d| d.complete),
+        }
+    }
+}
+
+/// `GET /admin`: the tenants the session may see.
+pub(super) async fn overview(req: HttpRequest, console: web::Data<Console>) -> HttpResponse {
+    let (_, session) = match signed_in(&req, &console) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let mut cards = Vec::new();
+    for t in console
+        .tenants
+        .iter()
+        .filter(|t| session.scope.allows(&t.tenant.id))
+    {
+        cards.push(console.card(t).await);
+    }
+    page(
+        StatusCode::OK,
+        &Overview {
+            nav: nav_of(&console, &session, None, ""),
+            cards,
+        },
+    )
+}

@@ -1,0 +1,285 @@
+//! The console's tenant pages: who has access, and drift; and what every page needs (the
+//! navigation, the session and tenant checks). Each handler checks the session and the
+//! tenant, gathers (from the bridge's caches and the store), and renders; what is shown is
+//! decided in `views`. The overview is `overview`, the audit trail `trail`.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde_json::Value;
+
+use super::auth::{anonymous, check_csrf, form_of, signed_in, CsrfForm};
+use super::session::Session;
+use super::views::{access_csv as access_csv_file, thousands, AccessQuery};
+use super::{csv, message, page, see_other, Console, ConsoleTenant, Nav, Step};
+use crate::bridge::access::AccessEntry;
+use crate::bridge::reconcile::{Options, Silent};
+use crate::tableau::SiteRole;
+
+/// The navigation of `session`.
+pub(super) fn nav_of(
+    console: &Console,
+    session: &Session,
+    current: Option<&str>,
+    page: &'static str,
+) -> Nav {
+    Nav {
+        tenants: console
+            .tenants
+            .iter()
+            .map(|t| t.tenant.id.clone())
+            .filter(|id| session.scope.allows(id))
+            .collect(),
+        current: current.map(str::to_string),
+        page,
+        csrf: session.csrf.clone(),
+    }
+}
+
+/// The signed-in session and the tenant of the path, or the answer instead: the login page,
+/// 404 for a tenant that does not exist, 403 for one the session may not see.
+pub(super) fn tenant_page<'a>(
+    req: &HttpRequest,
+    console: &'a Console,
+    id: &str,
+    page: &'static str,
+) -> Step<(Session, &'a ConsoleTenant, Nav)> {
+    let (_, session) = signed_in(req, console)?;
+    let Some(t) = console.tenant(id) else {
+        return Err(Box::new(message(
+            StatusCode::NOT_FOUND,
+            nav_of(console, &session, None, ""),
+            "No such tenant",
+            "No tenant has this id.",
+        )));
+    };
+    if !session.scope.allows(id) {
+        return Err(Box::new(message(
+            StatusCode::FORBIDDEN,
+            nav_of(console, &session, None, ""),
+            "Not your tenant",
+            "Your admin token does not open this tenant.",
+        )));
+    }
+    let nav = nav_of(console, &session, Some(id), page);
+    Ok((session, t, nav))
+}
+
+/// `GET /admin/console.css`.
+pub(super) async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "max-age=3600"))
+        .body(include_str!("../../templates/console/console.css"))
+}
+
+/// Any other `/admin` path.
+pub(super) async fn not_found() -> HttpResponse {
+    anonymous(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is no console page here.",
+    )
+}
+#[derive(Template)]
+#[template(path = "console/access.html")]
+struct Access<'a> {
+    nav: Nav,
+    tenant: String,
+    query: AccessQuery,
+    roles: Vec<&'static str>,
+    rows: Vec<&'a AccessEntry>,
+    shown: String,
+    total: String,
+    page: usize,
+    pages: usize,
+    prev: String,
+    next: String,
+    csv_query: String,
+}
+
+async fn entries(t: &ConsoleTenant) -> Result<Vec<AccessEntry>, String> {
+    t.tenant.access().await.map_err(|e| e.to_string())
+}
+
+/// `GET /admin/tenants/{id}/access`.
+pub(super) async fn access(
+    req: HttpRequest,
+    console: web::Data<Console>,
+    path: web::Path<String>,
+    query: web::Query<AccessQuery>,
+) -> HttpResponse {
+    let (_, t, nav) = match tenant_page(&req, &console, &path, "access") {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let all = match entries(t).await {
+        Ok(e) => e,
+        Err(e) => return message(StatusCode::BAD_GATEWAY, nav, "Tableau did not answer", &e),
+    };
+    let q = query.into_inner();
+    let selected = q.select(&all);
+    let (rows, page_no, pages) = q.page_of(&selected);
+    let mut roles: Vec<&'static str> = SiteRole::ASSIGNABLE.iter().map(|r| r.as_str()).collect();
+    roles.push(SiteRole::Unlicensed.as_str());
+    page(
+        StatusCode::OK,
+        &Access {
+            tenant: path.into_inner(),
+            roles,
+            shown: thousands(selected.len() as u64),
+            total: thousands(all.len() as u64),
+            rows: rows.to_vec(),
+            page: page_no,
+            pages,
+            prev: q.link(page_no.saturating_sub(1)),
+            next: q.link(page_no + 1),
+            csv_query: q.link(1),
+            query: q,
+            nav,
+        },
+    )
+}
+
+/// `GET /admin/tenants/{id}/access.csv`: exactly the rows the filters show, every page.
+pub(super) async fn access_csv(
+    req: HttpRequest,
+    console: web::Data<Console>,
+    path: web::Path<String>,
+    query: web::Query<AccessQuery>,
+) -> HttpResponse {
+    let (_, t, nav) = match tenant_page(&req, &console, &path, "access") {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    match entries(t).await {
+        Ok(all) => csv("access.csv", access_csv_file(&query.select(&all))),
+        Err(e) => message(StatusCode::BAD_GATEWAY, nav, "Tableau did not answer", &e),
+    }
+}
+
+struct FindingRow {
+    kind: String,
+    user: String,
+    group: String,
+    tableau: String,
+    asserted: String,
+    outcome: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/drift.html")]
+struct Drift {
+    nav: Nav,
+    tenant: String,
+    at: String,
+    complete: bool,
+    errors: Vec<String>,
+    counts: Vec<(String, u64)>,
+    findings: Vec<FindingRow>,
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+/// `GET /admin/tenants/{id}/drift`: the last reconciliation's findings.
+pub(super) async fn drift(
+    req: HttpRequest,
+    console: web::Data<Console>,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let (_, t, nav) = match tenant_page(&req, &console, &path, "drift") {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let record = match t.tenant.store.drift(&t.tenant.id).await {
+        Ok(r) => r,
+        Err(e) => {
+            return message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                nav,
+                "The store did not answer",
+                &e.to_string(),
+            )
+        }
+    };
+    let report = record.as_ref().map_or(Value::Null, |r| r.report.clone());
+    let findings = report["findings"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .map(|f| FindingRow {
+                    kind: text(&f["kind"]),
+                    user: text(&f["user"]["name"]),
+                    group: text(&f["group"]["name"]),
+                    tableau: text(&f["tableau"]),
+                    asserted: text(&f["asserted"]),
+                    outcome: f["outcome"]
+                        .as_str()
+                        .or(f["note"].as_str())
+                        .unwrap_or_default()
+                        .to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let counts = report["counts"]
+        .as_object()
+        .map(|c| {
+            c.iter()
+                .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+                .collect()
+        })
+        .unwrap_or_default();
+    page(
+        StatusCode::OK,
+        &Drift {
+            tenant: path.into_inner(),
+            at: record.as_ref().map_or(String::new(), |r| r.at.clone()),
+            complete: record.as_ref().is_none_or(|r| r.complete),
+            errors: report["errors"]
+                .as_array()
+                .map(|e| e.iter().map(text).collect())
+                .unwrap_or_default(),
+            counts,
+            findings,
+            nav,
+        },
+    )
+}
+
+/// `POST /admin/tenants/{id}/drift/run`: a dry run now (one at a time per tenant), then the
+/// drift page.
+pub(super) async fn run_drift(
+    req: HttpRequest,
+    console: web::Data<Console>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let form: CsrfForm = form_of(&body);
+    let (session, t, _) = match tenant_page(&req, &console, &path, "drift") {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    if let Err(r) = check_csrf(&session, &form.csrf, &console) {
+        return *r;
+    }
+    let id = t.tenant.id.clone();
+    let mine = console.running.lock().map(|mut r| {
+        if r.contains(&id) {
+            false
+        } else {
+            r.push(id.clone());
+            true
+        }
+    });
+    if mine.unwrap_or(false) {
+        let report = t.tenant.reconcile(Options::default(), &Silent).await;
+        tracing::info!(tenant.id = %id, counts = ?report.counts, "reconciliation (dry run) from the console");
+        if let Ok(mut r) = console.running.lock() {
+            r.retain(|x| x != &id);
+        }
+    }
+    see_other(&format!("/admin/tenants/{id}/drift"))
+}

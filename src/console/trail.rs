@@ -1,0 +1,171 @@
+//! The audit trail page and its CSV: newest first, filtered by user or group, operation and
+//! days, read from the store a page at a time.
+
+use std::time::Instant;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::pages::tenant_page;
+use super::views::{audit_csv as audit_csv_file, thousands, PAGE_SIZE};
+use super::{csv, message, page, Console, ConsoleTenant, Nav};
+use crate::bridge::name_index::Answer;
+use crate::bridge::store::{AuditEntry, AuditQuery};
+
+/// The audit page's query.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct AuditFilter {
+    user: String,
+    operation: String,
+    since: String,
+    until: String,
+    page: usize,
+}
+
+/// The write operations an audit row may name.
+const OPERATIONS: [&str; 10] = [
+    "create_user",
+    "replace_user",
+    "patch_user",
+    "delete_user",
+    "create_group",
+    "replace_group",
+    "patch_group",
+    "delete_group",
+    "group_role",
+    "reconcile",
+];
+
+impl AuditFilter {
+    /// The store query: a user name becomes its id (from the name index), a day a time range
+    /// (`until` includes its day).
+    fn query(&self, t: &ConsoleTenant) -> AuditQuery {
+        let user = self.user.trim();
+        let resource =
+            (!user.is_empty()).then(
+                || match t.tenant.caches.names.lookup(user, Instant::now()) {
+                    Answer::Present(u) => u.id.to_string(),
+                    _ => user.to_string(),
+                },
+            );
+        let day = |s: &str| chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
+        AuditQuery {
+            resource,
+            operation: OPERATIONS
+                .iter()
+                .find(|o| **o == self.operation)
+                .map(|o| o.to_string()),
+            since: day(&self.since).map(|d| format!("{d}T00:00:00")),
+            until: day(&self.until)
+                .and_then(|d| d.succ_opt())
+                .map(|d| format!("{d}T00:00:00")),
+            limit: PAGE_SIZE,
+            offset: (self.page.max(1) - 1) * PAGE_SIZE,
+        }
+    }
+
+    fn link(&self, page: usize) -> String {
+        serde_urlencoded::to_string([
+            ("user", self.user.as_str()),
+            ("operation", self.operation.as_str()),
+            ("since", self.since.as_str()),
+            ("until", self.until.as_str()),
+            ("page", &page.to_string()),
+        ])
+        .unwrap_or_default()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/audit.html")]
+struct Audit {
+    nav: Nav,
+    tenant: String,
+    filter: AuditFilter,
+    operations: Vec<&'static str>,
+    rows: Vec<AuditEntry>,
+    total: String,
+    page: usize,
+    pages: usize,
+    prev: String,
+    next: String,
+    csv_query: String,
+}
+
+/// `GET /admin/tenants/{id}/audit`.
+pub(super) async fn audit(
+    req: HttpRequest,
+    console: web::Data<Console>,
+    path: web::Path<String>,
+    filter: web::Query<AuditFilter>,
+) -> HttpResponse {
+    let (_, t, nav) = match tenant_page(&req, &console, &path, "audit") {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let filter = filter.into_inner();
+    let (rows, total) = match t
+        .tenant
+        .store
+        .audit_entries(&t.tenant.id, &filter.query(t))
+        .await
+    {
+        Ok(x) => x,
+        Err(e) => {
+            return message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                nav,
+                "The store did not answer",
+                &e.to_string(),
+            )
+        }
+    };
+    let pages = total.div_ceil(PAGE_SIZE).max(1);
+    let page_no = filter.page.clamp(1, pages);
+    page(
+        StatusCode::OK,
+        &Audit {
+            tenant: path.into_inner(),
+            operations: OPERATIONS.to_vec(),
+            rows,
+            total: thousands(total as u64),
+            page: page_no,
+            pages,
+            prev: filter.link(page_no.saturating_sub(1)),
+            next: filter.link(page_no + 1),
+            csv_query: filter.link(1),
+            filter,
+            nav,
+        },
+    )
+}
+
+/// `GET /admin/tenants/{id}/audit.csv`: every row the filters select.
+pub(super) async fn audit_csv(
+    req: HttpRequest,
+    console: web::Data<Console>,
+    path: web::Path<String>,
+    filter: web::Query<AuditFilter>,
+) -> HttpResponse {
+    let (_, t, nav) = match tenant_page(&req, &console, &path, "audit") {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let q = AuditQuery {
+        limit: 0,
+        offset: 0,
+        ..filter.query(t)
+    };
+    match t.tenant.store.audit_entries(&t.tenant.id, &q).await {
+        Ok((rows, _)) => csv("audit.csv", audit_csv_file(&rows)),
+        Err(e) => message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            nav,
+            "The store did not answer",
+            &e.to_string(),
+        ),
+    }
+}

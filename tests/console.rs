@@ -1,0 +1,414 @@
+//! The admin console over HTTP, as a browser uses it (cookies kept by hand, no redirects
+//! followed): sign-in, sessions, CSRF, which tenant an admin token opens, and the pages'
+//! figures after an IdP provisioned through SCIM. tests/console/ drives it in Chromium.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::Idp;
+use reqwest::{header, Client, Method, StatusCode};
+use serde_json::json;
+use tableau_scim::config;
+use tableau_scim::serve::{self, Serving};
+use tableau_scim::tableau::emulator::{self, EmulatorConfig, RunningEmulator};
+
+const SCIM_A: &str = "scim-token-of-tenant-a-0001";
+const SCIM_B: &str = "scim-token-of-tenant-b-0002";
+const ADMIN_ALL: &str = "admin-token-every-tenant-0003";
+const ADMIN_A: &str = "admin-token-tenant-a-only-0004";
+
+struct Deployment {
+    serving: Serving,
+    _a: RunningEmulator,
+    _b: RunningEmulator,
+    _dir: tempfile::TempDir,
+}
+
+fn deployment() -> Deployment {
+    let dir = common::tempdir();
+    let a = emulator::start(
+        "127.0.0.1:0",
+        EmulatorConfig::new("site-a", "scim", "pat-a"),
+        1,
+    )
+    .expect("emulator a");
+    let b = emulator::start(
+        "127.0.0.1:0",
+        EmulatorConfig::new("site-b", "scim", "pat-b"),
+        1,
+    )
+    .expect("emulator b");
+    let h = |t: &str| tableau_scim::http::TokenDigest::of(t).to_hex();
+    let text = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+data_dir = "{data}"
+admin_token_hashes = ["{all}"]
+[[tenants]]
+id = "a"
+tableau_url = "{a}"
+site = "site-a"
+deployment = "server"
+pat_name = "scim"
+pat_secret = "pat-a"
+token_hashes = ["{sa}"]
+admin_token_hashes = ["{aa}"]
+[[tenants]]
+id = "b"
+tableau_url = "{b}"
+site = "site-b"
+deployment = "server"
+pat_name = "scim"
+pat_secret = "pat-b"
+token_hashes = ["{sb}"]
+"#,
+        data = dir.path().display(),
+        a = a.url(),
+        b = b.url(),
+        all = h(ADMIN_ALL),
+        aa = h(ADMIN_A),
+        sa = h(SCIM_A),
+        sb = h(SCIM_B),
+    );
+    let cfg = config::parse(&text, &BTreeMap::new()).expect("the configuration parses");
+    let serving = serve::start(&cfg).expect("serve starts");
+    Deployment {
+        serving,
+        _a: a,
+        _b: b,
+        _dir: dir,
+    }
+}
+
+/// A browser: cookies kept, redirects not followed (the test reads them).
+struct Browser {
+    base: String,
+    http: Client,
+    cookies: BTreeMap<String, String>,
+}
+
+struct Page {
+    status: StatusCode,
+    location: String,
+    content_type: String,
+    body: String,
+}
+
+impl Browser {
+    fn new(d: &Deployment) -> Browser {
+        Browser {
+            base: format!("http://{}", d.serving.server.addr),
+            http: Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("a client"),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    async fn send(&mut self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Page {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        let cookie: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if !cookie.is_empty() {
+            req = req.header(header::COOKIE, cookie.join("; "));
+        }
+        if let Some(f) = form {
+            req = req
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(serde_urlencoded::to_string(f).unwrap_or_default());
+        }
+        let resp = req.send().await.expect("an answer");
+        for c in resp.headers().get_all(header::SET_COOKIE) {
+            let c = c.to_str().unwrap_or_default();
+            let (kv, attrs) = c.split_once(';').unwrap_or((c, ""));
+            if let Some((k, v)) = kv.split_once('=') {
+                if v.is_empty() || attrs.contains("Max-Age=0") {
+                    self.cookies.remove(k);
+                } else {
+                    self.cookies.insert(k.to_string(), v.to_string());
+                }
+            }
+        }
+        let header_of = |name| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (location, content_type) =
+            (header_of(header::LOCATION), header_of(header::CONTENT_TYPE));
+        Page {
+            status: resp.status(),
+            location,
+            content_type,
+            body: resp.text().await.unwrap_or_default(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        self.send(Method::GET, path, None).await
+    }
+
+    /// The value of the first hidden `csrf` field of `page`.
+    fn csrf(page: &Page) -> String {
+        page.body
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    async fn sign_in(&mut self, token: &str) -> Page {
+        let form = self.get("/admin/login").await;
+        let csrf = Browser::csrf(&form);
+        self.send(
+            Method::POST,
+            "/admin/login",
+            Some(&[("token", token), ("csrf", &csrf)]),
+        )
+        .await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_opens_only_with_an_admin_token_and_only_its_tenants() {
+    let d = deployment();
+    let mut b = Browser::new(&d);
+    for path in [
+        "/admin",
+        "/admin/tenants/a/access",
+        "/admin/tenants/a/audit",
+        "/admin/tenants/a/drift",
+        "/admin/tenants/a/access.csv",
+    ] {
+        let p = b.get(path).await;
+        assert_eq!(
+            (p.status, p.location.as_str()),
+            (StatusCode::SEE_OTHER, "/admin/login"),
+            "{path}"
+        );
+    }
+    let wrong = b.sign_in("not-a-token-at-all-000000").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("not an admin token"), "{}", wrong.body);
+    let scim = b.sign_in(SCIM_A).await;
+    assert_eq!(
+        scim.status,
+        StatusCode::UNAUTHORIZED,
+        "a SCIM token does not open the console"
+    );
+    // An admin token does not open SCIM.
+    let idp = Idp::new(
+        &format!("http://{}/scim/v2", d.serving.server.addr),
+        ADMIN_ALL,
+    );
+    assert_eq!(idp.read("/Users").await.status, StatusCode::UNAUTHORIZED);
+    // A login form posted without its own token (from another site) is refused.
+    let forged = b
+        .send(Method::POST, "/admin/login", Some(&[("token", ADMIN_A)]))
+        .await;
+    assert_eq!(forged.status, StatusCode::BAD_REQUEST);
+
+    let ok = b.sign_in(ADMIN_A).await;
+    assert_eq!(
+        (ok.status, ok.location.as_str()),
+        (StatusCode::SEE_OTHER, "/admin")
+    );
+    let cookie = b
+        .cookies
+        .get("tableau_scim_session")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(cookie.len(), 64, "a random session id");
+    let home = b.get("/admin").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.content_type.starts_with("text/html"));
+    assert!(home.body.contains("href=\"/admin/tenants/a/access\""));
+    assert!(
+        !home.body.contains("/admin/tenants/b/"),
+        "tenant a's admin sees only tenant a"
+    );
+    assert_eq!(
+        b.get("/admin/tenants/b/access").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        b.get("/admin/tenants/b/audit.csv").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        b.get("/admin/tenants/zz/access").await.status,
+        StatusCode::NOT_FOUND
+    );
+    // A POST without the session's CSRF token is refused, with a form or without one.
+    let drift = b.get("/admin/tenants/a/drift").await;
+    assert_eq!(
+        b.send(
+            Method::POST,
+            "/admin/tenants/a/drift/run",
+            Some(&[("csrf", "forged")])
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        b.send(Method::POST, "/admin/tenants/a/drift/run", None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        b.send(Method::POST, "/admin/logout", None).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let csrf = Browser::csrf(&drift);
+    let run = b
+        .send(
+            Method::POST,
+            "/admin/tenants/a/drift/run",
+            Some(&[("csrf", &csrf)]),
+        )
+        .await;
+    assert_eq!(
+        (run.status, run.location.as_str()),
+        (StatusCode::SEE_OTHER, "/admin/tenants/a/drift")
+    );
+    let after = b.get("/admin/tenants/a/drift").await;
+    assert!(after.body.contains("Last run"), "{}", after.body);
+    let out = b
+        .send(Method::POST, "/admin/logout", Some(&[("csrf", &csrf)]))
+        .await;
+    assert_eq!(
+        (out.status, out.location.as_str()),
+        (StatusCode::SEE_OTHER, "/admin/login")
+    );
+    assert_eq!(
+        b.get("/admin").await.status,
+        StatusCode::SEE_OTHER,
+        "signed out"
+    );
+    // The old session id is dead even if a client kept it.
+    b.cookies.insert("tableau_scim_session".into(), cookie);
+    assert_eq!(b.get("/admin").await.status, StatusCode::SEE_OTHER);
+
+    let mut all = Browser::new(&d);
+    all.sign_in(ADMIN_ALL).await;
+    let home = all.get("/admin").await;
+    assert!(
+        home.body.contains("/admin/tenants/a/access")
+            && home.body.contains("/admin/tenants/b/access")
+    );
+    let page = all.get("/admin/tenants/b/access").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for h in ["content-security-policy", "x-frame-options"] {
+        let resp = all
+            .http
+            .get(format!("{}/admin/login", all.base))
+            .send()
+            .await
+            .expect("answer");
+        assert!(resp.headers().contains_key(h), "{h}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_an_okta_replay_the_pages_show_the_users_their_roles_and_the_trail() {
+    let d = deployment();
+    let idp = Idp::new(&format!("http://{}/scim/v2", d.serving.server.addr), SCIM_A);
+    let mut ids = Vec::new();
+    for (name, role) in [
+        ("ana@a.example", "Creator"),
+        ("ben@a.example", "Explorer"),
+        ("cleo@a.example", "Viewer"),
+    ] {
+        let (s, u) = idp
+            .call(Method::POST, "/Users", Some(json!({"userName": name, "name": {"givenName": name, "familyName": "A"}, "roles": [{"value": role}]})))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{u}");
+        ids.push(common::id(&u));
+    }
+    let (s, _) = idp
+        .call(
+            Method::PATCH,
+            &format!("/Users/{}", ids[2]),
+            Some(common::patch(
+                json!([{"op": "replace", "value": {"active": false}}]),
+            )),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let mut b = Browser::new(&d);
+    b.sign_in(ADMIN_A).await;
+    let page = b.get("/admin/tenants/a/access?managed=yes").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for needle in [
+        "<td>ana@a.example</td>",
+        "<td>Creator</td>",
+        "<td>ben@a.example</td>",
+        "<td>Explorer</td>",
+        "<td>cleo@a.example</td>",
+        "<td>Unlicensed</td>",
+        "3 of 4 users",
+    ] {
+        assert!(page.body.contains(needle), "{needle}: {}", page.body);
+    }
+    let csv = b
+        .get("/admin/tenants/a/access.csv?managed=yes&active=yes")
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.content_type.starts_with("text/csv"));
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(
+        lines.len(),
+        3,
+        "a header and the two active managed users: {}",
+        csv.body
+    );
+    assert!(
+        lines[1].starts_with("ana@a.example,ana@a.example A,Creator,Creator,yes,yes"),
+        "{}",
+        lines[1]
+    );
+    let audit = b.get("/admin/tenants/a/audit").await;
+    let ops: Vec<&str> = audit
+        .body
+        .split("<tr><td>")
+        .skip(1)
+        .filter_map(|r| r.split("</td><td>").nth(1))
+        .collect();
+    assert_eq!(
+        ops,
+        vec!["patch_user", "create_user", "create_user", "create_user"],
+        "newest first"
+    );
+    let by_user = b
+        .get("/admin/tenants/a/audit.csv?user=cleo%40a.example")
+        .await;
+    assert_eq!(
+        by_user.body.lines().count(),
+        3,
+        "cleo's two events: {}",
+        by_user.body
+    );
+    let only_patch = b
+        .get("/admin/tenants/a/audit.csv?operation=patch_user")
+        .await;
+    assert_eq!(only_patch.body.lines().count(), 2);
+    let home = b.get("/admin").await;
+    assert!(home.body.contains("<svg"), "the users-per-role chart");
+    // Seats from Query Site: ana and the emulator's administrator hold Creator-tier seats.
+    assert!(
+        home.body.contains("aria-label=\"Creator: 2 of unlimited\""),
+        "license bars: {}",
+        home.body
+    );
+}
