@@ -22,7 +22,8 @@ struct Seat {
     tier: &'static str,
     used: String,
     capacity: String,
-    percent: u64,
+    /// The share used, when the tier has a capacity.
+    percent: Option<u64>,
 }
 
 struct Card {
@@ -58,8 +59,8 @@ fn seats(site: &SiteInfo) -> Vec<Seat> {
     .map(|(tier, used, cap)| Seat {
         tier,
         used: thousands(used),
-        capacity: cap.map_or("unlimited".into(), thousands),
-        percent: cap.map_or(0, |c| (used.saturating_mul(100) / c.max(1)).min(100)),
+        capacity: cap.map_or("no limit".into(), thousands),
+        percent: cap.map(|c| (used.saturating_mul(100) / c.max(1)).min(100)),
     })
     .collect()
 }
@@ -120,19 +121,13 @@ impl Console {
         let users = tenant.caches.names.users(Instant::now());
         let chart = users.as_ref().map_or(String::new(), |users| {
             let mut counts: Vec<(String, u64)> = Vec::new();
-            for r in SiteRole::ASSIGNABLE
-                .iter()
-                .chain([SiteRole::Unlicensed].iter())
-            {
+            for r in SiteRole::ASSIGNABLE.iter() {
                 let n = users.iter().filter(|u| u.role() == Some(*r)).count() as u64;
                 counts.push((r.as_str().to_string(), n));
             }
             let other = users
                 .iter()
-                .filter(|u| {
-                    u.role()
-                        .is_none_or(|r| !r.is_assignable() && r != SiteRole::Unlicensed)
-                })
+                .filter(|u| u.role().is_none_or(|r| !r.is_assignable()))
                 .count() as u64;
             if other > 0 {
                 counts.push(("other".into(), other));

@@ -120,8 +120,7 @@ pub(super) async fn access(
     let q = query.into_inner();
     let selected = q.select(&all);
     let (rows, page_no, pages) = q.page_of(&selected);
-    let mut roles: Vec<&'static str> = SiteRole::ASSIGNABLE.iter().map(|r| r.as_str()).collect();
-    roles.push(SiteRole::Unlicensed.as_str());
+    let roles: Vec<&'static str> = SiteRole::ASSIGNABLE.iter().map(|r| r.as_str()).collect();
     page(
         StatusCode::OK,
         &Access {

@@ -1,6 +1,7 @@
 //! The audit trail page and its CSV: newest first, filtered by user or group, operation and
 //! days, read from the store a page at a time.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use actix_web::http::StatusCode;
@@ -87,12 +88,34 @@ struct Audit {
     filter: AuditFilter,
     operations: Vec<&'static str>,
     rows: Vec<AuditEntry>,
+    names: HashMap<String, String>,
     total: String,
     page: usize,
     pages: usize,
     prev: String,
     next: String,
     csv_query: String,
+}
+
+impl Audit {
+    /// The user name or group name of an audit row's resource (its id when the store no
+    /// longer knows it).
+    fn who<'a>(&'a self, id: &'a str) -> &'a str {
+        self.names.get(id).map_or(id, String::as_str)
+    }
+}
+
+/// The names of the users and groups the store knows, by id: an auditor reads names.
+async fn names_of(t: &ConsoleTenant) -> HashMap<String, String> {
+    let store = &t.tenant.store;
+    let mut names = HashMap::new();
+    if let Ok(users) = store.users(&t.tenant.id).await {
+        names.extend(users.into_iter().map(|u| (u.id, u.user_name)));
+    }
+    if let Ok(groups) = store.groups(&t.tenant.id).await {
+        names.extend(groups.into_iter().map(|g| (g.id, g.display_name)));
+    }
+    names
 }
 
 /// `GET /admin/tenants/{id}/audit`.
@@ -131,6 +154,7 @@ pub(super) async fn audit(
             tenant: path.into_inner(),
             operations: OPERATIONS.to_vec(),
             rows,
+            names: names_of(t).await,
             total: thousands(total as u64),
             page: page_no,
             pages,

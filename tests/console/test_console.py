@@ -1,0 +1,279 @@
+"""The admin console in a real browser (Chromium, driven by Playwright through Debian's own
+chromium binary: no browser download). Two emulated Tableau sites, `tableau-scim serve` over
+both, an Okta-style replay through SCIM, then the console as an admin uses it. Screenshots of
+each page go to $CONSOLE_ARTIFACTS (default ci-artifacts/console).
+
+Run: TABLEAU_SCIM_BIN=target/debug/tableau-scim pytest tests/console
+"""
+
+import hashlib
+import json
+import os
+import re
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+BIN = os.environ.get("TABLEAU_SCIM_BIN", "target/debug/tableau-scim")
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(os.environ.get("CONSOLE_ARTIFACTS", "ci-artifacts/console"))
+
+SCIM_A = "scim-token-of-tenant-a-browser-1"
+SCIM_B = "scim-token-of-tenant-b-browser-2"
+ADMIN_ALL = "admin-token-every-tenant-browser-3"
+ADMIN_A = "admin-token-tenant-a-only-browser-4"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sha(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def wait_for(url, seconds=20):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except Exception:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def scim(base, token, method, path, body=None):
+    req = urllib.request.Request(
+        base + path,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        text = r.read()
+        return json.loads(text) if text else None
+
+
+def tableau_admin_sets_role(port, site, pat, user_id, role):
+    """A Tableau administrator changes a site role in Tableau itself (its REST API), behind
+    the IdP's back."""
+    api = f"http://127.0.0.1:{port}/api/3.24"
+    body = (f'<tsRequest><credentials personalAccessTokenName="scim" personalAccessTokenSecret="{pat}">'
+            f'<site contentUrl="{site}"/></credentials></tsRequest>')
+    req = urllib.request.Request(api + "/auth/signin", data=body.encode(), method="POST",
+                                 headers={"Content-Type": "application/xml"})
+    text = urllib.request.urlopen(req, timeout=10).read().decode()
+    token = re.search(r'token="([^"]+)"', text).group(1)
+    site_id = re.search(r'<site id="([^"]+)"', text).group(1)
+    req = urllib.request.Request(f"{api}/sites/{site_id}/users/{user_id}", method="PUT",
+                                 data=f'<tsRequest><user siteRole="{role}"/></tsRequest>'.encode(),
+                                 headers={"Content-Type": "application/xml", "X-Tableau-Auth": token})
+    urllib.request.urlopen(req, timeout=10).read()
+
+
+@pytest.fixture(scope="module")
+def deployment():
+    procs = []
+    tmp = tempfile.TemporaryDirectory()
+    try:
+        ports = {"a": free_port(), "b": free_port()}
+        # Site a: Tableau Server with seats counted per tier; site b: Tableau Cloud.
+        flags = {"a": ["--creator-capacity", "10", "--explorer-capacity", "25", "--viewer-capacity", "100"],
+                 "b": ["--flavor", "cloud"]}
+        for site, port in ports.items():
+            procs.append(subprocess.Popen(
+                [BIN, "emulator", "--listen", f"127.0.0.1:{port}", "--site", f"site-{site}",
+                 "--pat-name", "scim", "--pat-secret", f"pat-{site}", *flags[site]],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            wait_for(f"http://127.0.0.1:{port}/api/3.24/serverinfo")
+        listen = free_port()
+        config = Path(tmp.name) / "config.toml"
+        config.write_text(f"""
+[server]
+listen = "127.0.0.1:{listen}"
+data_dir = "{tmp.name}"
+admin_token_hashes = ["{sha(ADMIN_ALL)}"]
+[[tenants]]
+id = "a"
+tableau_url = "http://127.0.0.1:{ports['a']}"
+site = "site-a"
+deployment = "server"
+pat_name = "scim"
+pat_secret = "pat-a"
+token_hashes = ["{sha(SCIM_A)}"]
+admin_token_hashes = ["{sha(ADMIN_A)}"]
+[[tenants]]
+id = "b"
+tableau_url = "http://127.0.0.1:{ports['b']}"
+site = "site-b"
+deployment = "cloud"
+pat_name = "scim"
+pat_secret = "pat-b"
+token_hashes = ["{sha(SCIM_B)}"]
+""")
+        procs.append(subprocess.Popen([BIN, "serve", "--config", str(config)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        base = f"http://127.0.0.1:{listen}"
+        wait_for(base + "/healthz")
+        # Okta's provisioning of tenant a: three users with roles, one deactivated, a group.
+        scim_a = base + "/scim/v2"
+        ids = {}
+        for name, role in [("ana", "Creator"), ("ben", "Explorer"), ("cleo", "Viewer")]:
+            user = f"{name}@a.example"
+            assert scim(scim_a, SCIM_A, "GET", f"/Users?filter=userName%20eq%20%22{name}%40a.example%22")["totalResults"] == 0
+            created = scim(scim_a, SCIM_A, "POST", "/Users", {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user,
+                "name": {"givenName": name.title(), "familyName": "Example"},
+                "emails": [{"primary": True, "value": user}], "roles": [{"value": role, "primary": True}],
+                "active": True})
+            ids[name] = created["id"]
+        scim(scim_a, SCIM_A, "PATCH", f"/Users/{ids['cleo']}", {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"active": False}}]})
+        group = scim(scim_a, SCIM_A, "POST", "/Groups", {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Sales", "members": []})
+        scim(scim_a, SCIM_A, "PATCH", f"/Groups/{group['id']}", {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": ids["ana"]}, {"value": ids["ben"]}]}]})
+        # Then someone licenses deactivated cleo again in Tableau: an access leak.
+        tableau_admin_sets_role(ports["a"], "site-a", "pat-a", ids["cleo"], "Viewer")
+        yield {"base": base, "ids": ids}
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        tmp.cleanup()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+def new_page(browser):
+    context = browser.new_context(viewport={"width": 1360, "height": 900}, accept_downloads=True)
+    return context, context.new_page()
+
+
+def sign_in(page, base, token):
+    page.goto(base + "/admin/login")
+    page.get_by_label("Admin token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_without_a_session_every_page_goes_to_the_login(deployment, browser):
+    base = deployment["base"]
+    context, page = new_page(browser)
+    for path in ["/admin", "/admin/tenants/a/access", "/admin/tenants/a/audit", "/admin/tenants/a/drift"]:
+        page.goto(base + path)
+        assert page.url == base + "/admin/login", path
+    page.screenshot(path=str(ARTIFACTS / "login.png"), full_page=True)
+    context.close()
+
+
+def test_a_wrong_token_or_a_scim_token_shows_an_error(deployment, browser):
+    base = deployment["base"]
+    context, page = new_page(browser)
+    for token in ["not-a-token-at-all-0000", SCIM_A]:
+        sign_in(page, base, token)
+        assert page.get_by_role("alert").inner_text().startswith("That is not an admin token")
+        assert page.url == base + "/admin/login"
+    page.screenshot(path=str(ARTIFACTS / "login-error.png"), full_page=True)
+    context.close()
+
+
+def test_the_overview_and_the_access_page_after_an_okta_replay(deployment, browser):
+    base = deployment["base"]
+    context, page = new_page(browser)
+    sign_in(page, base, ADMIN_ALL)
+    assert page.url == base + "/admin"
+    assert page.title() == "Tenants · tableau-scim console"
+    assert page.locator("h2").all_inner_texts() == ["a", "b"]
+    assert page.locator("svg[aria-label='Users per site role']").count() == 2
+    # Seats against capacity, from Query Site: ana and the site's administrator hold Creator
+    # seats, ben an Explorer seat; cleo, licensed again behind the IdP's back, a Viewer seat.
+    bars = page.locator(".bar").evaluate_all("els => els.map(e => e.getAttribute('aria-label'))")
+    assert bars == ["Creator: 2 of 10 seats used", "Explorer: 1 of 25 seats used", "Viewer: 1 of 100 seats used"]
+    assert "Tableau Cloud" in page.locator("section", has_text="b").last.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
+
+    page.get_by_role("link", name="a", exact=True).first.click()
+    assert page.url.startswith(base + "/admin/tenants/a/access")
+    rows = page.locator("tbody tr")
+    table = {r.locator("td").nth(0).inner_text(): r.locator("td").nth(2).inner_text() for r in rows.all()}
+    assert table["ana@a.example"] == "Creator"
+    assert table["ben@a.example"] == "Explorer"
+    assert table["cleo@a.example"] == "Unlicensed"
+    page.screenshot(path=str(ARTIFACTS / "access.png"), full_page=True)
+
+    # Filters, by keyboard as well as mouse: SCIM-managed and active only.
+    page.get_by_label("Managed").select_option("yes")
+    page.get_by_label("Active").select_option("yes")
+    page.get_by_role("button", name="Apply").click()
+    shown = sorted(r.locator("td").nth(0).inner_text() for r in page.locator("tbody tr").all())
+    assert shown == ["ana@a.example", "ben@a.example"]
+    assert page.locator("#count").inner_text() == "2 of 4 users"
+    # The CSV has exactly the rows the filters show.
+    with page.expect_download() as d:
+        page.get_by_role("link", name="Download access.csv").click()
+    lines = Path(d.value.path()).read_text().strip().splitlines()
+    assert lines[0].startswith("user_name,full_name,site_role")
+    assert sorted(line.split(",")[0] for line in lines[1:]) == shown
+    page.screenshot(path=str(ARTIFACTS / "access-filtered.png"), full_page=True)
+    context.close()
+
+
+def test_the_audit_page_shows_the_replay_in_order(deployment, browser):
+    base = deployment["base"]
+    context, page = new_page(browser)
+    sign_in(page, base, ADMIN_A)
+    page.goto(base + "/admin/tenants/a/audit")
+    ops = [r.locator("td").nth(1).inner_text() for r in page.locator("tbody tr").all()]
+    assert ops == ["patch_group", "create_group", "patch_user", "create_user", "create_user", "create_user"]
+    page.screenshot(path=str(ARTIFACTS / "audit.png"), full_page=True)
+    page.get_by_label("Operation").select_option("create_user")
+    page.get_by_role("button", name="Apply").click()
+    assert page.locator("tbody tr").count() == 3
+    context.close()
+
+
+def test_a_tenant_admin_cannot_open_another_tenant_and_posts_need_the_csrf_token(deployment, browser):
+    base = deployment["base"]
+    context, page = new_page(browser)
+    sign_in(page, base, ADMIN_A)
+    assert page.locator("h2").all_inner_texts() == ["a"]
+    response = page.goto(base + "/admin/tenants/b/access")
+    assert response.status == 403
+    assert page.locator("h1").inner_text() == "Not your tenant"
+    # A POST with the session's cookie but without its CSRF token is refused.
+    refused = context.request.post(base + "/admin/tenants/a/drift/run", form={"csrf": "forged"})
+    assert refused.status == 403
+    page.goto(base + "/admin/tenants/a/drift")
+    page.get_by_role("button", name="Run now (dry run)").click()
+    assert page.url == base + "/admin/tenants/a/drift"
+    assert "Last run" in page.locator("main").inner_text()
+    found = [[c.inner_text() for c in r.locator("td").all()] for r in page.locator("tbody tr").all()]
+    assert ["access_leak", "cleo@a.example", "", "Viewer", "Unlicensed (deactivated by the IdP)"] in [f[:5] for f in found], found
+    page.screenshot(path=str(ARTIFACTS / "drift.png"), full_page=True)
+    page.get_by_role("button", name="Sign out").click()
+    assert page.url == base + "/admin/login"
+    page.goto(base + "/admin")
+    assert page.url == base + "/admin/login"
+    context.close()
