@@ -383,7 +383,8 @@ async fn after_an_okta_replay_the_pages_show_the_users_their_roles_and_the_trail
         .body
         .split("<tr><td>")
         .skip(1)
-        .filter_map(|r| r.split("</td><td>").nth(1))
+        .filter_map(|r| r.split("</td><td").nth(1))
+        .filter_map(|c| c.strip_prefix(">"))
         .collect();
     assert_eq!(
         ops,
