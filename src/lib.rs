@@ -14,6 +14,7 @@ pub mod demo;
 pub mod http;
 pub mod logging;
 pub mod reconcile;
+pub mod report;
 pub mod scim;
 pub mod serve;
 pub mod stack;

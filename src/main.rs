@@ -10,6 +10,7 @@ use tableau_scim::demo::{self, DemoArgs};
 use tableau_scim::http::TokenDigest;
 use tableau_scim::logging::{self, LogFormat};
 use tableau_scim::reconcile::{self, ReconcileArgs};
+use tableau_scim::report::{self, ReportArgs};
 use tableau_scim::tableau::emulator::cli::{self as emulator, EmulatorArgs};
 use tableau_scim::{check, serve};
 
@@ -65,6 +66,9 @@ enum Command {
     /// leaks, license, membership drift, missing and unmanaged users and groups); with --apply,
     /// repair it. Exit status 0: no drift, 1: drift, 2: error or incomplete run.
     Reconcile(ReconcileArgs),
+    /// The admin console's data on standard output: `access` (every user, role now and asked
+    /// for, managed, active, last sign-in, groups) or `audit` (the trail), as CSV or JSON.
+    Report(ReportArgs),
     /// Print the SHA-256 form of a bearer token (read from standard input), for configuration
     /// files that should not hold the token itself.
     HashToken,
@@ -105,6 +109,10 @@ async fn main() -> ExitCode {
         Command::Reconcile(args) => {
             logging::init(cli.log_format);
             reconcile::run(args).await
+        }
+        Command::Report(args) => {
+            logging::init(cli.log_format);
+            report::run(args).await
         }
         Command::HashToken => hash_token(),
     };

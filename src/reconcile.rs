@@ -48,7 +48,7 @@ pub struct ReconcileArgs {
 const ERROR: u8 = 2;
 
 /// The tenant `id` names, or the only one.
-fn pick<'a>(config: &'a Config, id: Option<&str>) -> Result<&'a TenantConfig, String> {
+pub(crate) fn pick<'a>(config: &'a Config, id: Option<&str>) -> Result<&'a TenantConfig, String> {
     let ids = || {
         config
             .tenants

@@ -20,6 +20,7 @@ const ADMIN_A: &str = "admin-token-tenant-a-only-0004";
 
 struct Deployment {
     serving: Serving,
+    config: std::path::PathBuf,
     _a: RunningEmulator,
     _b: RunningEmulator,
     _dir: tempfile::TempDir,
@@ -74,8 +75,11 @@ token_hashes = ["{sb}"]
     );
     let cfg = config::parse(&text, &BTreeMap::new()).expect("the configuration parses");
     let serving = serve::start(&cfg).expect("serve starts");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, &text).expect("the configuration file");
     Deployment {
         serving,
+        config,
         _a: a,
         _b: b,
         _dir: dir,
@@ -411,5 +415,73 @@ async fn after_an_okta_replay_the_pages_show_the_users_their_roles_and_the_trail
         home.body.contains("<span class=\"num\">2</span>") && home.body.contains("no seat limit"),
         "license bars: {}",
         home.body
+    );
+}
+
+/// `tableau-scim report` as its own process: exit status, standard output.
+async fn report(d: &Deployment, args: &[&str]) -> (i32, String) {
+    let mut all = vec!["report".to_string()];
+    all.extend(args.iter().map(|s| s.to_string()));
+    all.extend([
+        "--config".into(),
+        d.config.display().to_string(),
+        "--tenant".into(),
+        "a".into(),
+    ]);
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tableau-scim"))
+            .args(&all)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("the command runs")
+    })
+    .await
+    .expect("join");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn report_prints_the_access_list_and_the_trail_for_scripts() {
+    let d = deployment();
+    let idp = Idp::new(&format!("http://{}/scim/v2", d.serving.server.addr), SCIM_A);
+    let (s, _) = idp
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({"userName": "ana@a.example", "roles": [{"value": "Creator"}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (code, csv) = report(&d, &["access"]).await;
+    assert_eq!(code, 0);
+    assert!(csv
+        .starts_with("user_name,full_name,site_role,idp_role,managed,active,last_login,groups,id"));
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("ana@a.example,,Creator,Creator,yes,yes")),
+        "{csv}"
+    );
+    let (code, json) = report(&d, &["access", "--format", "json"]).await;
+    assert_eq!(code, 0);
+    let list: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(
+        list.as_array().map(Vec::len),
+        Some(2),
+        "ana and the site's administrator"
+    );
+    let (code, trail) = report(&d, &["audit", "--format", "json", "--since", "2000-01-01"]).await;
+    assert_eq!(code, 0);
+    let trail: serde_json::Value = serde_json::from_str(&trail).expect("JSON");
+    assert_eq!(trail[0]["operation"], "create_user");
+    assert_eq!(trail[0]["role_after"], "Creator");
+    let (_, later) = report(&d, &["audit", "--since", "2999-01-01"]).await;
+    assert_eq!(later.lines().count(), 1, "only the header: {later}");
+    assert_eq!(
+        report(&d, &["access", "--since", "2026-01-01"]).await.0,
+        2,
+        "refused, not ignored"
     );
 }
