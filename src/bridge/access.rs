@@ -106,7 +106,7 @@ pub fn access_entries(
             }
         })
         .collect();
-    out.sort_by_key(|e| e.user_name.to_lowercase());
+    out.sort_by_cached_key(|e| e.user_name.to_lowercase());
     out
 }
 

@@ -61,7 +61,13 @@ pub struct Console {
     seats: Cached<Result<crate::tableau::model::SiteInfo, String>>,
     /// A "run now" per tenant at a time.
     running: Mutex<Vec<String>>,
+    /// The access list last built per tenant: paging and filtering reuse it for a few seconds.
+    access: Cached<Arc<Vec<crate::bridge::access::AccessEntry>>>,
 }
+
+/// How long a built access list serves further pages and filters (at 100,000 users building it
+/// takes a few hundred milliseconds; BENCHMARKS.md section 10).
+pub const ACCESS_FOR: Duration = Duration::from_secs(15);
 
 impl Console {
     /// A console over `tenants`, opened by `server_tokens` (every tenant) and each tenant's
@@ -75,6 +81,7 @@ impl Console {
             versions: Mutex::new(HashMap::new()),
             seats: Mutex::new(HashMap::new()),
             running: Mutex::new(Vec::new()),
+            access: Mutex::new(HashMap::new()),
         }
     }
 

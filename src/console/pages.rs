@@ -3,6 +3,8 @@
 //! tenant, gathers (from the bridge's caches and the store), and renders; what is shown is
 //! decided in `views`. The overview is `overview`, the audit trail `trail`.
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -98,8 +100,20 @@ struct Access<'a> {
     csv_query: String,
 }
 
-async fn entries(t: &ConsoleTenant) -> Result<Vec<AccessEntry>, String> {
-    t.tenant.access().await.map_err(|e| e.to_string())
+/// The tenant's access list, built at most every [`super::ACCESS_FOR`].
+async fn entries(console: &Console, t: &ConsoleTenant) -> Result<Arc<Vec<AccessEntry>>, String> {
+    let now = std::time::Instant::now();
+    let id = &t.tenant.id;
+    if let Some((at, list)) = console.access.lock().ok().and_then(|m| m.get(id).cloned()) {
+        if now.duration_since(at) < super::ACCESS_FOR {
+            return Ok(list);
+        }
+    }
+    let list = Arc::new(t.tenant.access().await.map_err(|e| e.to_string())?);
+    if let Ok(mut m) = console.access.lock() {
+        m.insert(id.clone(), (now, list.clone()));
+    }
+    Ok(list)
 }
 
 /// `GET /admin/tenants/{id}/access`.
@@ -113,7 +127,7 @@ pub(super) async fn access(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    let all = match entries(t).await {
+    let all = match entries(&console, t).await {
         Ok(e) => e,
         Err(e) => return message(StatusCode::BAD_GATEWAY, nav, "Tableau did not answer", &e),
     };
@@ -151,7 +165,7 @@ pub(super) async fn access_csv(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    match entries(t).await {
+    match entries(&console, t).await {
         Ok(all) => csv("access.csv", access_csv_file(&query.select(&all))),
         Err(e) => message(StatusCode::BAD_GATEWAY, nav, "Tableau did not answer", &e),
     }
