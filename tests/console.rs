@@ -457,8 +457,9 @@ async fn report_prints_the_access_list_and_the_trail_for_scripts() {
     assert_eq!(s, StatusCode::CREATED);
     let (code, csv) = report(&d, &["access"]).await;
     assert_eq!(code, 0);
-    assert!(csv
-        .starts_with("user_name,full_name,site_role,idp_role,managed,active,last_login,groups,id"));
+    assert!(csv.starts_with(
+        "user_name,full_name,site_role,idp_role,managed,active,last_login,provisioned,groups,id"
+    ));
     assert!(
         csv.lines()
             .any(|l| l.starts_with("ana@a.example,,Creator,Creator,yes,yes")),

@@ -39,6 +39,9 @@ pub struct AccessEntry {
     pub active: bool,
     /// Tableau's last sign-in (empty: never).
     pub last_login: String,
+    /// When the IdP provisioned the user through tableau-scim (`meta.created`; empty: not
+    /// managed).
+    pub provisioned: String,
     /// Its groups ("All Users" aside), by name, sorted.
     pub groups: Vec<String>,
 }
@@ -102,6 +105,7 @@ pub fn access_entries(
                     None => u.site_role != "Unlicensed",
                 },
                 last_login: u.last_login.as_deref().unwrap_or_default().to_string(),
+                provisioned: row.map(|r| r.created.clone()).unwrap_or_default(),
                 groups,
             }
         })
@@ -166,7 +170,7 @@ mod tests {
             user_name: format!("{id}@example.com"),
             external_id: None,
             attributes,
-            created: String::new(),
+            created: format!("2026-01-0{}T00:00:00.000Z", id.len()),
             last_modified: String::new(),
             restore_role: None,
             deleted: false,
@@ -259,5 +263,7 @@ mod tests {
             ]
         );
         assert_eq!(e[1].last_login, "2026-11-01T10:00:00Z");
+        assert_eq!(e[0].provisioned, "2026-01-01T00:00:00.000Z");
+        assert_eq!(e[2].provisioned, "", "not provisioned through SCIM");
     }
 }

@@ -128,6 +128,7 @@ pub fn access_csv(rows: &[&AccessEntry]) -> String {
             "managed",
             "active",
             "last_login",
+            "provisioned",
             "groups",
             "id",
         ],
@@ -144,6 +145,7 @@ pub fn access_csv(rows: &[&AccessEntry]) -> String {
                 if e.managed { "yes" } else { "no" },
                 if e.active { "yes" } else { "no" },
                 &e.last_login,
+                &e.provisioned,
                 &groups,
                 &e.id,
             ],
@@ -247,6 +249,7 @@ mod tests {
             managed,
             active,
             last_login: login.into(),
+            provisioned: String::new(),
             groups: vec!["Sales".into(), "Ops, EU".into()],
         }
     }
