@@ -176,6 +176,16 @@ fn message(status: StatusCode, nav: Nav, heading: &str, text: &str) -> HttpRespo
     )
 }
 
+/// The store failed a read a page needed.
+fn store_failed(nav: Nav, e: &crate::bridge::store::StoreError) -> HttpResponse {
+    message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        nav,
+        "The store did not answer",
+        &e.to_string(),
+    )
+}
+
 /// 303 to `to`.
 fn see_other(to: &str) -> HttpResponse {
     secured(HttpResponse::SeeOther())

@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use super::auth::{anonymous, check_csrf, form_of, signed_in, CsrfForm};
 use super::session::Session;
-use super::views::{access_csv as access_csv_file, thousands, AccessQuery};
-use super::{csv, message, page, see_other, Console, ConsoleTenant, Nav, Step};
+use super::views::{access_csv as access_csv_file, thousands, AccessQuery, Pager};
+use super::{csv, message, page, see_other, store_failed, Console, ConsoleTenant, Nav, Step};
 use crate::bridge::access::AccessEntry;
 use crate::bridge::reconcile::{Options, Silent};
 use crate::tableau::SiteRole;
@@ -93,11 +93,7 @@ struct Access<'a> {
     rows: Vec<&'a AccessEntry>,
     shown: String,
     total: String,
-    page: usize,
-    pages: usize,
-    prev: String,
-    next: String,
-    csv_query: String,
+    pager: Pager,
 }
 
 /// The tenant's access list, built at most every [`super::ACCESS_FOR`].
@@ -143,11 +139,7 @@ pub(super) async fn access(
             shown: thousands(selected.len() as u64),
             total: thousands(all.len() as u64),
             rows: rows.to_vec(),
-            page: page_no,
-            pages,
-            prev: q.link(page_no.saturating_sub(1)),
-            next: q.link(page_no + 1),
-            csv_query: q.link(1),
+            pager: Pager::new(page_no, pages, |p| q.link(p)),
             query: q,
             nav,
         },
@@ -208,14 +200,7 @@ pub(super) async fn drift(
     };
     let record = match t.tenant.store.drift(&t.tenant.id).await {
         Ok(r) => r,
-        Err(e) => {
-            return message(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                nav,
-                "The store did not answer",
-                &e.to_string(),
-            )
-        }
+        Err(e) => return store_failed(nav, &e),
     };
     let report = record.as_ref().map_or(Value::Null, |r| r.report.clone());
     let findings = report["findings"]

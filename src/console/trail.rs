@@ -10,8 +10,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::pages::tenant_page;
-use super::views::{audit_csv as audit_csv_file, thousands, PAGE_SIZE};
-use super::{csv, message, page, Console, ConsoleTenant, Nav};
+use super::views::{audit_csv as audit_csv_file, thousands, Pager, PAGE_SIZE};
+use super::{csv, page, store_failed, Console, ConsoleTenant, Nav};
 use crate::bridge::name_index::Answer;
 use crate::bridge::store::{AuditEntry, AuditQuery};
 
@@ -90,11 +90,7 @@ struct Audit {
     rows: Vec<AuditEntry>,
     names: HashMap<String, String>,
     total: String,
-    page: usize,
-    pages: usize,
-    prev: String,
-    next: String,
-    csv_query: String,
+    pager: Pager,
 }
 
 impl Audit {
@@ -137,14 +133,7 @@ pub(super) async fn audit(
         .await
     {
         Ok(x) => x,
-        Err(e) => {
-            return message(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                nav,
-                "The store did not answer",
-                &e.to_string(),
-            )
-        }
+        Err(e) => return store_failed(nav, &e),
     };
     let pages = total.div_ceil(PAGE_SIZE).max(1);
     let page_no = filter.page.clamp(1, pages);
@@ -156,11 +145,7 @@ pub(super) async fn audit(
             rows,
             names: names_of(t).await,
             total: thousands(total as u64),
-            page: page_no,
-            pages,
-            prev: filter.link(page_no.saturating_sub(1)),
-            next: filter.link(page_no + 1),
-            csv_query: filter.link(1),
+            pager: Pager::new(page_no, pages, |p| filter.link(p)),
             filter,
             nav,
         },
@@ -185,11 +170,6 @@ pub(super) async fn audit_csv(
     };
     match t.tenant.store.audit_entries(&t.tenant.id, &q).await {
         Ok((rows, _)) => csv("audit.csv", audit_csv_file(&rows)),
-        Err(e) => message(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            nav,
-            "The store did not answer",
-            &e.to_string(),
-        ),
+        Err(e) => store_failed(nav, &e),
     }
 }

@@ -90,6 +90,35 @@ impl AccessQuery {
     }
 }
 
+/// The pages of a list: which one this is, how many, and the links to the others and to the
+/// CSV of the same filters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pager {
+    /// 1-based.
+    pub page: usize,
+    /// At least 1.
+    pub pages: usize,
+    /// Query string of the page before.
+    pub prev: String,
+    /// Query string of the page after.
+    pub next: String,
+    /// Query string of the CSV (the same filters).
+    pub csv: String,
+}
+
+impl Pager {
+    /// Page `page` of `pages`, with `link` making the query string of a page.
+    pub fn new(page: usize, pages: usize, link: impl Fn(usize) -> String) -> Pager {
+        Pager {
+            page,
+            pages,
+            prev: link(page.saturating_sub(1).max(1)),
+            next: link((page + 1).min(pages)),
+            csv: link(1),
+        }
+    }
+}
+
 /// One CSV field: quoted when it must be, and a leading `=`, `+`, `-` or `@` defused (a
 /// spreadsheet would run it as a formula: CSV injection).
 fn field(out: &mut String, value: &str) {
@@ -315,6 +344,8 @@ mod tests {
         .select(&all);
         assert_eq!(by_login[0].user_name, "=cmd@x.com", "newest sign-in first");
         assert!(paged.link(2).contains("page=2"));
+        let pager = Pager::new(3, 3, |p| paged.link(p));
+        assert!(pager.prev.contains("page=2") && pager.next.contains("page=3"));
     }
 
     #[test]
