@@ -6,6 +6,7 @@
 //! Each test binary uses part of this module.
 #![allow(dead_code)]
 
+pub mod postgres;
 pub mod tableau;
 
 use std::time::Duration;

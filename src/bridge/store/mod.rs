@@ -5,6 +5,7 @@
 //!
 //! [`Store`] is the seam a backend plugs into; [`sqlite::SqliteStore`] is the embedded one.
 
+pub mod postgres;
 mod read_pool;
 pub mod sqlite;
 mod writer;
@@ -14,6 +15,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use serde_json::Value;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 /// A store failure.
@@ -36,6 +38,25 @@ pub enum StoreError {
     /// The store's worker failed or has stopped.
     #[error("store: {0}")]
     Task(String),
+    /// PostgreSQL said no, or could not be reached.
+    #[error("store: PostgreSQL: {0}")]
+    Postgres(String),
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    /// The server's own message and SQLSTATE when it answered ("db error" says nothing).
+    fn from(e: tokio_postgres::Error) -> Self {
+        match e.as_db_error() {
+            Some(db) => StoreError::Postgres(format!("{} ({})", db.message(), db.code().code())),
+            None => StoreError::Postgres(e.to_string()),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        StoreError::Postgres(e.to_string())
+    }
 }
 
 /// What the store keeps for a user.

@@ -1,0 +1,234 @@
+//! The store's contract, run against both stores: the embedded SQLite file and PostgreSQL (a
+//! private cluster started for this run). Whatever the bridge relies on from `Store` holds on
+//! both.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::postgres::PgCluster;
+use serde_json::json;
+use tableau_scim::bridge::store::{
+    AuditQuery, AuditRow, DriftRecord, GroupRow, PgStore, SqliteStore, Store, StoreError, UserRow,
+};
+
+fn row(id: &str, name: &str) -> UserRow {
+    UserRow {
+        id: id.into(),
+        user_name: name.into(),
+        external_id: Some("ext'; DROP TABLE users; --".into()),
+        attributes: json!({"nickName": "B", "roles": [{"value": "Creator"}]}),
+        created: "2026-01-01T00:00:00Z".into(),
+        last_modified: "2026-01-01T00:00:00Z".into(),
+        restore_role: Some("Creator".into()),
+        deleted: false,
+    }
+}
+
+fn group(id: &str) -> GroupRow {
+    GroupRow {
+        id: id.into(),
+        display_name: format!("group {id}"),
+        external_id: None,
+        created: "2026-01-01T00:00:00Z".into(),
+        last_modified: "2026-01-01T00:00:00Z".into(),
+    }
+}
+
+fn ids(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+fn audit(op: &str, res: &str) -> AuditRow {
+    AuditRow {
+        operation: op.into(),
+        resource: res.into(),
+        tableau_calls: 2,
+        role_before: None,
+        role_after: Some("Viewer".into()),
+        outcome: "ok".into(),
+    }
+}
+
+/// Every promise of the trait, on `s`.
+async fn contract(s: Arc<dyn Store>) {
+    // Users, per tenant, quotes as data, tombstones, external ids.
+    let r = row("u1", "o'brien@example.com");
+    s.put_user("t1", r.clone()).await.expect("put");
+    assert_eq!(s.user("t1", "u1").await.expect("read"), Some(r.clone()));
+    assert_eq!(
+        s.user("t2", "u1").await.expect("read"),
+        None,
+        "tenants are separate"
+    );
+    assert_eq!(
+        s.user_ids_by_external_id("t1", "ext'; DROP TABLE users; --")
+            .await
+            .expect("read"),
+        ids(&["u1"])
+    );
+    let tomb = UserRow {
+        deleted: true,
+        ..row("u2", "gone@example.com")
+    };
+    s.put_user("t1", tomb.clone()).await.expect("put");
+    assert_eq!(
+        s.users("t1").await.expect("read").len(),
+        2,
+        "tombstones included"
+    );
+    assert_eq!(
+        s.user_ids_by_external_id("t1", "ext'; DROP TABLE users; --")
+            .await
+            .expect("read"),
+        ids(&["u1"]),
+        "tombstones are not live"
+    );
+    // Groups and asserted members, by difference; known and empty is not unknown.
+    s.put_group("t1", group("g1")).await.expect("put");
+    assert_eq!(s.groups("t1").await.expect("read"), vec![group("g1")]);
+    assert_eq!(s.asserted_members("t1", "g1").await.expect("read"), None);
+    s.change_asserted_members("t1", "g1", vec![], vec![])
+        .await
+        .expect("write");
+    assert_eq!(
+        s.asserted_members("t1", "g1").await.expect("read"),
+        Some(vec![])
+    );
+    s.change_asserted_members("t1", "g1", ids(&["u1", "u2", "u3"]), vec![])
+        .await
+        .expect("write");
+    s.change_asserted_members("t1", "g1", ids(&["u4", "u1"]), ids(&["u2"]))
+        .await
+        .expect("write");
+    assert_eq!(
+        s.asserted_members("t1", "g1")
+            .await
+            .expect("read")
+            .map(sorted),
+        Some(ids(&["u1", "u3", "u4"]))
+    );
+    assert_eq!(
+        s.asserted_groups_of("t1", "u4").await.expect("read"),
+        ids(&["g1"])
+    );
+    s.delete_user("t1", "u3").await.expect("delete");
+    let all = s.all_asserted_members("t1").await.expect("read");
+    assert_eq!(
+        all.get("g1").cloned().map(sorted),
+        Some(ids(&["u1", "u4"])),
+        "a deleted user's memberships go"
+    );
+    s.delete_group("t1", "g1").await.expect("delete");
+    assert_eq!(s.asserted_members("t1", "g1").await.expect("read"), None);
+    assert!(s.group("t1", "g1").await.expect("read").is_none());
+    // The last reconciliation, replaced.
+    let d = |at: &str| DriftRecord {
+        at: at.into(),
+        complete: true,
+        report: json!({"counts": {"role": 1}}),
+    };
+    s.put_drift("t1", d("a")).await.expect("put");
+    s.put_drift("t1", d("b")).await.expect("put");
+    assert_eq!(s.drift("t1").await.expect("read"), Some(d("b")));
+    assert_eq!(s.drift("t2").await.expect("read"), None);
+    // The audit trail: queued, read back in order, filtered, paged, pruned.
+    for (at, op, res) in [
+        ("2025-01-01T00:00:00.000Z", "create_user", "u1"),
+        ("2026-01-01T00:00:00.000Z", "patch_user", "u1"),
+        ("2026-02-01T00:00:00.000Z", "create_user", "u2"),
+        ("2026-03-01T00:00:00.000Z", "reconcile", "u1"),
+    ] {
+        s.audit("t1", at, audit(op, res)).expect("queued");
+    }
+    s.audit("t2", "2026-03-01T00:00:00.000Z", audit("create_user", "x"))
+        .expect("queued");
+    let trail = s.audit_trail("t1").await.expect("read");
+    assert_eq!(
+        trail
+            .iter()
+            .map(|a| a.operation.as_str())
+            .collect::<Vec<_>>(),
+        vec!["create_user", "patch_user", "create_user", "reconcile"],
+        "oldest first"
+    );
+    let q = AuditQuery {
+        resource: Some("u1".into()),
+        since: Some("2026-01-01T00:00:00.000Z".into()),
+        ..AuditQuery::default()
+    };
+    let (rows, total) = s.audit_entries("t1", &q).await.expect("read");
+    assert_eq!(total, 2);
+    assert_eq!(rows[0].row.operation, "reconcile", "newest first");
+    let page = AuditQuery {
+        limit: 2,
+        offset: 2,
+        ..AuditQuery::default()
+    };
+    let (second, total) = s.audit_entries("t1", &page).await.expect("read");
+    assert_eq!((second.len(), total), (2, 4));
+    assert_eq!(second[1].at, "2025-01-01T00:00:00.000Z");
+    assert_eq!(
+        s.prune_audit("2026-01-15T00:00:00.000Z")
+            .await
+            .expect("prune"),
+        2
+    );
+    assert_eq!(s.audit_trail("t1").await.expect("read").len(), 2);
+    assert_eq!(s.audit_trail("t2").await.expect("read").len(), 1);
+    // Many writers at once: every write lands.
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.put_user("t3", row(&format!("u{i}"), &format!("n{i}")))
+                .await
+        }));
+    }
+    for t in tasks {
+        assert!(matches!(t.await, Ok(Ok(()))));
+    }
+    assert_eq!(s.users("t3").await.expect("read").len(), 64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sqlite_store_keeps_the_contract() {
+    let dir = common::tempdir();
+    let s = SqliteStore::open(&dir.path().join("store.db")).expect("open");
+    contract(Arc::new(s)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_postgres_store_keeps_the_contract_and_refuses_a_newer_schema() {
+    let cluster = PgCluster::start();
+    let s = PgStore::connect(&cluster.url)
+        .await
+        .expect("connect and migrate");
+    contract(Arc::new(s)).await;
+    // Two replicas starting together migrate once; a third finds the schema done.
+    let url = cluster.database("race");
+    let (a, b) = tokio::join!(PgStore::connect(&url), PgStore::connect(&url));
+    assert!(a.is_ok() && b.is_ok(), "{:?} {:?}", a.err(), b.err());
+    let again = PgStore::connect(&url).await.expect("already migrated");
+    again.put_user("t", row("u1", "a")).await.expect("put");
+    // A database migrated by a newer build is refused.
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    client
+        .execute("INSERT INTO schema_migrations (version) VALUES (99)", &[])
+        .await
+        .expect("insert");
+    match PgStore::connect(&url).await {
+        Err(StoreError::TooNew { found: 99, known }) => {
+            assert_eq!(known, PgStore::schema_version())
+        }
+        other => panic!("a newer schema must be refused: {other:?}"),
+    }
+}
