@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::bridge::reconcile::{Options, Progress, Silent};
 use crate::config::{self, Config, TenantConfig};
-use crate::serve::{open_store, tenant_for};
+use crate::serve::{open_configured_store, tenant_for};
 
 /// How the report is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -85,7 +85,10 @@ pub async fn run(args: ReconcileArgs) -> ExitCode {
         Ok(t) => t,
         Err(e) => return fail(e),
     };
-    let tenant = match open_store(&config).and_then(|store| tenant_for(t, &config, store)) {
+    let tenant = match open_configured_store(&config)
+        .await
+        .and_then(|store| tenant_for(t, &config, store))
+    {
         Ok(t) => t,
         Err(e) => return fail(e),
     };

@@ -8,7 +8,7 @@ use crate::bridge::store::AuditQuery;
 use crate::config;
 use crate::console::views::{access_csv, audit_csv};
 use crate::reconcile::pick;
-use crate::serve::{open_store, tenant_for};
+use crate::serve::{open_configured_store, tenant_for};
 
 /// What to report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -84,7 +84,9 @@ async fn report(args: &ReportArgs) -> Result<String, String> {
             "--since applies to the audit trail; the access report is the site as it is now".into(),
         );
     }
-    let tenant = open_store(&config).and_then(|store| tenant_for(t, &config, store))?;
+    let tenant = open_configured_store(&config)
+        .await
+        .and_then(|store| tenant_for(t, &config, store))?;
     let out = match args.subject {
         Subject::Access => {
             let entries = tenant.access().await.map_err(|e| e.to_string());

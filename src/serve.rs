@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::backend::TenantHealth;
 use crate::bridge::background::{spawn_name_listing, spawn_reconciliation};
-use crate::bridge::store::{SqliteStore, Store};
+use crate::bridge::store::{PgStore, SqliteStore, Store};
 use crate::bridge::tenant::Tenant;
 use crate::bridge::{Bridge, BridgeHealth};
 use crate::config::{self, Config, TenantConfig};
@@ -44,7 +44,20 @@ pub fn client_for(t: &TenantConfig, config: &Config) -> Result<TableauClient, St
     TableauClient::new(cfg).map_err(|e| format!("tenant {}: {e}", t.id))
 }
 
-/// The store `data_dir` holds (created on first start).
+/// The store the configuration names: PostgreSQL at `store_url`, else SQLite in `data_dir`.
+pub async fn open_configured_store(config: &Config) -> Result<Arc<dyn Store>, String> {
+    match &config.server.store_url {
+        Some(url) => {
+            let store = PgStore::connect(url, config.server.store_password.as_ref())
+                .await
+                .map_err(|e| format!("server.store_url: {e}"))?;
+            Ok(Arc::new(store))
+        }
+        None => open_store(config),
+    }
+}
+
+/// The SQLite store `data_dir` holds (created on first start).
 pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
     let dir = &config.server.data_dir;
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -94,9 +107,14 @@ fn spawn_audit_retention(store: Arc<dyn Store>, keep: std::time::Duration) {
     });
 }
 
-/// Open the store, build every tenant and start serving.
+/// Open the SQLite store, build every tenant and start serving (the tests' and the demo's
+/// start; `serve` itself opens the configured store, [`open_configured_store`]).
 pub fn start(config: &Config) -> Result<Serving, String> {
-    let store = open_store(config)?;
+    start_with_store(config, open_store(config)?)
+}
+
+/// Build every tenant on `store` and start serving.
+pub fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Serving, String> {
     let mut tenants = Vec::new();
     let mut entries = Vec::new();
     let mut console = Vec::new();
@@ -212,7 +230,10 @@ pub async fn run(path: &Path, format: LogFormat) -> ExitCode {
     } else {
         format
     });
-    let serving = match start(&config) {
+    let serving = match open_configured_store(&config)
+        .await
+        .and_then(|store| start_with_store(&config, store))
+    {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "cannot start");

@@ -206,15 +206,17 @@ async fn the_sqlite_store_keeps_the_contract() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_postgres_store_keeps_the_contract_and_refuses_a_newer_schema() {
     let cluster = PgCluster::start();
-    let s = PgStore::connect(&cluster.url)
+    let s = PgStore::connect(&cluster.url, None)
         .await
         .expect("connect and migrate");
     contract(Arc::new(s)).await;
     // Two replicas starting together migrate once; a third finds the schema done.
     let url = cluster.database("race");
-    let (a, b) = tokio::join!(PgStore::connect(&url), PgStore::connect(&url));
+    let (a, b) = tokio::join!(PgStore::connect(&url, None), PgStore::connect(&url, None));
     assert!(a.is_ok() && b.is_ok(), "{:?} {:?}", a.err(), b.err());
-    let again = PgStore::connect(&url).await.expect("already migrated");
+    let again = PgStore::connect(&url, None)
+        .await
+        .expect("already migrated");
     again.put_user("t", row("u1", "a")).await.expect("put");
     // A database migrated by a newer build is refused.
     let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
@@ -225,10 +227,83 @@ async fn the_postgres_store_keeps_the_contract_and_refuses_a_newer_schema() {
         .execute("INSERT INTO schema_migrations (version) VALUES (99)", &[])
         .await
         .expect("insert");
-    match PgStore::connect(&url).await {
+    match PgStore::connect(&url, None).await {
         Err(StoreError::TooNew { found: 99, known }) => {
             assert_eq!(known, PgStore::schema_version())
         }
         other => panic!("a newer schema must be refused: {other:?}"),
     }
+}
+
+/// `serve` with `[server] store_url`: what Tableau cannot hold lives in PostgreSQL, survives a
+/// restart, and the commands that read the configuration (`report`) read it there too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn serve_keeps_its_state_in_postgres_across_a_restart() {
+    use reqwest::{Method, StatusCode};
+    use tableau_scim::serve::{open_configured_store, start_with_store};
+    use tableau_scim::tableau::emulator::{self, EmulatorConfig};
+    let cluster = PgCluster::start();
+    let url = cluster.database("serve");
+    let emu = emulator::start(
+        "127.0.0.1:0",
+        EmulatorConfig::new("acme", "scim", "pat-a"),
+        1,
+    )
+    .expect("emulator");
+    let dir = common::tempdir();
+    let token = "scim-token-on-postgres-0001";
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nstore_url = \"{url}\"\n[[tenants]]\nid = \"acme\"\ntableau_url = \"{}\"\nsite = \"acme\"\ndeployment = \"server\"\npat_name = \"scim\"\npat_secret = \"pat-a\"\ntoken_hashes = [\"{}\"]\n",
+        dir.path().display(),
+        emu.url(),
+        tableau_scim::http::TokenDigest::of(token).to_hex()
+    );
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, &text).expect("config file");
+    let cfg =
+        tableau_scim::config::load(&path, &std::collections::BTreeMap::new()).expect("config");
+    let start = || async {
+        let store = open_configured_store(&cfg)
+            .await
+            .expect("the PostgreSQL store");
+        start_with_store(&cfg, store).expect("serve starts")
+    };
+    let serving = start().await;
+    let idp = common::Idp::new(&format!("http://{}/scim/v2", serving.server.addr), token);
+    let (s, created) = idp
+        .call(Method::POST, "/Users", Some(json!({"userName": "pg@example.com", "externalId": "x-1", "nickName": "Pg", "roles": [{"value": "Creator"}]})))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let uid = common::id(&created);
+    serving.run_until(async {}).await.expect("stops");
+    assert!(
+        !dir.path().join("tableau-scim.db").exists(),
+        "no SQLite file beside a PostgreSQL store"
+    );
+
+    let serving = start().await;
+    let idp = common::Idp::new(&format!("http://{}/scim/v2", serving.server.addr), token);
+    let (s, again) = idp.get(&format!("/Users/{uid}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(again["nickName"], "Pg", "an attribute only the store holds");
+    assert_eq!(again["externalId"], "x-1");
+    assert_eq!(again["meta"]["created"], created["meta"]["created"]);
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tableau-scim"))
+            .args(["report", "audit", "--config"])
+            .arg(&path)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("report runs")
+    })
+    .await
+    .expect("join");
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{csv}");
+    assert!(
+        csv.lines()
+            .any(|l| l.contains(",create_user,") && l.contains(&uid)),
+        "{csv}"
+    );
+    serving.run_until(async {}).await.expect("stops");
 }

@@ -45,6 +45,8 @@ pub(super) struct ServerSection {
     pub admin_token_hashes: Vec<String>,
     pub admin_tokens_file: Option<PathBuf>,
     pub audit_retention_days: Option<u64>,
+    pub store_url: Option<String>,
+    pub store_password_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]

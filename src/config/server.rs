@@ -38,6 +38,11 @@ pub struct ServerConfig {
     pub admin_tokens: Vec<crate::http::TokenDigest>,
     /// How long audit rows are kept.
     pub audit_retention: Duration,
+    /// PostgreSQL instead of SQLite in `data_dir`: `postgres://user@host:port/db`, its
+    /// password apart.
+    pub store_url: Option<String>,
+    /// The PostgreSQL password (`TABLEAU_SCIM_STORE_PASSWORD` or `store_password_file`).
+    pub store_password: Option<secrecy::SecretString>,
 }
 
 impl Default for ServerConfig {
@@ -54,6 +59,8 @@ impl Default for ServerConfig {
             metrics_listen: None,
             admin_tokens: Vec::new(),
             audit_retention: Duration::from_secs(400 * 24 * 3600),
+            store_url: None,
+            store_password: None,
         }
     }
 }
@@ -102,6 +109,17 @@ pub(super) fn server_config(s: ServerSection, env: &dyn Env) -> Result<ServerCon
         Some(days) => Duration::from_secs(days.saturating_mul(24 * 3600)),
         None => d.audit_retention,
     };
+    let store_url = env.var("TABLEAU_SCIM_STORE_URL").or(s.store_url);
+    if let Some(url) = &store_url {
+        check_store_url(url)?;
+    }
+    let store_password = super::secrets::secret(
+        env,
+        "TABLEAU_SCIM_STORE_PASSWORD",
+        s.store_password_file.as_deref(),
+        None,
+        "server.store_password_file",
+    )?;
     let guard = GuardSettings {
         limit: s.auth_failure_limit.unwrap_or(d.http.guard.limit),
         block: s
@@ -168,7 +186,25 @@ pub(super) fn server_config(s: ServerSection, env: &dyn Env) -> Result<ServerCon
         metrics_listen: env.var("TABLEAU_SCIM_METRICS_LISTEN").or(s.metrics_listen),
         admin_tokens,
         audit_retention,
+        store_url,
+        store_password,
     })
+}
+
+/// A PostgreSQL URL that parses and holds no password: the password, like every secret, comes
+/// from the environment or a file, so the configuration file can be read by anyone who may
+/// read it.
+fn check_store_url(url: &str) -> Result<(), ConfigError> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return err("server.store_url: must be a postgres:// URL (without it, the store is SQLite in data_dir)");
+    }
+    match url.parse::<tokio_postgres::Config>() {
+        Ok(c) if c.get_password().is_some() => err(
+            "server.store_url: holds a password; give it in TABLEAU_SCIM_STORE_PASSWORD or server.store_password_file instead",
+        ),
+        Ok(_) => Ok(()),
+        Err(e) => err(format!("server.store_url: {e}")),
+    }
 }
 
 #[cfg(test)]
@@ -214,6 +250,42 @@ mod tests {
             HttpSettings::default().max_body_bytes
         );
         assert_eq!(c.tableau_timeout, ClientConfig::DEFAULT_TIMEOUT);
+    }
+
+    #[test]
+    fn a_postgres_store_takes_its_password_apart_from_the_url() {
+        use secrecy::ExposeSecret;
+        assert_eq!(
+            parse("", &[]).map(|c| c.store_url),
+            Ok(None),
+            "SQLite by default"
+        );
+        let c = parse(
+            "store_url = \"postgres://scim@db.internal:5432/tableau_scim\"",
+            &[("TABLEAU_SCIM_STORE_PASSWORD", "pw-from-env")],
+        )
+        .expect("valid");
+        assert_eq!(
+            c.store_url.as_deref(),
+            Some("postgres://scim@db.internal:5432/tableau_scim")
+        );
+        assert_eq!(
+            c.store_password
+                .as_ref()
+                .map(|p| p.expose_secret().to_string()),
+            Some("pw-from-env".into())
+        );
+        for (url, needle) in [
+            ("postgres://scim:secret@db/x", "holds a password"),
+            ("mysql://db/x", "must be a postgres:// URL"),
+        ] {
+            let e = parse(&format!("store_url = \"{url}\""), &[]);
+            assert!(
+                e.as_ref()
+                    .is_err_and(|m| m.contains(needle) && !m.contains("secret@")),
+                "{url}: {e:?}"
+            );
+        }
     }
 
     #[test]

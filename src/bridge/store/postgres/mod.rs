@@ -36,12 +36,19 @@ impl std::fmt::Debug for PgStore {
 }
 
 impl PgStore {
-    /// Connect to `url` (`postgres://user:password@host:port/db`; TLS is not supported yet:
-    /// reach the database over a private network or a local socket), and migrate it.
-    pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
-        let config: tokio_postgres::Config = url
+    /// Connect to `url` (`postgres://user@host:port/db`) with `password`, and migrate it. TLS
+    /// to the database is not supported yet: reach it over a private network.
+    pub async fn connect(
+        url: &str,
+        password: Option<&secrecy::SecretString>,
+    ) -> Result<PgStore, StoreError> {
+        use secrecy::ExposeSecret;
+        let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| StoreError::Postgres(e.to_string()))?;
+        if let Some(p) = password {
+            config.password(p.expose_secret());
+        }
         let manager = Manager::from_config(
             config,
             NoTls,
