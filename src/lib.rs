@@ -13,6 +13,7 @@ pub mod console;
 pub mod demo;
 pub mod http;
 pub mod logging;
+pub mod migrate_store;
 pub mod reconcile;
 pub mod report;
 pub mod scim;

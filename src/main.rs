@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use tableau_scim::demo::{self, DemoArgs};
 use tableau_scim::http::TokenDigest;
 use tableau_scim::logging::{self, LogFormat};
+use tableau_scim::migrate_store::{self, MigrateStoreArgs};
 use tableau_scim::reconcile::{self, ReconcileArgs};
 use tableau_scim::report::{self, ReportArgs};
 use tableau_scim::tableau::emulator::cli::{self as emulator, EmulatorArgs};
@@ -69,6 +70,9 @@ enum Command {
     /// The admin console's data on standard output: `access` (every user, role now and asked
     /// for, managed, active, last sign-in, groups) or `audit` (the trail), as CSV or JSON.
     Report(ReportArgs),
+    /// Copy the SQLite store of the configuration's data_dir into PostgreSQL (stop serve
+    /// first; then set [server] store_url).
+    MigrateStore(MigrateStoreArgs),
     /// Print the SHA-256 form of a bearer token (read from standard input), for configuration
     /// files that should not hold the token itself.
     HashToken,
@@ -113,6 +117,10 @@ async fn main() -> ExitCode {
         Command::Report(args) => {
             logging::init(cli.log_format);
             report::run(args).await
+        }
+        Command::MigrateStore(args) => {
+            logging::init(cli.log_format);
+            migrate_store::run(args).await
         }
         Command::HashToken => hash_token(),
     };

@@ -307,3 +307,115 @@ async fn serve_keeps_its_state_in_postgres_across_a_restart() {
     );
     serving.run_until(async {}).await.expect("stops");
 }
+
+/// `migrate-store` copies a SQLite store into PostgreSQL whole (users, tombstones, groups,
+/// asserted members, the last reconciliation, the audit trail in order with its times), and
+/// refuses to copy twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn migrate_store_copies_sqlite_into_postgres_once() {
+    let cluster = PgCluster::start();
+    let url = cluster.database("copy");
+    let dir = common::tempdir();
+    let text = format!(
+        "[server]\ndata_dir = \"{}\"\n[[tenants]]\nid = \"acme\"\ntableau_url = \"http://127.0.0.1:9\"\nsite = \"acme\"\ndeployment = \"server\"\npat_name = \"scim\"\npat_secret = \"x\"\ntoken_hashes = [\"{}\"]\n",
+        dir.path().display(),
+        tableau_scim::http::TokenDigest::of("a-token-of-sixteen-or-more").to_hex()
+    );
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, text).expect("config");
+    {
+        let s = SqliteStore::open(&dir.path().join("tableau-scim.db")).expect("open");
+        s.put_user("acme", row("u1", "a@example.com"))
+            .await
+            .expect("put");
+        s.put_user(
+            "acme",
+            UserRow {
+                deleted: true,
+                ..row("u2", "b@example.com")
+            },
+        )
+        .await
+        .expect("put");
+        s.put_group("acme", group("g1")).await.expect("put");
+        s.change_asserted_members("acme", "g1", ids(&["u1"]), vec![])
+            .await
+            .expect("members");
+        s.put_drift(
+            "acme",
+            DriftRecord {
+                at: "t".into(),
+                complete: true,
+                report: json!({"counts": {}}),
+            },
+        )
+        .await
+        .expect("drift");
+        for (i, op) in ["create_user", "patch_user", "delete_user"]
+            .iter()
+            .enumerate()
+        {
+            s.audit(
+                "acme",
+                &format!("2026-0{}-01T00:00:00.000Z", i + 1),
+                audit(op, "u1"),
+            )
+            .expect("audit");
+        }
+        assert_eq!(s.audit_trail("acme").await.expect("read").len(), 3);
+    }
+    let run = |path: std::path::PathBuf, url: String| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_tableau-scim"))
+                .args(["migrate-store", "--config"])
+                .arg(&path)
+                .args(["--to", &url])
+                .env("RUST_LOG", "warn")
+                .output()
+                .expect("runs")
+        })
+    };
+    let out = run(path.clone(), url.clone()).await.expect("join");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "tenant acme: 2 users, 1 groups, 1 asserted memberships, 3 audit rows copied"
+    );
+    let pg = PgStore::connect(&url, None).await.expect("connect");
+    assert_eq!(
+        pg.user("acme", "u1").await.expect("read"),
+        Some(row("u1", "a@example.com"))
+    );
+    assert!(pg
+        .user("acme", "u2")
+        .await
+        .expect("read")
+        .is_some_and(|u| u.deleted));
+    assert_eq!(
+        pg.asserted_members("acme", "g1").await.expect("read"),
+        Some(ids(&["u1"]))
+    );
+    assert!(pg.drift("acme").await.expect("read").is_some());
+    let (trail, _) = pg
+        .audit_entries("acme", &AuditQuery::default())
+        .await
+        .expect("read");
+    assert_eq!(
+        trail
+            .iter()
+            .map(|e| (e.at.as_str(), e.row.operation.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("2026-03-01T00:00:00.000Z", "delete_user"),
+            ("2026-02-01T00:00:00.000Z", "patch_user"),
+            ("2026-01-01T00:00:00.000Z", "create_user")
+        ]
+    );
+    let twice = run(path, url).await.expect("join");
+    assert_eq!(twice.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("already holds"));
+}
