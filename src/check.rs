@@ -166,6 +166,28 @@ pub async fn run(path: &Path) -> ExitCode {
         config.server.listen
     );
     let mut all_ok = true;
+    if let Some(url) = &config.server.store_url {
+        let known = crate::bridge::store::PgStore::schema_version();
+        match crate::bridge::store::PgStore::schema_version_at(
+            url,
+            config.server.store_password.as_ref(),
+        )
+        .await
+        {
+            Ok(found) if found > known => {
+                all_ok = false;
+                println!("store {url}: PROBLEM: schema version {found} is newer than this build's {known}; this build would refuse to start");
+            }
+            Ok(found) if found < known => println!(
+                "store {url}: OK, schema version {found}; serve migrates it to {known} at start"
+            ),
+            Ok(found) => println!("store {url}: OK, schema version {found}"),
+            Err(e) => {
+                all_ok = false;
+                println!("store {url}: PROBLEM: {e}");
+            }
+        }
+    }
     for r in check(&config).await {
         println!("tenant {}: {}", r.id, if r.ok { "OK" } else { "PROBLEM" });
         for l in &r.lines {

@@ -56,12 +56,21 @@ impl crate::backend::TenantHealth for BridgeHealth {
         if let Some(answer) = reusable(last.as_ref(), std::time::Instant::now()) {
             return answer;
         }
-        // A probe answers quickly: a Tableau that does not answer in time is not ready.
-        let probe = tokio::time::timeout(PROBE_TIMEOUT, self.tenant.client.site_info()).await;
-        let answer = match probe {
-            Ok(Ok(_)) => Ok(()),
+        // A probe answers quickly: a store or a Tableau that does not answer in time is not
+        // ready. The store first: without it no write can be recorded.
+        let store = tokio::time::timeout(PROBE_TIMEOUT, self.tenant.store.ready()).await;
+        let answer = match store {
+            Ok(Ok(())) => {
+                let probe =
+                    tokio::time::timeout(PROBE_TIMEOUT, self.tenant.client.site_info()).await;
+                match probe {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(_) => Err("Tableau gave no answer in time".to_string()),
+                }
+            }
             Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err("Tableau gave no answer in time".to_string()),
+            Err(_) => Err("the store gave no answer in time".to_string()),
         };
         *last = Some((std::time::Instant::now(), answer.clone()));
         answer

@@ -142,8 +142,21 @@ impl PgCluster {
     }
 }
 
+impl PgCluster {
+    /// Stop the cluster now (a database outage).
+    pub fn stop(&self) {
+        self.halt();
+    }
+}
+
 impl Drop for PgCluster {
     fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+impl PgCluster {
+    fn halt(&self) {
         let data = self.dir.path().join("data").to_string_lossy().to_string();
         let path = self.bin.join("pg_ctl");
         let mut cmd = if self.as_postgres {

@@ -239,4 +239,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Delete the audit rows older than `before` (RFC 3339), every tenant's; returns how many.
     async fn prune_audit(&self, before: &str) -> Result<usize, StoreError>;
+
+    /// Whether the store answers now (`/readyz`): an embedded file always does; a database
+    /// must answer a query.
+    async fn ready(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

@@ -73,6 +73,41 @@ impl PgStore {
     pub fn schema_version() -> i64 {
         schema::known_version()
     }
+
+    /// `check-config`: reach the database at `url` and read its schema version (0: never
+    /// migrated), without migrating it.
+    pub async fn schema_version_at(
+        url: &str,
+        password: Option<&secrecy::SecretString>,
+    ) -> Result<i64, StoreError> {
+        use secrecy::ExposeSecret;
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| StoreError::Postgres(e.to_string()))?;
+        if let Some(p) = password {
+            config.password(p.expose_secret());
+        }
+        let (client, conn) = config.connect(NoTls).await?;
+        let task = tokio::spawn(conn);
+        let exists: bool = client
+            .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+            .await?
+            .get(0);
+        let version = if exists {
+            client
+                .query_one(
+                    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                    &[],
+                )
+                .await?
+                .get(0)
+        } else {
+            0
+        };
+        drop(client);
+        let _ = task.await;
+        Ok(version)
+    }
 }
 
 fn user_of(r: &Row) -> Result<UserRow, StoreError> {
@@ -408,6 +443,12 @@ impl Store for PgStore {
             })
             .collect();
         Ok((entries, usize::try_from(total).unwrap_or(0)))
+    }
+
+    async fn ready(&self) -> Result<(), StoreError> {
+        let c = self.pool.get().await?;
+        c.query_one("SELECT 1", &[]).await?;
+        Ok(())
     }
 
     async fn prune_audit(&self, before: &str) -> Result<usize, StoreError> {
