@@ -86,6 +86,15 @@ pub struct Stack {
 impl Stack {
     /// Start the emulator, then serve the configuration pointed at it.
     pub fn start(o: StackOptions) -> Result<Stack, String> {
+        Stack::start_on(o, None)
+    }
+
+    /// The same on `store` instead of the SQLite file of `data_dir` (PostgreSQL, for the
+    /// benchmarks and the replicas' tests).
+    pub fn start_on(
+        o: StackOptions,
+        store: Option<Arc<dyn crate::bridge::store::Store>>,
+    ) -> Result<Stack, String> {
         let emulator = emulator::start("127.0.0.1:0", o.emulator, o.server.workers)
             .map_err(|e| format!("emulator: {e}"))?;
         let tenant = TenantConfig {
@@ -96,7 +105,10 @@ impl Stack {
             server: o.server,
             tenants: vec![tenant],
         };
-        let serving = serve::start(&config)?;
+        let serving = match store {
+            Some(store) => serve::start_with_store(&config, store)?,
+            None => serve::start(&config)?,
+        };
         let tenant = serving
             .tenants
             .first()
