@@ -20,7 +20,7 @@ pub struct MigrateStoreArgs {
     #[arg(long, env = "TABLEAU_SCIM_CONFIG")]
     pub config: PathBuf,
     /// The PostgreSQL database to copy into (`postgres://user@host:port/db`; the password from
-    /// `TABLEAU_SCIM_STORE_PASSWORD`).
+    /// `TABLEAU_SCIM_STORE_PASSWORD` or the file's `store_password_file`).
     #[arg(long)]
     pub to: String,
 }
@@ -38,19 +38,22 @@ pub struct Copied {
     pub audit: usize,
 }
 
+/// How many audit rows `store` holds for `tenant` (reading one; the count comes with it).
+async fn audit_rows(
+    store: &dyn Store,
+    tenant: &str,
+) -> Result<usize, crate::bridge::store::StoreError> {
+    let one = AuditQuery {
+        limit: 1,
+        ..AuditQuery::default()
+    };
+    Ok(store.audit_entries(tenant, &one).await?.1)
+}
+
 /// Copy `tenant`'s state from `from` into `to`, refusing a target that already holds some.
 pub async fn copy_tenant(from: &dyn Store, to: &dyn Store, tenant: &str) -> Result<Copied, String> {
     let e = |e: crate::bridge::store::StoreError| e.to_string();
-    let (_, audit_there) = to
-        .audit_entries(
-            tenant,
-            &AuditQuery {
-                limit: 1,
-                ..AuditQuery::default()
-            },
-        )
-        .await
-        .map_err(e)?;
+    let audit_there = audit_rows(to, tenant).await.map_err(e)?;
     if !to.users(tenant).await.map_err(e)?.is_empty()
         || !to.groups(tenant).await.map_err(e)?.is_empty()
         || audit_there > 0
@@ -87,16 +90,7 @@ pub async fn copy_tenant(from: &dyn Store, to: &dyn Store, tenant: &str) -> Resu
         copied.audit += 1;
     }
     // Reading the trail back waits until every queued row is committed.
-    let (_, written) = to
-        .audit_entries(
-            tenant,
-            &AuditQuery {
-                limit: 1,
-                ..AuditQuery::default()
-            },
-        )
-        .await
-        .map_err(e)?;
+    let written = audit_rows(to, tenant).await.map_err(e)?;
     if written != copied.audit {
         return Err(format!(
             "tenant {tenant}: {} audit rows copied, {written} found afterwards",
@@ -120,11 +114,9 @@ pub async fn run(args: MigrateStoreArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let password = std::env::var("TABLEAU_SCIM_STORE_PASSWORD")
-        .ok()
-        .filter(|p| !p.is_empty())
-        .map(secrecy::SecretString::from);
-    let to = match PgStore::connect(&args.to, password.as_ref()).await {
+    // The password as the configuration reads it: TABLEAU_SCIM_STORE_PASSWORD, else
+    // store_password_file.
+    let to = match PgStore::connect(&args.to, config.server.store_password.as_ref()).await {
         Ok(s) => s,
         Err(e) => return fail(format!("--to: {e}")),
     };

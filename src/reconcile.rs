@@ -71,24 +71,25 @@ pub(crate) fn pick<'a>(config: &'a Config, id: Option<&str>) -> Result<&'a Tenan
     }
 }
 
+/// The tenant `id` names (or the only one) of the configuration file at `path`, on the store
+/// the file names: what the commands that read a configuration work on.
+pub(crate) async fn open_tenant(
+    path: &std::path::Path,
+    id: Option<&str>,
+) -> Result<std::sync::Arc<crate::bridge::Tenant>, String> {
+    let config = config::load(path, &config::ProcessEnv).map_err(|e| e.to_string())?;
+    let t = pick(&config, id)?;
+    let store = open_configured_store(&config).await?;
+    tenant_for(t, &config, store)
+}
+
 /// Run it.
 pub async fn run(args: ReconcileArgs) -> ExitCode {
     let fail = |e: String| {
         eprintln!("tableau-scim reconcile: {e}");
         ExitCode::from(ERROR)
     };
-    let config = match config::load(&args.config, &config::ProcessEnv) {
-        Ok(c) => c,
-        Err(e) => return fail(e.to_string()),
-    };
-    let t = match pick(&config, args.tenant.as_deref()) {
-        Ok(t) => t,
-        Err(e) => return fail(e),
-    };
-    let tenant = match open_configured_store(&config)
-        .await
-        .and_then(|store| tenant_for(t, &config, store))
-    {
+    let tenant = match open_tenant(&args.config, args.tenant.as_deref()).await {
         Ok(t) => t,
         Err(e) => return fail(e),
     };

@@ -5,10 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::bridge::store::AuditQuery;
-use crate::config;
 use crate::console::views::{access_csv, audit_csv};
-use crate::reconcile::pick;
-use crate::serve::{open_configured_store, tenant_for};
+use crate::reconcile::open_tenant;
 
 /// What to report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -76,17 +74,13 @@ pub async fn run(args: ReportArgs) -> ExitCode {
 }
 
 async fn report(args: &ReportArgs) -> Result<String, String> {
-    let config = config::load(&args.config, &config::ProcessEnv).map_err(|e| e.to_string())?;
-    let t = pick(&config, args.tenant.as_deref())?;
     let since = args.since.as_deref().map(since_of).transpose()?;
     if since.is_some() && args.subject == Subject::Access {
         return Err(
             "--since applies to the audit trail; the access report is the site as it is now".into(),
         );
     }
-    let tenant = open_configured_store(&config)
-        .await
-        .and_then(|store| tenant_for(t, &config, store))?;
+    let tenant = open_tenant(&args.config, args.tenant.as_deref()).await?;
     let out = match args.subject {
         Subject::Access => {
             let entries = tenant.access().await.map_err(|e| e.to_string());

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::backend::TenantHealth;
-use crate::bridge::background::{spawn_name_listing, spawn_reconciliation};
+use crate::bridge::background::{spawn_audit_retention, spawn_name_listing, spawn_reconciliation};
 use crate::bridge::store::{PgStore, SqliteStore, Store};
 use crate::bridge::tenant::Tenant;
 use crate::bridge::{Bridge, BridgeHealth};
@@ -82,31 +82,6 @@ pub fn tenant_for(
     )))
 }
 
-/// Delete audit rows older than `keep`, at start and then daily, while the store is open.
-fn spawn_audit_retention(store: Arc<dyn Store>, keep: std::time::Duration) {
-    let weak = Arc::downgrade(&store);
-    drop(store);
-    tokio::spawn(async move {
-        loop {
-            let Some(store) = weak.upgrade() else {
-                return;
-            };
-            let cutoff = chrono::Utc::now()
-                - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
-            let before = cutoff.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-            match store.prune_audit(&before).await {
-                Ok(0) => {}
-                Ok(n) => {
-                    tracing::info!(rows = n, before = %before, "audit rows past their retention deleted")
-                }
-                Err(e) => tracing::warn!(error = %e, "audit retention could not run"),
-            }
-            drop(store);
-            tokio::time::sleep(std::time::Duration::from_secs(24 * 3600)).await;
-        }
-    });
-}
-
 /// Open the SQLite store, build every tenant and start serving (the tests' and the demo's
 /// start; `serve` itself opens the configured store, [`open_configured_store`]).
 pub fn start(config: &Config) -> Result<Serving, String> {
@@ -147,7 +122,7 @@ pub fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Servin
     let mut app = AppState::new(entries, settings);
     app.extra_routes = Some(Arc::new(console).routes());
     let state = web::Data::new(app);
-    spawn_audit_retention(store.clone(), config.server.audit_retention);
+    spawn_audit_retention(&store, config.server.audit_retention);
     let tls = match &config.server.tls {
         Some((cert, key)) => Some(http::tls_config(cert, key)?),
         None => None,

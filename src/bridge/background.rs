@@ -1,12 +1,13 @@
 //! What a tenant does on its own: list the site's names at start and every few minutes
 //! ([`super::name_index`]), each tenant at its own moment; reconcile the site every
-//! `[tenants.reconcile] every` ([`super::reconcile`]).
+//! `[tenants.reconcile] every` ([`super::reconcile`]); and, for the store, audit retention.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::name_index::next_listing;
 use super::reconcile::{Schedule, Silent};
+use super::store::Store;
 use super::tenant::Tenant;
 
 /// How soon a failed listing is tried again.
@@ -78,6 +79,30 @@ pub fn spawn_reconciliation(tenant: &Arc<Tenant>, schedule: Schedule) {
             } else {
                 tracing::info!(tenant.id = %id, counts = ?r.counts, tableau.calls = r.tableau_calls.read + r.tableau_calls.repair, "reconciliation: no drift remains");
             }
+        }
+    });
+}
+
+/// Delete audit rows older than `keep`, at start and then daily, while the store is open.
+pub fn spawn_audit_retention(store: &Arc<dyn Store>, keep: std::time::Duration) {
+    let weak = Arc::downgrade(store);
+    tokio::spawn(async move {
+        loop {
+            let Some(store) = weak.upgrade() else {
+                return;
+            };
+            let cutoff = chrono::Utc::now()
+                - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+            let before = cutoff.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            match store.prune_audit(&before).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(rows = n, before = %before, "audit rows past their retention deleted")
+                }
+                Err(e) => tracing::warn!(error = %e, "audit retention could not run"),
+            }
+            drop(store);
+            tokio::time::sleep(std::time::Duration::from_secs(24 * 3600)).await;
         }
     });
 }

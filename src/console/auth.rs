@@ -41,11 +41,22 @@ pub(super) fn cookie<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-fn set_cookie(console: &Console, name: &str, value: &str, max_age: u64, path: &str) -> String {
-    format!(
+/// Add a `Set-Cookie` to `resp` (HttpOnly, SameSite=Strict, Secure under TLS); a `max_age` of
+/// 0 clears the cookie.
+fn set_cookie(
+    resp: &mut HttpResponse,
+    console: &Console,
+    (name, value): (&str, &str),
+    max_age: u64,
+    path: &str,
+) {
+    let cookie = format!(
         "{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{}",
         if console.secure { "; Secure" } else { "" }
-    )
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&cookie) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
 }
 
 fn login_page(console: &Console, status: StatusCode, error: &str) -> HttpResponse {
@@ -58,15 +69,13 @@ fn login_page(console: &Console, status: StatusCode, error: &str) -> HttpRespons
             error: error.to_string(),
         },
     );
-    if let Ok(v) = header::HeaderValue::from_str(&set_cookie(
+    set_cookie(
+        &mut resp,
         console,
-        LOGIN_COOKIE,
-        &csrf,
+        (LOGIN_COOKIE, &csrf),
         3600,
         "/admin/login",
-    )) {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
+    );
     resp
 }
 
@@ -143,14 +152,8 @@ pub(super) async fn login(
     let id = console.sessions.create(scope, Instant::now());
     let ttl = console.sessions.ttl().as_secs();
     let mut resp = see_other("/admin");
-    for c in [
-        set_cookie(&console, SESSION_COOKIE, &id, ttl, "/admin"),
-        set_cookie(&console, LOGIN_COOKIE, "", 0, "/admin/login"),
-    ] {
-        if let Ok(v) = header::HeaderValue::from_str(&c) {
-            resp.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
+    set_cookie(&mut resp, &console, (SESSION_COOKIE, &id), ttl, "/admin");
+    set_cookie(&mut resp, &console, (LOGIN_COOKIE, ""), 0, "/admin/login");
     resp
 }
 
@@ -183,11 +186,7 @@ pub(super) async fn logout(
     }
     console.sessions.remove(&id);
     let mut resp = see_other("/admin/login");
-    if let Ok(v) =
-        header::HeaderValue::from_str(&set_cookie(&console, SESSION_COOKIE, "", 0, "/admin"))
-    {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
+    set_cookie(&mut resp, &console, (SESSION_COOKIE, ""), 0, "/admin");
     resp
 }
 

@@ -14,15 +14,15 @@ pub mod session;
 mod trail;
 pub mod views;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::backend::TenantHealth;
+use crate::bridge::ttl_cache::TtlCache;
 use crate::bridge::Tenant;
 use crate::http::{ExtraRoutes, TokenSet};
 use session::Sessions;
@@ -47,8 +47,12 @@ pub struct ConsoleTenant {
 /// large, and most steps succeed).
 type Step<T> = Result<T, Box<HttpResponse>>;
 
-/// What a figure read from Tableau was, and when.
-type Cached<T> = Mutex<HashMap<String, (Instant, T)>>;
+/// Figures read from Tableau per tenant id, served for a while (the bridge's cache: expiry
+/// and one load at a time per key).
+type Cached<T> = TtlCache<String, T>;
+
+/// Tenants a console serves at most, for its caches' bounds.
+const MAX_TENANTS: usize = 10_000;
 
 /// The console.
 pub struct Console {
@@ -78,10 +82,10 @@ impl Console {
             server_tokens,
             sessions: Sessions::new(SESSION_TTL, MAX_SESSIONS),
             secure,
-            versions: Mutex::new(HashMap::new()),
-            seats: Mutex::new(HashMap::new()),
+            versions: TtlCache::new(overview::VERSION_FOR, MAX_TENANTS),
+            seats: TtlCache::new(overview::SEATS_FOR, MAX_TENANTS),
             running: Mutex::new(Vec::new()),
-            access: Mutex::new(HashMap::new()),
+            access: TtlCache::new(ACCESS_FOR, MAX_TENANTS),
         }
     }
 

@@ -15,9 +15,9 @@ use crate::tableau::model::SiteInfo;
 use crate::tableau::SiteRole;
 
 /// How long a Tableau version read for the overview is shown.
-const VERSION_FOR: Duration = Duration::from_secs(600);
+pub(super) const VERSION_FOR: Duration = Duration::from_secs(600);
 /// How long the seats read for the overview are shown (one Query Site).
-const SEATS_FOR: Duration = Duration::from_secs(60);
+pub(super) const SEATS_FOR: Duration = Duration::from_secs(60);
 struct Seat {
     tier: &'static str,
     used: String,
@@ -67,44 +67,30 @@ fn seats(site: &SiteInfo) -> Vec<Seat> {
 
 impl Console {
     async fn version_of(&self, t: &ConsoleTenant) -> String {
-        let now = Instant::now();
-        if let Some((at, v)) = self
-            .versions
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&t.tenant.id).cloned())
-        {
-            if now.duration_since(at) < VERSION_FOR {
-                return v;
-            }
-        }
-        let v = match t.tenant.client.server_info().await {
-            Ok(i) => format!("{} (REST API {})", i.product_version, i.rest_api_version),
-            Err(_) => "version unknown".into(),
+        let load = async {
+            Ok::<_, std::convert::Infallible>(match t.tenant.client.server_info().await {
+                Ok(i) => format!("{} (REST API {})", i.product_version, i.rest_api_version),
+                Err(_) => "version unknown".into(),
+            })
         };
-        if let Ok(mut m) = self.versions.lock() {
-            m.insert(t.tenant.id.clone(), (now, v.clone()));
+        match self.versions.get_or_load(&t.tenant.id, load).await {
+            Ok((v, _)) => v,
+            Err(never) => match never {},
         }
-        v
     }
 
+    /// Seats from Query Site; a refusal is kept as long as an answer, so a failing Tableau is
+    /// not asked on every view.
     async fn seats_of(&self, t: &ConsoleTenant) -> Result<SiteInfo, String> {
-        let now = Instant::now();
-        if let Some((at, s)) = self
-            .seats
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&t.tenant.id).cloned())
-        {
-            if now.duration_since(at) < SEATS_FOR {
-                return s;
-            }
+        let load = async {
+            Ok::<_, std::convert::Infallible>(
+                t.tenant.client.site_info().await.map_err(|e| e.to_string()),
+            )
+        };
+        match self.seats.get_or_load(&t.tenant.id, load).await {
+            Ok((s, _)) => s,
+            Err(never) => match never {},
         }
-        let s = t.tenant.client.site_info().await.map_err(|e| e.to_string());
-        if let Ok(mut m) = self.seats.lock() {
-            m.insert(t.tenant.id.clone(), (now, s.clone()));
-        }
-        s
     }
 
     async fn card(&self, t: &ConsoleTenant) -> Card {

@@ -98,18 +98,18 @@ struct Access<'a> {
 
 /// The tenant's access list, built at most every [`super::ACCESS_FOR`].
 async fn entries(console: &Console, t: &ConsoleTenant) -> Result<Arc<Vec<AccessEntry>>, String> {
-    let now = std::time::Instant::now();
-    let id = &t.tenant.id;
-    if let Some((at, list)) = console.access.lock().ok().and_then(|m| m.get(id).cloned()) {
-        if now.duration_since(at) < super::ACCESS_FOR {
-            return Ok(list);
-        }
-    }
-    let list = Arc::new(t.tenant.access().await.map_err(|e| e.to_string())?);
-    if let Ok(mut m) = console.access.lock() {
-        m.insert(id.clone(), (now, list.clone()));
-    }
-    Ok(list)
+    let load = async {
+        t.tenant
+            .access()
+            .await
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
+    };
+    console
+        .access
+        .get_or_load(&t.tenant.id, load)
+        .await
+        .map(|(list, _)| list)
 }
 
 /// `GET /admin/tenants/{id}/access`.

@@ -46,16 +46,24 @@ fn free_port() -> u16 {
 }
 
 impl PgCluster {
-    fn run(&self, program: &str, args: &[&str]) {
+    /// One of PostgreSQL's programs, as the `postgres` user when the tests run as root.
+    fn command(&self, program: &str) -> Command {
         let path = self.bin.join(program);
-        let mut cmd = if self.as_postgres {
+        if self.as_postgres {
             let mut c = Command::new("runuser");
             c.args(["-u", "postgres", "--"]).arg(&path);
             c
         } else {
             Command::new(&path)
-        };
-        let out = cmd.args(args).output().expect("the command runs");
+        }
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let out = self
+            .command(program)
+            .args(args)
+            .output()
+            .expect("the command runs");
         assert!(
             out.status.success(),
             "{program} {args:?}: {}{}",
@@ -158,15 +166,8 @@ impl Drop for PgCluster {
 impl PgCluster {
     fn halt(&self) {
         let data = self.dir.path().join("data").to_string_lossy().to_string();
-        let path = self.bin.join("pg_ctl");
-        let mut cmd = if self.as_postgres {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&path);
-            c
-        } else {
-            Command::new(&path)
-        };
-        let _ = cmd
+        let _ = self
+            .command("pg_ctl")
             .args(["-D", &data, "-m", "immediate", "-w", "stop"])
             .output();
     }

@@ -42,13 +42,7 @@ impl PgStore {
         url: &str,
         password: Option<&secrecy::SecretString>,
     ) -> Result<PgStore, StoreError> {
-        use secrecy::ExposeSecret;
-        let mut config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e: tokio_postgres::Error| StoreError::Postgres(e.to_string()))?;
-        if let Some(p) = password {
-            config.password(p.expose_secret());
-        }
+        let config = config_of(url, password)?;
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -80,13 +74,7 @@ impl PgStore {
         url: &str,
         password: Option<&secrecy::SecretString>,
     ) -> Result<i64, StoreError> {
-        use secrecy::ExposeSecret;
-        let mut config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e: tokio_postgres::Error| StoreError::Postgres(e.to_string()))?;
-        if let Some(p) = password {
-            config.password(p.expose_secret());
-        }
+        let config = config_of(url, password)?;
         let (client, conn) = config.connect(NoTls).await?;
         let task = tokio::spawn(conn);
         let exists: bool = client
@@ -108,6 +96,21 @@ impl PgStore {
         let _ = task.await;
         Ok(version)
     }
+}
+
+/// The connection settings of `url` with `password` (kept out of the URL: configuration).
+fn config_of(
+    url: &str,
+    password: Option<&secrecy::SecretString>,
+) -> Result<tokio_postgres::Config, StoreError> {
+    use secrecy::ExposeSecret;
+    let mut config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e: tokio_postgres::Error| StoreError::Postgres(e.to_string()))?;
+    if let Some(p) = password {
+        config.password(p.expose_secret());
+    }
+    Ok(config)
 }
 
 fn user_of(r: &Row) -> Result<UserRow, StoreError> {
