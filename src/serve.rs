@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::backend::TenantHealth;
-use crate::bridge::background::{spawn_audit_retention, spawn_name_listing, spawn_reconciliation};
+use crate::bridge::background::{
+    spawn_audit_retention, spawn_feed_retention, spawn_name_listing, spawn_reconciliation,
+};
 use crate::bridge::store::{PgStore, SqliteStore, Store};
 use crate::bridge::tenant::Tenant;
 use crate::bridge::{Bridge, BridgeHealth};
@@ -123,6 +125,7 @@ pub fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Servin
     app.extra_routes = Some(Arc::new(console).routes());
     let state = web::Data::new(app);
     spawn_audit_retention(&store, config.server.audit_retention);
+    spawn_feed_retention(&store);
     let tls = match &config.server.tls {
         Some((cert, key)) => Some(http::tls_config(cert, key)?),
         None => None,
@@ -159,7 +162,12 @@ impl Serving {
         if let Some(m) = &self.metrics {
             m.handle.stop(true).await;
         }
+        if let Some(t) = self.tenants.first() {
+            // Leases are the store's, one set per process: another replica takes the work now.
+            t.replicas.release_leases().await;
+        }
         for t in &self.tenants {
+            // A session shared with other replicas stays signed in (the client knows).
             t.client.sign_out().await;
         }
         tracing::info!("signed out of Tableau; stopped");

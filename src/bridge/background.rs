@@ -1,6 +1,12 @@
 //! What a tenant does on its own: list the site's names at start and every few minutes
 //! ([`super::name_index`]), each tenant at its own moment; reconcile the site every
-//! `[tenants.reconcile] every` ([`super::reconcile`]); and, for the store, audit retention.
+//! `[tenants.reconcile] every` ([`super::reconcile`]); and, for the store, audit retention and
+//! the change feed's retention.
+//!
+//! With replicas on one store, reconciliation and the retentions run on one replica at a time:
+//! each replica asks for the job's lease when it is due, and only the holder runs it. A lease
+//! lasts a period and a half, so when its holder dies another replica takes the job over at its
+//! next turn. Each replica lists names itself: the index lives in its memory.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +28,21 @@ pub fn spawn_name_listing(tenant: &Arc<Tenant>, every: Duration) {
     let weak = Arc::downgrade(tenant);
     let id = tenant.id.clone();
     tokio::spawn(async move {
+        // Join the change feed before listing: a change another replica makes while the
+        // listing runs is then applied to it, not skipped.
+        loop {
+            let Some(t) = weak.upgrade() else {
+                return;
+            };
+            match t.replicas.catch_up().await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(tenant.id = %id, error = %e, "cannot read the change feed; listing waits");
+                    drop(t);
+                    tokio::time::sleep(RETRY_AFTER_FAILURE.min(every)).await;
+                }
+            }
+        }
         loop {
             let Some(t) = weak.upgrade() else {
                 return;
@@ -70,6 +91,10 @@ pub fn spawn_reconciliation(tenant: &Arc<Tenant>, schedule: Schedule) {
                 continue;
             };
             wait = every;
+            if !t.replicas.may_run("reconcile", lease_for(every)).await {
+                t.load_drift_summary().await;
+                continue;
+            }
             let r = t.reconcile(schedule.options, &Silent).await;
             let drift = r.remaining_drift();
             if !r.complete {
@@ -83,6 +108,62 @@ pub fn spawn_reconciliation(tenant: &Arc<Tenant>, schedule: Schedule) {
     });
 }
 
+/// How long a replica holds the lease of a job it runs every `every`: past its next turn, so
+/// it keeps it while alive, and not much longer, so another takes over soon after it dies.
+pub fn lease_for(every: Duration) -> Duration {
+    every + every / 2
+}
+
+/// Whether this process runs a store-wide job now: always on a store it serves alone; with
+/// replicas, when it holds the job's lease.
+async fn store_may_run(store: &Arc<dyn Store>, job: &str, every: Duration) -> bool {
+    let Some(shared) = store.shared() else {
+        return true;
+    };
+    match shared.hold_lease("", job, lease_for(every)).await {
+        Ok(held) => held,
+        Err(e) => {
+            tracing::warn!(job, error = %e, "lease not taken; the job waits");
+            false
+        }
+    }
+}
+
+/// How often audit retention runs.
+const AUDIT_RETENTION_EVERY: Duration = Duration::from_secs(24 * 3600);
+
+/// How often the change feed is pruned.
+const FEED_PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// Delete change-feed entries past their retention, every ten minutes, on one replica.
+pub fn spawn_feed_retention(store: &Arc<dyn Store>) {
+    if store.shared().is_none() {
+        return;
+    }
+    let weak = Arc::downgrade(store);
+    tokio::spawn(async move {
+        loop {
+            let Some(store) = weak.upgrade() else {
+                return;
+            };
+            if let Some(shared) = store.shared() {
+                if store_may_run(&store, "feed-retention", FEED_PRUNE_EVERY).await {
+                    match shared
+                        .prune_changes(super::store::shared::FEED_RETENTION)
+                        .await
+                    {
+                        Ok(0) => {}
+                        Ok(n) => tracing::debug!(entries = n, "change feed pruned"),
+                        Err(e) => tracing::warn!(error = %e, "change feed not pruned"),
+                    }
+                }
+            }
+            drop(store);
+            tokio::time::sleep(FEED_PRUNE_EVERY).await;
+        }
+    });
+}
+
 /// Delete audit rows older than `keep`, at start and then daily, while the store is open.
 pub fn spawn_audit_retention(store: &Arc<dyn Store>, keep: std::time::Duration) {
     let weak = Arc::downgrade(store);
@@ -91,6 +172,11 @@ pub fn spawn_audit_retention(store: &Arc<dyn Store>, keep: std::time::Duration) 
             let Some(store) = weak.upgrade() else {
                 return;
             };
+            if !store_may_run(&store, "audit-retention", AUDIT_RETENTION_EVERY).await {
+                drop(store);
+                tokio::time::sleep(AUDIT_RETENTION_EVERY).await;
+                continue;
+            }
             let cutoff = chrono::Utc::now()
                 - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
             let before = cutoff.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -102,7 +188,7 @@ pub fn spawn_audit_retention(store: &Arc<dyn Store>, keep: std::time::Duration) 
                 Err(e) => tracing::warn!(error = %e, "audit retention could not run"),
             }
             drop(store);
-            tokio::time::sleep(std::time::Duration::from_secs(24 * 3600)).await;
+            tokio::time::sleep(AUDIT_RETENTION_EVERY).await;
         }
     });
 }

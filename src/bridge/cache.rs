@@ -12,6 +12,7 @@ use std::time::Duration;
 use compact_str::CompactString;
 use quick_cache::Equivalent;
 
+use super::cache_change::{CacheChange, Outbox};
 use super::name_index::NameIndex;
 use super::ttl_cache::TtlCache;
 
@@ -129,6 +130,8 @@ pub struct Caches {
     pub user_pages: TtlCache<u32, Arc<UserPage>>,
     /// Hits and misses over all caches.
     pub counters: CacheCounters,
+    /// What the bridge's writes changed, for the other replicas (off without them).
+    pub outbox: Outbox,
 }
 
 impl std::fmt::Debug for Caches {
@@ -152,6 +155,7 @@ impl Caches {
             asserted_in_step: TtlCache::new(ttl.members, 100_000),
             user_pages: TtlCache::new(Duration::from_secs(30).min(ttl.users), 1_000),
             counters: CacheCounters::default(),
+            outbox: Outbox::default(),
         }
     }
 
@@ -201,15 +205,50 @@ impl Caches {
 
     /// Remember a user we just wrote, and drop the cached listing pages, which are now stale.
     pub fn put_user(&self, u: &User) {
+        let previous_name = self
+            .user_by_id
+            .get(&IdKey::of(&u.id))
+            .filter(|held| held.name != u.name)
+            .map(|held| held.name.to_string());
+        self.outbox.push(CacheChange::User {
+            id: u.id.to_string(),
+            name: u.name.to_string(),
+            previous_name,
+            user: Some(u.clone()),
+        });
         self.user_pages.invalidate_all();
         self.remember_user(&Arc::new(u.clone()));
     }
 
     /// Forget a user (removed from Tableau, or hidden from SCIM as a tombstone).
     pub fn forget_user(&self, u: &User) {
+        self.outbox.push(CacheChange::User {
+            id: u.id.to_string(),
+            name: u.name.to_string(),
+            previous_name: None,
+            user: None,
+        });
+        self.drop_user(&u.id, &u.name);
+    }
+
+    fn drop_user(&self, id: &str, name: &str) {
         self.user_pages.invalidate_all();
-        self.names.remove(&u.name);
-        self.user_by_id.invalidate(&IdKey::of(&u.id));
+        self.names.remove(name);
+        self.user_by_id.invalidate(&IdKey::of(id));
+    }
+
+    /// A user's store row as just written (`None`: it has none now).
+    pub fn put_row(&self, id: &str, row: Option<Arc<UserRow>>) {
+        self.outbox.push(CacheChange::Row { id: id.to_string() });
+        self.user_rows.insert(id.to_string(), row);
+    }
+
+    /// A group's members are being changed: forget the cached list.
+    pub fn members_changed(&self, group_id: &str) {
+        self.outbox.push(CacheChange::Members {
+            group_id: group_id.to_string(),
+        });
+        self.group_members.invalidate(group_id);
     }
 
     /// Remember a group read from Tableau.
@@ -219,6 +258,14 @@ impl Caches {
 
     /// Remember a group we just created or renamed, in the site's group list too.
     pub fn put_group(&self, g: &Group) {
+        self.outbox.push(CacheChange::Group {
+            id: g.id.clone(),
+            group: Some(g.clone()),
+        });
+        self.keep_group(g);
+    }
+
+    fn keep_group(&self, g: &Group) {
         self.edit_group_list(|list| {
             list.retain(|x| x.id != g.id);
             list.push(g.clone());
@@ -228,15 +275,26 @@ impl Caches {
 
     /// Forget a group and its members, in the site's group list too.
     pub fn forget_group(&self, g: &Group) {
-        self.edit_group_list(|list| list.retain(|x| x.id != g.id));
-        self.group_by_id.invalidate(g.id.as_str());
-        self.group_members.invalidate(g.id.as_str());
-        self.asserted_in_step.invalidate(g.id.as_str());
+        self.outbox.push(CacheChange::Group {
+            id: g.id.clone(),
+            group: None,
+        });
+        self.drop_group(&g.id);
+    }
+
+    fn drop_group(&self, id: &str) {
+        self.edit_group_list(|list| list.retain(|x| x.id != id));
+        self.group_by_id.invalidate(id);
+        self.group_members.invalidate(id);
+        self.asserted_in_step.invalidate(id);
     }
 
     /// A group's members as we just wrote them; `asserted`: they are also what the IdP
     /// asserted.
     pub fn put_members(&self, group_id: &str, members: Vec<String>, asserted: bool) {
+        self.outbox.push(CacheChange::Members {
+            group_id: group_id.to_string(),
+        });
         let members = Arc::new(members);
         if asserted {
             self.asserted_in_step
@@ -253,6 +311,61 @@ impl Caches {
         self.asserted_in_step
             .get(group_id)
             .is_some_and(|a| Arc::ptr_eq(&a, members))
+    }
+
+    /// Make a change another replica made (and published), without publishing it again.
+    /// A user as the writer left it replaces ours (under its new name only, after a rename);
+    /// anything else is forgotten, to be read again when asked for.
+    pub fn apply(&self, change: CacheChange) {
+        match change {
+            CacheChange::User {
+                id,
+                name,
+                previous_name,
+                user,
+            } => {
+                let held = self.user_by_id.get(&IdKey::of(&id));
+                for old in held.iter().map(|h| h.name.to_string()).chain(previous_name) {
+                    if !old.eq_ignore_ascii_case(&name) || user.is_none() {
+                        self.names.remove(&old);
+                    }
+                }
+                match user {
+                    Some(u) => {
+                        self.user_pages.invalidate_all();
+                        self.remember_user(&Arc::new(u));
+                    }
+                    None => self.drop_user(&id, &name),
+                }
+            }
+            CacheChange::Row { id } => self.user_rows.invalidate(id.as_str()),
+            CacheChange::Group { id, group } => match group {
+                Some(g) => {
+                    self.group_members.invalidate(id.as_str());
+                    self.asserted_in_step.invalidate(id.as_str());
+                    self.keep_group(&g);
+                }
+                None => self.drop_group(&id),
+            },
+            CacheChange::Members { group_id } => {
+                self.group_members.invalidate(group_id.as_str());
+                self.asserted_in_step.invalidate(group_id.as_str());
+            }
+            CacheChange::All => self.clear(),
+        }
+    }
+
+    /// Forget everything, and trust no "absent" of the name index until the next listing
+    /// (changes were missed: another replica's, or this one's while the feed was away).
+    pub fn clear(&self) {
+        self.names.forget_listing();
+        self.user_by_id.invalidate_all();
+        self.user_rows.invalidate_all();
+        self.group_by_id.invalidate_all();
+        self.group_list.invalidate_all();
+        self.group_members.invalidate_all();
+        self.asserted_in_step.invalidate_all();
+        self.user_pages.invalidate_all();
     }
 
     /// Change the cached group list, if there is one (a copy: groups are few, and readers hold

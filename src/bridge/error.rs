@@ -46,6 +46,11 @@ impl From<BridgeError> for ScimError {
         match e {
             BridgeError::Scim(s) => s,
             BridgeError::Tableau(t) => tableau_to_scim(&t, ""),
+            // A database that cannot be reached (or a key lock waited on too long) passes:
+            // the IdP retries.
+            BridgeError::Store(s @ StoreError::Postgres(_)) => {
+                ScimError::Unavailable(format!("{s}; retry later"))
+            }
             BridgeError::Store(s) => ScimError::Internal(s.to_string()),
             BridgeError::Partial { done, error } => {
                 tableau_to_scim(&error, &format!("partly applied: {done}; then "))

@@ -118,7 +118,7 @@ impl Tenant {
     pub async fn create_group(&self, input: Value) -> BridgeResult<Value> {
         let plan = plan_group_create(&input, &self.roles)?;
         check_member_ids(&plan.members)?;
-        let _serial = self.locks.lock(&format!("group:{}", plan.name)).await;
+        let _serial = self.locks.lock(&format!("group:{}", plan.name)).await?;
         let g = match self
             .client
             .create_group(&plan.name, self.policy.group_minimum_site_role)
@@ -220,7 +220,7 @@ impl Tenant {
         op: Operation,
         if_match: Option<&str>,
     ) -> BridgeResult<Value> {
-        let _serial = self.locks.lock(&format!("group-id:{id}")).await;
+        let _serial = self.locks.lock(&format!("group-id:{id}")).await?;
         let g = self.existing_group(id).await?;
         let row = self.store.group(&self.id, id).await?;
         let old_members = self.group_member_ids(id).await?;
@@ -298,7 +298,7 @@ impl Tenant {
             done.push(format!("renamed to '{new_name}'"));
         }
         if !plan.removed.is_empty() {
-            self.caches.group_members.invalidate(id);
+            self.caches.members_changed(id);
             if let Err(e) = self.client.remove_members(id, &plan.removed).await {
                 self.audit(AuditEvent::new(op, id).outcome(e.to_string()));
                 return Err(partial(&done, e.into()));
@@ -306,7 +306,7 @@ impl Tenant {
             done.push(format!("{} members removed", plan.removed.len()));
         }
         if !plan.added.is_empty() {
-            self.caches.group_members.invalidate(id);
+            self.caches.members_changed(id);
             if let Err(e) = self.add_group_members(id, &plan.added).await {
                 self.audit(AuditEvent::new(op, id).outcome(e.to_string()));
                 return Err(partial(&done, e));
@@ -334,7 +334,7 @@ impl Tenant {
 
     /// `DELETE /Groups/{id}`.
     pub async fn delete_group(&self, id: &str, if_match: Option<&str>) -> BridgeResult<()> {
-        let _serial = self.locks.lock(&format!("group-id:{id}")).await;
+        let _serial = self.locks.lock(&format!("group-id:{id}")).await?;
         let g = self.existing_group(id).await?;
         if if_match.is_some() {
             let row = self.store.group(&self.id, id).await?;

@@ -10,6 +10,7 @@ pub mod asserted_members;
 pub mod audit;
 pub mod background;
 pub mod cache;
+pub mod cache_change;
 pub mod error;
 #[cfg(test)]
 mod fixtures;
@@ -21,6 +22,7 @@ pub mod mapping;
 pub mod name_index;
 pub mod operation;
 pub mod reconcile;
+pub mod replicas;
 pub mod roles;
 pub mod store;
 mod tableau_writes;
@@ -76,7 +78,16 @@ async fn op<T>(
         chrono::Utc::now().timestamp_millis(),
         std::sync::atomic::Ordering::Relaxed,
     );
+    // Another replica's writes first, so that this request reads what they wrote.
+    if let Err(e) = tenant.replicas.catch_up().await {
+        return Err(error::BridgeError::from(e).into());
+    }
     let (out, calls) = counted(f).await;
+    if let Err(e) = tenant.replicas.publish().await {
+        // The change is made in Tableau and in the store; the other replicas read the store's
+        // failure too until it is back, and this replica's next request publishes it.
+        tracing::warn!(tenant.id = %tenant.id, error = %e, "changes not yet published to the other replicas");
+    }
     // The request's one log line (http::observe) carries the operation and its calls.
     crate::backend::trace::record(name, calls);
     tracing::debug!(tenant.id = %tenant.id, scim.op = name, tableau.calls = calls, ok = out.is_ok(), "scim operation");

@@ -248,6 +248,13 @@ impl NameIndex {
         names.complete_since = Some(started);
     }
 
+    /// Trust no "absent" until the next complete listing (changes may have been missed).
+    pub fn forget_listing(&self) {
+        if let Ok(mut names) = self.names.write() {
+            names.complete_since = None;
+        }
+    }
+
     /// A listing failed: the index stays as it was.
     pub fn abandon_listing(&self) {
         if let Ok(mut j) = self.journal.lock() {

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use tokio::sync::{Mutex, MutexGuard};
 
 use super::cache::{CacheTtls, Caches};
+use super::error::BridgeResult;
+use super::replicas::Replicas;
 use super::roles::RoleMapping;
+use super::store::shared::HeldLock;
 use super::store::Store;
 use crate::tableau::{Deployment, SiteRole, TableauClient};
 
@@ -91,24 +94,58 @@ pub struct BridgeCounters {
 const STRIPES: usize = 256;
 
 /// Per-key locks: operations on one userName or group are serialised, others run in parallel.
-/// Striped, so memory stays bounded however many keys pass through.
+/// Striped, so memory stays bounded however many keys pass through. With replicas on one
+/// store, the key is also locked in the database, so the serialisation holds across them.
 pub struct KeyLocks {
     stripes: Vec<Mutex<()>>,
+    replicas: Arc<Replicas>,
+}
+
+/// A held key lock. Dropping it lets the key go; with replicas, this replica's changes are
+/// published before the database lock goes, so the next holder, wherever it runs, reads them.
+pub struct KeyGuard<'a> {
+    _local: MutexGuard<'a, ()>,
+    held: Option<Box<dyn HeldLock>>,
+    replicas: Arc<Replicas>,
+}
+
+impl Drop for KeyGuard<'_> {
+    fn drop(&mut self) {
+        let Some(held) = self.held.take() else {
+            return;
+        };
+        let replicas = self.replicas.clone();
+        tokio::spawn(async move {
+            if let Err(e) = replicas.publish().await {
+                tracing::warn!(error = %e, "changes not published; they are sent with the next ones");
+            }
+            held.release().await;
+        });
+    }
 }
 
 impl KeyLocks {
-    fn new() -> KeyLocks {
+    fn new(replicas: Arc<Replicas>) -> KeyLocks {
         KeyLocks {
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            replicas,
         }
     }
 
-    /// Hold the lock for `key` (compared case-insensitively).
-    pub async fn lock(&self, key: &str) -> MutexGuard<'_, ()> {
+    /// Hold the lock for `key` (compared case-insensitively). Fails only when replicas share
+    /// the store and the database cannot be reached or the wait outlasts its limit.
+    pub async fn lock(&self, key: &str) -> BridgeResult<KeyGuard<'_>> {
+        let key = key.to_lowercase();
         let mut h = DefaultHasher::new();
-        key.to_lowercase().hash(&mut h);
+        key.hash(&mut h);
         let i = usize::try_from(h.finish() % STRIPES as u64).unwrap_or(0);
-        self.stripes[i].lock().await
+        let local = self.stripes[i].lock().await;
+        let held = self.replicas.lock(&key).await?;
+        Ok(KeyGuard {
+            _local: local,
+            held,
+            replicas: self.replicas.clone(),
+        })
     }
 }
 
@@ -121,7 +158,9 @@ pub struct Tenant {
     /// Durable state.
     pub store: Arc<dyn Store>,
     /// Caches.
-    pub caches: Caches,
+    pub caches: Arc<Caches>,
+    /// The other replicas of this tenant, if any share its store.
+    pub replicas: Arc<Replicas>,
     /// Role mapping.
     pub roles: RoleMapping,
     /// Policies.
@@ -154,14 +193,20 @@ impl Tenant {
         policy: Policy,
         ttls: CacheTtls,
     ) -> Tenant {
+        let caches = Arc::new(Caches::new(ttls));
+        let replicas = Arc::new(Replicas::new(id, caches.clone(), store.shared()));
+        if let Some(share) = replicas.session_share() {
+            client.share_session(share);
+        }
         Tenant {
             id: id.to_string(),
             client,
             store,
-            caches: Caches::new(ttls),
+            caches,
+            locks: KeyLocks::new(replicas.clone()),
+            replicas,
             roles,
             policy,
-            locks: KeyLocks::new(),
             counters: BridgeCounters::default(),
             last_request_ms: std::sync::atomic::AtomicI64::new(0),
             drift: std::sync::Mutex::new(None),

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::bridge::tenant::KeyGuard;
 use serde_json::Value;
-use tokio::sync::MutexGuard;
 
 use super::cache::{found, IdKey, Lookup, UserPage};
 use super::error::BridgeResult;
@@ -134,10 +134,10 @@ impl Tenant {
     pub(crate) async fn lock_user(
         &self,
         id: &str,
-    ) -> BridgeResult<(MutexGuard<'_, ()>, Arc<User>, Option<Arc<UserRow>>)> {
+    ) -> BridgeResult<(KeyGuard<'_>, Arc<User>, Option<Arc<UserRow>>)> {
         let not_found = || ScimError::NotFound(format!("no User with id '{id}'"));
         let (first, _) = self.load_user(id).await?.ok_or_else(not_found)?;
-        let guard = self.locks.lock(&first.name).await;
+        let guard = self.locks.lock(&first.name).await?;
         let (cur, row) = self.load_user(id).await?.ok_or_else(not_found)?;
         Ok((guard, cur, row))
     }
@@ -160,7 +160,7 @@ impl Tenant {
         let id = row.id.clone();
         self.store.put_user(&self.id, row.clone()).await?;
         let row = Arc::new(row);
-        self.caches.user_rows.insert(id, Some(row.clone()));
+        self.caches.put_row(&id, Some(row.clone()));
         Ok(row)
     }
 

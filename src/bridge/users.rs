@@ -34,7 +34,7 @@ impl Tenant {
         let mapped = mapped_role(&self.roles, &input, &[])?;
         let plan = plan_create(&input, mapped, self.roles.default_role(), &self.policy);
         let user_name = plan.user.name.clone();
-        let _serial = self.locks.lock(&user_name).await;
+        let _serial = self.locks.lock(&user_name).await?;
         let mut user = match self.client.add_user(&plan.user).await {
             Ok(u) => u,
             Err(e) if e.is_user_exists() => {
@@ -202,7 +202,7 @@ impl Tenant {
             match self.client.remove_user(id, map_assets_to.as_deref()).await {
                 Ok(_) => {
                     self.store.delete_user(&self.id, id).await?;
-                    self.caches.user_rows.insert(id.to_string(), None);
+                    self.caches.put_row(id, None);
                     self.caches.forget_user(&cur);
                     self.audit(
                         AuditEvent::new(Operation::DeleteUser, id)

@@ -13,7 +13,7 @@ pub mod site_role;
 pub mod stats;
 pub mod xml;
 
-pub use client::{ClientConfig, Credentials, NameMatch, TableauClient};
+pub use client::{ClientConfig, Credentials, NameMatch, Session, SessionShare, TableauClient};
 pub use deployment::Deployment;
 pub use error::TableauError;
 pub use site_role::{LicenseTier, SiteRole};

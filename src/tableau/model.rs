@@ -8,7 +8,7 @@ use super::site_role::{LicenseTier, SiteRole};
 use super::xml::{element, ts_request, Element};
 
 /// A user on a site ([XSD329] `userType`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct User {
     /// LUID.
     pub id: CompactString,
@@ -57,7 +57,7 @@ impl User {
 }
 
 /// A local or AD group ([XSD329] `groupType`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Group {
     /// LUID.
     pub id: String,

@@ -56,7 +56,7 @@ impl Tenant {
                     .users
                     .get(user_id)
                     .map_or(user_id.as_str(), |u| u.name.as_str());
-                let _serial = self.locks.lock(name).await;
+                let _serial = self.locks.lock(name).await.map_err(|e| e.to_string())?;
                 if !self.user_unchanged(user_id, read).await? {
                     return Ok(self.skipped(user_id));
                 }
@@ -80,7 +80,11 @@ impl Tenant {
             Repair::AddMember { group_id, user_id }
             | Repair::RemoveMember { group_id, user_id } => {
                 let add = matches!(repair, Repair::AddMember { .. });
-                let _serial = self.locks.lock(&format!("group-id:{group_id}")).await;
+                let _serial = self
+                    .locks
+                    .lock(&format!("group-id:{group_id}"))
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let then = read
                     .groups_of
                     .get(user_id)
@@ -94,7 +98,7 @@ impl Tenant {
                 if now != then || now != add {
                     return Ok(self.skipped(group_id));
                 }
-                self.caches.group_members.invalidate(group_id);
+                self.caches.members_changed(group_id);
                 let ids = std::slice::from_ref(user_id);
                 let done = if add {
                     self.client.add_members(group_id, ids).await
@@ -221,7 +225,11 @@ impl Tenant {
                 found.name, found.id
             ));
         }
-        let _serial = self.locks.lock(&row.user_name).await;
+        let _serial = self
+            .locks
+            .lock(&row.user_name)
+            .await
+            .map_err(|e| e.to_string())?;
         let mut user = found.clone();
         if found.role() != Some(role) {
             let upd = UserUpdate {
@@ -266,7 +274,7 @@ impl Tenant {
             .await
             .map_err(|e| e.to_string())?;
         for g in &groups {
-            self.caches.group_members.invalidate(g.as_str());
+            self.caches.members_changed(g);
             self.client
                 .add_members(g, &[new.to_string()])
                 .await

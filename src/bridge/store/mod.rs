@@ -7,6 +7,7 @@
 
 pub mod postgres;
 mod read_pool;
+pub mod shared;
 pub mod sqlite;
 mod writer;
 
@@ -16,6 +17,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 pub use postgres::PgStore;
+pub use shared::Shared;
 pub use sqlite::SqliteStore;
 
 /// A store failure.
@@ -244,5 +246,12 @@ pub trait Store: Send + Sync + 'static {
     /// must answer a query.
     async fn ready(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    /// What replicas on this store share (locks, the change feed, leases, the Tableau
+    /// session), when several processes may serve from it at once; `None` for a store one
+    /// process serves alone.
+    fn shared(&self) -> Option<std::sync::Arc<dyn Shared>> {
+        None
     }
 }

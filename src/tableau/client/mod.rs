@@ -27,7 +27,7 @@ use super::retry::RetryPolicy;
 use super::site_role::SiteRole;
 use super::stats::{CallStats, StatsSnapshot};
 use super::xml::Element;
-pub use session::Session;
+pub use session::{Session, SessionShare};
 
 /// How the client signs in.
 #[derive(Debug, Clone)]
@@ -110,6 +110,8 @@ pub struct TableauClient {
     version: OnceCell<ApiVersion>,
     session: RwLock<Option<std::sync::Arc<Session>>>,
     sign_in_lock: Mutex<()>,
+    /// The session shared with other replicas (PAT only), once set.
+    share: std::sync::OnceLock<std::sync::Arc<dyn SessionShare>>,
     stats: std::sync::Arc<CallStats>,
     throttle: throttle::Throttle,
 }
@@ -155,6 +157,7 @@ impl TableauClient {
             version: OnceCell::new(),
             session: RwLock::new(None),
             sign_in_lock: Mutex::new(()),
+            share: std::sync::OnceLock::new(),
         })
     }
 

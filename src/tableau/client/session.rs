@@ -14,6 +14,19 @@ use crate::tableau::jwt;
 use crate::tableau::model::{ApiVersion, ServerInfo, SiteInfo};
 use crate::tableau::xml::{self, element, ts_request};
 
+/// Where the replicas of one tenant keep the one Tableau session a PAT allows (a second
+/// sign-in with the same PAT ends the first: tableau-rest.md section 1.4), so that replicas
+/// signing in on their own do not sign each other out forever.
+#[async_trait::async_trait]
+pub trait SessionShare: Send + Sync {
+    /// Hold the sign-in lock shared with the other replicas until the returned guard drops.
+    async fn lock(&self) -> Result<Box<dyn Send + Sync>, String>;
+    /// The session stored by whichever replica signed in last.
+    async fn load(&self) -> Result<Option<Session>, String>;
+    /// Store the session this replica just signed in.
+    async fn save(&self, session: &Session) -> Result<(), String>;
+}
+
 /// An established session.
 #[derive(Debug)]
 pub struct Session {
@@ -27,7 +40,40 @@ pub struct Session {
     pub user_id: String,
 }
 
+impl Session {
+    /// A session as another replica stored it.
+    pub fn new(token: SecretString, server: String, site_id: String, user_id: String) -> Session {
+        Session {
+            token,
+            server,
+            site_id,
+            user_id,
+        }
+    }
+
+    /// The `X-Tableau-Auth` token (to share it with the other replicas).
+    pub fn token(&self) -> &SecretString {
+        &self.token
+    }
+}
+
+/// Whether `stored` is the very session that just failed (`stale`): only then is signing in
+/// again right; any other stored session is newer, signed in by another replica.
+pub(super) fn is_the_failed_one(stored: &Session, stale: Option<&Arc<Session>>) -> bool {
+    stale.is_some_and(|s| s.token.expose_secret() == stored.token.expose_secret())
+}
+
 impl TableauClient {
+    /// Share this client's session with the other replicas of its tenant through `share`.
+    /// Only a PAT needs it (a connected app may hold a session per replica); returns whether
+    /// it applies.
+    pub fn share_session(&self, share: Arc<dyn SessionShare>) -> bool {
+        if !matches!(self.cfg.credentials, Credentials::Pat { .. }) {
+            return false;
+        }
+        self.share.set(share).is_ok()
+    }
+
     /// The REST API version in use, discovering it once if not configured.
     pub async fn api_version(&self) -> Result<ApiVersion, TableauError> {
         self.version
@@ -142,12 +188,42 @@ impl TableauClient {
                 return Ok(current);
             }
         }
-        // Boxed: signing in goes through the same funnel that asks for sessions, so the
-        // future would otherwise contain itself.
-        let fresh = Arc::new(Box::pin(self.sign_in_now()).await?);
+        let fresh = match self.share.get() {
+            Some(share) => self.renew_shared(share.as_ref(), stale).await?,
+            None => {
+                // Boxed: signing in goes through the same funnel that asks for sessions, so
+                // the future would otherwise contain itself.
+                let s = Arc::new(Box::pin(self.sign_in_now()).await?);
+                tracing::info!(tableau.site = %self.cfg.site, "signed in to Tableau");
+                s
+            }
+        };
         *self.session.write().await = Some(fresh.clone());
-        tracing::info!(tableau.site = %self.cfg.site, "signed in to Tableau");
         Ok(fresh)
+    }
+
+    /// Renew through the shared session: under the replicas' sign-in lock, take the stored
+    /// session unless it is the one that failed; only then sign in, and store the new one.
+    async fn renew_shared(
+        &self,
+        share: &dyn SessionShare,
+        stale: Option<&Arc<Session>>,
+    ) -> Result<Arc<Session>, TableauError> {
+        let unavailable = |last: String| TableauError::Unavailable {
+            attempts: 1,
+            last: format!("the Tableau session shared by the replicas: {last}"),
+        };
+        let _held = share.lock().await.map_err(unavailable)?;
+        if let Some(stored) = share.load().await.map_err(unavailable)? {
+            if !is_the_failed_one(&stored, stale) {
+                tracing::debug!(tableau.site = %self.cfg.site, "using the Tableau session another replica signed in");
+                return Ok(Arc::new(stored));
+            }
+        }
+        let fresh = Box::pin(self.sign_in_now()).await?;
+        share.save(&fresh).await.map_err(unavailable)?;
+        tracing::info!(tableau.site = %self.cfg.site, "signed in to Tableau (session shared with the other replicas)");
+        Ok(Arc::new(fresh))
     }
 
     /// Sign in now (replacing any session).
@@ -158,10 +234,14 @@ impl TableauClient {
 
     /// Sign out, if signed in. Errors are logged, not returned: this runs at shutdown, once,
     /// without retries.
+    /// A shared session stays signed in: the other replicas use it.
     pub async fn sign_out(&self) {
         let Some(s) = self.session.write().await.take() else {
             return;
         };
+        if self.share.get().is_some() {
+            return;
+        }
         let Ok(ver) = self.api_version().await else {
             return;
         };
@@ -240,5 +320,30 @@ mod tests {
             ))
         );
         assert!(parse_session("<tsResponse/>", String::new()).is_err());
+    }
+
+    #[test]
+    fn only_the_session_that_failed_is_replaced() {
+        let session = |t: &str| {
+            Session::new(
+                SecretString::from(t.to_string()),
+                "s".into(),
+                "x".into(),
+                "u".into(),
+            )
+        };
+        let stored = session("t2");
+        assert!(
+            !is_the_failed_one(&stored, None),
+            "no session yet: take the stored one"
+        );
+        assert!(
+            !is_the_failed_one(&stored, Some(&Arc::new(session("t1")))),
+            "another replica renewed already"
+        );
+        assert!(
+            is_the_failed_one(&stored, Some(&Arc::new(session("t2")))),
+            "the stored one failed: sign in"
+        );
     }
 }

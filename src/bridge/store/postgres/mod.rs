@@ -8,6 +8,7 @@
 
 mod audit_queue;
 mod schema;
+mod shared;
 
 use std::collections::HashMap;
 
@@ -17,15 +18,21 @@ use tokio_postgres::{NoTls, Row};
 
 use super::{AuditEntry, AuditQuery, AuditRow, DriftRecord, GroupRow, Store, StoreError, UserRow};
 use audit_queue::AuditQueue;
+pub use shared::PgShared;
 
 /// Connections per replica: a SCIM request uses one at a time, briefly.
 const POOL_SIZE: usize = 16;
+
+/// Connections per replica that hold key locks (one per key locked at once; requests beyond
+/// wait for one). Apart from `POOL_SIZE`, so that lock holders always reach the store.
+const LOCK_POOL_SIZE: usize = 32;
 
 /// The PostgreSQL store. Cheap to clone.
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
     audit: AuditQueue,
+    shared: std::sync::Arc<PgShared>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -43,22 +50,14 @@ impl PgStore {
         password: Option<&secrecy::SecretString>,
     ) -> Result<PgStore, StoreError> {
         let config = config_of(url, password)?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
-            .build()
-            .map_err(|e| StoreError::Postgres(e.to_string()))?;
+        let pool = pool_of(config.clone(), POOL_SIZE)?;
+        let locks = pool_of(config, LOCK_POOL_SIZE)?;
         let mut conn = pool.get().await?;
         schema::migrate(&mut conn).await?;
         drop(conn);
         Ok(PgStore {
             audit: AuditQueue::start(pool.clone()),
+            shared: std::sync::Arc::new(PgShared::new(locks, pool.clone())),
             pool,
         })
     }
@@ -96,6 +95,20 @@ impl PgStore {
         let _ = task.await;
         Ok(version)
     }
+}
+
+fn pool_of(config: tokio_postgres::Config, size: usize) -> Result<Pool, StoreError> {
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(size)
+        .build()
+        .map_err(|e| StoreError::Postgres(e.to_string()))
 }
 
 /// The connection settings of `url` with `password` (kept out of the URL: configuration).
@@ -446,6 +459,10 @@ impl Store for PgStore {
             })
             .collect();
         Ok((entries, usize::try_from(total).unwrap_or(0)))
+    }
+
+    fn shared(&self) -> Option<std::sync::Arc<dyn super::Shared>> {
+        Some(self.shared.clone())
     }
 
     async fn ready(&self) -> Result<(), StoreError> {

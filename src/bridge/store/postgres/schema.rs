@@ -63,6 +63,32 @@ const MIGRATIONS: &[&str] = &[
         complete BOOLEAN NOT NULL,
         report TEXT NOT NULL
      );",
+    // 2: what replicas share (bridge::store::shared): the change feed, leases on periodic
+    // work, the Tableau session of each tenant.
+    "CREATE TABLE changes (
+        seq BIGSERIAL PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        body TEXT NOT NULL
+     );
+     CREATE INDEX changes_tenant_seq ON changes (tenant, seq);
+     CREATE INDEX changes_at ON changes (at);
+     CREATE TABLE leases (
+        tenant TEXT NOT NULL,
+        job TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (tenant, job)
+     );
+     CREATE TABLE tableau_sessions (
+        tenant TEXT PRIMARY KEY,
+        token TEXT NOT NULL,
+        server TEXT NOT NULL,
+        site_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        signed_in_at TIMESTAMPTZ NOT NULL
+     );",
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,270 @@
+//! Several replicas of one tenant on one store ([`Shared`]): what one replica's writes changed
+//! in its caches reaches the others before their next read, the per-key locks hold across
+//! replicas, and one Tableau session serves them all. Without a shared store (SQLite: one
+//! process) all of this costs nothing: no feed, no database locks.
+//!
+//! Why a feed read at the start of every request rather than LISTEN/NOTIFY alone: a
+//! notification arrives when it arrives, so an IdP whose next request reaches another replica
+//! a millisecond after our answer could still read the old entry there. Reading the feed first
+//! (one indexed query that usually returns nothing) makes read-your-writes hold across
+//! replicas, whatever the timing.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::Mutex;
+
+use super::cache::Caches;
+use super::cache_change::CacheChange;
+use super::store::shared::{HeldLock, Shared, StoredSession, FEED_RETENTION};
+use super::store::StoreError;
+use crate::tableau::{Session, SessionShare};
+
+/// Feed entries read per query while catching up.
+const FEED_PAGE: usize = 1_000;
+
+/// Where this replica is in the tenant's feed.
+#[derive(Debug, Default)]
+struct Position {
+    /// The last entry applied (or skipped as our own).
+    seq: i64,
+    /// When the feed was last read; `None` before the first time.
+    read_at: Option<Instant>,
+}
+
+/// One tenant's place among its replicas.
+pub struct Replicas {
+    shared: Option<Arc<dyn Shared>>,
+    tenant: String,
+    caches: Arc<Caches>,
+    position: Mutex<Position>,
+    /// One publication at a time, so that a request returns only after its changes are in the
+    /// feed (a publication under way may hold them).
+    publishing: Mutex<()>,
+}
+
+impl std::fmt::Debug for Replicas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replicas")
+            .field("tenant", &self.tenant)
+            .field("shared", &self.shared.is_some())
+            .finish()
+    }
+}
+
+/// What a catch-up must do, from how long ago the feed was last read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CatchUp {
+    /// The first read: start from the end (the caches are empty).
+    Start,
+    /// Read the entries since the last one applied.
+    Follow,
+    /// Entries may have been pruned unseen: forget every cached entry, start from the end.
+    Restart,
+}
+
+/// Decide the catch-up: a replica that has not read the feed for half its retention may have
+/// missed pruned entries, so it forgets what it cached instead of trusting it.
+pub fn catch_up_kind(since_last_read: Option<std::time::Duration>) -> CatchUp {
+    match since_last_read {
+        None => CatchUp::Start,
+        Some(d) if d > FEED_RETENTION / 2 => CatchUp::Restart,
+        Some(_) => CatchUp::Follow,
+    }
+}
+
+impl Replicas {
+    /// The replicas of `tenant` on `shared` (none: this process serves alone).
+    pub fn new(tenant: &str, caches: Arc<Caches>, shared: Option<Arc<dyn Shared>>) -> Replicas {
+        if shared.is_some() {
+            caches.outbox.enable();
+        }
+        Replicas {
+            shared,
+            tenant: tenant.to_string(),
+            caches,
+            position: Mutex::new(Position::default()),
+            publishing: Mutex::new(()),
+        }
+    }
+
+    /// Whether other processes may serve this tenant from the same store.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// The shared Tableau session of this tenant, for its client.
+    pub fn session_share(&self) -> Option<Arc<dyn SessionShare>> {
+        let shared = self.shared.clone()?;
+        Some(Arc::new(TenantSession {
+            shared,
+            tenant: self.tenant.clone(),
+        }))
+    }
+
+    /// Make every change other replicas published since the last call: before a request reads
+    /// the caches, and after a key lock is taken.
+    pub async fn catch_up(&self) -> Result<(), StoreError> {
+        let Some(shared) = &self.shared else {
+            return Ok(());
+        };
+        let mut pos = self.position.lock().await;
+        let now = Instant::now();
+        match catch_up_kind(pos.read_at.map(|t| now.saturating_duration_since(t))) {
+            CatchUp::Start | CatchUp::Restart => {
+                if pos.read_at.is_some() {
+                    tracing::warn!(tenant.id = %self.tenant, "the change feed was not read for a long time; caches cleared");
+                    self.caches.clear();
+                }
+                pos.seq = shared.last_change(&self.tenant).await?;
+            }
+            CatchUp::Follow => loop {
+                let entries = shared
+                    .changes_after(&self.tenant, pos.seq, FEED_PAGE)
+                    .await?;
+                for e in &entries {
+                    if e.origin != shared.replica() {
+                        match serde_json::from_str::<CacheChange>(&e.body) {
+                            Ok(change) => self.caches.apply(change),
+                            Err(err) => {
+                                // A newer replica's change we cannot read: forget everything
+                                // rather than keep what it may have changed.
+                                tracing::warn!(tenant.id = %self.tenant, error = %err, "unreadable change in the feed; caches cleared");
+                                self.caches.clear();
+                            }
+                        }
+                    }
+                    pos.seq = e.seq;
+                }
+                if entries.len() < FEED_PAGE {
+                    break;
+                }
+            },
+        }
+        pos.read_at = Some(now);
+        Ok(())
+    }
+
+    /// Put what this replica's writes changed into the feed. On failure the changes stay
+    /// queued for the next call.
+    pub async fn publish(&self) -> Result<(), StoreError> {
+        let Some(shared) = &self.shared else {
+            return Ok(());
+        };
+        let _one = self.publishing.lock().await;
+        let pending = self.caches.outbox.take();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let bodies: Vec<String> = pending
+            .iter()
+            .filter_map(|c| serde_json::to_string(c).ok())
+            .collect();
+        match shared.publish(&self.tenant, &bodies).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.caches.outbox.put_back(pending);
+                Err(e)
+            }
+        }
+    }
+
+    /// Hold the database lock of `key` (already case-folded) when replicas share the store,
+    /// then catch up with what the last holder changed.
+    pub async fn lock(&self, key: &str) -> Result<Option<Box<dyn HeldLock>>, StoreError> {
+        let Some(shared) = &self.shared else {
+            return Ok(None);
+        };
+        let held = shared.lock(&self.tenant, key).await?;
+        self.catch_up().await?;
+        Ok(Some(held))
+    }
+
+    /// Give up this replica's leases (shutdown).
+    pub async fn release_leases(&self) {
+        if let Some(shared) = &self.shared {
+            if let Err(e) = shared.release_leases().await {
+                tracing::warn!(tenant.id = %self.tenant, error = %e, "leases not released; they expire on their own");
+            }
+        }
+    }
+
+    /// Whether this replica should run `job` now: always when it serves alone; with replicas,
+    /// when it holds the job's lease (taken or renewed for `ttl`).
+    pub async fn may_run(&self, job: &str, ttl: std::time::Duration) -> bool {
+        let Some(shared) = &self.shared else {
+            return true;
+        };
+        match shared.hold_lease(&self.tenant, job, ttl).await {
+            Ok(held) => held,
+            Err(e) => {
+                tracing::warn!(tenant.id = %self.tenant, job, error = %e, "lease not taken; the job waits");
+                false
+            }
+        }
+    }
+
+    /// The store's coordination, when shared.
+    pub fn shared(&self) -> Option<&Arc<dyn Shared>> {
+        self.shared.as_ref()
+    }
+}
+
+/// The lock key of the tenant's Tableau sign-in (no SCIM key starts with a control character).
+const SESSION_KEY: &str = "\u{1}tableau-session";
+
+/// A tenant's Tableau session kept in the shared store.
+struct TenantSession {
+    shared: Arc<dyn Shared>,
+    tenant: String,
+}
+
+#[async_trait::async_trait]
+impl SessionShare for TenantSession {
+    async fn lock(&self) -> Result<Box<dyn Send + Sync>, String> {
+        let held = self
+            .shared
+            .lock(&self.tenant, SESSION_KEY)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Box::new(held))
+    }
+
+    async fn load(&self) -> Result<Option<Session>, String> {
+        let stored = self
+            .shared
+            .stored_session(&self.tenant)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(stored.map(|s| Session::new(s.token, s.server, s.site_id, s.user_id)))
+    }
+
+    async fn save(&self, session: &Session) -> Result<(), String> {
+        let stored = StoredSession {
+            token: session.token().clone(),
+            server: session.server.clone(),
+            site_id: session.site_id.clone(),
+            user_id: session.user_id.clone(),
+        };
+        self.shared
+            .put_session(&self.tenant, &stored)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_replica_that_stopped_reading_forgets_instead_of_following() {
+        assert_eq!(catch_up_kind(None), CatchUp::Start);
+        assert_eq!(catch_up_kind(Some(Duration::from_secs(5))), CatchUp::Follow);
+        assert_eq!(
+            catch_up_kind(Some(FEED_RETENTION / 2 + Duration::from_secs(1))),
+            CatchUp::Restart
+        );
+    }
+}

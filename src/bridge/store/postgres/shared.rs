@@ -1,0 +1,256 @@
+//! [`Shared`] on PostgreSQL: key locks are transaction-level advisory locks, each held on a
+//! connection of its own pool (so that a replica holding locks can always reach the store to
+//! finish its work); the change feed, leases and the shared Tableau session are tables.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Object, Pool};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::super::shared::{FeedEntry, HeldLock, Shared, StoredSession};
+use super::super::StoreError;
+
+/// Longest wait for a key lock: past it the request fails (503) instead of hanging, and the
+/// IdP retries.
+const LOCK_TIMEOUT: &str = "30s";
+
+/// The replicas' coordination on one database.
+pub struct PgShared {
+    /// Connections that hold key locks, and nothing else.
+    locks: Pool,
+    /// The store's pool, for the feed, leases and sessions.
+    pool: Pool,
+    replica: String,
+}
+
+impl PgShared {
+    pub(super) fn new(locks: Pool, pool: Pool) -> PgShared {
+        PgShared {
+            locks,
+            pool,
+            replica: uuid::Uuid::new_v4().to_string(),
+        }
+    }
+}
+
+/// The text a lock is keyed by; PostgreSQL hashes it (`hashtextextended`, the same in every
+/// build and on every replica, unlike Rust's hasher).
+fn lock_text(tenant: &str, key: &str) -> String {
+    format!("{tenant}\u{1f}{key}")
+}
+
+/// A connection inside the transaction that holds an advisory lock. Released by commit; if it
+/// is dropped instead (a cancelled request), the transaction is rolled back on a task, or the
+/// connection closed when that is impossible, which frees the lock either way.
+struct PgLock {
+    conn: Option<Object>,
+}
+
+/// Close `conn` rather than return it to the pool in an unknown state.
+fn discard(conn: Object) {
+    drop(Object::take(conn));
+}
+
+#[async_trait]
+impl HeldLock for PgLock {
+    async fn release(mut self: Box<Self>) {
+        if let Some(conn) = self.conn.take() {
+            if conn.batch_execute("COMMIT").await.is_err() {
+                discard(conn);
+            }
+        }
+    }
+}
+
+impl Drop for PgLock {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    if conn.batch_execute("ROLLBACK").await.is_err() {
+                        discard(conn);
+                    }
+                });
+            }
+            Err(_) => discard(conn),
+        }
+    }
+}
+
+/// A connection taken for a lock: closed if the wait is cancelled half-way (it would otherwise
+/// go back to the pool inside a transaction, perhaps still waiting for the lock).
+struct Acquiring(Option<Object>);
+
+impl Drop for Acquiring {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            discard(conn);
+        }
+    }
+}
+
+#[async_trait]
+impl Shared for PgShared {
+    fn replica(&self) -> &str {
+        &self.replica
+    }
+
+    async fn lock(&self, tenant: &str, key: &str) -> Result<Box<dyn HeldLock>, StoreError> {
+        let mut taking = Acquiring(Some(self.locks.get().await?));
+        let conn = taking
+            .0
+            .as_ref()
+            .ok_or_else(|| StoreError::Task("lock connection vanished".into()))?;
+        conn.batch_execute(&format!("BEGIN; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+            .await?;
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &[&lock_text(tenant, key)],
+        )
+        .await?;
+        Ok(Box::new(PgLock {
+            conn: taking.0.take(),
+        }))
+    }
+
+    async fn publish(&self, tenant: &str, bodies: &[String]) -> Result<(), StoreError> {
+        if bodies.is_empty() {
+            return Ok(());
+        }
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        // One writer per tenant at a time, so that entries become visible in the order of
+        // their numbers: a reader that has seen entry n never later finds an entry below n.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &[&lock_text(tenant, "\u{1}feed")],
+        )
+        .await?;
+        let insert = tx
+            .prepare("INSERT INTO changes (tenant, origin, body) VALUES ($1, $2, $3)")
+            .await?;
+        for body in bodies {
+            tx.execute(&insert, &[&tenant, &self.replica, body]).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn changes_after(
+        &self,
+        tenant: &str,
+        seq: i64,
+        limit: usize,
+    ) -> Result<Vec<FeedEntry>, StoreError> {
+        let c = self.pool.get().await?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = c
+            .query(
+                "SELECT seq, origin, body FROM changes WHERE tenant = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                &[&tenant, &seq, &limit],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| FeedEntry {
+                seq: r.get(0),
+                origin: r.get(1),
+                body: r.get(2),
+            })
+            .collect())
+    }
+
+    async fn last_change(&self, tenant: &str) -> Result<i64, StoreError> {
+        let c = self.pool.get().await?;
+        Ok(c.query_one(
+            "SELECT COALESCE(MAX(seq), 0) FROM changes WHERE tenant = $1",
+            &[&tenant],
+        )
+        .await?
+        .get(0))
+    }
+
+    async fn prune_changes(&self, age: Duration) -> Result<u64, StoreError> {
+        let c = self.pool.get().await?;
+        let ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
+        Ok(c.execute(
+            "DELETE FROM changes WHERE at < now() - $1 * interval '1 millisecond'",
+            &[&(ms as f64)],
+        )
+        .await?)
+    }
+
+    async fn hold_lease(&self, tenant: &str, job: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let c = self.pool.get().await?;
+        let ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX) as f64;
+        let rows = c
+            .query(
+                "INSERT INTO leases (tenant, job, holder, expires_at)
+                 VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond')
+                 ON CONFLICT (tenant, job) DO UPDATE
+                   SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+                   WHERE leases.holder = EXCLUDED.holder OR leases.expires_at < now()
+                 RETURNING holder",
+                &[&tenant, &job, &self.replica, &ms],
+            )
+            .await?;
+        Ok(!rows.is_empty())
+    }
+
+    async fn release_leases(&self) -> Result<(), StoreError> {
+        let c = self.pool.get().await?;
+        c.execute("DELETE FROM leases WHERE holder = $1", &[&self.replica])
+            .await?;
+        Ok(())
+    }
+
+    async fn stored_session(&self, tenant: &str) -> Result<Option<StoredSession>, StoreError> {
+        let c = self.pool.get().await?;
+        let row = c
+            .query_opt(
+                "SELECT token, server, site_id, user_id FROM tableau_sessions WHERE tenant = $1",
+                &[&tenant],
+            )
+            .await?;
+        Ok(row.map(|r| StoredSession {
+            token: SecretString::from(r.get::<_, String>(0)),
+            server: r.get(1),
+            site_id: r.get(2),
+            user_id: r.get(3),
+        }))
+    }
+
+    async fn put_session(&self, tenant: &str, s: &StoredSession) -> Result<(), StoreError> {
+        let c = self.pool.get().await?;
+        c.execute(
+            "INSERT INTO tableau_sessions (tenant, token, server, site_id, user_id, signed_in_at)
+             VALUES ($1, $2, $3, $4, $5, now())
+             ON CONFLICT (tenant) DO UPDATE SET token = EXCLUDED.token, server = EXCLUDED.server,
+               site_id = EXCLUDED.site_id, user_id = EXCLUDED.user_id, signed_in_at = now()",
+            &[
+                &tenant,
+                &s.token.expose_secret(),
+                &s.server,
+                &s.site_id,
+                &s.user_id,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_keys_of_tenants_never_meet() {
+        assert_ne!(lock_text("a", "bc"), lock_text("ab", "c"));
+        assert_eq!(lock_text("t", "ann"), lock_text("t", "ann"));
+    }
+}

@@ -1,0 +1,97 @@
+//! What replicas on one store share besides the rows: locks on keys, the feed of cache changes,
+//! leases on periodic work and the Tableau session. Only a store several processes open at
+//! once offers it ([`super::Store::shared`]); on the embedded store one process serves alone
+//! and the bridge keeps all of this in memory.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+
+use super::StoreError;
+
+/// One entry of the change feed: what a replica changed in its caches, for the others to do
+/// the same before they next read them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedEntry {
+    /// Position in the feed (increasing in the order entries became visible).
+    pub seq: i64,
+    /// The replica that wrote it.
+    pub origin: String,
+    /// The change (the bridge's JSON).
+    pub body: String,
+}
+
+/// A Tableau session as the replicas share it.
+#[derive(Clone)]
+pub struct StoredSession {
+    /// `X-Tableau-Auth`.
+    pub token: SecretString,
+    /// Server address the session lives on.
+    pub server: String,
+    /// Site LUID.
+    pub site_id: String,
+    /// Signed-in user's LUID.
+    pub user_id: String,
+}
+
+impl std::fmt::Debug for StoredSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredSession")
+            .field("server", &self.server)
+            .field("site_id", &self.site_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A lock held in the database until released (or until this process's connection ends).
+#[async_trait]
+pub trait HeldLock: Send + Sync {
+    /// Let the lock go now.
+    async fn release(self: Box<Self>);
+}
+
+/// The coordination of replicas on one database.
+#[async_trait]
+pub trait Shared: Send + Sync {
+    /// This process among the replicas (random per start).
+    fn replica(&self) -> &str;
+
+    /// Hold the lock of `key` in `tenant` (keys are compared as given: callers fold case),
+    /// waiting while another replica holds it. Fails rather than wait forever.
+    async fn lock(&self, tenant: &str, key: &str) -> Result<Box<dyn HeldLock>, StoreError>;
+
+    /// Append changes to the tenant's feed, after every entry already visible.
+    async fn publish(&self, tenant: &str, bodies: &[String]) -> Result<(), StoreError>;
+
+    /// The tenant's feed entries after `seq`, oldest first, at most `limit`.
+    async fn changes_after(
+        &self,
+        tenant: &str,
+        seq: i64,
+        limit: usize,
+    ) -> Result<Vec<FeedEntry>, StoreError>;
+
+    /// The last position of the tenant's feed (0: empty).
+    async fn last_change(&self, tenant: &str) -> Result<i64, StoreError>;
+
+    /// Delete feed entries older than `age`, every tenant's; returns how many.
+    async fn prune_changes(&self, age: Duration) -> Result<u64, StoreError>;
+
+    /// Take or renew the lease on `job` of `tenant` for `ttl`: true when this replica holds it
+    /// now (it was free, expired, or already ours).
+    async fn hold_lease(&self, tenant: &str, job: &str, ttl: Duration) -> Result<bool, StoreError>;
+
+    /// Give up every lease this replica holds (shutdown), so another takes the work at once.
+    async fn release_leases(&self) -> Result<(), StoreError>;
+
+    /// The tenant's shared Tableau session, if one is stored.
+    async fn stored_session(&self, tenant: &str) -> Result<Option<StoredSession>, StoreError>;
+
+    /// Store the tenant's Tableau session (replacing the one before).
+    async fn put_session(&self, tenant: &str, session: &StoredSession) -> Result<(), StoreError>;
+}
+
+/// How long the change feed keeps entries. A replica that has not read the feed for half of
+/// this clears its caches instead of catching up (it may have missed pruned entries).
+pub const FEED_RETENTION: Duration = Duration::from_secs(3600);
