@@ -203,6 +203,19 @@ impl Caches {
         self.user_by_id.insert(IdKey::of(&u.id), u.clone());
     }
 
+    /// A user found in Tableau after Tableau said the name is taken (made elsewhere, or by a
+    /// replica that died before it told the others): remembered, and told to the other
+    /// replicas, whose indexes may answer "absent" for it otherwise.
+    pub fn learn_user(&self, u: &User) {
+        self.outbox.push(CacheChange::User {
+            id: u.id.to_string(),
+            name: u.name.to_string(),
+            previous_name: None,
+            user: Some(u.clone()),
+        });
+        self.remember_user(&Arc::new(u.clone()));
+    }
+
     /// Remember a user we just wrote, and drop the cached listing pages, which are now stale.
     pub fn put_user(&self, u: &User) {
         let previous_name = self

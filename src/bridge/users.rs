@@ -95,9 +95,9 @@ impl Tenant {
         else {
             return Err(conflict());
         };
-        // The index may not have listed this user yet: now it knows, and the IdP's next
-        // lookup finds it.
-        self.caches.remember_user(&Arc::new(existing.clone()));
+        // The index may not have listed this user yet: now it knows (and the other replicas
+        // with it), and the IdP's next lookup finds it.
+        self.caches.learn_user(&existing);
         let row = self.row_of(&existing.id).await?;
         if !row.as_ref().is_some_and(|r| r.deleted) {
             self.audit(AuditEvent::new(Operation::CreateUser, user_name).outcome("uniqueness"));

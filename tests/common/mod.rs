@@ -6,7 +6,9 @@
 //! Each test binary uses part of this module.
 #![allow(dead_code)]
 
+pub mod flows;
 pub mod postgres;
+pub mod replicas;
 pub mod tableau;
 
 use std::time::Duration;
@@ -57,6 +59,10 @@ pub struct Idp {
     /// Headers sent with every request (`If-Match`, ...).
     headers: Vec<(String, String)>,
     http: Client,
+    /// With several: each request goes to the next of these base URLs in turn (a round-robin
+    /// load balancer in front of replicas).
+    bases: Vec<String>,
+    turn: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Idp {
@@ -67,6 +73,16 @@ impl Idp {
             token: token.to_string(),
             headers: Vec::new(),
             http: Client::new(),
+            bases: Vec::new(),
+            turn: std::sync::Arc::default(),
+        }
+    }
+
+    /// A client sending each request to the next of `bases` in turn, through `http`.
+    pub fn round_robin(bases: &[String], token: &str, http: Client) -> Idp {
+        Idp {
+            bases: bases.to_vec(),
+            ..Idp::with_client(&bases[0], token, http)
         }
     }
 
@@ -81,6 +97,9 @@ impl Idp {
     fn url(&self, path: &str) -> String {
         if path.starts_with("http://") || path.starts_with("https://") {
             path.to_string()
+        } else if self.bases.len() > 1 {
+            let i = self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            format!("{}{path}", self.bases[i % self.bases.len()])
         } else {
             format!("{}{path}", self.base)
         }

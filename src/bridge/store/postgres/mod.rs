@@ -25,7 +25,7 @@ const POOL_SIZE: usize = 16;
 
 /// Connections per replica that hold key locks (one per key locked at once; requests beyond
 /// wait for one). Apart from `POOL_SIZE`, so that lock holders always reach the store.
-const LOCK_POOL_SIZE: usize = 32;
+const LOCK_POOL_SIZE: usize = 16;
 
 /// The PostgreSQL store. Cheap to clone.
 #[derive(Clone)]

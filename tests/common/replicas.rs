@@ -1,0 +1,186 @@
+//! Replicas as production runs them: one emulated Tableau, a private PostgreSQL cluster, and
+//! several `tableau-scim serve` processes on one database, each with its own port, behind a
+//! round-robin IdP client ([`Idp::round_robin`]). A replica can be killed with SIGKILL.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::{Client, Method};
+use tableau_scim::tableau::emulator::{self, EmulatorConfig, RunningEmulator};
+
+use super::flows::Provisioned;
+use super::postgres::PgCluster;
+use super::Idp;
+
+/// The SCIM token the replicas accept.
+pub const TOKEN: &str = "replicas-scim-token-0001";
+
+/// The PAT secret of the emulated site (`acme`, PAT `scim`).
+pub const PAT_SECRET: &str = "replicas-pat-secret";
+
+/// The emulated site's configuration the replicas expect.
+pub fn site() -> EmulatorConfig {
+    EmulatorConfig::new("acme", "scim", PAT_SECRET)
+}
+
+/// Replicas on one database.
+pub struct Replicas {
+    /// The emulated Tableau.
+    pub emulator: RunningEmulator,
+    /// The IdP, sending each request to the next replica.
+    pub idp: Idp,
+    /// Each replica's SCIM base URL.
+    pub bases: Vec<String>,
+    procs: Vec<Option<Child>>,
+    configs: Vec<PathBuf>,
+    _cluster: PgCluster,
+    _dir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+impl Replicas {
+    /// Start `emulator`, a cluster, and `n` replicas whose tenant section ends with `tenant_toml`
+    /// (role mappings, retry budget, ...); wait until every one is ready.
+    pub async fn start(emulator: EmulatorConfig, n: usize, tenant_toml: &str) -> Replicas {
+        let cluster = PgCluster::start();
+        let url = cluster.database("replicas");
+        let emulator = emulator::start("127.0.0.1:0", emulator, 2).expect("the emulator starts");
+        let dir = super::tempdir();
+        let mut configs = Vec::new();
+        let mut bases = Vec::new();
+        for i in 0..n {
+            let port = free_port();
+            let text = format!(
+                "[server]\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\nstore_url = \"{url}\"\n\n[[tenants]]\nid = \"acme\"\ntableau_url = \"{}\"\nsite = \"acme\"\ndeployment = \"server\"\npat_name = \"scim\"\n{tenant_toml}\n",
+                dir.path().join(format!("data{i}")).display(),
+                emulator.url(),
+            );
+            let path = dir.path().join(format!("replica{i}.toml"));
+            std::fs::write(&path, text).expect("the configuration is written");
+            configs.push(path);
+            bases.push(format!("http://127.0.0.1:{port}/scim/v2"));
+        }
+        // An IdP waits for slow answers (a stalled Tableau call is retried inside).
+        let http = Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap_or_default();
+        let mut r = Replicas {
+            idp: Idp::round_robin(&bases, TOKEN, http),
+            emulator,
+            bases,
+            procs: Vec::new(),
+            configs,
+            _cluster: cluster,
+            _dir: dir,
+        };
+        for i in 0..n {
+            let child = r.spawn(i);
+            r.procs.push(Some(child));
+        }
+        for i in 0..n {
+            r.wait_ready(i).await;
+        }
+        r
+    }
+
+    fn spawn(&self, i: usize) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_tableau-scim"))
+            .args(["serve", "--config"])
+            .arg(&self.configs[i])
+            .env("TABLEAU_SCIM_TENANT_ACME_PAT_SECRET", PAT_SECRET)
+            .env("TABLEAU_SCIM_TENANT_ACME_TOKENS", TOKEN)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tableau-scim serve starts")
+    }
+
+    /// Wait (up to 20 s) until replica `i` says it is ready.
+    pub async fn wait_ready(&self, i: usize) {
+        let ready = self.bases[i].replace("/scim/v2", "/readyz");
+        let probe = Idp::new(&self.bases[i], TOKEN);
+        for _ in 0..400 {
+            let r = probe.try_raw(Method::GET, &ready, None, None, None).await;
+            if r.is_ok_and(|r| r.status.is_success()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("replica {i} did not become ready");
+    }
+
+    /// An IdP client of replica `i` alone.
+    pub fn idp_of(&self, i: usize) -> Idp {
+        Idp::new(&self.bases[i], TOKEN)
+    }
+
+    /// `kill -9` replica `i`.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut c) = self.procs[i].take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Stop replica `i` as an orchestrator does (SIGTERM), and wait for it to exit.
+    pub fn terminate(&mut self, i: usize) {
+        if let Some(mut c) = self.procs[i].take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let _ = c.wait();
+        }
+    }
+
+    /// Start replica `i` again on the same configuration.
+    pub async fn restart(&mut self, i: usize) {
+        let child = self.spawn(i);
+        self.procs[i] = Some(child);
+        self.wait_ready(i).await;
+    }
+
+    /// Calls the emulator counted for `key` since the last reset.
+    pub fn calls(&self, key: &str) -> u64 {
+        self.emulator
+            .with_state(|s| s.stats_snapshot().get(key).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    /// Zero the emulator's counters.
+    pub fn reset_calls(&self) {
+        self.emulator.with_state(|s| s.reset_stats());
+    }
+
+    /// Every user name in Tableau.
+    pub fn user_names(&self) -> Vec<String> {
+        self.emulator
+            .with_state(|s| s.user_names())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Replicas {
+    fn drop(&mut self) {
+        for i in 0..self.procs.len() {
+            self.kill(i);
+        }
+    }
+}
+
+impl Provisioned for Replicas {
+    fn idp(&self) -> &Idp {
+        &self.idp
+    }
+    fn emulator(&self) -> &RunningEmulator {
+        &self.emulator
+    }
+}
