@@ -41,25 +41,23 @@ async fn retrying(
 /// Create a user the way an IdP does: retry, and on 409 look the user up and link it.
 async fn idp_create(idp: &Idp, body: Value) -> String {
     let name = body["userName"].as_str().unwrap_or_default().to_string();
-    loop {
-        let (s, v) = retrying(idp, Method::POST, "/Users", Some(body.clone())).await;
-        match s {
-            StatusCode::CREATED => return id(&v),
-            StatusCode::CONFLICT => {
-                let q = format!(
-                    "/Users?filter=userName%20eq%20%22{}%22",
-                    name.replace('@', "%40")
-                );
-                let (s, l) = retrying(idp, Method::GET, &q, None).await;
-                assert_eq!(s, StatusCode::OK, "{l}");
-                assert_eq!(
-                    l["totalResults"], 1,
-                    "a 409 for {name} means another replica has it: {l}"
-                );
-                return id(&l["Resources"][0]);
-            }
-            other => panic!("create {name}: {other} {v}"),
+    let (s, v) = retrying(idp, Method::POST, "/Users", Some(body.clone())).await;
+    match s {
+        StatusCode::CREATED => id(&v),
+        StatusCode::CONFLICT => {
+            let q = format!(
+                "/Users?filter=userName%20eq%20%22{}%22",
+                name.replace('@', "%40")
+            );
+            let (s, l) = retrying(idp, Method::GET, &q, None).await;
+            assert_eq!(s, StatusCode::OK, "{l}");
+            assert_eq!(
+                l["totalResults"], 1,
+                "a 409 for {name} means another replica has it: {l}"
+            );
+            id(&l["Resources"][0])
         }
+        other => panic!("create {name}: {other} {v}"),
     }
 }
 
