@@ -392,3 +392,45 @@ async fn the_fault_soak_against_three_replicas_loses_nothing() {
         assert_eq!(members, want, "group Soak {g}");
     }
 }
+
+/// The site's names are listed by one replica at a time (the lease holder); the others apply
+/// what its listing found: a user made by hand in Tableau is found by a lookup on every replica,
+/// at no Tableau call, and the listing calls over a few seconds are one replica's, not three.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_replica_lists_the_site_and_the_others_learn_what_it_found() {
+    use tableau_scim::tableau::SiteRole;
+    let r = Replicas::start(site(), 3, "[tenants.cache]\nnames_refresh_secs = 1\n").await;
+    r.emulator
+        .with_state(|s| s.add_user("byhand@example.com", SiteRole::Explorer, None, None, None));
+    // Three periods: every replica has listed once at start; now only the holder lists.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    r.reset_calls();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let listings = r.calls("GET /sites/{id}/users");
+    assert!(
+        (2..=6).contains(&listings),
+        "{listings} listings in 4 s at one a second: one replica lists"
+    );
+    r.reset_calls();
+    for i in 0..3 {
+        let (s, l) = r
+            .idp_of(i)
+            .get("/Users?filter=userName%20eq%20%22byhand%40example.com%22")
+            .await;
+        assert_eq!(
+            (s, l["totalResults"].clone()),
+            (StatusCode::OK, json!(1)),
+            "replica {i}: {l}"
+        );
+        let (_, none) = r
+            .idp_of(i)
+            .get("/Users?filter=userName%20eq%20%22nobody%40example.com%22")
+            .await;
+        assert_eq!(none["totalResults"], 0);
+    }
+    // (The holder's next listing, one call, may fall in this window.)
+    assert!(
+        r.calls("GET /sites/{id}/users") <= 1,
+        "every replica's index is fresh and complete: lookups cost no call"
+    );
+}

@@ -6,7 +6,9 @@
 //! With replicas on one store, reconciliation and the retentions run on one replica at a time:
 //! each replica asks for the job's lease when it is due, and only the holder runs it. A lease
 //! lasts a period and a half, so when its holder dies another replica takes the job over at its
-//! next turn. Each replica lists names itself: the index lives in its memory.
+//! next turn. The site's names are listed by each replica at start (its index lives in its
+//! memory), then only by the holder of the listing lease, which publishes what it found
+//! changed ([`super::listing_diff`]); the others apply that and trust their index as fresh.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -48,6 +50,13 @@ pub fn spawn_name_listing(tenant: &Arc<Tenant>, every: Duration) {
                 return;
             };
             let started = Instant::now();
+            // With replicas, one lists (the lease holder) and the others apply what it found;
+            // an index that never listed (or forgot its listing) lists for itself.
+            if t.caches.names.has_listed() && !t.replicas.may_run("names", lease_for(every)).await {
+                drop(t);
+                tokio::time::sleep_until(next_listing(started, every, &id).into()).await;
+                continue;
+            }
             let next = match t.list_names().await {
                 Ok(()) => next_listing(started, every, &id),
                 Err(e) => {

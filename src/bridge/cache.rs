@@ -364,6 +364,31 @@ impl Caches {
                 self.group_members.invalidate(group_id.as_str());
                 self.asserted_in_step.invalidate(group_id.as_str());
             }
+            CacheChange::Listed { age_ms, changes } => {
+                self.user_pages.invalidate_all();
+                for (id, name) in &changes.removed {
+                    self.drop_user(id, name);
+                }
+                for id in &changes.changed {
+                    self.user_by_id.invalidate(&IdKey::of(id));
+                }
+                // Only gaps are filled: a user this replica holds is as new as the feed made
+                // it, perhaps newer than the listing.
+                for u in changes.added {
+                    let known = self.user_by_id.get(&IdKey::of(&u.id)).is_some()
+                        || matches!(
+                            self.names.lookup(&u.name, std::time::Instant::now()),
+                            super::name_index::Answer::Present(_)
+                        );
+                    if !known {
+                        self.remember_user(&Arc::new(u));
+                    }
+                }
+                let started = std::time::Instant::now()
+                    .checked_sub(std::time::Duration::from_millis(age_ms))
+                    .unwrap_or_else(std::time::Instant::now);
+                self.names.listed_elsewhere(started);
+            }
             CacheChange::All => self.clear(),
         }
     }

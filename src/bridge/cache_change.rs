@@ -44,6 +44,14 @@ pub enum CacheChange {
         /// LUID.
         group_id: String,
     },
+    /// The replica holding the listing lease listed the site: what differed, and how long
+    /// ago the listing started. The others apply it and trust their index from then on.
+    Listed {
+        /// Milliseconds from the listing's start to its publication.
+        age_ms: u64,
+        /// The differences.
+        changes: crate::bridge::listing_diff::ListingChanges,
+    },
     /// Anything may have changed: forget every cached entry (the writer lost changes it
     /// could not publish).
     All,

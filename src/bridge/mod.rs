@@ -18,6 +18,7 @@ pub mod group_plan;
 mod group_roles;
 mod groups;
 pub mod health;
+pub mod listing_diff;
 pub mod mapping;
 pub mod name_index;
 pub mod operation;

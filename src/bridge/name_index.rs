@@ -178,6 +178,30 @@ impl NameIndex {
         fresh.then(|| names.users.table.iter().cloned().collect())
     }
 
+    /// Every user in the index, complete or not (to compare two listings).
+    pub fn snapshot(&self) -> Vec<Arc<User>> {
+        self.names
+            .read()
+            .map(|n| n.users.table.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether a listing has completed since the index was made or last forgotten.
+    pub fn has_listed(&self) -> bool {
+        self.names.read().is_ok_and(|n| n.complete_since.is_some())
+    }
+
+    /// Another replica listed the site from `started` on, and its differences have been
+    /// applied here: the index is complete from then on, if it was complete before (an index
+    /// that never listed, or forgot its listing, lists for itself).
+    pub fn listed_elsewhere(&self, started: Instant) {
+        if let Ok(mut names) = self.names.write() {
+            if names.complete_since.is_some_and(|t| t < started) {
+                names.complete_since = Some(started);
+            }
+        }
+    }
+
     /// Users in the index.
     pub fn len(&self) -> usize {
         self.names.read().map_or(0, |n| n.users.len())

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::bridge::cache_change::CacheChange;
+use crate::bridge::listing_diff::listing_changes;
 use crate::bridge::tenant::KeyGuard;
 use serde_json::Value;
 
@@ -92,6 +94,11 @@ impl Tenant {
     /// List the site's users and groups once: the name index, complete from this listing's
     /// start, and the group list. One call per 1,000 users and one per 1,000 groups.
     pub async fn list_names(&self) -> BridgeResult<()> {
+        // With replicas, what the listing finds changed goes to the others, whose indexes then
+        // need no listing of their own (only from an index that was complete: a first listing
+        // finds everything "added").
+        let before = (self.replicas.is_shared() && self.caches.names.has_listed())
+            .then(|| self.caches.names.snapshot());
         let started = self.caches.names.begin_listing();
         let users: Vec<Arc<User>> = match self.client.all_users_as(|u| self.caches.shared(u)).await
         {
@@ -106,6 +113,9 @@ impl Tenant {
         }
         let count = users.len();
         self.caches.names.finish_listing(users, started);
+        if let Some(before) = before {
+            self.publish_listing(&before, started).await;
+        }
         let groups = self.client.all_groups().await?;
         for g in groups.iter().filter(|g| !g.is_all_users()) {
             self.caches.remember_group(g);
@@ -113,6 +123,25 @@ impl Tenant {
         self.caches.group_list.insert((), Arc::new(groups));
         tracing::debug!(tenant.id = %self.id, users = count, "listed the site's names");
         Ok(())
+    }
+
+    /// Tell the other replicas what this listing found changed since `before`.
+    async fn publish_listing(&self, before: &[Arc<User>], started: Instant) {
+        /// Past this many differences the others are told to forget and list for themselves.
+        const MOST: usize = 5_000;
+        let changes = listing_changes(before, &self.caches.names.snapshot());
+        let change = if changes.len() > MOST {
+            CacheChange::All
+        } else {
+            CacheChange::Listed {
+                age_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                changes,
+            }
+        };
+        self.caches.outbox.push(change);
+        if let Err(e) = self.replicas.publish().await {
+            tracing::warn!(tenant.id = %self.id, error = %e, "the listing's changes are not yet published");
+        }
     }
 
     /// Whether the name index is complete (the site has been listed recently enough).

@@ -1,0 +1,133 @@
+//! Provisioning at Tableau's latency with three replicas on one PostgreSQL against one replica,
+//! in the same run: `cargo bench --bench replicas`. The emulator adds `BENCH_LATENCY_MS` (50) to
+//! every call; the IdP keeps 8 requests in flight per replica, sent round robin. Each user is
+//! synced as Okta does (a `userName eq` lookup, then the create with name and email: Add User
+//! and Update User), then its role changed. The bound is what the Tableau calls alone allow:
+//! requests in flight / (calls per operation x latency). `BENCH_USERS` (3000) users for three
+//! replicas, a third of them for one.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::replicas::{site, Replicas};
+use common::Idp;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A SCIM request that must succeed, tried up to five times; its body.
+async fn send(idp: &Idp, method: Method, path: &str, body: Value) -> Value {
+    for _ in 0..5 {
+        let body = Some(body.clone()).filter(|b| !b.is_null());
+        if let Ok((status, answer)) = idp.try_call(method.clone(), path, body).await {
+            if status.is_success() {
+                return answer;
+            }
+        }
+    }
+    panic!("{path} kept failing");
+}
+
+async fn run<F, Fut>(n: usize, concurrency: usize, work: F) -> Duration
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let work = Arc::new(work);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (next, work) = (next.clone(), work.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                work(i).await;
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    started.elapsed()
+}
+
+/// Sync `n` users, then change their roles, through `replicas` replicas; print both rows.
+async fn measure(replicas: usize, n: usize, latency: usize) {
+    let mut emu = site();
+    emu.faults.latency_ms = latency as u64;
+    let r = Replicas::start(emu, replicas, "").await;
+    let concurrency = 8 * replicas;
+    r.reset_calls();
+    let ids = Arc::new(std::sync::Mutex::new(vec![String::new(); n]));
+    let (idp, out) = (r.idp.clone(), ids.clone());
+    let tag = format!("r{replicas}");
+    let create = run(n, concurrency, move |i| {
+        let (idp, out, tag) = (idp.clone(), out.clone(), tag.clone());
+        async move {
+            let name = format!("{tag}u{i:05}@example.com");
+            let found = send(&idp, Method::GET, &format!("/Users?filter=userName%20eq%20%22{}%22", name.replace('@', "%40")), json!(null)).await;
+            assert_eq!(found["totalResults"], 0);
+            let u = send(&idp, Method::POST, "/Users", json!({"userName": name, "name": {"givenName": "P", "familyName": i.to_string()}, "emails": [{"value": name, "primary": true}]})).await;
+            if let Ok(mut v) = out.lock() {
+                v[i] = u["id"].as_str().unwrap_or_default().to_string();
+            }
+        }
+    })
+    .await;
+    let work_calls = |r: &Replicas| {
+        r.emulator.with_state(|s| s.total_calls()).unwrap_or(0) - r.calls("POST /auth/signin")
+    };
+    let create_calls = work_calls(&r);
+    let sign_ins = r.calls("POST /auth/signin");
+    r.reset_calls();
+    let ids: Arc<Vec<String>> = Arc::new(ids.lock().map(|v| v.clone()).unwrap_or_default());
+    let idp = r.idp.clone();
+    let change = run(n, concurrency, move |i| {
+        let (idp, ids) = (idp.clone(), ids.clone());
+        async move {
+            send(&idp, Method::PATCH, &format!("/Users/{}", ids[i]), json!({"Operations":[{"op":"replace","path":"roles","value":[{"value":"Explorer"}]}]})).await;
+        }
+    })
+    .await;
+    let change_calls = work_calls(&r);
+    let report = |name: &str, took: Duration, calls: u64| {
+        let per_op = calls as f64 / n as f64;
+        let achieved = n as f64 / took.as_secs_f64();
+        let bound = concurrency as f64 / (per_op * latency as f64 / 1000.0);
+        println!(
+            "{replicas:>8} {name:<22} {n:>6} {:>8.1} {per_op:>9.2} {achieved:>9.1} {bound:>9.1} {:>7.1}%",
+            took.as_secs_f64(),
+            100.0 * achieved / bound
+        );
+    };
+    report("sync (lookup+create)", create, create_calls);
+    report("role change", change, change_calls);
+    println!("{replicas:>8} sign-ins during the sync: {sign_ins}");
+}
+
+#[tokio::main]
+async fn main() {
+    let n = env("BENCH_USERS", 3000);
+    let latency = env("BENCH_LATENCY_MS", 50);
+    println!("latency {latency} ms per Tableau call, 8 SCIM requests in flight per replica, PostgreSQL store");
+    println!(
+        "{:>8} {:<22} {:>6} {:>8} {:>9} {:>9} {:>9} {:>8}",
+        "replicas", "operation", "users", "seconds", "calls/op", "users/s", "bound/s", "of bound"
+    );
+    measure(1, n / 3, latency).await;
+    measure(3, n, latency).await;
+}
