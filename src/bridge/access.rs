@@ -117,6 +117,8 @@ pub fn access_entries(
 impl Tenant {
     /// Every user of the site as [`AccessEntry`]s.
     pub async fn access(&self) -> BridgeResult<Vec<AccessEntry>> {
+        // What the other replicas wrote first, as a SCIM request does.
+        self.replicas.catch_up().await?;
         let users = match self.caches.names.users(Instant::now()) {
             Some(u) => u,
             None => self

@@ -159,7 +159,7 @@ impl Store for PgStore {
     async fn user(&self, tenant: &str, id: &str) -> Result<Option<UserRow>, StoreError> {
         let c = self.pool.get().await?;
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant = $1 AND id = $2");
-        c.query_opt(&sql, &[&tenant, &id])
+        c.query_opt(&c.prepare_cached(&sql).await?, &[&tenant, &id])
             .await?
             .map(|r| user_of(&r))
             .transpose()
@@ -168,7 +168,7 @@ impl Store for PgStore {
     async fn users(&self, tenant: &str) -> Result<Vec<UserRow>, StoreError> {
         let c = self.pool.get().await?;
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant = $1");
-        c.query(&sql, &[&tenant])
+        c.query(&c.prepare_cached(&sql).await?, &[&tenant])
             .await?
             .iter()
             .map(user_of)
@@ -183,7 +183,10 @@ impl Store for PgStore {
         let c = self.pool.get().await?;
         let rows = c
             .query(
-                "SELECT id FROM users WHERE tenant = $1 AND external_id = $2 AND NOT deleted",
+                &c.prepare_cached(
+                    "SELECT id FROM users WHERE tenant = $1 AND external_id = $2 AND NOT deleted",
+                )
+                .await?,
                 &[&tenant, &external_id],
             )
             .await?;
@@ -193,10 +196,10 @@ impl Store for PgStore {
     async fn put_user(&self, tenant: &str, row: UserRow) -> Result<(), StoreError> {
         let c = self.pool.get().await?;
         c.execute(
-            "INSERT INTO users (tenant, id, user_name, external_id, attributes, created, last_modified, restore_role, deleted)
+            &c.prepare_cached("INSERT INTO users (tenant, id, user_name, external_id, attributes, created, last_modified, restore_role, deleted)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (tenant, id) DO UPDATE SET user_name = $3, external_id = $4, attributes = $5,
-               created = $6, last_modified = $7, restore_role = $8, deleted = $9",
+               created = $6, last_modified = $7, restore_role = $8, deleted = $9").await?,
             &[
                 &tenant,
                 &row.id,
@@ -217,12 +220,14 @@ impl Store for PgStore {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
         tx.execute(
-            "DELETE FROM users WHERE tenant = $1 AND id = $2",
+            &tx.prepare_cached("DELETE FROM users WHERE tenant = $1 AND id = $2")
+                .await?,
             &[&tenant, &id],
         )
         .await?;
         tx.execute(
-            "DELETE FROM group_members WHERE tenant = $1 AND user_id = $2",
+            &tx.prepare_cached("DELETE FROM group_members WHERE tenant = $1 AND user_id = $2")
+                .await?,
             &[&tenant, &id],
         )
         .await?;
@@ -233,7 +238,7 @@ impl Store for PgStore {
     async fn group(&self, tenant: &str, id: &str) -> Result<Option<GroupRow>, StoreError> {
         let c = self.pool.get().await?;
         let sql = format!("SELECT {GROUP_COLUMNS} FROM groups WHERE tenant = $1 AND id = $2");
-        Ok(c.query_opt(&sql, &[&tenant, &id])
+        Ok(c.query_opt(&c.prepare_cached(&sql).await?, &[&tenant, &id])
             .await?
             .map(|r| group_of(&r)))
     }
@@ -241,7 +246,7 @@ impl Store for PgStore {
     async fn groups(&self, tenant: &str) -> Result<Vec<GroupRow>, StoreError> {
         let c = self.pool.get().await?;
         let sql = format!("SELECT {GROUP_COLUMNS} FROM groups WHERE tenant = $1");
-        Ok(c.query(&sql, &[&tenant])
+        Ok(c.query(&c.prepare_cached(&sql).await?, &[&tenant])
             .await?
             .iter()
             .map(group_of)
@@ -251,8 +256,8 @@ impl Store for PgStore {
     async fn put_group(&self, tenant: &str, row: GroupRow) -> Result<(), StoreError> {
         let c = self.pool.get().await?;
         c.execute(
-            "INSERT INTO groups (tenant, id, display_name, external_id, created, last_modified) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (tenant, id) DO UPDATE SET display_name = $3, external_id = $4, created = $5, last_modified = $6",
+            &c.prepare_cached("INSERT INTO groups (tenant, id, display_name, external_id, created, last_modified) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (tenant, id) DO UPDATE SET display_name = $3, external_id = $4, created = $5, last_modified = $6").await?,
             &[&tenant, &row.id, &row.display_name, &row.external_id, &row.created, &row.last_modified],
         )
         .await?;
@@ -267,7 +272,8 @@ impl Store for PgStore {
             "DELETE FROM group_members WHERE tenant = $1 AND group_id = $2",
             "DELETE FROM members_known WHERE tenant = $1 AND group_id = $2",
         ] {
-            tx.execute(sql, &[&tenant, &id]).await?;
+            tx.execute(&tx.prepare_cached(sql).await?, &[&tenant, &id])
+                .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -281,7 +287,10 @@ impl Store for PgStore {
         let c = self.pool.get().await?;
         let known = c
             .query_opt(
-                "SELECT 1 FROM members_known WHERE tenant = $1 AND group_id = $2",
+                &c.prepare_cached(
+                    "SELECT 1 FROM members_known WHERE tenant = $1 AND group_id = $2",
+                )
+                .await?,
                 &[&tenant, &group_id],
             )
             .await?;
@@ -290,7 +299,10 @@ impl Store for PgStore {
         }
         let rows = c
             .query(
-                "SELECT user_id FROM group_members WHERE tenant = $1 AND group_id = $2",
+                &c.prepare_cached(
+                    "SELECT user_id FROM group_members WHERE tenant = $1 AND group_id = $2",
+                )
+                .await?,
                 &[&tenant, &group_id],
             )
             .await?;
@@ -304,7 +316,8 @@ impl Store for PgStore {
         let c = self.pool.get().await?;
         let mut out: HashMap<String, Vec<String>> = c
             .query(
-                "SELECT group_id FROM members_known WHERE tenant = $1",
+                &c.prepare_cached("SELECT group_id FROM members_known WHERE tenant = $1")
+                    .await?,
                 &[&tenant],
             )
             .await?
@@ -313,7 +326,8 @@ impl Store for PgStore {
             .collect();
         for r in c
             .query(
-                "SELECT group_id, user_id FROM group_members WHERE tenant = $1",
+                &c.prepare_cached("SELECT group_id, user_id FROM group_members WHERE tenant = $1")
+                    .await?,
                 &[&tenant],
             )
             .await?
@@ -334,8 +348,8 @@ impl Store for PgStore {
         let c = self.pool.get().await?;
         let rows = c
             .query(
-                "SELECT m.group_id FROM group_members m JOIN members_known k ON k.tenant = m.tenant AND k.group_id = m.group_id
-                 WHERE m.tenant = $1 AND m.user_id = $2",
+                &c.prepare_cached("SELECT m.group_id FROM group_members m JOIN members_known k ON k.tenant = m.tenant AND k.group_id = m.group_id
+                 WHERE m.tenant = $1 AND m.user_id = $2").await?,
                 &[&tenant, &user_id],
             )
             .await?;
@@ -353,18 +367,18 @@ impl Store for PgStore {
         let tx = c.transaction().await?;
         // Whole lists in one statement each: a 10,000-member group costs two round trips.
         tx.execute(
-            "DELETE FROM group_members WHERE tenant = $1 AND group_id = $2 AND user_id = ANY($3)",
+            &tx.prepare_cached("DELETE FROM group_members WHERE tenant = $1 AND group_id = $2 AND user_id = ANY($3)").await?,
             &[&tenant, &group_id, &removed],
         )
         .await?;
         tx.execute(
-            "INSERT INTO group_members (tenant, group_id, user_id) SELECT $1, $2, u FROM unnest($3::text[]) AS u
-             ON CONFLICT DO NOTHING",
+            &tx.prepare_cached("INSERT INTO group_members (tenant, group_id, user_id) SELECT $1, $2, u FROM unnest($3::text[]) AS u
+             ON CONFLICT DO NOTHING").await?,
             &[&tenant, &group_id, &added],
         )
         .await?;
         tx.execute(
-            "INSERT INTO members_known (tenant, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &tx.prepare_cached("INSERT INTO members_known (tenant, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING").await?,
             &[&tenant, &group_id],
         )
         .await?;
@@ -375,8 +389,11 @@ impl Store for PgStore {
     async fn put_drift(&self, tenant: &str, record: DriftRecord) -> Result<(), StoreError> {
         let c = self.pool.get().await?;
         c.execute(
-            "INSERT INTO drift (tenant, at, complete, report) VALUES ($1, $2, $3, $4)
+            &c.prepare_cached(
+                "INSERT INTO drift (tenant, at, complete, report) VALUES ($1, $2, $3, $4)
              ON CONFLICT (tenant) DO UPDATE SET at = $2, complete = $3, report = $4",
+            )
+            .await?,
             &[
                 &tenant,
                 &record.at,
@@ -392,7 +409,8 @@ impl Store for PgStore {
         let c = self.pool.get().await?;
         let Some(r) = c
             .query_opt(
-                "SELECT at, complete, report FROM drift WHERE tenant = $1",
+                &c.prepare_cached("SELECT at, complete, report FROM drift WHERE tenant = $1")
+                    .await?,
                 &[&tenant],
             )
             .await?
@@ -428,7 +446,8 @@ impl Store for PgStore {
                     AND ($4::text IS NULL OR at >= $4) AND ($5::text IS NULL OR at < $5)";
         let total: i64 = c
             .query_one(
-                &format!("SELECT count(*) FROM audit WHERE {cond}"),
+                &c.prepare_cached(&format!("SELECT count(*) FROM audit WHERE {cond}"))
+                    .await?,
                 &[&tenant, &q.resource, &q.operation, &q.since, &q.until],
             )
             .await?
@@ -437,10 +456,10 @@ impl Store for PgStore {
         let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
         let rows = c
             .query(
-                &format!(
+                &c.prepare_cached(&format!(
                     "SELECT at, operation, resource, tableau_calls, role_before, role_after, outcome FROM audit
                      WHERE {cond} ORDER BY seq DESC LIMIT $6 OFFSET $7"
-                ),
+                )).await?,
                 &[&tenant, &q.resource, &q.operation, &q.since, &q.until, &limit, &offset],
             )
             .await?;
@@ -467,7 +486,8 @@ impl Store for PgStore {
 
     async fn ready(&self) -> Result<(), StoreError> {
         let c = self.pool.get().await?;
-        c.query_one("SELECT 1", &[]).await?;
+        c.query_one(&c.prepare_cached("SELECT 1").await?, &[])
+            .await?;
         Ok(())
     }
 
@@ -477,7 +497,7 @@ impl Store for PgStore {
         loop {
             let n = c
                 .execute(
-                    "DELETE FROM audit WHERE seq IN (SELECT seq FROM audit WHERE at < $1 ORDER BY seq LIMIT 10000)",
+                    &c.prepare_cached("DELETE FROM audit WHERE seq IN (SELECT seq FROM audit WHERE at < $1 ORDER BY seq LIMIT 10000)").await?,
                     &[&before],
                 )
                 .await?;

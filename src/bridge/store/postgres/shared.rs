@@ -107,11 +107,10 @@ impl Shared for PgShared {
             .ok_or_else(|| StoreError::Task("lock connection vanished".into()))?;
         conn.batch_execute(&format!("BEGIN; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
             .await?;
-        conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-            &[&lock_text(tenant, key)],
-        )
-        .await?;
+        let lock = conn
+            .prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .await?;
+        conn.execute(&lock, &[&lock_text(tenant, key)]).await?;
         Ok(Box::new(PgLock {
             conn: taking.0.take(),
         }))
@@ -126,12 +125,13 @@ impl Shared for PgShared {
         // One writer per tenant at a time, so that entries become visible in the order of
         // their numbers: a reader that has seen entry n never later finds an entry below n.
         tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &tx.prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .await?,
             &[&lock_text(tenant, "\u{1}feed")],
         )
         .await?;
         let insert = tx
-            .prepare("INSERT INTO changes (tenant, origin, body) VALUES ($1, $2, $3)")
+            .prepare_cached("INSERT INTO changes (tenant, origin, body) VALUES ($1, $2, $3)")
             .await?;
         for body in bodies {
             tx.execute(&insert, &[&tenant, &self.replica, body]).await?;
@@ -150,7 +150,7 @@ impl Shared for PgShared {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = c
             .query(
-                "SELECT seq, origin, body FROM changes WHERE tenant = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                &c.prepare_cached("SELECT seq, origin, body FROM changes WHERE tenant = $1 AND seq > $2 ORDER BY seq LIMIT $3").await?,
                 &[&tenant, &seq, &limit],
             )
             .await?;
@@ -167,7 +167,8 @@ impl Shared for PgShared {
     async fn last_change(&self, tenant: &str) -> Result<i64, StoreError> {
         let c = self.pool.get().await?;
         Ok(c.query_one(
-            "SELECT COALESCE(MAX(seq), 0) FROM changes WHERE tenant = $1",
+            &c.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM changes WHERE tenant = $1")
+                .await?,
             &[&tenant],
         )
         .await?
@@ -178,7 +179,10 @@ impl Shared for PgShared {
         let c = self.pool.get().await?;
         let ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
         Ok(c.execute(
-            "DELETE FROM changes WHERE at < now() - $1 * interval '1 millisecond'",
+            &c.prepare_cached(
+                "DELETE FROM changes WHERE at < now() - $1 * interval '1 millisecond'",
+            )
+            .await?,
             &[&(ms as f64)],
         )
         .await?)
@@ -189,12 +193,15 @@ impl Shared for PgShared {
         let ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX) as f64;
         let rows = c
             .query(
-                "INSERT INTO leases (tenant, job, holder, expires_at)
+                &c.prepare_cached(
+                    "INSERT INTO leases (tenant, job, holder, expires_at)
                  VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond')
                  ON CONFLICT (tenant, job) DO UPDATE
                    SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
                    WHERE leases.holder = EXCLUDED.holder OR leases.expires_at < now()
                  RETURNING holder",
+                )
+                .await?,
                 &[&tenant, &job, &self.replica, &ms],
             )
             .await?;
@@ -203,8 +210,12 @@ impl Shared for PgShared {
 
     async fn release_leases(&self) -> Result<(), StoreError> {
         let c = self.pool.get().await?;
-        c.execute("DELETE FROM leases WHERE holder = $1", &[&self.replica])
-            .await?;
+        c.execute(
+            &c.prepare_cached("DELETE FROM leases WHERE holder = $1")
+                .await?,
+            &[&self.replica],
+        )
+        .await?;
         Ok(())
     }
 
@@ -212,7 +223,7 @@ impl Shared for PgShared {
         let c = self.pool.get().await?;
         let row = c
             .query_opt(
-                "SELECT token, server, site_id, user_id FROM tableau_sessions WHERE tenant = $1",
+                &c.prepare_cached("SELECT token, server, site_id, user_id FROM tableau_sessions WHERE tenant = $1").await?,
                 &[&tenant],
             )
             .await?;
@@ -227,10 +238,10 @@ impl Shared for PgShared {
     async fn put_session(&self, tenant: &str, s: &StoredSession) -> Result<(), StoreError> {
         let c = self.pool.get().await?;
         c.execute(
-            "INSERT INTO tableau_sessions (tenant, token, server, site_id, user_id, signed_in_at)
+            &c.prepare_cached("INSERT INTO tableau_sessions (tenant, token, server, site_id, user_id, signed_in_at)
              VALUES ($1, $2, $3, $4, $5, now())
              ON CONFLICT (tenant) DO UPDATE SET token = EXCLUDED.token, server = EXCLUDED.server,
-               site_id = EXCLUDED.site_id, user_id = EXCLUDED.user_id, signed_in_at = now()",
+               site_id = EXCLUDED.site_id, user_id = EXCLUDED.user_id, signed_in_at = now()").await?,
             &[
                 &tenant,
                 &s.token.expose_secret(),
