@@ -4,7 +4,7 @@
 //! synced as Okta does (a `userName eq` lookup, then the create with name and email: Add User
 //! and Update User), then its role changed. The bound is what the Tableau calls alone allow:
 //! requests in flight / (calls per operation x latency). `BENCH_USERS` (3000) users for three
-//! replicas, a third of them for one.
+//! replicas, a third of them for one, and for the reference: one instance on SQLite.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::replicas::{site, Replicas};
-use common::Idp;
+use common::replicas::{site, Replicas, TOKEN};
+use common::{Idp, Site};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -65,15 +65,64 @@ where
     started.elapsed()
 }
 
-/// Sync `n` users, then change their roles, through `replicas` replicas; print both rows.
+/// What the measurement needs of a deployment: the IdP's client, and the emulator's counters.
+trait Deployment {
+    fn idp(&self) -> &Idp;
+    fn calls(&self, key: &str) -> u64;
+    fn total_calls(&self) -> u64;
+    fn reset_calls(&self);
+}
+
+impl Deployment for Replicas {
+    fn idp(&self) -> &Idp {
+        &self.idp
+    }
+    fn calls(&self, key: &str) -> u64 {
+        Replicas::calls(self, key)
+    }
+    fn total_calls(&self) -> u64 {
+        self.emulator.with_state(|s| s.total_calls()).unwrap_or(0)
+    }
+    fn reset_calls(&self) {
+        Replicas::reset_calls(self)
+    }
+}
+
+impl Deployment for Site {
+    fn idp(&self) -> &Idp {
+        &self.idp
+    }
+    fn calls(&self, key: &str) -> u64 {
+        Site::calls(self, key)
+    }
+    fn total_calls(&self) -> u64 {
+        self.tableau_calls()
+    }
+    fn reset_calls(&self) {
+        Site::reset_calls(self)
+    }
+}
+
+/// Sync `n` users, then change their roles, through `replicas` replicas on PostgreSQL (0: one
+/// instance on SQLite, the reference); print both rows.
 async fn measure(replicas: usize, n: usize, latency: usize) {
     let mut emu = site();
     emu.faults.latency_ms = latency as u64;
-    let r = Replicas::start(emu, replicas, "").await;
+    let r: Box<dyn Deployment> = if replicas == 0 {
+        Box::new(Site::start(emu, TOKEN, |o| o.server.workers = 2))
+    } else {
+        Box::new(Replicas::start(emu, replicas, "").await)
+    };
+    let label = if replicas == 0 {
+        "SQLite".to_string()
+    } else {
+        replicas.to_string()
+    };
+    let replicas = replicas.max(1);
     let concurrency = 8 * replicas;
     r.reset_calls();
     let ids = Arc::new(std::sync::Mutex::new(vec![String::new(); n]));
-    let (idp, out) = (r.idp.clone(), ids.clone());
+    let (idp, out) = (r.idp().clone(), ids.clone());
     let tag = format!("r{replicas}");
     let create = run(n, concurrency, move |i| {
         let (idp, out, tag) = (idp.clone(), out.clone(), tag.clone());
@@ -88,14 +137,12 @@ async fn measure(replicas: usize, n: usize, latency: usize) {
         }
     })
     .await;
-    let work_calls = |r: &Replicas| {
-        r.emulator.with_state(|s| s.total_calls()).unwrap_or(0) - r.calls("POST /auth/signin")
-    };
-    let create_calls = work_calls(&r);
+    let work_calls = |r: &dyn Deployment| r.total_calls() - r.calls("POST /auth/signin");
+    let create_calls = work_calls(r.as_ref());
     let sign_ins = r.calls("POST /auth/signin");
     r.reset_calls();
     let ids: Arc<Vec<String>> = Arc::new(ids.lock().map(|v| v.clone()).unwrap_or_default());
-    let idp = r.idp.clone();
+    let idp = r.idp().clone();
     let change = run(n, concurrency, move |i| {
         let (idp, ids) = (idp.clone(), ids.clone());
         async move {
@@ -103,31 +150,32 @@ async fn measure(replicas: usize, n: usize, latency: usize) {
         }
     })
     .await;
-    let change_calls = work_calls(&r);
+    let change_calls = work_calls(r.as_ref());
     let report = |name: &str, took: Duration, calls: u64| {
         let per_op = calls as f64 / n as f64;
         let achieved = n as f64 / took.as_secs_f64();
         let bound = concurrency as f64 / (per_op * latency as f64 / 1000.0);
         println!(
-            "{replicas:>8} {name:<22} {n:>6} {:>8.1} {per_op:>9.2} {achieved:>9.1} {bound:>9.1} {:>7.1}%",
+            "{label:>8} {name:<22} {n:>6} {:>8.1} {per_op:>9.2} {achieved:>9.1} {bound:>9.1} {:>7.1}%",
             took.as_secs_f64(),
             100.0 * achieved / bound
         );
     };
     report("sync (lookup+create)", create, create_calls);
     report("role change", change, change_calls);
-    println!("{replicas:>8} sign-ins during the sync: {sign_ins}");
+    println!("{label:>8} sign-ins during the sync: {sign_ins}");
 }
 
 #[tokio::main]
 async fn main() {
     let n = env("BENCH_USERS", 3000);
     let latency = env("BENCH_LATENCY_MS", 50);
-    println!("latency {latency} ms per Tableau call, 8 SCIM requests in flight per replica, PostgreSQL store");
+    println!("latency {latency} ms per Tableau call, 8 SCIM requests in flight per replica");
     println!(
         "{:>8} {:<22} {:>6} {:>8} {:>9} {:>9} {:>9} {:>8}",
         "replicas", "operation", "users", "seconds", "calls/op", "users/s", "bound/s", "of bound"
     );
+    measure(0, n / 3, latency).await;
     measure(1, n / 3, latency).await;
     measure(3, n, latency).await;
 }

@@ -51,7 +51,9 @@ impl PgStore {
     ) -> Result<PgStore, StoreError> {
         let config = config_of(url, password)?;
         let pool = pool_of(config.clone(), POOL_SIZE)?;
-        let locks = pool_of(config, LOCK_POOL_SIZE)?;
+        let mut lock_config = config;
+        lock_config.options(format!("-c lock_timeout={}", shared::LOCK_TIMEOUT));
+        let locks = pool_of(lock_config, LOCK_POOL_SIZE)?;
         let mut conn = pool.get().await?;
         schema::migrate(&mut conn).await?;
         drop(conn);

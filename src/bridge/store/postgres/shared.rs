@@ -6,14 +6,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool};
+use futures_util::future::{try_join, try_join4};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::super::shared::{FeedEntry, HeldLock, Shared, StoredSession};
 use super::super::StoreError;
 
 /// Longest wait for a key lock: past it the request fails (503) instead of hanging, and the
-/// IdP retries.
-const LOCK_TIMEOUT: &str = "30s";
+/// IdP retries. Set on the lock pool's connections (`lock_timeout`).
+pub(super) const LOCK_TIMEOUT: &str = "30s";
 
 /// The replicas' coordination on one database.
 pub struct PgShared {
@@ -105,12 +106,12 @@ impl Shared for PgShared {
             .0
             .as_ref()
             .ok_or_else(|| StoreError::Task("lock connection vanished".into()))?;
-        conn.batch_execute(&format!("BEGIN; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-            .await?;
         let lock = conn
             .prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
             .await?;
-        conn.execute(&lock, &[&lock_text(tenant, key)]).await?;
+        let text = lock_text(tenant, key);
+        // Pipelined (tokio-postgres sends both before reading an answer): one round trip.
+        try_join(conn.batch_execute("BEGIN"), conn.execute(&lock, &[&text])).await?;
         Ok(Box::new(PgLock {
             conn: taking.0.take(),
         }))
@@ -120,23 +121,32 @@ impl Shared for PgShared {
         if bodies.is_empty() {
             return Ok(());
         }
-        let mut c = self.pool.get().await?;
-        let tx = c.transaction().await?;
+        let c = self.pool.get().await?;
+        let lock = c
+            .prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .await?;
+        let insert = c
+            .prepare_cached(
+                "INSERT INTO changes (tenant, origin, body) SELECT $1, $2, unnest($3::text[])",
+            )
+            .await?;
+        let feed = lock_text(tenant, "\u{1}feed");
         // One writer per tenant at a time, so that entries become visible in the order of
         // their numbers: a reader that has seen entry n never later finds an entry below n.
-        tx.execute(
-            &tx.prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                .await?,
-            &[&lock_text(tenant, "\u{1}feed")],
+        // The four statements are pipelined (one round trip); a failed one makes PostgreSQL
+        // roll the transaction back at COMMIT, and its error is what this returns.
+        let sent = try_join4(
+            c.batch_execute("BEGIN"),
+            c.execute(&lock, &[&feed]),
+            c.execute(&insert, &[&tenant, &self.replica, &bodies]),
+            c.batch_execute("COMMIT"),
         )
-        .await?;
-        let insert = tx
-            .prepare_cached("INSERT INTO changes (tenant, origin, body) VALUES ($1, $2, $3)")
-            .await?;
-        for body in bodies {
-            tx.execute(&insert, &[&tenant, &self.replica, body]).await?;
+        .await;
+        if let Err(e) = sent {
+            // Whatever state the connection is in, it does not go back to the pool.
+            discard(c);
+            return Err(e.into());
         }
-        tx.commit().await?;
         Ok(())
     }
 
