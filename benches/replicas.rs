@@ -105,18 +105,18 @@ impl Deployment for Site {
 
 /// Sync `n` users, then change their roles, through `replicas` replicas on PostgreSQL (0: one
 /// instance on SQLite, the reference); print both rows.
-async fn measure(replicas: usize, n: usize, latency: usize) {
+async fn measure(replicas: usize, n: usize, latency: usize, server_toml: &str) {
     let mut emu = site();
     emu.faults.latency_ms = latency as u64;
     let r: Box<dyn Deployment> = if replicas == 0 {
         Box::new(Site::start(emu, TOKEN, |o| o.server.workers = 2))
     } else {
-        Box::new(Replicas::start(emu, replicas, "").await)
+        Box::new(Replicas::start_with(emu, replicas, server_toml, "").await)
     };
-    let label = if replicas == 0 {
-        "SQLite".to_string()
-    } else {
-        replicas.to_string()
+    let label = match (replicas, server_toml.is_empty()) {
+        (0, _) => "SQLite".to_string(),
+        (n, true) => n.to_string(),
+        (n, false) => format!("{n}*"),
     };
     let replicas = replicas.max(1);
     let concurrency = 8 * replicas;
@@ -175,7 +175,11 @@ async fn main() {
         "{:>8} {:<22} {:>6} {:>8} {:>9} {:>9} {:>9} {:>8}",
         "replicas", "operation", "users", "seconds", "calls/op", "users/s", "bound/s", "of bound"
     );
-    measure(0, n / 3, latency).await;
-    measure(1, n / 3, latency).await;
-    measure(3, n, latency).await;
+    measure(0, n / 3, latency, "").await;
+    measure(1, n / 3, latency, "").await;
+    measure(3, n, latency, "").await;
+    // 3*: each replica may send 16 calls at once instead of 8. Round robin gives a replica
+    // more than 8 of the 24 requests at times; with a limit of 8 the extra one waits a whole
+    // Tableau call. Tableau still sees at most 24 at once: the bound is the same.
+    measure(3, n, latency, "tableau_concurrency = 16").await;
 }

@@ -49,6 +49,16 @@ impl Replicas {
     /// Start `emulator`, a cluster, and `n` replicas whose tenant section ends with `tenant_toml`
     /// (role mappings, retry budget, ...); wait until every one is ready.
     pub async fn start(emulator: EmulatorConfig, n: usize, tenant_toml: &str) -> Replicas {
+        Replicas::start_with(emulator, n, "", tenant_toml).await
+    }
+
+    /// The same, with `server_toml` added to each replica's `[server]` section.
+    pub async fn start_with(
+        emulator: EmulatorConfig,
+        n: usize,
+        server_toml: &str,
+        tenant_toml: &str,
+    ) -> Replicas {
         let cluster = PgCluster::start();
         let url = cluster.database("replicas");
         let emulator = emulator::start("127.0.0.1:0", emulator, 2).expect("the emulator starts");
@@ -58,7 +68,7 @@ impl Replicas {
         for i in 0..n {
             let port = free_port();
             let text = format!(
-                "[server]\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\nstore_url = \"{url}\"\n\n[[tenants]]\nid = \"acme\"\ntableau_url = \"{}\"\nsite = \"acme\"\ndeployment = \"server\"\npat_name = \"scim\"\n{tenant_toml}\n",
+                "[server]\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\nstore_url = \"{url}\"\n{server_toml}\n[[tenants]]\nid = \"acme\"\ntableau_url = \"{}\"\nsite = \"acme\"\ndeployment = \"server\"\npat_name = \"scim\"\n{tenant_toml}\n",
                 dir.path().join(format!("data{i}")).display(),
                 emulator.url(),
             );
