@@ -28,7 +28,7 @@ const FEED_PAGE: usize = 1_000;
 struct Position {
     /// The last entry applied (or skipped as our own).
     seq: i64,
-    /// When the feed was last read; `None` before the first time.
+    /// When the last read of the feed started; `None` before the first time.
     read_at: Option<Instant>,
 }
 
@@ -102,13 +102,19 @@ impl Replicas {
         }))
     }
 
-    /// Make every change other replicas published since the last call: before a request reads
-    /// the caches, and after a key lock is taken.
+    /// Make every change other replicas published before this call: before a request reads
+    /// the caches, and after a key lock is taken. Concurrent calls share reads: a call that
+    /// waited while another read the feed is done if that read started after it was made
+    /// (what it must see was committed before it was called, so that read saw it).
     pub async fn catch_up(&self) -> Result<(), StoreError> {
         let Some(shared) = &self.shared else {
             return Ok(());
         };
+        let asked = Instant::now();
         let mut pos = self.position.lock().await;
+        if pos.read_at.is_some_and(|t| t >= asked) {
+            return Ok(());
+        }
         let now = Instant::now();
         match catch_up_kind(pos.read_at.map(|t| now.saturating_duration_since(t))) {
             CatchUp::Start | CatchUp::Restart => {
@@ -166,6 +172,26 @@ impl Replicas {
                 self.caches.outbox.put_back(pending);
                 Err(e)
             }
+        }
+    }
+
+    /// Let `held` go, with this replica's pending changes published in its transaction (so
+    /// the next holder, on any replica, reads them as it takes the lock). Changes that could not
+    /// be published stay queued.
+    pub async fn publish_and_release(&self, held: Box<dyn HeldLock>) {
+        let _one = self.publishing.lock().await;
+        let pending = self.caches.outbox.take();
+        if pending.is_empty() {
+            held.release().await;
+            return;
+        }
+        let bodies: Vec<String> = pending
+            .iter()
+            .filter_map(|c| serde_json::to_string(c).ok())
+            .collect();
+        if let Err(e) = held.publish_and_release(&self.tenant, &bodies).await {
+            self.caches.outbox.put_back(pending);
+            tracing::warn!(tenant.id = %self.tenant, error = %e, "changes not published; they are sent with the next ones");
         }
     }
 

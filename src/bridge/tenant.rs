@@ -115,12 +115,11 @@ impl Drop for KeyGuard<'_> {
             return;
         };
         let replicas = self.replicas.clone();
-        tokio::spawn(async move {
-            if let Err(e) = replicas.publish().await {
-                tracing::warn!(error = %e, "changes not published; they are sent with the next ones");
-            }
-            held.release().await;
-        });
+        // Without a runtime (never in serving), dropping `held` closes its connection, which
+        // frees the lock.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move { replicas.publish_and_release(held).await });
+        }
     }
 }
 

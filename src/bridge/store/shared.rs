@@ -49,6 +49,15 @@ impl std::fmt::Debug for StoredSession {
 pub trait HeldLock: Send + Sync {
     /// Let the lock go now.
     async fn release(self: Box<Self>);
+
+    /// Append `bodies` to `tenant`'s change feed in the lock's own transaction, then let the
+    /// lock go: the next holder sees the changes the moment it holds the lock. On failure the
+    /// lock is gone and nothing was appended.
+    async fn publish_and_release(
+        self: Box<Self>,
+        tenant: &str,
+        bodies: &[String],
+    ) -> Result<(), StoreError>;
 }
 
 /// The coordination of replicas on one database.

@@ -46,6 +46,7 @@ fn lock_text(tenant: &str, key: &str) -> String {
 /// connection closed when that is impossible, which frees the lock either way.
 struct PgLock {
     conn: Option<Object>,
+    replica: String,
 }
 
 /// Close `conn` rather than return it to the pool in an unknown state.
@@ -62,6 +63,62 @@ impl HeldLock for PgLock {
             }
         }
     }
+
+    async fn publish_and_release(
+        mut self: Box<Self>,
+        tenant: &str,
+        bodies: &[String],
+    ) -> Result<(), StoreError> {
+        let conn = self
+            .conn
+            .take()
+            .ok_or_else(|| StoreError::Task("lock connection vanished".into()))?;
+        match append(&conn, tenant, &self.replica, bodies, false).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                discard(conn);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Append `bodies` to `tenant`'s feed inside the transaction open on `conn` (opening one first
+/// when `begin`), and commit. Entries of one tenant are appended one transaction at a time, so
+/// that they become visible in the order of their numbers: a reader that has seen entry n never
+/// later finds an entry below n. The statements are pipelined (one round trip); a failed one
+/// makes PostgreSQL roll the transaction back at COMMIT, and its error is what this returns.
+async fn append(
+    conn: &Object,
+    tenant: &str,
+    replica: &str,
+    bodies: &[String],
+    begin: bool,
+) -> Result<(), StoreError> {
+    let lock = conn
+        .prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .await?;
+    let insert = conn
+        .prepare_cached(
+            "INSERT INTO changes (tenant, origin, body) SELECT $1, $2, unnest($3::text[])",
+        )
+        .await?;
+    let feed = lock_text(tenant, "\u{1}feed");
+    let opening = async {
+        if begin {
+            conn.batch_execute("BEGIN").await
+        } else {
+            Ok(())
+        }
+    };
+    try_join4(
+        opening,
+        conn.execute(&lock, &[&feed]),
+        conn.execute(&insert, &[&tenant, &replica, &bodies]),
+        conn.batch_execute("COMMIT"),
+    )
+    .await?;
+    Ok(())
 }
 
 impl Drop for PgLock {
@@ -114,6 +171,7 @@ impl Shared for PgShared {
         try_join(conn.batch_execute("BEGIN"), conn.execute(&lock, &[&text])).await?;
         Ok(Box::new(PgLock {
             conn: taking.0.take(),
+            replica: self.replica.clone(),
         }))
     }
 
@@ -122,30 +180,10 @@ impl Shared for PgShared {
             return Ok(());
         }
         let c = self.pool.get().await?;
-        let lock = c
-            .prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .await?;
-        let insert = c
-            .prepare_cached(
-                "INSERT INTO changes (tenant, origin, body) SELECT $1, $2, unnest($3::text[])",
-            )
-            .await?;
-        let feed = lock_text(tenant, "\u{1}feed");
-        // One writer per tenant at a time, so that entries become visible in the order of
-        // their numbers: a reader that has seen entry n never later finds an entry below n.
-        // The four statements are pipelined (one round trip); a failed one makes PostgreSQL
-        // roll the transaction back at COMMIT, and its error is what this returns.
-        let sent = try_join4(
-            c.batch_execute("BEGIN"),
-            c.execute(&lock, &[&feed]),
-            c.execute(&insert, &[&tenant, &self.replica, &bodies]),
-            c.batch_execute("COMMIT"),
-        )
-        .await;
-        if let Err(e) = sent {
+        if let Err(e) = append(&c, tenant, &self.replica, bodies, true).await {
             // Whatever state the connection is in, it does not go back to the pool.
             discard(c);
-            return Err(e.into());
+            return Err(e);
         }
         Ok(())
     }
