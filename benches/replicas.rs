@@ -6,63 +6,23 @@
 //! requests in flight / (calls per operation x latency). `BENCH_USERS` (3000) users for three
 //! replicas, a third of them for one, and for the reference: one instance on SQLite.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use common::load::{run, send};
 use common::replicas::{site, Replicas, TOKEN};
 use common::{Idp, Site};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// A SCIM request that must succeed, tried up to five times; its body.
-async fn send(idp: &Idp, method: Method, path: &str, body: Value) -> Value {
-    for _ in 0..5 {
-        let body = Some(body.clone()).filter(|b| !b.is_null());
-        if let Ok((status, answer)) = idp.try_call(method.clone(), path, body).await {
-            if status.is_success() {
-                return answer;
-            }
-        }
-    }
-    panic!("{path} kept failing");
-}
-
-async fn run<F, Fut>(n: usize, concurrency: usize, work: F) -> Duration
-where
-    F: Fn(usize) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    let next = Arc::new(AtomicUsize::new(0));
-    let work = Arc::new(work);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (next, work) = (next.clone(), work.clone());
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= n {
-                    break;
-                }
-                work(i).await;
-            }
-        }));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
-    started.elapsed()
 }
 
 /// What the measurement needs of a deployment: the IdP's client, and the emulator's counters.

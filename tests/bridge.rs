@@ -3,14 +3,14 @@
 
 mod common;
 
-use common::flows::{entra_flow, okta_flow};
+use common::flows::{entra_flow, existing_user_seed, okta_flow};
 use common::{fast_retry, id, patch, Site};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tableau_scim::bridge::roles::RoleMapping;
 use tableau_scim::bridge::tenant::{Deprovision, OnLicenseExhausted};
 use tableau_scim::stack::StackOptions;
-use tableau_scim::tableau::emulator::state::{Seed, SeedUser};
+
 use tableau_scim::tableau::emulator::{Capacity, EmulatorConfig, Faults, Flavor};
 use tableau_scim::tableau::SiteRole;
 
@@ -20,16 +20,7 @@ const TOKEN: &str = "bridge-test-token";
 /// changed by `configure`.
 fn harness(configure: impl FnOnce(&mut StackOptions)) -> Site {
     let mut emu = EmulatorConfig::new("acme", "pat", "pat-secret");
-    emu.seed = Some(Seed {
-        users: vec![SeedUser {
-            name: "existing@example.com".into(),
-            site_role: "Explorer".into(),
-            full_name: Some("Pre Existing".into()),
-            email: Some("existing@example.com".into()),
-            owns_content: false,
-        }],
-        groups: vec![],
-    });
+    emu.seed = Some(existing_user_seed());
     Site::start(emu, TOKEN, |o| {
         o.tenant.retry = fast_retry();
         o.tenant.roles = RoleMapping::new(

@@ -8,12 +8,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::flows::{entra_flow, okta_flow, Provisioned};
+use common::flows::{entra_flow, existing_user_seed, okta_flow, Provisioned};
 use common::replicas::{site, Replicas};
 use common::{id, patch, Idp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use tableau_scim::tableau::emulator::state::{Seed, SeedUser};
 use tableau_scim::tableau::emulator::Faults;
 
 const SIGN_IN: &str = "POST /auth/signin";
@@ -63,16 +62,7 @@ async fn idp_create(idp: &Idp, body: Value) -> String {
 
 fn with_existing_user() -> tableau_scim::tableau::emulator::EmulatorConfig {
     let mut emu = site();
-    emu.seed = Some(Seed {
-        users: vec![SeedUser {
-            name: "existing@example.com".into(),
-            site_role: "Explorer".into(),
-            full_name: Some("Pre Existing".into()),
-            email: Some("existing@example.com".into()),
-            owns_content: false,
-        }],
-        groups: vec![],
-    });
+    emu.seed = Some(existing_user_seed());
     emu
 }
 

@@ -3,9 +3,24 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use tableau_scim::tableau::emulator::state::{Seed, SeedUser};
 use tableau_scim::tableau::emulator::{Flavor, RunningEmulator};
 
 use super::{id, patch, Idp, Site};
+
+/// What the flows expect of the site: one Explorer already there (Entra adds it to a group).
+pub fn existing_user_seed() -> Seed {
+    Seed {
+        users: vec![SeedUser {
+            name: "existing@example.com".into(),
+            site_role: "Explorer".into(),
+            full_name: Some("Pre Existing".into()),
+            email: Some("existing@example.com".into()),
+            owns_content: false,
+        }],
+        groups: vec![],
+    }
+}
 
 /// SCIM in front of an emulated Tableau.
 pub trait Provisioned {

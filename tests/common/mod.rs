@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod flows;
+pub mod load;
 pub mod postgres;
 pub mod replicas;
 pub mod tableau;
