@@ -425,3 +425,35 @@ async fn one_replica_lists_the_site_and_the_others_learn_what_it_found() {
         "every replica's index is fresh and complete: lookups cost no call"
     );
 }
+
+/// The listing's lease moves when its holder dies: replica 0, alone for a moment, takes it;
+/// replica 1 starts and follows; replica 0 is killed (`kill -9`: nothing released); replica 1
+/// takes the lease once it expires and lists from then on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_listing_moves_to_another_replica_when_its_holder_dies() {
+    let mut r = Replicas::start(site(), 3, "[tenants.cache]\nnames_refresh_secs = 1\n").await;
+    r.kill(1);
+    r.kill(2);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    r.restart(1).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    r.reset_calls();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let both_alive = r.calls("GET /sites/{id}/users");
+    assert!(
+        (1..=4).contains(&both_alive),
+        "{both_alive} listings in 3 s: replica 0 lists, replica 1 follows"
+    );
+    r.kill(0);
+    // The lease lasts a period and a half (1.5 s); replica 1 asks at its next turn.
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    r.reset_calls();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = r.calls("GET /sites/{id}/users");
+    assert!(
+        after >= 2,
+        "{after} listings in 3 s after the holder died: replica 1 took the lease"
+    );
+    let (s, _) = r.idp_of(1).get("/Users?count=1").await;
+    assert_eq!(s, StatusCode::OK);
+}
