@@ -244,7 +244,7 @@ impl Caches {
         self.drop_user(&u.id, &u.name);
     }
 
-    fn drop_user(&self, id: &str, name: &str) {
+    pub(super) fn drop_user(&self, id: &str, name: &str) {
         self.user_pages.invalidate_all();
         self.names.remove(name);
         self.user_by_id.invalidate(&IdKey::of(id));
@@ -278,7 +278,7 @@ impl Caches {
         self.keep_group(g);
     }
 
-    fn keep_group(&self, g: &Group) {
+    pub(super) fn keep_group(&self, g: &Group) {
         self.edit_group_list(|list| {
             list.retain(|x| x.id != g.id);
             list.push(g.clone());
@@ -295,7 +295,7 @@ impl Caches {
         self.drop_group(&g.id);
     }
 
-    fn drop_group(&self, id: &str) {
+    pub(super) fn drop_group(&self, id: &str) {
         self.edit_group_list(|list| list.retain(|x| x.id != id));
         self.group_by_id.invalidate(id);
         self.group_members.invalidate(id);
@@ -324,86 +324,6 @@ impl Caches {
         self.asserted_in_step
             .get(group_id)
             .is_some_and(|a| Arc::ptr_eq(&a, members))
-    }
-
-    /// Make a change another replica made (and published), without publishing it again.
-    /// A user as the writer left it replaces ours (under its new name only, after a rename);
-    /// anything else is forgotten, to be read again when asked for.
-    pub fn apply(&self, change: CacheChange) {
-        match change {
-            CacheChange::User {
-                id,
-                name,
-                previous_name,
-                user,
-            } => {
-                let held = self.user_by_id.get(&IdKey::of(&id));
-                for old in held.iter().map(|h| h.name.to_string()).chain(previous_name) {
-                    if !old.eq_ignore_ascii_case(&name) || user.is_none() {
-                        self.names.remove(&old);
-                    }
-                }
-                match user {
-                    Some(u) => {
-                        self.user_pages.invalidate_all();
-                        self.remember_user(&Arc::new(u));
-                    }
-                    None => self.drop_user(&id, &name),
-                }
-            }
-            CacheChange::Row { id } => self.user_rows.invalidate(id.as_str()),
-            CacheChange::Group { id, group } => match group {
-                Some(g) => {
-                    self.group_members.invalidate(id.as_str());
-                    self.asserted_in_step.invalidate(id.as_str());
-                    self.keep_group(&g);
-                }
-                None => self.drop_group(&id),
-            },
-            CacheChange::Members { group_id } => {
-                self.group_members.invalidate(group_id.as_str());
-                self.asserted_in_step.invalidate(group_id.as_str());
-            }
-            CacheChange::Listed { age_ms, changes } => {
-                self.user_pages.invalidate_all();
-                for (id, name) in &changes.removed {
-                    self.drop_user(id, name);
-                }
-                for id in &changes.changed {
-                    self.user_by_id.invalidate(&IdKey::of(id));
-                }
-                // Only gaps are filled: a user this replica holds is as new as the feed made
-                // it, perhaps newer than the listing.
-                for u in changes.added {
-                    let known = self.user_by_id.get(&IdKey::of(&u.id)).is_some()
-                        || matches!(
-                            self.names.lookup(&u.name, std::time::Instant::now()),
-                            super::name_index::Answer::Present(_)
-                        );
-                    if !known {
-                        self.remember_user(&Arc::new(u));
-                    }
-                }
-                let started = std::time::Instant::now()
-                    .checked_sub(std::time::Duration::from_millis(age_ms))
-                    .unwrap_or_else(std::time::Instant::now);
-                self.names.listed_elsewhere(started);
-            }
-            CacheChange::All => self.clear(),
-        }
-    }
-
-    /// Forget everything, and trust no "absent" of the name index until the next listing
-    /// (changes were missed: another replica's, or this one's while the feed was away).
-    pub fn clear(&self) {
-        self.names.forget_listing();
-        self.user_by_id.invalidate_all();
-        self.user_rows.invalidate_all();
-        self.group_by_id.invalidate_all();
-        self.group_list.invalidate_all();
-        self.group_members.invalidate_all();
-        self.asserted_in_step.invalidate_all();
-        self.user_pages.invalidate_all();
     }
 
     /// Change the cached group list, if there is one (a copy: groups are few, and readers hold

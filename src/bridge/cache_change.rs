@@ -4,10 +4,12 @@
 //! replicas reads what it wrote.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
+use super::cache::{Caches, IdKey};
+use super::name_index::Answer;
 use crate::tableau::model::{Group, User};
 
 /// One change, as the feed carries it (JSON).
@@ -108,6 +110,88 @@ impl Outbox {
     }
 }
 
+impl Caches {
+    /// Make a change another replica made (and published), without publishing it again.
+    /// A user as the writer left it replaces ours (under its new name only, after a rename);
+    /// anything else is forgotten, to be read again when asked for.
+    pub fn apply(&self, change: CacheChange) {
+        match change {
+            CacheChange::User {
+                id,
+                name,
+                previous_name,
+                user,
+            } => {
+                let held = self.user_by_id.get(&IdKey::of(&id));
+                for old in held.iter().map(|h| h.name.to_string()).chain(previous_name) {
+                    if !old.eq_ignore_ascii_case(&name) || user.is_none() {
+                        self.names.remove(&old);
+                    }
+                }
+                match user {
+                    Some(u) => {
+                        self.user_pages.invalidate_all();
+                        self.remember_user(&Arc::new(u));
+                    }
+                    None => self.drop_user(&id, &name),
+                }
+            }
+            CacheChange::Row { id } => self.user_rows.invalidate(id.as_str()),
+            CacheChange::Group { id, group } => match group {
+                Some(g) => {
+                    self.group_members.invalidate(id.as_str());
+                    self.asserted_in_step.invalidate(id.as_str());
+                    self.keep_group(&g);
+                }
+                None => self.drop_group(&id),
+            },
+            CacheChange::Members { group_id } => {
+                self.group_members.invalidate(group_id.as_str());
+                self.asserted_in_step.invalidate(group_id.as_str());
+            }
+            CacheChange::Listed { age_ms, changes } => {
+                self.user_pages.invalidate_all();
+                for (id, name) in &changes.removed {
+                    self.drop_user(id, name);
+                }
+                for id in &changes.changed {
+                    self.user_by_id.invalidate(&IdKey::of(id));
+                }
+                // Only gaps are filled: a user this replica holds is as new as the feed made
+                // it, perhaps newer than the listing.
+                for u in changes.added {
+                    let known = self.user_by_id.get(&IdKey::of(&u.id)).is_some()
+                        || matches!(
+                            self.names.lookup(&u.name, std::time::Instant::now()),
+                            Answer::Present(_)
+                        );
+                    if !known {
+                        self.remember_user(&Arc::new(u));
+                    }
+                }
+                let started = std::time::Instant::now()
+                    .checked_sub(std::time::Duration::from_millis(age_ms))
+                    .unwrap_or_else(std::time::Instant::now);
+                self.names.listed_elsewhere(started);
+            }
+            CacheChange::All => self.clear(),
+        }
+    }
+
+    /// Forget everything, and trust no "absent" of the name index until the next listing
+    /// (changes were missed: another replica's, or this one's while the feed was away).
+    pub fn clear(&self) {
+        self.names.forget_listing();
+        self.user_by_id.invalidate_all();
+        self.user_rows.invalidate_all();
+        self.group_by_id.invalidate_all();
+        self.group_list.invalidate_all();
+        self.group_members.invalidate_all();
+        self.asserted_in_step.invalidate_all();
+        self.user_pages.invalidate_all();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +224,113 @@ mod tests {
             let text = serde_json::to_string(&c).unwrap_or_default();
             assert_eq!(serde_json::from_str::<CacheChange>(&text).ok(), Some(c));
         }
+    }
+
+    fn caches() -> Caches {
+        Caches::new(crate::bridge::cache::CacheTtls::default())
+    }
+
+    fn user_named(id: &str, name: &str, role: &str) -> User {
+        User {
+            id: id.into(),
+            name: name.into(),
+            site_role: role.into(),
+            ..User::default()
+        }
+    }
+
+    #[test]
+    fn another_replicas_writes_are_applied_without_being_published_again() {
+        let now = std::time::Instant::now;
+        let c = caches();
+        c.outbox.enable();
+        c.remember_user(&Arc::new(user_named("u1", "ann@example.com", "Viewer")));
+        // Renamed elsewhere: the old name goes, the new one answers.
+        c.apply(CacheChange::User {
+            id: "u1".into(),
+            name: "ann.b@example.com".into(),
+            previous_name: None,
+            user: Some(user_named("u1", "ann.b@example.com", "Explorer")),
+        });
+        assert!(matches!(
+            c.names.lookup("ann@example.com", now()),
+            Answer::Unknown
+        ));
+        assert!(
+            matches!(c.names.lookup("ANN.B@example.com", now()), Answer::Present(u) if u.site_role == "Explorer")
+        );
+        c.user_rows.insert("u1".into(), None);
+        c.apply(CacheChange::Row { id: "u1".into() });
+        assert!(c.user_rows.get("u1").is_none(), "the row is read again");
+        c.apply(CacheChange::User {
+            id: "u1".into(),
+            name: "ann.b@example.com".into(),
+            previous_name: None,
+            user: None,
+        });
+        assert!(c.user_by_id.get(&IdKey::of("u1")).is_none());
+        assert!(matches!(
+            c.names.lookup("ann.b@example.com", now()),
+            Answer::Unknown
+        ));
+        c.group_members
+            .insert("g1".into(), Arc::new(vec!["u1".into()]));
+        c.apply(CacheChange::Members {
+            group_id: "g1".into(),
+        });
+        assert!(c.group_members.get("g1").is_none());
+        assert!(
+            c.outbox.take().is_empty(),
+            "nothing echoed back to the feed"
+        );
+    }
+
+    #[test]
+    fn a_listing_elsewhere_fills_gaps_and_never_overwrites_what_the_feed_brought() {
+        use crate::bridge::listing_diff::ListingChanges;
+        let now = std::time::Instant::now;
+        let c = caches();
+        let started = c.names.begin_listing();
+        c.names.finish_listing(vec![], started);
+        c.remember_user(&Arc::new(user_named("u1", "ann@example.com", "Creator")));
+        c.remember_user(&Arc::new(user_named("u2", "bob@example.com", "Viewer")));
+        c.apply(CacheChange::Listed {
+            age_ms: 0,
+            changes: ListingChanges {
+                added: vec![
+                    user_named("u1", "ann@example.com", "Viewer"),
+                    user_named("u3", "cleo@example.com", "Explorer"),
+                ],
+                changed: vec!["u2".into()],
+                removed: vec![],
+            },
+        });
+        assert!(
+            matches!(c.names.lookup("ann@example.com", now()), Answer::Present(u) if u.site_role == "Creator"),
+            "the newer state the feed brought stays"
+        );
+        assert!(matches!(
+            c.names.lookup("cleo@example.com", now()),
+            Answer::Present(_)
+        ));
+        assert!(
+            c.user_by_id.get(&IdKey::of("u2")).is_none(),
+            "changed: read again"
+        );
+        c.apply(CacheChange::Listed {
+            age_ms: 0,
+            changes: ListingChanges {
+                removed: vec![("u3".into(), "cleo@example.com".into())],
+                ..ListingChanges::default()
+            },
+        });
+        assert_eq!(c.names.lookup("cleo@example.com", now()), Answer::Absent);
+        c.apply(CacheChange::All);
+        assert_eq!(
+            c.names.lookup("nobody@example.com", now()),
+            Answer::Unknown,
+            "after everything is forgotten, no absent is trusted"
+        );
     }
 
     #[test]

@@ -3,130 +3,22 @@
 //! tokio-postgres). A write of several statements is one transaction; audit rows are queued to
 //! one task that inserts what has queued up in one transaction (as the SQLite writer does).
 //!
-//! Here the pool and the [`Store`] methods; the migrations in `schema`, the audit queue in
-//! `audit_queue`.
+//! Here the [`Store`] methods; the pools and connecting in `connect`, the migrations in
+//! `schema`, the audit queue in `audit_queue`, what replicas share in `shared`.
 
 mod audit_queue;
+mod connect;
 mod schema;
 mod shared;
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::Row;
 
 use super::{AuditEntry, AuditQuery, AuditRow, DriftRecord, GroupRow, Store, StoreError, UserRow};
-use audit_queue::AuditQueue;
+pub use connect::PgStore;
 pub use shared::PgShared;
-
-/// Connections per replica: a SCIM request uses one at a time, briefly.
-const POOL_SIZE: usize = 16;
-
-/// Connections per replica that hold key locks (one per key locked at once; requests beyond
-/// wait for one). Apart from `POOL_SIZE`, so that lock holders always reach the store.
-const LOCK_POOL_SIZE: usize = 16;
-
-/// The PostgreSQL store. Cheap to clone.
-#[derive(Clone)]
-pub struct PgStore {
-    pool: Pool,
-    audit: AuditQueue,
-    shared: std::sync::Arc<PgShared>,
-}
-
-impl std::fmt::Debug for PgStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The URL may hold a password: never shown.
-        f.write_str("PgStore")
-    }
-}
-
-impl PgStore {
-    /// Connect to `url` (`postgres://user@host:port/db`) with `password`, and migrate it. TLS
-    /// to the database is not supported yet: reach it over a private network.
-    pub async fn connect(
-        url: &str,
-        password: Option<&secrecy::SecretString>,
-    ) -> Result<PgStore, StoreError> {
-        let config = config_of(url, password)?;
-        let pool = pool_of(config.clone(), POOL_SIZE)?;
-        let mut lock_config = config;
-        lock_config.options(format!("-c lock_timeout={}", shared::LOCK_TIMEOUT));
-        let locks = pool_of(lock_config, LOCK_POOL_SIZE)?;
-        let mut conn = pool.get().await?;
-        schema::migrate(&mut conn).await?;
-        drop(conn);
-        Ok(PgStore {
-            audit: AuditQueue::start(pool.clone()),
-            shared: std::sync::Arc::new(PgShared::new(locks, pool.clone())),
-            pool,
-        })
-    }
-
-    /// The schema version this build writes.
-    pub fn schema_version() -> i64 {
-        schema::known_version()
-    }
-
-    /// `check-config`: reach the database at `url` and read its schema version (0: never
-    /// migrated), without migrating it.
-    pub async fn schema_version_at(
-        url: &str,
-        password: Option<&secrecy::SecretString>,
-    ) -> Result<i64, StoreError> {
-        let config = config_of(url, password)?;
-        let (client, conn) = config.connect(NoTls).await?;
-        let task = tokio::spawn(conn);
-        let exists: bool = client
-            .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
-            .await?
-            .get(0);
-        let version = if exists {
-            client
-                .query_one(
-                    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                    &[],
-                )
-                .await?
-                .get(0)
-        } else {
-            0
-        };
-        drop(client);
-        let _ = task.await;
-        Ok(version)
-    }
-}
-
-fn pool_of(config: tokio_postgres::Config, size: usize) -> Result<Pool, StoreError> {
-    let manager = Manager::from_config(
-        config,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
-    Pool::builder(manager)
-        .max_size(size)
-        .build()
-        .map_err(|e| StoreError::Postgres(e.to_string()))
-}
-
-/// The connection settings of `url` with `password` (kept out of the URL: configuration).
-fn config_of(
-    url: &str,
-    password: Option<&secrecy::SecretString>,
-) -> Result<tokio_postgres::Config, StoreError> {
-    use secrecy::ExposeSecret;
-    let mut config: tokio_postgres::Config = url
-        .parse()
-        .map_err(|e: tokio_postgres::Error| StoreError::Postgres(e.to_string()))?;
-    if let Some(p) = password {
-        config.password(p.expose_secret());
-    }
-    Ok(config)
-}
 
 fn user_of(r: &Row) -> Result<UserRow, StoreError> {
     let attributes: String = r.get(3);
