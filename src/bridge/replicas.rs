@@ -245,6 +245,13 @@ struct TenantSession {
     tenant: String,
 }
 
+impl TenantSession {
+    /// The stored session's key: the tenant and what the session belongs to.
+    fn key(&self, scope: &str) -> String {
+        format!("{}\u{1f}{scope}", self.tenant)
+    }
+}
+
 #[async_trait::async_trait]
 impl SessionShare for TenantSession {
     async fn lock(&self) -> Result<Box<dyn Send + Sync>, String> {
@@ -256,16 +263,16 @@ impl SessionShare for TenantSession {
         Ok(Box::new(held))
     }
 
-    async fn load(&self) -> Result<Option<Session>, String> {
+    async fn load(&self, scope: &str) -> Result<Option<Session>, String> {
         let stored = self
             .shared
-            .stored_session(&self.tenant)
+            .stored_session(&self.key(scope))
             .await
             .map_err(|e| e.to_string())?;
         Ok(stored.map(|s| Session::new(s.token, s.server, s.site_id, s.user_id)))
     }
 
-    async fn save(&self, session: &Session) -> Result<(), String> {
+    async fn save(&self, scope: &str, session: &Session) -> Result<(), String> {
         let stored = StoredSession {
             token: session.token().clone(),
             server: session.server.clone(),
@@ -273,7 +280,7 @@ impl SessionShare for TenantSession {
             user_id: session.user_id.clone(),
         };
         self.shared
-            .put_session(&self.tenant, &stored)
+            .put_session(&self.key(scope), &stored)
             .await
             .map_err(|e| e.to_string())
     }

@@ -94,11 +94,12 @@ pub trait Shared: Send + Sync {
     /// Give up every lease this replica holds (shutdown), so another takes the work at once.
     async fn release_leases(&self) -> Result<(), StoreError>;
 
-    /// The tenant's shared Tableau session, if one is stored.
-    async fn stored_session(&self, tenant: &str) -> Result<Option<StoredSession>, StoreError>;
+    /// The Tableau session stored under `key` (a tenant and the server, site and credential
+    /// the session belongs to), if any.
+    async fn stored_session(&self, key: &str) -> Result<Option<StoredSession>, StoreError>;
 
-    /// Store the tenant's Tableau session (replacing the one before).
-    async fn put_session(&self, tenant: &str, session: &StoredSession) -> Result<(), StoreError>;
+    /// Store a Tableau session under `key` (replacing the one before).
+    async fn put_session(&self, key: &str, session: &StoredSession) -> Result<(), StoreError>;
 }
 
 /// How long the change feed keeps entries. A replica that has not read the feed for half of

@@ -21,10 +21,11 @@ use crate::tableau::xml::{self, element, ts_request};
 pub trait SessionShare: Send + Sync {
     /// Hold the sign-in lock shared with the other replicas until the returned guard drops.
     async fn lock(&self) -> Result<Box<dyn Send + Sync>, String>;
-    /// The session stored by whichever replica signed in last.
-    async fn load(&self) -> Result<Option<Session>, String>;
-    /// Store the session this replica just signed in.
-    async fn save(&self, session: &Session) -> Result<(), String>;
+    /// The session stored by whichever replica signed in last for `scope` (the server, site
+    /// and credential the session belongs to: [`TableauClient::session_scope`]).
+    async fn load(&self, scope: &str) -> Result<Option<Session>, String>;
+    /// Store the session this replica just signed in for `scope`.
+    async fn save(&self, scope: &str, session: &Session) -> Result<(), String>;
 }
 
 /// An established session.
@@ -72,6 +73,16 @@ impl TableauClient {
             return false;
         }
         self.share.set(share).is_ok()
+    }
+
+    /// What a shared session belongs to: the server, the site and the credential's name. A
+    /// session stored under another (the tenant pointed at another site since) is never used.
+    pub fn session_scope(&self) -> String {
+        let credential = match &self.cfg.credentials {
+            Credentials::Pat { name, .. } => format!("pat:{name}"),
+            Credentials::ConnectedApp(app) => format!("app:{}", app.client_id),
+        };
+        format!("{} {} {credential}", self.cfg.server_url, self.cfg.site)
     }
 
     /// The REST API version in use, discovering it once if not configured.
@@ -214,14 +225,15 @@ impl TableauClient {
             last: format!("the Tableau session shared by the replicas: {last}"),
         };
         let _held = share.lock().await.map_err(unavailable)?;
-        if let Some(stored) = share.load().await.map_err(unavailable)? {
+        let scope = self.session_scope();
+        if let Some(stored) = share.load(&scope).await.map_err(unavailable)? {
             if !is_the_failed_one(&stored, stale) {
                 tracing::debug!(tableau.site = %self.cfg.site, "using the Tableau session another replica signed in");
                 return Ok(Arc::new(stored));
             }
         }
         let fresh = Box::pin(self.sign_in_now()).await?;
-        share.save(&fresh).await.map_err(unavailable)?;
+        share.save(&scope, &fresh).await.map_err(unavailable)?;
         tracing::info!(tableau.site = %self.cfg.site, "signed in to Tableau (session shared with the other replicas)");
         Ok(Arc::new(fresh))
     }
@@ -320,6 +332,28 @@ mod tests {
             ))
         );
         assert!(parse_session("<tsResponse/>", String::new()).is_err());
+    }
+
+    #[test]
+    fn a_session_belongs_to_its_server_site_and_credential() {
+        use crate::tableau::ClientConfig;
+        let scope = |url: &str, site: &str, pat: &str| {
+            let creds = Credentials::Pat {
+                name: pat.into(),
+                secret: SecretString::from("s".to_string()),
+            };
+            TableauClient::new(ClientConfig::new(url, site, creds)).map(|c| c.session_scope())
+        };
+        let acme = scope("https://t.example.com", "acme", "scim").ok();
+        assert!(acme.is_some());
+        assert_eq!(acme, scope("https://t.example.com/", "acme", "scim").ok());
+        for other in [
+            scope("https://t.example.com", "other", "scim"),
+            scope("https://u.example.com", "acme", "scim"),
+            scope("https://t.example.com", "acme", "scim2"),
+        ] {
+            assert_ne!(acme, other.ok());
+        }
     }
 
     #[test]

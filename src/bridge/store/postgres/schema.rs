@@ -64,7 +64,8 @@ const MIGRATIONS: &[&str] = &[
         report TEXT NOT NULL
      );",
     // 2: what replicas share (bridge::store::shared): the change feed, leases on periodic
-    // work, the Tableau session of each tenant.
+    // work, the Tableau session of each tenant (keyed by the tenant and the server, site and
+    // credential it belongs to).
     "CREATE TABLE changes (
         seq BIGSERIAL PRIMARY KEY,
         tenant TEXT NOT NULL,
@@ -82,7 +83,7 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (tenant, job)
      );
      CREATE TABLE tableau_sessions (
-        tenant TEXT PRIMARY KEY,
+        session_key TEXT PRIMARY KEY,
         token TEXT NOT NULL,
         server TEXT NOT NULL,
         site_id TEXT NOT NULL,

@@ -267,12 +267,12 @@ impl Shared for PgShared {
         Ok(())
     }
 
-    async fn stored_session(&self, tenant: &str) -> Result<Option<StoredSession>, StoreError> {
+    async fn stored_session(&self, key: &str) -> Result<Option<StoredSession>, StoreError> {
         let c = self.pool.get().await?;
         let row = c
             .query_opt(
-                &c.prepare_cached("SELECT token, server, site_id, user_id FROM tableau_sessions WHERE tenant = $1").await?,
-                &[&tenant],
+                &c.prepare_cached("SELECT token, server, site_id, user_id FROM tableau_sessions WHERE session_key = $1").await?,
+                &[&key],
             )
             .await?;
         Ok(row.map(|r| StoredSession {
@@ -283,15 +283,15 @@ impl Shared for PgShared {
         }))
     }
 
-    async fn put_session(&self, tenant: &str, s: &StoredSession) -> Result<(), StoreError> {
+    async fn put_session(&self, key: &str, s: &StoredSession) -> Result<(), StoreError> {
         let c = self.pool.get().await?;
         c.execute(
-            &c.prepare_cached("INSERT INTO tableau_sessions (tenant, token, server, site_id, user_id, signed_in_at)
+            &c.prepare_cached("INSERT INTO tableau_sessions (session_key, token, server, site_id, user_id, signed_in_at)
              VALUES ($1, $2, $3, $4, $5, now())
-             ON CONFLICT (tenant) DO UPDATE SET token = EXCLUDED.token, server = EXCLUDED.server,
+             ON CONFLICT (session_key) DO UPDATE SET token = EXCLUDED.token, server = EXCLUDED.server,
                site_id = EXCLUDED.site_id, user_id = EXCLUDED.user_id, signed_in_at = now()").await?,
             &[
-                &tenant,
+                &key,
                 &s.token.expose_secret(),
                 &s.server,
                 &s.site_id,
