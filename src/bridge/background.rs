@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use super::name_index::next_listing;
 use super::reconcile::{Schedule, Silent};
+use super::replicas::may_run;
 use super::store::Store;
 use super::tenant::Tenant;
 
@@ -123,19 +124,9 @@ pub fn lease_for(every: Duration) -> Duration {
     every + every / 2
 }
 
-/// Whether this process runs a store-wide job now: always on a store it serves alone; with
-/// replicas, when it holds the job's lease.
+/// Whether this process runs a store-wide job now (see [`may_run`]).
 async fn store_may_run(store: &Arc<dyn Store>, job: &str, every: Duration) -> bool {
-    let Some(shared) = store.shared() else {
-        return true;
-    };
-    match shared.hold_lease("", job, lease_for(every)).await {
-        Ok(held) => held,
-        Err(e) => {
-            tracing::warn!(job, error = %e, "lease not taken; the job waits");
-            false
-        }
-    }
+    may_run(store.shared().as_ref(), "", job, lease_for(every)).await
 }
 
 /// How often audit retention runs.

@@ -207,41 +207,31 @@ impl Caches {
     /// replica that died before it told the others): remembered, and told to the other
     /// replicas, whose indexes may answer "absent" for it otherwise.
     pub fn learn_user(&self, u: &User) {
-        self.outbox.push(CacheChange::User {
-            id: u.id.to_string(),
-            name: u.name.to_string(),
-            previous_name: None,
-            user: Some(u.clone()),
-        });
+        self.publish_user(u, true);
         self.remember_user(&Arc::new(u.clone()));
     }
 
     /// Remember a user we just wrote, and drop the cached listing pages, which are now stale.
+    /// (A rename forgets the user under its old name first, which tells the other replicas.)
     pub fn put_user(&self, u: &User) {
-        let previous_name = self
-            .user_by_id
-            .get(&IdKey::of(&u.id))
-            .filter(|held| held.name != u.name)
-            .map(|held| held.name.to_string());
-        self.outbox.push(CacheChange::User {
-            id: u.id.to_string(),
-            name: u.name.to_string(),
-            previous_name,
-            user: Some(u.clone()),
-        });
+        self.publish_user(u, true);
         self.user_pages.invalidate_all();
         self.remember_user(&Arc::new(u.clone()));
     }
 
     /// Forget a user (removed from Tableau, or hidden from SCIM as a tombstone).
     pub fn forget_user(&self, u: &User) {
+        self.publish_user(u, false);
+        self.drop_user(&u.id, &u.name);
+    }
+
+    /// Tell the other replicas of `u`, as it now is (`present`) or gone.
+    fn publish_user(&self, u: &User, present: bool) {
         self.outbox.push(CacheChange::User {
             id: u.id.to_string(),
             name: u.name.to_string(),
-            previous_name: None,
-            user: None,
+            user: present.then(|| u.clone()),
         });
-        self.drop_user(&u.id, &u.name);
     }
 
     pub(super) fn drop_user(&self, id: &str, name: &str) {

@@ -23,9 +23,6 @@ pub enum CacheChange {
         id: String,
         /// The user name (the one it had, when gone).
         name: String,
-        /// The name before a rename, as the writer knew it.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        previous_name: Option<String>,
         /// The user now.
         user: Option<User>,
     },
@@ -116,16 +113,11 @@ impl Caches {
     /// anything else is forgotten, to be read again when asked for.
     pub fn apply(&self, change: CacheChange) {
         match change {
-            CacheChange::User {
-                id,
-                name,
-                previous_name,
-                user,
-            } => {
-                let held = self.user_by_id.get(&IdKey::of(&id));
-                for old in held.iter().map(|h| h.name.to_string()).chain(previous_name) {
-                    if !old.eq_ignore_ascii_case(&name) || user.is_none() {
-                        self.names.remove(&old);
+            CacheChange::User { id, name, user } => {
+                // Held under another name: renamed elsewhere.
+                if let Some(held) = self.user_by_id.get(&IdKey::of(&id)) {
+                    if !held.name.eq_ignore_ascii_case(&name) {
+                        self.names.remove(&held.name);
                     }
                 }
                 match user {
@@ -208,7 +200,6 @@ mod tests {
             CacheChange::User {
                 id: "u1".into(),
                 name: "ann@example.com".into(),
-                previous_name: Some("ann@old.example.com".into()),
                 user: Some(user),
             },
             CacheChange::Row { id: "u1".into() },
@@ -249,7 +240,6 @@ mod tests {
         c.apply(CacheChange::User {
             id: "u1".into(),
             name: "ann.b@example.com".into(),
-            previous_name: None,
             user: Some(user_named("u1", "ann.b@example.com", "Explorer")),
         });
         assert!(matches!(
@@ -265,7 +255,6 @@ mod tests {
         c.apply(CacheChange::User {
             id: "u1".into(),
             name: "ann.b@example.com".into(),
-            previous_name: None,
             user: None,
         });
         assert!(c.user_by_id.get(&IdKey::of("u1")).is_none());

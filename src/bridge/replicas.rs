@@ -158,14 +158,10 @@ impl Replicas {
             return Ok(());
         };
         let _one = self.publishing.lock().await;
-        let pending = self.caches.outbox.take();
+        let (pending, bodies) = self.pending();
         if pending.is_empty() {
             return Ok(());
         }
-        let bodies: Vec<String> = pending
-            .iter()
-            .filter_map(|c| serde_json::to_string(c).ok())
-            .collect();
         match shared.publish(&self.tenant, &bodies).await {
             Ok(()) => Ok(()),
             Err(e) => {
@@ -175,20 +171,26 @@ impl Replicas {
         }
     }
 
+    /// The changes waiting to be published, and each as the feed carries it.
+    fn pending(&self) -> (Vec<CacheChange>, Vec<String>) {
+        let pending = self.caches.outbox.take();
+        let bodies = pending
+            .iter()
+            .filter_map(|c| serde_json::to_string(c).ok())
+            .collect();
+        (pending, bodies)
+    }
+
     /// Let `held` go, with this replica's pending changes published in its transaction (so
     /// the next holder, on any replica, reads them as it takes the lock). Changes that could not
     /// be published stay queued.
     pub async fn publish_and_release(&self, held: Box<dyn HeldLock>) {
         let _one = self.publishing.lock().await;
-        let pending = self.caches.outbox.take();
+        let (pending, bodies) = self.pending();
         if pending.is_empty() {
             held.release().await;
             return;
         }
-        let bodies: Vec<String> = pending
-            .iter()
-            .filter_map(|c| serde_json::to_string(c).ok())
-            .collect();
         if let Err(e) = held.publish_and_release(&self.tenant, &bodies).await {
             self.caches.outbox.put_back(pending);
             tracing::warn!(tenant.id = %self.tenant, error = %e, "changes not published; they are sent with the next ones");
@@ -218,21 +220,28 @@ impl Replicas {
     /// Whether this replica should run `job` now: always when it serves alone; with replicas,
     /// when it holds the job's lease (taken or renewed for `ttl`).
     pub async fn may_run(&self, job: &str, ttl: std::time::Duration) -> bool {
-        let Some(shared) = &self.shared else {
-            return true;
-        };
-        match shared.hold_lease(&self.tenant, job, ttl).await {
-            Ok(held) => held,
-            Err(e) => {
-                tracing::warn!(tenant.id = %self.tenant, job, error = %e, "lease not taken; the job waits");
-                false
-            }
-        }
+        may_run(self.shared.as_ref(), &self.tenant, job, ttl).await
     }
+}
 
-    /// The store's coordination, when shared.
-    pub fn shared(&self) -> Option<&Arc<dyn Shared>> {
-        self.shared.as_ref()
+/// Whether this process should run `job` of `tenant` (`""`: the whole store's) now: always
+/// without replicas (`shared` is `None`); with them, when it holds the job's lease (taken or
+/// renewed for `ttl`). A database that cannot be reached runs nothing: the job waits.
+pub async fn may_run(
+    shared: Option<&Arc<dyn Shared>>,
+    tenant: &str,
+    job: &str,
+    ttl: std::time::Duration,
+) -> bool {
+    let Some(shared) = shared else {
+        return true;
+    };
+    match shared.hold_lease(tenant, job, ttl).await {
+        Ok(held) => held,
+        Err(e) => {
+            tracing::warn!(tenant.id = %tenant, job, error = %e, "lease not taken; the job waits");
+            false
+        }
     }
 }
 
