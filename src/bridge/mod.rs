@@ -79,9 +79,12 @@ async fn op<T>(
         chrono::Utc::now().timestamp_millis(),
         std::sync::atomic::Ordering::Relaxed,
     );
-    // Another replica's writes first, so that this request reads what they wrote.
-    if let Err(e) = tenant.replicas.catch_up().await {
-        return Err(error::BridgeError::from(e).into());
+    // Another replica's writes first, so that this request reads what they wrote (for an
+    // operation that locks before it reads, its lock does it).
+    if !operation.locks_before_reading() {
+        if let Err(e) = tenant.replicas.catch_up().await {
+            return Err(error::BridgeError::from(e).into());
+        }
     }
     let (out, calls) = counted(f).await;
     if let Err(e) = tenant.replicas.publish().await {

@@ -34,6 +34,14 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// Whether the operation reads no cache before it takes its key lock. Taking the lock
+    /// brings in the other replicas' changes ([`crate::bridge::replicas::Replicas::lock`]), so
+    /// reading the change feed before it as well would be the same read twice. Keep it true
+    /// only while `create_user` and `create_group` check and plan from the request alone.
+    pub fn locks_before_reading(self) -> bool {
+        matches!(self, Operation::CreateUser | Operation::CreateGroup)
+    }
+
     /// The name in logs (`scim.op`) and in the audit trail.
     pub fn as_str(self) -> &'static str {
         match self {
