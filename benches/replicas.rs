@@ -12,9 +12,10 @@ use std::time::Duration;
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use common::flows::Provisioned;
 use common::load::{run, send};
 use common::replicas::{site, Replicas, TOKEN};
-use common::{Idp, Site};
+use common::Site;
 use reqwest::Method;
 use serde_json::json;
 
@@ -25,50 +26,12 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// What the measurement needs of a deployment: the IdP's client, and the emulator's counters.
-trait Deployment {
-    fn idp(&self) -> &Idp;
-    fn calls(&self, key: &str) -> u64;
-    fn total_calls(&self) -> u64;
-    fn reset_calls(&self);
-}
-
-impl Deployment for Replicas {
-    fn idp(&self) -> &Idp {
-        &self.idp
-    }
-    fn calls(&self, key: &str) -> u64 {
-        Replicas::calls(self, key)
-    }
-    fn total_calls(&self) -> u64 {
-        self.emulator.with_state(|s| s.total_calls()).unwrap_or(0)
-    }
-    fn reset_calls(&self) {
-        Replicas::reset_calls(self)
-    }
-}
-
-impl Deployment for Site {
-    fn idp(&self) -> &Idp {
-        &self.idp
-    }
-    fn calls(&self, key: &str) -> u64 {
-        Site::calls(self, key)
-    }
-    fn total_calls(&self) -> u64 {
-        self.tableau_calls()
-    }
-    fn reset_calls(&self) {
-        Site::reset_calls(self)
-    }
-}
-
 /// Sync `n` users, then change their roles, through `replicas` replicas on PostgreSQL (0: one
 /// instance on SQLite, the reference); print both rows.
 async fn measure(replicas: usize, n: usize, latency: usize, server_toml: &str) {
     let mut emu = site();
     emu.faults.latency_ms = latency as u64;
-    let r: Box<dyn Deployment> = if replicas == 0 {
+    let r: Box<dyn Provisioned> = if replicas == 0 {
         Box::new(Site::start(emu, TOKEN, |o| o.server.workers = 2))
     } else {
         Box::new(Replicas::start_with(emu, replicas, server_toml, "").await)
@@ -97,7 +60,7 @@ async fn measure(replicas: usize, n: usize, latency: usize, server_toml: &str) {
         }
     })
     .await;
-    let work_calls = |r: &dyn Deployment| r.total_calls() - r.calls("POST /auth/signin");
+    let work_calls = |r: &dyn Provisioned| r.total_calls() - r.calls("POST /auth/signin");
     let create_calls = work_calls(r.as_ref());
     let sign_ins = r.calls("POST /auth/signin");
     r.reset_calls();

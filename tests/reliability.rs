@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{id, Idp, Site};
+use common::{free_port, id, Idp, Site};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tableau_scim::tableau::emulator::EmulatorConfig;
@@ -137,13 +137,6 @@ impl Drop for Proc {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
 }
 
 fn spawn(args: &[&str], env: &[(&str, &str)]) -> Proc {

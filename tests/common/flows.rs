@@ -39,6 +39,27 @@ pub trait Provisioned {
             .flatten()
             .unwrap_or_default()
     }
+    /// Every user name in Tableau.
+    fn user_names(&self) -> Vec<String> {
+        self.emulator()
+            .with_state(|s| s.user_names())
+            .unwrap_or_default()
+    }
+    /// Calls the emulator counted for `key` (`"PUT /sites/{id}/users/{id}"`) since the last
+    /// reset.
+    fn calls(&self, key: &str) -> u64 {
+        self.emulator()
+            .with_state(|s| s.stats_snapshot().get(key).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
+    /// Every Tableau call since the last reset, as the emulator counted them.
+    fn total_calls(&self) -> u64 {
+        self.emulator().with_state(|s| s.total_calls()).unwrap_or(0)
+    }
+    /// Zero the emulator's call counters.
+    fn reset_calls(&self) {
+        self.emulator().with_state(|s| s.reset_stats());
+    }
 }
 
 impl Provisioned for Site {

@@ -289,19 +289,13 @@ impl Site {
 
     /// Every Tableau call since the last reset, as the emulator counted them.
     pub fn tableau_calls(&self) -> u64 {
-        self.stack
-            .emulator
-            .with_state(|s| s.total_calls())
-            .unwrap_or(0)
+        flows::Provisioned::total_calls(self)
     }
 
     /// Calls the emulator counted for `key` (`"PUT /sites/{id}/users/{id}"`) since the last
     /// reset.
     pub fn calls(&self, key: &str) -> u64 {
-        self.stack
-            .emulator
-            .with_state(|s| s.stats_snapshot().get(key).copied().unwrap_or(0))
-            .unwrap_or(0)
+        flows::Provisioned::calls(self, key)
     }
 
     /// Requests to `method` (`"Update User"`) that carried `attribute` since the last reset.
@@ -314,7 +308,7 @@ impl Site {
 
     /// Zero the emulator's call counters.
     pub fn reset_calls(&self) {
-        self.stack.emulator.with_state(|s| s.reset_stats());
+        flows::Provisioned::reset_calls(self)
     }
 
     /// A user's site role in Tableau, by name.
@@ -333,6 +327,14 @@ impl Site {
             .flatten()
             .unwrap_or_default()
     }
+}
+
+/// A port on 127.0.0.1 nobody listens on now (for a process the test starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 /// A directory removed when the guard drops.

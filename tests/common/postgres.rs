@@ -38,13 +38,6 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 impl PgCluster {
     /// One of PostgreSQL's programs, as the `postgres` user when the tests run as root.
     fn command(&self, program: &str) -> Command {
@@ -86,7 +79,7 @@ impl PgCluster {
                 .unwrap_or(false);
             assert!(ok, "chown the cluster's directory to postgres");
         }
-        let port = free_port();
+        let port = super::free_port();
         let cluster = PgCluster {
             bin,
             url: format!("postgres://tscim@127.0.0.1:{port}/tscim"),

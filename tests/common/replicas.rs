@@ -38,13 +38,6 @@ pub struct Replicas {
     _dir: tempfile::TempDir,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
-}
-
 impl Replicas {
     /// Start `emulator`, a cluster, and `n` replicas whose tenant section ends with `tenant_toml`
     /// (role mappings, retry budget, ...); wait until every one is ready.
@@ -66,7 +59,7 @@ impl Replicas {
         let mut configs = Vec::new();
         let mut bases = Vec::new();
         for i in 0..n {
-            let port = free_port();
+            let port = super::free_port();
             let text = format!(
                 "[server]\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\nstore_url = \"{url}\"\n{server_toml}\n[[tenants]]\nid = \"acme\"\ntableau_url = \"{}\"\nsite = \"acme\"\ndeployment = \"server\"\npat_name = \"scim\"\n{tenant_toml}\n",
                 dir.path().join(format!("data{i}")).display(),
@@ -156,25 +149,6 @@ impl Replicas {
         let child = self.spawn(i);
         self.procs[i] = Some(child);
         self.wait_ready(i).await;
-    }
-
-    /// Calls the emulator counted for `key` since the last reset.
-    pub fn calls(&self, key: &str) -> u64 {
-        self.emulator
-            .with_state(|s| s.stats_snapshot().get(key).copied().unwrap_or(0))
-            .unwrap_or(0)
-    }
-
-    /// Zero the emulator's counters.
-    pub fn reset_calls(&self) {
-        self.emulator.with_state(|s| s.reset_stats());
-    }
-
-    /// Every user name in Tableau.
-    pub fn user_names(&self) -> Vec<String> {
-        self.emulator
-            .with_state(|s| s.user_names())
-            .unwrap_or_default()
     }
 }
 
