@@ -6,17 +6,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::bridge::cache_change::CacheChange;
-use crate::bridge::listing_diff::listing_changes;
-use crate::bridge::tenant::KeyGuard;
 use serde_json::Value;
 
 use super::cache::{found, IdKey, Lookup, UserPage};
+use super::cache_change::CacheChange;
 use super::error::BridgeResult;
+use super::listing_diff::listing_changes;
 use super::mapping::{user_groups, user_to_scim};
 use super::name_index::Answer;
 use super::store::UserRow;
-use super::tenant::Tenant;
+use super::tenant::{KeyGuard, Tenant};
 use crate::backend::ListPage;
 use crate::scim::filter::Filter;
 use crate::scim::list::ListQuery;

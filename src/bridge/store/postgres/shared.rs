@@ -35,6 +35,9 @@ impl PgShared {
     }
 }
 
+/// Take the advisory lock of a text until the transaction ends.
+const XACT_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
+
 /// The text a lock is keyed by; PostgreSQL hashes it (`hashtextextended`, the same in every
 /// build and on every replica, unlike Rust's hasher).
 fn lock_text(tenant: &str, key: &str) -> String {
@@ -95,9 +98,7 @@ async fn append(
     bodies: &[String],
     begin: bool,
 ) -> Result<(), StoreError> {
-    let lock = conn
-        .prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .await?;
+    let lock = conn.prepare_cached(XACT_LOCK).await?;
     let insert = conn
         .prepare_cached(
             "INSERT INTO changes (tenant, origin, body) SELECT $1, $2, unnest($3::text[])",
@@ -163,9 +164,7 @@ impl Shared for PgShared {
             .0
             .as_ref()
             .ok_or_else(|| StoreError::Task("lock connection vanished".into()))?;
-        let lock = conn
-            .prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .await?;
+        let lock = conn.prepare_cached(XACT_LOCK).await?;
         let text = lock_text(tenant, key);
         // Pipelined (tokio-postgres sends both before reading an answer): one round trip.
         try_join(conn.batch_execute("BEGIN"), conn.execute(&lock, &[&text])).await?;
