@@ -151,8 +151,9 @@ pub fn user_to_scim(u: &User, row: Option<&UserRow>, groups: Option<Vec<Value>>)
         if let Some(e) = &u.email {
             r.insert("emails".into(), json!([{"value": e, "primary": true}]));
         }
-        if let Some(f) = &u.full_name {
-            r.insert("displayName".into(), f.as_str().into());
+        if let Some(f) = u.full_name.as_deref().filter(|f| !f.trim().is_empty()) {
+            r.insert("displayName".into(), f.into());
+            r.insert("name".into(), name_of_full_name(f));
         }
         r.insert("active".into(), active_now(u, None).into());
     }
@@ -175,6 +176,29 @@ pub fn user_to_scim(u: &User, row: Option<&UserRow>, groups: Option<Vec<Value>>)
         row.map(|r| r.last_modified.as_str()),
     );
     resource
+}
+
+/// The SCIM `name` of a Tableau full name, for users the IdP did not provision (Okta's "Test
+/// Users endpoint" reads `name.givenName` and `name.familyName` of the first listed user, and a
+/// site lists its administrator first). `formatted` is the full name as Tableau holds it; the
+/// split is a guess Tableau cannot make better: the last word is the family name, the words
+/// before it the given name (one word is a given name alone). Joined again by [`full_name`] it
+/// is the same full name.
+pub fn name_of_full_name(full: &str) -> Value {
+    let words: Vec<&str> = full.split_whitespace().collect();
+    let mut name = Map::new();
+    name.insert("formatted".into(), full.into());
+    match words.split_last() {
+        Some((last, [])) => {
+            name.insert("givenName".into(), (*last).into());
+        }
+        Some((last, given)) => {
+            name.insert("givenName".into(), given.join(" ").into());
+            name.insert("familyName".into(), (*last).into());
+        }
+        None => {}
+    }
+    Value::Object(name)
 }
 
 /// A user's Tableau groups as its SCIM `groups` ("All Users" is Tableau's own and not shown).

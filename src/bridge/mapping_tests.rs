@@ -92,6 +92,16 @@ fn a_user_we_never_wrote_is_described_from_tableau() {
     assert_eq!(r["userName"], "ann@example.com");
     assert_eq!(r["displayName"], "Ann Lee");
     assert_eq!(
+        r["name"],
+        json!({"formatted": "Ann Lee", "givenName": "Ann", "familyName": "Lee"}),
+        "Okta's Test Users endpoint reads givenName and familyName of such a user"
+    );
+    assert_eq!(
+        full_name(&r).as_deref(),
+        Some("Ann Lee"),
+        "the same full name again"
+    );
+    assert_eq!(
         r["emails"],
         json!([{"value": "ann@example.com", "primary": true}])
     );
@@ -105,6 +115,23 @@ fn a_user_we_never_wrote_is_described_from_tableau() {
         .as_str()
         .is_some_and(|v| v.starts_with("W/")));
     assert!(r["meta"].get("created").is_none());
+}
+
+#[test]
+fn a_full_name_splits_into_given_and_family_names() {
+    for (full, want) in [
+        (
+            "Mary Ann Smith",
+            json!({"formatted": "Mary Ann Smith", "givenName": "Mary Ann", "familyName": "Smith"}),
+        ),
+        ("Cher", json!({"formatted": "Cher", "givenName": "Cher"})),
+        (
+            "  Ana   Lima ",
+            json!({"formatted": "  Ana   Lima ", "givenName": "Ana", "familyName": "Lima"}),
+        ),
+    ] {
+        assert_eq!(name_of_full_name(full), want, "{full}");
+    }
 }
 
 #[test]

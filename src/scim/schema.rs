@@ -317,6 +317,31 @@ const SCHEMA_SCHEMA_JSON: &str = include_str!("../../scim-schemas/SchemaSchema.j
 const RESOURCE_TYPES_JSON: &str = include_str!("../../scim-schemas/ResourceTypes.json");
 const SPC_JSON: &str = include_str!("../../scim-schemas/ServiceProviderConfig.json");
 
+/// A core schema as `/Schemas` serves it: with `externalId`, which the server stores and
+/// returns (RFC 7643 section 3.1 defines it outside every schema, and clients such as
+/// Microsoft's validation look for it in the served one), and with the mutability the server
+/// enforces. `userName` is `immutable`: Tableau cannot rename a user (the bridge refuses a change
+/// other than of letter case, which under the attribute's `caseExact: false` is no change). The
+/// schema PATCH and PUT are checked against keeps `readWrite`, so such a change reaches the
+/// bridge's refusal, which says why.
+fn advertised(mut doc: Value, common: &Value, kind: ResourceKind) -> Result<Value, String> {
+    let external_id = common["attributes"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["name"] == "externalId"))
+        .cloned()
+        .ok_or("common.json: no externalId")?;
+    let attributes = doc["attributes"]
+        .as_array_mut()
+        .ok_or_else(|| format!("{}: no attributes", kind.name()))?;
+    if kind == ResourceKind::User {
+        for a in attributes.iter_mut().filter(|a| a["name"] == "userName") {
+            a["mutability"] = Value::String("immutable".into());
+        }
+    }
+    attributes.insert(0, external_id);
+    Ok(doc)
+}
+
 impl SchemaRegistry {
     /// The registry built from the schema files compiled into the binary.
     ///
@@ -352,6 +377,10 @@ impl SchemaRegistry {
         let (_, sch_v) = schema("SchemaSchema.json", SCHEMA_SCHEMA_JSON)?;
         let common: CommonDoc =
             serde_json::from_str(COMMON_JSON).map_err(|e| format!("common.json: {e}"))?;
+        let common_v: Value =
+            serde_json::from_str(COMMON_JSON).map_err(|e| format!("common.json: {e}"))?;
+        let user_v = advertised(user_v, &common_v, ResourceKind::User)?;
+        let group_v = advertised(group_v, &common_v, ResourceKind::Group)?;
         let resource_types: Vec<Value> = serde_json::from_str(RESOURCE_TYPES_JSON)
             .map_err(|e| format!("ResourceTypes.json: {e}"))?;
         for rt in &resource_types {
@@ -470,6 +499,42 @@ mod tests {
         ] {
             assert!(values.iter().any(|v| v == role), "{role} missing");
         }
+    }
+
+    #[test]
+    fn served_schemas_list_external_id_and_the_enforced_mutability() {
+        let served = SchemaRegistry::builtin().served_schemas();
+        let doc = |id: &str| {
+            served
+                .iter()
+                .find(|s| s["id"] == id)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let attr = |doc: &Value, name: &str| {
+            doc["attributes"]
+                .as_array()
+                .and_then(|a| a.iter().find(|x| x["name"] == name).cloned())
+        };
+        for id in [urn::USER, urn::GROUP] {
+            let ext = attr(&doc(id), "externalId");
+            assert!(
+                ext.as_ref()
+                    .is_some_and(|e| e["mutability"] == "readWrite" && e["caseExact"] == true),
+                "{id}: {ext:?}"
+            );
+        }
+        let user_name = attr(&doc(urn::USER), "userName");
+        assert_eq!(
+            user_name.map(|u| u["mutability"].clone()),
+            Some(Value::from("immutable"))
+        );
+        let r = SchemaRegistry::builtin().resource(ResourceKind::User);
+        assert_eq!(
+            r.resolve(None, "userName").map(|a| a.attr.mutability),
+            Some(Mutability::ReadWrite),
+            "a change of letter case reaches the bridge, which accepts it"
+        );
     }
 
     #[test]

@@ -176,7 +176,7 @@ pub fn apply(
     let mut work = current.clone();
     for op in &req.operations {
         match &op.path {
-            Some(path) => apply_path_op(schema, &mut work, op, path)?,
+            Some(path) => apply_path_op(schema, &mut work, op, &requalified(schema, path))?,
             None => apply_pathless(schema, &mut work, op)?,
         }
     }
@@ -255,7 +255,7 @@ fn apply_key(
     key: &str,
     v: &Value,
 ) -> ScimResult<()> {
-    let path = parse_path(key)?;
+    let path = requalified(schema, &parse_path(key)?);
     let keyed = PatchOp {
         op: op.op,
         path: Some(path.clone()),
@@ -277,6 +277,30 @@ fn apply_key(
         return Ok(());
     }
     apply_path_op(schema, work, &keyed, &path)
+}
+
+/// A path whose schema URN is joined to its attribute by a dot instead of RFC 7644 section
+/// 3.10's colon (`urn:...:enterprise:2.0:User.manager`, as Microsoft's sample collections send
+/// it) read as the attribute it names: `manager` of `urn:...:enterprise:2.0:User`. Read as
+/// written it names the attribute `User` of an unknown schema, which is skipped: a change
+/// answered 200 and never made. Any other path is returned as it is.
+pub(super) fn requalified(schema: &ResourceSchema<'_>, path: &PathExpr) -> PathExpr {
+    let (Some(u), Some(sub)) = (&path.attr.urn, &path.attr.sub) else {
+        return path.clone();
+    };
+    let joined = format!("{u}:{}", path.attr.name);
+    if !(schema.is_core(&joined) || schema.extension(&joined).is_some()) {
+        return path.clone();
+    }
+    PathExpr {
+        attr: crate::scim::path::AttrPath {
+            urn: Some(joined),
+            name: sub.clone(),
+            sub: None,
+        },
+        filter: path.filter.clone(),
+        sub_after_filter: path.sub_after_filter.clone(),
+    }
 }
 
 /// Where an operation points: the attribute, the sub-attribute if any, where it lives, and

@@ -33,27 +33,13 @@ pub(super) fn apply_filtered(
         .collect();
     let value = op.value.as_ref().unwrap_or(&Value::Null);
     match op.op {
-        OpKind::Remove => {
-            // Removing what is not there (a member already gone) succeeds as a no-op: Okta sends
-            // remove and add in one request and must not fail on a stale remove (checklist 19).
-            if let Some(sub) = t.sub {
-                for i in &hits {
-                    if let Some(Value::Object(o)) = items.get_mut(*i) {
-                        if let Some(k) = key_ci(o, &sub.name) {
-                            o.remove(&k);
-                        }
-                    }
-                }
-                items.retain(|e| e.as_object().is_some_and(|o| !o.is_empty()));
-            } else {
-                let mut i = 0;
-                items.retain(|_| {
-                    let keep = !hits.contains(&i);
-                    i += 1;
-                    keep
-                });
-            }
+        // RFC 7643 section 2.5: null (and, for a string, "") is the same state as no value, so
+        // an add or replace of nothing clears what the filter selects, as a remove would
+        // (Microsoft's gallery validation clears `emails[type eq "work"].value` this way).
+        OpKind::Add | OpKind::Replace if clears(t, value)? => {
+            remove_selected(&mut items, &hits, t.sub);
         }
+        OpKind::Remove => remove_selected(&mut items, &hits, t.sub),
         OpKind::Add | OpKind::Replace => {
             let new: Value = match t.sub {
                 Some(sub) => {
@@ -134,6 +120,46 @@ pub(super) fn apply_filtered(
     }
     put_slot(work, t, Some(Value::Array(items)));
     Ok(())
+}
+
+/// Whether an add or replace value is "no value" for its target (RFC 7643 section 2.5): null,
+/// or what normalises to nothing (an empty string, an empty object).
+fn clears(t: &Target<'_>, value: &Value) -> ScimResult<bool> {
+    if value.is_null() {
+        return Ok(true);
+    }
+    Ok(match t.sub {
+        Some(sub) => normalize_value(sub, &t.label, value)?.is_none(),
+        None => match value {
+            Value::Object(o) => o.is_empty(),
+            Value::String(s) => s.is_empty(),
+            _ => false,
+        },
+    })
+}
+
+/// Remove the selected elements, or only their sub-attribute `sub` (an element left empty
+/// goes, and so does one whose `value` went: a work email without an address is no email).
+/// Removing what is not there (a member already gone) succeeds as a no-op: Okta sends
+/// remove and add in one request and must not fail on a stale remove (checklist 19).
+fn remove_selected(items: &mut Vec<Value>, hits: &[usize], sub: Option<&Attribute>) {
+    if let Some(sub) = sub.filter(|s| s.name != "value") {
+        for i in hits {
+            if let Some(Value::Object(o)) = items.get_mut(*i) {
+                if let Some(k) = key_ci(o, &sub.name) {
+                    o.remove(&k);
+                }
+            }
+        }
+        items.retain(|e| e.as_object().is_some_and(|o| !o.is_empty()));
+    } else {
+        let mut i = 0;
+        items.retain(|_| {
+            let keep = !hits.contains(&i);
+            i += 1;
+            keep
+        });
+    }
 }
 
 /// The attribute as a single value (for normalising one element of a multi-valued attribute).

@@ -483,6 +483,84 @@ fn checklist_21_add_or_replace_on_absent_typed_value_creates_it() {
     );
 }
 
+/// RFC 7644 section 3.5.2.3 with RFC 7643 section 2.5: replacing a value with `""` or `null`
+/// clears it. Microsoft's gallery validation clears attributes exactly this way; answering 200
+/// and keeping the old value would be a silent ignore.
+#[test]
+fn replace_with_empty_or_null_on_a_value_path_clears_it() {
+    let mut u = user();
+    u["phoneNumbers"] =
+        json!([{"type":"work","value":"+1 555 0100"},{"type":"mobile","value":"+1 555 0101"}]);
+    for cleared in [json!(""), Value::Null] {
+        for op in ["replace", "add", "Replace"] {
+            let got = ok(
+                users(),
+                &u,
+                json!([{"op":op,"path":"emails[type eq \"work\"].value","value":cleared}]),
+            );
+            assert_eq!(
+                got["emails"],
+                json!([{"value":"babs@jensen.org","type":"home"}]),
+                "{op} {cleared}: the work email is gone, the home one stays"
+            );
+            let got = ok(
+                users(),
+                &u,
+                json!([{"op":op,"path":"phoneNumbers[type eq \"work\"].value","value":cleared}]),
+            );
+            assert_eq!(
+                got["phoneNumbers"],
+                json!([{"type":"mobile","value":"+1 555 0101"}])
+            );
+            let got = ok(
+                users(),
+                &u,
+                json!([{"op":op,"path":"addresses[type eq \"work\"].streetAddress","value":cleared}]),
+            );
+            assert_eq!(
+                got["addresses"],
+                json!([{"type":"work","locality":"Hollywood"}]),
+                "a sub-attribute other than value goes alone"
+            );
+            // The same key in a path-less value.
+            let got = ok(
+                users(),
+                &u,
+                json!([{"op":op,"value":{"emails[type eq \"work\"].value":cleared}}]),
+            );
+            assert_eq!(
+                got["emails"],
+                json!([{"value":"babs@jensen.org","type":"home"}])
+            );
+        }
+        // A whole selected value replaced by nothing goes too.
+        let got = ok(
+            users(),
+            &u,
+            json!([{"op":"replace","path":"emails[type eq \"home\"]","value":cleared}]),
+        );
+        assert_eq!(
+            got["emails"],
+            json!([{"value":"bjensen@example.com","type":"work","primary":true}])
+        );
+        // Clearing what is not there changes nothing and succeeds.
+        let got = ok(
+            users(),
+            &u,
+            json!([{"op":"replace","path":"emails[type eq \"other\"].value","value":cleared}]),
+        );
+        assert_eq!(got["emails"], u["emails"]);
+        // Without a filter: the attribute, or the sub-attribute, is cleared.
+        let got = ok(
+            users(),
+            &u,
+            json!([{"op":"replace","path":"name.givenName","value":cleared},{"op":"replace","path":"title","value":cleared}]),
+        );
+        assert_eq!(got["name"], json!({"familyName":"Jensen"}));
+        assert!(got.get("title").is_none());
+    }
+}
+
 #[test]
 fn checklist_22_string_booleans_are_accepted() {
     let u = ok(
@@ -541,6 +619,46 @@ fn checklist_24_manager_string_object_or_array_becomes_an_object() {
         );
         assert_eq!(u[ENTERPRISE_USER]["manager"], json!({"value":"m-9"}));
     }
+}
+
+/// `urn:...:enterprise:2.0:User.manager` (a dot where RFC 7644 section 3.10 has a colon, as
+/// Microsoft's sample collections write it) is the enterprise `manager`, for add, replace and
+/// remove alike, by path and as a path-less key: never a 200 for a change not made.
+#[test]
+fn a_dotted_extension_path_names_the_extension_attribute() {
+    let dotted = format!("{ENTERPRISE_USER}.manager");
+    let added = ok(
+        users(),
+        &user(),
+        json!([{"op":"add","path":dotted,"value":{"value":"m-1"}}]),
+    );
+    assert_eq!(added[ENTERPRISE_USER]["manager"], json!({"value":"m-1"}));
+    let replaced = ok(
+        users(),
+        &added,
+        json!([{"op":"replace","path":dotted,"value":"m-2"}]),
+    );
+    assert_eq!(replaced[ENTERPRISE_USER]["manager"], json!({"value":"m-2"}));
+    let removed = ok(users(), &replaced, json!([{"op":"remove","path":dotted}]));
+    assert!(removed
+        .get(ENTERPRISE_USER)
+        .is_none_or(|e| e.get("manager").is_none()));
+    let pathless = ok(
+        users(),
+        &user(),
+        json!([{"op":"replace","value":{format!("{ENTERPRISE_USER}.department"):"Tour Operations"}}]),
+    );
+    assert_eq!(pathless[ENTERPRISE_USER]["department"], "Tour Operations");
+    // A dotted name the schema does not have is refused, as with a colon.
+    let unknown = run(
+        users(),
+        &user(),
+        json!([{"op":"add","path":format!("{ENTERPRISE_USER}.shoeSize"),"value":"9"}]),
+    );
+    assert!(
+        matches!(unknown, Err(ScimError::InvalidPath(_))),
+        "{unknown:?}"
+    );
 }
 
 #[test]

@@ -38,10 +38,24 @@ impl Flavor {
     }
 }
 
-/// The duplicate-user code the emulator answers unless told otherwise: tabcmd names 409017
-/// `user_already_member_of_site` (tabcmd `constants`), and the migration SDK handles 409017
-/// on Add User by looking the user up; the REST reference lists 409000.
-pub const USER_EXISTS: &str = "409017";
+/// The duplicate-user code of Add User, unless told otherwise, by flavor. Tableau Server:
+/// 409000 "User conflict", the code the REST reference's error table lists for Add User to
+/// Site. Tableau Cloud: 409017, which the migration SDK (built to move Server sites to Cloud,
+/// so its Add User calls go to Cloud) handles by looking the user up, and tabcmd names
+/// `user_already_member_of_site`; that Cloud is where 409017 comes from is inferred from the
+/// SDK's purpose, no source says so.
+impl Flavor {
+    /// The code of a duplicate user on Add User.
+    pub fn user_exists_code(self) -> &'static str {
+        match self {
+            Flavor::Cloud => "409017",
+            Flavor::Server => "409000",
+        }
+    }
+}
+
+/// The full name of the site's administrator (the PAT's owner).
+pub const ADMIN_FULL_NAME: &str = "Site Administrator";
 
 /// A Tableau-style error: HTTP status, code, summary, detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,8 +267,7 @@ pub struct SiteState {
     pub flavor: Flavor,
     /// Seats.
     pub capacity: Capacity,
-    /// Code answered for a duplicate user: `409017` (what tabcmd and the migration SDK meet),
-    /// or `409000` (what the REST reference lists).
+    /// Code answered for a duplicate user (by default [`Flavor::user_exists_code`]).
     pub user_exists_code: &'static str,
     pub(crate) users: BTreeMap<String, EmuUser>,
     /// Lower-cased user name to id: uniqueness checks stay O(1) on sites of 100,000 users.
@@ -297,7 +310,7 @@ impl SiteState {
             content_url: content_url.to_string(),
             flavor,
             capacity: Capacity::default(),
-            user_exists_code: USER_EXISTS,
+            user_exists_code: flavor.user_exists_code(),
             users: BTreeMap::new(),
             names: HashMap::new(),
             groups: BTreeMap::new(),
@@ -318,6 +331,10 @@ impl SiteState {
                     id: admin_id.into(),
                     name: admin_name.into(),
                     site_role: admin_role.as_str().into(),
+                    // A real site's administrator has a full name and an email, and lists
+                    // first on most sites: what an IdP's test of the Users endpoint reads.
+                    full_name: Some(ADMIN_FULL_NAME.into()),
+                    email: admin_name.contains('@').then(|| admin_name.into()),
                     auth_setting: Some(s.default_auth().into()),
                     domain: Some("local".into()),
                     ..User::default()
