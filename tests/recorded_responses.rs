@@ -349,7 +349,7 @@ async fn the_client_reads_tableaus_recorded_groups_and_members() {
         (
             "POST /sites/{id}/groups/{id}/users",
             200,
-            "group_users_added.xml",
+            "group_add_users.xml",
         ),
     ]);
     let c = r.client(Some("3.24"));
@@ -588,7 +588,13 @@ async fn the_emulator_answers_in_tableaus_recorded_shapes() {
             &format!(r#"<tsRequest><users><user id="{member}"/></users></tsRequest>"#),
         )
         .await;
-    assert_covers("group_users_added.xml", &bulk);
+    // TSC's `test_add_users` answers a bulk add with `group_add_users.xml`: the users, no
+    // `<pagination>` (`group_users_added.xml` is the member listing its `test_add_user` reads).
+    assert_covers("group_add_users.xml", &bulk);
+    assert!(
+        !bulk.contains("<pagination"),
+        "a bulk add is not paginated: {bulk}"
+    );
     let (_, _, created) = raw
         .send(
             Method::POST,

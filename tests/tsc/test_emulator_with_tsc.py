@@ -97,13 +97,13 @@ def test_users_add_get_update_remove(server):
     assert err.value.code == "404002"
 
 
-def test_duplicate_user_is_409017(server):
-    # What tabcmd (user_already_member_of_site) and the migration SDK meet; the emulator
-    # answers 409000, the REST reference's code, with --user-exists-409000.
+def test_duplicate_user_is_409000_on_server(server):
+    # The REST reference's Add User to Site code on Tableau Server (this emulator's flavor);
+    # Tableau Cloud answers 409017, as the migration SDK meets it (--user-exists-code chooses).
     server.users.add(TSC.UserItem("dup@example.com", TSC.UserItem.Roles.Viewer))
     with pytest.raises(TSC.ServerResponseError) as err:
         server.users.add(TSC.UserItem("dup@example.com", TSC.UserItem.Roles.Viewer))
-    assert err.value.code == "409017"
+    assert err.value.code == "409000"
 
 
 def test_pager_walks_every_user_and_filters_by_name(server):

@@ -64,10 +64,11 @@ pub struct EmulatorArgs {
     /// Viewer seats (unlimited when absent).
     #[arg(long, env = "TABLEAU_EMULATOR_VIEWER_CAPACITY")]
     viewer_capacity: Option<u64>,
-    /// Answer a duplicate user with 409000 (what the REST reference lists) instead of 409017
-    /// (what tabcmd and the migration SDK meet).
-    #[arg(long, env = "TABLEAU_EMULATOR_USER_EXISTS_409000")]
-    user_exists_409000: bool,
+    /// The code of a duplicate user on Add User: 409000 (Tableau Server's, in the REST
+    /// reference) or 409017 (Tableau Cloud's, as the migration SDK meets it); by default the
+    /// flavor's.
+    #[arg(long, env = "TABLEAU_EMULATOR_USER_EXISTS_CODE", value_parser = ["409000", "409017"])]
+    user_exists_code: Option<String>,
     /// Answer a sign-in arriving under another host name with a 301 to this one, as a
     /// Tableau Cloud pod does.
     #[arg(long, env = "TABLEAU_EMULATOR_SIGN_IN_HOST")]
@@ -151,9 +152,11 @@ pub fn emulator_config(a: EmulatorArgs) -> Result<(String, EmulatorConfig), Stri
         explorer: a.explorer_capacity,
         viewer: a.viewer_capacity,
     };
-    if a.user_exists_409000 {
-        cfg.user_exists_code = "409000";
-    }
+    cfg.user_exists_code = match a.user_exists_code.as_deref() {
+        Some("409000") => Some("409000"),
+        Some("409017") => Some("409017"),
+        _ => None,
+    };
     cfg.faults = Faults {
         latency_ms: a.latency_ms,
         rate_429: a.rate_429,

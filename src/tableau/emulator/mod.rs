@@ -19,7 +19,7 @@ use actix_web::{web, App, HttpServer};
 use secrecy::SecretString;
 
 use crate::tableau::jwt::ConnectedApp;
-pub use state::{Capacity, Fault, Faults, Flavor, Seed, SiteState, USER_EXISTS};
+pub use state::{Capacity, Fault, Faults, Flavor, Seed, SiteState};
 
 use crate::tableau::site_role::SiteRole;
 
@@ -45,8 +45,9 @@ pub struct EmulatorConfig {
     pub admin_role: SiteRole,
     /// License seats.
     pub capacity: Capacity,
-    /// Code answered for a duplicate user: `409017` (default) or `409000`.
-    pub user_exists_code: &'static str,
+    /// Code answered for a duplicate user; `None`: the flavor's
+    /// ([`Flavor::user_exists_code`]).
+    pub user_exists_code: Option<&'static str>,
     /// Answer a sign-in that arrives under another host name with a 301 to this one, as a
     /// Tableau Cloud pod does.
     pub sign_in_host: Option<String>,
@@ -75,7 +76,7 @@ impl EmulatorConfig {
             admin_name: Self::DEFAULT_ADMIN.into(),
             admin_role: SiteRole::SiteAdministratorCreator,
             capacity: Capacity::default(),
-            user_exists_code: USER_EXISTS,
+            user_exists_code: None,
             sign_in_host: None,
             known_scopes: None,
             faults: Faults::default(),
@@ -146,7 +147,9 @@ pub fn start(
     }
     let mut state = SiteState::new(&cfg.site, cfg.flavor, &cfg.admin_name, cfg.admin_role);
     state.capacity = cfg.capacity;
-    state.user_exists_code = cfg.user_exists_code;
+    if let Some(code) = cfg.user_exists_code {
+        state.user_exists_code = code;
+    }
     state.faults = cfg.faults.clone();
     if let Some(seed) = &cfg.seed {
         state

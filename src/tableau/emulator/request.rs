@@ -170,15 +170,18 @@ pub(super) fn sort_desc(pairs: &[(String, String)]) -> bool {
     param(pairs, "sort").is_some_and(|s| s.split(',').any(|x| x == "name:desc"))
 }
 
+/// Tableau's answer to a body it cannot take: every observed "Payload is either malformed or
+/// incomplete" carries 400003 (tableauserverclient issues #990 on Tableau Cloud, #636, #820,
+/// #1137 on Tableau Server 2022.1.7), although the 2020 error table lists 400000 for a bad body.
+pub(super) fn malformed(detail: impl Into<String>) -> ApiError {
+    api_error(400, "400003", "Bad Request", detail)
+}
+
+/// The detail of [`malformed`], as Tableau words it.
+pub(super) const MALFORMED: &str = "Payload is either malformed or incomplete";
+
 pub(super) fn body_root(body: &web::Bytes) -> Result<Element, ApiError> {
-    let malformed = || {
-        api_error(
-            400,
-            "400000",
-            "Bad Request",
-            "Payload is either malformed or incomplete",
-        )
-    };
+    let malformed = || malformed(MALFORMED);
     let text = std::str::from_utf8(body).map_err(|_| malformed())?;
     let root = xml::parse(text).map_err(|_| malformed())?;
     if root.name != "tsRequest" {
@@ -215,20 +218,16 @@ pub(super) fn role_attr(e: &Element, attr: &str) -> Result<Option<SiteRole>, Api
 }
 
 /// Refuse an attribute the method does not know at this version. Tableau's request schemas
-/// are closed: older servers refused the attributes newer ones added with 400000 "Payload is
-/// either malformed or incomplete" (tableauserverclient issue #740). That a current server
-/// refuses every attribute outside its documented body is assumed from it.
+/// are closed: older servers refused the attributes newer ones added with "Payload is either
+/// malformed or incomplete" (tableauserverclient issue #740), which comes with 400003
+/// ([`malformed`]). That a current server refuses every attribute outside its documented body
+/// is assumed from it.
 pub(super) fn only_attributes(e: &Element, allowed: &[&str]) -> Result<(), ApiError> {
     match e.attrs.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
         None => Ok(()),
-        Some((k, _)) => Err(api_error(
-            400,
-            "400000",
-            "Bad Request",
-            format!(
-                "Payload is either malformed or incomplete: <{}> has no attribute '{k}' here",
-                e.name
-            ),
-        )),
+        Some((k, _)) => Err(malformed(format!(
+            "{MALFORMED}: <{}> has no attribute '{k}' here",
+            e.name
+        ))),
     }
 }

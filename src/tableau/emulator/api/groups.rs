@@ -12,7 +12,7 @@ use crate::tableau::emulator::request::{
 use crate::tableau::emulator::state::{api_error, ApiError};
 use crate::tableau::emulator::xml_out::{group_xml, member_xml, pagination_xml};
 use crate::tableau::emulator::Shared;
-use crate::tableau::model::{ApiVersion, Group, Pagination};
+use crate::tableau::model::{ApiVersion, Group};
 use crate::tableau::xml::Element;
 
 fn groups_page(groups: Vec<Group>, pairs: &[(String, String)]) -> Result<String, ApiError> {
@@ -169,16 +169,9 @@ pub(super) async fn add_group_users(
     }
     let added = s.state.add_members(&path.2, &ids, bulk)?;
     let inner = if bulk {
-        // TSC `group_users_added.xml`: the added users, paged like a listing.
-        let total = u64::try_from(added.len()).unwrap_or(u64::MAX);
-        let pagination = Pagination {
-            page_number: 1,
-            page_size: 100,
-            total_available: total,
-        };
+        // TSC `group_add_users.xml` (its `test_add_users`): the added users, not paginated.
         format!(
-            "{}<users>{}</users>",
-            pagination_xml(&pagination),
+            "<users>{}</users>",
             added.iter().map(member_xml).collect::<String>()
         )
     } else {
