@@ -60,7 +60,7 @@ async fn entra_provisions_a_site() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn okta_and_entra_provision_tableau_cloud_without_a_name_in_update_user() {
+async fn okta_and_entra_provision_tableau_cloud_without_a_name_or_email_in_update_user() {
     let h = harness(|o| o.set_flavor(Flavor::Cloud));
     okta_flow(&h, "okta.cloud@example.com", "Okta Cloud").await;
     entra_flow(&h, "entra.cloud@example.com", "Entra Cloud").await;
@@ -69,8 +69,11 @@ async fn okta_and_entra_provision_tableau_cloud_without_a_name_in_update_user() 
             .emulator
             .with_state(|s| s.attribute_sent("Update User", attribute))
     };
-    // Tableau Cloud refuses both (docs/tableau-fidelity.md).
-    assert_eq!((sent("fullName"), sent("name")), (Some(0), Some(0)));
+    // Tableau Cloud refuses them all (docs/tableau-fidelity.md).
+    assert_eq!(
+        (sent("fullName"), sent("name"), sent("email")),
+        (Some(0), Some(0), Some(0))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -105,6 +105,55 @@ async fn on_tableau_cloud_a_create_is_one_add_user_and_names_are_kept_by_tableau
     assert_eq!(h.sent("Update User", "fullName"), 0);
     let (_, again) = h.idp.get(&format!("/Users/{uid}")).await;
     assert_eq!(again["displayName"], "Ann Lee-Park");
+
+    // "Tableau Cloud only allows for updating siteRole and authSetting" (Tableau's Postman
+    // collection): a new work email is kept and served by tableau-scim, and costs no call.
+    h.reset_calls();
+    let (s, moved) = h
+        .idp
+        .call(
+            Method::PATCH,
+            &format!("/Users/{uid}"),
+            Some(patch(
+                json!([{"op":"replace","path":"emails[type eq \"work\"].value","value":"ann@corp.example"}]),
+            )),
+        )
+        .await;
+    assert_eq!(
+        (s, moved["emails"][0]["value"].clone()),
+        (StatusCode::OK, json!("ann@corp.example")),
+        "{moved}"
+    );
+    assert_eq!(
+        (h.tableau_calls(), h.sent("Update User", "email")),
+        (0, 0),
+        "Update User never carries an email on Cloud"
+    );
+    let (_, again) = h.idp.get(&format!("/Users/{uid}")).await;
+    assert_eq!(again["emails"][0]["value"], "ann@corp.example");
+
+    // A user name that is not an email is the IdP's to fix: 400, before any call.
+    h.reset_calls();
+    let (s, refused) = h
+        .idp
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "UserName123"})),
+        )
+        .await;
+    assert_eq!(
+        (s, refused["scimType"].clone()),
+        (StatusCode::BAD_REQUEST, json!("invalidValue")),
+        "{refused}"
+    );
+    assert!(
+        refused["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("email")),
+        "{refused}"
+    );
+    assert_eq!(h.tableau_calls(), 0, "refused before any Tableau call");
 }
 
 #[tokio::test(flavor = "multi_thread")]

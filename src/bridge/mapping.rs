@@ -121,14 +121,15 @@ pub fn merge(user: &mut User, after: User) {
     }
 }
 
-/// The `fullName` and `email` of `desired` that Tableau does not hold yet (nothing else). The
-/// full name goes to Tableau only where Update User may carry it (not on Tableau Cloud); the
-/// store keeps it either way.
+/// The `fullName` and `email` of `desired` that Tableau does not hold yet (nothing else), where
+/// Update User may carry them: on Tableau Server. Tableau Cloud's Update User takes neither
+/// ([`Deployment::updates_names`]); the store keeps them either way and they are served from it.
 pub fn attribute_update(desired: &Value, user: &User, deployment: Deployment) -> UserUpdate {
+    if !deployment.updates_names() {
+        return UserUpdate::default();
+    }
     UserUpdate {
-        full_name: full_name(desired)
-            .filter(|_| deployment.updates_full_name())
-            .filter(|f| user.full_name.as_deref() != Some(f.as_str())),
+        full_name: full_name(desired).filter(|f| user.full_name.as_deref() != Some(f.as_str())),
         email: email(desired).filter(|e| user.email.as_deref() != Some(e.as_str())),
         ..UserUpdate::default()
     }

@@ -226,10 +226,10 @@ fn update_user_answers_are_merged_without_losing_what_they_omit() {
     let renamed = json!({"name": {"formatted": "Ann B. Lee"}});
     let server = attribute_update(&renamed, &u, Deployment::Server);
     assert_eq!(server.full_name.as_deref(), Some("Ann B. Lee"));
-    let cloud = attribute_update(&renamed, &u, Deployment::Cloud);
-    assert_eq!(
-        cloud.full_name, None,
-        "Tableau Cloud cannot take a full name"
+    let cloud = attribute_update(&desired, &u, Deployment::Cloud);
+    assert!(
+        cloud.is_empty(),
+        "Tableau Cloud's Update User takes neither a full name nor an email: {cloud:?}"
     );
 }
 

@@ -10,6 +10,7 @@ use crate::scim::ScimError;
 use crate::tableau::limits::{
     is_luid, text_problem, user_name_problem, MAX_EMAIL_CHARS, MAX_NAME_CHARS,
 };
+use crate::tableau::Deployment;
 
 type Read = fn(&Value) -> Option<String>;
 
@@ -32,10 +33,15 @@ fn refusal(attribute: &str, problem: &str) -> ScimError {
 }
 
 /// Check a user the IdP wants (`desired`) against what it has now (`current`, its SCIM form;
-/// `None` on a create, when the userName is checked too).
-pub fn check_user_text(desired: &Value, current: Option<&Value>) -> Result<(), ScimError> {
+/// `None` on a create, when the userName is checked too, by the rules of `deployment`).
+pub fn check_user_text(
+    desired: &Value,
+    current: Option<&Value>,
+    deployment: Deployment,
+) -> Result<(), ScimError> {
     if current.is_none() {
-        if let Some(problem) = user_name_problem(desired["userName"].as_str().unwrap_or_default()) {
+        let name = desired["userName"].as_str().unwrap_or_default();
+        if let Some(problem) = user_name_problem(name, deployment) {
             return Err(refusal("userName", &problem));
         }
     }
@@ -88,19 +94,26 @@ mod tests {
     fn new_users_are_refused_for_bad_user_names_and_any_bad_name() {
         let ok = json!({"userName":"ann@example.com","displayName":"Ann","name":{"formatted":"Ann Lee"},
             "emails":[{"value":"ann@example.com","primary":true}]});
-        assert!(check_user_text(&ok, None).is_ok());
+        assert!(check_user_text(&ok, None, Deployment::Server).is_ok());
         let nul = json!({"userName":"ann\u{0}@example.com"});
-        assert!(refused(check_user_text(&nul, None)).is_some_and(|m| m.contains("'userName'")));
+        assert!(refused(check_user_text(&nul, None, Deployment::Server))
+            .is_some_and(|m| m.contains("'userName'")));
         let long = json!({"userName": "a".repeat(10_000)});
-        assert!(refused(check_user_text(&long, None)).is_some_and(|m| m.contains("10000")));
+        assert!(refused(check_user_text(&long, None, Deployment::Server))
+            .is_some_and(|m| m.contains("10000")));
         let display = json!({"userName":"ann@example.com","displayName":"Ann\u{7}"});
-        assert!(
-            refused(check_user_text(&display, None)).is_some_and(|m| m.contains("'displayName'"))
-        );
+        assert!(refused(check_user_text(&display, None, Deployment::Server))
+            .is_some_and(|m| m.contains("'displayName'")));
         let given = json!({"userName":"ann@example.com","name":{"givenName":"A\nB"}});
-        assert!(refused(check_user_text(&given, None)).is_some_and(|m| m.contains("'name'")));
+        assert!(refused(check_user_text(&given, None, Deployment::Server))
+            .is_some_and(|m| m.contains("'name'")));
         let mail = json!({"userName":"ann@example.com","emails":[{"value": format!("{}@x.io", "a".repeat(250))}]});
-        assert!(refused(check_user_text(&mail, None)).is_some_and(|m| m.contains("'emails'")));
+        let cloud = json!({"userName":"UserName123"});
+        assert!(check_user_text(&cloud, None, Deployment::Server).is_ok());
+        assert!(refused(check_user_text(&cloud, None, Deployment::Cloud))
+            .is_some_and(|m| m.contains("'userName'") && m.contains("email")));
+        assert!(refused(check_user_text(&mail, None, Deployment::Server))
+            .is_some_and(|m| m.contains("'emails'")));
     }
 
     #[test]
@@ -108,11 +121,16 @@ mod tests {
         let current = json!({"userName":"odd;name","displayName":"Tab\there"});
         let same = current.clone();
         assert!(
-            check_user_text(&same, Some(&current)).is_ok(),
+            check_user_text(&same, Some(&current), Deployment::Server).is_ok(),
             "what Tableau already holds"
         );
         let changed = json!({"userName":"odd;name","displayName":"New\u{1b}"});
-        assert!(refused(check_user_text(&changed, Some(&current))).is_some());
+        assert!(refused(check_user_text(
+            &changed,
+            Some(&current),
+            Deployment::Server
+        ))
+        .is_some());
     }
 
     #[test]

@@ -30,7 +30,7 @@ impl Tenant {
     /// on Tableau Server; the email where Add User cannot carry it).
     pub async fn create_user(&self, input: Value) -> BridgeResult<Value> {
         // Role and name errors are the IdP's to fix: refused before any Tableau call.
-        check_user_text(&input, None)?;
+        check_user_text(&input, None, self.policy.deployment)?;
         let mapped = mapped_role(&self.roles, &input, &[])?;
         let plan = plan_create(&input, mapped, self.roles.default_role(), &self.policy);
         let user_name = plan.user.name.clone();
@@ -141,7 +141,7 @@ impl Tenant {
         check_if_match(&current, if_match, ResourceKind::User)?;
         let new = change.desired(ResourceKind::User, &current)?;
         check_update(&cur, &new, &self.roles)?;
-        check_user_text(&new, Some(&current))?;
+        check_user_text(&new, Some(&current), self.policy.deployment)?;
         let grants = self.granting_groups_of(id).await?;
         let at = timestamp();
         let plan = plan_update(&UserChange {

@@ -78,9 +78,13 @@ impl TableauError {
     }
 
     /// A user may not change their own site role: 403009 "Licensing update on self
-    /// forbidden" (REST reference, Update User error table).
+    /// forbidden" (REST reference, Update User error table). The same code also means "Guest
+    /// update forbidden" there, and is what a site administrator meets updating a user they may
+    /// not (community.tableau.com thread 278217: "User ... is unauthorized to update user ..."):
+    /// only the summary tells them apart.
     pub fn is_own_role_forbidden(&self) -> bool {
-        self.code() == Some("403009")
+        matches!(self, TableauError::Api { code, summary, .. }
+            if code == "403009" && summary.to_lowercase().contains("self"))
     }
 
     /// An invalid site role (400013).
@@ -103,6 +107,19 @@ pub(crate) fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Opti
 mod tests {
     use super::*;
     use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn only_licensing_update_on_self_is_the_own_role_refusal() {
+        let e = |summary: &str| TableauError::Api {
+            status: 403,
+            code: "403009".into(),
+            summary: summary.into(),
+            detail: String::new(),
+        };
+        assert!(e("Licensing update on self forbidden").is_own_role_forbidden());
+        assert!(!e("Guest update forbidden").is_own_role_forbidden());
+        assert!(!e("Forbidden").is_own_role_forbidden());
+    }
 
     #[test]
     fn retry_after_seconds_and_http_date() {

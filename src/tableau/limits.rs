@@ -2,6 +2,8 @@
 //! request may carry. Checked before any call, so that a value Tableau cannot hold costs
 //! nothing and is refused with a reason.
 
+use super::Deployment;
+
 /// Longest user name, full name or group name tableau-scim sends. Tableau documents no limit,
 /// and its repository types these columns as unbounded `character varying` (Tableau Server
 /// data dictionary 2025.3, `_system_users` and `_users`); 255 is chosen as the bound, above
@@ -43,15 +45,39 @@ pub fn text_problem(value: &str, max: usize) -> Option<String> {
         .map(|c| format!("it holds the control character U+{:04X}", u32::from(c)))
 }
 
-/// Why `value` cannot be a Tableau user name: as [`text_problem`], and a semicolon, which
-/// Tableau does not allow in user names (Tableau Server help, "Add Users to a Site":
-/// "Characters not allowed in user names include the semi-colon (;)").
-pub fn user_name_problem(value: &str) -> Option<String> {
-    text_problem(value, MAX_NAME_CHARS).or_else(|| {
-        value
-            .contains(';')
-            .then(|| "Tableau does not allow ';' in user names".to_string())
-    })
+/// Why `value` cannot be a Tableau user name on `deployment`: as [`text_problem`]; a
+/// semicolon or a comma ("Characters not allowed in user names include the semi-colon (;) and
+/// colon (,)", Tableau Server help "Add Users to a Site", `sites_addusers.htm`: the page names a
+/// colon but shows a comma, and only the comma is refused here, as the glyph the page prints; a
+/// comma also cannot be sent in a Tableau filter); and on Tableau Cloud anything but an email
+/// address, the sign-in name there ([`Deployment::names_are_emails`]).
+pub fn user_name_problem(value: &str, deployment: Deployment) -> Option<String> {
+    if let Some(p) = text_problem(value, MAX_NAME_CHARS) {
+        return Some(p);
+    }
+    if let Some(c) = value.chars().find(|c| matches!(c, ';' | ',')) {
+        return Some(format!("Tableau does not allow '{c}' in user names"));
+    }
+    if deployment.names_are_emails() && !is_email_address(value) {
+        return Some(
+            "on Tableau Cloud a user name is the email address the user signs in with, such as ann@example.com".into(),
+        );
+    }
+    None
+}
+
+/// Whether `value` has the form of an email address: one `@` between a local part and a domain
+/// of at least two labels, no white space. The form Tableau Cloud's sign-in names take; whether
+/// a mailbox exists is not ours to know.
+pub fn is_email_address(value: &str) -> bool {
+    let Some((local, domain)) = value.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !local.contains('@')
+        && !value.chars().any(char::is_whitespace)
+        && domain.split('.').count() >= 2
+        && domain.split('.').all(|label| !label.is_empty())
 }
 
 #[cfg(test)]
@@ -76,21 +102,52 @@ mod tests {
     }
 
     #[test]
-    fn names_are_refused_for_control_characters_length_and_semicolons() {
-        assert_eq!(user_name_problem("ann@example.com"), None);
+    fn names_are_refused_for_control_characters_length_separators_and_on_cloud_non_emails() {
+        assert_eq!(
+            user_name_problem("ann@example.com", Deployment::Cloud),
+            None
+        );
         assert_eq!(text_problem("Zoë Ünal-O'Brien 王", MAX_NAME_CHARS), None);
-        assert!(user_name_problem("a\u{0}b").is_some_and(|m| m.contains("U+0000")));
+        assert!(
+            user_name_problem("a\u{0}b", Deployment::Server).is_some_and(|m| m.contains("U+0000"))
+        );
         assert!(text_problem("tab\there", MAX_NAME_CHARS).is_some());
         assert!(text_problem("del\u{7f}", MAX_NAME_CHARS).is_some());
         assert!(text_problem("c1\u{85}", MAX_NAME_CHARS).is_some());
-        assert!(user_name_problem(&"a".repeat(10_000)).is_some_and(|m| m.contains("10000")));
+        assert!(user_name_problem(&"a".repeat(10_000), Deployment::Server)
+            .is_some_and(|m| m.contains("10000")));
         assert_eq!(
             text_problem(&"é".repeat(255), MAX_NAME_CHARS),
             None,
             "characters, not bytes"
         );
         assert!(text_problem(&"a".repeat(255), MAX_EMAIL_CHARS).is_some());
-        assert!(user_name_problem("a;b").is_some());
-        assert!(user_name_problem("  ").is_some());
+        assert!(user_name_problem("a;b", Deployment::Server).is_some());
+        assert!(
+            user_name_problem("smith, ann", Deployment::Server).is_some_and(|m| m.contains("','"))
+        );
+        assert!(user_name_problem("  ", Deployment::Server).is_some());
+        assert_eq!(
+            user_name_problem("ann", Deployment::Server),
+            None,
+            "Server names are free-form"
+        );
+        for not_email in [
+            "ann",
+            "UserName123",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "ann@example.",
+            "a b@example.com",
+            "a@b@example.com",
+        ] {
+            assert!(
+                user_name_problem(not_email, Deployment::Cloud)
+                    .is_some_and(|m| m.contains("email")),
+                "{not_email}"
+            );
+        }
+        assert!(is_email_address("o'malley+tableau@sub.example.co.uk"));
     }
 }

@@ -105,9 +105,10 @@ impl TableauClient {
         if let Some(r) = upd.site_role {
             refuse_unassignable(r)?;
         }
-        if upd.full_name.is_some() && !self.cfg.deployment.updates_full_name() {
+        if (upd.full_name.is_some() || upd.email.is_some()) && !self.cfg.deployment.updates_names()
+        {
             return Err(TableauError::Refused(
-                "Tableau Cloud does not let Update User change a full name; it is kept by tableau-scim".into(),
+                "Tableau Cloud does not let Update User change a full name or an email; tableau-scim keeps them".into(),
             ));
         }
         let call = Call::new(Method::PUT, "users/{id}", format!("/users/{}", seg(id)))

@@ -50,6 +50,17 @@ impl SiteState {
                 "The user name is missing",
             ));
         }
+        // "Characters not allowed in user names include the semi-colon (;) and colon (,)"
+        // (Tableau Server help, "Add Users to a Site"; the page shows a comma). The code is
+        // assumed: the reference's Add User errors name none for it.
+        if let Some(c) = name.chars().find(|c| matches!(c, ';' | ',')) {
+            return Err(api_error(
+                400,
+                "400000",
+                "Bad Request",
+                format!("The user name '{name}' holds '{c}', which user names cannot hold"),
+            ));
+        }
         if self.flavor == Flavor::Cloud && !looks_like_email(name) {
             return Err(api_error(
                 400,
@@ -123,9 +134,14 @@ impl SiteState {
     /// Update User, as the user `caller` (the session's). Rules, from the REST reference's
     /// Update User error table unless said otherwise: a user cannot change their own site role
     /// (403009 "Licensing update on self forbidden"); a role whose tier has no free seat is
-    /// 409014 "Licensing conflict", and nothing changes; on Tableau Cloud `fullName` cannot be
-    /// changed (tableauserverclient's `users_endpoint.update` docstring; the code is the 403009
-    /// a site administrator met doing it, community.tableau.com thread 278217).
+    /// 409014 "Licensing conflict", and nothing changes. On Tableau Cloud neither `fullName`
+    /// nor `email` can be changed: "Tableau Cloud only allows for updating siteRole and
+    /// authSetting" (Tableau's Postman collection, Update User), "you cannot update ... full
+    /// name" (tableauserverclient's `users_endpoint.update` docstring). The code of that
+    /// refusal is assumed: the 403009 "User ... is unauthorized to update user ..." a site
+    /// administrator met on Tableau Online with Update User (community.tableau.com thread
+    /// 278217, a role change whose body was not shown; the reference's example body then
+    /// carried fullName, email and password).
     pub fn update_user(
         &mut self,
         id: &str,
@@ -155,12 +171,12 @@ impl SiteState {
                 ));
             }
         }
-        if self.flavor == Flavor::Cloud && edit.full_name.is_some() {
+        if self.flavor == Flavor::Cloud && (edit.full_name.is_some() || edit.email.is_some()) {
             return Err(api_error(
                 403,
                 "403009",
                 "Forbidden",
-                "You are unauthorized to update the full name of this user.",
+                format!("User '{caller}' is unauthorized to update user '{id}'."),
             ));
         }
         let Some(entry) = self.users.get_mut(id) else {
