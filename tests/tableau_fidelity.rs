@@ -8,7 +8,7 @@ use common::tableau::*;
 use reqwest::Method;
 use tableau_scim::tableau::emulator::{Capacity, EmulatorConfig, Flavor};
 use tableau_scim::tableau::model::UserUpdate;
-use tableau_scim::tableau::{Credentials, Deployment, SiteRole, TableauError};
+use tableau_scim::tableau::{Credentials, Deployment, NameMatch, SiteRole, TableauError};
 
 const UNKNOWN_ID: &str = "6b7179ba-b82b-4f0f-91ed-812074ac5da6";
 
@@ -435,12 +435,15 @@ async fn attributes_go_only_where_the_version_and_deployment_take_them() {
     assert_eq!(u.email, None, "not sent");
     let mut with_idp = new_user("i@example.com", SiteRole::Viewer);
     with_idp.idp_configuration_id = Some("idp-1".into());
+    let mut older_cfg = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
+    older_cfg.api_version = "3.23".into();
+    let older_server = start(older_cfg);
     assert!(
         matches!(
-            client(&e).add_user(&with_idp).await,
+            client(&older_server).add_user(&with_idp).await,
             Err(TableauError::Config(_))
         ),
-        "idpConfigurationId needs 3.25"
+        "idpConfigurationId needs 3.24 (TSC PR #1601)"
     );
 
     // Tableau Cloud from 3.26: one Add User carries the email.
@@ -493,4 +496,118 @@ fn chrono_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(0))
         .unwrap_or(0)
+}
+
+/// Tableau's filters take `*` as a wildcard (Tableau's MCP server: `name:eq:mark*`; the REST
+/// filtering page from Cloud May 2023 and Server 2022.1.14), `eq` is case-sensitive, and `cieq`
+/// is refused with 400065 where the version does not know it. The client never returns a user
+/// or group whose name differs from the one asked for.
+#[tokio::test(flavor = "multi_thread")]
+async fn name_lookups_never_take_a_wildcard_match_for_the_name() {
+    let e = emu();
+    let c = client(&e);
+    let abc = ok(c
+        .add_user(&new_user("abc@example.com", SiteRole::Viewer))
+        .await);
+    ok(c.create_group("Finance", None).await);
+    let raw = Raw::sign_in(&e, "3.24").await;
+    let listed = |body: &str| body.matches("<user ").count();
+    let (status, _, body) = raw
+        .send(Method::GET, "/users?filter=name:eq:a*c@example.com", "")
+        .await;
+    assert_eq!(
+        (status, listed(&body)),
+        (200, 1),
+        "the emulator's eq is a wildcard: {body}"
+    );
+    let (_, _, body) = raw
+        .send(Method::GET, "/users?filter=name:eq:ABC@example.com", "")
+        .await;
+    assert_eq!(listed(&body), 0, "eq is case-sensitive");
+    let (_, _, body) = raw
+        .send(Method::GET, "/users?filter=name:cieq:ABC@example.com", "")
+        .await;
+    assert_eq!(listed(&body), 1, "cieq is not");
+
+    for how in [NameMatch::Exact, NameMatch::CaseInsensitive] {
+        assert_eq!(
+            ok(c.find_user_by_name("a*c@example.com", how).await),
+            None,
+            "{how:?}"
+        );
+    }
+    assert_eq!(ok(c.find_group_by_name("Fin*").await), None);
+    assert_eq!(
+        ok(
+            c.find_user_by_name("ABC@example.com", NameMatch::CaseInsensitive)
+                .await
+        )
+        .map(|u| u.id),
+        Some(abc.id.clone())
+    );
+    // A name that really holds a star is found, exactly.
+    let star = ok(c
+        .add_user(&new_user("a*c@example.com", SiteRole::Viewer))
+        .await);
+    assert_eq!(
+        ok(
+            c.find_user_by_name("a*c@example.com", NameMatch::CaseInsensitive)
+                .await
+        )
+        .map(|u| u.id),
+        Some(star.id)
+    );
+}
+
+/// Below REST 3.22 (assumed: no source dates `cieq`) or on a Tableau that answers it 400065,
+/// a case-insensitive lookup is `eq`, then the listing only when `eq` found no user of that
+/// letter case.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_cieq_a_lookup_is_eq_then_a_listing() {
+    let mut old = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
+    old.api_version = "3.21".into();
+    let old = start(old);
+    let raw = Raw::sign_in(&old, "3.21").await;
+    let (status, code, _) = raw
+        .send(Method::GET, "/users?filter=name:cieq:x@example.com", "")
+        .await;
+    assert_eq!((status, code.as_str()), (400, "400065"));
+    let c = client(&old);
+    let ann = ok(c
+        .add_user(&new_user("ann@example.com", SiteRole::Viewer))
+        .await);
+    assert!(!ok(c.filters_any_case().await));
+    c.reset_stats();
+    let same_case = ok(c
+        .find_user_by_name("ann@example.com", NameMatch::CaseInsensitive)
+        .await);
+    assert_eq!(same_case.map(|u| u.id), Some(ann.id.clone()));
+    assert_eq!(c.stats().calls("GET users"), 1, "eq found it");
+    let other_case = ok(c
+        .find_user_by_name("Ann@Example.com", NameMatch::CaseInsensitive)
+        .await);
+    assert_eq!(other_case.map(|u| u.id), Some(ann.id.clone()));
+    assert_eq!(c.stats().calls("GET users"), 3, "eq, then the listing");
+
+    // A Tableau that refuses cieq at a version said to know it: the first 400065 turns it off.
+    let mut no_cieq = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
+    no_cieq.no_cieq = true;
+    let e = start(no_cieq);
+    let c = client(&e);
+    let bo = ok(c
+        .add_user(&new_user("bo@example.com", SiteRole::Viewer))
+        .await);
+    assert!(ok(c.filters_any_case().await));
+    let found = ok(c
+        .find_user_by_name("BO@example.com", NameMatch::CaseInsensitive)
+        .await);
+    assert_eq!(found.map(|u| u.id), Some(bo.id));
+    assert!(!ok(c.filters_any_case().await), "off after the 400065");
+    assert_eq!(
+        ok(
+            c.find_user_by_name("nobody@example.com", NameMatch::CaseInsensitive)
+                .await
+        ),
+        None
+    );
 }

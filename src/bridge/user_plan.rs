@@ -69,6 +69,15 @@ pub fn plan_create(
     }
 }
 
+/// Add User answered a refusal, and yet a user of the name asked for is in Tableau: it is the
+/// one the request created when, before the call, the name index said the site had no such
+/// user; when the index could not say, only if nobody ever signed in as it (a user someone
+/// uses is not one created a moment ago, and binding the IdP to it would hand it another
+/// person's account).
+pub fn adopts_after_refusal(found: &User, absent_before: bool) -> bool {
+    absent_before || found.last_login.is_none()
+}
+
 /// A create met a user deleted through SCIM but kept in Tableau: bring it back with the role
 /// and attributes asked for, changing only what differs.
 pub fn plan_revive(

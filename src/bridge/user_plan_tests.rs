@@ -688,3 +688,22 @@ fn deprovisioning_removes_or_keeps_unlicensed_as_the_policy_says() {
     );
     assert!(unlicense(&user("Unlicensed")).is_empty());
 }
+
+#[test]
+fn a_user_created_despite_a_refusal_is_taken_only_when_it_cannot_be_someone_elses() {
+    let mut found = user("Viewer");
+    assert!(
+        adopts_after_refusal(&found, true),
+        "the site had no such user a moment ago"
+    );
+    assert!(
+        adopts_after_refusal(&found, false),
+        "never signed in: the one just created"
+    );
+    found.last_login = Some("2026-11-30T08:00:00Z".into());
+    assert!(adopts_after_refusal(&found, true));
+    assert!(
+        !adopts_after_refusal(&found, false),
+        "someone signs in as it, and nothing says it is new: not bound to the IdP"
+    );
+}

@@ -2,20 +2,22 @@
 //! userName's lock, call Tableau, update the caches, write the store, audit.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use serde_json::Value;
 
 use super::audit::{role_name, AuditEvent};
 use super::error::{BridgeError, BridgeResult};
 use super::mapping::{attribute_update, tombstone, user_row, user_to_scim};
+use super::name_index::Answer;
 use super::operation::Operation;
 use super::store::UserRow;
 use super::tableau_writes::gone_from_tableau;
 use super::tenant::Tenant;
 use super::text_checks::check_user_text;
 use super::user_plan::{
-    check_own_removal, check_update, deprovisioning, mapped_role, plan_create, plan_revive,
-    plan_update, unlicense, Deprovisioning, UserChange,
+    adopts_after_refusal, check_own_removal, check_update, deprovisioning, mapped_role,
+    plan_create, plan_revive, plan_update, unlicense, Deprovisioning, UserChange,
 };
 use crate::backend::timestamp;
 use crate::scim::change::Change;
@@ -35,22 +37,31 @@ impl Tenant {
         let plan = plan_create(&input, mapped, self.roles.default_role(), &self.policy);
         let user_name = plan.user.name.clone();
         let _serial = self.locks.lock(&user_name).await?;
-        let mut user = match self.client.add_user(&plan.user).await {
-            Ok(u) => u,
+        let absent_before = self.caches.names.lookup(&user_name, Instant::now()) == Answer::Absent;
+        let (mut user, adopted) = match self.client.add_user(&plan.user).await {
+            Ok(u) => (u, false),
             Err(e) if e.is_user_exists() => {
                 return self
                     .revive_or_conflict(&user_name, input, plan.requested)
                     .await
             }
-            Err(e) => {
-                self.audit(
-                    AuditEvent::new(Operation::CreateUser, &user_name).outcome(e.to_string()),
-                );
-                return Err(e.into());
-            }
+            Err(e) => match self.created_despite(&e, &user_name, absent_before).await? {
+                Some(u) => (u, true),
+                None => {
+                    self.audit(
+                        AuditEvent::new(Operation::CreateUser, &user_name).outcome(e.to_string()),
+                    );
+                    return Err(e.into());
+                }
+            },
         };
-        self.check_added_license(&user, plan.requested).await?;
-        let upd = attribute_update(&input, &user, self.policy.deployment);
+        let upd = if adopted {
+            // Tableau's answer said nothing of the role it gave: set what was asked.
+            plan_revive(&user, &input, plan.requested, self.policy.deployment)
+        } else {
+            self.check_added_license(&user, plan.requested).await?;
+            attribute_update(&input, &user, self.policy.deployment)
+        };
         if !upd.is_empty() {
             if let Err(error) = self
                 .update_in_tableau(&mut user, &upd, Operation::CreateUser)
@@ -75,6 +86,48 @@ impl Tenant {
             AuditEvent::new(Operation::CreateUser, &user.id).roles(None, Some(&user.site_role)),
         );
         Ok(user_to_scim(&user, Some(&row), None))
+    }
+
+    /// Add User answered a refusal (`e`), yet Tableau may have created the user: it answered
+    /// 400003 to Add Users that created them (tableauserverclient issues #1137, #636). The name
+    /// is looked up (one call) before answering; a user found is this request's when
+    /// [`adopts_after_refusal`] says so, and the create goes on with it. Otherwise the IdP would
+    /// be told the create failed, and its retry would meet "already exists" for a user the
+    /// store never learnt.
+    async fn created_despite(
+        &self,
+        e: &TableauError,
+        user_name: &str,
+        absent_before: bool,
+    ) -> BridgeResult<Option<User>> {
+        if !matches!(
+            e,
+            TableauError::Api {
+                status: 400..=499,
+                ..
+            }
+        ) {
+            return Ok(None);
+        }
+        let Some(found) = self
+            .client
+            .find_user_by_name(user_name, NameMatch::Exact)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if !adopts_after_refusal(&found, absent_before) {
+            return Ok(None);
+        }
+        tracing::warn!(tenant.id = %self.id, user.id = %found.id, error = %e,
+            "Add User answered an error but created the user; taken as created");
+        self.audit(
+            AuditEvent::new(Operation::CreateUser, &found.id).outcome(format!(
+                "Tableau answered {} yet created the user",
+                e.code().unwrap_or("an error")
+            )),
+        );
+        Ok(Some(found))
     }
 
     /// Tableau already has this name. A user deleted through SCIM but kept in Tableau comes

@@ -22,7 +22,7 @@ pub struct User {
     pub email: Option<CompactString>,
     /// Authentication setting (`SAML`, `OpenID`, `ServerDefault`, `TableauIDWithMFA`, ...).
     pub auth_setting: Option<CompactString>,
-    /// Identity-provider configuration (Tableau Cloud, API 3.25+).
+    /// Identity-provider configuration (Tableau Cloud, API 3.24+).
     pub idp_configuration_id: Option<CompactString>,
     /// Last sign-in, xs:dateTime.
     pub last_login: Option<CompactString>,
@@ -247,8 +247,18 @@ impl ApiVersion {
     pub const BULK_GROUP_MEMBERS: ApiVersion = ApiVersion(3, 21);
     /// `email` on Add User (Tableau Cloud).
     pub const EMAIL_ON_ADD_USER: ApiVersion = ApiVersion(3, 26);
-    /// `idpConfigurationId` on Add/Update User (Tableau Cloud).
-    pub const IDP_CONFIGURATION_ID: ApiVersion = ApiVersion(3, 25);
+    /// `idpConfigurationId` on Add/Update User, and the site's authentication configurations
+    /// (Tableau Cloud): 3.24, where several configurations per site arrived
+    /// (tableauserverclient: `UserItem.idp_configuration_id` "only available on Tableau Cloud,
+    /// 3.24 or later", PR #1601; `list_auth_configurations` is `@api(version="3.24")`; issue
+    /// #1598). A third-party copy of the reference says 3.25; Tableau's own client says 3.24.
+    pub const IDP_CONFIGURATION_ID: ApiVersion = ApiVersion(3, 24);
+    /// `cieq` (case-insensitive equals) in filters on user and group names. The filtering page
+    /// lists only `eq` and `in` for user names; the migration SDK uses `name:cieq:` against
+    /// Tableau Cloud from its first public release (January 2024, when Cloud spoke 3.22).
+    /// **Assumed** from that: no source dates `cieq`; a 400065 to it below or above this
+    /// version turns it off for the client's life.
+    pub const CIEQ: ApiVersion = ApiVersion(3, 22);
     /// `isUat` on a JWT sign-in (Unified Access Tokens, Tableau Cloud December 2025;
     /// tableau-rest.md section 1.1).
     pub const IS_UAT: ApiVersion = ApiVersion(3, 27);
@@ -277,7 +287,7 @@ pub struct NewUser {
     pub site_role: SiteRole,
     /// `authSetting`; never together with `idpConfigurationId`.
     pub auth_setting: Option<String>,
-    /// `idpConfigurationId` (Tableau Cloud, API 3.25+).
+    /// `idpConfigurationId` (Tableau Cloud, API 3.24+).
     pub idp_configuration_id: Option<String>,
     /// `email` (Tableau Cloud, API 3.26+; otherwise set by Update User).
     pub email: Option<String>,
@@ -328,7 +338,7 @@ impl NewUser {
     /// The Add User body for API version `ver` on `deployment`: `email` only on Tableau Cloud
     /// from 3.26 (elsewhere Update User sets it). Older servers refuse attributes their schema
     /// lacks ("Payload is either malformed or incomplete", tableauserverclient issue #740);
-    /// an `idpConfigurationId`, which needs 3.25, is refused by the client before this.
+    /// an `idpConfigurationId`, which needs 3.24, is refused by the client before this.
     pub fn to_request(&self, ver: ApiVersion, deployment: Deployment) -> String {
         let email = self.email.as_deref().filter(|_| deployment.adds_email(ver));
         let (auth, idp) = match &self.idp_configuration_id {

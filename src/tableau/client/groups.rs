@@ -4,7 +4,9 @@
 use reqwest::Method;
 
 use super::funnel::Call;
-use super::{name_filter, one, read_page, refuse_unassignable, seg, NameMatch, TableauClient};
+use super::{
+    name_filter, one, read_page, refuse_unassignable, same_name, seg, NameMatch, TableauClient,
+};
 use crate::tableau::error::TableauError;
 use crate::tableau::model::{
     group_request, member_request, members_request, ApiVersion, Group, Page, User,
@@ -37,21 +39,20 @@ impl TableauClient {
             .await
     }
 
-    /// The group named `name`, if any.
+    /// The group named `name`, if any, and never another (a `*` in a filter is a wildcard, so
+    /// only a group of exactly that name is kept; a name that cannot be a filter is found in
+    /// the listing).
     pub async fn find_group_by_name(&self, name: &str) -> Result<Option<Group>, TableauError> {
+        let wanted = |g: &Group| same_name(&g.name, name, NameMatch::Exact);
         if name_filter(name, NameMatch::Exact).is_err() {
-            return Ok(self
-                .all_groups()
-                .await?
-                .into_iter()
-                .find(|g| g.name == name));
+            return Ok(self.all_groups().await?.into_iter().find(wanted));
         }
         Ok(self
             .query_groups(1, 2, Some(name))
             .await?
             .items
             .into_iter()
-            .next())
+            .find(wanted))
     }
 
     /// Create a local group. An unknown outcome is resolved by looking the name up.

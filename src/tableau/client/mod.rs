@@ -114,6 +114,8 @@ pub struct TableauClient {
     share: std::sync::OnceLock<std::sync::Arc<dyn SessionShare>>,
     stats: std::sync::Arc<CallStats>,
     throttle: throttle::Throttle,
+    /// Tableau answered `cieq` with 400065: names are compared with `eq` from then on.
+    no_cieq: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for TableauClient {
@@ -158,6 +160,7 @@ impl TableauClient {
             session: RwLock::new(None),
             sign_in_lock: Mutex::new(()),
             share: std::sync::OnceLock::new(),
+            no_cieq: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -240,15 +243,27 @@ fn refuse_unassignable(role: SiteRole) -> Result<(), TableauError> {
     }
 }
 
-/// Tableau filter values may not contain ',' or '&' (tableau-rest.md section 2.2).
+/// Tableau filter values may not contain ',' or '&' (tableau-rest.md section 2.2), and a `*`
+/// in one is a wildcard (Tableau's MCP server: `filter=name:eq:mark*`), so a name holding it
+/// cannot be asked for exactly.
 fn filter_safe(v: &str) -> bool {
-    !v.contains(',') && !v.contains('&')
+    !v.contains([',', '&', '*'])
+}
+
+/// Whether `found` is the name asked for: the same text, or under `CaseInsensitive` the same
+/// text in any letter case (Tableau compares user and group names without case: a name that
+/// differs only in case is "already exists").
+fn same_name(found: &str, asked: &str, how: NameMatch) -> bool {
+    match how {
+        NameMatch::Exact => found == asked,
+        NameMatch::CaseInsensitive => found.to_lowercase() == asked.to_lowercase(),
+    }
 }
 
 fn name_filter(name: &str, how: NameMatch) -> Result<String, TableauError> {
     if !filter_safe(name) {
         return Err(TableauError::Refused(format!(
-            "'{name}' cannot be used in a Tableau filter (',' and '&' are not allowed)"
+            "'{name}' cannot be used in a Tableau filter (',' and '&' are not allowed, '*' is a wildcard)"
         )));
     }
     let op = match how {
@@ -286,6 +301,25 @@ mod tests {
             Some("name:cieq:a@b.c".to_string())
         );
         assert!(name_filter("a,b", NameMatch::Exact).is_err());
+        assert!(
+            name_filter("a*c@example.com", NameMatch::Exact).is_err(),
+            "a wildcard"
+        );
+        assert!(same_name(
+            "Ann@Example.com",
+            "ann@example.com",
+            NameMatch::CaseInsensitive
+        ));
+        assert!(!same_name(
+            "Ann@Example.com",
+            "ann@example.com",
+            NameMatch::Exact
+        ));
+        assert!(!same_name(
+            "abc@example.com",
+            "a*c@example.com",
+            NameMatch::CaseInsensitive
+        ));
         assert_eq!(seg("6b7179ba-b82b"), "6b7179ba-b82b");
         assert_eq!(seg("../x?y"), "%2E%2E%2Fx%3Fy");
     }

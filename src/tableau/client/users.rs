@@ -3,7 +3,9 @@
 use reqwest::Method;
 
 use super::funnel::Call;
-use super::{name_filter, one, read_page, refuse_unassignable, seg, NameMatch, TableauClient};
+use super::{
+    name_filter, one, read_page, refuse_unassignable, same_name, seg, NameMatch, TableauClient,
+};
 use crate::tableau::error::TableauError;
 use crate::tableau::model::{ApiVersion, Group, NewUser, Page, User, UserUpdate};
 use crate::tableau::xml::Element;
@@ -43,21 +45,53 @@ impl TableauClient {
             .await
     }
 
-    /// The user named `name`, if any: one call (a listing when the name cannot be a filter).
+    /// The user named `name`, if any, and never another: Tableau's filters take `*` as a
+    /// wildcard (Tableau's MCP server documents `filter=name:eq:mark*`; the filtering page
+    /// supports wildcard searches from Tableau Cloud May 2023 and Server 2022.1.14), so what a
+    /// filter answers is kept only when its name is the one asked for ([`same_name`]). One call;
+    /// a listing (one call per 1,000 users) when the name cannot be a filter (`*`, `,`, `&`),
+    /// or when a case-insensitive lookup meets a Tableau without `cieq` and `eq` found no user
+    /// of the same letter case.
     pub async fn find_user_by_name(
         &self,
         name: &str,
         how: NameMatch,
     ) -> Result<Option<User>, TableauError> {
+        let wanted = |u: &User| same_name(&u.name, name, how);
         if name_filter(name, how).is_err() {
-            let all = self.all_users().await?;
-            return Ok(all.into_iter().find(|u| match how {
-                NameMatch::Exact => u.name == name,
-                NameMatch::CaseInsensitive => u.name.to_lowercase() == name.to_lowercase(),
-            }));
+            return Ok(self.all_users().await?.into_iter().find(wanted));
         }
-        let page = self.query_users(1, 2, Some((name, how))).await?;
-        Ok(page.items.into_iter().next())
+        let sent = match how {
+            NameMatch::CaseInsensitive if !self.filters_any_case().await? => NameMatch::Exact,
+            other => other,
+        };
+        match self.query_users(1, 2, Some((name, sent))).await {
+            Ok(page) => {
+                if let Some(u) = page.items.into_iter().find(wanted) {
+                    return Ok(Some(u));
+                }
+                if sent == how {
+                    return Ok(None);
+                }
+            }
+            Err(e) if sent == NameMatch::CaseInsensitive && e.code() == Some("400065") => {
+                tracing::warn!(error = %e, "this Tableau does not filter names with cieq; names are looked up with eq from now on");
+                self.no_cieq
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            Err(e) => return Err(e),
+        }
+        // Asked without regard to case, of a Tableau that can only compare exactly: a user of
+        // another letter case can only be found in a listing.
+        Ok(self.all_users().await?.into_iter().find(wanted))
+    }
+
+    /// Whether name filters may use `cieq`: from [`ApiVersion::CIEQ`], until Tableau answers it
+    /// with 400065 ("The filter query contains a key which is not recognized for this api
+    /// version", tableauserverclient issue #753).
+    pub async fn filters_any_case(&self) -> Result<bool, TableauError> {
+        Ok(!self.no_cieq.load(std::sync::atomic::Ordering::Relaxed)
+            && self.api_version().await? >= ApiVersion::CIEQ)
     }
 
     /// One user by LUID; `None` when Tableau says 404.

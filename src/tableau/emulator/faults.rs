@@ -160,9 +160,19 @@ pub(crate) async fn inject(
             ))));
         }
         Some(Fault::Stall) => tokio::time::sleep(Duration::from_millis(stall)).await,
-        Some(Fault::Drop | Fault::Ok) | None => {}
+        Some(Fault::Drop | Fault::DoneButRefused | Fault::Ok) | None => {}
     }
     let res = next.call(req).await?.map_into_boxed_body();
+    if fault == Some(Fault::DoneButRefused) {
+        let (req, _) = res.into_parts();
+        let refused = error_response(&api_error(
+            400,
+            "400003",
+            "Bad Request",
+            "Payload is either malformed or incomplete",
+        ));
+        return Ok(ServiceResponse::new(req, refused));
+    }
     if fault == Some(Fault::Drop) {
         // The change is made; the client never learns it. A body stream that fails makes the
         // server abort the connection mid-response.

@@ -54,6 +54,8 @@ pub struct EmulatorConfig {
     /// The connected-app scopes this Tableau knows and grants; `None` grants whatever a token
     /// asks for.
     pub known_scopes: Option<Vec<String>>,
+    /// Play a Tableau whose filters do not know `cieq` at any version (400065).
+    pub no_cieq: bool,
     /// Initial faults.
     pub faults: Faults,
     /// Initial users and groups.
@@ -79,6 +81,7 @@ impl EmulatorConfig {
             user_exists_code: None,
             sign_in_host: None,
             known_scopes: None,
+            no_cieq: false,
             faults: Faults::default(),
             seed: None,
         }
@@ -100,6 +103,7 @@ pub(crate) struct Shared {
     pub api_version: crate::tableau::model::ApiVersion,
     pub sign_in_host: Option<String>,
     pub known_scopes: Option<Vec<String>>,
+    pub no_cieq: bool,
 }
 
 /// A running emulator.
@@ -165,6 +169,7 @@ pub fn start(
         api_version,
         sign_in_host: cfg.sign_in_host.clone(),
         known_scopes: cfg.known_scopes.clone(),
+        no_cieq: cfg.no_cieq,
     });
     let data = web::Data::from(shared.clone());
     let server = HttpServer::new(move || {

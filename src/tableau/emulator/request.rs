@@ -4,7 +4,7 @@
 use actix_web::{web, HttpRequest};
 
 use super::state::{api_error, ApiError};
-use crate::tableau::model::Pagination;
+use crate::tableau::model::{ApiVersion, Pagination};
 use crate::tableau::site_role::SiteRole;
 use crate::tableau::xml::{self, Element};
 
@@ -105,11 +105,46 @@ pub(super) fn split_filters(f: &str) -> Vec<&str> {
     out
 }
 
+/// Whether a request at `ver` may filter with `cieq`: from [`ApiVersion::CIEQ`] (**assumed**,
+/// see there), unless the emulator plays a Tableau without it (`no_cieq`).
+pub(super) fn knows_cieq(ver: ApiVersion, no_cieq: bool) -> bool {
+    ver >= ApiVersion::CIEQ && !no_cieq
+}
+
+/// Whether `text` matches `pattern`, where `*` stands for any run of characters: Tableau's
+/// wildcard in filter values ("Wildcard searches for characters using starts with, ends with,
+/// and contains-based searches are supported starting in Tableau Cloud May 2023 and Tableau
+/// Server 2022.1.14", the REST filtering page as quoted in tableauserverclient issue #1431;
+/// the syntax `name:eq:mark*`, `name:eq:*-ample`, `name:eq:mark*ex*` from Tableau's MCP server,
+/// `src/tools/web/genericFilterDescription.ts`). Applied at every version here: the emulated
+/// versions are all later.
+pub(super) fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let [first, middle @ .., last] = parts.as_slice() else {
+        return pattern == text;
+    };
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
 /// Apply Tableau filters (`name:eq:x`, `name:cieq:x`, `name:in:[a,b]`, `name:has:x`,
-/// `siteRole:eq:Viewer`) to items, given how to read a field.
+/// `siteRole:eq:Viewer`) to items, given how to read a field. `eq` is case-sensitive ("Field
+/// names, operator names, and values are case-sensitive", Tableau's MCP server), `cieq` not;
+/// both take `*` as a wildcard ([`wildcard_match`]). `cieq` where this Tableau does not know it
+/// ([`knows_cieq`]) is 400065, the code of a filter key the version does not know
+/// (tableauserverclient issue #753).
 pub(super) fn filter<T>(
     items: Vec<T>,
     pairs: &[(String, String)],
+    cieq: bool,
     field: impl Fn(&T, &str) -> Option<String>,
 ) -> Result<Vec<T>, ApiError> {
     let Some(f) = param(pairs, "filter") else {
@@ -137,11 +172,19 @@ pub(super) fn filter<T>(
         let test: Box<dyn Fn(&str) -> bool> = match op {
             "eq" => {
                 let v = value.to_string();
-                Box::new(move |x| x == v)
+                Box::new(move |x| wildcard_match(&v, x))
+            }
+            "cieq" if !cieq => {
+                return Err(api_error(
+                    400,
+                    "400065",
+                    "Bad Request",
+                    "The filter query contains a key which is not recognized for this api version.",
+                ));
             }
             "cieq" => {
                 let v = value.to_lowercase();
-                Box::new(move |x| x.to_lowercase() == v)
+                Box::new(move |x| wildcard_match(&v, &x.to_lowercase()))
             }
             "has" => {
                 let v = value.to_lowercase();
@@ -229,5 +272,29 @@ pub(super) fn only_attributes(e: &Element, allowed: &[&str]) -> Result<(), ApiEr
             "{MALFORMED}: <{}> has no attribute '{k}' here",
             e.name
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wildcard_match;
+
+    #[test]
+    fn a_star_is_any_run_of_characters() {
+        for (pattern, text, hit) in [
+            ("mark*", "markus", true),
+            ("mark*", "mar", false),
+            ("*-ample", "ex-ample", true),
+            ("mark*ex*", "mark-and-rex-2", true),
+            ("a*c@example.com", "abc@example.com", true),
+            ("a*c@example.com", "a*c@example.com", true),
+            ("a*c@example.com", "abd@example.com", false),
+            ("ab*ba", "aba", false),
+            ("*", "", true),
+            ("exact", "exact", true),
+            ("exact", "Exact", false),
+        ] {
+            assert_eq!(wildcard_match(pattern, text), hit, "{pattern} ~ {text}");
+        }
     }
 }

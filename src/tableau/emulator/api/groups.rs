@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::users::users_page;
 use super::{ok, signed_in, version, Reply, Scope};
 use crate::tableau::emulator::request::{
-    body_element, body_root, filter, page, paging, query_pairs, role_attr, sort_desc,
+    body_element, body_root, filter, knows_cieq, page, paging, query_pairs, role_attr, sort_desc,
 };
 use crate::tableau::emulator::state::{api_error, ApiError};
 use crate::tableau::emulator::xml_out::{group_xml, member_xml, pagination_xml};
@@ -15,9 +15,13 @@ use crate::tableau::emulator::Shared;
 use crate::tableau::model::{ApiVersion, Group};
 use crate::tableau::xml::Element;
 
-fn groups_page(groups: Vec<Group>, pairs: &[(String, String)]) -> Result<String, ApiError> {
+fn groups_page(
+    groups: Vec<Group>,
+    pairs: &[(String, String)],
+    cieq: bool,
+) -> Result<String, ApiError> {
     let (number, size) = paging(pairs)?;
-    let mut groups = filter(groups, pairs, |g: &Group, name| match name {
+    let mut groups = filter(groups, pairs, cieq, |g: &Group, name| match name {
         "name" => Some(g.name.clone()),
         "domainName" => g.domain.clone(),
         _ => None,
@@ -39,20 +43,22 @@ pub(super) async fn user_groups(
     shared: web::Data<Shared>,
     path: web::Path<(String, String, String)>,
 ) -> Reply {
+    let cieq = knows_cieq(version(&req, &shared)?, shared.no_cieq);
     let s = signed_in(&req, &shared, Scope::USERS_READ)?;
     let groups = s.state.groups_of(&path.2)?;
     Ok(ok(
         StatusCode::OK,
-        &groups_page(groups, &query_pairs(&req))?,
+        &groups_page(groups, &query_pairs(&req), cieq)?,
     ))
 }
 
 pub(super) async fn list_groups(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
+    let cieq = knows_cieq(version(&req, &shared)?, shared.no_cieq);
     let s = signed_in(&req, &shared, Scope::GROUPS_READ)?;
     let groups = s.state.groups_sorted();
     Ok(ok(
         StatusCode::OK,
-        &groups_page(groups, &query_pairs(&req))?,
+        &groups_page(groups, &query_pairs(&req), cieq)?,
     ))
 }
 
@@ -109,11 +115,12 @@ pub(super) async fn group_users(
     shared: web::Data<Shared>,
     path: web::Path<(String, String, String)>,
 ) -> Reply {
+    let cieq = knows_cieq(version(&req, &shared)?, shared.no_cieq);
     let s = signed_in(&req, &shared, Scope::GROUPS_READ)?;
     let members = s.state.members(&path.2)?;
     Ok(ok(
         StatusCode::OK,
-        &users_page(members, &query_pairs(&req))?,
+        &users_page(members, &query_pairs(&req), cieq)?,
     ))
 }
 

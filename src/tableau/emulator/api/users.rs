@@ -5,7 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::{ok, signed_in, version, Reply, Scope};
 use crate::tableau::emulator::request::{
-    body_element, filter, only_attributes, page, paging, param, query_pairs, role_attr, sort_desc,
+    body_element, filter, knows_cieq, only_attributes, page, paging, param, query_pairs, role_attr,
+    sort_desc,
 };
 use crate::tableau::emulator::state::{api_error, ApiError, Flavor, UserEdit};
 use crate::tableau::emulator::xml_out::{
@@ -24,9 +25,13 @@ fn user_field(u: &User, name: &str) -> Option<String> {
 }
 
 /// One page of users, filtered and sorted as asked.
-pub(super) fn users_page(users: Vec<User>, pairs: &[(String, String)]) -> Result<String, ApiError> {
+pub(super) fn users_page(
+    users: Vec<User>,
+    pairs: &[(String, String)],
+    cieq: bool,
+) -> Result<String, ApiError> {
     let (number, size) = paging(pairs)?;
-    let mut users = filter(users, pairs, user_field)?;
+    let mut users = filter(users, pairs, cieq, user_field)?;
     if sort_desc(pairs) {
         users.reverse();
     }
@@ -39,13 +44,17 @@ pub(super) fn users_page(users: Vec<User>, pairs: &[(String, String)]) -> Result
 }
 
 pub(super) async fn list_users(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
+    let cieq = knows_cieq(version(&req, &shared)?, shared.no_cieq);
     let s = signed_in(&req, &shared, Scope::USERS_READ)?;
     let users: Vec<User> = s.state.users_sorted().into_iter().cloned().collect();
-    Ok(ok(StatusCode::OK, &users_page(users, &query_pairs(&req))?))
+    Ok(ok(
+        StatusCode::OK,
+        &users_page(users, &query_pairs(&req), cieq)?,
+    ))
 }
 
 /// The attributes Add User takes at `ver` on `flavor` (REST reference, Add User to Site):
-/// `idpConfigurationId` from 3.25, `email` on Tableau Cloud from 3.26.
+/// `idpConfigurationId` from 3.24, `email` on Tableau Cloud from 3.26.
 fn add_user_attributes(ver: ApiVersion, flavor: Flavor) -> Vec<&'static str> {
     let mut allowed = vec!["name", "siteRole", "authSetting"];
     if ver >= ApiVersion::IDP_CONFIGURATION_ID {
@@ -149,7 +158,10 @@ mod tests {
         assert!(!add_user_attributes(ApiVersion(3, 25), Flavor::Cloud).contains(&"email"));
         assert!(add_user_attributes(ApiVersion(3, 26), Flavor::Cloud).contains(&"email"));
         assert!(
-            !add_user_attributes(ApiVersion(3, 24), Flavor::Cloud).contains(&"idpConfigurationId")
+            !add_user_attributes(ApiVersion(3, 23), Flavor::Cloud).contains(&"idpConfigurationId")
+        );
+        assert!(
+            add_user_attributes(ApiVersion(3, 24), Flavor::Cloud).contains(&"idpConfigurationId")
         );
         assert!(!update_user_attributes(ApiVersion(3, 27)).contains(&"name"));
     }

@@ -176,6 +176,12 @@ pub enum Fault {
     Drop,
     /// Wait `stall_ms` before answering.
     Stall,
+    /// Process the request, then answer 400003 "Payload is either malformed or incomplete"
+    /// as if it had been refused: Add User did this on Tableau Server 2022.1.7 and elsewhere
+    /// ("fact user being added to the server", tableauserverclient issue #1137; "a_publisher
+    /// got added to site but it throws exception", #636).
+    #[serde(rename = "done-400003")]
+    DoneButRefused,
     /// No fault: a script's way of letting a call through before the faults it aims at a
     /// later one.
     Ok,

@@ -1,0 +1,154 @@
+//! Real deployments as an IdP meets them through tableau-scim: Add User that fails but
+//! creates, look-alike names and wildcards, Tableau Cloud's sign-in methods, Tableau Server on
+//! Active Directory, roles granted at sign-in. Each transcript runs the real server against
+//! the emulator; docs/tableau-fidelity.md lists every rule with its source.
+
+mod common;
+
+use common::{fast_retry, id, Site};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tableau_scim::stack::StackOptions;
+use tableau_scim::tableau::emulator::{EmulatorConfig, Fault};
+
+const TOKEN: &str = "real-deployments-token";
+
+fn site(configure: impl FnOnce(&mut StackOptions)) -> Site {
+    let emu = EmulatorConfig::new("acme", "pat", "pat-secret");
+    Site::start(emu, TOKEN, |o| {
+        o.tenant.retry = fast_retry();
+        configure(o);
+    })
+}
+
+fn user(name: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": name,
+        "name": {"formatted": "Ann Lee"},
+        "emails": [{"value": name, "type": "work", "primary": true}],
+        "roles": [{"value": "Explorer"}],
+        "active": true
+    })
+}
+
+/// Make the emulator's next calls meet `faults`, in order.
+fn script(h: &Site, faults: &[Fault]) {
+    h.stack
+        .emulator
+        .with_state(|s| s.faults.script = faults.iter().copied().collect());
+}
+
+/// Tableau Server answered 400003 to Add Users that created the user (tableauserverclient
+/// issues #1137, #636). The bridge looks the name up before answering and takes the user as
+/// created: the IdP hears 201 with the real id, the store knows the user, and the IdP's next
+/// create of the same name is a conflict, not a second user.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_add_user_refused_after_it_created_the_user_is_taken_as_created() {
+    let h = site(|_| {});
+    script(&h, &[Fault::DoneButRefused]);
+    let (s, created) = h
+        .idp
+        .call(Method::POST, "/Users", Some(user("ann@example.com")))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let in_tableau = h
+        .stack
+        .emulator
+        .with_state(|s| s.user_named("ann@example.com"))
+        .flatten();
+    assert_eq!(
+        in_tableau.as_ref().map(|u| u.id.to_string()),
+        Some(id(&created)),
+        "the id Tableau gave"
+    );
+    assert_eq!(
+        h.role("ann@example.com").as_deref(),
+        Some("Explorer"),
+        "the role asked for"
+    );
+    assert_eq!(
+        h.calls("GET /sites/{id}/users"),
+        1,
+        "one lookup of the name before answering"
+    );
+    let (_, found) = h
+        .idp
+        .get("/Users?filter=userName%20eq%20%22ann%40example.com%22")
+        .await;
+    assert_eq!(found["Resources"][0]["id"], created["id"]);
+    assert_eq!(
+        found["Resources"][0]["name"]["formatted"], "Ann Lee",
+        "the store has it"
+    );
+    let (s, again) = h
+        .idp
+        .call(Method::POST, "/Users", Some(user("ann@example.com")))
+        .await;
+    assert_eq!(
+        (s, again["scimType"].clone()),
+        (StatusCode::CONFLICT, json!("uniqueness")),
+        "{again}"
+    );
+    let names = h
+        .stack
+        .emulator
+        .with_state(|s| s.user_names())
+        .unwrap_or_default();
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| n.as_str() == "ann@example.com")
+            .count(),
+        1
+    );
+}
+
+/// `*` is a wildcard in Tableau's filters: a lookup of `a*c@example.com` must not find
+/// `abc@example.com`, a user the IdP never provisioned, whether the name index answers or
+/// Tableau does (index off).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wildcard_in_a_user_name_never_finds_another_user() {
+    for index in [true, false] {
+        let h = site(|o| {
+            o.emulator.seed = Some(tableau_scim::tableau::emulator::Seed {
+                users: vec![tableau_scim::tableau::emulator::state::SeedUser {
+                    name: "abc@example.com".into(),
+                    site_role: "SiteAdministratorCreator".into(),
+                    full_name: Some("A. B. Carter".into()),
+                    email: None,
+                    owns_content: false,
+                }],
+                groups: vec![],
+            });
+        });
+        if !index {
+            // As before the first listing: every lookup asks Tableau.
+            h.stack.tenant().caches.names.forget_listing();
+        }
+        let (s, found) = h
+            .idp
+            .get("/Users?filter=userName%20eq%20%22a*c%40example.com%22")
+            .await;
+        assert_eq!(
+            (s, found["totalResults"].clone()),
+            (StatusCode::OK, json!(0)),
+            "index {index}: {found}"
+        );
+        let (s, created) = h
+            .idp
+            .call(Method::POST, "/Users", Some(user("a*c@example.com")))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{created}");
+        assert_eq!(
+            h.role("abc@example.com").as_deref(),
+            Some("SiteAdministratorCreator"),
+            "untouched"
+        );
+        let (_, found) = h
+            .idp
+            .get("/Users?filter=userName%20eq%20%22a*c%40example.com%22")
+            .await;
+        assert_eq!(found["Resources"][0]["id"], created["id"], "index {index}");
+    }
+}
