@@ -1,11 +1,13 @@
 //! `tableau-scim check-config`: sign in to each tenant's Tableau, read its version and license
-//! capacity, and check the signed-in user can manage users.
+//! capacity, check the signed-in user can manage users and, on Tableau Cloud, that new users
+//! get a sign-in method of the site.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use crate::config::{self, Config, Deployment, TenantConfig};
 use crate::serve::client_for;
+use crate::tableau::auth_config::sign_in_verdict;
 use crate::tableau::{SiteRole, TableauClient, TableauError};
 
 /// One tenant's check: what was found, and whether it can work.
@@ -70,6 +72,7 @@ async fn check_tenant(t: &TenantConfig, config: &Config) -> TenantReport {
                 );
             }
             check_capacity(&client, &mut report).await;
+            check_sign_in(&client, t, &mut report).await;
             client.sign_out().await;
         }
     }
@@ -132,10 +135,11 @@ async fn check_capacity(client: &TableauClient, report: &mut TenantReport) {
     match client.site_info().await {
         Ok(site) => {
             let cap = |c: Option<u64>| c.map_or("unlimited".to_string(), |v| v.to_string());
+            let used = |c: Option<u64>| c.map_or("?".to_string(), |v| v.to_string());
             report.lines.push(format!(
-                "ok   licenses: Creator {}/{}, Explorer {}/{}, Viewer {}/{} (used/capacity), {} users",
-                site.num_creators, cap(site.tier_creator_capacity), site.num_explorers, cap(site.tier_explorer_capacity),
-                site.num_viewers, cap(site.tier_viewer_capacity), site.num_users
+                "ok   licenses: Creator {}/{}, Explorer {}/{}, Viewer {}/{} (used/capacity; ? where Tableau did not say), {} users",
+                used(site.num_creators), cap(site.tier_creator_capacity), used(site.num_explorers), cap(site.tier_explorer_capacity),
+                used(site.num_viewers), cap(site.tier_viewer_capacity), used(site.num_users)
             ));
         }
         Err(e @ TableauError::Api { status: 401, .. }) => {
@@ -147,6 +151,53 @@ async fn check_capacity(client: &TableauClient, report: &mut TenantReport) {
         Err(e) => report
             .lines
             .push(format!("warn site capacity not readable: {e}")),
+    }
+}
+
+/// On Tableau Cloud from REST 3.24, the site's authentication configurations, and whether the
+/// tenant's `auth_setting` or `idp_configuration_id` names exactly one of them (otherwise new
+/// users could not sign in: [`sign_in_verdict`]); the ids to choose from are printed.
+async fn check_sign_in(client: &TableauClient, t: &TenantConfig, report: &mut TenantReport) {
+    if t.policy.deployment != Deployment::Cloud {
+        return;
+    }
+    let (auth, idp) = (
+        t.policy.auth_setting.as_deref(),
+        t.policy.idp_configuration_id.as_deref(),
+    );
+    match client.auth_configurations().await {
+        Ok(None) => report.lines.push(format!(
+            "ok   REST API below 3.24: one authentication configuration per kind; new users get {}",
+            auth.or(idp).unwrap_or("no sign-in method")
+        )),
+        Ok(Some(configs)) => {
+            report.lines.push(format!(
+                "ok   {} authentication configuration(s) on the site:",
+                configs.len()
+            ));
+            for c in &configs {
+                report.lines.push(format!(
+                    "       {}  {} '{}'{}",
+                    c.id,
+                    c.auth_setting,
+                    c.name,
+                    if c.enabled { "" } else { " (disabled)" }
+                ));
+            }
+            match sign_in_verdict(auth, idp, &configs) {
+                Ok(m) => report.lines.push(format!("ok   {m}")),
+                Err(m) => {
+                    report.ok = false;
+                    report.lines.push(format!("FAIL {m}"));
+                }
+            }
+        }
+        Err(e) => {
+            report.ok = false;
+            report.lines.push(format!(
+                "FAIL the site's authentication configurations, which readiness reads, could not be listed: {e}"
+            ));
+        }
     }
 }
 

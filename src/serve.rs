@@ -74,6 +74,13 @@ pub fn tenant_for(
     config: &Config,
     store: Arc<dyn Store>,
 ) -> Result<Arc<Tenant>, String> {
+    if let Some(problem) = config::sign_in_problem(
+        t.policy.deployment,
+        t.policy.auth_setting.as_deref(),
+        t.policy.idp_configuration_id.as_deref(),
+    ) {
+        return Err(format!("tenant {}: {problem}", t.id));
+    }
     Ok(Arc::new(Tenant::new(
         &t.id,
         Arc::new(client_for(t, config)?),

@@ -12,6 +12,7 @@ use crate::bridge::Tenant;
 use crate::config::{Config, Deployment, ServerConfig, TenantConfig};
 use crate::http::TokenDigest;
 use crate::serve::{self, Serving};
+use crate::tableau::auth_config::TABLEAU_ID_WITH_MFA;
 use crate::tableau::emulator::{self, EmulatorConfig, Flavor, RunningEmulator};
 use crate::tableau::Credentials;
 
@@ -35,7 +36,7 @@ impl StackOptions {
             name: emulator.pat_name.clone(),
             secret: emulator.pat_secret.clone(),
         };
-        let tenant = TenantConfig::new(
+        let mut tenant = TenantConfig::new(
             &emulator.site,
             "http://127.0.0.1",
             &emulator.site,
@@ -43,6 +44,7 @@ impl StackOptions {
             credentials,
             vec![TokenDigest::of(token)],
         );
+        default_sign_in(&mut tenant);
         let server = ServerConfig {
             listen: "127.0.0.1:0".into(),
             data_dir,
@@ -62,6 +64,20 @@ impl StackOptions {
     pub fn set_flavor(&mut self, flavor: Flavor) {
         self.emulator.set_flavor(flavor);
         self.tenant.policy.deployment = deployment_of(flavor);
+        default_sign_in(&mut self.tenant);
+    }
+}
+
+/// A Tableau Cloud tenant needs a sign-in method for the users it adds
+/// ([`crate::config::sign_in_problem`]): the emulated site's own, Tableau with MFA, unless one
+/// is set.
+fn default_sign_in(t: &mut TenantConfig) {
+    let p = &mut t.policy;
+    if p.deployment == Deployment::Cloud
+        && p.auth_setting.is_none()
+        && p.idp_configuration_id.is_none()
+    {
+        p.auth_setting = Some(TABLEAU_ID_WITH_MFA.into());
     }
 }
 

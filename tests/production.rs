@@ -406,6 +406,7 @@ id = "t"
 tableau_url = "https://tableau.example.com"
 site = "s"
 deployment = "cloud"
+auth_setting = "SAML"
 pat_name = "p"
 pat_secret = "x"
 token_hashes = ["0000000000000000000000000000000000000000000000000000000000000000"]
@@ -414,6 +415,13 @@ token_hashes = ["000000000000000000000000000000000000000000000000000000000000000
 #[test]
 fn configuration_errors_name_the_key_and_what_is_accepted() {
     assert!(config::parse(BASE, &BTreeMap::new()).is_ok());
+    let e = parse_err(&BASE.replace("auth_setting = \"SAML\"\n", ""));
+    assert!(
+        e.contains("tenants[0] (t)")
+            && e.contains("auth_setting")
+            && e.contains("idp_configuration_id"),
+        "a Cloud tenant without a sign-in method does not start: {e}"
+    );
     let e = parse_err(&format!("{BASE}colour = \"blue\"\n"));
     assert!(e.contains("colour"), "{e}");
     let e = parse_err(&BASE.replace("deployment = \"cloud\"", "deployment = \"onprem\""));

@@ -8,8 +8,11 @@ mod common;
 use common::{fast_retry, id, Site};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use tableau_scim::check::{self, TenantReport};
 use tableau_scim::stack::StackOptions;
-use tableau_scim::tableau::emulator::{EmulatorConfig, Fault};
+use tableau_scim::tableau::auth_config::AuthConfiguration;
+use tableau_scim::tableau::emulator::{EmulatorConfig, Fault, Flavor};
+use tableau_scim::tableau::SiteRole;
 
 const TOKEN: &str = "real-deployments-token";
 
@@ -151,4 +154,116 @@ async fn a_wildcard_in_a_user_name_never_finds_another_user() {
             .await;
         assert_eq!(found["Resources"][0]["id"], created["id"], "index {index}");
     }
+}
+
+fn saml(id: &str, name: &str) -> AuthConfiguration {
+    AuthConfiguration {
+        auth_setting: "SAML".into(),
+        enabled: true,
+        id: id.into(),
+        name: name.into(),
+        known_provider_alias: None,
+    }
+}
+
+const OKTA_SAML: &str = "0f0e0d0c-1111-4a4a-8b8b-000000000001";
+const ENTRA_SAML: &str = "0f0e0d0c-2222-4a4a-8b8b-000000000002";
+
+/// A Tableau Cloud site with two SAML configurations (an Okta one and an Entra one), as sites
+/// from Tableau 2024.3 may have.
+fn two_saml_site(configure: impl FnOnce(&mut StackOptions)) -> Site {
+    site(|o| {
+        o.set_flavor(Flavor::Cloud);
+        o.emulator.auth_configurations =
+            vec![saml(OKTA_SAML, "Okta"), saml(ENTRA_SAML, "Entra ID")];
+        configure(o);
+    })
+}
+
+async fn ready(h: &Site) -> (StatusCode, String) {
+    let r = reqwest::get(format!(
+        "http://{}/readyz?verbose=1",
+        h.stack.serving.server.addr
+    ))
+    .await
+    .expect("readyz answers");
+    let status = r.status();
+    (status, r.text().await.unwrap_or_default())
+}
+
+/// `check-config` of the tenant `h` serves.
+async fn check_config(h: &Site) -> TenantReport {
+    let mut reports = check::check(&h.stack.config).await;
+    reports.remove(0)
+}
+
+/// With more than one SAML configuration, `authSetting="SAML"` leaves a new user "Unspecified"
+/// and unable to sign in (tableauserverclient issue #1598). `check-config` lists the site's
+/// configurations and fails naming the ids to choose from, and the tenant is not ready; with
+/// `idp_configuration_id` naming one, it is, and the users it adds can sign in.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ambiguous_sign_in_method_on_tableau_cloud_is_refused_naming_the_choices() {
+    let h = two_saml_site(|o| o.tenant.policy.auth_setting = Some("SAML".into()));
+    let report = check_config(&h).await;
+    assert!(!report.ok, "{:?}", report.lines);
+    for id in [OKTA_SAML, ENTRA_SAML] {
+        assert!(
+            report.lines.iter().any(|l| l.contains(id)),
+            "lists {id}: {:?}",
+            report.lines
+        );
+    }
+    assert!(
+        report.lines.iter().any(|l| l.starts_with("FAIL")
+            && l.contains("ambiguous")
+            && l.contains("idp_configuration_id")),
+        "{:?}",
+        report.lines
+    );
+    let (status, _) = ready(&h).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "not ready");
+    // What Tableau does with such an Add User: the user cannot sign in.
+    h.stack.emulator.with_state(|s| {
+        s.add_user(
+            "sam@example.com",
+            SiteRole::Viewer,
+            Some("SAML".into()),
+            None,
+            None,
+        )
+        .map(drop)
+    });
+    let refused = h
+        .stack
+        .emulator
+        .with_state(|s| s.sign_in_user("sam@example.com", "2026-12-01T00:00:00Z"));
+    assert!(
+        refused
+            .as_ref()
+            .is_some_and(|r| r.as_ref().is_err_and(|e| e.detail.contains("Remote IdP"))),
+        "{refused:?}"
+    );
+
+    let h = two_saml_site(|o| o.tenant.policy.idp_configuration_id = Some(ENTRA_SAML.into()));
+    let report = check_config(&h).await;
+    assert!(report.ok, "{:?}", report.lines);
+    assert!(report
+        .lines
+        .iter()
+        .any(|l| l.starts_with("ok") && l.contains("Entra ID")));
+    assert_eq!(ready(&h).await.0, StatusCode::OK);
+    let (s, created) = h
+        .idp
+        .call(Method::POST, "/Users", Some(user("ann@example.com")))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    assert_eq!(h.sent("Add User", "idpConfigurationId"), 1);
+    let signed_in = h
+        .stack
+        .emulator
+        .with_state(|s| s.sign_in_user("ann@example.com", "2026-12-01T00:00:00Z"));
+    assert!(
+        signed_in.is_some_and(|r| r.is_ok()),
+        "the new user can sign in"
+    );
 }

@@ -12,6 +12,8 @@
 
 mod common;
 
+use tableau_scim::tableau::auth_config::AuthConfiguration;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -193,6 +195,35 @@ async fn the_client_reads_tableaus_recorded_sign_in_server_info_and_site() {
         )
     );
     r.handle.stop(false).await;
+
+    // Tableau Cloud's authentication configurations, REST 3.24 (TSC `list_auth_configurations`).
+    let cloud = Replay::start(&[
+        SIGN_IN,
+        (
+            "GET /sites/{id}/site-auth-configurations",
+            200,
+            "site_auth_configurations.xml",
+        ),
+    ]);
+    let configs = ok(cloud.client(Some("3.24")).auth_configurations().await).unwrap_or_default();
+    let seen: Vec<(&str, &str, bool)> = configs
+        .iter()
+        .map(|c| (c.auth_setting.as_str(), c.id.as_str(), c.enabled))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("OIDC", "00000000-0000-0000-0000-000000000000", true),
+            ("SAML", "11111111-1111-1111-1111-111111111111", true)
+        ]
+    );
+    assert_eq!(configs[1].name, "Initial SAML");
+    assert_eq!(
+        ok(cloud.client(Some("3.23")).auth_configurations().await),
+        None,
+        "no such call before 3.24"
+    );
+    cloud.handle.stop(false).await;
 
     let refused = Replay::start(&[
         ("POST /auth/signin", 401, "auth_sign_in_error.xml"),
@@ -505,6 +536,14 @@ fn assert_covers(recording: &str, emulated: &str) {
 async fn the_emulator_answers_in_tableaus_recorded_shapes() {
     let mut cfg = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
     cfg.api_version = "3.25".into();
+    // The identity-provider configuration the recorded user has.
+    cfg.auth_configurations = vec![AuthConfiguration {
+        auth_setting: "SAML".into(),
+        enabled: true,
+        id: "22222222-2222-2222-2222-222222222222".into(),
+        name: "Initial SAML".into(),
+        known_provider_alias: Some("Salesforce".into()),
+    }];
     // A site with seats per tier shows its capacities, as the recording's does.
     cfg.capacity = Capacity {
         creator: Some(10),
@@ -550,6 +589,10 @@ async fn the_emulator_answers_in_tableaus_recorded_shapes() {
     assert_covers("user_update.xml", &named);
     let users = get("/users".into()).await;
     assert_covers("user_get.xml", &users);
+    assert_covers(
+        "site_auth_configurations.xml",
+        &get("/site-auth-configurations".into()).await,
+    );
     assert_covers(
         "user_get_all_fields.xml",
         &get("/users?fields=_all_".into()).await,

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::tenant::Tenant;
+use crate::tableau::auth_config::sign_in_verdict;
+use crate::tableau::Deployment;
 
 /// How long a ready answer is reused, so probes do not each cost a Tableau call.
 const READY_FOR: std::time::Duration = std::time::Duration::from_secs(10);
@@ -30,11 +32,18 @@ fn reusable(last: Option<&Probe>, now: std::time::Instant) -> Option<Result<(), 
 /// Longest a readiness probe waits for Tableau.
 const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// How long the sign-in check's answer is reused (a tenth of it when it found a problem): a
+/// site's authentication configurations change when an administrator edits them, not by the
+/// second, and the listing is a call.
+const SIGN_IN_CHECK_FOR: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Readiness and gauges of one tenant.
 pub struct BridgeHealth {
     tenant: Arc<Tenant>,
     /// Held across a probe: concurrent checks wait for it and reuse its answer.
     last: tokio::sync::Mutex<Option<Probe>>,
+    /// The last check of how new users sign in (Tableau Cloud).
+    sign_in: tokio::sync::Mutex<Option<Probe>>,
 }
 
 impl BridgeHealth {
@@ -43,7 +52,44 @@ impl BridgeHealth {
         BridgeHealth {
             tenant,
             last: tokio::sync::Mutex::new(None),
+            sign_in: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// On Tableau Cloud, whether the users this tenant adds get a sign-in method of the site
+    /// ([`sign_in_verdict`] over List Authentication Configurations, from REST 3.24): a tenant
+    /// whose `auth_setting` is ambiguous is not ready, since every user it adds would be
+    /// "Unspecified" (tableauserverclient issue #1598). Checked at most every ten minutes.
+    async fn sign_in_ready(&self) -> Result<(), String> {
+        let policy = &self.tenant.policy;
+        if policy.deployment != Deployment::Cloud {
+            return Ok(());
+        }
+        let mut last = self.sign_in.lock().await;
+        let now = std::time::Instant::now();
+        if let Some((at, answer)) = last.as_ref() {
+            // A problem is looked at again sooner: an administrator may be fixing it.
+            let lasts = if answer.is_ok() {
+                SIGN_IN_CHECK_FOR
+            } else {
+                SIGN_IN_CHECK_FOR / 10
+            };
+            if now.duration_since(*at) < lasts {
+                return answer.clone();
+            }
+        }
+        let answer = match self.tenant.client.auth_configurations().await {
+            Ok(None) => Ok(()),
+            Ok(Some(configs)) => sign_in_verdict(
+                policy.auth_setting.as_deref(),
+                policy.idp_configuration_id.as_deref(),
+                &configs,
+            )
+            .map(drop),
+            Err(e) => Err(format!("the site's authentication configurations: {e}")),
+        };
+        *last = Some((now, answer.clone()));
+        answer
     }
 }
 
@@ -64,7 +110,12 @@ impl crate::backend::TenantHealth for BridgeHealth {
                 let probe =
                     tokio::time::timeout(PROBE_TIMEOUT, self.tenant.client.site_info()).await;
                 match probe {
-                    Ok(Ok(_)) => Ok(()),
+                    Ok(Ok(_)) => {
+                        match tokio::time::timeout(PROBE_TIMEOUT, self.sign_in_ready()).await {
+                            Ok(answer) => answer,
+                            Err(_) => Err("Tableau gave no answer in time".to_string()),
+                        }
+                    }
                     Ok(Err(e)) => Err(e.to_string()),
                     Err(_) => Err("Tableau gave no answer in time".to_string()),
                 }

@@ -15,7 +15,7 @@ use std::path::Path;
 pub use crate::tableau::Deployment;
 pub use secrets::tenant_env_prefix;
 pub use server::ServerConfig;
-pub use tenant::TenantConfig;
+pub use tenant::{sign_in_problem, TenantConfig};
 
 use crate::http::TokenDigest;
 
@@ -119,7 +119,7 @@ pub fn parse(text: &str, env: &dyn Env) -> Result<Config, ConfigError> {
 mod tests {
     use super::*;
 
-    const TENANT: &str = "[[tenants]]\nid = \"acme\"\ntableau_url = \"https://t.example\"\nsite = \"acme\"\ndeployment = \"cloud\"\npat_name = \"p\"\npat_secret = \"s\"\n";
+    const TENANT: &str = "[[tenants]]\nid = \"acme\"\ntableau_url = \"https://t.example\"\nsite = \"acme\"\ndeployment = \"cloud\"\nauth_setting = \"SAML\"\npat_name = \"p\"\npat_secret = \"s\"\n";
 
     fn hash(t: &str) -> String {
         TokenDigest::of(t).to_hex()

@@ -131,6 +131,13 @@ pub(super) fn tenant_config(
             "{key}: give auth_setting or idp_configuration_id, not both"
         ));
     }
+    if let Some(problem) = sign_in_problem(
+        t.deployment,
+        t.auth_setting.as_deref(),
+        t.idp_configuration_id.as_deref(),
+    ) {
+        return err(format!("{key}: {problem}"));
+    }
     let prefix = tenant_env_prefix(&t.id);
     let credentials = credentials(&t, env, &key, &prefix)?;
     let tokens = tokens(
@@ -165,6 +172,33 @@ pub(super) fn tenant_config(
         },
     )?;
     Ok(c)
+}
+
+/// Why the users a tenant adds could not sign in, if they could not: on Tableau Cloud Add User
+/// needs a sign-in method ("auth_setting ... is a required attribute ... for Tableau Cloud",
+/// tableauserverclient `docs/api-ref.md` since its commit 62d5c22b; a Cloud Add User without
+/// it answered 400003, TSC issue #990; other copies of the reference say it defaults to
+/// TableauIDWithMFA, which sends an MFA invitation instead of single sign-on), and refuses
+/// `ServerDefault` (400003, TSC `users_endpoint.add` docstring). Which configuration of the
+/// site a setting names is checked against the site itself by `check-config` and readiness
+/// ([`crate::tableau::auth_config::sign_in_verdict`]).
+pub fn sign_in_problem(
+    deployment: Deployment,
+    auth_setting: Option<&str>,
+    idp_configuration_id: Option<&str>,
+) -> Option<String> {
+    if deployment != Deployment::Cloud {
+        return None;
+    }
+    match (auth_setting, idp_configuration_id) {
+        (None, None) => Some(
+            "Tableau Cloud needs a sign-in method for the users tableau-scim adds: set auth_setting (TableauIDWithMFA, SAML or OpenID) or idp_configuration_id (one of the site's authentication configurations, which `tableau-scim check-config` lists); without one Tableau Cloud refuses Add User or invites new users to Tableau with MFA instead of single sign-on".into(),
+        ),
+        (Some(a), _) if a.eq_ignore_ascii_case("ServerDefault") => Some(
+            "auth_setting: Tableau Cloud refuses ServerDefault (400003); use TableauIDWithMFA, SAML or OpenID, or idp_configuration_id".into(),
+        ),
+        _ => None,
+    }
 }
 
 /// The shortest period between reconciliations: each lists the whole site.
@@ -331,8 +365,13 @@ mod tests {
     /// A Cloud tenant `acme` with `extra` keys; its token (and, with `pat_env`, its PAT
     /// secret) from the environment.
     fn parse_env(extra: &str, pat_env: bool) -> Result<TenantConfig, String> {
+        let auth = if extra.contains("auth_setting") || extra.contains("idp_configuration_id") {
+            ""
+        } else {
+            "auth_setting = \"SAML\"\n"
+        };
         let text = format!(
-            "id = \"acme\"\ntableau_url = \"https://tableau.example.com/\"\nsite = \"acme\"\ndeployment = \"cloud\"\n{extra}"
+            "id = \"acme\"\ntableau_url = \"https://tableau.example.com/\"\nsite = \"acme\"\ndeployment = \"cloud\"\n{auth}{extra}"
         );
         let section: TenantSection = toml::from_str(&text).map_err(|e| e.to_string())?;
         let mut env = BTreeMap::from([(
@@ -460,6 +499,44 @@ mod tests {
                 Ok(_) => panic!("{extra} must be refused"),
             }
         }
+    }
+
+    #[test]
+    fn a_cloud_tenant_needs_a_sign_in_method_for_new_users() {
+        let no_method = sign_in_problem(Deployment::Cloud, None, None);
+        assert!(no_method
+            .as_deref()
+            .is_some_and(|m| m.contains("auth_setting") && m.contains("idp_configuration_id")));
+        assert!(
+            sign_in_problem(Deployment::Cloud, Some("ServerDefault"), None)
+                .is_some_and(|m| m.contains("ServerDefault"))
+        );
+        assert_eq!(sign_in_problem(Deployment::Cloud, Some("SAML"), None), None);
+        assert_eq!(sign_in_problem(Deployment::Cloud, None, Some("0f1e")), None);
+        assert_eq!(
+            sign_in_problem(Deployment::Server, None, None),
+            None,
+            "Server has its own"
+        );
+        let text = "id = \"acme\"\ntableau_url = \"https://t.example.com\"\nsite = \"acme\"\ndeployment = \"cloud\"\npat_name = \"scim\"";
+        let section: TenantSection = toml::from_str(text).expect("toml");
+        let env = BTreeMap::from([
+            (
+                "TABLEAU_SCIM_TENANT_ACME_TOKENS".to_string(),
+                TOKEN.to_string(),
+            ),
+            (
+                "TABLEAU_SCIM_TENANT_ACME_PAT_SECRET".to_string(),
+                "s".to_string(),
+            ),
+        ]);
+        let refused = tenant_config(0, section, &env).map_err(|e| e.0);
+        assert!(
+            refused.as_ref().is_err_and(
+                |m| m.starts_with("tenants[0] (acme): Tableau Cloud needs a sign-in method")
+            ),
+            "{refused:?}"
+        );
     }
 
     #[test]

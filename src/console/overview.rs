@@ -58,9 +58,11 @@ fn seats(site: &SiteInfo) -> Vec<Seat> {
     .into_iter()
     .map(|(tier, used, cap)| Seat {
         tier,
-        used: thousands(used),
+        used: used.map_or("unknown".into(), thousands),
         capacity: cap.map_or("no limit".into(), thousands),
-        percent: cap.map(|c| (used.saturating_mul(100) / c.max(1)).min(100)),
+        percent: cap
+            .zip(used)
+            .map(|(c, u)| (u.saturating_mul(100) / c.max(1)).min(100)),
     })
     .collect()
 }

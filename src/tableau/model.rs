@@ -160,14 +160,16 @@ pub struct SiteInfo {
     pub tier_explorer_capacity: Option<u64>,
     /// Viewer seats, if limited.
     pub tier_viewer_capacity: Option<u64>,
-    /// Creators in use.
-    pub num_creators: u64,
-    /// Explorers in use.
-    pub num_explorers: u64,
-    /// Viewers in use.
-    pub num_viewers: u64,
-    /// Users on the site.
-    pub num_users: u64,
+    /// Creators in use; `None`: Tableau did not say (`<usage>` is optional, and so are its
+    /// per-tier counts: `ts-api_3_29.xsd` `siteType`, where only `numUsers` and `storage` are
+    /// required). Unknown, never zero.
+    pub num_creators: Option<u64>,
+    /// Explorers in use, if said.
+    pub num_explorers: Option<u64>,
+    /// Viewers in use, if said.
+    pub num_viewers: Option<u64>,
+    /// Users on the site, if `<usage>` came.
+    pub num_users: Option<u64>,
 }
 
 impl SiteInfo {
@@ -175,12 +177,7 @@ impl SiteInfo {
     pub fn from_element(e: &Element) -> Result<SiteInfo, TableauError> {
         let opt = |k: &str| e.attr(k).and_then(|v| v.parse().ok());
         let usage = e.child("usage");
-        let used = |k: &str| {
-            usage
-                .and_then(|u| u.attr(k))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
-        };
+        let used = |k: &str| usage.and_then(|u| u.attr(k)).and_then(|v| v.parse().ok());
         Ok(SiteInfo {
             id: e
                 .attr("id")
@@ -198,15 +195,25 @@ impl SiteInfo {
         })
     }
 
-    /// Whether a seat of `tier` is free: a tier without a capacity attribute is not limited
-    /// (Tableau Server with core-based licensing, tableau-rest.md section 4.3).
+    /// Whether a seat of `tier` may be free: a tier without a capacity attribute is not limited
+    /// (Tableau Server with core-based licensing, tableau-rest.md section 4.3), and a tier whose
+    /// use Tableau did not report is not known to be full (a write then meets Tableau's own
+    /// answer, 409014, if it is).
     pub fn seat_free(&self, tier: LicenseTier) -> bool {
-        let (capacity, used) = match tier {
+        let (capacity, used) = self.tier(tier);
+        match (capacity, used) {
+            (Some(c), Some(u)) => u < c,
+            _ => true,
+        }
+    }
+
+    /// A tier's capacity (`None`: not limited) and use (`None`: not reported).
+    pub fn tier(&self, tier: LicenseTier) -> (Option<u64>, Option<u64>) {
+        match tier {
             LicenseTier::Creator => (self.tier_creator_capacity, self.num_creators),
             LicenseTier::Explorer => (self.tier_explorer_capacity, self.num_explorers),
             LicenseTier::Viewer => (self.tier_viewer_capacity, self.num_viewers),
-        };
-        capacity.is_none_or(|c| used < c)
+        }
     }
 }
 

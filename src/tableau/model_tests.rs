@@ -91,7 +91,7 @@ fn reads_group_list_all_fields_site_and_server_info() {
             s.tier_viewer_capacity,
             s.num_creators
         )),
-        Some((Some(5), None, 5))
+        Some((Some(5), None, Some(5)))
     );
     use crate::tableau::site_role::LicenseTier;
     let free = s.map(|s| {
@@ -106,6 +106,21 @@ fn reads_group_list_all_fields_site_and_server_info() {
         free,
         Some([false, true, true]),
         "5 of 5 Creators used; 3 of 10 Explorers; Viewers not limited"
+    );
+    // `<usage>` needs only numUsers and storage (ts-api_3_29.xsd): a count left out is
+    // unknown, not zero, and a limited tier of unknown use is not known to be full.
+    let sparse = r#"<tsResponse xmlns="http://tableau.com/api"><site id="s1" name="Acme" contentUrl="acme" tierCreatorCapacity="5"><usage numUsers="9" storage="12"/></site></tsResponse>"#;
+    let s = parse(sparse)
+        .ok()
+        .and_then(|r| r.find("site").map(SiteInfo::from_element))
+        .and_then(Result::ok);
+    assert_eq!(
+        s.as_ref().map(|s| (
+            s.num_users,
+            s.num_creators,
+            s.seat_free(LicenseTier::Creator)
+        )),
+        Some((Some(9), None, true))
     );
 
     let info = r#"<tsResponse><serverInfo><productVersion build="10100.16.1024.2100">10.1.0</productVersion><restApiVersion>3.10</restApiVersion></serverInfo></tsResponse>"#;

@@ -121,6 +121,16 @@ pub fn new_user(name: &str, role: SiteRole) -> NewUser {
     }
 }
 
+/// A new user of `e`'s site: on Tableau Cloud with the sign-in method Cloud requires
+/// (Tableau with MFA), on Tableau Server with the server's own.
+pub fn user_for(e: &RunningEmulator, name: &str, role: SiteRole) -> NewUser {
+    let mut u = new_user(name, role);
+    if e.with_state(|s| s.flavor) == Some(emulator::Flavor::Cloud) {
+        u.auth_setting = Some("TableauIDWithMFA".into());
+    }
+    u
+}
+
 /// Calls the emulator counted for `key` (`"POST /sites/{id}/users"`).
 pub fn emulator_calls(e: &RunningEmulator, key: &str) -> u64 {
     e.with_state(|s| s.stats_snapshot().get(key).copied().unwrap_or(0))

@@ -116,6 +116,7 @@ id = "b"
 tableau_url = "http://127.0.0.1:{ports['b']}"
 site = "site-b"
 deployment = "cloud"
+auth_setting = "TableauIDWithMFA"
 pat_name = "scim"
 pat_secret = "pat-b"
 token_hashes = ["{sha(SCIM_B)}"]

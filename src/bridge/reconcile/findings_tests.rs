@@ -338,10 +338,10 @@ fn a_lower_role_is_license_drift_when_its_tier_is_full() {
         tier_creator_capacity: Some(2),
         tier_explorer_capacity: None,
         tier_viewer_capacity: None,
-        num_creators: 1,
-        num_explorers: 0,
-        num_viewers: 1,
-        num_users: 3,
+        num_creators: Some(1),
+        num_explorers: Some(0),
+        num_viewers: Some(1),
+        num_users: Some(3),
     };
     let mut free = f.clone();
     classify_license(&mut free, &site);
@@ -349,7 +349,7 @@ fn a_lower_role_is_license_drift_when_its_tier_is_full() {
         free.iter().all(|f| f.kind == DriftKind::Role),
         "a seat is free: role drift"
     );
-    site.num_creators = 2;
+    site.num_creators = Some(2);
     classify_license(&mut f, &site);
     assert_eq!(
         summary(&f),

@@ -11,6 +11,7 @@ mod funnel;
 mod groups;
 mod redirect;
 mod session;
+mod site;
 pub mod throttle;
 mod users;
 

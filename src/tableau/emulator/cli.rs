@@ -69,6 +69,11 @@ pub struct EmulatorArgs {
     /// flavor's.
     #[arg(long, env = "TABLEAU_EMULATOR_USER_EXISTS_CODE", value_parser = ["409000", "409017"])]
     user_exists_code: Option<String>,
+    /// An authentication configuration of the site, `KIND:ID:NAME` (`SAML:0f0e...:Okta`);
+    /// repeatable. Listed from REST 3.24; on Cloud an `authSetting` of a kind with several
+    /// leaves the new user "Unspecified".
+    #[arg(long = "auth-configuration", value_parser = parse_auth_configuration)]
+    auth_configurations: Vec<crate::tableau::auth_config::AuthConfiguration>,
     /// Answer a sign-in arriving under another host name with a 301 to this one, as a
     /// Tableau Cloud pod does.
     #[arg(long, env = "TABLEAU_EMULATOR_SIGN_IN_HOST")]
@@ -146,6 +151,7 @@ pub fn emulator_config(a: EmulatorArgs) -> Result<(String, EmulatorConfig), Stri
         cfg.admin_role = SiteRole::ServerAdministrator;
     }
     cfg.sign_in_host = a.sign_in_host;
+    cfg.auth_configurations = a.auth_configurations;
     cfg.seed = seed;
     cfg.capacity = Capacity {
         creator: a.creator_capacity,
@@ -211,5 +217,26 @@ pub async fn run(args: EmulatorArgs) -> ExitCode {
     match emu.task.await {
         Ok(Ok(())) => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,
+    }
+}
+
+/// `KIND:ID:NAME` as an enabled authentication configuration.
+fn parse_auth_configuration(
+    text: &str,
+) -> Result<crate::tableau::auth_config::AuthConfiguration, String> {
+    let mut parts = text.splitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(kind), Some(id), Some(name)) if !kind.is_empty() && !id.is_empty() => {
+            Ok(crate::tableau::auth_config::AuthConfiguration {
+                auth_setting: kind.into(),
+                enabled: true,
+                id: id.into(),
+                name: name.into(),
+                known_provider_alias: None,
+            })
+        }
+        _ => Err(format!(
+            "'{text}' is not KIND:ID:NAME, such as SAML:0f0e-...:Okta"
+        )),
     }
 }

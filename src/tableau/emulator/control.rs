@@ -1,10 +1,10 @@
-//! `/_emulator`: call counters, faults, state dump, per-user flags. Outside `/api` and
+//! `/_emulator`: call counters, faults, state dump, per-user flags, a user's sign-in. Outside `/api` and
 //! unauthenticated: the emulator is a test tool that listens on loopback.
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::state::Faults;
+use super::state::{Faults, SignInMethod};
 use super::Shared;
 
 async fn stats(shared: web::Data<Shared>) -> HttpResponse {
@@ -52,9 +52,12 @@ async fn dump(shared: web::Data<Shared>) -> HttpResponse {
         .users_sorted()
         .into_iter()
         .map(|u| {
+            let entry = s.users.get(u.id.as_str());
             json!({"id": u.id, "name": u.name, "siteRole": u.site_role, "fullName": u.full_name,
                    "email": u.email, "authSetting": u.auth_setting,
-                   "ownsContent": s.users.get(u.id.as_str()).is_some_and(|e| e.owns_content)})
+                   "idpConfigurationId": u.idp_configuration_id, "lastLogin": u.last_login,
+                   "authentication": if entry.is_some_and(|e| e.sign_in == SignInMethod::Unspecified) { "Unspecified" } else { "set" },
+                   "ownsContent": entry.is_some_and(|e| e.owns_content)})
         })
         .collect();
     let groups: Vec<_> = s
@@ -83,6 +86,25 @@ async fn owns_content(
     }
 }
 
+/// `POST /_emulator/users/{name}/sign-in`: the user signs in to the site, as a person would
+/// in a browser ([`super::state::SiteState::sign_in_user`]: `lastLogin`, grant role on sign-in;
+/// refused for a user whose sign-in method is unspecified).
+async fn sign_in(shared: web::Data<Shared>, name: web::Path<String>) -> HttpResponse {
+    let Ok(mut s) = shared.state.lock() else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    let at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    match s.sign_in_user(&name, &at) {
+        Ok(u) => HttpResponse::Ok()
+            .json(json!({"name": u.name, "siteRole": u.site_role, "lastLogin": u.last_login})),
+        Err(e) => HttpResponse::build(
+            actix_web::http::StatusCode::from_u16(e.status)
+                .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST),
+        )
+        .json(json!({"code": e.code, "summary": e.summary, "detail": e.detail})),
+    }
+}
+
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/stats")
@@ -95,5 +117,6 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(set_faults)),
     )
     .service(web::resource("/dump").route(web::get().to(dump)))
-    .service(web::resource("/users/{name}/owns-content").route(web::put().to(owns_content)));
+    .service(web::resource("/users/{name}/owns-content").route(web::put().to(owns_content)))
+    .service(web::resource("/users/{name}/sign-in").route(web::post().to(sign_in)));
 }

@@ -56,6 +56,8 @@ pub struct EmulatorConfig {
     pub known_scopes: Option<Vec<String>>,
     /// Play a Tableau whose filters do not know `cieq` at any version (400065).
     pub no_cieq: bool,
+    /// The site's authentication configurations (List Authentication Configurations, 3.24).
+    pub auth_configurations: Vec<crate::tableau::auth_config::AuthConfiguration>,
     /// Initial faults.
     pub faults: Faults,
     /// Initial users and groups.
@@ -82,6 +84,7 @@ impl EmulatorConfig {
             sign_in_host: None,
             known_scopes: None,
             no_cieq: false,
+            auth_configurations: Vec::new(),
             faults: Faults::default(),
             seed: None,
         }
@@ -155,6 +158,7 @@ pub fn start(
         state.user_exists_code = code;
     }
     state.faults = cfg.faults.clone();
+    state.auth_configurations = cfg.auth_configurations.clone();
     if let Some(seed) = &cfg.seed {
         state
             .apply_seed(seed)

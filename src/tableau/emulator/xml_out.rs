@@ -112,6 +112,31 @@ pub fn group_xml(g: &Group) -> String {
     )
 }
 
+/// List Authentication Configurations' answer (the shape of tableauserverclient's
+/// `site_auth_configurations.xml`).
+pub fn auth_configurations_xml(
+    configs: &[crate::tableau::auth_config::AuthConfiguration],
+) -> String {
+    let items: String = configs
+        .iter()
+        .map(|c| {
+            let enabled = c.enabled.to_string();
+            element(
+                "siteAuthConfiguration",
+                &[
+                    ("authSetting", Some(&c.auth_setting)),
+                    ("enabled", Some(&enabled)),
+                    ("idpConfigurationId", Some(&c.id)),
+                    ("idpConfigurationName", Some(&c.name)),
+                    ("knownProviderAlias", c.known_provider_alias.as_deref()),
+                ],
+                None,
+            )
+        })
+        .collect();
+    format!("<siteAuthConfigurations>{items}</siteAuthConfigurations>")
+}
+
 /// `<pagination>`.
 pub fn pagination_xml(p: &Pagination) -> String {
     format!(

@@ -237,6 +237,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("").route(web::get().to(session::query_site)),
             ))
             .service(methods(
+                web::resource("/site-auth-configurations")
+                    .route(web::get().to(session::auth_configurations)),
+            ))
+            .service(methods(
                 web::resource("/users")
                     .route(web::get().to(users::list_users))
                     .route(web::post().to(users::add_user)),

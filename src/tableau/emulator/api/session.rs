@@ -1,4 +1,4 @@
-//! Server Info, Sign In, Sign Out and Query Site.
+//! Server Info, Sign In, Sign Out, Query Site and the site's authentication configurations.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -8,6 +8,7 @@ use subtle::ConstantTimeEq;
 use super::{lock, ok, signed_in, version, Reply, Scope};
 use crate::tableau::emulator::request::{body_root, only_attributes, param, query_pairs};
 use crate::tableau::emulator::state::{api_error, ApiError, SessionInfo, SiteState};
+use crate::tableau::emulator::xml_out::auth_configurations_xml;
 use crate::tableau::emulator::Shared;
 use crate::tableau::model::ApiVersion;
 use crate::tableau::site_role::LicenseTier;
@@ -229,6 +230,27 @@ const SITE_SETTINGS: &[(&str, &str)] = &[
 /// `includeUsageStatistics=true` (REST reference, Query Site; tableauserverclient's
 /// `SiteItem` reads `<usage>` only when present). The per-tier counts are the `siteType`
 /// usage attributes of Tableau's XSD (tableau-rest.md section 4.3).
+/// List Authentication Configurations (`GET /sites/{id}/site-auth-configurations`, REST 3.24:
+/// tableauserverclient's `sites.list_auth_configurations`), answered in the shape of its
+/// `site_auth_configurations.xml`. Below 3.24 the method does not exist: 404 `404003`, what an
+/// unknown resource of a version answers (TSC `server_info_404.xml`; **assumed** for this
+/// method). The connected-app scope is assumed to be Query Site's (`tableau:content:read`).
+pub(super) async fn auth_configurations(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
+    if version(&req, &shared)? < ApiVersion::IDP_CONFIGURATION_ID {
+        return Err(api_error(
+            404,
+            "404003",
+            "Resource Not Found",
+            "List Authentication Configurations needs API 3.24 or later",
+        ));
+    }
+    let s = signed_in(&req, &shared, Scope::CONTENT_READ)?;
+    Ok(ok(
+        StatusCode::OK,
+        &auth_configurations_xml(&s.state.auth_configurations),
+    ))
+}
+
 pub(super) async fn query_site(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
     let s = signed_in(&req, &shared, Scope::CONTENT_READ)?;
     let state = &s.state;
@@ -238,7 +260,7 @@ pub(super) async fn query_site(req: HttpRequest, shared: web::Data<Shared>) -> R
     let with_usage = param(&query_pairs(&req), "includeUsageStatistics") == Some("true");
     let usage = with_usage.then(|| {
         format!(
-            "<usage numCreators=\"{}\" numExplorers=\"{}\" numViewers=\"{}\" numUsers=\"{}\"/>",
+            "<usage numCreators=\"{}\" numExplorers=\"{}\" numViewers=\"{}\" numUsers=\"{}\" storage=\"0\"/>",
             state.usage(LicenseTier::Creator),
             state.usage(LicenseTier::Explorer),
             state.usage(LicenseTier::Viewer),

@@ -5,8 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::{ok, signed_in, version, Reply, Scope};
 use crate::tableau::emulator::request::{
-    body_element, filter, knows_cieq, only_attributes, page, paging, param, query_pairs, role_attr,
-    sort_desc,
+    body_element, filter, knows_cieq, malformed, only_attributes, page, paging, param, query_pairs,
+    role_attr, sort_desc, MALFORMED,
 };
 use crate::tableau::emulator::state::{api_error, ApiError, Flavor, UserEdit};
 use crate::tableau::emulator::xml_out::{
@@ -90,6 +90,17 @@ pub(super) async fn add_user(
     only_attributes(u, &add_user_attributes(ver, s.state.flavor))?;
     let role = role_attr(u, "siteRole")?
         .ok_or_else(|| api_error(400, "400000", "Bad Request", "siteRole is required"))?;
+    // Tableau Cloud: "auth_setting ... This is a required attribute and is only for Tableau
+    // Cloud" (tableauserverclient `docs/api-ref.md`, since its commit 62d5c22b: "auth_setting
+    // is now required for Tableau Cloud"); a Cloud Add User without it answered 400003
+    // "Payload is either malformed or incomplete" (TSC issue #990, whose user name was not an
+    // email either, so which of the two Tableau refused is not shown).
+    if s.state.flavor == Flavor::Cloud
+        && u.attr("authSetting").is_none()
+        && u.attr("idpConfigurationId").is_none()
+    {
+        return Err(malformed(MALFORMED));
+    }
     let user = s.state.add_user(
         u.attr("name").unwrap_or_default(),
         role,

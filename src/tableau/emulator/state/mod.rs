@@ -3,8 +3,10 @@
 //! inspect.
 
 mod groups;
+mod sign_in;
 mod users;
 
+pub use sign_in::SignInMethod;
 pub use users::UserEdit;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -103,6 +105,8 @@ pub struct EmuUser {
     pub user: User,
     /// Owns workbooks or data sources: cannot be removed without `mapAssetsTo`.
     pub owns_content: bool,
+    /// How the user signs in, as Add User settled it.
+    pub sign_in: SignInMethod,
 }
 
 /// A local group and its members.
@@ -294,6 +298,8 @@ pub struct SiteState {
     pub faults: Faults,
     /// The rate limit's bucket.
     pub(crate) bucket: Bucket,
+    /// The site's authentication configurations (Tableau Cloud, REST 3.24).
+    pub auth_configurations: Vec<crate::tableau::auth_config::AuthConfiguration>,
 }
 
 fn luid() -> String {
@@ -328,6 +334,7 @@ impl SiteState {
             sent: BTreeMap::new(),
             faults: Faults::default(),
             bucket: Bucket::default(),
+            auth_configurations: Vec::new(),
         };
         s.names.insert(admin_name.to_lowercase(), admin_id.clone());
         s.users.insert(
@@ -346,6 +353,7 @@ impl SiteState {
                     ..User::default()
                 },
                 owns_content: true,
+                sign_in: SignInMethod::Resolved,
             },
         );
         s.groups.insert(
@@ -385,7 +393,8 @@ impl SiteState {
                 .site_role
                 .parse()
                 .map_err(|_| api_error(400, "400013", "Invalid site role", u.site_role.clone()))?;
-            let created = self.add_user(&u.name, role, None, None, u.email.clone())?;
+            let auth = Some(self.default_auth().to_string());
+            let created = self.add_user(&u.name, role, auth, None, u.email.clone())?;
             if let Some(e) = self.users.get_mut(created.id.as_str()) {
                 e.user.full_name = u.full_name.as_deref().map(CompactString::from);
                 e.owns_content = u.owns_content;

@@ -80,6 +80,8 @@ impl SiteState {
         if self.flavor == Flavor::Cloud && auth_setting.as_deref() == Some("ServerDefault") {
             return Err(api_error(400, "400003", "Bad Request", "The authentication setting ServerDefault is not supported for your site. Use TableauIDWithMFA."));
         }
+        let (sign_in, resolved_idp) =
+            self.settle_sign_in(auth_setting.as_deref(), idp_configuration_id.as_deref())?;
         if self.name_taken(name, None) {
             return Err(api_error(
                 409,
@@ -102,7 +104,7 @@ impl SiteState {
             name: name.into(),
             site_role: granted.as_str().into(),
             auth_setting: Some(CompactString::from(auth)),
-            idp_configuration_id: idp_configuration_id.map(CompactString::from),
+            idp_configuration_id: resolved_idp.map(CompactString::from),
             email: email.map(CompactString::from),
             domain: Some("local".into()),
             ..User::default()
@@ -114,6 +116,7 @@ impl SiteState {
             EmuUser {
                 user: user.clone(),
                 owns_content: false,
+                sign_in,
             },
         );
         Ok(user)
