@@ -378,7 +378,7 @@ async fn after_an_okta_replay_the_pages_show_the_users_their_roles_and_the_trail
         csv.body
     );
     assert!(
-        lines[1].starts_with("ana@a.example,ana@a.example A,Creator,Creator,yes,yes"),
+        lines[1].starts_with("ana@a.example,ana@a.example A,Creator,Creator,the IdP,yes,yes"),
         "{}",
         lines[1]
     );
@@ -458,11 +458,11 @@ async fn report_prints_the_access_list_and_the_trail_for_scripts() {
     let (code, csv) = report(&d, &["access"]).await;
     assert_eq!(code, 0);
     assert!(csv.starts_with(
-        "user_name,full_name,site_role,idp_role,managed,active,last_login,provisioned,groups,id"
+        "user_name,full_name,site_role,idp_role,role_source,managed,active,last_login,provisioned,groups,id"
     ));
     assert!(
         csv.lines()
-            .any(|l| l.starts_with("ana@a.example,,Creator,Creator,yes,yes")),
+            .any(|l| l.starts_with("ana@a.example,,Creator,Creator,the IdP,yes,yes")),
         "{csv}"
     );
     let (code, json) = report(&d, &["access", "--format", "json"]).await;

@@ -8,6 +8,9 @@ mod common;
 use common::{fast_retry, id, Site};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use tableau_scim::bridge::reconcile::findings::DriftKind;
+use tableau_scim::bridge::reconcile::{Options, Silent};
+use tableau_scim::bridge::sign_in_grants::OnSignInGrants;
 use tableau_scim::check::{self, TenantReport};
 use tableau_scim::stack::StackOptions;
 use tableau_scim::tableau::auth_config::AuthConfiguration;
@@ -266,4 +269,163 @@ async fn an_ambiguous_sign_in_method_on_tableau_cloud_is_refused_naming_the_choi
         signed_in.is_some_and(|r| r.is_ok()),
         "the new user can sign in"
     );
+}
+
+fn sign_in(h: &Site, name: &str) -> Option<String> {
+    h.stack
+        .emulator
+        .with_state(|s| s.sign_in_user(name, "2026-12-01T09:00:00Z").ok())
+        .flatten()
+        .map(|u| u.site_role.to_string())
+}
+
+fn patch_active(active: bool) -> Value {
+    common::patch(json!([{"op": "replace", "path": "active", "value": active}]))
+}
+
+/// A Tableau group with a minimum site role licenses its members when they sign in and never
+/// demotes them (Cloud help `grant_role.htm`, Server help `groups_create_adsync.htm`). An IdP's
+/// deactivation takes the user out of such groups, so the next sign-in cannot license them
+/// again; the reactivation puts them back where the IdP asserted them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deactivation_takes_the_user_out_of_groups_that_grant_a_role_at_sign_in() {
+    let h = site(|o| o.tenant.policy.group_minimum_site_role = Some(SiteRole::Explorer));
+    let (_, ann) = h
+        .idp
+        .call(Method::POST, "/Users", Some(user("ann@example.com")))
+        .await;
+    let uid = id(&ann);
+    let (s, g) = h
+        .idp
+        .call(
+            Method::POST,
+            "/Groups",
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "Analysts", "members": [{"value": uid}]}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{g}");
+    let (s, off) = h
+        .idp
+        .call(
+            Method::PATCH,
+            &format!("/Users/{uid}"),
+            Some(patch_active(false)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{off}");
+    assert_eq!(
+        h.members("Analysts"),
+        Vec::<String>::new(),
+        "out of the granting group"
+    );
+    assert_eq!(
+        sign_in(&h, "ann@example.com").as_deref(),
+        Some("Unlicensed"),
+        "a sign-in does not license a deactivated user"
+    );
+    let (s, on) = h
+        .idp
+        .call(
+            Method::PATCH,
+            &format!("/Users/{uid}"),
+            Some(patch_active(true)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{on}");
+    assert_eq!(
+        h.members("Analysts"),
+        vec!["ann@example.com".to_string()],
+        "back where the IdP put them"
+    );
+    assert_eq!(h.role("ann@example.com").as_deref(), Some("Explorer"));
+
+    // Under on_sign_in_grants = "refuse" the deactivation is refused, naming the group, and
+    // nothing changes.
+    let r = site(|o| {
+        o.tenant.policy.group_minimum_site_role = Some(SiteRole::Explorer);
+        o.tenant.policy.on_sign_in_grants = OnSignInGrants::Refuse;
+    });
+    let (_, bo) = r
+        .idp
+        .call(Method::POST, "/Users", Some(user("bo@example.com")))
+        .await;
+    let bid = id(&bo);
+    r.idp
+        .call(
+            Method::POST,
+            "/Groups",
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "Analysts", "members": [{"value": bid}]}),
+            ),
+        )
+        .await;
+    let (s, refused) = r
+        .idp
+        .call(
+            Method::PATCH,
+            &format!("/Users/{bid}"),
+            Some(patch_active(false)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{refused}");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("'Analysts'")),
+        "{refused}"
+    );
+    assert_eq!(
+        r.role("bo@example.com").as_deref(),
+        Some("Explorer"),
+        "unchanged"
+    );
+    assert_eq!(r.members("Analysts"), vec!["bo@example.com".to_string()]);
+}
+
+/// A role Tableau granted at sign-in, above what the IdP asserted, is reported as its own kind
+/// naming the group, and `--apply` never "repairs" it (the next sign-in would undo it): the
+/// second run finds the same, having changed nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn reconcile_reports_a_role_granted_at_sign_in_and_never_fights_it() {
+    let h = site(|_| {});
+    let mut viewer = user("cy@example.com");
+    viewer["roles"] = json!([{"value": "Viewer"}]);
+    let (_, cy) = h.idp.call(Method::POST, "/Users", Some(viewer)).await;
+    let cid = id(&cy);
+    // An administrator's group in Tableau, granting Creator at sign-in.
+    h.stack.emulator.with_state(|s| {
+        let g = s.create_group("Makers", Some(SiteRole::Creator));
+        g.and_then(|g| s.add_members(&g.id, std::slice::from_ref(&cid), false))
+            .map(drop)
+    });
+    assert_eq!(sign_in(&h, "cy@example.com").as_deref(), Some("Creator"));
+    let tenant = h.stack.tenant();
+    for apply in [true, true] {
+        let report = tenant
+            .reconcile(
+                Options {
+                    apply,
+                    recreate_missing: false,
+                },
+                &Silent,
+            )
+            .await;
+        let found: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.user.as_ref().is_some_and(|u| u.id == cid))
+            .collect();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].kind, DriftKind::SignInGrant);
+        assert!(found[0]
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("'Makers'")));
+        assert_eq!(found[0].outcome, None, "no repair was tried");
+        assert_eq!(h.role("cy@example.com").as_deref(), Some("Creator"));
+    }
 }

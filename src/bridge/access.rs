@@ -15,6 +15,7 @@ use super::error::BridgeResult;
 use super::mapping::is_active;
 use super::reconcile::findings::{asserted_granting_groups, asserted_role, Asserted};
 use super::roles::RoleMapping;
+use super::sign_in_grants::{grant_of, strongest_grant};
 use super::store::{GroupRow, UserRow};
 use super::tenant::Tenant;
 use crate::tableau::model::{Group, User};
@@ -44,6 +45,37 @@ pub struct AccessEntry {
     pub provisioned: String,
     /// Its groups ("All Users" aside), by name, sorted.
     pub groups: Vec<String>,
+    /// Where the site role comes from ([`role_source`]).
+    pub role_source: String,
+}
+
+/// Where a user's site role `role` comes from: the IdP, when it is the role the IdP's last
+/// request maps to (through a role-granting IdP group when one is why); else a Tableau group
+/// whose grant at sign-in is that role ([`strongest_grant`]); else Tableau itself (set there, or a user the
+/// IdP never provisioned). Pure.
+pub fn role_source(
+    role: &str,
+    managed: bool,
+    asserted: &str,
+    idp_groups: &[String],
+    tableau_groups: &[&Group],
+) -> String {
+    if managed && !asserted.is_empty() && asserted == role {
+        return match idp_groups.first() {
+            Some(g) => format!("the IdP (group '{g}')"),
+            None => "the IdP".into(),
+        };
+    }
+    if let Some((g, grant)) = strongest_grant(tableau_groups) {
+        if grant.as_str() == role {
+            return format!("granted at sign-in by '{}'", g.name);
+        }
+    }
+    if managed {
+        "set in Tableau".into()
+    } else {
+        "Tableau (not provisioned through SCIM)".into()
+    }
 }
 
 /// The entries of `users`, by user name. Pure.
@@ -62,12 +94,16 @@ pub fn access_entries(
         .map(|r| (r.id.as_str(), r))
         .collect();
     let mut groups_of: HashMap<&str, Vec<String>> = HashMap::new();
+    let mut grants_of: HashMap<&str, Vec<&Group>> = HashMap::new();
     for g in groups.iter().filter(|g| !g.is_all_users()) {
         for m in members.get(&g.id).iter().flat_map(|m| m.iter()) {
             groups_of
                 .entry(m.as_str())
                 .or_default()
                 .push(g.name.clone());
+            if grant_of(g).is_some() {
+                grants_of.entry(m.as_str()).or_default().push(g);
+            }
         }
     }
     let names: HashMap<&str, &str> = group_rows
@@ -87,18 +123,25 @@ pub fn access_entries(
             let row = by_id.get(u.id.as_str()).copied();
             let mut groups = groups_of.get(u.id.as_str()).cloned().unwrap_or_default();
             groups.sort();
+            let idp_groups = granting.get(u.id.as_str()).unwrap_or(&none);
+            let asserted = row
+                .and_then(|r| asserted_role(r, idp_groups, roles))
+                .map(|r| r.as_str().to_string())
+                .unwrap_or_default();
+            let tableau_grants = grants_of.get(u.id.as_str()).map_or(&[][..], Vec::as_slice);
             AccessEntry {
                 id: u.id.to_string(),
                 user_name: u.name.to_string(),
                 full_name: u.full_name.as_deref().unwrap_or_default().to_string(),
                 site_role: u.site_role.to_string(),
-                asserted_role: row
-                    .and_then(|r| {
-                        let g = granting.get(r.id.as_str()).unwrap_or(&none);
-                        asserted_role(r, g, roles)
-                    })
-                    .map(|r| r.as_str().to_string())
-                    .unwrap_or_default(),
+                role_source: role_source(
+                    &u.site_role,
+                    row.is_some(),
+                    &asserted,
+                    idp_groups,
+                    tableau_grants,
+                ),
+                asserted_role: asserted,
                 managed: row.is_some(),
                 active: match row {
                     Some(r) => is_active(&r.attributes),
@@ -267,5 +310,49 @@ mod tests {
         assert_eq!(e[1].last_login, "2026-11-01T10:00:00Z");
         assert_eq!(e[0].provisioned, "2026-01-01T00:00:00.000Z");
         assert_eq!(e[2].provisioned, "", "not provisioned through SCIM");
+        let sources: Vec<&str> = e.iter().map(|e| e.role_source.as_str()).collect();
+        assert_eq!(
+            sources,
+            vec![
+                "set in Tableau",
+                "the IdP",
+                "Tableau (not provisioned through SCIM)"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_role_granted_at_sign_in_names_its_group() {
+        let grant = Group {
+            id: "g".into(),
+            name: "Analysts".into(),
+            minimum_site_role: Some("Explorer".into()),
+            ..Group::default()
+        };
+        let groups = [&grant];
+        assert_eq!(
+            role_source("Explorer", true, "Viewer", &[], &groups),
+            "granted at sign-in by 'Analysts'"
+        );
+        assert_eq!(
+            role_source("Viewer", false, "", &[], &groups),
+            "Tableau (not provisioned through SCIM)",
+            "not signed in since: the grant has not given it yet"
+        );
+        assert_eq!(
+            role_source("Creator", true, "Viewer", &[], &groups),
+            "set in Tableau"
+        );
+        assert_eq!(
+            role_source(
+                "Explorer",
+                true,
+                "Explorer",
+                &["Tableau-Analysts".into()],
+                &groups
+            ),
+            "the IdP (group 'Tableau-Analysts')",
+            "the IdP's word first"
+        );
     }
 }

@@ -25,6 +25,7 @@ pub mod operation;
 pub mod reconcile;
 pub mod replicas;
 pub mod roles;
+pub mod sign_in_grants;
 pub mod store;
 mod tableau_writes;
 pub mod tenant;

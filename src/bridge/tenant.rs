@@ -11,6 +11,7 @@ use super::cache::{CacheTtls, Caches};
 use super::error::BridgeResult;
 use super::replicas::Replicas;
 use super::roles::RoleMapping;
+use super::sign_in_grants::OnSignInGrants;
 use super::store::shared::HeldLock;
 use super::store::Store;
 use crate::tableau::{Deployment, SiteRole, TableauClient};
@@ -65,6 +66,8 @@ pub struct Policy {
     pub group_minimum_site_role: Option<SiteRole>,
     /// Tableau Cloud or Tableau Server (what Update User may carry).
     pub deployment: Deployment,
+    /// What a deactivation does to the user's groups that grant a role at sign-in.
+    pub on_sign_in_grants: OnSignInGrants,
 }
 
 impl Default for Policy {
@@ -78,6 +81,7 @@ impl Default for Policy {
             idp_configuration_id: None,
             group_minimum_site_role: None,
             deployment: Deployment::Server,
+            on_sign_in_grants: OnSignInGrants::Remove,
         }
     }
 }

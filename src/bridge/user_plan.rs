@@ -234,6 +234,28 @@ pub fn plan_update(c: &UserChange<'_>) -> Result<UserPlan, ScimError> {
     })
 }
 
+/// Whether a change of a user deactivates or reactivates them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    /// Active before and after, or inactive before and after.
+    Unchanged,
+    /// Active as SCIM shows the user now, inactive as the IdP wants them.
+    Deactivating,
+    /// The other way round.
+    Reactivating,
+}
+
+/// What `desired` does to the activity of the user as SCIM shows them now (`current` with its
+/// `row`): the deactivations and reactivations whose groups that grant a role at sign-in are
+/// left and rejoined ([`super::sign_in_grants`]).
+pub fn activity(current: &User, row: Option<&UserRow>, desired: &Value) -> Activity {
+    match (active_now(current, row), is_active(desired)) {
+        (true, false) => Activity::Deactivating,
+        (false, true) => Activity::Reactivating,
+        _ => Activity::Unchanged,
+    }
+}
+
 /// After a change to a role-granting group: the role the user should now have, when it is not
 /// the one they have. Inactive users are left alone (they stay Unlicensed).
 pub fn plan_role_reevaluation(

@@ -16,8 +16,8 @@ use super::tableau_writes::gone_from_tableau;
 use super::tenant::Tenant;
 use super::text_checks::check_user_text;
 use super::user_plan::{
-    adopts_after_refusal, check_own_removal, check_update, deprovisioning, mapped_role,
-    plan_create, plan_revive, plan_update, unlicense, Deprovisioning, UserChange,
+    activity, adopts_after_refusal, check_own_removal, check_update, deprovisioning, mapped_role,
+    plan_create, plan_revive, plan_update, unlicense, Activity, Deprovisioning, UserChange,
 };
 use crate::backend::timestamp;
 use crate::scim::change::Change;
@@ -207,6 +207,12 @@ impl Tenant {
             operation: op,
             at: &at,
         })?;
+        let activity = activity(&cur, row.as_deref(), &new);
+        // Before any change: a deactivation the policy refuses changes nothing.
+        let leave = match activity {
+            Activity::Deactivating => self.granting_groups_to_leave(id, &cur.name).await?,
+            _ => Vec::new(),
+        };
         let mut user = User::clone(&cur);
         if !plan.update.is_empty() {
             if let Err(e) = self.update_in_tableau(&mut user, &plan.update, op).await {
@@ -219,6 +225,13 @@ impl Tenant {
             }
             self.caches.forget_user(&cur);
             self.caches.put_user(&user);
+        }
+        // Before the row: if this fails, the IdP's retry is the same deactivation or
+        // reactivation again, and finishes it.
+        match activity {
+            Activity::Deactivating => self.leave_granting_groups(id, &leave, op).await?,
+            Activity::Reactivating => self.rejoin_granting_groups(id, op).await?,
+            Activity::Unchanged => {}
         }
         let row = match plan.row {
             Some(next) => Some(self.put_row(next).await?),
@@ -272,6 +285,10 @@ impl Tenant {
                 Err(e) => return Err(e.into()),
             }
         }
+        // Kept Unlicensed (policy, or a content owner Tableau kept), the user leaves the groups
+        // that would license them again at sign-in; a refusal under the policy comes before
+        // tableau-scim changes anything more.
+        let leave = self.granting_groups_to_leave(id, &cur.name).await?;
         let upd = unlicense(&cur);
         if !upd.is_empty() {
             match self.client.update_user(id, &upd).await {
@@ -280,6 +297,8 @@ impl Tenant {
                 Err(e) => return Err(e.into()),
             }
         }
+        self.leave_granting_groups(id, &leave, Operation::DeleteUser)
+            .await?;
         self.put_row(tombstone(&cur, row.as_deref(), before, &timestamp()))
             .await?;
         self.caches.forget_user(&cur);

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::bridge::sign_in_grants::OnSignInGrants;
 use crate::bridge::tenant::{Deprovision, OnLicenseExhausted, RejectedUser};
 use crate::logging::LogFormat;
 use crate::tableau::Deployment;
@@ -110,6 +111,7 @@ pub(super) struct TenantSection {
     pub deprovision: Option<Deprovision>,
     pub on_license_exhausted: Option<OnLicenseExhausted>,
     pub rejected_user: Option<RejectedUser>,
+    pub on_sign_in_grants: Option<OnSignInGrants>,
     pub map_assets_to: Option<String>,
     pub group_minimum_site_role: Option<String>,
     #[serde(default)]

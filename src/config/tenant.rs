@@ -325,6 +325,7 @@ fn policy(t: &TenantSection, d: Policy, key: &str) -> Result<Policy, ConfigError
         deprovision: t.deprovision.unwrap_or(d.deprovision),
         on_license_exhausted: t.on_license_exhausted.unwrap_or(d.on_license_exhausted),
         rejected_user: t.rejected_user.unwrap_or(d.rejected_user),
+        on_sign_in_grants: t.on_sign_in_grants.unwrap_or(d.on_sign_in_grants),
         map_assets_to: t.map_assets_to.clone().or(d.map_assets_to),
         auth_setting: t.auth_setting.clone().or(d.auth_setting),
         idp_configuration_id: t.idp_configuration_id.clone().or(d.idp_configuration_id),
@@ -461,7 +462,7 @@ mod tests {
     #[test]
     fn every_section_of_a_tenant_is_read() {
         let t = parse(
-            "pat_name = \"scim\"\napi_version = \"3.24\"\ndefault_role = \"explorer\"\ndeprovision = \"unlicense\"\non_license_exhausted = \"reject\"\ngroup_minimum_site_role = \"Viewer\"\n[roles]\nadmin = \"SiteAdministratorCreator\"\n[group_roles]\nCreators = \"Creator\"\n[retry]\nmax_attempts = 0\nbase_delay_ms = 5\n[cache]\nmembers_ttl_secs = 9",
+            "pat_name = \"scim\"\napi_version = \"3.24\"\ndefault_role = \"explorer\"\ndeprovision = \"unlicense\"\non_license_exhausted = \"reject\"\non_sign_in_grants = \"refuse\"\ngroup_minimum_site_role = \"Viewer\"\n[roles]\nadmin = \"SiteAdministratorCreator\"\n[group_roles]\nCreators = \"Creator\"\n[retry]\nmax_attempts = 0\nbase_delay_ms = 5\n[cache]\nmembers_ttl_secs = 9",
         )
         .expect("valid");
         assert_eq!(t.api_version.as_deref(), Some("3.24"));
@@ -473,6 +474,10 @@ mod tests {
         assert!(t.roles.group_grants("creators"));
         assert_eq!(t.policy.deprovision, Deprovision::Unlicense);
         assert_eq!(t.policy.on_license_exhausted, OnLicenseExhausted::Reject);
+        assert_eq!(
+            t.policy.on_sign_in_grants,
+            crate::bridge::sign_in_grants::OnSignInGrants::Refuse
+        );
         assert_eq!(t.policy.group_minimum_site_role, Some(SiteRole::Viewer));
         assert_eq!(t.retry.max_attempts, 1, "at least one attempt");
         assert_eq!(t.retry.base_delay, Duration::from_millis(5));

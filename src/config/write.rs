@@ -9,6 +9,7 @@ use secrecy::ExposeSecret;
 use toml::{Table, Value};
 
 use super::{Config, TenantConfig};
+use crate::bridge::sign_in_grants::OnSignInGrants;
 use crate::bridge::tenant::{Deprovision, OnLicenseExhausted, RejectedUser};
 use crate::tableau::{Credentials, Deployment};
 
@@ -124,6 +125,11 @@ fn tenant(c: &TenantConfig, dir: &Path) -> io::Result<Table> {
         RejectedUser::Remove => "remove",
     };
     t.insert("rejected_user".into(), rejected.into());
+    let grants = match p.on_sign_in_grants {
+        OnSignInGrants::Remove => "remove",
+        OnSignInGrants::Refuse => "refuse",
+    };
+    t.insert("on_sign_in_grants".into(), grants.into());
     for (key, v) in [
         ("map_assets_to", &p.map_assets_to),
         ("auth_setting", &p.auth_setting),

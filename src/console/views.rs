@@ -154,6 +154,7 @@ pub fn access_csv(rows: &[&AccessEntry]) -> String {
             "full_name",
             "site_role",
             "idp_role",
+            "role_source",
             "managed",
             "active",
             "last_login",
@@ -171,6 +172,7 @@ pub fn access_csv(rows: &[&AccessEntry]) -> String {
                 &e.full_name,
                 &e.site_role,
                 &e.asserted_role,
+                &e.role_source,
                 if e.managed { "yes" } else { "no" },
                 if e.active { "yes" } else { "no" },
                 &e.last_login,
@@ -280,6 +282,7 @@ mod tests {
             last_login: login.into(),
             provisioned: String::new(),
             groups: vec!["Sales".into(), "Ops, EU".into()],
+            role_source: "the IdP".into(),
         }
     }
 

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::super::mapping::is_active;
 use super::super::roles::RoleMapping;
+use super::super::sign_in_grants::grant_of;
 use super::super::store::{GroupRow, UserRow};
 use super::super::user_plan::mapped_role;
 use crate::tableau::model::{Group, SiteInfo, User};
@@ -22,6 +23,9 @@ pub enum DriftKind {
     Role,
     /// As `Role`, lower than asserted, and no seat of the asserted role's tier is free.
     License,
+    /// As `Role`, higher than asserted, and a group the user is in grants that role at
+    /// sign-in: Tableau gives it again at every sign-in, so no repair is offered.
+    SignInGrant,
     /// A SCIM-managed group's members differ from the members the IdP asserted.
     Membership,
     /// A SCIM-managed user or group is gone from Tableau.
@@ -32,10 +36,11 @@ pub enum DriftKind {
 
 impl DriftKind {
     /// Every kind.
-    pub const ALL: [DriftKind; 6] = [
+    pub const ALL: [DriftKind; 7] = [
         DriftKind::AccessLeak,
         DriftKind::Role,
         DriftKind::License,
+        DriftKind::SignInGrant,
         DriftKind::Membership,
         DriftKind::Missing,
         DriftKind::Unmanaged,
@@ -47,6 +52,7 @@ impl DriftKind {
             DriftKind::AccessLeak => "access_leak",
             DriftKind::Role => "role",
             DriftKind::License => "license",
+            DriftKind::SignInGrant => "granted_at_sign_in",
             DriftKind::Membership => "membership",
             DriftKind::Missing => "missing",
             DriftKind::Unmanaged => "unmanaged",
@@ -104,6 +110,16 @@ pub enum Repair {
         group_id: String,
         /// User LUID.
         user_id: String,
+    },
+    /// Remove User from Group for each of `groups` (they grant a role at sign-in), then Update
+    /// User with Unlicensed: an access leak a sign-in would open again.
+    Ungrant {
+        /// User LUID.
+        user_id: String,
+        /// The role it had when seen.
+        from: String,
+        /// The groups (LUID, name) that grant it a role at sign-in.
+        groups: Vec<(String, String)>,
     },
     /// Add User again (only with `--recreate-missing`): a new LUID, so the row and the
     /// asserted memberships move to it.
@@ -166,14 +182,18 @@ pub struct Asserted<'a> {
     pub members: &'a HashMap<String, Vec<String>>,
 }
 
-/// The managed groups whose Tableau members must be listed: those with a row, present in
-/// Tableau, and whose asserted members are known.
+/// The groups whose Tableau members must be listed: the managed ones (with a row, present in
+/// Tableau, and whose asserted members are known), and those that grant a role at sign-in
+/// (whose members' roles Tableau sets at every sign-in).
 pub fn groups_to_list<'a>(now_groups: &'a [Group], asserted: &Asserted<'_>) -> Vec<&'a Group> {
     let managed: HashSet<&str> = asserted.groups.iter().map(|g| g.id.as_str()).collect();
     now_groups
         .iter()
         .filter(|g| !g.is_all_users())
-        .filter(|g| managed.contains(g.id.as_str()) && asserted.members.contains_key(&g.id))
+        .filter(|g| {
+            (managed.contains(g.id.as_str()) && asserted.members.contains_key(&g.id))
+                || grant_of(g).is_some()
+        })
         .collect()
 }
 

@@ -9,6 +9,7 @@
 pub mod findings;
 mod repair;
 pub mod report;
+pub mod sign_in_grants;
 pub mod summary;
 
 use std::collections::{BTreeSet, HashMap};
@@ -19,7 +20,7 @@ use findings::{
 use repair::{ReadState, Repaired};
 use report::{Calls, Report};
 
-use super::store::DriftRecord;
+use super::store::{DriftRecord, UserRow};
 use super::tenant::Tenant;
 use crate::backend::timestamp;
 use crate::tableau::model::Group;
@@ -148,7 +149,7 @@ impl Tenant {
         };
         let to_list = groups_to_list(&groups, &asserted);
         progress.stage(
-            "listing the managed groups' members",
+            "listing the members of the managed groups and of those that grant a role at sign-in",
             u64::try_from(to_list.len()).ok(),
         );
         let mut members = HashMap::new();
@@ -174,6 +175,8 @@ impl Tenant {
             signed_in_as: &signed_in_as,
         };
         let mut findings = find_drift(&now, &asserted, &self.roles, opts.recreate_missing);
+        let rows_by_id: HashMap<&str, &UserRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
+        sign_in_grants::classify_sign_in_grants(&mut findings, &now, &rows_by_id);
         if !groups_seen {
             // Without the group list every managed group would look missing.
             findings.retain(|f| f.group.is_none());

@@ -113,6 +113,44 @@ impl Tenant {
                     done.map(|()| format!("ok: member {user_id} {what}")),
                 )
             }
+            Repair::Ungrant {
+                user_id,
+                from,
+                groups,
+            } => {
+                let name = read
+                    .users
+                    .get(user_id)
+                    .map_or(user_id.as_str(), |u| u.name.as_str());
+                let _serial = self.locks.lock(name).await.map_err(|e| e.to_string())?;
+                if !self.user_unchanged(user_id, read).await? {
+                    return Ok(self.skipped(user_id));
+                }
+                let ids = std::slice::from_ref(user_id);
+                for (group_id, _) in groups {
+                    self.caches.members_changed(group_id);
+                    if let Err(e) = self.client.remove_members(group_id, ids).await {
+                        return self.audited(user_id, Some(from), None, Err(e));
+                    }
+                }
+                let upd = UserUpdate {
+                    site_role: Some(SiteRole::Unlicensed),
+                    ..UserUpdate::default()
+                };
+                let done = self.client.update_user(user_id, &upd).await;
+                if let (Ok(answer), Some(u)) = (&done, read.users.get(user_id)) {
+                    let mut u = u.clone();
+                    merge(&mut u, answer.clone());
+                    self.caches.put_user(&u);
+                }
+                let left: Vec<&str> = groups.iter().map(|(_, n)| n.as_str()).collect();
+                self.audited(
+                    user_id,
+                    Some(from),
+                    Some(SiteRole::Unlicensed.as_str()),
+                    done.map(|_| format!("ok: taken out of {}", left.join(", "))),
+                )
+            }
             Repair::Recreate { row, role } => {
                 // The old id is gone from Tableau: SCIM must not serve it from a cache.
                 self.caches.forget_user(&User {

@@ -1,0 +1,213 @@
+//! Roles Tableau grants at sign-in. A Tableau group with a minimum site role promotes its
+//! members to that role when they sign in, and never demotes them ("Grant license on sign in
+//! ... lets unlicensed users in specific groups become licensed when they sign into a Tableau
+//! site", Cloud help `grant_role.htm`; "A user's site role can be promoted but never demoted
+//! based on the minimum site role setting", Server help `groups_create_adsync.htm`). So a user
+//! set Unlicensed while still in such a group is licensed again at their next sign-in: a
+//! deactivation through SCIM takes the user out of those groups (policy `remove`), or is
+//! refused naming them (`refuse`), and a reactivation puts the user back into the ones the IdP
+//! asserted. The decisions are pure; the I/O only carries them out.
+
+use serde::Deserialize;
+
+use super::audit::AuditEvent;
+use super::error::{BridgeError, BridgeResult};
+use super::operation::Operation;
+use super::tenant::Tenant;
+use crate::scim::ScimError;
+use crate::tableau::model::Group;
+use crate::tableau::SiteRole;
+
+/// What a deactivation does to a user's membership of groups that grant a role at sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnSignInGrants {
+    /// Take the user out of them (back in on reactivation, where the IdP asserted it).
+    Remove,
+    /// Refuse the deactivation with 409, naming the groups: an administrator decides.
+    Refuse,
+}
+
+/// The site role a group grants its members at sign-in: its minimum site role, when that is a
+/// licensed one.
+pub fn grant_of(group: &Group) -> Option<SiteRole> {
+    group
+        .minimum_site_role
+        .as_deref()
+        .and_then(|r| r.parse::<SiteRole>().ok())
+        .filter(|r| r.tier().is_some())
+}
+
+/// Of `groups`, those that grant a role at sign-in ("All Users" never does here: its minimum
+/// role is Tableau's site default, not a grant tableau-scim can lift).
+pub fn granting(groups: &[Group]) -> Vec<&Group> {
+    groups
+        .iter()
+        .filter(|g| !g.is_all_users() && grant_of(g).is_some())
+        .collect()
+}
+
+/// The strongest grant among `groups`: the group and the role a sign-in gives its members
+/// (grants only promote, so the most privileged one is what a member ends up with).
+pub fn strongest_grant<'a>(groups: &[&'a Group]) -> Option<(&'a Group, SiteRole)> {
+    groups
+        .iter()
+        .filter_map(|g| grant_of(g).map(|r| (*g, r)))
+        .max_by_key(|(_, r)| r.privilege())
+}
+
+/// The refusal of a deactivation under [`OnSignInGrants::Refuse`].
+pub fn deactivation_refusal(user: &str, groups: &[&Group]) -> ScimError {
+    let names: Vec<String> = groups
+        .iter()
+        .map(|g| {
+            format!(
+                "'{}' ({})",
+                g.name,
+                grant_of(g).map_or("", SiteRole::as_str)
+            )
+        })
+        .collect();
+    ScimError::Conflict(format!(
+        "'{user}' is in Tableau groups that grant a site role at sign-in ({}): Tableau would license them again at their next sign-in. Take them out of those groups, or set the tenant's on_sign_in_grants = \"remove\" to let tableau-scim do it",
+        names.join(", ")
+    ))
+}
+
+impl Tenant {
+    /// The groups of the site that grant a role at sign-in and have `user_id` as a member.
+    /// No call when the site has no such group (the group list is cached); else one (Get
+    /// Groups for User).
+    pub(crate) async fn granting_groups_with(&self, user_id: &str) -> BridgeResult<Vec<Group>> {
+        let site = self.site_groups().await?;
+        if granting(&site).is_empty() {
+            return Ok(Vec::new());
+        }
+        let mine = self.client.groups_of_user(user_id).await?;
+        Ok(granting(&mine).into_iter().cloned().collect())
+    }
+
+    /// Before a deactivation of `user_id` (`user_name` for messages): under `refuse`, the
+    /// refusal when the user is in granting groups; under `remove`, the groups to take them
+    /// out of once the deactivation is made ([`Tenant::leave_granting_groups`]).
+    pub(crate) async fn granting_groups_to_leave(
+        &self,
+        user_id: &str,
+        user_name: &str,
+    ) -> BridgeResult<Vec<Group>> {
+        let groups = self.granting_groups_with(user_id).await?;
+        if !groups.is_empty() && self.policy.on_sign_in_grants == OnSignInGrants::Refuse {
+            let refs: Vec<&Group> = groups.iter().collect();
+            return Err(deactivation_refusal(user_name, &refs).into());
+        }
+        Ok(groups)
+    }
+
+    /// Take a deactivated user out of `groups` (one call each), audited with the group names.
+    pub(crate) async fn leave_granting_groups(
+        &self,
+        user_id: &str,
+        groups: &[Group],
+        op: Operation,
+    ) -> BridgeResult<()> {
+        let mut done = Vec::new();
+        for g in groups {
+            // The deactivation was made: a failure now is a partial change, said so.
+            if let Err(error) = self
+                .client
+                .remove_members(&g.id, &[user_id.to_string()])
+                .await
+            {
+                let left = if done.is_empty() {
+                    String::new()
+                } else {
+                    format!(" and taken out of {}", done.join(", "))
+                };
+                return Err(BridgeError::Partial {
+                    done: format!("the user was deactivated{left}"),
+                    error,
+                });
+            }
+            self.caches.members_changed(&g.id);
+            done.push(format!("'{}'", g.name));
+        }
+        if !done.is_empty() {
+            self.audit(AuditEvent::new(op, user_id).outcome(format!(
+                "taken out of {} (they grant a site role at sign-in)",
+                done.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    /// On reactivation, put the user back into the groups that grant a role at sign-in where
+    /// the IdP asserted the user as a member (one call each); the groups an administrator
+    /// managed in Tableau are not known to the store and stay as they are.
+    pub(crate) async fn rejoin_granting_groups(
+        &self,
+        user_id: &str,
+        op: Operation,
+    ) -> BridgeResult<()> {
+        let asserted = self.store.asserted_groups_of(&self.id, user_id).await?;
+        if asserted.is_empty() {
+            return Ok(());
+        }
+        let site = self.site_groups().await?;
+        let mut rejoined = Vec::new();
+        for g in granting(&site)
+            .into_iter()
+            .filter(|g| asserted.contains(&g.id))
+        {
+            self.client
+                .add_members(&g.id, &[user_id.to_string()])
+                .await?;
+            self.caches.members_changed(&g.id);
+            rejoined.push(format!("'{}'", g.name));
+        }
+        if !rejoined.is_empty() {
+            self.audit(AuditEvent::new(op, user_id).outcome(format!(
+                "back in {} (asserted by the IdP)",
+                rejoined.join(", ")
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(name: &str, min: Option<&str>) -> Group {
+        Group {
+            id: format!("id-{name}"),
+            name: name.into(),
+            minimum_site_role: min.map(str::to_string),
+            user_count: None,
+            domain: Some("local".into()),
+        }
+    }
+
+    #[test]
+    fn a_group_grants_its_licensed_minimum_role_at_sign_in() {
+        let groups = [
+            group("Analysts", Some("Explorer")),
+            group("Everyone", None),
+            group("Parked", Some("Unlicensed")),
+            group("All Users", Some("Viewer")),
+            group("Makers", Some("Creator")),
+        ];
+        let names: Vec<&str> = granting(&groups).iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(names, vec!["Analysts", "Makers"]);
+        let g = granting(&groups);
+        assert_eq!(
+            strongest_grant(&g).map(|(g, r)| (g.name.as_str(), r)),
+            Some(("Makers", SiteRole::Creator)),
+            "a sign-in gives the most privileged grant"
+        );
+        assert_eq!(strongest_grant(&[]), None);
+        let refusal = deactivation_refusal("ann@example.com", &g);
+        assert!(matches!(&refusal, ScimError::Conflict(m)
+            if m.contains("'Analysts' (Explorer)") && m.contains("on_sign_in_grants")));
+    }
+}
