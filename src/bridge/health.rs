@@ -145,7 +145,7 @@ impl crate::backend::TenantHealth for BridgeHealth {
         let (window, rate, _) = t.client.limits();
         metrics::gauge!("tableau_concurrency_limit", "tenant" => t.id.clone()).set(window as f64);
         metrics::gauge!("tableau_rate_limit", "tenant" => t.id.clone()).set(rate.unwrap_or(0.0));
-        // The last reconciliation: findings per kind (a closed set of six), and whether it saw
+        // The last reconciliation: findings per kind (a closed set: `DriftKind::ALL`), and whether it saw
         // the whole site. Absent until one has run.
         if let Some(d) = t.drift_summary() {
             for (kind, n) in &d.counts {
