@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use crate::config::{self, Config, Deployment, TenantConfig};
 use crate::serve::client_for;
 use crate::tableau::auth_config::sign_in_verdict;
+use crate::tableau::directory_names::is_directory_domain;
 use crate::tableau::{SiteRole, TableauClient, TableauError};
 
 /// One tenant's check: what was found, and whether it can work.
@@ -107,6 +108,11 @@ async fn check_admin(
                     "ok   signed in as {} ({}), who can manage users and groups",
                     u.name, u.site_role
                 ));
+                if let Some(domain) = u.domain.as_deref().filter(|d| is_directory_domain(d)) {
+                    report.lines.push(format!(
+                        "ok   identity store: the {domain} directory (Active Directory or LDAP): only its users can be added, its groups' members and names are the directory's (docs/tableau-server-ad.md)"
+                    ));
+                }
             } else {
                 report.ok = false;
                 report.lines.push(format!("FAIL signed in as {} ({}): a site administrator is needed to manage users and groups", u.name, u.site_role));

@@ -14,6 +14,7 @@ use tableau_scim::bridge::sign_in_grants::OnSignInGrants;
 use tableau_scim::check::{self, TenantReport};
 use tableau_scim::stack::StackOptions;
 use tableau_scim::tableau::auth_config::AuthConfiguration;
+use tableau_scim::tableau::emulator::state::{Directory, DirectoryGroup, DirectoryUser};
 use tableau_scim::tableau::emulator::{EmulatorConfig, Fault, Flavor};
 use tableau_scim::tableau::SiteRole;
 
@@ -428,4 +429,177 @@ async fn reconcile_reports_a_role_granted_at_sign_in_and_never_fights_it() {
         assert_eq!(found[0].outcome, None, "no repair was tried");
         assert_eq!(h.role("cy@example.com").as_deref(), Some("Creator"));
     }
+}
+
+fn directory() -> Directory {
+    let user = |account: &str, upn: &str, full: &str| DirectoryUser {
+        account: account.into(),
+        upn: Some(upn.into()),
+        full_name: Some(full.into()),
+        email: None,
+    };
+    Directory {
+        domain: "corp.example.com".into(),
+        nickname: Some("CORP".into()),
+        users: vec![
+            user("jsmith", "jsmith@corp.example.com", "John Smith"),
+            user("alee", "amy.lee@corp.example.com", "Amy Lee"),
+            user("bwong", "bwong@corp.example.com", "Bo Wong"),
+        ],
+        groups: vec![DirectoryGroup {
+            name: "Finance".into(),
+            members: vec!["bwong".into()],
+        }],
+    }
+}
+
+fn ad_user(name: &str) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name,
+           "active": true, "roles": [{"value": "Viewer"}]})
+}
+
+async fn find(h: &Site, name: &str) -> Value {
+    let (s, found) = h
+        .idp
+        .get(&format!(
+            "/Users?filter=userName%20eq%20%22{}%22",
+            name.replace('@', "%40")
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{found}");
+    found
+}
+
+/// Tableau Server on Active Directory: Add User works only for the directory's users and
+/// stores the account name (sAMAccountName, knowledge base "Importing UPN Prefix as Username"),
+/// while the IdP names users by UPN; groups imported from the directory are the directory's
+/// (Server help `users_add_group.htm`, `groups_create_ad.htm`). tableau-scim matches the IdP's
+/// names in both forms, keeps the IdP's form for SCIM, refuses what Tableau or the next sync
+/// would undo with a 4xx before any call, and says a name the directory lacks is the IdP's to
+/// fix.
+#[tokio::test(flavor = "multi_thread")]
+async fn tableau_server_on_active_directory_matches_names_in_both_forms_and_leaves_the_directory_its_groups(
+) {
+    let h = site(|o| o.emulator.directory = Some(directory()));
+    // A user the directory sync brought in is found by the IdP's UPN: linked, not created.
+    let bo = find(&h, "bwong@corp.example.com").await;
+    assert_eq!(bo["totalResults"], 1, "{bo}");
+    let bo_in_tableau = h
+        .stack
+        .emulator
+        .with_state(|s| s.user_named("bwong"))
+        .flatten();
+    assert_eq!(
+        bo["Resources"][0]["id"],
+        json!(bo_in_tableau.map(|u| u.id.to_string()))
+    );
+
+    // Created by UPN: Tableau stores the account; SCIM keeps the IdP's form.
+    for (upn, account) in [
+        ("jsmith@corp.example.com", "jsmith"),
+        ("amy.lee@corp.example.com", "alee"),
+    ] {
+        let (s, created) = h.idp.call(Method::POST, "/Users", Some(ad_user(upn))).await;
+        assert_eq!(s, StatusCode::CREATED, "{created}");
+        assert_eq!(created["userName"], upn);
+        let in_tableau = h
+            .stack
+            .emulator
+            .with_state(|s| s.user_named(account))
+            .flatten();
+        assert_eq!(
+            in_tableau.as_ref().map(|u| u.id.to_string()),
+            Some(id(&created)),
+            "{account}"
+        );
+        let found = find(&h, upn).await;
+        assert_eq!(
+            found["Resources"][0]["id"], created["id"],
+            "{upn}: found by the IdP's name"
+        );
+        assert_eq!(found["Resources"][0]["userName"], upn);
+        let (s, patched) = h
+            .idp
+            .call(
+                Method::PATCH,
+                &format!("/Users/{}", id(&created)),
+                Some(common::patch(json!([
+                    {"op": "replace", "path": "userName", "value": upn},
+                    {"op": "replace", "path": "roles", "value": [{"value": "Explorer"}]}
+                ]))),
+            )
+            .await;
+        assert_eq!(
+            s,
+            StatusCode::OK,
+            "the IdP's own form is no rename: {patched}"
+        );
+        assert_eq!(patched["userName"], upn);
+        assert_eq!(h.role(account).as_deref(), Some("Explorer"));
+    }
+
+    // A name the directory does not have is the IdP's to fix: 400, not 404 or 502.
+    h.reset_calls();
+    let (s, refused) = h
+        .idp
+        .call(
+            Method::POST,
+            "/Users",
+            Some(ad_user("nobody@corp.example.com")),
+        )
+        .await;
+    assert_eq!(
+        (s, refused["scimType"].clone()),
+        (StatusCode::BAD_REQUEST, json!("invalidValue")),
+        "{refused}"
+    );
+    assert!(refused["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("Active Directory")));
+
+    // The directory's group: its members and name are refused before any call.
+    let (_, finance) = h
+        .idp
+        .get("/Groups?filter=displayName%20eq%20%22Finance%22")
+        .await;
+    let gid = id(&finance["Resources"][0]);
+    let jsmith = id(&find(&h, "jsmith@corp.example.com").await["Resources"][0]);
+    h.reset_calls();
+    for ops in [
+        json!([{"op": "add", "path": "members", "value": [{"value": jsmith}]}]),
+        json!([{"op": "replace", "path": "displayName", "value": "Finance EMEA"}]),
+    ] {
+        let (s, refused) = h
+            .idp
+            .call(
+                Method::PATCH,
+                &format!("/Groups/{gid}"),
+                Some(common::patch(ops)),
+            )
+            .await;
+        assert_eq!(
+            (s, refused["scimType"].clone()),
+            (StatusCode::BAD_REQUEST, json!("mutability")),
+            "{refused}"
+        );
+        assert!(refused["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("corp.example.com")));
+    }
+    assert_eq!(h.tableau_calls(), 0, "refused before any Tableau call");
+    assert_eq!(h.members("Finance"), vec!["bwong".to_string()]);
+    // A local group on the same server is ours.
+    let (s, local) = h
+        .idp
+        .call(
+            Method::POST,
+            "/Groups",
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "Project X", "members": [{"value": jsmith}]}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{local}");
+    assert_eq!(h.members("Project X"), vec!["jsmith".to_string()]);
 }

@@ -89,6 +89,26 @@ async fn contract(s: Arc<dyn Store>) {
         ids(&["u1"]),
         "tombstones are not live"
     );
+    // By the userName the IdP wrote, any letter case; tombstones are not live.
+    assert_eq!(
+        s.user_ids_by_user_name("t1", "O'Brien@Example.com")
+            .await
+            .expect("read"),
+        ids(&["u1"])
+    );
+    assert_eq!(
+        s.user_ids_by_user_name("t1", "gone@example.com")
+            .await
+            .expect("read"),
+        ids(&[])
+    );
+    assert_eq!(
+        s.user_ids_by_user_name("t2", "o'brien@example.com")
+            .await
+            .expect("read"),
+        ids(&[]),
+        "tenants are separate"
+    );
     // Groups and asserted members, by difference; known and empty is not unknown.
     s.put_group("t1", group("g1")).await.expect("put");
     assert_eq!(s.groups("t1").await.expect("read"), vec![group("g1")]);

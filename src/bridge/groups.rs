@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::asserted_members::{asserted_after, member_diff, same_set};
 use super::audit::AuditEvent;
 use super::cache::found;
+use super::directory::directory_group_refusal;
 use super::error::{BridgeError, BridgeResult};
 use super::group_plan::{
     plan_group_create, plan_group_update, reevaluates_members_on_delete, GroupChange,
@@ -249,6 +250,14 @@ impl Tenant {
             at: &at,
         })?;
         check_member_ids(&plan.added)?;
+        // A group imported from a directory is the directory's: refused before anything is
+        // recorded or sent.
+        let members_change = !plan.added.is_empty() || !plan.removed.is_empty();
+        for (changes, what) in [(plan.rename.is_some(), "name"), (members_change, "members")] {
+            if let Some(refusal) = directory_group_refusal(&g, what).filter(|_| changes) {
+                return Err(refusal.into());
+            }
+        }
         // What the IdP asserts is recorded before Tableau is changed: a reconciliation that
         // reads the store and then Tableau while this runs never takes this change for drift
         // made behind the IdP's back (bridge/reconcile/repair.rs).

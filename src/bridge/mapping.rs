@@ -19,6 +19,7 @@ use serde_json::{json, Map, Value};
 use super::store::{GroupRow, UserRow};
 use crate::scim::version::set_meta;
 use crate::scim::{urn, ScimError};
+use crate::tableau::directory_names::names_directory_user;
 use crate::tableau::model::{Group, User, UserUpdate};
 use crate::tableau::{Deployment, SiteRole};
 
@@ -135,6 +136,33 @@ pub fn attribute_update(desired: &Value, user: &User, deployment: Deployment) ->
     }
 }
 
+/// The userName the store keeps for `user` when the IdP writes `idp_name`, and SCIM shows. On
+/// an Active Directory server Tableau stores the directory's account (`jsmith`) for the IdP's
+/// UPN or `CORP\jsmith` ([`crate::tableau::directory_names`]): the IdP's form is kept when it
+/// names that account, or is the form the store already knows the user by (`row`: a user
+/// created through tableau-scim, whose UPN need not hold the account name). Otherwise, and on
+/// sites of Tableau's own identity store, Tableau's name.
+pub fn kept_user_name(idp_name: &str, user: &User, row: Option<&UserRow>) -> String {
+    if idp_name.eq_ignore_ascii_case(&user.name) {
+        return user.name.to_string();
+    }
+    let known = row.is_some_and(|r| r.user_name.eq_ignore_ascii_case(idp_name));
+    if known || names_directory_user(idp_name, user) {
+        idp_name.to_string()
+    } else {
+        user.name.to_string()
+    }
+}
+
+/// The userName SCIM shows for `user`: the one the store keeps (what the IdP wrote, in its
+/// form on a directory site: [`kept_user_name`]), else Tableau's name.
+pub fn shown_user_name(user: &User, row: Option<&UserRow>) -> String {
+    match row {
+        Some(r) if !r.user_name.is_empty() => r.user_name.clone(),
+        _ => user.name.to_string(),
+    }
+}
+
 /// The SCIM form of a Tableau user, its store row and (when asked for) its groups.
 pub fn user_to_scim(u: &User, row: Option<&UserRow>, groups: Option<Vec<Value>>) -> Value {
     let mut r = match row.map(|r| &r.attributes) {
@@ -142,7 +170,7 @@ pub fn user_to_scim(u: &User, row: Option<&UserRow>, groups: Option<Vec<Value>>)
         _ => Map::new(),
     };
     r.insert("id".into(), u.id.as_str().into());
-    r.insert("userName".into(), u.name.as_str().into());
+    r.insert("userName".into(), shown_user_name(u, row).into());
     if let Some(ext) = row.and_then(|r| r.external_id.clone()) {
         r.insert("externalId".into(), ext.into());
     }
@@ -299,10 +327,11 @@ pub fn tombstone(
 ) -> UserRow {
     let external_id = previous.and_then(|r| r.external_id.clone());
     let attributes = previous.map_or_else(|| json!({}), |r| r.attributes.clone());
+    let user_name = shown_user_name(user, previous);
     UserRow {
         restore_role: role.map(|r| r.as_str().to_string()),
         deleted: true,
-        ..row(&user.id, &user.name, external_id, attributes, previous, at)
+        ..row(&user.id, &user_name, external_id, attributes, previous, at)
     }
 }
 

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod background;
 pub mod cache;
 pub mod cache_change;
+pub mod directory;
 pub mod error;
 #[cfg(test)]
 mod fixtures;

@@ -176,6 +176,9 @@ pub struct Tenant {
     pub last_request_ms: std::sync::atomic::AtomicI64,
     /// The last reconciliation's counts (`/metrics`).
     pub(crate) drift: std::sync::Mutex<Option<super::reconcile::summary::DriftSummary>>,
+    /// Whether the site holds users of a directory (Active Directory or LDAP): seen in a
+    /// listing or an answer ([`super::directory`]).
+    pub(crate) on_directory: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Tenant {
@@ -213,6 +216,7 @@ impl Tenant {
             counters: BridgeCounters::default(),
             last_request_ms: std::sync::atomic::AtomicI64::new(0),
             drift: std::sync::Mutex::new(None),
+            on_directory: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }

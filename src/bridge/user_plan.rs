@@ -5,7 +5,9 @@
 use serde_json::Value;
 
 use super::audit::{role_name, AuditEvent};
-use super::mapping::{active_now, attribute_update, email, is_active, role_values, user_row};
+use super::mapping::{
+    active_now, attribute_update, email, is_active, kept_user_name, role_values, user_row,
+};
 use super::operation::Operation;
 use super::roles::RoleMapping;
 use super::store::UserRow;
@@ -94,18 +96,27 @@ pub fn plan_revive(
 
 /// The refusals of a user change that need nothing from Tableau, checked before any Tableau
 /// call: a rename, and role values the mapping does not know.
-pub fn check_update(current: &User, desired: &Value, roles: &RoleMapping) -> Result<(), ScimError> {
-    check_rename(current, desired)?;
+pub fn check_update(
+    current: &User,
+    row: Option<&UserRow>,
+    desired: &Value,
+    roles: &RoleMapping,
+) -> Result<(), ScimError> {
+    check_rename(current, row, desired)?;
     mapped_role(roles, desired, &[]).map(drop)
 }
 
 /// A userName change is refused with 400 `mutability`: Tableau cannot rename a user through
 /// REST, on Cloud (the name is the sign-in email) or on Server (Salesforce knowledge article
 /// 001473865: delete the user and create them again). A change of letter case only is not a
-/// rename: Tableau compares user names case-insensitively, and keeps its own spelling.
-fn check_rename(current: &User, desired: &Value) -> Result<(), ScimError> {
+/// rename: Tableau compares user names case-insensitively, and keeps its own spelling; nor is
+/// another form of the same directory account (`jsmith@corp.example.com` for `jsmith`).
+fn check_rename(current: &User, row: Option<&UserRow>, desired: &Value) -> Result<(), ScimError> {
     let new_name = desired["userName"].as_str().unwrap_or_default();
-    if new_name.to_lowercase() == current.name.to_lowercase() {
+    // The same directory account in the IdP's form (a UPN for Tableau's `jsmith`) is no rename.
+    if new_name.to_lowercase() == current.name.to_lowercase()
+        || kept_user_name(new_name, current, row) != current.name.as_str()
+    {
         return Ok(());
     }
     Err(ScimError::Mutability(format!(
@@ -193,7 +204,7 @@ pub struct UserPlan {
 /// in the store only (Update User cannot carry it).
 pub fn plan_update(c: &UserChange<'_>) -> Result<UserPlan, ScimError> {
     let cur = c.current;
-    check_rename(cur, c.desired)?;
+    check_rename(cur, c.row, c.desired)?;
     let current_role = cur.role();
     let mut restore_role = c.row.and_then(|r| r.restore_role.clone());
     let was_active = active_now(cur, c.row);
@@ -215,7 +226,15 @@ pub fn plan_update(c: &UserChange<'_>) -> Result<UserPlan, ScimError> {
         site_role: target.filter(|t| Some(*t) != current_role),
         ..attribute_update(c.desired, cur, c.deployment)
     };
-    let next = user_row(&cur.id, &cur.name, c.desired, c.row, restore_role, c.at);
+    let idp_name = c.desired["userName"].as_str().unwrap_or_default();
+    let next = user_row(
+        &cur.id,
+        &kept_user_name(idp_name, cur, c.row),
+        c.desired,
+        c.row,
+        restore_role,
+        c.at,
+    );
     let row_changed = c.row.is_none_or(|r| {
         r.attributes != next.attributes
             || r.external_id != next.external_id

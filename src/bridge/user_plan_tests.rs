@@ -387,16 +387,16 @@ fn renames_and_unknown_roles_are_refused_before_any_tableau_call() {
     let mut renamed = resource(json!({}));
     renamed["userName"] = "other@example.com".into();
     assert!(matches!(
-        check_update(&current, &renamed, &roles),
+        check_update(&current, None, &renamed, &roles),
         Err(ScimError::Mutability(_))
     ));
     let bad_role = resource(json!({"roles": [{"value": "wizard"}]}));
     assert!(matches!(
-        check_update(&current, &bad_role, &roles),
+        check_update(&current, None, &bad_role, &roles),
         Err(ScimError::InvalidValue(_))
     ));
     let fine = resource(json!({"roles": [{"value": "creator"}]}));
-    assert!(check_update(&current, &fine, &roles).is_ok());
+    assert!(check_update(&current, None, &fine, &roles).is_ok());
 }
 
 #[test]

@@ -22,6 +22,7 @@ use crate::scim::list::ListQuery;
 use crate::scim::projection::Projection;
 use crate::scim::schema::{ResourceKind, SchemaRegistry};
 use crate::scim::{urn, ScimError};
+use crate::tableau::directory_names::names_directory_user;
 use crate::tableau::limits::is_luid;
 use crate::tableau::model::User;
 use crate::tableau::{NameMatch, TableauError};
@@ -70,7 +71,7 @@ impl Tenant {
             }
             Answer::Absent => {
                 self.caches.record(true);
-                Ok(None)
+                self.visible_directory_user(name).await
             }
             Answer::Unknown => {
                 self.caches.record(false);
@@ -81,12 +82,22 @@ impl Tenant {
                 match found {
                     Some(u) => {
                         let u = Arc::new(u);
+                        self.learn_identity_store(&u);
                         self.caches.remember_user(&u);
                         self.visible(u).await
                     }
-                    None => Ok(None),
+                    None => self.visible_directory_user(name).await,
                 }
             }
+        }
+    }
+
+    /// On a directory site, the user the IdP's `name` names in another form
+    /// ([`Tenant::directory_user`]), unless deleted through SCIM.
+    async fn visible_directory_user(&self, name: &str) -> BridgeResult<Option<Known>> {
+        match self.directory_user(name).await? {
+            Some(u) => self.visible(u).await,
+            None => Ok(None),
         }
     }
 
@@ -108,6 +119,7 @@ impl Tenant {
             }
         };
         for u in &users {
+            self.learn_identity_store(u);
             self.caches.user_by_id.insert(IdKey::of(&u.id), u.clone());
         }
         let count = users.len();
@@ -306,7 +318,21 @@ impl Tenant {
             return Ok(None);
         }
         let found: Vec<Known> = if path.name.eq_ignore_ascii_case("userName") {
-            self.find_by_name(value).await?.into_iter().collect()
+            let found: Vec<Known> = self.find_by_name(value).await?.into_iter().collect();
+            // A directory user found by another form of its name is shown by the name asked
+            // for: the form the IdP knows it by, and keeps from its next write on.
+            return Ok(Some(
+                found
+                    .iter()
+                    .map(|(u, row)| {
+                        let mut r = user_to_scim(u, row.as_deref(), None);
+                        if names_directory_user(value, u) && row.is_none() {
+                            r["userName"] = value.into();
+                        }
+                        r
+                    })
+                    .collect(),
+            ));
         } else if path.name.eq_ignore_ascii_case("id") {
             self.load_user(value).await?.into_iter().collect()
         } else if path.name.eq_ignore_ascii_case("externalId") {

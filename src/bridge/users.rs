@@ -7,6 +7,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::audit::{role_name, AuditEvent};
+use super::directory::not_in_directory;
 use super::error::{BridgeError, BridgeResult};
 use super::mapping::{attribute_update, tombstone, user_row, user_to_scim};
 use super::name_index::Answer;
@@ -44,6 +45,13 @@ impl Tenant {
                 return self
                     .revive_or_conflict(&user_name, input, plan.requested)
                     .await
+            }
+            // An Active Directory server adds only the directory's users.
+            Err(e) if e.code() == Some("404002") => {
+                self.audit(
+                    AuditEvent::new(Operation::CreateUser, &user_name).outcome(e.to_string()),
+                );
+                return Err(not_in_directory(&user_name).into());
             }
             Err(e) => match self.created_despite(&e, &user_name, absent_before).await? {
                 Some(u) => (u, true),
@@ -141,11 +149,19 @@ impl Tenant {
         let conflict = || -> BridgeError {
             ScimError::Uniqueness(format!("a Tableau user named '{user_name}' already exists; find it with filter=userName eq \"{user_name}\"")).into()
         };
-        let Some(existing) = self
+        let found = match self
             .client
             .find_user_by_name(user_name, NameMatch::CaseInsensitive)
             .await?
-        else {
+        {
+            Some(u) => Some(u),
+            // On a directory site the user may exist under its account name.
+            None => self
+                .directory_account(user_name)
+                .await?
+                .map(|u| User::clone(&u)),
+        };
+        let Some(existing) = found else {
             return Err(conflict());
         };
         // The index may not have listed this user yet: now it knows (and the other replicas
@@ -173,8 +189,18 @@ impl Tenant {
 
     /// Store and cache a user just created (or brought back) from `input`.
     async fn remember_created(&self, user: &User, input: &Value) -> BridgeResult<Arc<UserRow>> {
-        let row = user_row(&user.id, &user.name, input, None, None, &timestamp());
+        // A directory server stores its account name for what the IdP sent (Add User's answer
+        // says which name, not which domain): this request created or took the user, so the
+        // IdP's form of the name is theirs whatever it holds.
+        let idp_name = input["userName"].as_str().unwrap_or_default();
+        let kept = if idp_name.eq_ignore_ascii_case(&user.name) {
+            user.name.as_str()
+        } else {
+            idp_name
+        };
+        let row = user_row(&user.id, kept, input, None, None, &timestamp());
         let row = self.put_row(row).await?;
+        self.learn_identity_store(user);
         self.caches.put_user(user);
         Ok(row)
     }
@@ -193,7 +219,7 @@ impl Tenant {
         let current = user_to_scim(&cur, row.as_deref(), None);
         check_if_match(&current, if_match, ResourceKind::User)?;
         let new = change.desired(ResourceKind::User, &current)?;
-        check_update(&cur, &new, &self.roles)?;
+        check_update(&cur, row.as_deref(), &new, &self.roles)?;
         check_user_text(&new, Some(&current), self.policy.deployment)?;
         let grants = self.granting_groups_of(id).await?;
         let at = timestamp();

@@ -168,6 +168,14 @@ pub trait Store: Send + Sync + 'static {
         external_id: &str,
     ) -> Result<Vec<String>, StoreError>;
 
+    /// Ids of the live users whose row holds this userName, any letter case (ASCII): the
+    /// name the IdP wrote, which on an Active Directory server differs from Tableau's.
+    async fn user_ids_by_user_name(
+        &self,
+        tenant: &str,
+        user_name: &str,
+    ) -> Result<Vec<String>, StoreError>;
+
     /// Write a user's row (a tombstone is a row with `deleted`).
     async fn put_user(&self, tenant: &str, row: UserRow) -> Result<(), StoreError>;
 

@@ -69,6 +69,11 @@ pub struct EmulatorArgs {
     /// flavor's.
     #[arg(long, env = "TABLEAU_EMULATOR_USER_EXISTS_CODE", value_parser = ["409000", "409017"])]
     user_exists_code: Option<String>,
+    /// Play a Tableau Server whose identity store is Active Directory, read from this JSON
+    /// file: {"domain","nickname","users":[{"account","upn","fullName","email"}],
+    /// "groups":[{"name","members":[account...]}]}.
+    #[arg(long, env = "TABLEAU_EMULATOR_ACTIVE_DIRECTORY")]
+    active_directory: Option<std::path::PathBuf>,
     /// An authentication configuration of the site, `KIND:ID:NAME` (`SAML:0f0e...:Okta`);
     /// repeatable. Listed from REST 3.24; on Cloud an `authSetting` of a kind with several
     /// leaves the new user "Unspecified".
@@ -129,6 +134,17 @@ pub fn emulator_config(a: EmulatorArgs) -> Result<(String, EmulatorConfig), Stri
         }
         None => None,
     };
+    let directory = match &a.active_directory {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("directory file {}: {e}", path.display()))?;
+            Some(
+                serde_json::from_str::<super::state::Directory>(&text)
+                    .map_err(|e| format!("directory file {}: {e}", path.display()))?,
+            )
+        }
+        None => None,
+    };
     for (name, rate) in [
         ("--rate-429", a.rate_429),
         ("--rate-5xx", a.rate_5xx),
@@ -153,6 +169,7 @@ pub fn emulator_config(a: EmulatorArgs) -> Result<(String, EmulatorConfig), Stri
     cfg.sign_in_host = a.sign_in_host;
     cfg.auth_configurations = a.auth_configurations;
     cfg.seed = seed;
+    cfg.directory = directory;
     cfg.capacity = Capacity {
         creator: a.creator_capacity,
         explorer: a.explorer_capacity,

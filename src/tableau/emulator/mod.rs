@@ -58,6 +58,8 @@ pub struct EmulatorConfig {
     pub no_cieq: bool,
     /// The site's authentication configurations (List Authentication Configurations, 3.24).
     pub auth_configurations: Vec<crate::tableau::auth_config::AuthConfiguration>,
+    /// Play a Tableau Server whose identity store is this Active Directory.
+    pub directory: Option<state::Directory>,
     /// Initial faults.
     pub faults: Faults,
     /// Initial users and groups.
@@ -85,6 +87,7 @@ impl EmulatorConfig {
             known_scopes: None,
             no_cieq: false,
             auth_configurations: Vec::new(),
+            directory: None,
             faults: Faults::default(),
             seed: None,
         }
@@ -159,6 +162,16 @@ pub fn start(
     }
     state.faults = cfg.faults.clone();
     state.auth_configurations = cfg.auth_configurations.clone();
+    if let Some(directory) = &cfg.directory {
+        if cfg.flavor == Flavor::Cloud {
+            return Err(std::io::Error::other(
+                "Tableau Cloud has no Active Directory identity store",
+            ));
+        }
+        state
+            .use_directory(directory.clone())
+            .map_err(|e| std::io::Error::other(format!("directory: {} {}", e.code, e.detail)))?;
+    }
     if let Some(seed) = &cfg.seed {
         state
             .apply_seed(seed)

@@ -87,6 +87,24 @@ impl Store for PgStore {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
+    async fn user_ids_by_user_name(
+        &self,
+        tenant: &str,
+        user_name: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                &c.prepare_cached(
+                    "SELECT id FROM users WHERE tenant = $1 AND lower(user_name) = lower($2) AND NOT deleted",
+                )
+                .await?,
+                &[&tenant, &user_name],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     async fn put_user(&self, tenant: &str, row: UserRow) -> Result<(), StoreError> {
         let c = self.pool.get().await?;
         c.execute(

@@ -90,6 +90,8 @@ const MIGRATIONS: &[&str] = &[
         user_id TEXT NOT NULL,
         signed_in_at TIMESTAMPTZ NOT NULL
      );",
+    // 3: users by the userName the IdP wrote (SQLite's migration 3).
+    "CREATE INDEX users_user_name ON users (tenant, lower(user_name));",
 ];
 
 /// The schema version this build writes.

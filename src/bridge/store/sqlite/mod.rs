@@ -114,6 +114,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn user_ids_by_user_name(
+        &self,
+        tenant: &str,
+        user_name: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let (tenant, name) = (tenant.to_string(), user_name.to_string());
+        self.readers
+            .read(move |c| users::ids_by_user_name(c, &tenant, &name))
+            .await
+    }
+
     async fn put_user(&self, tenant: &str, row: UserRow) -> Result<(), StoreError> {
         let tenant = tenant.to_string();
         self.write(move |c| users::write_user(c, &tenant, &row))

@@ -64,6 +64,9 @@ const MIGRATIONS: &[&str] = &[
         complete INTEGER NOT NULL,
         report TEXT NOT NULL
      );",
+    // 3: users by the userName the IdP wrote (on an Active Directory server Tableau stores the
+    // directory's account name, the IdP its UPN: bridge::directory).
+    "CREATE INDEX users_user_name ON users (tenant, lower(user_name));",
 ];
 
 /// The schema version this build writes.

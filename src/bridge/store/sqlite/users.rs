@@ -72,6 +72,20 @@ pub(super) fn ids_by_external_id(
     Ok(ids)
 }
 
+pub(super) fn ids_by_user_name(
+    c: &Connection,
+    tenant: &str,
+    name: &str,
+) -> Result<Vec<String>, StoreError> {
+    let mut st = c.prepare_cached(
+        "SELECT id FROM users WHERE tenant = ?1 AND lower(user_name) = lower(?2) AND deleted = 0",
+    )?;
+    let ids = st
+        .query_map(params![tenant, name], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(ids)
+}
+
 pub(super) fn write_user(c: &Connection, tenant: &str, row: &UserRow) -> Result<(), StoreError> {
     execute(
         c,

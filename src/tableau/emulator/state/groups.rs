@@ -139,6 +139,9 @@ impl SiteState {
     ) -> Result<Group, ApiError> {
         self.group(id)?;
         self.check_not_all_users(id)?;
+        if name.is_some() {
+            self.check_local_group(id, "name and members")?;
+        }
         if let Some(n) = &name {
             if n.trim().is_empty() {
                 return Err(api_error(
@@ -191,6 +194,7 @@ impl SiteState {
     ) -> Result<Vec<User>, ApiError> {
         self.group(group_id)?;
         self.check_not_all_users(group_id)?;
+        self.check_local_group(group_id, "members")?;
         let mut added = Vec::new();
         for uid in user_ids {
             let user = self.user(uid)?.user.clone();
@@ -225,6 +229,7 @@ impl SiteState {
     ) -> Result<(), ApiError> {
         self.group(group_id)?;
         self.check_not_all_users(group_id)?;
+        self.check_local_group(group_id, "members")?;
         for uid in user_ids {
             if !bulk {
                 self.user(uid)?;

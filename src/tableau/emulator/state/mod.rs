@@ -2,10 +2,12 @@
 //! for users are in `users`, for groups in `groups`; here the site, its seed and what tests
 //! inspect.
 
+mod directory;
 mod groups;
 mod sign_in;
 mod users;
 
+pub use directory::{Directory, DirectoryGroup, DirectoryUser};
 pub use sign_in::SignInMethod;
 pub use users::UserEdit;
 
@@ -300,6 +302,8 @@ pub struct SiteState {
     pub(crate) bucket: Bucket,
     /// The site's authentication configurations (Tableau Cloud, REST 3.24).
     pub auth_configurations: Vec<crate::tableau::auth_config::AuthConfiguration>,
+    /// The Active Directory the server's identity store is, if it is one.
+    pub directory: Option<Directory>,
 }
 
 fn luid() -> String {
@@ -335,6 +339,7 @@ impl SiteState {
             faults: Faults::default(),
             bucket: Bucket::default(),
             auth_configurations: Vec::new(),
+            directory: None,
         };
         s.names.insert(admin_name.to_lowercase(), admin_id.clone());
         s.users.insert(
@@ -370,6 +375,17 @@ impl SiteState {
             },
         );
         s
+    }
+
+    /// Make the server's identity store `directory`: the administrator becomes an account of
+    /// it, and its groups are imported ([`SiteState::import_directory`]).
+    pub fn use_directory(&mut self, directory: Directory) -> Result<(), ApiError> {
+        let domain = directory.domain.clone();
+        self.directory = Some(directory);
+        if let Some(admin) = self.users.get_mut(&self.admin_id) {
+            admin.user.domain = Some(domain.into());
+        }
+        self.import_directory()
     }
 
     /// The name of the signed-in administrator.

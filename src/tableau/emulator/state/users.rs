@@ -82,6 +82,16 @@ impl SiteState {
         }
         let (sign_in, resolved_idp) =
             self.settle_sign_in(auth_setting.as_deref(), idp_configuration_id.as_deref())?;
+        // On an Active Directory server only the directory's users can be added, under its
+        // account names, with its full names and emails.
+        let (name, directory_full_name, email) = match self.directory_account(name) {
+            Some(found) => {
+                let account = found?;
+                (account.account, account.full_name, account.email.or(email))
+            }
+            None => (name.to_string(), None, email),
+        };
+        let name = name.as_str();
         if self.name_taken(name, None) {
             return Err(api_error(
                 409,
@@ -106,7 +116,8 @@ impl SiteState {
             auth_setting: Some(CompactString::from(auth)),
             idp_configuration_id: resolved_idp.map(CompactString::from),
             email: email.map(CompactString::from),
-            domain: Some("local".into()),
+            full_name: directory_full_name.map(CompactString::from),
+            domain: Some(self.user_domain().into()),
             ..User::default()
         };
         self.names
