@@ -603,3 +603,52 @@ async fn tableau_server_on_active_directory_matches_names_in_both_forms_and_leav
     assert_eq!(s, StatusCode::CREATED, "{local}");
     assert_eq!(h.members("Project X"), vec!["jsmith".to_string()]);
 }
+
+/// On a multi-site Tableau Server a site administrator cannot edit the full name (or email) of a
+/// user who is also a member of other sites (Server help `sites_addusers.htm`). Tableau's 403009
+/// means that there, not "your own site role": the IdP hears what is missing, as a 403.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_site_administrator_cannot_rename_a_user_of_other_sites_and_hears_why() {
+    for server_admin in [false, true] {
+        let h = site(|o| {
+            if server_admin {
+                o.emulator.admin_role = SiteRole::ServerAdministrator;
+            }
+        });
+        let (_, mo) = h
+            .idp
+            .call(Method::POST, "/Users", Some(user("mo@example.com")))
+            .await;
+        h.stack
+            .emulator
+            .with_state(|s| s.set_other_sites("mo@example.com", true));
+        let (s, answer) = h
+            .idp
+            .call(
+                Method::PATCH,
+                &format!("/Users/{}", id(&mo)),
+                Some(common::patch(
+                    json!([{"op": "replace", "path": "name.formatted", "value": "Mo Farah"}]),
+                )),
+            )
+            .await;
+        let full = h
+            .stack
+            .emulator
+            .with_state(|s| s.user_named("mo@example.com").and_then(|u| u.full_name))
+            .flatten();
+        if server_admin {
+            assert_eq!(s, StatusCode::OK, "{answer}");
+            assert_eq!(full.as_deref(), Some("Mo Farah"));
+        } else {
+            assert_eq!(s, StatusCode::FORBIDDEN, "{answer}");
+            assert!(
+                answer["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("every site") && !d.contains("own site role")),
+                "{answer}"
+            );
+            assert_eq!(full.as_deref(), Some("Ann Lee"), "unchanged");
+        }
+    }
+}

@@ -22,6 +22,19 @@ pub(super) fn gone_from_tableau(e: &TableauError) -> bool {
     e.is_not_found() && e.code() == Some("404002")
 }
 
+/// Tableau's 403009 to an Update User that was not a change of one's own role: say what is
+/// missing. On a multi-site Tableau Server, "a site administrator can edit an existing local
+/// user account only if the administrator has access to all of the sites the user is a member
+/// of" (Tableau Server help, `sites_addusers.htm`: full name, email, password).
+pub(super) fn update_forbidden(user: &str, upd: &UserUpdate, e: &TableauError) -> ScimError {
+    let why = if upd.full_name.is_some() || upd.email.is_some() {
+        "a site administrator may change a user's full name or email only when administering every site the user is a member of (Tableau Server help, Add Users to a Site): give tableau-scim a server administrator's credentials, or leave the name and email to Tableau"
+    } else {
+        "the account tableau-scim signs in with may not update this user"
+    };
+    ScimError::Forbidden(format!("Tableau refused to update '{user}': {why} ({e})"))
+}
+
 impl Tenant {
     /// Update User, folding Tableau's answer into `user`. A role change of the account
     /// tableau-scim signs in with is refused before the call (Tableau answers 403009 to it); a
@@ -53,6 +66,9 @@ impl Tenant {
                     .own_role_refusals
                     .fetch_add(1, Ordering::Relaxed);
                 Err(own_role_refusal(&user.name).into())
+            }
+            Err(e) if e.code() == Some("403009") => {
+                Err(update_forbidden(&user.name, upd, &e).into())
             }
             Err(e) => Err(e.into()),
         }

@@ -86,6 +86,21 @@ async fn owns_content(
     }
 }
 
+async fn other_sites(
+    shared: web::Data<Shared>,
+    name: web::Path<String>,
+    flag: web::Json<bool>,
+) -> HttpResponse {
+    let Ok(mut s) = shared.state.lock() else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    if s.set_other_sites(&name, *flag) {
+        HttpResponse::NoContent().finish()
+    } else {
+        HttpResponse::NotFound().finish()
+    }
+}
+
 /// `POST /_emulator/users/{name}/sign-in`: the user signs in to the site, as a person would
 /// in a browser ([`super::state::SiteState::sign_in_user`]: `lastLogin`, grant role on sign-in;
 /// refused for a user whose sign-in method is unspecified).
@@ -118,5 +133,6 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/dump").route(web::get().to(dump)))
     .service(web::resource("/users/{name}/owns-content").route(web::put().to(owns_content)))
+    .service(web::resource("/users/{name}/other-sites").route(web::put().to(other_sites)))
     .service(web::resource("/users/{name}/sign-in").route(web::post().to(sign_in)));
 }

@@ -140,6 +140,7 @@ pub(super) async fn update_user(
         site_role: role_attr(u, "siteRole")?,
         auth_setting: text("authSetting"),
         idp_configuration_id: text("idpConfigurationId"),
+        password: u.attr("password").is_some(),
     };
     let caller = s.caller.clone();
     let updated = s.state.update_user(&path.2, &caller, edit)?;

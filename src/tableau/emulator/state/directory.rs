@@ -111,10 +111,7 @@ impl SiteState {
     /// UPN Prefix as Username in Non-Standard Scenarios with Active Directory"; its exceptions,
     /// UPN prefixes over 20 characters and `@` in the prefix, are not modelled). `None` without
     /// a directory.
-    pub(super) fn directory_account(
-        &self,
-        name: &str,
-    ) -> Option<Result<DirectoryUser, ApiError>> {
+    pub(super) fn directory_account(&self, name: &str) -> Option<Result<DirectoryUser, ApiError>> {
         let dir = self.directory.as_ref()?;
         Some(dir.resolve(name).cloned().ok_or_else(not_in_directory))
     }

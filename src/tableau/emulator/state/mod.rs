@@ -109,6 +109,8 @@ pub struct EmuUser {
     pub owns_content: bool,
     /// How the user signs in, as Add User settled it.
     pub sign_in: SignInMethod,
+    /// A member of another site of the server too (multi-site Tableau Server).
+    pub other_sites: bool,
 }
 
 /// A local group and its members.
@@ -359,6 +361,7 @@ impl SiteState {
                 },
                 owns_content: true,
                 sign_in: SignInMethod::Resolved,
+                other_sites: false,
             },
         );
         s.groups.insert(
@@ -580,6 +583,18 @@ impl SiteState {
             .values()
             .map(|u| u.user.name.to_string())
             .collect()
+    }
+
+    /// Mark a user as a member of another site of the server too (or not); false when there is
+    /// no such user.
+    pub fn set_other_sites(&mut self, name: &str, other: bool) -> bool {
+        match self.users.values_mut().find(|u| u.user.name == name) {
+            Some(u) => {
+                u.other_sites = other;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Mark a user as owning content (or not); false when there is no such user.

@@ -18,6 +18,8 @@ pub struct UserEdit {
     pub auth_setting: Option<String>,
     /// `idpConfigurationId`.
     pub idp_configuration_id: Option<String>,
+    /// Whether a `password` came.
+    pub password: bool,
 }
 use crate::tableau::model::User;
 use crate::tableau::site_role::SiteRole;
@@ -128,6 +130,7 @@ impl SiteState {
                 user: user.clone(),
                 owns_content: false,
                 sign_in,
+                other_sites: false,
             },
         );
         Ok(user)
@@ -186,6 +189,24 @@ impl SiteState {
             }
         }
         if self.flavor == Flavor::Cloud && (edit.full_name.is_some() || edit.email.is_some()) {
+            return Err(api_error(
+                403,
+                "403009",
+                "Forbidden",
+                format!("User '{caller}' is unauthorized to update user '{id}'."),
+            ));
+        }
+        // "A site administrator can edit an existing local user account only if the
+        // administrator has access to all of the sites the user is a member of ... an
+        // administrator of only site B cannot edit User1's full name or reset the password"
+        // (Tableau Server help, `sites_addusers.htm`); the same reference text, quoted in
+        // community thread 278217, names email and password. The code is assumed from that
+        // thread's 403009 "User ... is unauthorized to update user ...".
+        let names = edit.full_name.is_some() || edit.email.is_some() || edit.password;
+        if names
+            && self.users.get(id).is_some_and(|u| u.other_sites)
+            && self.role_of_id(caller) != Some(SiteRole::ServerAdministrator)
+        {
             return Err(api_error(
                 403,
                 "403009",
