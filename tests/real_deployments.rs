@@ -39,6 +39,20 @@ fn user(name: &str) -> Value {
     })
 }
 
+/// The IdP creates group `name` with `member`.
+async fn create_group(h: &Site, name: &str, member: &str) -> (StatusCode, Value) {
+    h.idp
+        .call(
+            Method::POST,
+            "/Groups",
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": name, "members": [{"value": member}]}),
+            ),
+        )
+        .await
+}
+
 /// Make the emulator's next calls meet `faults`, in order.
 fn script(h: &Site, faults: &[Fault]) {
     h.stack
@@ -296,17 +310,7 @@ async fn a_deactivation_takes_the_user_out_of_groups_that_grant_a_role_at_sign_i
         .call(Method::POST, "/Users", Some(user("ann@example.com")))
         .await;
     let uid = id(&ann);
-    let (s, g) = h
-        .idp
-        .call(
-            Method::POST,
-            "/Groups",
-            Some(
-                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                "displayName": "Analysts", "members": [{"value": uid}]}),
-            ),
-        )
-        .await;
+    let (s, g) = create_group(&h, "Analysts", &uid).await;
     assert_eq!(s, StatusCode::CREATED, "{g}");
     let (s, off) = h
         .idp
@@ -354,16 +358,7 @@ async fn a_deactivation_takes_the_user_out_of_groups_that_grant_a_role_at_sign_i
         .call(Method::POST, "/Users", Some(user("bo@example.com")))
         .await;
     let bid = id(&bo);
-    r.idp
-        .call(
-            Method::POST,
-            "/Groups",
-            Some(
-                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                "displayName": "Analysts", "members": [{"value": bid}]}),
-            ),
-        )
-        .await;
+    create_group(&r, "Analysts", &bid).await;
     let (s, refused) = r
         .idp
         .call(
@@ -589,17 +584,7 @@ async fn tableau_server_on_active_directory_matches_names_in_both_forms_and_leav
     assert_eq!(h.tableau_calls(), 0, "refused before any Tableau call");
     assert_eq!(h.members("Finance"), vec!["bwong".to_string()]);
     // A local group on the same server is ours.
-    let (s, local) = h
-        .idp
-        .call(
-            Method::POST,
-            "/Groups",
-            Some(
-                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                "displayName": "Project X", "members": [{"value": jsmith}]}),
-            ),
-        )
-        .await;
+    let (s, local) = create_group(&h, "Project X", &jsmith).await;
     assert_eq!(s, StatusCode::CREATED, "{local}");
     assert_eq!(h.members("Project X"), vec!["jsmith".to_string()]);
 }

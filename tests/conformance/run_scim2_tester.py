@@ -11,11 +11,12 @@ only readOnly facts (what Tableau actually holds: siteRole, authSetting, lastLog
 can never write it and the round trip cannot hold for any server that declares such an
 extension: we answer 400 mutability to add, replace or remove it whole.
 
-Known deviation 2: scim2-tester replaces `userName` with a random value (by PATCH, and by PUT
-in its object replacement check). Tableau cannot rename
-a user through its REST API (Tableau Cloud: the user name is the sign-in email; Tableau Server:
-Salesforce knowledge article 001473865, delete and re-create), so we answer 400 mutability
-saying so rather than pretend (docs/tableau-fidelity.md).
+Known deviation 2 (no longer met): scim2-tester replaced `userName` with a random value (by
+PATCH, and by PUT in its object replacement check). Tableau cannot rename a user through its
+REST API (Tableau Cloud: the user name is the sign-in email; Tableau Server: Salesforce
+knowledge article 001473865, delete and re-create), so we answer 400 mutability saying so, and
+since /Schemas says `userName` is `immutable` scim2-tester no longer tries. A refusal naming
+the rename is still listed as known, not hidden, should a version of it try again.
 
 The checks are listed, not hidden.
 """

@@ -52,30 +52,7 @@ impl Tenant {
     ) -> Result<Repaired, String> {
         match repair {
             Repair::SetRole { user_id, from, to } => {
-                let name = read
-                    .users
-                    .get(user_id)
-                    .map_or(user_id.as_str(), |u| u.name.as_str());
-                let _serial = self.locks.lock(name).await.map_err(|e| e.to_string())?;
-                if !self.user_unchanged(user_id, read).await? {
-                    return Ok(self.skipped(user_id));
-                }
-                let upd = UserUpdate {
-                    site_role: Some(*to),
-                    ..UserUpdate::default()
-                };
-                let done = self.client.update_user(user_id, &upd).await;
-                if let (Ok(answer), Some(u)) = (&done, read.users.get(user_id)) {
-                    let mut u = u.clone();
-                    merge(&mut u, answer.clone());
-                    self.caches.put_user(&u);
-                }
-                self.audited(
-                    user_id,
-                    Some(from),
-                    Some(to.as_str()),
-                    done.map(|_| "ok".into()),
-                )
+                self.repair_role(user_id, from, *to, &[], read).await
             }
             Repair::AddMember { group_id, user_id }
             | Repair::RemoveMember { group_id, user_id } => {
@@ -118,38 +95,8 @@ impl Tenant {
                 from,
                 groups,
             } => {
-                let name = read
-                    .users
-                    .get(user_id)
-                    .map_or(user_id.as_str(), |u| u.name.as_str());
-                let _serial = self.locks.lock(name).await.map_err(|e| e.to_string())?;
-                if !self.user_unchanged(user_id, read).await? {
-                    return Ok(self.skipped(user_id));
-                }
-                let ids = std::slice::from_ref(user_id);
-                for (group_id, _) in groups {
-                    self.caches.members_changed(group_id);
-                    if let Err(e) = self.client.remove_members(group_id, ids).await {
-                        return self.audited(user_id, Some(from), None, Err(e));
-                    }
-                }
-                let upd = UserUpdate {
-                    site_role: Some(SiteRole::Unlicensed),
-                    ..UserUpdate::default()
-                };
-                let done = self.client.update_user(user_id, &upd).await;
-                if let (Ok(answer), Some(u)) = (&done, read.users.get(user_id)) {
-                    let mut u = u.clone();
-                    merge(&mut u, answer.clone());
-                    self.caches.put_user(&u);
-                }
-                let left: Vec<&str> = groups.iter().map(|(_, n)| n.as_str()).collect();
-                self.audited(
-                    user_id,
-                    Some(from),
-                    Some(SiteRole::Unlicensed.as_str()),
-                    done.map(|_| format!("ok: taken out of {}", left.join(", "))),
-                )
+                self.repair_role(user_id, from, SiteRole::Unlicensed, groups, read)
+                    .await
             }
             Repair::Recreate { row, role } => {
                 // The old id is gone from Tableau: SCIM must not serve it from a cache.
@@ -169,6 +116,52 @@ impl Tenant {
                 .map(|()| Repaired::Done)
             }
         }
+    }
+
+    /// Give a user the site role `to` (from `from`), re-checked under the user's lock, after
+    /// taking them out of `leave` (groups, id and name, that would grant a role at sign-in).
+    async fn repair_role(
+        &self,
+        user_id: &str,
+        from: &str,
+        to: SiteRole,
+        leave: &[(String, String)],
+        read: &ReadState,
+    ) -> Result<Repaired, String> {
+        let name = read.users.get(user_id).map_or(user_id, |u| u.name.as_str());
+        let _serial = self.locks.lock(name).await.map_err(|e| e.to_string())?;
+        if !self.user_unchanged(user_id, read).await? {
+            return Ok(self.skipped(user_id));
+        }
+        let ids = [user_id.to_string()];
+        for (group_id, _) in leave {
+            self.caches.members_changed(group_id);
+            if let Err(e) = self.client.remove_members(group_id, &ids).await {
+                return self.audited(user_id, Some(from), None, Err(e));
+            }
+        }
+        let upd = UserUpdate {
+            site_role: Some(to),
+            ..UserUpdate::default()
+        };
+        let done = self.client.update_user(user_id, &upd).await;
+        if let (Ok(answer), Some(u)) = (&done, read.users.get(user_id)) {
+            let mut u = u.clone();
+            merge(&mut u, answer.clone());
+            self.caches.put_user(&u);
+        }
+        let left: Vec<&str> = leave.iter().map(|(_, n)| n.as_str()).collect();
+        let outcome = if left.is_empty() {
+            "ok".to_string()
+        } else {
+            format!("ok: taken out of {}", left.join(", "))
+        };
+        self.audited(
+            user_id,
+            Some(from),
+            Some(to.as_str()),
+            done.map(|_| outcome),
+        )
     }
 
     /// Whether the user's row and asserted groups are still what the run read.

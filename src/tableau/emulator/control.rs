@@ -71,19 +71,30 @@ async fn dump(shared: web::Data<Shared>) -> HttpResponse {
     HttpResponse::Ok().json(json!({"siteId": s.site_id, "users": users, "groups": groups}))
 }
 
+/// Set one of the flags the emulator keeps beside a user's attributes.
+fn set_flag(
+    shared: &Shared,
+    name: &str,
+    set: impl FnOnce(&mut super::state::EmuUser),
+) -> HttpResponse {
+    let Ok(mut s) = shared.state.lock() else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    match s.user_flags(name) {
+        Some(u) => {
+            set(u);
+            HttpResponse::NoContent().finish()
+        }
+        None => HttpResponse::NotFound().finish(),
+    }
+}
+
 async fn owns_content(
     shared: web::Data<Shared>,
     name: web::Path<String>,
     flag: web::Json<bool>,
 ) -> HttpResponse {
-    let Ok(mut s) = shared.state.lock() else {
-        return HttpResponse::InternalServerError().finish();
-    };
-    if s.set_owns_content(&name, *flag) {
-        HttpResponse::NoContent().finish()
-    } else {
-        HttpResponse::NotFound().finish()
-    }
+    set_flag(&shared, &name, |u| u.owns_content = *flag)
 }
 
 async fn other_sites(
@@ -91,14 +102,7 @@ async fn other_sites(
     name: web::Path<String>,
     flag: web::Json<bool>,
 ) -> HttpResponse {
-    let Ok(mut s) = shared.state.lock() else {
-        return HttpResponse::InternalServerError().finish();
-    };
-    if s.set_other_sites(&name, *flag) {
-        HttpResponse::NoContent().finish()
-    } else {
-        HttpResponse::NotFound().finish()
-    }
+    set_flag(&shared, &name, |u| u.other_sites = *flag)
 }
 
 /// `POST /_emulator/users/{name}/sign-in`: the user signs in to the site, as a person would

@@ -3,17 +3,20 @@
 //! inspect.
 
 mod directory;
+mod fault_settings;
 mod groups;
+mod seed;
 mod sign_in;
 mod users;
 
 pub use directory::{Directory, DirectoryGroup, DirectoryUser};
+pub use fault_settings::{Bucket, Fault, Faults};
+pub use seed::{Seed, SeedGroup, SeedUser};
 pub use sign_in::SignInMethod;
 pub use users::UserEdit;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::tableau::model::{Group, User, ALL_USERS};
@@ -120,145 +123,6 @@ pub struct EmuGroup {
     pub group: Group,
     /// Member user ids.
     pub members: BTreeSet<String>,
-}
-
-/// A seed file: users and groups present at start.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Seed {
-    /// Users.
-    #[serde(default)]
-    pub users: Vec<SeedUser>,
-    /// Groups.
-    #[serde(default)]
-    pub groups: Vec<SeedGroup>,
-}
-
-/// A seeded user.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SeedUser {
-    /// User name.
-    pub name: String,
-    /// Site role.
-    pub site_role: String,
-    /// Display name.
-    #[serde(default)]
-    pub full_name: Option<String>,
-    /// Email.
-    #[serde(default)]
-    pub email: Option<String>,
-    /// Owns content.
-    #[serde(default)]
-    pub owns_content: bool,
-}
-
-/// A seeded group.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SeedGroup {
-    /// Group name.
-    pub name: String,
-    /// Member user names.
-    #[serde(default)]
-    pub members: Vec<String>,
-    /// Minimum site role.
-    #[serde(default)]
-    pub minimum_site_role: Option<String>,
-}
-
-/// One injected fault, for the deterministic script.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Fault {
-    /// 429 with `Retry-After`.
-    #[serde(rename = "429")]
-    TooMany,
-    /// 500.
-    #[serde(rename = "500")]
-    Internal,
-    /// 503.
-    #[serde(rename = "503")]
-    Unavailable,
-    /// Process the request, then cut the connection before the response is complete.
-    Drop,
-    /// Wait `stall_ms` before answering.
-    Stall,
-    /// Process the request, then answer 400003 "Payload is either malformed or incomplete"
-    /// as if it had been refused: Add User did this on Tableau Server 2022.1.7 and elsewhere
-    /// ("fact user being added to the server", tableauserverclient issue #1137; "a_publisher
-    /// got added to site but it throws exception", #636).
-    #[serde(rename = "done-400003")]
-    DoneButRefused,
-    /// No fault: a script's way of letting a call through before the faults it aims at a
-    /// later one.
-    Ok,
-}
-
-/// Fault injection settings (random shares, plus a script of faults for the next calls).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Faults {
-    /// Added to every API call.
-    pub latency_ms: u64,
-    /// Share of calls answered 429.
-    pub rate_429: f64,
-    /// `Retry-After` seconds sent with a 429.
-    pub retry_after_secs: u64,
-    /// Share of calls answered 500 or 503.
-    pub rate_5xx: f64,
-    /// A session token expires after this many calls.
-    pub expire_session_after: Option<u64>,
-    /// Share of calls whose connection is cut after processing.
-    pub rate_drop: f64,
-    /// Share of calls that stall.
-    pub rate_stall: f64,
-    /// Length of a stall.
-    pub stall_ms: u64,
-    /// Faults for the next calls, in order, before any random one.
-    pub script: VecDeque<Fault>,
-    /// A rate limit, as a gateway in front of Tableau imposes it: a token bucket of this many
-    /// calls per second (`None`: unlimited); past it, 429.
-    pub rate_limit_per_sec: Option<f64>,
-    /// The bucket's size: calls that may come at once after a quiet spell (default: one
-    /// second's worth).
-    pub rate_limit_burst: Option<f64>,
-    /// Leave `Retry-After` out of the rate limit's 429 (Tableau Cloud sometimes does).
-    pub rate_limit_no_retry_after: bool,
-    /// Answer the rate limit's 429 with an HTML page instead of Tableau's XML (as Tableau
-    /// Cloud's gateway sometimes does; KB "concurrency limits in REST APIs on Tableau Cloud").
-    pub rate_limit_html: bool,
-}
-
-/// The rate limit's token bucket.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Bucket {
-    /// Tokens left.
-    pub tokens: f64,
-    /// When it was last filled; `None` before the first call (it starts full).
-    pub filled_at: Option<std::time::Instant>,
-}
-
-impl Bucket {
-    /// Take a token at `now` from a bucket filling at `rate` per second up to `burst`: `Ok`,
-    /// or `Err` with the seconds until the next token.
-    pub fn take(&mut self, now: std::time::Instant, rate: f64, burst: f64) -> Result<(), f64> {
-        let burst = burst.max(1.0);
-        let tokens = match self.filled_at {
-            None => burst,
-            Some(at) => {
-                (self.tokens + now.saturating_duration_since(at).as_secs_f64() * rate).min(burst)
-            }
-        };
-        self.filled_at = Some(now);
-        if tokens >= 1.0 {
-            self.tokens = tokens - 1.0;
-            Ok(())
-        } else {
-            self.tokens = tokens;
-            Err((1.0 - tokens) / rate.max(f64::MIN_POSITIVE))
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -405,44 +269,6 @@ impl SiteState {
         }
     }
 
-    /// Add the users and groups of a seed.
-    pub fn apply_seed(&mut self, seed: &Seed) -> Result<(), ApiError> {
-        for u in &seed.users {
-            let role: SiteRole = u
-                .site_role
-                .parse()
-                .map_err(|_| api_error(400, "400013", "Invalid site role", u.site_role.clone()))?;
-            let auth = Some(self.default_auth().to_string());
-            let created = self.add_user(&u.name, role, auth, None, u.email.clone())?;
-            if let Some(e) = self.users.get_mut(created.id.as_str()) {
-                e.user.full_name = u.full_name.as_deref().map(CompactString::from);
-                e.owns_content = u.owns_content;
-            }
-        }
-        for g in &seed.groups {
-            let role = match &g.minimum_site_role {
-                Some(r) => Some(
-                    r.parse()
-                        .map_err(|_| api_error(400, "400013", "Invalid site role", r.clone()))?,
-                ),
-                None => None,
-            };
-            let group = self.create_group(&g.name, role)?;
-            let ids: Vec<String> = g
-                .members
-                .iter()
-                .filter_map(|n| {
-                    self.users
-                        .values()
-                        .find(|u| u.user.name == *n)
-                        .map(|u| u.user.id.to_string())
-                })
-                .collect();
-            self.add_members(&group.id, &ids, true)?;
-        }
-        Ok(())
-    }
-
     /// Seats in use per tier.
     pub fn usage(&self, tier: LicenseTier) -> u64 {
         let n = self
@@ -585,26 +411,24 @@ impl SiteState {
             .collect()
     }
 
-    /// Mark a user as a member of another site of the server too (or not); false when there is
-    /// no such user.
-    pub fn set_other_sites(&mut self, name: &str, other: bool) -> bool {
-        match self.users.values_mut().find(|u| u.user.name == name) {
-            Some(u) => {
-                u.other_sites = other;
-                true
-            }
-            None => false,
-        }
+    /// The user of that name, to set the flags the emulator keeps beside Tableau's attributes
+    /// (`owns_content`, `other_sites`).
+    pub fn user_flags(&mut self, name: &str) -> Option<&mut EmuUser> {
+        self.users.values_mut().find(|u| u.user.name == name)
     }
 
     /// Mark a user as owning content (or not); false when there is no such user.
     pub fn set_owns_content(&mut self, name: &str, owns: bool) -> bool {
-        match self.users.values_mut().find(|u| u.user.name == name) {
-            Some(u) => {
-                u.owns_content = owns;
-                true
-            }
-            None => false,
-        }
+        self.user_flags(name)
+            .map(|u| u.owns_content = owns)
+            .is_some()
+    }
+
+    /// Mark a user as a member of another site of the server too (or not); false when there is
+    /// no such user.
+    pub fn set_other_sites(&mut self, name: &str, other: bool) -> bool {
+        self.user_flags(name)
+            .map(|u| u.other_sites = other)
+            .is_some()
     }
 }
