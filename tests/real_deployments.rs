@@ -331,6 +331,28 @@ async fn a_deactivation_takes_the_user_out_of_groups_that_grant_a_role_at_sign_i
         Some("Unlicensed"),
         "a sign-in does not license a deactivated user"
     );
+    // The IdP pushes the membership again while the user is deactivated: it is recorded, and
+    // Tableau's group is joined only on reactivation.
+    let (s, pushed) = h
+        .idp
+        .call(
+            Method::PATCH,
+            &format!("/Groups/{}", id(&g)),
+            Some(common::patch(
+                json!([{"op": "add", "path": "members", "value": [{"value": uid}]}]),
+            )),
+        )
+        .await;
+    assert!(s.is_success(), "{pushed}");
+    assert_eq!(
+        h.members("Analysts"),
+        Vec::<String>::new(),
+        "kept out while deactivated"
+    );
+    assert_eq!(
+        sign_in(&h, "ann@example.com").as_deref(),
+        Some("Unlicensed")
+    );
     let (s, on) = h
         .idp
         .call(

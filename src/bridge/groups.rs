@@ -16,6 +16,7 @@ use super::group_plan::{
 };
 use super::mapping::{group_content, group_row, group_to_scim, member_ids};
 use super::operation::Operation;
+use super::sign_in_grants::grant_of;
 use super::tenant::Tenant;
 use super::text_checks::check_member_ids;
 use crate::backend::{timestamp, ListPage};
@@ -120,6 +121,14 @@ impl Tenant {
         let plan = plan_group_create(&input, &self.roles)?;
         check_member_ids(&plan.members)?;
         let _serial = self.locks.lock(&format!("group:{}", plan.name)).await?;
+        // Its minimum site role grants a role at sign-in: deactivated members stay out.
+        let grant = self
+            .policy
+            .group_minimum_site_role
+            .filter(|r| r.tier().is_some());
+        let (add_now, kept_out) = self
+            .keep_deactivated_out(&plan.name, grant, &plan.members)
+            .await?;
         let g = match self
             .client
             .create_group(&plan.name, self.policy.group_minimum_site_role)
@@ -140,19 +149,31 @@ impl Tenant {
         self.store
             .change_asserted_members(&self.id, &g.id, plan.members.clone(), Vec::new())
             .await?;
-        if let Err(error) = self.add_group_members(&g.id, &plan.members).await {
+        if let Err(error) = self.add_group_members(&g.id, &add_now).await {
             self.audit(AuditEvent::new(Operation::CreateGroup, &g.id).outcome("members failed"));
             return Err(partial(&[format!("group {} was created", g.id)], error));
         }
         let external_id = input["externalId"].as_str().map(str::to_string);
         let row = group_row(&g, external_id, None, &timestamp());
         self.store.put_group(&self.id, row.clone()).await?;
-        self.caches.put_members(&g.id, plan.members.clone(), true);
+        self.caches.put_members(&g.id, add_now, kept_out.is_empty());
+        self.audit_kept_out(Operation::CreateGroup, &g.id, &kept_out);
         for uid in &plan.reevaluate {
             self.reevaluate_role(uid).await?;
         }
         self.audit(AuditEvent::new(Operation::CreateGroup, &g.id));
         Ok(group_to_scim(&g, Some(&row), Some(&plan.members)))
+    }
+
+    /// Audit the deactivated members kept out of a group that grants a role at sign-in.
+    fn audit_kept_out(&self, op: Operation, group_id: &str, kept_out: &[String]) {
+        if !kept_out.is_empty() {
+            self.audit(AuditEvent::new(op, group_id).outcome(format!(
+                "{} deactivated members kept out until reactivated (the group grants a site role at sign-in): {}",
+                kept_out.len(),
+                kept_out.join(", ")
+            )));
+        }
     }
 
     async fn add_group_members(&self, group_id: &str, ids: &[String]) -> BridgeResult<()> {
@@ -258,6 +279,9 @@ impl Tenant {
                 return Err(refusal.into());
             }
         }
+        let (add_now, kept_out) = self
+            .keep_deactivated_out(&g.name, grant_of(&g), &plan.added)
+            .await?;
         // What the IdP asserts is recorded before Tableau is changed: a reconciliation that
         // reads the store and then Tableau while this runs never takes this change for drift
         // made behind the IdP's back (bridge/reconcile/repair.rs).
@@ -314,16 +338,23 @@ impl Tenant {
             }
             done.push(format!("{} members removed", plan.removed.len()));
         }
-        if !plan.added.is_empty() {
+        if !add_now.is_empty() {
             self.caches.members_changed(id);
-            if let Err(e) = self.add_group_members(id, &plan.added).await {
+            if let Err(e) = self.add_group_members(id, &add_now).await {
                 self.audit(AuditEvent::new(op, id).outcome(e.to_string()));
                 return Err(partial(&done, e));
             }
-            done.push(format!("{} members added", plan.added.len()));
+            done.push(format!("{} members added", add_now.len()));
         }
+        let in_tableau: Vec<String> = plan
+            .members
+            .iter()
+            .filter(|m| !kept_out.contains(m))
+            .cloned()
+            .collect();
         self.caches
-            .put_members(id, plan.members.clone(), asserted_in_step);
+            .put_members(id, in_tableau, asserted_in_step && kept_out.is_empty());
+        self.audit_kept_out(op, id, &kept_out);
         for uid in &plan.reevaluate {
             if let Err(e) = self.reevaluate_role(uid).await {
                 return Err(partial(&done, e));

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::audit::AuditEvent;
 use super::error::{BridgeError, BridgeResult};
+use super::mapping::is_active;
 use super::operation::Operation;
 use super::tenant::Tenant;
 use crate::scim::ScimError;
@@ -138,6 +139,42 @@ impl Tenant {
             )));
         }
         Ok(())
+    }
+
+    /// Of `ids` to add to a group that grants `grant` at sign-in (`None`: a group that grants
+    /// nothing), those to add now and those the IdP deactivated: a sign-in would license them,
+    /// so they are kept out until reactivated ([`Tenant::rejoin_granting_groups`] adds them
+    /// then, as the IdP asserted), or under `refuse` the change is refused naming them.
+    pub(crate) async fn keep_deactivated_out(
+        &self,
+        group: &str,
+        grant: Option<SiteRole>,
+        ids: &[String],
+    ) -> BridgeResult<(Vec<String>, Vec<String>)> {
+        if grant.is_none() {
+            return Ok((ids.to_vec(), Vec::new()));
+        }
+        let (mut now, mut later) = (Vec::new(), Vec::new());
+        for id in ids {
+            let inactive = self
+                .row_of(id)
+                .await?
+                .is_some_and(|r| r.deleted || !is_active(&r.attributes));
+            if inactive {
+                later.push(id.clone());
+            } else {
+                now.push(id.clone());
+            }
+        }
+        if !later.is_empty() && self.policy.on_sign_in_grants == OnSignInGrants::Refuse {
+            return Err(ScimError::Conflict(format!(
+                "'{group}' grants {} at sign-in, and {} of the members to add are deactivated: Tableau would license them at their next sign-in. Reactivate them first, or set the tenant's on_sign_in_grants = \"remove\" to keep them out until then",
+                grant.map_or("", SiteRole::as_str),
+                later.len()
+            ))
+            .into());
+        }
+        Ok((now, later))
     }
 
     /// On reactivation, put the user back into the groups that grant a role at sign-in where
