@@ -85,9 +85,9 @@ async fn the_same_flows_end_in_the_same_state_under_faults() {
             rate_5xx: 0.1,
             expire_session_after: Some(7),
             rate_drop: 0.05,
-            // At least one fault whatever the dice say (a 429 is retried on every call): the
+            // At least one fault whatever the dice say (a 503 is retried on every call): the
             // run always exercises the retries it asserts.
-            script: [Fault::TooMany].into_iter().collect(),
+            script: [Fault::Unavailable].into_iter().collect(),
             ..Faults::default()
         };
     });
