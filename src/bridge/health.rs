@@ -88,7 +88,12 @@ impl BridgeHealth {
             .map(drop),
             // A Tableau that does not let this account list them (a connected app's scope, a
             // version without the call) cannot say: serving goes on, and check-config says so.
-            Err(e @ crate::tableau::TableauError::Api { status: 401 | 403 | 404, .. }) => {
+            Err(
+                e @ crate::tableau::TableauError::Api {
+                    status: 401 | 403 | 404,
+                    ..
+                },
+            ) => {
                 tracing::warn!(tenant.id = %self.tenant.id, error = %e,
                     "the site's authentication configurations cannot be listed; how new users sign in is not checked");
                 Ok(())

@@ -178,6 +178,11 @@ impl Tenant {
             self.update_in_tableau(&mut user, &upd, Operation::CreateUser)
                 .await?;
         }
+        // Back from a tombstone: a reactivation, into the granting groups the IdP asserted.
+        if requested.tier().is_some() {
+            self.rejoin_granting_groups(&user.id, Operation::CreateUser)
+                .await?;
+        }
         let row = self.remember_created(&user, &input).await?;
         self.audit(
             AuditEvent::new(Operation::CreateUser, &user.id)
