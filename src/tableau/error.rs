@@ -93,14 +93,25 @@ impl TableauError {
     }
 }
 
-/// How long Tableau asked us to wait (`Retry-After`), if it said.
+/// The longest `Retry-After` honoured: two minutes. Tableau Cloud counts its REST limits per
+/// minute (knowledge base "concurrency limits in REST APIs on Tableau Cloud", tableau-rest.md
+/// section 5), so a real answer asks for less; a longer one comes from a proxy or a bug, and
+/// honoured it would hold every call of the tenant (a `Retry-After` pauses them all) for as
+/// long as it says: `1000000000` until restart. Past the cap the call's own retry budget
+/// (`[tenants.retry] max_total_secs`) decides, and the IdP hears 503.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+/// How long Tableau asked us to wait (`Retry-After`, delta-seconds or an HTTP date), if it
+/// said, at most [`MAX_RETRY_AFTER`]. Any header value is read without a panic.
 pub(crate) fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
     let v = value.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(v).ok()?;
-    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+    let wait = if let Ok(secs) = v.parse::<u64>() {
+        Duration::from_secs(secs)
+    } else {
+        let when = httpdate::parse_http_date(v).ok()?;
+        when.duration_since(now).unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 #[cfg(test)]
@@ -133,5 +144,16 @@ mod tests {
         let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
         assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now), None);
+        for huge in [
+            "18446744073709551615",
+            "1000000000",
+            "99999999999999999999999",
+        ] {
+            let got = parse_retry_after(huge, now);
+            assert!(got.is_none_or(|d| d <= MAX_RETRY_AFTER), "{huge}: {got:?}");
+        }
+        assert_eq!(parse_retry_after("1000000000", now), Some(MAX_RETRY_AFTER));
+        let far = httpdate::fmt_http_date(now + Duration::from_secs(86_400 * 365));
+        assert_eq!(parse_retry_after(&far, now), Some(MAX_RETRY_AFTER));
     }
 }

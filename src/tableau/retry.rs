@@ -47,8 +47,9 @@ impl RetryPolicy {
 
 impl RetryPolicy {
     /// The wait before attempt `attempt + 1`, or `None` when the budget is spent (attempts, or
-    /// the call's total time with the wait). Tableau's `Retry-After` is honoured as given; only
-    /// our own backoff is capped by `max_delay`.
+    /// the call's total time with the wait). Tableau's `Retry-After` is honoured as given (up
+    /// to [`crate::tableau::error::MAX_RETRY_AFTER`]); only our own backoff is capped by
+    /// `max_delay`. Any wait is added without overflow.
     pub fn next_wait(
         &self,
         attempt: u32,
@@ -56,7 +57,8 @@ impl RetryPolicy {
         retry_after: Option<Duration>,
     ) -> Option<Duration> {
         let wait = retry_after.unwrap_or_else(|| self.backoff(attempt));
-        (attempt < self.max_attempts && elapsed + wait <= self.max_total).then_some(wait)
+        (attempt < self.max_attempts && elapsed.saturating_add(wait) <= self.max_total)
+            .then_some(wait)
     }
 }
 

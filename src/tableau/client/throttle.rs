@@ -184,7 +184,9 @@ impl Limits {
                     self.throttled += 1;
                 }
                 if let Some(wait) = retry_after {
-                    self.hold_until(now + wait);
+                    // Any wait a caller hands in is held to the cap, and added without overflow.
+                    let wait = wait.min(crate::tableau::error::MAX_RETRY_AFTER);
+                    self.hold_until(now.checked_add(wait).unwrap_or(now));
                 }
                 let same_episode = self
                     .last_cut
@@ -249,14 +251,22 @@ pub struct Slot<'a> {
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        if let Ok(mut s) = self.throttle.state.lock() {
-            s.1 = s.1.saturating_sub(1);
-        }
+        let mut s = self.throttle.locked();
+        s.1 = s.1.saturating_sub(1);
         self.throttle.freed.notify_one();
     }
 }
 
 impl Throttle {
+    /// The state, even after a panic elsewhere poisoned its lock: the limits are plain numbers,
+    /// valid whatever a panicking holder left, and a poisoned lock must not stop the tenant's
+    /// calls for good.
+    fn locked(&self) -> std::sync::MutexGuard<'_, (Limits, usize)> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// A throttle allowing at most `max_in_flight` calls at once.
     pub fn new(max_in_flight: usize) -> Throttle {
         Throttle {
@@ -269,16 +279,14 @@ impl Throttle {
     pub async fn slot(&self) -> Slot<'_> {
         loop {
             let freed = self.freed.notified();
-            let admitted = match self.state.lock() {
-                Ok(mut s) => {
-                    let in_flight = s.1;
-                    let at = s.0.admit(in_flight, Instant::now());
-                    if at.is_some() {
-                        s.1 += 1;
-                    }
-                    at
+            let admitted = {
+                let mut s = self.locked();
+                let in_flight = s.1;
+                let at = s.0.admit(in_flight, Instant::now());
+                if at.is_some() {
+                    s.1 += 1;
                 }
-                Err(_) => Some(Instant::now()),
+                at
             };
             match admitted {
                 Some(at) => {
@@ -299,19 +307,15 @@ impl Throttle {
             503 => Signal::Unavailable(retry_after),
             _ => Signal::Accepted,
         };
-        if let Ok(mut s) = self.state.lock() {
-            s.0.observe(signal, Instant::now());
-        }
+        self.locked().0.observe(signal, Instant::now());
         // A grown window may admit a waiting call.
         self.freed.notify_one();
     }
 
     /// The limits now: calls in flight allowed, calls per second (if any), throttles seen.
     pub fn now(&self) -> (usize, Option<f64>, u64) {
-        self.state
-            .lock()
-            .map(|s| (s.0.window(), s.0.rate(), s.0.throttled()))
-            .unwrap_or((0, None, 0))
+        let s = self.locked();
+        (s.0.window(), s.0.rate(), s.0.throttled())
     }
 }
 
@@ -441,6 +445,25 @@ mod tests {
         let mut l = Limits::new(8);
         l.observe(Signal::Unavailable(None), t0);
         assert_eq!((l.window(), l.rate(), l.throttled()), (4, None, 0));
+    }
+
+    /// Any `Retry-After` a proxy or a bug sends holds the tenant's calls for at most the cap,
+    /// and never panics (`now + u64::MAX seconds` would, poisoning the lock).
+    #[test]
+    fn a_huge_retry_after_is_capped_and_never_panics() {
+        let t0 = Instant::now();
+        for wait in [Duration::MAX, Duration::from_secs(1_000_000_000)] {
+            let mut l = Limits::new(8);
+            l.observe(Signal::Throttled(Some(wait)), t0);
+            let at = l.admit(0, t0).unwrap_or(t0);
+            assert!(
+                at <= t0 + crate::tableau::error::MAX_RETRY_AFTER,
+                "{wait:?}"
+            );
+        }
+        let t = Throttle::new(8);
+        t.observe(429, Some(Duration::MAX));
+        assert_eq!(t.now().2, 1, "the throttle is still usable");
     }
 
     #[test]
