@@ -77,6 +77,46 @@ fn corpus(base: &str, origin: &str) -> Vec<Case> {
         413,
         None,
     ));
+    // A hostile tenant's requests inside the body limit (SECURITY.md, the bounds of
+    // scim/bounds.rs): refused with the bound named, before any work that grows with them.
+    let emails: Vec<Value> = (0..20_000)
+        .map(|i| json!({"value": format!("e{i}@x.io")}))
+        .collect();
+    out.push(huge(
+        "20,000 distinct emails",
+        json!({"userName": "a@b.c", "emails": emails}),
+        400,
+        Some("invalidValue"),
+    ));
+    out.push(huge(
+        "a 900 KB title",
+        json!({"userName": "a@b.c", "title": "t".repeat(900 * 1024)}),
+        400,
+        Some("invalidValue"),
+    ));
+    out.push(Case {
+        url: format!("{base}/Users/.search"),
+        ..huge(
+            "40,000 paths in attributes",
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                   "attributes": vec!["userName"; 40_000]}),
+            400,
+            Some("invalidValue"),
+        )
+    });
+    let ops: Vec<Value> = (0..1_001)
+        .map(|i| json!({"op": "add", "path": "nickName", "value": format!("n{i}")}))
+        .collect();
+    out.push(Case {
+        method: Method::PATCH,
+        url: format!("{base}/Users/6b7179ba-b82b-4f0f-91ed-812074ac5da6"),
+        ..huge(
+            "1,001 PATCH operations",
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops}),
+            400,
+            Some("invalidValue"),
+        )
+    });
     // Names Tableau cannot hold (docs/tableau-fidelity.md, "limits"), refused before any call.
     for (name, body, url) in [
         (

@@ -74,3 +74,60 @@ pub fn split_list(v: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// `v` as JSON text with every object's keys in sorted order: equal values (which compare
+/// equal whatever their key order) give equal texts, so values can be hashed by it.
+pub fn canonical_json(v: &Value) -> String {
+    fn write(v: &Value, out: &mut String) {
+        match v {
+            Value::Object(o) => {
+                let mut keys: Vec<&String> = o.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push(':');
+                    if let Some(inner) = o.get(k) {
+                        write(inner, out);
+                    }
+                }
+                out.push('}');
+            }
+            Value::Array(a) => {
+                out.push('[');
+                for (i, inner) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(inner, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(v, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod canonical_tests {
+    use super::canonical_json;
+    use serde_json::json;
+
+    #[test]
+    fn equal_values_in_any_key_order_have_one_text() {
+        let a = json!({"type": "work", "locality": "X", "n": [1, {"b": 2, "a": 1}]});
+        let b = json!({"n": [1, {"a": 1, "b": 2}], "locality": "X", "type": "work"});
+        assert_eq!(a, b);
+        assert_eq!(canonical_json(&a), canonical_json(&b));
+        assert_ne!(
+            canonical_json(&json!({"a": "1"})),
+            canonical_json(&json!({"a": 1}))
+        );
+    }
+}

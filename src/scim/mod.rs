@@ -1,6 +1,7 @@
 //! The SCIM 2.0 protocol (RFC 7643, RFC 7644): filters, PATCH, schemas, resources and errors.
 //! Pure: no I/O, nothing about Tableau.
 
+pub mod bounds;
 pub mod change;
 pub mod error;
 pub mod filter;

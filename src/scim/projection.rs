@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::scim::bounds::MAX_PATHS;
 use crate::scim::error::{ScimError, ScimResult};
 use crate::scim::path::AttrPath;
 use crate::scim::schema::{Attribute, Location, ResourceSchema, Returned};
@@ -15,7 +16,7 @@ pub struct Projection {
 }
 
 /// One resolved selection entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Selected {
     Attr {
         location: String,
@@ -28,6 +29,12 @@ enum Selected {
 impl Projection {
     /// From the requested and excluded attribute paths.
     pub fn from_lists(attributes: Vec<String>, excluded: Vec<String>) -> ScimResult<Self> {
+        let count = attributes.len() + excluded.len();
+        if count > MAX_PATHS {
+            return Err(ScimError::InvalidValue(format!(
+                "attributes and excludedAttributes name {count} paths; at most {MAX_PATHS} are accepted"
+            )));
+        }
         for p in attributes.iter().chain(excluded.iter()) {
             if AttrPath::parse_plain(p).is_none() {
                 return Err(ScimError::InvalidValue(format!(
@@ -66,7 +73,9 @@ impl Projection {
             .any(|a| AttrPath::parse_plain(a).is_some_and(|p| p.name.eq_ignore_ascii_case(name)))
     }
 
+    /// The paths resolved against the schema, each once.
     fn resolve(schema: &ResourceSchema<'_>, paths: &[String]) -> Vec<Selected> {
+        let mut seen = std::collections::HashSet::new();
         paths
             .iter()
             .filter_map(|text| {
@@ -85,6 +94,7 @@ impl Projection {
                     sub,
                 })
             })
+            .filter(|s| seen.insert(s.clone()))
             .collect()
     }
 

@@ -8,8 +8,9 @@ use crate::scim::json::key_ci;
 use crate::scim::resource::{container_mut, normalize_value};
 use crate::scim::schema::{AttrType, Attribute, Mutability, ResourceSchema};
 
-use super::multi::{apply_filtered, as_vec, merge_element, same_element};
+use super::multi::{apply_filtered, as_vec, merge_elements, ElementIndex};
 use super::{apply_pathless, check_mutability, resolve_target, OpKind, PatchOp, Target};
+use crate::scim::bounds::check_value_count;
 
 pub(super) fn apply_path_op(
     schema: &ResourceSchema<'_>,
@@ -129,9 +130,10 @@ fn apply_to_attr(
                     return Ok(current);
                 };
                 let gone = gone.as_array().cloned().unwrap_or_default();
+                let index = ElementIndex::of(attr, &gone);
                 let kept: Vec<Value> = as_vec(current)
                     .into_iter()
-                    .filter(|e| !gone.iter().any(|g| same_element(attr, e, g)))
+                    .filter(|e| index.find(&gone, e).is_none())
                     .collect();
                 return Ok(Some(Value::Array(kept)));
             }
@@ -151,9 +153,8 @@ fn apply_to_attr(
                     return Ok(Some(Value::Array(new_items)));
                 }
                 let mut items = as_vec(current);
-                for item in new_items {
-                    merge_element(attr, &mut items, item);
-                }
+                merge_elements(attr, &mut items, new_items);
+                check_value_count(&attr.name, &t.label, items.len())?;
                 Ok(Some(Value::Array(items)))
             } else if attr.kind == AttrType::Complex {
                 // Both add and replace on a complex attribute set the given sub-attributes and

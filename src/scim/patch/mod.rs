@@ -16,6 +16,7 @@ mod tests;
 
 use serde_json::Value;
 
+use crate::scim::bounds::{check_resource, MAX_OPERATIONS};
 use crate::scim::error::{ScimError, ScimResult};
 use crate::scim::filter::{parse_path, PathExpr};
 use crate::scim::json::{check_message_schema, get_ci, key_ci};
@@ -79,6 +80,12 @@ impl PatchRequest {
                 ))
             }
         };
+        if ops.len() > MAX_OPERATIONS {
+            return Err(ScimError::InvalidValue(format!(
+                "the PATCH has {} operations; at most {MAX_OPERATIONS} are accepted",
+                ops.len()
+            )));
+        }
         let operations = ops
             .iter()
             .enumerate()
@@ -181,6 +188,7 @@ pub fn apply(
         }
     }
     resource::finish(schema, &mut work)?;
+    check_resource(schema.kind, &work)?;
     resource::check_required(schema, &work).map_err(|e| match e {
         ScimError::InvalidValue(d) => ScimError::Mutability(d),
         other => other,

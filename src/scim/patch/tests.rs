@@ -773,3 +773,52 @@ fn checklist_22_input_type_errors_are_invalid_value_and_name_the_attribute() {
         Err(ScimError::InvalidValue(_))
     ));
 }
+
+/// Adding and removing many values is matched by key, once each (SECURITY.md, bounds): the
+/// result is what one-by-one matching gave, for thousands of values.
+#[test]
+fn many_members_are_added_and_removed_by_key_each_once() {
+    let existing: Vec<Value> = (0..5_000)
+        .map(|i| json!({"value": format!("m{i:05}"), "type": "User"}))
+        .collect();
+    let g = json!({"id": "g1", "displayName": "Big", "members": existing});
+    let added: Vec<Value> = (2_500..7_500)
+        .map(|i| json!({"value": format!("m{i:05}")}))
+        .collect();
+    let grown = ok(
+        groups(),
+        &g,
+        json!([{"op": "add", "path": "members", "value": added}]),
+    );
+    assert_eq!(
+        member_ids(&grown).len(),
+        7_500,
+        "the 2,500 already in are not repeated"
+    );
+    let gone: Vec<Value> = (0..7_000)
+        .map(|i| json!({"value": format!("m{i:05}")}))
+        .collect();
+    let shrunk = ok(
+        groups(),
+        &grown,
+        json!([{"op": "remove", "path": "members", "value": gone}]),
+    );
+    assert_eq!(
+        member_ids(&shrunk),
+        (7_000..7_500)
+            .map(|i| format!("m{i:05}"))
+            .collect::<Vec<_>>()
+    );
+    // Case rules hold: emails' values are not caseExact, so one address is one value.
+    let u = ok(
+        users(),
+        &user(),
+        json!([{"op": "add", "path": "emails", "value": [{"value": "BJENSEN@example.com", "type": "work"}]}]),
+    );
+    assert_eq!(
+        u["emails"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        u["emails"]
+    );
+}
