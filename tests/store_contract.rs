@@ -89,6 +89,24 @@ async fn contract(s: Arc<dyn Store>) {
         ids(&["u1"]),
         "tombstones are not live"
     );
+    // A page's own rows, and the tombstones a listing leaves out.
+    let mut some = s
+        .user_rows("t1", &ids(&["u2", "u1", "nobody"]))
+        .await
+        .expect("read");
+    some.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(some, vec![r.clone(), tomb.clone()]);
+    let many: Vec<String> = (0..1_200)
+        .map(|i| format!("absent-{i}"))
+        .chain(["u1".to_string()])
+        .collect();
+    assert_eq!(
+        s.user_rows("t1", &many).await.expect("read"),
+        vec![r.clone()],
+        "past one statement's worth"
+    );
+    assert_eq!(s.deleted_user_ids("t1").await.expect("read"), ids(&["u2"]));
+    assert_eq!(s.deleted_user_ids("t2").await.expect("read"), ids(&[]));
     // By the userName the IdP wrote, any letter case; tombstones are not live.
     assert_eq!(
         s.user_ids_by_user_name("t1", "O'Brien@Example.com")

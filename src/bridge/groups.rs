@@ -2,6 +2,7 @@
 //! carry out a plan of [`super::group_plan`]: take the group's lock, call Tableau, update the
 //! caches, re-evaluate group-granted roles, write the store, audit.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -17,6 +18,7 @@ use super::group_plan::{
 use super::mapping::{group_content, group_row, group_to_scim, member_ids};
 use super::operation::Operation;
 use super::sign_in_grants::grant_of;
+use super::store::GroupRow;
 use super::tenant::Tenant;
 use super::text_checks::check_member_ids;
 use crate::backend::{timestamp, ListPage};
@@ -195,7 +197,7 @@ impl Tenant {
     ) -> BridgeResult<ListPage> {
         let schema = SchemaRegistry::builtin().resource(ResourceKind::Group);
         let rows = self.store.groups(&self.id).await?;
-        let row_of = |id: &str| rows.iter().find(|r| r.id == id);
+        let row_of: HashMap<&str, &GroupRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
         let simple = query
             .filter
             .as_ref()
@@ -208,28 +210,55 @@ impl Tenant {
         // every group write) answers a `displayName eq` as well as a full listing. SCIM's
         // displayName is not case-sensitive.
         let all = self.site_groups().await?;
-        let groups: Vec<Group> = match simple {
-            Some((_, name)) => all
-                .iter()
-                .filter(|g| g.name.eq_ignore_ascii_case(name))
-                .cloned()
-                .collect(),
-            None => Vec::clone(&all),
-        };
-        let mut matches = Vec::new();
-        for g in groups.into_iter().filter(|g| !g.is_all_users()) {
-            self.caches.remember_group(&g);
+        let groups: Vec<&Group> = all
+            .iter()
+            .filter(|g| !g.is_all_users())
+            .filter(|g| simple.is_none_or(|(_, name)| g.name.eq_ignore_ascii_case(name)))
+            .collect();
+        // Members cost a call per group (per 1,000 members) when not cached: read only for the
+        // groups on the page, unless the filter itself reads them.
+        let filter_reads_members = query.filter.as_ref().is_some_and(|f| f.mentions("members"));
+        let mut matches: Vec<&Group> = Vec::new();
+        for g in groups {
+            self.caches.remember_group(g);
+            let keep = match &query.filter {
+                None => true,
+                Some(f) => {
+                    let members = if filter_reads_members {
+                        Some(self.group_member_ids(&g.id).await?)
+                    } else {
+                        None
+                    };
+                    let r = group_to_scim(
+                        g,
+                        row_of.get(g.id.as_str()).copied(),
+                        members.as_deref().map(Vec::as_slice),
+                    );
+                    f.matches(&r, &schema)
+                }
+            };
+            if keep {
+                matches.push(g);
+            }
+        }
+        let range = query.page_range(matches.len());
+        let mut resources = Vec::with_capacity(range.len());
+        for g in &matches[range] {
             let members = if want_members {
                 Some(self.group_member_ids(&g.id).await?)
             } else {
                 None
             };
-            let r = group_to_scim(&g, row_of(&g.id), members.as_deref().map(Vec::as_slice));
-            if query.filter.as_ref().is_none_or(|f| f.matches(&r, &schema)) {
-                matches.push(r);
-            }
+            resources.push(group_to_scim(
+                g,
+                row_of.get(g.id.as_str()).copied(),
+                members.as_deref().map(Vec::as_slice),
+            ));
         }
-        Ok(query.page_of(matches))
+        Ok(ListPage {
+            total: matches.len(),
+            resources,
+        })
     }
 
     /// `PUT` (exactly the given members) or `PATCH /Groups/{id}`: under the group's lock, check

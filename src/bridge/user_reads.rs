@@ -2,7 +2,7 @@
 //! one Tableau call), their store rows, targeted lookups and listings cut from cached Tableau
 //! pages.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -218,7 +218,12 @@ impl Tenant {
         Ok(user_to_scim(&u, row.as_deref(), groups))
     }
 
-    /// `GET /Users` with paging and filters.
+    /// `GET /Users` with paging and filters. Tableau calls are bounded by the page, not the
+    /// site: a lone `eq` is one lookup; an unfiltered page reads the Tableau pages it covers
+    /// (pages of 1000 kept for the users' lifetime, shared by every request: single-flight),
+    /// all of them when tombstones must be left out; any other filter reads the site's users
+    /// from the name index (no call while it is complete) or those kept pages. The store
+    /// serves an unfiltered page its own rows only.
     pub async fn list_users(&self, query: &ListQuery) -> BridgeResult<ListPage> {
         let schema = SchemaRegistry::builtin().resource(ResourceKind::User);
         if let Some(f) = &query.filter {
@@ -228,45 +233,88 @@ impl Tenant {
                 return Ok(query.page_of(matches));
             }
         }
-        let rows = self.store.users(&self.id).await?;
-        let deleted = rows.iter().filter(|r| r.deleted).count();
-        if query.filter.is_none() && deleted == 0 {
-            return self.list_users_paged(query, &rows).await;
-        }
-        let users: Vec<Arc<User>> = self
-            .client
-            .all_users()
+        let deleted: HashSet<String> = self
+            .store
+            .deleted_user_ids(&self.id)
             .await?
             .into_iter()
-            .map(Arc::new)
             .collect();
-        for u in &users {
-            self.caches.remember_user(u);
+        if query.filter.is_none() && deleted.is_empty() {
+            return self.list_users_paged(query).await;
         }
+        // Unfiltered, Tableau's pages as they are (an import sees users added in Tableau
+        // directly); filtered, the name index while it is complete.
+        let listed = query
+            .filter
+            .as_ref()
+            .and_then(|_| self.caches.names.users(Instant::now()));
+        let mut users: Vec<Arc<User>> = match listed {
+            Some(u) => u,
+            None => self.cached_site_users().await?,
+        };
+        users.retain(|u| !deleted.contains(u.id.as_str()));
+        users.sort_by_cached_key(|u| (u.name.to_lowercase(), u.id.clone()));
+        let Some(f) = &query.filter else {
+            let range = query.page_range(users.len());
+            let page = &users[range];
+            let rows = self.rows_of_page(page).await?;
+            return Ok(ListPage {
+                total: users.len(),
+                resources: page
+                    .iter()
+                    .map(|u| user_to_scim(u, rows.get(u.id.as_str()), None))
+                    .collect(),
+            });
+        };
+        // A filter may read any attribute: every row, from the store (no Tableau call).
+        let rows = self.store.users(&self.id).await?;
         let by_id: HashMap<&str, &UserRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
         let matches: Vec<Value> = users
             .iter()
-            .filter(|u| !by_id.get(u.id.as_str()).is_some_and(|r| r.deleted))
             .map(|u| user_to_scim(u, by_id.get(u.id.as_str()).copied(), None))
-            .filter(|r| query.filter.as_ref().is_none_or(|f| f.matches(r, &schema)))
+            .filter(|r| f.matches(r, &schema))
             .collect();
         Ok(query.page_of(matches))
     }
 
-    /// No filter: a SCIM page is cut from Tableau pages of 1000, each fetched once and kept
-    /// briefly, so an import of 10,000 users costs 10 calls whatever `count` the IdP uses, and
-    /// `count=0` (totals only) costs one.
-    async fn list_users_paged(
-        &self,
-        query: &ListQuery,
-        rows: &[UserRow],
-    ) -> BridgeResult<ListPage> {
-        let by_id: HashMap<&str, &UserRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
+    /// The store rows of a page's users, by id.
+    async fn rows_of_page(&self, page: &[Arc<User>]) -> BridgeResult<HashMap<String, UserRow>> {
+        let ids: Vec<String> = page.iter().map(|u| u.id.to_string()).collect();
+        Ok(self
+            .store
+            .user_rows(&self.id, &ids)
+            .await?
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect())
+    }
+
+    /// Every user of the site from Tableau's pages of 1000 as the cache keeps them (one call
+    /// per page the cache does not hold; concurrent requests share a load).
+    async fn cached_site_users(&self) -> BridgeResult<Vec<Arc<User>>> {
+        let first = self.user_page(1).await?;
+        let total = usize::try_from(first.total).unwrap_or(usize::MAX);
+        let mut users = first.users.clone();
+        let pages = total.div_ceil(TABLEAU_PAGE);
+        for number in 2..=pages {
+            let n = u32::try_from(number).unwrap_or(u32::MAX);
+            users.extend(self.user_page(n).await?.users.iter().cloned());
+        }
+        for u in &users {
+            self.caches.remember_user(u);
+        }
+        Ok(users)
+    }
+
+    /// No filter, no tombstone: a SCIM page is cut from Tableau pages of
+    /// 1000, each fetched once and kept briefly, so an import of 10,000 users costs 10 calls
+    /// whatever `count` the IdP uses, and `count=0` (totals only) costs one.
+    async fn list_users_paged(&self, query: &ListQuery) -> BridgeResult<ListPage> {
         let start = query.start_index - 1;
         let first = self.user_page(1).await?;
         let total = usize::try_from(first.total).unwrap_or(usize::MAX);
         let end = start.saturating_add(query.count).min(total);
-        let mut resources = Vec::new();
+        let mut page_users: Vec<Arc<User>> = Vec::new();
         let mut at = start;
         while at < end {
             let number = u32::try_from(at / TABLEAU_PAGE + 1).unwrap_or(u32::MAX);
@@ -277,15 +325,19 @@ impl Tenant {
             };
             let offset = at % TABLEAU_PAGE;
             let take = (end - at).min(TABLEAU_PAGE - offset);
-            let slice: Vec<&Arc<User>> = page.users.iter().skip(offset).take(take).collect();
+            let slice: Vec<Arc<User>> =
+                page.users.iter().skip(offset).take(take).cloned().collect();
             if slice.is_empty() {
                 break;
             }
-            for u in &slice {
-                self.caches.remember_user(u);
-                resources.push(user_to_scim(u, by_id.get(u.id.as_str()).copied(), None));
-            }
             at += slice.len();
+            page_users.extend(slice);
+        }
+        let rows = self.rows_of_page(&page_users).await?;
+        let mut resources = Vec::with_capacity(page_users.len());
+        for u in &page_users {
+            self.caches.remember_user(u);
+            resources.push(user_to_scim(u, rows.get(u.id.as_str()), None));
         }
         Ok(ListPage { total, resources })
     }

@@ -161,6 +161,14 @@ pub trait Store: Send + Sync + 'static {
     /// Every user row of a tenant, tombstones included.
     async fn users(&self, tenant: &str) -> Result<Vec<UserRow>, StoreError>;
 
+    /// The rows of the users `ids` that the store holds (tombstones included), in no
+    /// particular order: a page of `GET /Users` reads its own rows, not every row.
+    async fn user_rows(&self, tenant: &str, ids: &[String]) -> Result<Vec<UserRow>, StoreError>;
+
+    /// Ids of the users deleted through SCIM but kept in Tableau (tombstones), which SCIM
+    /// listings leave out.
+    async fn deleted_user_ids(&self, tenant: &str) -> Result<Vec<String>, StoreError>;
+
     /// Ids of the live (not deleted) users with this `externalId`.
     async fn user_ids_by_external_id(
         &self,

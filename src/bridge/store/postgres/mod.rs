@@ -69,6 +69,28 @@ impl Store for PgStore {
             .collect()
     }
 
+    async fn user_rows(&self, tenant: &str, ids: &[String]) -> Result<Vec<UserRow>, StoreError> {
+        let c = self.pool.get().await?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant = $1 AND id = ANY($2)");
+        c.query(&c.prepare_cached(&sql).await?, &[&tenant, &ids])
+            .await?
+            .iter()
+            .map(user_of)
+            .collect()
+    }
+
+    async fn deleted_user_ids(&self, tenant: &str) -> Result<Vec<String>, StoreError> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                &c.prepare_cached("SELECT id FROM users WHERE tenant = $1 AND deleted")
+                    .await?,
+                &[&tenant],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     async fn user_ids_by_external_id(
         &self,
         tenant: &str,

@@ -90,8 +90,9 @@ const MIGRATIONS: &[&str] = &[
         user_id TEXT NOT NULL,
         signed_in_at TIMESTAMPTZ NOT NULL
      );",
-    // 3: users by the userName the IdP wrote (SQLite's migration 3).
-    "CREATE INDEX users_user_name ON users (tenant, lower(user_name));",
+    // 3: users by the userName the IdP wrote, and the tombstones (SQLite's migration 3).
+    "CREATE INDEX users_user_name ON users (tenant, lower(user_name));
+     CREATE INDEX users_deleted ON users (tenant) WHERE deleted;",
 ];
 
 /// The schema version this build writes.

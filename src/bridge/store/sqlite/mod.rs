@@ -103,6 +103,20 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn user_rows(&self, tenant: &str, ids: &[String]) -> Result<Vec<UserRow>, StoreError> {
+        let (tenant, ids) = (tenant.to_string(), ids.to_vec());
+        self.readers
+            .read(move |c| users::read_user_rows(c, &tenant, &ids))
+            .await
+    }
+
+    async fn deleted_user_ids(&self, tenant: &str) -> Result<Vec<String>, StoreError> {
+        let tenant = tenant.to_string();
+        self.readers
+            .read(move |c| users::deleted_ids(c, &tenant))
+            .await
+    }
+
     async fn user_ids_by_external_id(
         &self,
         tenant: &str,

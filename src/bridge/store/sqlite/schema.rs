@@ -65,8 +65,10 @@ const MIGRATIONS: &[&str] = &[
         report TEXT NOT NULL
      );",
     // 3: users by the userName the IdP wrote (on an Active Directory server Tableau stores the
-    // directory's account name, the IdP its UPN: bridge::directory).
-    "CREATE INDEX users_user_name ON users (tenant, lower(user_name));",
+    // directory's account name, the IdP its UPN: bridge::directory), and the tombstones a
+    // listing leaves out.
+    "CREATE INDEX users_user_name ON users (tenant, lower(user_name));
+     CREATE INDEX users_deleted ON users (tenant) WHERE deleted = 1;",
 ];
 
 /// The schema version this build writes.

@@ -72,6 +72,39 @@ pub(super) fn ids_by_external_id(
     Ok(ids)
 }
 
+/// Ids per statement: SQLite's default limit of bound parameters is far above this.
+const IDS_PER_QUERY: usize = 500;
+
+pub(super) fn read_user_rows(
+    c: &Connection,
+    tenant: &str,
+    ids: &[String],
+) -> Result<Vec<UserRow>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        let mut st = c.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM users WHERE tenant = ? AND id IN ({marks})"
+        ))?;
+        let values = std::iter::once(tenant).chain(chunk.iter().map(String::as_str));
+        let rows = st
+            .query_map(rusqlite::params_from_iter(values), user_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        for r in rows {
+            out.push(r?);
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn deleted_ids(c: &Connection, tenant: &str) -> Result<Vec<String>, StoreError> {
+    let mut st = c.prepare_cached("SELECT id FROM users WHERE tenant = ?1 AND deleted = 1")?;
+    let ids = st
+        .query_map(params![tenant], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(ids)
+}
+
 pub(super) fn ids_by_user_name(
     c: &Connection,
     tenant: &str,

@@ -1,0 +1,79 @@
+//! What an authenticated client can make the server do: one tenant's token in an attacker's
+//! hands, or a misconfigured IdP. Tableau calls per request are bounded by the page, not the
+//! site; look-alike names never reach another account; administrators the IdP never
+//! provisioned are left alone (SECURITY.md, "What an authenticated client can do").
+
+mod common;
+
+use common::{fast_retry, Site};
+use tableau_scim::stack::StackOptions;
+use tableau_scim::tableau::emulator::EmulatorConfig;
+use tableau_scim::tableau::SiteRole;
+
+const TOKEN: &str = "hostile-tenant-token";
+
+fn site(configure: impl FnOnce(&mut StackOptions)) -> Site {
+    let emu = EmulatorConfig::new("acme", "pat", "pat-secret");
+    Site::start(emu, TOKEN, |o| {
+        o.tenant.retry = fast_retry();
+        configure(o);
+    })
+}
+
+/// On a site of 2,500 users and 60 groups: a filter other than a lone `eq` costs nothing
+/// while the name index is complete, however often it is asked; `GET /Groups?count=1` reads the
+/// members of the one group on the page, and none when `members` is excluded; an unfiltered
+/// page reads the Tableau page it covers, once per cache lifetime.
+#[tokio::test(flavor = "multi_thread")]
+async fn tableau_calls_per_request_are_bounded_by_the_page_not_the_site() {
+    let h = site(|_| {});
+    h.stack.emulator.with_state(|s| {
+        for i in 0..2_500 {
+            let _ = s.add_user(
+                &format!("u{i:04}@example.com"),
+                SiteRole::Viewer,
+                None,
+                None,
+                None,
+            );
+        }
+        for i in 0..60 {
+            let _ = s.create_group(&format!("Team {i:02}"), None);
+        }
+    });
+    h.relist_names().await;
+    for _ in 0..20 {
+        let (s, found) = h
+            .idp
+            .get("/Users?filter=userName%20sw%20%22u00%22&count=5")
+            .await;
+        assert!(s.is_success(), "{found}");
+        assert_eq!(found["totalResults"], 100);
+    }
+    assert_eq!(h.tableau_calls(), 0, "answered from the name index");
+    let (_, one) = h.idp.get("/Groups?count=1").await;
+    assert_eq!(one["totalResults"], 60);
+    assert_eq!(
+        h.calls("GET /sites/{id}/groups/{id}/users"),
+        1,
+        "the members of the page's one group"
+    );
+    h.reset_calls();
+    let (_, none) = h
+        .idp
+        .get("/Groups?count=60&excludedAttributes=members")
+        .await;
+    assert_eq!(none["Resources"].as_array().map(Vec::len), Some(60));
+    assert_eq!(h.tableau_calls(), 0, "members excluded: none read");
+    h.reset_calls();
+    for start in [1, 101, 201] {
+        h.idp
+            .get(&format!("/Users?startIndex={start}&count=100"))
+            .await;
+    }
+    assert_eq!(
+        h.calls("GET /sites/{id}/users"),
+        1,
+        "one Tableau page serves them"
+    );
+}
