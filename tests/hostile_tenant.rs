@@ -6,8 +6,11 @@
 mod common;
 
 use common::{fast_retry, Site};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
 use tableau_scim::stack::StackOptions;
-use tableau_scim::tableau::emulator::EmulatorConfig;
+use tableau_scim::tableau::emulator::state::SeedUser;
+use tableau_scim::tableau::emulator::{EmulatorConfig, Seed};
 use tableau_scim::tableau::SiteRole;
 
 const TOKEN: &str = "hostile-tenant-token";
@@ -76,4 +79,85 @@ async fn tableau_calls_per_request_are_bounded_by_the_page_not_the_site() {
         1,
         "one Tableau page serves them"
     );
+}
+
+fn with_kate(o: &mut StackOptions) {
+    o.emulator.seed = Some(Seed {
+        users: vec![SeedUser {
+            name: "kate@example.com".into(),
+            site_role: "SiteAdministratorCreator".into(),
+            full_name: Some("Kate Admin".into()),
+            email: None,
+            owns_content: false,
+        }],
+        groups: vec![],
+    });
+}
+
+/// One name, one account (PRECIS, RFC 8265): `Kate` written with U+212A KELVIN SIGN finds no
+/// one (it used to return `kate@example.com`, an administrator never provisioned through
+/// SCIM), and names that pass for others (look-alikes, another normalisation form, a stray
+/// space, bidi and zero-width controls, non-characters) are refused before any Tableau call.
+#[tokio::test(flavor = "multi_thread")]
+async fn look_alike_names_never_reach_another_account() {
+    let h = site(with_kate);
+    let kelvin = "\u{212A}ate@example.com";
+    let (s, found) = h
+        .idp
+        .get(&format!(
+            "/Users?filter=userName%20eq%20%22{}%22",
+            urlencode(kelvin)
+        ))
+        .await;
+    assert_eq!(
+        (s, found["totalResults"].clone()),
+        (StatusCode::OK, json!(0)),
+        "{found}"
+    );
+    for (user_name, why) in [
+        (kelvin, "U+212A"),
+        (" kate@example.com", "space"),
+        ("e\u{301}mile@example.com", "canonical form"),
+        ("a\u{200b}b@example.com", "U+200B"),
+        ("\u{fffe}x@example.com", "U+FFFE"),
+    ] {
+        let (s, refused) = h
+            .idp
+            .call(Method::POST, "/Users", Some(json!({"userName": user_name})))
+            .await;
+        assert_eq!(
+            (s, refused["scimType"].clone()),
+            (StatusCode::BAD_REQUEST, json!("invalidValue")),
+            "{user_name:?}: {refused}"
+        );
+        assert!(
+            refused["detail"].as_str().is_some_and(|d| d.contains(why)),
+            "{refused}"
+        );
+    }
+    for (path, body) in [
+        ("/Groups", json!({"displayName": "Fin\u{200b}ance"})),
+        ("/Groups", json!({"displayName": "Finance "})),
+        (
+            "/Users",
+            json!({"userName": "zoe@example.com", "displayName": "Zoe\u{202e}evil"}),
+        ),
+    ] {
+        let (s, refused) = h.idp.call(Method::POST, path, Some(body.clone())).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {refused}");
+    }
+    assert_eq!(h.tableau_calls(), 0, "all refused before any Tableau call");
+    assert_eq!(
+        h.role("kate@example.com").as_deref(),
+        Some("SiteAdministratorCreator")
+    );
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

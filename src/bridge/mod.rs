@@ -32,6 +32,7 @@ mod tableau_writes;
 pub mod tenant;
 pub mod text_checks;
 pub mod ttl_cache;
+pub mod user_names;
 pub mod user_plan;
 mod user_reads;
 mod users;

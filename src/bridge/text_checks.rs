@@ -1,11 +1,15 @@
 //! Names Tableau cannot hold, refused with 400 `invalidValue` before any Tableau call: a user
 //! name, full name, display name, email or group name that is too long or holds a control
-//! character (the limits are [`crate::tableau::limits`]'s). Only values that would change are
+//! character (the limits are [`crate::tableau::limits`]'s), and names that could pass for
+//! another (PRECIS, [`super::user_names`]). Only values that would change are
 //! checked, so a user Tableau already holds is never refused for what it already has.
 
 use serde_json::Value;
 
 use super::mapping::{email, full_name};
+use super::user_names::{
+    display_name_problem, group_name_problem, user_name_problem as canonical_user_name_problem,
+};
 use crate::scim::ScimError;
 use crate::tableau::limits::{
     is_luid, text_problem, user_name_problem, MAX_EMAIL_CHARS, MAX_NAME_CHARS,
@@ -41,7 +45,9 @@ pub fn check_user_text(
 ) -> Result<(), ScimError> {
     if current.is_none() {
         let name = desired["userName"].as_str().unwrap_or_default();
-        if let Some(problem) = user_name_problem(name, deployment) {
+        if let Some(problem) =
+            user_name_problem(name, deployment).or_else(|| canonical_user_name_problem(name))
+        {
             return Err(refusal("userName", &problem));
         }
     }
@@ -52,7 +58,12 @@ pub fn check_user_text(
         if current.is_some_and(|c| read(c).as_deref() == Some(value.as_str())) {
             continue;
         }
-        if let Some(problem) = text_problem(&value, max) {
+        let names_a_person = attribute != "emails";
+        if let Some(problem) = text_problem(&value, max).or_else(|| {
+            names_a_person
+                .then(|| display_name_problem(&value))
+                .flatten()
+        }) {
             return Err(refusal(attribute, &problem));
         }
     }
@@ -72,7 +83,7 @@ pub fn check_member_ids(ids: &[String]) -> Result<(), ScimError> {
 
 /// Check a group name that would be created or renamed to.
 pub fn check_group_name(name: &str) -> Result<(), ScimError> {
-    match text_problem(name, MAX_NAME_CHARS) {
+    match text_problem(name, MAX_NAME_CHARS).or_else(|| group_name_problem(name)) {
         Some(problem) => Err(refusal("displayName", &problem)),
         None => Ok(()),
     }

@@ -12,6 +12,7 @@ use super::operation::Operation;
 use super::roles::RoleMapping;
 use super::store::UserRow;
 use super::tenant::{Deprovision, OnLicenseExhausted, Policy, RejectedUser};
+use super::user_names::same_account;
 use crate::scim::ScimError;
 use crate::tableau::model::{NewUser, User, UserUpdate};
 use crate::tableau::{Deployment, SiteRole};
@@ -114,7 +115,7 @@ pub fn check_update(
 fn check_rename(current: &User, row: Option<&UserRow>, desired: &Value) -> Result<(), ScimError> {
     let new_name = desired["userName"].as_str().unwrap_or_default();
     // The same directory account in the IdP's form (a UPN for Tableau's `jsmith`) is no rename.
-    if new_name.to_lowercase() == current.name.to_lowercase()
+    if same_account(new_name, &current.name)
         || kept_user_name(new_name, current, row) != current.name.as_str()
     {
         return Ok(());

@@ -16,6 +16,7 @@ use super::mapping::{user_groups, user_to_scim};
 use super::name_index::Answer;
 use super::store::UserRow;
 use super::tenant::{KeyGuard, Tenant};
+use super::user_names::{same_account, user_name_problem};
 use crate::backend::ListPage;
 use crate::scim::filter::Filter;
 use crate::scim::list::ListQuery;
@@ -64,11 +65,18 @@ impl Tenant {
     /// or not, once the site has been listed), else one call. Pre-existing Tableau users are
     /// found too, so an IdP links them instead of creating (checklist 7).
     pub(crate) async fn find_by_name(&self, name: &str) -> BridgeResult<Option<Known>> {
+        // No account has a name that is not in its canonical form (a look-alike such as
+        // U+212A KELVIN SIGN for `K`, another normalisation form): nothing to look up.
+        if user_name_problem(name).is_some() {
+            return Ok(None);
+        }
         match self.caches.names.lookup(name, Instant::now()) {
-            Answer::Present(u) => {
+            Answer::Present(u) if same_account(&u.name, name) => {
                 self.caches.record(true);
                 self.visible(u).await
             }
+            // Lower-cased alike, yet not one account under PRECIS's case mapping.
+            Answer::Present(_) => Ok(None),
             Answer::Absent => {
                 self.caches.record(true);
                 self.visible_directory_user(name).await
@@ -79,7 +87,7 @@ impl Tenant {
                     .client
                     .find_user_by_name(name, NameMatch::CaseInsensitive)
                     .await?;
-                match found {
+                match found.filter(|u| same_account(&u.name, name)) {
                     Some(u) => {
                         let u = Arc::new(u);
                         self.learn_identity_store(&u);
