@@ -161,3 +161,81 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// Site administrators the IdP never provisioned cannot be demoted, deactivated or deleted
+/// through SCIM unless the tenant allows it; the account tableau-scim signs in with is
+/// read-only (it used to accept an email change).
+#[tokio::test(flavor = "multi_thread")]
+async fn administrators_the_idp_did_not_provision_are_left_alone() {
+    let h = site(with_kate);
+    let (_, found) = h
+        .idp
+        .get("/Users?filter=userName%20eq%20%22kate%40example.com%22")
+        .await;
+    let kate = common::id(&found["Resources"][0]);
+    for body in [
+        common::patch(json!([{"op": "replace", "path": "roles", "value": [{"value": "Viewer"}]}])),
+        common::patch(json!([{"op": "replace", "path": "active", "value": false}])),
+    ] {
+        let (s, refused) = h
+            .idp
+            .call(Method::PATCH, &format!("/Users/{kate}"), Some(body))
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{refused}");
+        assert!(refused["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("manage_unprovisioned_admins")));
+    }
+    let (s, _) = h
+        .idp
+        .call(Method::DELETE, &format!("/Users/{kate}"), None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(
+        h.role("kate@example.com").as_deref(),
+        Some("SiteAdministratorCreator")
+    );
+    assert_eq!(h.sent("Update User", "siteRole"), 0, "nothing sent");
+
+    let (_, me) = h
+        .idp
+        .get("/Users?filter=userName%20eq%20%22admin%40example.com%22")
+        .await;
+    let me = common::id(&me["Resources"][0]);
+    let (s, refused) = h
+        .idp
+        .call(
+            Method::PATCH,
+            &format!("/Users/{me}"),
+            Some(common::patch(json!([{"op": "replace", "path": "emails", "value": [{"value": "evil@attacker.example", "primary": true}]}]))),
+        )
+        .await;
+    assert_eq!(
+        (s, refused["scimType"].clone()),
+        (StatusCode::BAD_REQUEST, json!("mutability")),
+        "{refused}"
+    );
+    assert_eq!(h.sent("Update User", "email"), 0);
+
+    let allowed = site(|o| {
+        with_kate(o);
+        o.tenant.policy.manage_unprovisioned_admins = true;
+    });
+    let (_, found) = allowed
+        .idp
+        .get("/Users?filter=userName%20eq%20%22kate%40example.com%22")
+        .await;
+    let kate = common::id(&found["Resources"][0]);
+    let (s, demoted) = allowed
+        .idp
+        .call(
+            Method::PATCH,
+            &format!("/Users/{kate}"),
+            Some(common::patch(
+                json!([{"op": "replace", "path": "roles", "value": [{"value": "Viewer"}]}]),
+            )),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{demoted}");
+    assert_eq!(allowed.role("kate@example.com").as_deref(), Some("Viewer"));
+}

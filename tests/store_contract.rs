@@ -22,6 +22,7 @@ fn row(id: &str, name: &str) -> UserRow {
         last_modified: "2026-01-01T00:00:00Z".into(),
         restore_role: Some("Creator".into()),
         deleted: false,
+        provisioned: true,
     }
 }
 

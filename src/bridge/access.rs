@@ -219,6 +219,7 @@ mod tests {
             last_modified: String::new(),
             restore_role: None,
             deleted: false,
+            provisioned: false,
         }
     }
 

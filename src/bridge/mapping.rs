@@ -354,6 +354,7 @@ fn row(
         last_modified: at.to_string(),
         restore_role: None,
         deleted: false,
+        provisioned: previous.is_some_and(|r| r.provisioned),
     }
 }
 

@@ -45,14 +45,15 @@ impl Tenant {
         upd: &UserUpdate,
         op: Operation,
     ) -> BridgeResult<()> {
-        if upd.site_role.is_some() {
-            let me = self.client.session().await?;
-            if let Err(e) = check_own_role(user, upd, &me.user_id) {
-                self.counters
-                    .own_role_refusals
-                    .fetch_add(1, Ordering::Relaxed);
-                return Err(e.into());
-            }
+        // The account tableau-scim signs in with is read-only through SCIM: its own role Tableau
+        // would refuse (403009), and an IdP changing its email or name would change the
+        // account that holds the whole tenant's access.
+        let me = self.client.session().await?;
+        if let Err(e) = check_own_role(user, upd, &me.user_id) {
+            self.counters
+                .own_role_refusals
+                .fetch_add(1, Ordering::Relaxed);
+            return Err(e.into());
         }
         match self.client.update_user(&user.id, upd).await {
             Ok(after) => {

@@ -68,6 +68,9 @@ pub struct Policy {
     pub deployment: Deployment,
     /// What a deactivation does to the user's groups that grant a role at sign-in.
     pub on_sign_in_grants: OnSignInGrants,
+    /// Whether the IdP may demote, deactivate or delete site and server administrators it did
+    /// not provision through SCIM.
+    pub manage_unprovisioned_admins: bool,
 }
 
 impl Default for Policy {
@@ -82,6 +85,7 @@ impl Default for Policy {
             group_minimum_site_role: None,
             deployment: Deployment::Server,
             on_sign_in_grants: OnSignInGrants::Remove,
+            manage_unprovisioned_admins: false,
         }
     }
 }

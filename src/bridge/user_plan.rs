@@ -126,6 +126,42 @@ fn check_rename(current: &User, row: Option<&UserRow>, desired: &Value) -> Resul
     )))
 }
 
+/// Whether the IdP may lower the site role of `current` (demote, deactivate) or delete them:
+/// any user but a site or server administrator it did not provision through SCIM (no row, or
+/// a row from linking a user Tableau had), unless the tenant allows it. A SCIM token is held by
+/// an IdP cloud: one compromised or misconfigured tenant must not be able to lock the site's
+/// own administrators out.
+pub fn check_admin_protection(
+    current: &User,
+    row: Option<&UserRow>,
+    allowed: bool,
+) -> Result<(), ScimError> {
+    let admin = matches!(
+        current.role(),
+        Some(
+            SiteRole::SiteAdministratorCreator
+                | SiteRole::SiteAdministratorExplorer
+                | SiteRole::ServerAdministrator
+        )
+    );
+    if allowed || !admin || row.is_some_and(|r| r.provisioned) {
+        return Ok(());
+    }
+    Err(ScimError::Forbidden(format!(
+        "'{}' is a {} tableau-scim did not provision: it does not demote, deactivate or delete administrators it did not create. Change them in Tableau, or set the tenant's manage_unprovisioned_admins = true",
+        current.name, current.site_role
+    )))
+}
+
+/// Whether `update` lowers a user's site role (a demotion, a deactivation).
+pub fn lowers_role(current: &User, update: &UserUpdate) -> bool {
+    match (update.site_role, current.role()) {
+        (Some(to), Some(from)) => to.privilege() < from.privilege(),
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
 /// Tableau does not let a user change their own site role (REST error 403009, "Licensing
 /// update on self forbidden"): refused before the call when the user is the account
 /// tableau-scim signs in with, naming it, so an IdP demoting or deactivating that account
@@ -135,10 +171,16 @@ pub fn check_own_role(
     update: &UserUpdate,
     signed_in_as: &str,
 ) -> Result<(), ScimError> {
-    if update.site_role.is_none() || current.id != signed_in_as {
+    if update.is_empty() || current.id != signed_in_as {
         return Ok(());
     }
-    Err(own_role_refusal(&current.name))
+    if update.site_role.is_some() {
+        return Err(own_role_refusal(&current.name));
+    }
+    Err(ScimError::Mutability(format!(
+        "'{}' is the account tableau-scim signs in to Tableau with, which is read-only through SCIM: its email and full name are changed in Tableau, by an administrator",
+        current.name
+    )))
 }
 
 /// The 400 of a site-role change of the account tableau-scim signs in with.

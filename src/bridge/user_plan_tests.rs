@@ -414,7 +414,7 @@ fn a_name_changed_in_tableau_behind_our_back_is_written_to_the_row() {
 }
 
 #[test]
-fn the_signed_in_account_cannot_change_its_own_role() {
+fn the_signed_in_account_is_read_only_through_scim() {
     let me = user("SiteAdministratorCreator");
     let demote = UserUpdate {
         site_role: Some(SiteRole::Viewer),
@@ -435,8 +435,13 @@ fn the_signed_in_account_cannot_change_its_own_role() {
         ..UserUpdate::default()
     };
     assert!(
-        check_own_role(&me, &rename_only, "u1").is_ok(),
-        "only the role is refused"
+        matches!(check_own_role(&me, &rename_only, "u1"),
+            Err(ScimError::Mutability(m)) if m.contains("read-only through SCIM")),
+        "its email is not the IdP's to change either"
+    );
+    assert!(
+        check_own_role(&me, &UserUpdate::default(), "u1").is_ok(),
+        "nothing to send"
     );
     assert!(matches!(
         check_own_removal(&me, "u1"),
@@ -706,4 +711,44 @@ fn a_user_created_despite_a_refusal_is_taken_only_when_it_cannot_be_someone_else
         !adopts_after_refusal(&found, false),
         "someone signs in as it, and nothing says it is new: not bound to the IdP"
     );
+}
+
+#[test]
+fn administrators_the_idp_did_not_provision_are_protected_unless_allowed() {
+    let admin = user("SiteAdministratorCreator");
+    let refused = check_admin_protection(&admin, None, false);
+    assert!(
+        matches!(&refused, Err(ScimError::Forbidden(m)) if m.contains("manage_unprovisioned_admins")),
+        "{refused:?}"
+    );
+    let linked = row(json!({}), None);
+    assert!(
+        check_admin_protection(&admin, Some(&linked), false).is_err(),
+        "linked, not provisioned"
+    );
+    let provisioned = UserRow {
+        provisioned: true,
+        ..row(json!({}), None)
+    };
+    assert!(check_admin_protection(&admin, Some(&provisioned), false).is_ok());
+    assert!(
+        check_admin_protection(&admin, None, true).is_ok(),
+        "the tenant allows it"
+    );
+    assert!(
+        check_admin_protection(&user("Explorer"), None, false).is_ok(),
+        "not an administrator"
+    );
+    let demote = UserUpdate {
+        site_role: Some(SiteRole::Viewer),
+        ..UserUpdate::default()
+    };
+    assert!(lowers_role(&admin, &demote));
+    assert!(!lowers_role(
+        &user("Viewer"),
+        &UserUpdate {
+            site_role: Some(SiteRole::Creator),
+            ..UserUpdate::default()
+        }
+    ));
 }

@@ -17,8 +17,9 @@ use super::tableau_writes::gone_from_tableau;
 use super::tenant::Tenant;
 use super::text_checks::check_user_text;
 use super::user_plan::{
-    activity, adopts_after_refusal, check_own_removal, check_update, deprovisioning, mapped_role,
-    plan_create, plan_revive, plan_update, unlicense, Activity, Deprovisioning, UserChange,
+    activity, adopts_after_refusal, check_admin_protection, check_own_removal, check_own_role,
+    check_update, deprovisioning, lowers_role, mapped_role, plan_create, plan_revive, plan_update,
+    unlicense, Activity, Deprovisioning, UserChange,
 };
 use crate::backend::timestamp;
 use crate::scim::change::Change;
@@ -203,7 +204,10 @@ impl Tenant {
         } else {
             idp_name
         };
-        let row = user_row(&user.id, kept, input, None, None, &timestamp());
+        let row = UserRow {
+            provisioned: true,
+            ..user_row(&user.id, kept, input, None, None, &timestamp())
+        };
         let row = self.put_row(row).await?;
         self.learn_identity_store(user);
         self.caches.put_user(user);
@@ -238,6 +242,21 @@ impl Tenant {
             operation: op,
             at: &at,
         })?;
+        if lowers_role(&cur, &plan.update) {
+            // The account tableau-scim signs in with hears why it is read-only first.
+            let me = self.client.session().await?;
+            if let Err(e) = check_own_role(&cur, &plan.update, &me.user_id) {
+                self.counters
+                    .own_role_refusals
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return Err(e.into());
+            }
+            check_admin_protection(
+                &cur,
+                row.as_deref(),
+                self.policy.manage_unprovisioned_admins,
+            )?;
+        }
         let activity = activity(&cur, row.as_deref(), &new);
         // Before any change: a deactivation the policy refuses changes nothing.
         let leave = match activity {
@@ -294,6 +313,11 @@ impl Tenant {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Err(e.into());
         }
+        check_admin_protection(
+            &cur,
+            row.as_deref(),
+            self.policy.manage_unprovisioned_admins,
+        )?;
         let before = cur.role();
         if let Deprovisioning::Remove { map_assets_to } = deprovisioning(&self.policy) {
             match self.client.remove_user(id, map_assets_to.as_deref()).await {

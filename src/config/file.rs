@@ -112,6 +112,7 @@ pub(super) struct TenantSection {
     pub on_license_exhausted: Option<OnLicenseExhausted>,
     pub rejected_user: Option<RejectedUser>,
     pub on_sign_in_grants: Option<OnSignInGrants>,
+    pub manage_unprovisioned_admins: Option<bool>,
     pub map_assets_to: Option<String>,
     pub group_minimum_site_role: Option<String>,
     #[serde(default)]

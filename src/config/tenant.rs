@@ -326,6 +326,9 @@ fn policy(t: &TenantSection, d: Policy, key: &str) -> Result<Policy, ConfigError
         on_license_exhausted: t.on_license_exhausted.unwrap_or(d.on_license_exhausted),
         rejected_user: t.rejected_user.unwrap_or(d.rejected_user),
         on_sign_in_grants: t.on_sign_in_grants.unwrap_or(d.on_sign_in_grants),
+        manage_unprovisioned_admins: t
+            .manage_unprovisioned_admins
+            .unwrap_or(d.manage_unprovisioned_admins),
         map_assets_to: t.map_assets_to.clone().or(d.map_assets_to),
         auth_setting: t.auth_setting.clone().or(d.auth_setting),
         idp_configuration_id: t.idp_configuration_id.clone().or(d.idp_configuration_id),

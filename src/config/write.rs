@@ -130,6 +130,10 @@ fn tenant(c: &TenantConfig, dir: &Path) -> io::Result<Table> {
         OnSignInGrants::Refuse => "refuse",
     };
     t.insert("on_sign_in_grants".into(), grants.into());
+    t.insert(
+        "manage_unprovisioned_admins".into(),
+        p.manage_unprovisioned_admins.into(),
+    );
     for (key, v) in [
         ("map_assets_to", &p.map_assets_to),
         ("auth_setting", &p.auth_setting),

@@ -139,7 +139,7 @@ pub async fn okta_flow(h: &impl Provisioned, user_name: &str, group: &str) -> St
             Some(patch(json!([{"op":"replace","value":{"active":true}}]))),
         )
         .await;
-    assert_eq!(on["active"], true);
+    assert_eq!(on["active"], true, "{on}");
     assert_eq!(
         h.role(user_name).as_deref(),
         Some("Creator"),

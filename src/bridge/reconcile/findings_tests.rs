@@ -20,6 +20,7 @@ fn row(id: &str, attributes: serde_json::Value) -> UserRow {
         last_modified: "2026-01-01T00:00:00Z".into(),
         restore_role: None,
         deleted: false,
+        provisioned: false,
     }
 }
 

@@ -81,6 +81,10 @@ pub struct UserRow {
     /// A tombstone: deleted through SCIM but still in Tableau (content owner, or the
     /// `unlicense` policy), hidden from SCIM until the IdP creates the same userName again.
     pub deleted: bool,
+    /// Created through SCIM (a POST made or took the user), as opposed to a user Tableau had
+    /// that the IdP linked by writing it: administrators not provisioned so are protected
+    /// (`manage_unprovisioned_admins`). Rows written before the store kept it read `false`.
+    pub provisioned: bool,
 }
 
 /// What the store keeps for a group.

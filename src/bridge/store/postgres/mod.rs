@@ -31,6 +31,7 @@ fn user_of(r: &Row) -> Result<UserRow, StoreError> {
         last_modified: r.get(5),
         restore_role: r.get(6),
         deleted: r.get(7),
+        provisioned: r.get(8),
     })
 }
 
@@ -45,7 +46,7 @@ fn group_of(r: &Row) -> GroupRow {
 }
 
 const USER_COLUMNS: &str =
-    "id, user_name, external_id, attributes, created, last_modified, restore_role, deleted";
+    "id, user_name, external_id, attributes, created, last_modified, restore_role, deleted, provisioned";
 const GROUP_COLUMNS: &str = "id, display_name, external_id, created, last_modified";
 
 #[async_trait]
@@ -130,10 +131,10 @@ impl Store for PgStore {
     async fn put_user(&self, tenant: &str, row: UserRow) -> Result<(), StoreError> {
         let c = self.pool.get().await?;
         c.execute(
-            &c.prepare_cached("INSERT INTO users (tenant, id, user_name, external_id, attributes, created, last_modified, restore_role, deleted)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            &c.prepare_cached("INSERT INTO users (tenant, id, user_name, external_id, attributes, created, last_modified, restore_role, deleted, provisioned)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              ON CONFLICT (tenant, id) DO UPDATE SET user_name = $3, external_id = $4, attributes = $5,
-               created = $6, last_modified = $7, restore_role = $8, deleted = $9").await?,
+               created = $6, last_modified = $7, restore_role = $8, deleted = $9, provisioned = $10").await?,
             &[
                 &tenant,
                 &row.id,
@@ -144,6 +145,7 @@ impl Store for PgStore {
                 &row.last_modified,
                 &row.restore_role,
                 &row.deleted,
+                &row.provisioned,
             ],
         )
         .await?;

@@ -90,9 +90,11 @@ const MIGRATIONS: &[&str] = &[
         user_id TEXT NOT NULL,
         signed_in_at TIMESTAMPTZ NOT NULL
      );",
-    // 3: users by the userName the IdP wrote, and the tombstones (SQLite's migration 3).
+    // 3: users by the userName the IdP wrote, the tombstones, and `provisioned` (SQLite's
+    // migration 3).
     "CREATE INDEX users_user_name ON users (tenant, lower(user_name));
-     CREATE INDEX users_deleted ON users (tenant) WHERE deleted;",
+     CREATE INDEX users_deleted ON users (tenant) WHERE deleted;
+     ALTER TABLE users ADD COLUMN provisioned BOOLEAN NOT NULL DEFAULT FALSE;",
 ];
 
 /// The schema version this build writes.

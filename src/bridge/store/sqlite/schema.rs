@@ -65,10 +65,11 @@ const MIGRATIONS: &[&str] = &[
         report TEXT NOT NULL
      );",
     // 3: users by the userName the IdP wrote (on an Active Directory server Tableau stores the
-    // directory's account name, the IdP its UPN: bridge::directory), and the tombstones a
-    // listing leaves out.
+    // directory's account name, the IdP its UPN: bridge::directory), the tombstones a
+    // listing leaves out, and whether a user was created through SCIM (`provisioned`).
     "CREATE INDEX users_user_name ON users (tenant, lower(user_name));
-     CREATE INDEX users_deleted ON users (tenant) WHERE deleted = 1;",
+     CREATE INDEX users_deleted ON users (tenant) WHERE deleted = 1;
+     ALTER TABLE users ADD COLUMN provisioned INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this build writes.

@@ -6,7 +6,7 @@ use super::super::{StoreError, UserRow};
 use super::{execute, in_savepoint};
 
 const COLUMNS: &str =
-    "id, user_name, external_id, attributes, created, last_modified, restore_role, deleted";
+    "id, user_name, external_id, attributes, created, last_modified, restore_role, deleted, provisioned";
 
 type RowResult = Result<UserRow, serde_json::Error>;
 
@@ -19,6 +19,7 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RowResult> {
     let last_modified: String = r.get(5)?;
     let restore_role: Option<String> = r.get(6)?;
     let deleted: bool = r.get(7)?;
+    let provisioned: bool = r.get(8)?;
     Ok(serde_json::from_str(&attributes).map(|attributes| UserRow {
         id,
         user_name,
@@ -28,6 +29,7 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RowResult> {
         last_modified,
         restore_role,
         deleted,
+        provisioned,
     }))
 }
 
@@ -122,10 +124,10 @@ pub(super) fn ids_by_user_name(
 pub(super) fn write_user(c: &Connection, tenant: &str, row: &UserRow) -> Result<(), StoreError> {
     execute(
         c,
-        "INSERT INTO users (tenant, id, user_name, external_id, attributes, created, last_modified, restore_role, deleted)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+        "INSERT INTO users (tenant, id, user_name, external_id, attributes, created, last_modified, restore_role, deleted, provisioned)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (tenant, id) DO UPDATE SET user_name = ?3, external_id = ?4, attributes = ?5,
-           created = ?6, last_modified = ?7, restore_role = ?8, deleted = ?9",
+           created = ?6, last_modified = ?7, restore_role = ?8, deleted = ?9, provisioned = ?10",
         params![
             tenant,
             row.id,
@@ -135,7 +137,8 @@ pub(super) fn write_user(c: &Connection, tenant: &str, row: &UserRow) -> Result<
             row.created,
             row.last_modified,
             row.restore_role,
-            row.deleted
+            row.deleted,
+            row.provisioned,
         ],
     )
 }
