@@ -119,10 +119,19 @@ impl Pager {
     }
 }
 
-/// One CSV field: quoted when it must be, and a leading `=`, `+`, `-` or `@` defused (a
-/// spreadsheet would run it as a formula: CSV injection).
+/// Whether a spreadsheet would read `value` as a formula: after any leading spaces, a `=`,
+/// `+`, `-`, `@`, TAB or CR (OWASP, "CSV Injection": the characters that start a formula, and
+/// TAB and CR, which some spreadsheets skip before looking).
+fn formula_like(value: &str) -> bool {
+    value
+        .trim_start_matches(' ')
+        .starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// One CSV field: quoted when it must be, and a formula defused with a leading `'` (CSV
+/// injection, [`formula_like`]).
 fn field(out: &mut String, value: &str) {
-    let defused = if value.starts_with(['=', '+', '-', '@']) {
+    let defused = if formula_like(value) {
         format!("'{value}")
     } else {
         value.to_string()
@@ -333,6 +342,20 @@ mod tests {
             access_csv(&found).contains("'=cmd@x.com"),
             "a formula is defused"
         );
+        for (value, defused) in [
+            ("  =1+1", true),
+            ("\t=cmd", true),
+            ("\r=cmd", true),
+            (" -2", true),
+            ("@SUM(A1)", true),
+            ("ann@example.com", false),
+            ("Ann - Lee", false),
+        ] {
+            assert_eq!(formula_like(value), defused, "{value:?}");
+            let mut out = String::new();
+            field(&mut out, value);
+            assert_eq!(out.trim_start_matches('"').starts_with('\''), defused, "{value:?}: {out}");
+        }
         let paged = AccessQuery {
             page: 3,
             ..AccessQuery::default()
