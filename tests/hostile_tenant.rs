@@ -239,3 +239,39 @@ async fn administrators_the_idp_did_not_provision_are_left_alone() {
     assert_eq!(s, StatusCode::OK, "{demoted}");
     assert_eq!(allowed.role("kate@example.com").as_deref(), Some("Viewer"));
 }
+
+/// When Tableau is unreachable the IdP hears 503 and what happened, not Tableau's internal
+/// address or the site's id; the cause goes to the log under the request id the answer carries.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_outage_is_said_without_internal_addresses_and_logged_with_the_request_id() {
+    let _ = common::captured_logs();
+    let h = site(|o| {
+        o.tenant.retry = tableau_scim::tableau::retry::RetryPolicy {
+            max_attempts: 2,
+            ..fast_retry()
+        };
+    });
+    let address = h.stack.emulator.addr.to_string();
+    let site_id = h.stack.emulator.site_id.clone();
+    h.stack.tenant().caches.names.forget_listing();
+    h.stack.emulator.handle.stop(false).await;
+    let r = h
+        .idp
+        .read("/Users?filter=userName%20eq%20%22new%40example.com%22")
+        .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    let detail = r.body["detail"].as_str().unwrap_or_default().to_string();
+    assert!(
+        !detail.contains(&address) && !detail.contains(&site_id),
+        "{detail}"
+    );
+    let request_id = r.header("x-request-id").to_string();
+    assert!(!request_id.is_empty());
+    let log = common::captured_text();
+    assert!(
+        log.lines().any(|l| l.contains(&request_id)
+            && l.contains("the request failed")
+            && l.contains(&address)),
+        "the cause is logged with the request id"
+    );
+}

@@ -41,18 +41,28 @@ pub enum BridgeError {
 /// | 401xxx after a fresh sign-in (a connected-app scope), 403xxx | 403, naming what is missing |
 /// | 429 or 5xx past the retries, an unknown outcome | 503 |
 /// | sign-in refused, 405, an answer we cannot read | 502 |
+///
+/// A 5xx says what happened, not where: the cause of an outage names Tableau's address and the
+/// site's id, which are the operator's to see, not the IdP's. It is logged with the request's
+/// id (`X-Request-Id` of the answer) by [`log_fault`].
 fn tableau_to_scim(e: &TableauError, prefix: &str) -> ScimError {
     match e {
-        TableauError::Throttled | TableauError::Unavailable { .. } | TableauError::Uncertain(_) => {
-            ScimError::Unavailable(format!("{prefix}Tableau is unavailable right now ({e}); retry later"))
-        }
+        TableauError::Throttled => ScimError::Unavailable(format!(
+            "{prefix}Tableau is throttling tableau-scim's calls; retry later"
+        )),
+        TableauError::Unavailable { attempts, .. } => ScimError::Unavailable(format!(
+            "{prefix}Tableau is unavailable right now ({attempts} attempts; the cause is in tableau-scim's log under this answer's X-Request-Id); retry later"
+        )),
+        TableauError::Uncertain(_) => ScimError::Unavailable(format!(
+            "{prefix}Tableau did not say whether it applied the change (the cause is in tableau-scim's log under this answer's X-Request-Id); retry later"
+        )),
         TableauError::SignIn(_) => ScimError::BadGateway(format!(
-            "{prefix}tableau-scim could not sign in to Tableau; check the tenant's credentials ({e})"
+            "{prefix}tableau-scim could not sign in to Tableau; check the tenant's credentials (the cause is in tableau-scim's log under this answer's X-Request-Id)"
         )),
         TableauError::Api { status, .. } => api_refusal(*status, e, prefix),
-        TableauError::Protocol(_) => {
-            ScimError::BadGateway(format!("{prefix}Tableau answered something unexpected: {e}"))
-        }
+        TableauError::Protocol(_) => ScimError::BadGateway(format!(
+            "{prefix}Tableau answered something tableau-scim cannot read (in tableau-scim's log under this answer's X-Request-Id)"
+        )),
         TableauError::Refused(m) | TableauError::Config(m) => ScimError::Internal(format!("{prefix}{m}")),
     }
 }
@@ -70,6 +80,21 @@ fn api_refusal(status: u16, e: &TableauError, prefix: &str) -> ScimError {
             "{prefix}Tableau does not let tableau-scim's account do this; give that account the right or change the request: {e}"
         )),
         _ => ScimError::BadGateway(format!("{prefix}Tableau refused the request: {e}")),
+    }
+}
+
+/// Log a failure whose SCIM answer leaves its cause out (an outage, a sign-in, an answer we
+/// cannot read, a store fault), inside the request's span: with its request id.
+pub fn log_fault(tenant: &str, e: &BridgeError) {
+    let fault = match e {
+        BridgeError::Tableau(t) | BridgeError::Partial { error: t, .. } => {
+            !matches!(t, TableauError::Api { .. })
+        }
+        BridgeError::Store(_) => true,
+        BridgeError::Scim(_) => false,
+    };
+    if fault {
+        tracing::warn!(tenant.id = %tenant, error = %e, "the request failed");
     }
 }
 
@@ -143,6 +168,26 @@ mod tests {
                     "Tableau's words reach the IdP: {s}"
                 );
             }
+        }
+        let outage = TableauError::Unavailable {
+            attempts: 6,
+            last: "error sending request for url (http://10.1.2.3:8000/api/3.24/sites/6b7179ba-b82b-4f0f-91ed-812074ac5da6/users)".into(),
+        };
+        for e in [
+            outage.clone(),
+            TableauError::Uncertain(format!("{outage}")),
+            TableauError::SignIn("401001 at https://10.1.2.3".into()),
+            TableauError::Protocol("<html> from http://10.1.2.3".into()),
+        ] {
+            let d = ScimError::from(BridgeError::Tableau(e)).detail();
+            assert!(
+                !d.contains("10.1.2.3") && !d.contains("6b7179ba"),
+                "no internal address or id: {d}"
+            );
+            assert!(
+                d.contains("X-Request-Id") || d.contains("throttling"),
+                "{d}"
+            );
         }
         let partial = BridgeError::Partial {
             done: "user u was created".into(),

@@ -98,7 +98,10 @@ async fn op<T>(
     // The request's one log line (http::observe) carries the operation and its calls.
     crate::backend::trace::record(name, calls);
     tracing::debug!(tenant.id = %tenant.id, scim.op = name, tableau.calls = calls, ok = out.is_ok(), "scim operation");
-    out.map_err(ScimError::from)
+    out.map_err(|e| {
+        error::log_fault(&tenant.id, &e);
+        ScimError::from(e)
+    })
 }
 
 #[async_trait]

@@ -354,7 +354,11 @@ mod tests {
             assert_eq!(formula_like(value), defused, "{value:?}");
             let mut out = String::new();
             field(&mut out, value);
-            assert_eq!(out.trim_start_matches('"').starts_with('\''), defused, "{value:?}: {out}");
+            assert_eq!(
+                out.trim_start_matches('"').starts_with('\''),
+                defused,
+                "{value:?}: {out}"
+            );
         }
         let paged = AccessQuery {
             page: 3,
