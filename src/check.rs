@@ -209,7 +209,7 @@ async fn check_sign_in(client: &TableauClient, t: &TenantConfig, report: &mut Te
 
 /// The `check-config` command: exit non-zero on any problem.
 pub async fn run(path: &Path) -> ExitCode {
-    let config = match config::load(path, &config::ProcessEnv) {
+    let (config, warnings) = match config::load_with_warnings(path, &config::ProcessEnv) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("tableau-scim check-config: {e}");
@@ -222,6 +222,9 @@ pub async fn run(path: &Path) -> ExitCode {
         config.tenants.len(),
         config.server.listen
     );
+    for w in &warnings {
+        println!("  warn {w}");
+    }
     let mut all_ok = true;
     if let Some(url) = &config.server.store_url {
         let known = crate::bridge::store::PgStore::schema_version();

@@ -207,7 +207,7 @@ pub async fn shutdown_signal() {
 
 /// The `serve` command: load the configuration, start, serve until SIGTERM or Ctrl-C.
 pub async fn run(path: &Path, format: LogFormat) -> ExitCode {
-    let config = match config::load(path, &config::ProcessEnv) {
+    let (config, warnings) = match config::load_with_warnings(path, &config::ProcessEnv) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("tableau-scim serve: {e}");
@@ -220,6 +220,9 @@ pub async fn run(path: &Path, format: LogFormat) -> ExitCode {
     } else {
         format
     });
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
     let serving = match open_configured_store(&config)
         .await
         .and_then(|store| start_with_store(&config, store))

@@ -20,6 +20,42 @@ pub(super) struct FileConfig {
     pub tenants: Vec<TenantSection>,
 }
 
+impl FileConfig {
+    /// Every file the configuration reads a secret from, with the key naming it.
+    pub fn secret_files(&self) -> Vec<(String, PathBuf)> {
+        let s = &self.server;
+        let mut out: Vec<(String, PathBuf)> = [
+            ("server.tls_key", &s.tls_key),
+            ("server.metrics_tokens_file", &s.metrics_tokens_file),
+            ("server.admin_tokens_file", &s.admin_tokens_file),
+            ("server.store_password_file", &s.store_password_file),
+        ]
+        .into_iter()
+        .filter_map(|(k, p)| p.clone().map(|p| (k.to_string(), p)))
+        .collect();
+        for (i, t) in self.tenants.iter().enumerate() {
+            let key = |k: &str| format!("tenants[{i}] ({}).{k}", t.id);
+            for (k, p) in [
+                ("pat_secret_file", &t.pat_secret_file),
+                ("tokens_file", &t.tokens_file),
+                ("admin_tokens_file", &t.admin_tokens_file),
+            ] {
+                if let Some(p) = p {
+                    out.push((key(k), p.clone()));
+                }
+            }
+            if let Some(p) = t
+                .connected_app
+                .as_ref()
+                .and_then(|c| c.secret_value_file.clone())
+            {
+                out.push((key("connected_app.secret_value_file"), p));
+            }
+        }
+        out
+    }
+}
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ServerSection {
@@ -91,6 +127,7 @@ pub(super) struct ReconcileSection {
 pub(super) struct TenantSection {
     pub id: String,
     pub tableau_url: String,
+    pub allow_http: Option<bool>,
     pub site: String,
     pub deployment: Deployment,
     pub api_version: Option<String>,

@@ -60,9 +60,31 @@ impl Env for BTreeMap<String, String> {
 
 /// Load and check a configuration file.
 pub fn load(path: &Path, env: &dyn Env) -> Result<Config, ConfigError> {
+    load_with_warnings(path, env).map(|(c, _)| c)
+}
+
+/// [`load`], and what is worth a warning: secret files that users other than the owner can
+/// read (each holds a credential of a Tableau site, a bearer token or a TLS key).
+pub fn load_with_warnings(
+    path: &Path,
+    env: &dyn Env,
+) -> Result<(Config, Vec<String>), ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
-    parse(&text, env).map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))
+    let config =
+        parse(&text, env).map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))?;
+    let mut warnings = Vec::new();
+    if let Ok(file) = toml::from_str::<file::FileConfig>(&text) {
+        for (key, p) in file.secret_files() {
+            if secrets::readable_by_others(&p) {
+                warnings.push(format!(
+                    "{key}: {} can be read by users other than its owner; chmod 600 it",
+                    p.display()
+                ));
+            }
+        }
+    }
+    Ok((config, warnings))
 }
 
 /// Parse and check configuration text: each section, then what spans tenants (an id or a
@@ -123,6 +145,35 @@ mod tests {
 
     fn hash(t: &str) -> String {
         TokenDigest::of(t).to_hex()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn secret_files_others_can_read_are_warned_about() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("a directory");
+        let secret = dir.path().join("pat");
+        std::fs::write(&secret, "s3cret").expect("write");
+        let config = dir.path().join("config.toml");
+        let text = format!(
+            "[[tenants]]\nid = \"acme\"\ntableau_url = \"https://t.example\"\nsite = \"acme\"\ndeployment = \"server\"\npat_name = \"p\"\npat_secret_file = \"{}\"\ntoken_hashes = [\"{}\"]\n",
+            secret.display(),
+            hash("scim-token-of-acme")
+        );
+        std::fs::write(&config, text).expect("write");
+        let env = BTreeMap::new();
+        for (mode, warned) in [(0o644, true), (0o600, false)] {
+            std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(mode))
+                .expect("chmod");
+            let (_, warnings) = load_with_warnings(&config, &env).expect("valid");
+            assert_eq!(
+                warnings
+                    .iter()
+                    .any(|w| w.contains("pat_secret_file") && w.contains("chmod 600")),
+                warned,
+                "{mode:o}: {warnings:?}"
+            );
+        }
     }
 
     #[test]

@@ -31,6 +31,21 @@ pub(super) fn read_secret_file(path: &Path, key: &str) -> Result<String, ConfigE
     }
 }
 
+/// Whether users other than the owner can read the file at `path` (its mode gives the group
+/// or others any access). Unix only; elsewhere nothing is said.
+pub(super) fn readable_by_others(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
 /// A secret from (in order) the environment, a file, or the config value itself.
 pub(super) fn secret(
     env: &dyn Env,

@@ -108,11 +108,8 @@ pub(super) fn tenant_config(
         ));
     }
     let key = format!("tenants[{i}] ({})", t.id);
-    if !(t.tableau_url.starts_with("https://") || t.tableau_url.starts_with("http://")) {
-        return err(format!(
-            "{key}.tableau_url: '{}' must start with https:// (or http:// for a local emulator)",
-            t.tableau_url
-        ));
+    if let Some(problem) = tableau_url_problem(&t.tableau_url, t.allow_http.unwrap_or(false)) {
+        return err(format!("{key}.tableau_url: '{}' {problem}", t.tableau_url));
     }
     if let Some(v) = &t.api_version {
         if ApiVersion::parse(v).is_none_or(|v| v < ApiVersion::MINIMUM) {
@@ -198,6 +195,33 @@ pub fn sign_in_problem(
             "auth_setting: Tableau Cloud refuses ServerDefault (400003); use TableauIDWithMFA, SAML or OpenID, or idp_configuration_id".into(),
         ),
         _ => None,
+    }
+}
+
+/// Why a Tableau URL cannot be used, if it cannot: HTTPS is required (a PAT secret and a
+/// session token travel in every request), except to a loopback address (a local emulator) or
+/// where the tenant says `allow_http = true` (a Tableau Server reached through a tunnel the
+/// operator trusts).
+pub fn tableau_url_problem(url: &str, allow_http: bool) -> Option<String> {
+    let parsed = match reqwest::Url::parse(url) {
+        Ok(u) => u,
+        Err(e) => return Some(format!("is not a URL ({e})")),
+    };
+    match parsed.scheme() {
+        "https" => None,
+        "http" => {
+            let host = parsed.host_str().unwrap_or("");
+            let loopback = host == "localhost"
+                || host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            (!loopback && !allow_http).then(|| {
+                "must start with https:// (http:// only for a loopback address, or with allow_http = true): credentials travel in every request".to_string()
+            })
+        }
+        _ => Some("must start with https://".into()),
     }
 }
 
@@ -545,6 +569,29 @@ mod tests {
             ),
             "{refused:?}"
         );
+    }
+
+    #[test]
+    fn tableau_is_reached_over_https_unless_local_or_allowed() {
+        assert_eq!(
+            tableau_url_problem("https://prod-useast-b.online.tableau.com", false),
+            None
+        );
+        for local in [
+            "http://127.0.0.1:8090",
+            "http://localhost:8090",
+            "http://[::1]:8090",
+        ] {
+            assert_eq!(tableau_url_problem(local, false), None, "{local}");
+        }
+        assert!(tableau_url_problem("http://tableau.corp.example", false)
+            .is_some_and(|m| m.contains("https://") && m.contains("allow_http")));
+        assert_eq!(
+            tableau_url_problem("http://tableau.corp.example", true),
+            None
+        );
+        assert!(tableau_url_problem("ftp://x", true).is_some());
+        assert!(tableau_url_problem("not a url", true).is_some());
     }
 
     #[test]

@@ -27,7 +27,40 @@ pub(super) fn next_hop(from: &str, location: &str) -> Result<Url, String> {
             "Tableau redirected from HTTPS to '{next}'; refusing to send credentials without TLS"
         ));
     }
+    let (from_host, to_host) = (base.host_str().unwrap_or(""), next.host_str().unwrap_or(""));
+    if !same_tableau(from_host, to_host) {
+        return Err(format!(
+            "Tableau redirected from {from_host} to {to_host}, outside the configured Tableau's domain; refusing to send credentials there"
+        ));
+    }
     Ok(next)
+}
+
+/// Whether a redirect from `from` to `to` stays with the configured Tableau: the same host, a
+/// host of its domain (the configured host without its first label: a Tableau Cloud sign-in at
+/// `online.tableau.com` goes to `prod-useast-b.online.tableau.com`, one at a pod to another
+/// pod), or loopback to loopback (a local emulator). A redirect elsewhere would hand the
+/// credentials of a site administrator to whoever answers there.
+fn same_tableau(from: &str, to: &str) -> bool {
+    let (from, to) = (from.to_ascii_lowercase(), to.to_ascii_lowercase());
+    if from == to || (is_loopback(&from) && is_loopback(&to)) {
+        return true;
+    }
+    let labels: Vec<&str> = from.split('.').collect();
+    if labels.len() < 3 {
+        return to.ends_with(&format!(".{from}"));
+    }
+    let domain = labels[1..].join(".");
+    to == domain || to.ends_with(&format!(".{domain}"))
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The server address of an API URL: everything before `/api/` (a server may sit under a
@@ -70,5 +103,31 @@ mod tests {
             "https://t.example.com/tableau"
         );
         assert!(is_redirect(301) && is_redirect(308) && !is_redirect(304) && !is_redirect(200));
+        let pod = "https://prod-useast-b.online.tableau.com/api/3.27/auth/signin";
+        assert!(
+            next_hop(
+                pod,
+                "https://prod-uswest-a.online.tableau.com/api/3.27/auth/signin"
+            )
+            .is_ok(),
+            "pod to pod"
+        );
+        for elsewhere in [
+            "https://evil.example/api/3.27/auth/signin",
+            "https://online.tableau.com.evil.example/x",
+            "https://tableau.com.evil.example/x",
+        ] {
+            assert!(next_hop(from, elsewhere).is_err(), "{elsewhere}");
+            assert!(next_hop(pod, elsewhere).is_err(), "{elsewhere}");
+        }
+        assert!(next_hop(
+            "https://tableau.corp.example/api/3.24/x",
+            "https://tableau2.corp.example/api/3.24/x"
+        )
+        .is_ok());
+        assert!(
+            next_hop("http://127.0.0.1:1/x", "http://10.0.0.5:1/x").is_err(),
+            "loopback stays local"
+        );
     }
 }

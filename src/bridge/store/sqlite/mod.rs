@@ -43,6 +43,7 @@ impl std::fmt::Debug for SqliteStore {
 impl SqliteStore {
     /// Open (creating it on first start) the store at `path`, and migrate it.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        keep_private(path);
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -60,6 +61,35 @@ impl SqliteStore {
     {
         self.writer.write(Box::new(f)).await
     }
+}
+
+/// The store holds every user's attributes and the audit trail: its file is its owner's only
+/// (0600; SQLite gives its `-wal` and `-shm` files the database's mode), created so before
+/// SQLite opens it, and its directory 0700 when the directory is ours to change. A mode that
+/// cannot be set (a volume owned by another user) is left as it is, with a warning.
+fn keep_private(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Err(e) = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)) {
+                tracing::warn!(dir = %dir.display(), error = %e, "the store's directory is not private (0700)");
+            }
+        }
+        let created = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path);
+        let tightened = created
+            .and_then(|_| std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)));
+        if let Err(e) = tightened {
+            tracing::warn!(file = %path.display(), error = %e, "the store's file is not private (0600)");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 /// Run one statement, prepared once per connection: a write does not parse its SQL again.

@@ -371,3 +371,26 @@ async fn audit_entries_are_filtered_paged_newest_first_and_pruned_by_age() {
     assert_eq!(left.len(), 2);
     assert_eq!(s.audit_trail("other").await.map(|t| t.len()).ok(), Some(1));
 }
+
+#[cfg(unix)]
+#[test]
+fn the_store_is_its_owners_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("a directory");
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("mkdir");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = data.join("tableau-scim.db");
+    let _store = SqliteStore::open(&path).expect("opens");
+    let mode = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0)
+    };
+    assert_eq!(mode(&path), 0o600, "the database");
+    assert_eq!(mode(&data), 0o700, "its directory");
+    let wal = data.join("tableau-scim.db-wal");
+    if wal.exists() {
+        assert_eq!(mode(&wal) & 0o077, 0, "the WAL takes the database's mode");
+    }
+}
