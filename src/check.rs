@@ -226,6 +226,10 @@ pub async fn run(path: &Path) -> ExitCode {
         println!("  warn {w}");
     }
     let mut all_ok = true;
+    if let Some(problem) = config::serve_problem(&config.server) {
+        all_ok = false;
+        println!("server: PROBLEM: {problem}");
+    }
     if let Some(url) = &config.server.store_url {
         let known = crate::bridge::store::PgStore::schema_version();
         match crate::bridge::store::PgStore::schema_version_at(

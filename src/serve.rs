@@ -126,7 +126,7 @@ pub fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Servin
     let console = Console::new(
         console,
         TokenSet::new(config.server.admin_tokens.clone()),
-        config.server.tls.is_some(),
+        config.server.http.https,
     );
     let mut app = AppState::new(entries, settings);
     app.extra_routes = Some(Arc::new(console).routes());
@@ -214,6 +214,10 @@ pub async fn run(path: &Path, format: LogFormat) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(problem) = config::serve_problem(&config.server) {
+        eprintln!("tableau-scim serve: {}: {problem}", path.display());
+        return ExitCode::FAILURE;
+    }
     // The file's log format applies unless the command line or environment chose one.
     logging::init(if format == LogFormat::Text {
         config.server.log_format

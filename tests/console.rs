@@ -27,6 +27,11 @@ struct Deployment {
 }
 
 fn deployment() -> Deployment {
+    deployment_with("")
+}
+
+/// A deployment whose `[server]` table also has `extra_server`.
+fn deployment_with(extra_server: &str) -> Deployment {
     let dir = common::tempdir();
     let a = emulator::start(
         "127.0.0.1:0",
@@ -47,6 +52,7 @@ fn deployment() -> Deployment {
 listen = "127.0.0.1:0"
 data_dir = "{data}"
 admin_token_hashes = ["{all}"]
+{extra_server}
 [[tenants]]
 id = "a"
 tableau_url = "{a}"
@@ -95,6 +101,7 @@ struct Browser {
 
 struct Page {
     status: StatusCode,
+    headers: header::HeaderMap,
     location: String,
     content_type: String,
     body: String,
@@ -150,6 +157,7 @@ impl Browser {
             (header_of(header::LOCATION), header_of(header::CONTENT_TYPE));
         Page {
             status: resp.status(),
+            headers: resp.headers().clone(),
             location,
             content_type,
             body: resp.text().await.unwrap_or_default(),
@@ -240,16 +248,17 @@ async fn the_console_opens_only_with_an_admin_token_and_only_its_tenants() {
         !home.body.contains("/admin/tenants/b/"),
         "tenant a's admin sees only tenant a"
     );
+    // Another tenant is not found, as one that does not exist: the same answer for both, so
+    // which ids exist stays unknown.
+    let other = b.get("/admin/tenants/b/access").await;
+    let none = b.get("/admin/tenants/zz/access").await;
     assert_eq!(
-        b.get("/admin/tenants/b/access").await.status,
-        StatusCode::FORBIDDEN
+        (other.status, none.status),
+        (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND)
     );
+    assert_eq!(other.body, none.body);
     assert_eq!(
         b.get("/admin/tenants/b/audit.csv").await.status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        b.get("/admin/tenants/zz/access").await.status,
         StatusCode::NOT_FOUND
     );
     // A POST without the session's CSRF token is refused, with a form or without one.
@@ -485,4 +494,89 @@ async fn report_prints_the_access_list_and_the_trail_for_scripts() {
         2,
         "refused, not ignored"
     );
+}
+
+/// Sessions are bounded per admin token: one tenant's admin signing in again and again ends
+/// only their own oldest sessions, never another admin's (the bound was global: 1,024 sign-ins
+/// signed everyone out).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenant_admin_signing_in_again_and_again_signs_no_other_admin_out() {
+    let d = deployment();
+    let mut operator = Browser::new(&d);
+    operator.sign_in(ADMIN_ALL).await;
+    let mut first = Browser::new(&d);
+    first.sign_in(ADMIN_A).await;
+    assert_eq!(first.get("/admin").await.status, StatusCode::OK);
+    let per_token = tableau_scim::console::SESSIONS_PER_TOKEN;
+    let mut last = Browser::new(&d);
+    for _ in 0..per_token {
+        last = Browser::new(&d);
+        last.sign_in(ADMIN_A).await;
+    }
+    assert_eq!(
+        first.get("/admin").await.status,
+        StatusCode::SEE_OTHER,
+        "past {per_token} sessions, the tenant admin's own oldest ended"
+    );
+    assert_eq!(last.get("/admin").await.status, StatusCode::OK);
+    assert_eq!(
+        operator.get("/admin/tenants/b/access").await.status,
+        StatusCode::OK,
+        "the other admin is still signed in"
+    );
+}
+
+/// Behind a TLS-terminating proxy (`public_url` https, plain HTTP here), the console's cookies
+/// are `Secure` and every answer carries HSTS; without https, neither.
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_an_https_proxy_cookies_are_secure_and_hsts_is_sent() {
+    let d = deployment_with("public_url = \"https://scim.example.com\"");
+    let mut b = Browser::new(&d);
+    let form = b.get("/admin/login").await;
+    let signed = b.sign_in(ADMIN_A).await;
+    for page in [&form, &signed] {
+        let cookies: Vec<&str> = page
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        assert!(!cookies.is_empty());
+        assert!(
+            cookies.iter().all(|c| c.contains("; Secure")),
+            "{cookies:?}"
+        );
+        assert_eq!(
+            page.headers
+                .get(header::STRICT_TRANSPORT_SECURITY)
+                .and_then(|v| v.to_str().ok()),
+            Some("max-age=31536000")
+        );
+    }
+    let r = Client::new()
+        .get(format!(
+            "http://{}/scim/v2/ServiceProviderConfig",
+            d.serving.server.addr
+        ))
+        .bearer_auth(SCIM_A)
+        .send()
+        .await
+        .expect("an answer");
+    assert!(r.headers().contains_key(header::STRICT_TRANSPORT_SECURITY));
+    let body: serde_json::Value = r.json().await.unwrap_or_default();
+    assert_eq!(
+        body["meta"]["location"],
+        "https://scim.example.com/scim/v2/ServiceProviderConfig"
+    );
+
+    let plain = deployment();
+    let mut b = Browser::new(&plain);
+    let form = b.get("/admin/login").await;
+    assert!(!form.headers.contains_key(header::STRICT_TRANSPORT_SECURITY));
+    assert!(form
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .all(|c| !c.contains("Secure")));
 }

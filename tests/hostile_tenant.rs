@@ -275,3 +275,49 @@ async fn an_outage_is_said_without_internal_addresses_and_logged_with_the_reques
         "the cause is logged with the request id"
     );
 }
+
+/// A client's `Host` header is never written into `Location` or `meta.location`: without
+/// `public_url` the address the connection reached is (the demo, the tests), and `serve`
+/// refuses to start without `public_url`, naming it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_host_header_is_never_echoed_and_serve_needs_public_url() {
+    let h = site(|_| {});
+    let origin = format!("http://{}", h.stack.serving.server.addr);
+    let r = h
+        .idp
+        .with_header("Host", "evil.example")
+        .request(
+            Method::POST,
+            "/Users",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "host@example.com"
+            })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let location = r.header("location").to_string();
+    let meta = r.body["meta"]["location"].as_str().unwrap_or_default();
+    for l in [location.as_str(), meta] {
+        assert!(l.starts_with(&format!("{origin}/scim/v2/Users/")), "{l}");
+        assert!(!l.contains("evil"), "{l}");
+    }
+
+    let dir = common::tempdir();
+    let config = dir.path().join("config.toml");
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n[[tenants]]\nid = \"acme\"\ntableau_url = \"{}\"\nsite = \"acme\"\ndeployment = \"server\"\npat_name = \"pat\"\npat_secret = \"pat-secret\"\ntoken_hashes = [\"{}\"]\n",
+        dir.path().display(),
+        h.stack.emulator.url(),
+        tableau_scim::http::TokenDigest::of("a-token-for-this-test-only").to_hex()
+    );
+    std::fs::write(&config, text).expect("the configuration is written");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tableau-scim"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .expect("serve runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("server.public_url is required"), "{stderr}");
+}

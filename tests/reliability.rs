@@ -212,7 +212,7 @@ async fn a_killed_server_restarts_on_its_store_and_loses_nothing() {
     wait_until_up(&idp, &format!("{emulator}/_emulator/stats")).await;
     let config = dir.path().join("config.toml");
     let toml = format!(
-        "[server]\nlisten = \"127.0.0.1:{scim_port}\"\ndata_dir = \"{}\"\n\n[[tenants]]\nid = \"acme\"\ntableau_url = \"{emulator}\"\nsite = \"acme\"\ndeployment = \"server\"\npat_name = \"scim\"\n[tenants.retry]\nmax_total_secs = 5\n",
+        "[server]\nlisten = \"127.0.0.1:{scim_port}\"\npublic_url = \"http://127.0.0.1:{scim_port}\"\ndata_dir = \"{}\"\n\n[[tenants]]\nid = \"acme\"\ntableau_url = \"{emulator}\"\nsite = \"acme\"\ndeployment = \"server\"\npat_name = \"scim\"\n[tenants.retry]\nmax_total_secs = 5\n",
         dir.path().join("data").display()
     );
     std::fs::write(&config, toml).expect("the configuration is written");

@@ -14,7 +14,7 @@ use std::path::Path;
 
 pub use crate::tableau::Deployment;
 pub use secrets::tenant_env_prefix;
-pub use server::ServerConfig;
+pub use server::{serve_problem, ServerConfig};
 pub use tenant::{sign_in_problem, TenantConfig};
 
 use crate::http::TokenDigest;

@@ -161,6 +161,14 @@ pub(super) fn server_config(s: ServerSection, env: &dyn Env) -> Result<ServerCon
             ));
         }
     }
+    let http = HttpSettings {
+        https: tls.is_some()
+            || http
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
+        ..http
+    };
     let tableau_concurrency = s.tableau_concurrency.unwrap_or(d.tableau_concurrency);
     if tableau_concurrency == 0 {
         return err("server.tableau_concurrency: must be at least 1");
@@ -205,6 +213,19 @@ fn check_store_url(url: &str) -> Result<(), ConfigError> {
         Ok(_) => Ok(()),
         Err(e) => err(format!("server.store_url: {e}")),
     }
+}
+
+/// What stops `serve` that the demo and tests may do without: `public_url` unset. Without it
+/// the server would not know the origin IdPs reach it at, and the only alternatives are the
+/// client's `Host` header (anyone can write one into `Location` and `meta.location`) or the
+/// socket's address (wrong behind a proxy).
+pub fn serve_problem(server: &ServerConfig) -> Option<String> {
+    server.http.public_url.is_none().then(|| {
+        "server.public_url is required: the origin IdPs reach this server at, e.g. \
+         \"https://scim.example.com\" (it is written into Location and meta.location; \
+         or set TABLEAU_SCIM_PUBLIC_URL)"
+            .to_string()
+    })
 }
 
 #[cfg(test)]

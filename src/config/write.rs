@@ -38,6 +38,9 @@ fn server(config: &Config) -> Table {
     let s = &config.server;
     let mut t = Table::new();
     t.insert("listen".into(), s.listen.clone().into());
+    if let Some(url) = &s.http.public_url {
+        t.insert("public_url".into(), url.clone().into());
+    }
     t.insert("data_dir".into(), s.data_dir.display().to_string().into());
     t.insert(
         "tableau_concurrency".into(),

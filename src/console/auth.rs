@@ -1,5 +1,5 @@
 //! Signing in and out of the console, and the session every page needs. An admin token is
-//! exchanged once for a session cookie (HttpOnly, SameSite=Strict, Secure under TLS, expiring
+//! exchanged once for a session cookie (HttpOnly, SameSite=Strict, Secure over HTTPS, expiring
 //! with the session); the login form itself carries a token of its own (a cookie and a field
 //! that must match), so another site cannot sign a browser in. Failed sign-ins count against
 //! the client's address like failed SCIM authentication (429 past the limit).
@@ -41,7 +41,7 @@ pub(super) fn cookie<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// Add a `Set-Cookie` to `resp` (HttpOnly, SameSite=Strict, Secure under TLS); a `max_age` of
+/// Add a `Set-Cookie` to `resp` (HttpOnly, SameSite=Strict, Secure over HTTPS); a `max_age` of
 /// 0 clears the cookie.
 fn set_cookie(
     resp: &mut HttpResponse,
@@ -149,7 +149,8 @@ pub(super) async fn login(
             ),
         };
     };
-    let id = console.sessions.create(scope, Instant::now());
+    let holder = crate::http::TokenDigest::of(form.token.trim()).to_hex();
+    let id = console.sessions.create(&holder, scope, Instant::now());
     let ttl = console.sessions.ttl().as_secs();
     let mut resp = see_other("/admin");
     set_cookie(&mut resp, &console, (SESSION_COOKIE, &id), ttl, "/admin");

@@ -30,8 +30,9 @@ use session::Sessions;
 /// How long a console session lasts.
 pub const SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
 
-/// Most sessions held at once.
-const MAX_SESSIONS: usize = 1_024;
+/// Most sessions one admin token holds at once (a few browsers, a few machines); the console
+/// holds at most this many per configured admin token.
+pub const SESSIONS_PER_TOKEN: usize = 16;
 
 /// One tenant as the console sees it.
 pub struct ConsoleTenant {
@@ -59,7 +60,7 @@ pub struct Console {
     tenants: Vec<ConsoleTenant>,
     server_tokens: TokenSet,
     sessions: Sessions,
-    /// Cookies only over TLS (`Secure`).
+    /// Clients reach it over HTTPS (TLS here or behind a proxy): cookies are `Secure`.
     secure: bool,
     versions: Cached<String>,
     seats: Cached<Result<crate::tableau::model::SiteInfo, String>>,
@@ -75,12 +76,12 @@ pub const ACCESS_FOR: Duration = Duration::from_secs(15);
 
 impl Console {
     /// A console over `tenants`, opened by `server_tokens` (every tenant) and each tenant's
-    /// own tokens; `secure`: served over TLS.
+    /// own tokens; `secure`: clients reach it over HTTPS.
     pub fn new(tenants: Vec<ConsoleTenant>, server_tokens: TokenSet, secure: bool) -> Console {
         Console {
             tenants,
             server_tokens,
-            sessions: Sessions::new(SESSION_TTL, MAX_SESSIONS),
+            sessions: Sessions::new(SESSION_TTL, SESSIONS_PER_TOKEN),
             secure,
             versions: TtlCache::new(overview::VERSION_FOR, MAX_TENANTS),
             seats: TtlCache::new(overview::SEATS_FOR, MAX_TENANTS),

@@ -38,8 +38,9 @@ pub(super) fn nav_of(
     }
 }
 
-/// The signed-in session and the tenant of the path, or the answer instead: the login page,
-/// 404 for a tenant that does not exist, 403 for one the session may not see.
+/// The signed-in session and the tenant of the path, or the answer instead: the login page, or
+/// 404 for a tenant that does not exist or that the session may not see, the same page for
+/// both, so a tenant's admin cannot tell which other tenant ids exist.
 pub(super) fn tenant_page<'a>(
     req: &HttpRequest,
     console: &'a Console,
@@ -47,22 +48,14 @@ pub(super) fn tenant_page<'a>(
     page: &'static str,
 ) -> Step<(Session, &'a ConsoleTenant, Nav)> {
     let (_, session) = signed_in(req, console)?;
-    let Some(t) = console.tenant(id) else {
+    let Some(t) = console.tenant(id).filter(|_| session.scope.allows(id)) else {
         return Err(Box::new(message(
             StatusCode::NOT_FOUND,
             nav_of(console, &session, None, ""),
             "No such tenant",
-            "No tenant has this id.",
+            "None of the tenants your admin token opens has this id.",
         )));
     };
-    if !session.scope.allows(id) {
-        return Err(Box::new(message(
-            StatusCode::FORBIDDEN,
-            nav_of(console, &session, None, ""),
-            "Not your tenant",
-            "Your admin token does not open this tenant.",
-        )));
-    }
     let nav = nav_of(console, &session, Some(id), page);
     Ok((session, t, nav))
 }

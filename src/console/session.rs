@@ -1,6 +1,8 @@
 //! Console sessions, held by the server (the cookie carries only a random id): which tenants
-//! the admin may see, the session's CSRF token, when it expires. Bounded: past `capacity`
-//! live sessions the oldest goes, so logins cannot grow memory without bound.
+//! the admin may see, the session's CSRF token, when it expires. Bounded per admin token: past
+//! `per_token` live sessions of one token its own oldest goes, so sign-ins cannot grow memory
+//! beyond `per_token` × the tokens configured, and no token's sign-ins can end another's
+//! sessions (one tenant's admin cannot sign every other admin out).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -32,6 +34,8 @@ pub struct Session {
     pub scope: Scope,
     /// The token every form of the session carries.
     pub csrf: String,
+    /// The admin token it was opened with (its SHA-256, hex).
+    holder: String,
     created: Instant,
     expires: Instant,
 }
@@ -41,7 +45,7 @@ pub struct Session {
 pub struct Sessions {
     map: Mutex<HashMap<String, Session>>,
     ttl: Duration,
-    capacity: usize,
+    per_token: usize,
 }
 
 /// A random token: 32 bytes, hex.
@@ -52,12 +56,12 @@ pub fn random_token() -> String {
 }
 
 impl Sessions {
-    /// Sessions that last `ttl`, at most `capacity` at once.
-    pub fn new(ttl: Duration, capacity: usize) -> Sessions {
+    /// Sessions that last `ttl`, at most `per_token` at once for one admin token.
+    pub fn new(ttl: Duration, per_token: usize) -> Sessions {
         Sessions {
             map: Mutex::new(HashMap::new()),
             ttl,
-            capacity: capacity.max(1),
+            per_token: per_token.max(1),
         }
     }
 
@@ -66,26 +70,28 @@ impl Sessions {
         self.ttl
     }
 
-    /// A new session for `scope` at `now`; returns its id.
-    pub fn create(&self, scope: Scope, now: Instant) -> String {
+    /// A new session for `scope`, opened with the admin token whose digest is `holder`, at
+    /// `now`; returns its id. Past the bound, the holder's own oldest session goes.
+    pub fn create(&self, holder: &str, scope: Scope, now: Instant) -> String {
         let id = random_token();
         let session = Session {
             scope,
             csrf: random_token(),
+            holder: holder.to_string(),
             created: now,
             expires: now + self.ttl,
         };
         if let Ok(mut map) = self.map.lock() {
             map.retain(|_, s| s.expires > now);
-            while map.len() >= self.capacity {
-                let oldest = map
-                    .iter()
-                    .min_by_key(|(_, s)| s.created)
-                    .map(|(k, _)| k.clone());
-                match oldest {
-                    Some(k) => map.remove(&k),
-                    None => break,
-                };
+            let mut own: Vec<(Instant, String)> = map
+                .iter()
+                .filter(|(_, s)| s.holder == holder)
+                .map(|(k, s)| (s.created, k.clone()))
+                .collect();
+            own.sort();
+            let excess = (own.len() + 1).saturating_sub(self.per_token);
+            for (_, k) in own.into_iter().take(excess) {
+                map.remove(&k);
             }
             map.insert(id.clone(), session);
         }
@@ -127,30 +133,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sessions_expire_end_and_stay_bounded() {
+    fn sessions_expire_end_and_stay_bounded_per_token() {
         let s = Sessions::new(Duration::from_secs(60), 3);
         let t0 = Instant::now();
-        let a = s.create(Scope::All, t0);
+        let a = s.create("all", Scope::All, t0);
         assert_eq!(s.get(&a, t0).map(|x| x.scope), Some(Scope::All));
         assert_eq!(s.get(&a, t0 + Duration::from_secs(61)), None, "expired");
         assert_eq!(s.get("forged", t0), None);
         let ids: Vec<String> = (0..5)
             .map(|i| {
                 s.create(
+                    "tenant-admin",
                     Scope::Tenants(vec![format!("t{i}")]),
                     t0 + Duration::from_secs(i),
                 )
             })
             .collect();
-        assert_eq!(s.len(), 3, "bounded");
-        assert_eq!(
-            s.get(&ids[0], t0 + Duration::from_secs(5)),
-            None,
-            "the oldest went"
+        let later = t0 + Duration::from_secs(5);
+        assert_eq!(s.len(), 4, "three of the tenant admin's, and the other");
+        assert_eq!(s.get(&ids[0], later), None, "its own oldest went");
+        assert_eq!(s.get(&ids[1], later), None);
+        assert!(
+            s.get(&a, later).is_some(),
+            "another token's session outlives them all"
         );
-        let last = s
-            .get(&ids[4], t0 + Duration::from_secs(5))
-            .expect("the newest stays");
+        let last = s.get(&ids[4], later).expect("the newest stays");
         assert!(last.scope.allows("t4") && !last.scope.allows("t3"));
         assert_eq!(last.csrf.len(), 64);
         s.remove(&ids[4]);

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use actix_web::dev::ServerHandle;
 use actix_web::middleware::from_fn;
-use actix_web::{http::header, web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
 use crate::backend::{ResourceStore, TenantHealth};
 use crate::scim::schema::ResourceKind;
@@ -32,10 +32,10 @@ pub struct HttpSettings {
     /// Largest page a list returns; announced as `filter.maxResults`.
     pub max_page_size: usize,
     /// The public origin of the server (`https://scim.example.com`), e.g. behind a reverse
-    /// proxy. When unset, it is built from the request.
+    /// proxy; `serve` requires it. When unset, the address a connection reached is used.
     pub public_url: Option<String>,
-    /// Build the origin from `X-Forwarded-Proto`/`X-Forwarded-Host` (only behind a proxy you
-    /// trust: clients can send these headers too).
+    /// Take the client's address from `X-Forwarded-For` (only behind a proxy you trust: clients
+    /// can send the header too).
     pub trust_forwarded_headers: bool,
     /// How long a client may take to send its request headers (slowloris protection).
     pub client_request_timeout: std::time::Duration,
@@ -48,6 +48,9 @@ pub struct HttpSettings {
     pub metrics_tokens: TokenSet,
     /// `/metrics` has a listener of its own, so the main one does not serve it at all.
     pub metrics_elsewhere: bool,
+    /// Clients reach the server over HTTPS (TLS here, or a `public_url` of `https://` behind a
+    /// TLS-terminating proxy): every answer carries HSTS and the console's cookies are `Secure`.
+    pub https: bool,
 }
 
 impl Default for HttpSettings {
@@ -62,6 +65,7 @@ impl Default for HttpSettings {
             guard: guard::GuardSettings::default(),
             metrics_tokens: TokenSet::default(),
             metrics_elsewhere: false,
+            https: false,
         }
     }
 }
@@ -162,8 +166,10 @@ impl actix_web::FromRequest for Current {
     }
 }
 
-/// The base URL of the SCIM endpoints as the client addressed them (`.../scim/v2`, or
-/// `.../tenants/{id}/scim/v2`), used for `meta.location`.
+/// The base URL of the SCIM endpoints (`.../scim/v2`, or `.../tenants/{id}/scim/v2`), used for
+/// `Location` and `meta.location`: under `public_url` (which `serve` requires), else the address
+/// the connection reached (the demo, the tests); never the client's `Host` or forwarded headers,
+/// which anyone can write.
 pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
     let path = req.path();
     let prefix = path
@@ -172,31 +178,12 @@ pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
     if let Some(url) = &state.settings.public_url {
         return format!("{}{prefix}", url.trim_end_matches('/'));
     }
-    let header_of = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|h| h.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(|v| v.trim().to_string())
+    let scheme = if req.app_config().secure() {
+        "https"
+    } else {
+        "http"
     };
-    let forwarded = state.settings.trust_forwarded_headers;
-    let scheme = forwarded
-        .then(|| header_of("x-forwarded-proto"))
-        .flatten()
-        .unwrap_or_else(|| {
-            if req.app_config().secure() {
-                "https"
-            } else {
-                "http"
-            }
-            .to_string()
-        });
-    let host = forwarded
-        .then(|| header_of("x-forwarded-host"))
-        .flatten()
-        .or_else(|| header_of(header::HOST.as_str()))
-        .unwrap_or_else(|| req.app_config().host().to_string());
-    format!("{scheme}://{host}{prefix}")
+    format!("{scheme}://{}{prefix}", req.app_config().local_addr())
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ScimError> {

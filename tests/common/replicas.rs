@@ -61,7 +61,7 @@ impl Replicas {
         for i in 0..n {
             let port = super::free_port();
             let text = format!(
-                "[server]\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\nstore_url = \"{url}\"\n{server_toml}\n[[tenants]]\nid = \"acme\"\ntableau_url = \"{}\"\nsite = \"acme\"\ndeployment = \"server\"\npat_name = \"scim\"\n{tenant_toml}\n",
+                "[server]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\ndata_dir = \"{}\"\nstore_url = \"{url}\"\n{server_toml}\n[[tenants]]\nid = \"acme\"\ntableau_url = \"{}\"\nsite = \"acme\"\ndeployment = \"server\"\npat_name = \"scim\"\n{tenant_toml}\n",
                 dir.path().join(format!("data{i}")).display(),
                 emulator.url(),
             );

@@ -100,6 +100,7 @@ def deployment():
         config.write_text(f"""
 [server]
 listen = "127.0.0.1:{listen}"
+public_url = "http://127.0.0.1:{listen}"
 data_dir = "{tmp.name}"
 admin_token_hashes = ["{sha(ADMIN_ALL)}"]
 [[tenants]]
@@ -261,8 +262,8 @@ def test_a_tenant_admin_cannot_open_another_tenant_and_posts_need_the_csrf_token
     sign_in(page, base, ADMIN_A)
     assert page.locator("h2").all_inner_texts() == ["a"]
     response = page.goto(base + "/admin/tenants/b/access")
-    assert response.status == 403
-    assert page.locator("h1").inner_text() == "Not your tenant"
+    assert response.status == 404
+    assert page.locator("h1").inner_text() == "No such tenant"
     # A POST with the session's cookie but without its CSRF token is refused.
     refused = context.request.post(base + "/admin/tenants/a/drift/run", form={"csrf": "forged"})
     assert refused.status == 403
