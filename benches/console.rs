@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::Site;
 use reqwest::{header, Client, StatusCode};
-use tableau_scim::tableau::emulator::EmulatorConfig;
+use tableau_scim::emulator::EmulatorConfig;
 use tableau_scim::tableau::SiteRole;
 
 const TOKEN: &str = "bench-console-scim-token-1";

@@ -15,7 +15,7 @@ use common::load::{run, send};
 use common::Site;
 use reqwest::Method;
 use serde_json::json;
-use tableau_scim::tableau::emulator::{EmulatorConfig, Faults};
+use tableau_scim::emulator::{EmulatorConfig, Faults};
 
 const TOKEN: &str = "bench-provisioning-token";
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use common::{id, Site};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use tableau_scim::tableau::emulator::{EmulatorConfig, Faults, Flavor};
+use tableau_scim::emulator::{EmulatorConfig, Faults, Flavor};
 use tableau_scim::tableau::retry::RetryPolicy;
 
 const TOKEN: &str = "rate-limited-token-0123456";

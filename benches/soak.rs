@@ -17,8 +17,8 @@ mod common;
 use common::{id, Idp, Site};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
-use tableau_scim::bridge::roles::RoleMapping;
-use tableau_scim::tableau::emulator::{EmulatorConfig, Faults, Flavor};
+use tableau_scim::bridge::mapping::roles::RoleMapping;
+use tableau_scim::emulator::{EmulatorConfig, Faults, Flavor};
 use tableau_scim::tableau::retry::RetryPolicy;
 use tableau_scim::tableau::SiteRole;
 

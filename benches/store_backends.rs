@@ -13,9 +13,9 @@ use common::postgres::PgCluster;
 use common::{tempdir, Idp};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use tableau_scim::bridge::store::{PgStore, Store};
+use tableau_scim::emulator::EmulatorConfig;
 use tableau_scim::stack::{Stack, StackOptions};
-use tableau_scim::tableau::emulator::EmulatorConfig;
+use tableau_scim::store::{PgStore, Store};
 
 const TOKEN: &str = "bench-store-backends-token";
 const USERS: usize = 400;

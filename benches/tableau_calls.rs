@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use common::{Idp, Site};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use tableau_scim::tableau::emulator::{EmulatorConfig, Flavor};
+use tableau_scim::emulator::{EmulatorConfig, Flavor};
 use tableau_scim::tableau::SiteRole;
 
 const TOKEN: &str = "bench-calls-token-123456";

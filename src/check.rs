@@ -231,12 +231,9 @@ pub async fn run(path: &Path) -> ExitCode {
         println!("server: PROBLEM: {problem}");
     }
     if let Some(url) = &config.server.store_url {
-        let known = crate::bridge::store::PgStore::schema_version();
-        match crate::bridge::store::PgStore::schema_version_at(
-            url,
-            config.server.store_password.as_ref(),
-        )
-        .await
+        let known = crate::store::PgStore::schema_version();
+        match crate::store::PgStore::schema_version_at(url, config.server.store_password.as_ref())
+            .await
         {
             Ok(found) if found > known => {
                 all_ok = false;

@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::emulator::state::{SeedGroup, SeedUser};
+use crate::emulator::{EmulatorConfig, Flavor, Seed};
 use crate::http::{TokenDigest, TokenSet};
 use crate::serve::{shutdown_signal, STORE_FILE};
 use crate::stack::{Stack, StackOptions};
-use crate::tableau::emulator::state::{SeedGroup, SeedUser};
-use crate::tableau::emulator::{EmulatorConfig, Flavor, Seed};
 
 /// The demo's options.
 #[derive(Debug, clap::Args)]

@@ -7,12 +7,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tableau_scim::demo::{self, DemoArgs};
+use tableau_scim::emulator::cli::{self as emulator, EmulatorArgs};
 use tableau_scim::http::TokenDigest;
 use tableau_scim::logging::{self, LogFormat};
 use tableau_scim::migrate_store::{self, MigrateStoreArgs};
 use tableau_scim::reconcile::{self, ReconcileArgs};
 use tableau_scim::report::{self, ReportArgs};
-use tableau_scim::tableau::emulator::cli::{self as emulator, EmulatorArgs};
 use tableau_scim::{check, serve};
 
 /// jemalloc instead of glibc's allocator: a SCIM request allocates and frees many small JSON

@@ -8,9 +8,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::bridge::store::{AuditQuery, PgStore, Store};
 use crate::config;
 use crate::serve::open_store;
+use crate::store::{AuditQuery, PgStore, Store};
 
 /// The command's options.
 #[derive(Debug, clap::Args)]
@@ -39,10 +39,7 @@ pub struct Copied {
 }
 
 /// How many audit rows `store` holds for `tenant` (reading one; the count comes with it).
-async fn audit_rows(
-    store: &dyn Store,
-    tenant: &str,
-) -> Result<usize, crate::bridge::store::StoreError> {
+async fn audit_rows(store: &dyn Store, tenant: &str) -> Result<usize, crate::store::StoreError> {
     let one = AuditQuery {
         limit: 1,
         ..AuditQuery::default()
@@ -52,7 +49,7 @@ async fn audit_rows(
 
 /// Copy `tenant`'s state from `from` into `to`, refusing a target that already holds some.
 pub async fn copy_tenant(from: &dyn Store, to: &dyn Store, tenant: &str) -> Result<Copied, String> {
-    let e = |e: crate::bridge::store::StoreError| e.to_string();
+    let e = |e: crate::store::StoreError| e.to_string();
     let audit_there = audit_rows(to, tenant).await.map_err(e)?;
     if !to.users(tenant).await.map_err(e)?.is_empty()
         || !to.groups(tenant).await.map_err(e)?.is_empty()

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::bridge::store::AuditQuery;
 use crate::console::views::{access_csv, audit_csv};
 use crate::reconcile::open_tenant;
+use crate::store::AuditQuery;
 
 /// What to report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

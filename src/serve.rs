@@ -8,16 +8,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::backend::TenantHealth;
-use crate::bridge::background::{
+use crate::bridge::site::background::{
     spawn_audit_retention, spawn_feed_retention, spawn_name_listing, spawn_reconciliation,
 };
-use crate::bridge::store::{PgStore, SqliteStore, Store};
 use crate::bridge::tenant::Tenant;
 use crate::bridge::{Bridge, BridgeHealth};
 use crate::config::{self, Config, TenantConfig};
 use crate::console::{Console, ConsoleTenant};
 use crate::http::{self, AppState, RunningServer, TenantEntry, TokenSet};
 use crate::logging::{self, LogFormat};
+use crate::store::{PgStore, SqliteStore, Store};
 use crate::tableau::{ClientConfig, TableauClient};
 use actix_web::web;
 

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use crate::bridge::Tenant;
 use crate::config::{Config, Deployment, ServerConfig, TenantConfig};
+use crate::emulator::{self, EmulatorConfig, Flavor, RunningEmulator};
 use crate::http::TokenDigest;
 use crate::serve::{self, Serving};
 use crate::tableau::auth_config::TABLEAU_ID_WITH_MFA;
-use crate::tableau::emulator::{self, EmulatorConfig, Flavor, RunningEmulator};
 use crate::tableau::Credentials;
 
 /// How to build a stack: the emulated site, and the configuration to serve it with.
@@ -109,7 +109,7 @@ impl Stack {
     /// benchmarks and the replicas' tests).
     pub fn start_on(
         o: StackOptions,
-        store: Option<Arc<dyn crate::bridge::store::Store>>,
+        store: Option<Arc<dyn crate::store::Store>>,
     ) -> Result<Stack, String> {
         let emulator = emulator::start("127.0.0.1:0", o.emulator, o.server.workers)
             .map_err(|e| format!("emulator: {e}"))?;

@@ -8,7 +8,7 @@ use base64::Engine;
 use common::Site;
 use reqwest::Method;
 use serde_json::{json, Value};
-use tableau_scim::tableau::emulator::EmulatorConfig;
+use tableau_scim::emulator::EmulatorConfig;
 
 const TOKEN: &str = "bad-input-corpus-token";
 

@@ -7,11 +7,11 @@ use common::flows::{entra_flow, existing_user_seed, okta_flow};
 use common::{fast_retry, id, patch, Site};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use tableau_scim::bridge::roles::RoleMapping;
+use tableau_scim::bridge::mapping::roles::RoleMapping;
 use tableau_scim::bridge::tenant::{Deprovision, OnLicenseExhausted};
 use tableau_scim::stack::StackOptions;
 
-use tableau_scim::tableau::emulator::{Capacity, EmulatorConfig, Fault, Faults, Flavor};
+use tableau_scim::emulator::{Capacity, EmulatorConfig, Fault, Faults, Flavor};
 use tableau_scim::tableau::SiteRole;
 
 const TOKEN: &str = "bridge-test-token";

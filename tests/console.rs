@@ -10,8 +10,8 @@ use common::Idp;
 use reqwest::{header, Client, Method, StatusCode};
 use serde_json::json;
 use tableau_scim::config;
+use tableau_scim::emulator::{self, EmulatorConfig, RunningEmulator};
 use tableau_scim::serve::{self, Serving};
-use tableau_scim::tableau::emulator::{self, EmulatorConfig, RunningEmulator};
 
 const SCIM_A: &str = "scim-token-of-tenant-a-0001";
 const SCIM_B: &str = "scim-token-of-tenant-b-0002";

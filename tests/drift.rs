@@ -13,8 +13,8 @@ use common::tableau::{client_with, connected_app};
 use common::{fast_retry, id, patch, Site};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use tableau_scim::tableau::emulator::state::Fault;
-use tableau_scim::tableau::emulator::{EmulatorConfig, Faults};
+use tableau_scim::emulator::state::Fault;
+use tableau_scim::emulator::{EmulatorConfig, Faults};
 use tableau_scim::tableau::model::{NewUser, UserUpdate};
 use tableau_scim::tableau::{Credentials, SiteRole, TableauClient};
 
@@ -708,7 +708,7 @@ async fn a_later_patch_does_not_adopt_a_change_made_behind_the_idps_back() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_role_lowered_for_want_of_a_seat_is_license_drift_until_a_seat_frees() {
     use tableau_scim::bridge::reconcile::{Options, Silent};
-    use tableau_scim::tableau::emulator::Capacity;
+    use tableau_scim::emulator::Capacity;
     let mut emu = EmulatorConfig::new("acme", "pat", "pat-secret");
     emu.capacity = Capacity {
         creator: Some(2),

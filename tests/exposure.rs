@@ -14,9 +14,9 @@ use common::{captured_logs, captured_text, Idp, Reply, Site};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::json;
 use tableau_scim::backend::memory::MemoryStore;
+use tableau_scim::emulator::{EmulatorConfig, Faults};
 use tableau_scim::http::guard::GuardSettings;
 use tableau_scim::http::{self, AppState, HttpSettings, TokenDigest, TokenSet};
-use tableau_scim::tableau::emulator::{EmulatorConfig, Faults};
 
 const TOKEN: &str = "exposure-tenant-token-0123";
 const METRICS_TOKEN: &str = "exposure-metrics-token-4567";

@@ -8,9 +8,9 @@ mod common;
 use common::{fast_retry, Site};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use tableau_scim::emulator::state::SeedUser;
+use tableau_scim::emulator::{EmulatorConfig, Seed};
 use tableau_scim::stack::StackOptions;
-use tableau_scim::tableau::emulator::state::SeedUser;
-use tableau_scim::tableau::emulator::{EmulatorConfig, Seed};
 use tableau_scim::tableau::SiteRole;
 
 const TOKEN: &str = "hostile-tenant-token";

@@ -7,7 +7,7 @@ mod common;
 use common::{fast_retry, id, patch, Site};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use tableau_scim::tableau::emulator::{EmulatorConfig, Flavor};
+use tableau_scim::emulator::{EmulatorConfig, Flavor};
 use tableau_scim::tableau::SiteRole;
 
 const TOKEN: &str = "onboarding-token-0123456789";

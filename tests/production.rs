@@ -10,8 +10,8 @@ use common::{Idp, Reply};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::json;
 use tableau_scim::config::{self, ConfigError};
+use tableau_scim::emulator::{self, EmulatorConfig, RunningEmulator};
 use tableau_scim::serve::{self, Serving};
-use tableau_scim::tableau::emulator::{self, EmulatorConfig, RunningEmulator};
 
 const PAT_A: &str = "pat-secret-for-tenant-a-7f3k";
 const PAT_B: &str = "pat-secret-for-tenant-b-9q2m";

@@ -10,12 +10,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tableau_scim::bridge::reconcile::findings::DriftKind;
 use tableau_scim::bridge::reconcile::{Options, Silent};
-use tableau_scim::bridge::sign_in_grants::OnSignInGrants;
+use tableau_scim::bridge::users::sign_in_grants::OnSignInGrants;
 use tableau_scim::check::{self, TenantReport};
+use tableau_scim::emulator::state::{Directory, DirectoryGroup, DirectoryUser};
+use tableau_scim::emulator::{EmulatorConfig, Fault, Flavor};
 use tableau_scim::stack::StackOptions;
 use tableau_scim::tableau::auth_config::AuthConfiguration;
-use tableau_scim::tableau::emulator::state::{Directory, DirectoryGroup, DirectoryUser};
-use tableau_scim::tableau::emulator::{EmulatorConfig, Fault, Flavor};
 use tableau_scim::tableau::SiteRole;
 
 const TOKEN: &str = "real-deployments-token";
@@ -132,8 +132,8 @@ async fn an_add_user_refused_after_it_created_the_user_is_taken_as_created() {
 async fn a_wildcard_in_a_user_name_never_finds_another_user() {
     for index in [true, false] {
         let h = site(|o| {
-            o.emulator.seed = Some(tableau_scim::tableau::emulator::Seed {
-                users: vec![tableau_scim::tableau::emulator::state::SeedUser {
+            o.emulator.seed = Some(tableau_scim::emulator::Seed {
+                users: vec![tableau_scim::emulator::state::SeedUser {
                     name: "abc@example.com".into(),
                     site_role: "SiteAdministratorCreator".into(),
                     full_name: Some("A. B. Carter".into()),

@@ -22,7 +22,7 @@ use std::time::Duration;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use common::tableau::*;
 use reqwest::Method;
-use tableau_scim::tableau::emulator::{Capacity, EmulatorConfig};
+use tableau_scim::emulator::{Capacity, EmulatorConfig};
 use tableau_scim::tableau::model::{NewUser, UserUpdate};
 use tableau_scim::tableau::xml::{self, Element};
 use tableau_scim::tableau::{ClientConfig, NameMatch, SiteRole, TableauClient, TableauError};

@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::{free_port, id, Idp, Site};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use tableau_scim::tableau::emulator::EmulatorConfig;
+use tableau_scim::emulator::EmulatorConfig;
 
 const TOKEN: &str = "reliability-test-token-123";
 

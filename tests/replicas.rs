@@ -13,7 +13,7 @@ use common::replicas::{site, Replicas};
 use common::{id, patch, Idp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use tableau_scim::tableau::emulator::Faults;
+use tableau_scim::emulator::Faults;
 
 const SIGN_IN: &str = "POST /auth/signin";
 
@@ -60,7 +60,7 @@ async fn idp_create(idp: &Idp, body: Value) -> String {
     }
 }
 
-fn with_existing_user() -> tableau_scim::tableau::emulator::EmulatorConfig {
+fn with_existing_user() -> tableau_scim::emulator::EmulatorConfig {
     let mut emu = site();
     emu.seed = Some(existing_user_seed());
     emu

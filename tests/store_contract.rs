@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use common::postgres::PgCluster;
 use serde_json::json;
-use tableau_scim::bridge::store::{
+use tableau_scim::store::{
     AuditQuery, AuditRow, DriftRecord, GroupRow, PgStore, SqliteStore, Store, StoreError, UserRow,
 };
 
@@ -279,8 +279,8 @@ async fn the_postgres_store_keeps_the_contract_and_refuses_a_newer_schema() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn serve_keeps_its_state_in_postgres_across_a_restart() {
     use reqwest::{Method, StatusCode};
+    use tableau_scim::emulator::{self, EmulatorConfig};
     use tableau_scim::serve::{open_configured_store, start_with_store};
-    use tableau_scim::tableau::emulator::{self, EmulatorConfig};
     let cluster = PgCluster::start();
     let url = cluster.database("serve");
     let emu = emulator::start(

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::tableau::*;
 use secrecy::SecretString;
-use tableau_scim::tableau::emulator::{EmulatorConfig, Fault};
+use tableau_scim::emulator::{EmulatorConfig, Fault};
 use tableau_scim::tableau::jwt::ConnectedApp;
 use tableau_scim::tableau::model::UserUpdate;
 use tableau_scim::tableau::{

@@ -6,7 +6,7 @@ mod common;
 
 use common::tableau::*;
 use reqwest::Method;
-use tableau_scim::tableau::emulator::{Capacity, EmulatorConfig, Flavor};
+use tableau_scim::emulator::{Capacity, EmulatorConfig, Flavor};
 use tableau_scim::tableau::model::UserUpdate;
 use tableau_scim::tableau::{Credentials, Deployment, NameMatch, SiteRole, TableauError};
 
@@ -258,7 +258,7 @@ async fn a_user_cannot_change_their_own_site_role() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn map_assets_to_needs_a_server_administrator() {
-    let owner_and_heir = |e: &tableau_scim::tableau::emulator::RunningEmulator| {
+    let owner_and_heir = |e: &tableau_scim::emulator::RunningEmulator| {
         e.with_state(|s| {
             let owner = s.add_user("owner@example.com", SiteRole::Creator, None, None, None);
             let heir = s.add_user("heir@example.com", SiteRole::Creator, None, None, None);
@@ -297,7 +297,7 @@ async fn map_assets_to_needs_a_server_administrator() {
     cloud.set_flavor(Flavor::Cloud);
     cloud.admin_role = SiteRole::ServerAdministrator;
     assert!(
-        tableau_scim::tableau::emulator::start("127.0.0.1:0", cloud, 1).is_err(),
+        tableau_scim::emulator::start("127.0.0.1:0", cloud, 1).is_err(),
         "Tableau Cloud has no server administrators"
     );
 }

@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 use tableau_scim::bridge::tenant::OnLicenseExhausted;
 use tableau_scim::check::{self, TenantReport};
 use tableau_scim::config::{Config, ServerConfig, TenantConfig};
+use tableau_scim::emulator::{Capacity, EmulatorConfig, Flavor, RunningEmulator};
 use tableau_scim::stack::StackOptions;
-use tableau_scim::tableau::emulator::{Capacity, EmulatorConfig, Flavor, RunningEmulator};
 use tableau_scim::tableau::{Credentials, Deployment, SiteRole};
 
 const TOKEN: &str = "tableau-rules-token";

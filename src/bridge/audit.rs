@@ -1,9 +1,9 @@
 //! The audit trail as the bridge writes it: one event per change (or refused change) of a user
 //! or group, with the site role before and after and the Tableau calls it took.
 
-use super::operation::Operation;
-use super::store::AuditRow;
-use super::tenant::Tenant;
+use crate::bridge::operation::Operation;
+use crate::bridge::tenant::Tenant;
+use crate::store::AuditRow;
 use crate::tableau::SiteRole;
 
 /// What happened to one user or group.
@@ -54,7 +54,7 @@ pub fn role_name(role: Option<SiteRole>) -> Option<&'static str> {
 
 impl Tenant {
     /// Record `event` with the time and the Tableau calls of the current operation. The row is
-    /// queued, not awaited (see [`super::store::Store::audit`]); a store that has stopped is
+    /// queued, not awaited (see [`crate::store::Store::audit`]); a store that has stopped is
     /// logged, never a reason to fail a change already made in Tableau.
     pub(crate) fn audit(&self, event: AuditEvent) {
         let row = AuditRow {

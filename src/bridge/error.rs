@@ -1,7 +1,7 @@
 //! Bridge errors, and how each becomes a SCIM error.
 
-use crate::bridge::store::StoreError;
 use crate::scim::ScimError;
+use crate::store::StoreError;
 use crate::tableau::TableauError;
 
 /// Everything a bridge operation can fail with.

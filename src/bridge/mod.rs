@@ -5,37 +5,19 @@
 //! [`group_plan`] (what a change means); `users`, `user_reads`, `groups` and `group_roles`
 //! carry the plans out (locks, Tableau calls, caches, store, audit).
 
-pub mod access;
-pub mod asserted_members;
 pub mod audit;
-pub mod background;
 pub mod cache;
-pub mod cache_change;
-pub mod directory;
 pub mod error;
 #[cfg(test)]
 mod fixtures;
-pub mod group_plan;
-mod group_roles;
-mod groups;
-pub mod health;
-pub mod listing_diff;
+pub mod groups;
 pub mod mapping;
-pub mod name_index;
 pub mod operation;
 pub mod reconcile;
 pub mod replicas;
-pub mod roles;
-pub mod sign_in_grants;
-pub mod store;
-mod tableau_writes;
+pub mod site;
 pub mod tenant;
-pub mod text_checks;
-pub mod ttl_cache;
-pub mod user_names;
-pub mod user_plan;
-mod user_reads;
-mod users;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -49,8 +31,8 @@ use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
 use crate::scim::{ScimError, ScimResult};
 use crate::tableau::stats::counted;
-pub use health::BridgeHealth;
 use operation::Operation;
+pub use site::health::BridgeHealth;
 pub use tenant::Tenant;
 
 /// The Tableau-backed [`ResourceStore`] of one tenant.

@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use tokio::sync::{Mutex, MutexGuard};
 
-use super::cache::{CacheTtls, Caches};
-use super::error::BridgeResult;
-use super::replicas::Replicas;
-use super::roles::RoleMapping;
-use super::sign_in_grants::OnSignInGrants;
-use super::store::shared::HeldLock;
-use super::store::Store;
+use crate::bridge::cache::{CacheTtls, Caches};
+use crate::bridge::error::BridgeResult;
+use crate::bridge::mapping::roles::RoleMapping;
+use crate::bridge::replicas::Replicas;
+use crate::bridge::users::sign_in_grants::OnSignInGrants;
+use crate::store::shared::HeldLock;
+use crate::store::Store;
 use crate::tableau::{Deployment, SiteRole, TableauClient};
 
 /// What DELETE /Users does.
@@ -179,9 +179,9 @@ pub struct Tenant {
     /// When the last SCIM request reached the tenant (Unix milliseconds; 0: none yet).
     pub last_request_ms: std::sync::atomic::AtomicI64,
     /// The last reconciliation's counts (`/metrics`).
-    pub(crate) drift: std::sync::Mutex<Option<super::reconcile::summary::DriftSummary>>,
+    pub(crate) drift: std::sync::Mutex<Option<crate::bridge::reconcile::summary::DriftSummary>>,
     /// Whether the site holds users of a directory (Active Directory or LDAP): seen in a
-    /// listing or an answer ([`super::directory`]).
+    /// listing or an answer ([`crate::bridge::users::directory`]).
     pub(crate) on_directory: std::sync::atomic::AtomicBool,
 }
 

@@ -9,8 +9,8 @@ use super::file::{
 use super::secrets::{optional_tokens, secret, tenant_env_prefix, tokens, TokenKeys};
 use super::{err, ConfigError, Env};
 use crate::bridge::cache::CacheTtls;
+use crate::bridge::mapping::roles::RoleMapping;
 use crate::bridge::reconcile::{Options, Schedule};
-use crate::bridge::roles::RoleMapping;
 use crate::bridge::tenant::Policy;
 use crate::http::TokenDigest;
 use crate::tableau::jwt::ConnectedApp;
@@ -503,7 +503,7 @@ mod tests {
         assert_eq!(t.policy.on_license_exhausted, OnLicenseExhausted::Reject);
         assert_eq!(
             t.policy.on_sign_in_grants,
-            crate::bridge::sign_in_grants::OnSignInGrants::Refuse
+            crate::bridge::users::sign_in_grants::OnSignInGrants::Refuse
         );
         assert_eq!(t.policy.group_minimum_site_role, Some(SiteRole::Viewer));
         assert_eq!(t.retry.max_attempts, 1, "at least one attempt");

@@ -9,8 +9,8 @@ use secrecy::ExposeSecret;
 use toml::{Table, Value};
 
 use super::{Config, TenantConfig};
-use crate::bridge::sign_in_grants::OnSignInGrants;
 use crate::bridge::tenant::{Deprovision, OnLicenseExhausted, RejectedUser};
+use crate::bridge::users::sign_in_grants::OnSignInGrants;
 use crate::tableau::{Credentials, Deployment};
 
 /// The file name [`write`] uses.
@@ -195,7 +195,7 @@ fn millis(d: std::time::Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bridge::roles::RoleMapping;
+    use crate::bridge::mapping::roles::RoleMapping;
     use crate::http::TokenDigest;
     use crate::tableau::SiteRole;
     use secrecy::SecretString;

@@ -22,7 +22,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::backend::TenantHealth;
-use crate::bridge::ttl_cache::TtlCache;
+use crate::bridge::cache::ttl::TtlCache;
 use crate::bridge::Tenant;
 use crate::http::{ExtraRoutes, TokenSet};
 use session::Sessions;
@@ -67,7 +67,7 @@ pub struct Console {
     /// A "run now" per tenant at a time.
     running: Mutex<Vec<String>>,
     /// The access list last built per tenant: paging and filtering reuse it for a few seconds.
-    access: Cached<Arc<Vec<crate::bridge::access::AccessEntry>>>,
+    access: Cached<Arc<Vec<crate::bridge::site::access::AccessEntry>>>,
 }
 
 /// How long a built access list serves further pages and filters (at 100,000 users building it
@@ -182,7 +182,7 @@ fn message(status: StatusCode, nav: Nav, heading: &str, text: &str) -> HttpRespo
 }
 
 /// The store failed a read a page needed.
-fn store_failed(nav: Nav, e: &crate::bridge::store::StoreError) -> HttpResponse {
+fn store_failed(nav: Nav, e: &crate::store::StoreError) -> HttpResponse {
     message(
         StatusCode::INTERNAL_SERVER_ERROR,
         nav,

@@ -14,8 +14,8 @@ use super::auth::{anonymous, check_csrf, form_of, signed_in, CsrfForm};
 use super::session::Session;
 use super::views::{access_csv as access_csv_file, thousands, AccessQuery, Pager};
 use super::{csv, message, page, see_other, store_failed, Console, ConsoleTenant, Nav, Step};
-use crate::bridge::access::AccessEntry;
 use crate::bridge::reconcile::{Options, Silent};
+use crate::bridge::site::access::AccessEntry;
 use crate::tableau::SiteRole;
 
 /// The navigation of `session`.

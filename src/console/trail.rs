@@ -12,8 +12,8 @@ use serde::Deserialize;
 use super::pages::tenant_page;
 use super::views::{audit_csv as audit_csv_file, thousands, Pager, PAGE_SIZE};
 use super::{csv, page, store_failed, Console, ConsoleTenant, Nav};
-use crate::bridge::name_index::Answer;
-use crate::bridge::store::{AuditEntry, AuditQuery};
+use crate::bridge::cache::names::Answer;
+use crate::store::{AuditEntry, AuditQuery};
 
 /// The audit page's query.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use serde::Deserialize;
 
-use crate::bridge::access::AccessEntry;
-use crate::bridge::store::AuditEntry;
+use crate::bridge::site::access::AccessEntry;
+use crate::store::AuditEntry;
 
 /// Rows per page.
 pub const PAGE_SIZE: usize = 100;

@@ -194,7 +194,7 @@ pub(crate) async fn inject(
 
 #[cfg(test)]
 mod tests {
-    use crate::tableau::emulator::state::Bucket;
+    use crate::emulator::state::Bucket;
     use std::time::{Duration, Instant};
 
     #[test]

@@ -5,7 +5,6 @@ pub mod auth_config;
 pub mod client;
 pub mod deployment;
 pub mod directory_names;
-pub mod emulator;
 pub mod error;
 pub mod jwt;
 pub mod limits;

@@ -3,8 +3,8 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use tableau_scim::tableau::emulator::state::{Seed, SeedUser};
-use tableau_scim::tableau::emulator::{Flavor, RunningEmulator};
+use tableau_scim::emulator::state::{Seed, SeedUser};
+use tableau_scim::emulator::{Flavor, RunningEmulator};
 
 use super::{id, patch, Idp, Site};
 

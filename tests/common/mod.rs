@@ -17,8 +17,8 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
+use tableau_scim::emulator::EmulatorConfig;
 use tableau_scim::stack::{Stack, StackOptions};
-use tableau_scim::tableau::emulator::EmulatorConfig;
 use tableau_scim::tableau::retry::RetryPolicy;
 
 /// The SCIM media type.

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use reqwest::{Client, Method};
-use tableau_scim::tableau::emulator::{self, EmulatorConfig, RunningEmulator};
+use tableau_scim::emulator::{self, EmulatorConfig, RunningEmulator};
 
 use super::flows::Provisioned;
 use super::postgres::PgCluster;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use secrecy::SecretString;
-use tableau_scim::tableau::emulator::{self, EmulatorConfig, Fault, RunningEmulator};
+use tableau_scim::emulator::{self, EmulatorConfig, Fault, RunningEmulator};
 use tableau_scim::tableau::jwt::ConnectedApp;
 use tableau_scim::tableau::model::NewUser;
 use tableau_scim::tableau::retry::RetryPolicy;

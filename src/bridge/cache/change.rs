@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-use super::cache::{Caches, IdKey};
-use super::name_index::Answer;
+use crate::bridge::cache::names::Answer;
+use crate::bridge::cache::{Caches, IdKey};
 use crate::tableau::model::{Group, User};
 
 /// One change, as the feed carries it (JSON).
@@ -49,7 +49,7 @@ pub enum CacheChange {
         /// Milliseconds from the listing's start to its publication.
         age_ms: u64,
         /// The differences.
-        changes: crate::bridge::listing_diff::ListingChanges,
+        changes: crate::bridge::replicas::listing_diff::ListingChanges,
     },
     /// Anything may have changed: forget every cached entry (the writer lost changes it
     /// could not publish).
@@ -276,7 +276,7 @@ mod tests {
 
     #[test]
     fn a_listing_elsewhere_fills_gaps_and_never_overwrites_what_the_feed_brought() {
-        use crate::bridge::listing_diff::ListingChanges;
+        use crate::bridge::replicas::listing_diff::ListingChanges;
         let now = std::time::Instant::now;
         let c = caches();
         let started = c.names.begin_listing();

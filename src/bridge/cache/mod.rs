@@ -3,6 +3,10 @@
 //! updates or invalidates the entries it touches. Users are held once, behind an `Arc`, however
 //! many caches point at them (by id, in a listing page).
 
+pub mod change;
+pub mod names;
+pub mod ttl;
+
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,12 +16,12 @@ use std::time::Duration;
 use compact_str::CompactString;
 use quick_cache::Equivalent;
 
-use super::cache_change::{CacheChange, Outbox};
-use super::name_index::NameIndex;
-use super::ttl_cache::TtlCache;
+use crate::bridge::cache::change::{CacheChange, Outbox};
+use crate::bridge::cache::names::NameIndex;
+use crate::bridge::cache::ttl::TtlCache;
 
-use super::error::BridgeResult;
-use crate::bridge::store::UserRow;
+use crate::bridge::error::BridgeResult;
+use crate::store::UserRow;
 use crate::tableau::model::{Group, User};
 use crate::tableau::TableauError;
 
@@ -234,7 +238,7 @@ impl Caches {
         });
     }
 
-    pub(super) fn drop_user(&self, id: &str, name: &str) {
+    pub(in crate::bridge) fn drop_user(&self, id: &str, name: &str) {
         self.user_pages.invalidate_all();
         self.names.remove(name);
         self.user_by_id.invalidate(&IdKey::of(id));
@@ -268,7 +272,7 @@ impl Caches {
         self.keep_group(g);
     }
 
-    pub(super) fn keep_group(&self, g: &Group) {
+    pub(in crate::bridge) fn keep_group(&self, g: &Group) {
         self.edit_group_list(|list| {
             list.retain(|x| x.id != g.id);
             list.push(g.clone());
@@ -285,7 +289,7 @@ impl Caches {
         self.drop_group(&g.id);
     }
 
-    pub(super) fn drop_group(&self, id: &str) {
+    pub(in crate::bridge) fn drop_group(&self, id: &str) {
         self.edit_group_list(|list| list.retain(|x| x.id != id));
         self.group_by_id.invalidate(id);
         self.group_members.invalidate(id);
@@ -338,11 +342,11 @@ impl Caches {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bridge::name_index::tests::user;
+    use crate::bridge::cache::names::tests::user;
 
     #[test]
     fn reads_and_writes_keep_the_name_index() {
-        use crate::bridge::name_index::Answer;
+        use crate::bridge::cache::names::Answer;
         let c = Caches::new(CacheTtls::default());
         let now = std::time::Instant::now();
         c.remember_user(&user("u1", "Ann@Example.com"));
@@ -418,7 +422,7 @@ mod tests {
         assert!(c.user_pages.is_empty());
         assert!(matches!(
             c.names.lookup("bob@example.com", std::time::Instant::now()),
-            crate::bridge::name_index::Answer::Present(_)
+            crate::bridge::cache::names::Answer::Present(_)
         ));
     }
 }

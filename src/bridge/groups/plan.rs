@@ -1,16 +1,16 @@
 //! What a group change means in Tableau and in the store, decided without I/O: the rename, the
 //! members to add and remove (by set difference), whose site role to re-evaluate, and the row.
-//! [`super::groups`] only carries the plans out.
+//! [`crate::bridge::groups`] only carries the plans out.
 
 use std::collections::HashSet;
 
 use serde_json::Value;
 
-use super::mapping::{group_row, member_ids};
-use super::roles::RoleMapping;
-use super::store::GroupRow;
-use super::text_checks::check_group_name;
+use crate::bridge::mapping::roles::RoleMapping;
+use crate::bridge::mapping::text_checks::check_group_name;
+use crate::bridge::mapping::{group_row, member_ids};
 use crate::scim::ScimError;
+use crate::store::GroupRow;
 use crate::tableau::model::Group;
 
 /// `POST /Groups`.

@@ -1,5 +1,5 @@
 //! `/Groups` on Tableau local groups ("All Users" is Tableau's own and never shown). Writes
-//! carry out a plan of [`super::group_plan`]: take the group's lock, call Tableau, update the
+//! carry out a plan of [`crate::bridge::groups::plan`]: take the group's lock, call Tableau, update the
 //! caches, re-evaluate group-granted roles, write the store, audit.
 
 use std::collections::HashMap;
@@ -7,26 +7,26 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::asserted_members::{asserted_after, member_diff, same_set};
-use super::audit::AuditEvent;
-use super::cache::found;
-use super::directory::directory_group_refusal;
-use super::error::{BridgeError, BridgeResult};
-use super::group_plan::{
+use crate::backend::{timestamp, ListPage};
+use crate::bridge::audit::AuditEvent;
+use crate::bridge::cache::found;
+use crate::bridge::error::{BridgeError, BridgeResult};
+use crate::bridge::groups::asserted::{asserted_after, member_diff, same_set};
+use crate::bridge::groups::plan::{
     plan_group_create, plan_group_update, reevaluates_members_on_delete, GroupChange,
 };
-use super::mapping::{group_content, group_row, group_to_scim, member_ids};
-use super::operation::Operation;
-use super::sign_in_grants::grant_of;
-use super::store::GroupRow;
-use super::tenant::Tenant;
-use super::text_checks::check_member_ids;
-use crate::backend::{timestamp, ListPage};
+use crate::bridge::mapping::text_checks::check_member_ids;
+use crate::bridge::mapping::{group_content, group_row, group_to_scim, member_ids};
+use crate::bridge::operation::Operation;
+use crate::bridge::tenant::Tenant;
+use crate::bridge::users::directory::directory_group_refusal;
+use crate::bridge::users::sign_in_grants::grant_of;
 use crate::scim::change::Change;
 use crate::scim::list::ListQuery;
 use crate::scim::schema::{ResourceKind, SchemaRegistry};
 use crate::scim::version::check_if_match;
 use crate::scim::{urn, ScimError};
+use crate::store::GroupRow;
 use crate::tableau::limits::is_luid;
 use crate::tableau::model::Group;
 use crate::tableau::TableauError;

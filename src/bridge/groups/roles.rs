@@ -1,12 +1,12 @@
 //! Site roles granted by group membership (`group_roles`): which role-granting groups a user
 //! is in, and giving the user the role they map to after a membership change.
 
-use super::audit::{role_name, AuditEvent};
-use super::error::BridgeResult;
-use super::mapping::active_now;
-use super::operation::Operation;
-use super::tenant::Tenant;
-use super::user_plan::plan_role_reevaluation;
+use crate::bridge::audit::{role_name, AuditEvent};
+use crate::bridge::error::BridgeResult;
+use crate::bridge::mapping::active_now;
+use crate::bridge::operation::Operation;
+use crate::bridge::tenant::Tenant;
+use crate::bridge::users::plan::plan_role_reevaluation;
 use crate::tableau::model::{User, UserUpdate};
 
 impl Tenant {

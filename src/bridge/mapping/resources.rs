@@ -16,9 +16,9 @@ use std::collections::HashSet;
 
 use serde_json::{json, Map, Value};
 
-use super::store::{GroupRow, UserRow};
 use crate::scim::version::set_meta;
 use crate::scim::{urn, ScimError};
+use crate::store::{GroupRow, UserRow};
 use crate::tableau::directory_names::names_directory_user;
 use crate::tableau::model::{Group, User, UserUpdate};
 use crate::tableau::{Deployment, SiteRole};
@@ -375,5 +375,5 @@ pub fn group_row(
 }
 
 #[cfg(test)]
-#[path = "mapping_tests.rs"]
+#[path = "resources_tests.rs"]
 mod tests;

@@ -1,13 +1,13 @@
 //! Names Tableau cannot hold, refused with 400 `invalidValue` before any Tableau call: a user
 //! name, full name, display name, email or group name that is too long or holds a control
 //! character (the limits are [`crate::tableau::limits`]'s), and names that could pass for
-//! another (PRECIS, [`super::user_names`]). Only values that would change are
+//! another (PRECIS, [`crate::bridge::users::names`]). Only values that would change are
 //! checked, so a user Tableau already holds is never refused for what it already has.
 
 use serde_json::Value;
 
-use super::mapping::{email, full_name};
-use super::user_names::{
+use crate::bridge::mapping::{email, full_name};
+use crate::bridge::users::names::{
     display_name_problem, group_name_problem, user_name_problem as canonical_user_name_problem,
 };
 use crate::scim::ScimError;

@@ -5,11 +5,11 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use super::super::mapping::is_active;
-use super::super::roles::RoleMapping;
-use super::super::sign_in_grants::grant_of;
-use super::super::store::{GroupRow, UserRow};
-use super::super::user_plan::mapped_role;
+use crate::bridge::mapping::is_active;
+use crate::bridge::mapping::roles::RoleMapping;
+use crate::bridge::users::plan::mapped_role;
+use crate::bridge::users::sign_in_grants::grant_of;
+use crate::store::{GroupRow, UserRow};
 use crate::tableau::model::{Group, SiteInfo, User};
 use crate::tableau::SiteRole;
 

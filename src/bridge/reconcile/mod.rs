@@ -20,9 +20,9 @@ use findings::{
 use repair::{ReadState, Repaired};
 use report::{Calls, Report};
 
-use super::store::{DriftRecord, UserRow};
-use super::tenant::Tenant;
 use crate::backend::timestamp;
+use crate::bridge::tenant::Tenant;
+use crate::store::{DriftRecord, UserRow};
 use crate::tableau::model::Group;
 use crate::tableau::stats::counted;
 
@@ -114,7 +114,7 @@ impl Tenant {
         let fail = |what: &str, e: &dyn std::fmt::Display| format!("{what}: {e}");
         progress.stage("reading the store", None);
         let store = async {
-            Ok::<_, super::store::StoreError>((
+            Ok::<_, crate::store::StoreError>((
                 self.store.users(&self.id).await?,
                 self.store.groups(&self.id).await?,
                 self.store.all_asserted_members(&self.id).await?,

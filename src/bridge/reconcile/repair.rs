@@ -16,8 +16,8 @@ use super::findings::Repair;
 use crate::bridge::audit::AuditEvent;
 use crate::bridge::mapping::merge;
 use crate::bridge::operation::Operation;
-use crate::bridge::store::UserRow;
 use crate::bridge::tenant::Tenant;
+use crate::store::UserRow;
 use crate::tableau::model::{User, UserUpdate};
 use crate::tableau::SiteRole;
 

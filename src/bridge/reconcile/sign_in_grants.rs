@@ -1,4 +1,4 @@
-//! Drift that Tableau's grant role on sign-in explains ([`crate::bridge::sign_in_grants`]): a
+//! Drift that Tableau's grant role on sign-in explains ([`crate::bridge::users::sign_in_grants`]): a
 //! role higher than the IdP asserted that a group of the user grants at sign-in is its own kind
 //! and is never repaired (Tableau would grant it again at the next sign-in, and a repair would
 //! fight it in a loop); an access leak such a group would reopen is repaired by taking the user
@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use super::findings::{DriftKind, Finding, Repair, SiteNow};
 use crate::bridge::mapping::is_active;
-use crate::bridge::sign_in_grants::{grant_of, strongest_grant};
-use crate::bridge::store::UserRow;
+use crate::bridge::users::sign_in_grants::{grant_of, strongest_grant};
+use crate::store::UserRow;
 use crate::tableau::model::Group;
 use crate::tableau::SiteRole;
 

@@ -57,7 +57,7 @@ pub fn listing_changes(before: &[Arc<User>], after: &[Arc<User>]) -> ListingChan
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bridge::name_index::tests::user;
+    use crate::bridge::cache::names::tests::user;
 
     #[test]
     fn finds_users_added_changed_and_removed_by_hand() {

@@ -9,15 +9,17 @@
 //! (one indexed query that usually returns nothing) makes read-your-writes hold across
 //! replicas, whatever the timing.
 
+pub mod listing_diff;
+
 use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::Mutex;
 
-use super::cache::Caches;
-use super::cache_change::CacheChange;
-use super::store::shared::{HeldLock, Shared, StoredSession, FEED_RETENTION};
-use super::store::StoreError;
+use crate::bridge::cache::change::CacheChange;
+use crate::bridge::cache::Caches;
+use crate::store::shared::{HeldLock, Shared, StoredSession, FEED_RETENTION};
+use crate::store::StoreError;
 use crate::tableau::{Session, SessionShare};
 
 /// Feed entries read per query while catching up.

@@ -11,13 +11,13 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::error::BridgeResult;
-use super::mapping::is_active;
-use super::reconcile::findings::{asserted_granting_groups, asserted_role, Asserted};
-use super::roles::RoleMapping;
-use super::sign_in_grants::{grant_of, strongest_grant};
-use super::store::{GroupRow, UserRow};
-use super::tenant::Tenant;
+use crate::bridge::error::BridgeResult;
+use crate::bridge::mapping::is_active;
+use crate::bridge::mapping::roles::RoleMapping;
+use crate::bridge::reconcile::findings::{asserted_granting_groups, asserted_role, Asserted};
+use crate::bridge::tenant::Tenant;
+use crate::bridge::users::sign_in_grants::{grant_of, strongest_grant};
+use crate::store::{GroupRow, UserRow};
 use crate::tableau::model::{Group, User};
 
 /// One user of the site.

@@ -1,6 +1,6 @@
 //! What a tenant does on its own: list the site's names at start and every few minutes
-//! ([`super::name_index`]), each tenant at its own moment; reconcile the site every
-//! `[tenants.reconcile] every` ([`super::reconcile`]); and, for the store, audit retention and
+//! ([`crate::bridge::cache::names`]), each tenant at its own moment; reconcile the site every
+//! `[tenants.reconcile] every` ([`crate::bridge::reconcile`]); and, for the store, audit retention and
 //! the change feed's retention.
 //!
 //! With replicas on one store, reconciliation and the retentions run on one replica at a time:
@@ -8,16 +8,16 @@
 //! lasts a period and a half, so when its holder dies another replica takes the job over at its
 //! next turn. The site's names are listed by each replica at start (its index lives in its
 //! memory), then only by the holder of the listing lease, which publishes what it found
-//! changed ([`super::listing_diff`]); the others apply that and trust their index as fresh.
+//! changed ([`crate::bridge::replicas::listing_diff`]); the others apply that and trust their index as fresh.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::name_index::next_listing;
-use super::reconcile::{Schedule, Silent};
-use super::replicas::may_run;
-use super::store::Store;
-use super::tenant::Tenant;
+use crate::bridge::cache::names::next_listing;
+use crate::bridge::reconcile::{Schedule, Silent};
+use crate::bridge::replicas::may_run;
+use crate::bridge::tenant::Tenant;
+use crate::store::Store;
 
 /// How soon a failed listing is tried again.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
@@ -149,7 +149,7 @@ pub fn spawn_feed_retention(store: &Arc<dyn Store>) {
             if let Some(shared) = store.shared() {
                 if store_may_run(&store, "feed-retention", FEED_PRUNE_EVERY).await {
                     match shared
-                        .prune_changes(super::store::shared::FEED_RETENTION)
+                        .prune_changes(crate::store::shared::FEED_RETENTION)
                         .await
                     {
                         Ok(0) => {}

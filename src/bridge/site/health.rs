@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::tenant::Tenant;
+use crate::bridge::tenant::Tenant;
 use crate::tableau::auth_config::sign_in_verdict;
 use crate::tableau::Deployment;
 

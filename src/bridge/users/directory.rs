@@ -8,8 +8,8 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::error::BridgeResult;
-use super::tenant::Tenant;
+use crate::bridge::error::BridgeResult;
+use crate::bridge::tenant::Tenant;
 use crate::scim::ScimError;
 use crate::tableau::directory_names::{account_of, in_directory, names_directory_user};
 use crate::tableau::model::{Group, User};
@@ -75,9 +75,9 @@ impl Tenant {
             return Ok(None);
         };
         let found = match self.caches.names.lookup(account, std::time::Instant::now()) {
-            super::name_index::Answer::Present(u) => Some(u),
-            super::name_index::Answer::Absent => None,
-            super::name_index::Answer::Unknown => self
+            crate::bridge::cache::names::Answer::Present(u) => Some(u),
+            crate::bridge::cache::names::Answer::Absent => None,
+            crate::bridge::cache::names::Answer::Unknown => self
                 .client
                 .find_user_by_name(account, NameMatch::CaseInsensitive)
                 .await?

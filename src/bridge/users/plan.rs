@@ -1,19 +1,19 @@
 //! What a user change means in Tableau and in the store, decided without I/O: the role rules
 //! (deactivate, reactivate, restore the role, group-granted roles), the license policy, renames,
-//! creation and deprovisioning. [`super::users`] only carries the plans out.
+//! creation and deprovisioning. [`crate::bridge::users`] only carries the plans out.
 
 use serde_json::Value;
 
-use super::audit::{role_name, AuditEvent};
-use super::mapping::{
+use crate::bridge::audit::{role_name, AuditEvent};
+use crate::bridge::mapping::roles::RoleMapping;
+use crate::bridge::mapping::{
     active_now, attribute_update, email, is_active, kept_user_name, role_values, user_row,
 };
-use super::operation::Operation;
-use super::roles::RoleMapping;
-use super::store::UserRow;
-use super::tenant::{Deprovision, OnLicenseExhausted, Policy, RejectedUser};
-use super::user_names::same_account;
+use crate::bridge::operation::Operation;
+use crate::bridge::tenant::{Deprovision, OnLicenseExhausted, Policy, RejectedUser};
+use crate::bridge::users::names::same_account;
 use crate::scim::ScimError;
+use crate::store::UserRow;
 use crate::tableau::model::{NewUser, User, UserUpdate};
 use crate::tableau::{Deployment, SiteRole};
 
@@ -309,7 +309,7 @@ pub enum Activity {
 
 /// What `desired` does to the activity of the user as SCIM shows them now (`current` with its
 /// `row`): the deactivations and reactivations whose groups that grant a role at sign-in are
-/// left and rejoined ([`super::sign_in_grants`]).
+/// left and rejoined ([`crate::bridge::users::sign_in_grants`]).
 pub fn activity(current: &User, row: Option<&UserRow>, desired: &Value) -> Activity {
     match (active_now(current, row), is_active(desired)) {
         (true, false) => Activity::Deactivating,
@@ -433,5 +433,5 @@ pub fn unlicense(user: &User) -> UserUpdate {
 }
 
 #[cfg(test)]
-#[path = "user_plan_tests.rs"]
+#[path = "plan_tests.rs"]
 mod tests;

@@ -10,11 +10,11 @@
 
 use serde::Deserialize;
 
-use super::audit::AuditEvent;
-use super::error::{BridgeError, BridgeResult};
-use super::mapping::is_active;
-use super::operation::Operation;
-use super::tenant::Tenant;
+use crate::bridge::audit::AuditEvent;
+use crate::bridge::error::{BridgeError, BridgeResult};
+use crate::bridge::mapping::is_active;
+use crate::bridge::operation::Operation;
+use crate::bridge::tenant::Tenant;
 use crate::scim::ScimError;
 use crate::tableau::model::Group;
 use crate::tableau::SiteRole;

@@ -4,12 +4,12 @@
 
 use std::sync::atomic::Ordering;
 
-use super::audit::AuditEvent;
-use super::error::BridgeResult;
-use super::mapping::merge;
-use super::operation::Operation;
-use super::tenant::Tenant;
-use super::user_plan::{
+use crate::bridge::audit::AuditEvent;
+use crate::bridge::error::BridgeResult;
+use crate::bridge::mapping::merge;
+use crate::bridge::operation::Operation;
+use crate::bridge::tenant::Tenant;
+use crate::bridge::users::plan::{
     check_own_role, license_refusal, license_verdict, own_role_refusal, shortfall_verdict,
     LicenseLeft, LicenseVerdict,
 };
@@ -18,7 +18,7 @@ use crate::tableau::model::{User, UserUpdate};
 use crate::tableau::{SiteRole, TableauError};
 
 /// Whether Tableau said the user does not exist (404002, REST error tables).
-pub(super) fn gone_from_tableau(e: &TableauError) -> bool {
+pub(in crate::bridge) fn gone_from_tableau(e: &TableauError) -> bool {
     e.is_not_found() && e.code() == Some("404002")
 }
 
@@ -26,7 +26,11 @@ pub(super) fn gone_from_tableau(e: &TableauError) -> bool {
 /// missing. On a multi-site Tableau Server, "a site administrator can edit an existing local
 /// user account only if the administrator has access to all of the sites the user is a member
 /// of" (Tableau Server help, `sites_addusers.htm`: full name, email, password).
-pub(super) fn update_forbidden(user: &str, upd: &UserUpdate, e: &TableauError) -> ScimError {
+pub(in crate::bridge) fn update_forbidden(
+    user: &str,
+    upd: &UserUpdate,
+    e: &TableauError,
+) -> ScimError {
     let why = if upd.full_name.is_some() || upd.email.is_some() {
         "a site administrator may change a user's full name or email only when administering every site the user is a member of (Tableau Server help, Add Users to a Site): give tableau-scim a server administrator's credentials, or leave the name and email to Tableau"
     } else {
@@ -39,7 +43,7 @@ impl Tenant {
     /// Update User, folding Tableau's answer into `user`. A role change of the account
     /// tableau-scim signs in with is refused before the call (Tableau answers 403009 to it); a
     /// role for which no seat is free (409014) is handled by [`Tenant::license_refused`].
-    pub(super) async fn update_in_tableau(
+    pub(in crate::bridge) async fn update_in_tableau(
         &self,
         user: &mut User,
         upd: &UserUpdate,
@@ -77,7 +81,7 @@ impl Tenant {
 
     /// The user was deleted in Tableau behind our back (Tableau answered 404 to a write): forget
     /// it everywhere, the name index included, and say 404, so the IdP creates it again.
-    pub(super) fn vanished(&self, user: &User) -> ScimError {
+    pub(in crate::bridge) fn vanished(&self, user: &User) -> ScimError {
         self.caches.forget_user(user);
         tracing::warn!(tenant.id = %self.id, user.id = %user.id, "the user was deleted in Tableau; forgotten");
         ScimError::NotFound(format!(
@@ -119,7 +123,7 @@ impl Tenant {
     /// Add User gave `user` a lower role than `requested` when no seat was free: apply the
     /// policy. Under `reject` the user this request created is left Unlicensed or removed
     /// again (`rejected_user`).
-    pub(super) async fn check_added_license(
+    pub(in crate::bridge) async fn check_added_license(
         &self,
         user: &User,
         requested: SiteRole,

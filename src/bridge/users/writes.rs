@@ -1,4 +1,4 @@
-//! `/Users` writes on Tableau. Each carries out a plan of [`super::user_plan`]: take the
+//! `/Users` writes on Tableau. Each carries out a plan of [`crate::bridge::users::plan`]: take the
 //! userName's lock, call Tableau, update the caches, write the store, audit.
 
 use std::sync::Arc;
@@ -6,26 +6,26 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::audit::{role_name, AuditEvent};
-use super::directory::not_in_directory;
-use super::error::{BridgeError, BridgeResult};
-use super::mapping::{attribute_update, tombstone, user_row, user_to_scim};
-use super::name_index::Answer;
-use super::operation::Operation;
-use super::store::UserRow;
-use super::tableau_writes::gone_from_tableau;
-use super::tenant::Tenant;
-use super::text_checks::check_user_text;
-use super::user_plan::{
+use crate::backend::timestamp;
+use crate::bridge::audit::{role_name, AuditEvent};
+use crate::bridge::cache::names::Answer;
+use crate::bridge::error::{BridgeError, BridgeResult};
+use crate::bridge::mapping::text_checks::check_user_text;
+use crate::bridge::mapping::{attribute_update, tombstone, user_row, user_to_scim};
+use crate::bridge::operation::Operation;
+use crate::bridge::tenant::Tenant;
+use crate::bridge::users::directory::not_in_directory;
+use crate::bridge::users::plan::{
     activity, adopts_after_refusal, check_admin_protection, check_own_removal, check_own_role,
     check_update, deprovisioning, lowers_role, mapped_role, plan_create, plan_revive, plan_update,
     unlicense, Activity, Deprovisioning, UserChange,
 };
-use crate::backend::timestamp;
+use crate::bridge::users::tableau::gone_from_tableau;
 use crate::scim::change::Change;
 use crate::scim::schema::ResourceKind;
 use crate::scim::version::check_if_match;
 use crate::scim::ScimError;
+use crate::store::UserRow;
 use crate::tableau::model::User;
 use crate::tableau::{NameMatch, SiteRole, TableauError};
 

@@ -6,12 +6,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::users::users_page;
 use super::{ok, signed_in, version, Reply, Scope};
-use crate::tableau::emulator::request::{
+use crate::emulator::request::{
     body_element, body_root, filter, knows_cieq, page, paging, query_pairs, role_attr, sort_desc,
 };
-use crate::tableau::emulator::state::{api_error, ApiError};
-use crate::tableau::emulator::xml_out::{group_xml, member_xml, pagination_xml};
-use crate::tableau::emulator::Shared;
+use crate::emulator::state::{api_error, ApiError};
+use crate::emulator::xml_out::{group_xml, member_xml, pagination_xml};
+use crate::emulator::Shared;
 use crate::tableau::model::{ApiVersion, Group};
 use crate::tableau::xml::Element;
 

@@ -6,10 +6,10 @@ use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
 use super::{lock, ok, signed_in, version, Reply, Scope};
-use crate::tableau::emulator::request::{body_root, only_attributes, param, query_pairs};
-use crate::tableau::emulator::state::{api_error, ApiError, SessionInfo, SiteState};
-use crate::tableau::emulator::xml_out::auth_configurations_xml;
-use crate::tableau::emulator::Shared;
+use crate::emulator::request::{body_root, only_attributes, param, query_pairs};
+use crate::emulator::state::{api_error, ApiError, SessionInfo, SiteState};
+use crate::emulator::xml_out::auth_configurations_xml;
+use crate::emulator::Shared;
 use crate::tableau::model::ApiVersion;
 use crate::tableau::site_role::LicenseTier;
 use crate::tableau::xml::{self, element, Element};

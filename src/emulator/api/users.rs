@@ -4,15 +4,13 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::{ok, signed_in, version, Reply, Scope};
-use crate::tableau::emulator::request::{
+use crate::emulator::request::{
     body_element, filter, knows_cieq, malformed, only_attributes, page, paging, param, query_pairs,
     role_attr, sort_desc, MALFORMED,
 };
-use crate::tableau::emulator::state::{api_error, ApiError, Flavor, UserEdit};
-use crate::tableau::emulator::xml_out::{
-    added_user_xml, pagination_xml, updated_user_xml, user_xml,
-};
-use crate::tableau::emulator::Shared;
+use crate::emulator::state::{api_error, ApiError, Flavor, UserEdit};
+use crate::emulator::xml_out::{added_user_xml, pagination_xml, updated_user_xml, user_xml};
+use crate::emulator::Shared;
 use crate::tableau::model::{ApiVersion, User};
 
 fn user_field(u: &User, name: &str) -> Option<String> {

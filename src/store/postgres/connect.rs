@@ -6,7 +6,7 @@ use tokio_postgres::NoTls;
 
 use super::audit_queue::AuditQueue;
 use super::{schema, shared, PgShared};
-use crate::bridge::store::StoreError;
+use crate::store::StoreError;
 
 /// Connections per replica: a SCIM request uses one at a time, briefly.
 const POOL_SIZE: usize = 16;

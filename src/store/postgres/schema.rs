@@ -63,7 +63,7 @@ const MIGRATIONS: &[&str] = &[
         complete BOOLEAN NOT NULL,
         report TEXT NOT NULL
      );",
-    // 2: what replicas share (bridge::store::shared): the change feed, leases on periodic
+    // 2: what replicas share (store::shared): the change feed, leases on periodic
     // work, the Tableau session of each tenant (keyed by the tenant and the server, site and
     // credential it belongs to).
     "CREATE TABLE changes (

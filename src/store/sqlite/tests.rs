@@ -1,7 +1,7 @@
 //! The SQLite store against its contract.
 
 use super::*;
-use crate::bridge::store::Store;
+use crate::store::Store;
 
 fn row(id: &str, name: &str) -> UserRow {
     UserRow {

@@ -1,0 +1,9 @@
+//! SCIM and Tableau side by side, pure: resources to Tableau users and groups and back
+//! (`resources.rs`), IdP role values and groups to a site role (`roles.rs`), and what Tableau
+//! cannot hold (`text_checks.rs`). No `Tenant` methods.
+
+mod resources;
+pub mod roles;
+pub mod text_checks;
+
+pub use resources::*;
