@@ -8,7 +8,7 @@ use common::{fast_retry, id, patch, Site};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tableau_scim::bridge::mapping::roles::RoleMapping;
-use tableau_scim::bridge::tenant::{Deprovision, OnLicenseExhausted};
+use tableau_scim::bridge::policy::{Deprovision, OnLicenseExhausted};
 use tableau_scim::stack::StackOptions;
 
 use tableau_scim::emulator::{Capacity, EmulatorConfig, Fault, Faults, Flavor};

@@ -11,7 +11,7 @@ use common::tableau::connected_app;
 use common::{fast_retry, id, patch, Site};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use tableau_scim::bridge::tenant::OnLicenseExhausted;
+use tableau_scim::bridge::policy::OnLicenseExhausted;
 use tableau_scim::check::{self, TenantReport};
 use tableau_scim::config::{Config, ServerConfig, TenantConfig};
 use tableau_scim::emulator::{Capacity, EmulatorConfig, Flavor, RunningEmulator};

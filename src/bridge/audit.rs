@@ -2,8 +2,6 @@
 //! or group, with the site role before and after and the Tableau calls it took.
 
 use crate::bridge::operation::Operation;
-use crate::bridge::tenant::Tenant;
-use crate::store::AuditRow;
 use crate::tableau::SiteRole;
 
 /// What happened to one user or group.
@@ -50,26 +48,4 @@ impl AuditEvent {
 /// A site role as the audit trail writes it.
 pub fn role_name(role: Option<SiteRole>) -> Option<&'static str> {
     role.map(SiteRole::as_str)
-}
-
-impl Tenant {
-    /// Record `event` with the time and the Tableau calls of the current operation. The row is
-    /// queued, not awaited (see [`crate::store::Store::audit`]); a store that has stopped is
-    /// logged, never a reason to fail a change already made in Tableau.
-    pub(crate) fn audit(&self, event: AuditEvent) {
-        let row = AuditRow {
-            operation: event.operation.as_str().into(),
-            resource: event.resource,
-            tableau_calls: crate::tableau::stats::calls_in_scope(),
-            role_before: event.role_before,
-            role_after: event.role_after,
-            outcome: event.outcome,
-        };
-        if let Err(e) = self
-            .store
-            .audit(&self.id, &crate::backend::timestamp(), row)
-        {
-            tracing::error!(error = %e, "audit row not written");
-        }
-    }
 }

@@ -1,9 +1,18 @@
 //! The bridge: `/Users` and `/Groups` served from Tableau, with a durable store for what Tableau
 //! cannot hold. The only place where SCIM and Tableau meet.
 //!
-//! Decisions are pure and live in [`mapping`] (SCIM to Tableau and back), [`user_plan`] and
-//! [`group_plan`] (what a change means); `users`, `user_reads`, `groups` and `group_roles`
-//! carry the plans out (locks, Tableau calls, caches, store, audit).
+//! Rooms by concern: [`users`] and [`groups`] (each its decisions and the I/O that carries them
+//! out), [`cache`] (what saves a Tableau call: caches, the name index), [`replicas`] (several
+//! processes on one store), [`reconcile`] (drift), [`site`] (access, readiness, background
+//! work), [`mapping`] (SCIM and Tableau side by side). Beside them the tenant ([`tenant`]),
+//! its policies ([`policy`]), the audit event, the operation and the errors. Each room's
+//! `mod.rs` lists the `Tenant` methods its files add.
+//!
+//! Decisions are pure functions, and the files that hold them import no I/O (no tenant, cache,
+//! replica, store writer or Tableau client; [`PURE`] names them, and a test holds it):
+//! `mapping/`, `users/plan.rs`, `users/names.rs`, `groups/plan.rs`, `groups/asserted.rs`,
+//! `reconcile/findings.rs`, `reconcile/sign_in_grants.rs`, `reconcile/summary.rs`,
+//! `replicas/listing_diff.rs`, `audit.rs`, `policy.rs`, `operation.rs`.
 
 pub mod audit;
 pub mod cache;
@@ -13,6 +22,7 @@ mod fixtures;
 pub mod groups;
 pub mod mapping;
 pub mod operation;
+pub mod policy;
 pub mod reconcile;
 pub mod replicas;
 pub mod site;
@@ -165,6 +175,78 @@ impl ResourceStore for Bridge {
             ResourceKind::User => op(Operation::DeleteUser, t, t.delete_user(id, if_match)).await,
             ResourceKind::Group => {
                 op(Operation::DeleteGroup, t, t.delete_group(id, if_match)).await
+            }
+        }
+    }
+}
+
+/// The files of the bridge that hold decisions and nothing else: what they may not import is
+/// checked by `tests::pure_modules_import_no_io`.
+pub const PURE: [&str; 16] = [
+    "mapping/mod.rs",
+    "mapping/resources.rs",
+    "mapping/roles.rs",
+    "mapping/grants.rs",
+    "mapping/text_checks.rs",
+    "users/plan.rs",
+    "users/names.rs",
+    "groups/plan.rs",
+    "groups/asserted.rs",
+    "reconcile/findings.rs",
+    "reconcile/sign_in_grants.rs",
+    "reconcile/summary.rs",
+    "replicas/listing_diff.rs",
+    "audit.rs",
+    "policy.rs",
+    "operation.rs",
+];
+
+#[cfg(test)]
+mod tests {
+    /// What a pure file may not name outside its tests: the tenant and everything that holds
+    /// I/O (caches, replicas, the store's trait and its shared state, the Tableau client, the
+    /// I/O files of the bridge's rooms, async runtimes and drivers).
+    const IO: [&str; 19] = [
+        "bridge::tenant",
+        "bridge::cache",
+        "bridge::replicas::Replicas",
+        "bridge::site",
+        "bridge::users::reads",
+        "bridge::users::writes",
+        "bridge::users::tableau",
+        "bridge::users::sign_in_grants",
+        "bridge::users::directory",
+        "bridge::groups::requests",
+        "bridge::groups::roles",
+        "bridge::reconcile::repair",
+        "store::Store",
+        "store::shared",
+        "TableauClient",
+        "impl Tenant",
+        "async fn",
+        "tokio",
+        "reqwest",
+    ];
+
+    #[test]
+    fn pure_modules_import_no_io() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/bridge");
+        for file in super::PURE {
+            let text =
+                std::fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for (n, line) in code.lines().enumerate() {
+                let line = line.trim_start();
+                if line.starts_with("//") {
+                    continue;
+                }
+                for io in IO {
+                    assert!(
+                        !line.contains(io),
+                        "{file}:{}: a pure module names `{io}`: {line}",
+                        n + 1
+                    );
+                }
             }
         }
     }

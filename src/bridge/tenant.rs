@@ -10,85 +10,11 @@ use tokio::sync::{Mutex, MutexGuard};
 use crate::bridge::cache::{CacheTtls, Caches};
 use crate::bridge::error::BridgeResult;
 use crate::bridge::mapping::roles::RoleMapping;
+use crate::bridge::policy::Policy;
 use crate::bridge::replicas::Replicas;
-use crate::bridge::users::sign_in_grants::OnSignInGrants;
 use crate::store::shared::HeldLock;
 use crate::store::Store;
-use crate::tableau::{Deployment, SiteRole, TableauClient};
-
-/// What DELETE /Users does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Deprovision {
-    /// Remove the user from the site (falling back to Unlicensed when they own content and no
-    /// `map_assets_to` owner is configured).
-    Remove,
-    /// Keep the user, Unlicensed.
-    Unlicense,
-}
-
-/// What happens when Tableau grants a lower role than asked because no seat is free.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OnLicenseExhausted {
-    /// Accept: the response shows the real role; a warning is logged and counted.
-    Downgrade,
-    /// Refuse with 409, naming the full tier.
-    Reject,
-}
-
-/// What a rejected create leaves in Tableau.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RejectedUser {
-    /// Leave the new user Unlicensed (the IdP's retry finds and upgrades it when a seat frees).
-    Unlicensed,
-    /// Remove the new user again.
-    Remove,
-}
-
-/// Per-tenant policies.
-#[derive(Debug, Clone)]
-pub struct Policy {
-    /// DELETE /Users.
-    pub deprovision: Deprovision,
-    /// A full license tier.
-    pub on_license_exhausted: OnLicenseExhausted,
-    /// What a rejected create leaves.
-    pub rejected_user: RejectedUser,
-    /// Owner for a removed user's content (`mapAssetsTo`; Tableau Server only).
-    pub map_assets_to: Option<String>,
-    /// `authSetting` for new users.
-    pub auth_setting: Option<String>,
-    /// `idpConfigurationId` for new users (Tableau Cloud).
-    pub idp_configuration_id: Option<String>,
-    /// Minimum site role of groups created through SCIM.
-    pub group_minimum_site_role: Option<SiteRole>,
-    /// Tableau Cloud or Tableau Server (what Update User may carry).
-    pub deployment: Deployment,
-    /// What a deactivation does to the user's groups that grant a role at sign-in.
-    pub on_sign_in_grants: OnSignInGrants,
-    /// Whether the IdP may demote, deactivate or delete site and server administrators it did
-    /// not provision through SCIM.
-    pub manage_unprovisioned_admins: bool,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            deprovision: Deprovision::Remove,
-            on_license_exhausted: OnLicenseExhausted::Downgrade,
-            rejected_user: RejectedUser::Unlicensed,
-            map_assets_to: None,
-            auth_setting: None,
-            idp_configuration_id: None,
-            group_minimum_site_role: None,
-            deployment: Deployment::Server,
-            on_sign_in_grants: OnSignInGrants::Remove,
-            manage_unprovisioned_admins: false,
-        }
-    }
-}
+use crate::tableau::TableauClient;
 
 /// Counters the bridge keeps besides the caches' and the client's.
 #[derive(Debug, Default)]
@@ -221,6 +147,28 @@ impl Tenant {
             last_request_ms: std::sync::atomic::AtomicI64::new(0),
             drift: std::sync::Mutex::new(None),
             on_directory: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+
+impl Tenant {
+    /// Record `event` with the time and the Tableau calls of the current operation. The row is
+    /// queued, not awaited (see [`crate::store::Store::audit`]); a store that has stopped is
+    /// logged, never a reason to fail a change already made in Tableau.
+    pub(crate) fn audit(&self, event: crate::bridge::audit::AuditEvent) {
+        let row = crate::store::AuditRow {
+            operation: event.operation.as_str().into(),
+            resource: event.resource,
+            tableau_calls: crate::tableau::stats::calls_in_scope(),
+            role_before: event.role_before,
+            role_after: event.role_after,
+            outcome: event.outcome,
+        };
+        if let Err(e) = self
+            .store
+            .audit(&self.id, &crate::backend::timestamp(), row)
+        {
+            tracing::error!(error = %e, "audit row not written");
         }
     }
 }

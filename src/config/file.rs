@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::bridge::tenant::{Deprovision, OnLicenseExhausted, RejectedUser};
-use crate::bridge::users::sign_in_grants::OnSignInGrants;
+use crate::bridge::policy::OnSignInGrants;
+use crate::bridge::policy::{Deprovision, OnLicenseExhausted, RejectedUser};
 use crate::logging::LogFormat;
 use crate::tableau::Deployment;
 

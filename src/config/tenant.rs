@@ -10,8 +10,8 @@ use super::secrets::{optional_tokens, secret, tenant_env_prefix, tokens, TokenKe
 use super::{err, ConfigError, Env};
 use crate::bridge::cache::CacheTtls;
 use crate::bridge::mapping::roles::RoleMapping;
+use crate::bridge::policy::Policy;
 use crate::bridge::reconcile::{Options, Schedule};
-use crate::bridge::tenant::Policy;
 use crate::http::TokenDigest;
 use crate::tableau::jwt::ConnectedApp;
 use crate::tableau::model::ApiVersion;
@@ -384,7 +384,7 @@ fn ttls(c: &CacheSection) -> CacheTtls {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bridge::tenant::{Deprovision, OnLicenseExhausted};
+    use crate::bridge::policy::{Deprovision, OnLicenseExhausted};
     use secrecy::ExposeSecret;
     use std::collections::BTreeMap;
 
@@ -503,7 +503,7 @@ mod tests {
         assert_eq!(t.policy.on_license_exhausted, OnLicenseExhausted::Reject);
         assert_eq!(
             t.policy.on_sign_in_grants,
-            crate::bridge::users::sign_in_grants::OnSignInGrants::Refuse
+            crate::bridge::policy::OnSignInGrants::Refuse
         );
         assert_eq!(t.policy.group_minimum_site_role, Some(SiteRole::Viewer));
         assert_eq!(t.retry.max_attempts, 1, "at least one attempt");

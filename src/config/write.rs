@@ -9,8 +9,8 @@ use secrecy::ExposeSecret;
 use toml::{Table, Value};
 
 use super::{Config, TenantConfig};
-use crate::bridge::tenant::{Deprovision, OnLicenseExhausted, RejectedUser};
-use crate::bridge::users::sign_in_grants::OnSignInGrants;
+use crate::bridge::policy::OnSignInGrants;
+use crate::bridge::policy::{Deprovision, OnLicenseExhausted, RejectedUser};
 use crate::tableau::{Credentials, Deployment};
 
 /// The file name [`write`] uses.

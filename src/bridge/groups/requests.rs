@@ -15,12 +15,12 @@ use crate::bridge::groups::asserted::{asserted_after, member_diff, same_set};
 use crate::bridge::groups::plan::{
     plan_group_create, plan_group_update, reevaluates_members_on_delete, GroupChange,
 };
+use crate::bridge::mapping::grants::grant_of;
 use crate::bridge::mapping::text_checks::check_member_ids;
 use crate::bridge::mapping::{group_content, group_row, group_to_scim, member_ids};
 use crate::bridge::operation::Operation;
 use crate::bridge::tenant::Tenant;
 use crate::bridge::users::directory::directory_group_refusal;
-use crate::bridge::users::sign_in_grants::grant_of;
 use crate::scim::change::Change;
 use crate::scim::list::ListQuery;
 use crate::scim::schema::{ResourceKind, SchemaRegistry};

@@ -5,10 +5,10 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
+use crate::bridge::mapping::grants::grant_of;
 use crate::bridge::mapping::is_active;
 use crate::bridge::mapping::roles::RoleMapping;
 use crate::bridge::users::plan::mapped_role;
-use crate::bridge::users::sign_in_grants::grant_of;
 use crate::store::{GroupRow, UserRow};
 use crate::tableau::model::{Group, SiteInfo, User};
 use crate::tableau::SiteRole;

@@ -227,3 +227,43 @@ impl Seen {
         }
     }
 }
+
+impl Tenant {
+    fn set_drift_counts(
+        &self,
+        at: String,
+        complete: bool,
+        counts: &std::collections::BTreeMap<&'static str, usize>,
+    ) {
+        let summary = summary::DriftSummary {
+            at,
+            complete,
+            counts: counts.iter().map(|(k, v)| ((*k).to_string(), *v)).collect(),
+        };
+        if let Ok(mut d) = self.drift.lock() {
+            *d = Some(summary);
+        }
+    }
+
+    /// The last reconciliation's counts, if one ran.
+    pub fn drift_summary(&self) -> Option<summary::DriftSummary> {
+        self.drift.lock().ok().and_then(|d| d.clone())
+    }
+
+    /// Read the last reconciliation from the store (one run by `tableau-scim reconcile` in
+    /// another process, or before a restart).
+    pub async fn load_drift_summary(&self) {
+        match self.store.drift(&self.id).await {
+            Ok(Some(r)) => {
+                let s = summary::DriftSummary::from_report(&r.at, r.complete, &r.report);
+                if let Ok(mut d) = self.drift.lock() {
+                    *d = Some(s);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(tenant.id = %self.id, error = %e, "the last reconciliation could not be read")
+            }
+        }
+    }
+}

@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 
 use super::findings::{DriftKind, Finding, Repair, SiteNow};
+use crate::bridge::mapping::grants::{grant_of, strongest_grant};
 use crate::bridge::mapping::is_active;
-use crate::bridge::users::sign_in_grants::{grant_of, strongest_grant};
 use crate::store::UserRow;
 use crate::tableau::model::Group;
 use crate::tableau::SiteRole;

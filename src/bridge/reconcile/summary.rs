@@ -1,10 +1,10 @@
 //! The last reconciliation's counts per kind, held by the tenant for `/metrics` (the
-//! `tableau_scim_drift{tenant,kind}` gauges) and read back from the store at start.
+//! `tableau_scim_drift{tenant,kind}` gauges) and read back from the store at start. Data
+//! only: the tenant's methods that keep it are in `reconcile/mod.rs`.
 
 use std::collections::BTreeMap;
 
 use super::findings::DriftKind;
-use crate::bridge::tenant::Tenant;
 
 /// Counts of the last reconciliation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,46 +34,6 @@ impl DriftSummary {
             at: at.to_string(),
             complete,
             counts,
-        }
-    }
-}
-
-impl Tenant {
-    pub(super) fn set_drift_counts(
-        &self,
-        at: String,
-        complete: bool,
-        counts: &BTreeMap<&'static str, usize>,
-    ) {
-        let summary = DriftSummary {
-            at,
-            complete,
-            counts: counts.iter().map(|(k, v)| ((*k).to_string(), *v)).collect(),
-        };
-        if let Ok(mut d) = self.drift.lock() {
-            *d = Some(summary);
-        }
-    }
-
-    /// The last reconciliation's counts, if one ran.
-    pub fn drift_summary(&self) -> Option<DriftSummary> {
-        self.drift.lock().ok().and_then(|d| d.clone())
-    }
-
-    /// Read the last reconciliation from the store (one run by `tableau-scim reconcile` in
-    /// another process, or before a restart).
-    pub async fn load_drift_summary(&self) {
-        match self.store.drift(&self.id).await {
-            Ok(Some(r)) => {
-                let s = DriftSummary::from_report(&r.at, r.complete, &r.report);
-                if let Ok(mut d) = self.drift.lock() {
-                    *d = Some(s);
-                }
-            }
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!(tenant.id = %self.id, error = %e, "the last reconciliation could not be read")
-            }
         }
     }
 }

@@ -12,11 +12,11 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::bridge::error::BridgeResult;
+use crate::bridge::mapping::grants::{grant_of, strongest_grant};
 use crate::bridge::mapping::is_active;
 use crate::bridge::mapping::roles::RoleMapping;
 use crate::bridge::reconcile::findings::{asserted_granting_groups, asserted_role, Asserted};
 use crate::bridge::tenant::Tenant;
-use crate::bridge::users::sign_in_grants::{grant_of, strongest_grant};
 use crate::store::{GroupRow, UserRow};
 use crate::tableau::model::{Group, User};
 

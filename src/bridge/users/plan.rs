@@ -10,7 +10,7 @@ use crate::bridge::mapping::{
     active_now, attribute_update, email, is_active, kept_user_name, role_values, user_row,
 };
 use crate::bridge::operation::Operation;
-use crate::bridge::tenant::{Deprovision, OnLicenseExhausted, Policy, RejectedUser};
+use crate::bridge::policy::{Deprovision, OnLicenseExhausted, Policy, RejectedUser};
 use crate::bridge::users::names::same_account;
 use crate::scim::ScimError;
 use crate::store::UserRow;

@@ -6,74 +6,19 @@
 //! set Unlicensed while still in such a group is licensed again at their next sign-in: a
 //! deactivation through SCIM takes the user out of those groups (policy `remove`), or is
 //! refused naming them (`refuse`), and a reactivation puts the user back into the ones the IdP
-//! asserted. The decisions are pure; the I/O only carries them out.
+//! asserted. The decisions are pure ([`crate::bridge::mapping::grants`]); this file only carries them out.
 
-use serde::Deserialize;
+use crate::bridge::policy::OnSignInGrants;
 
 use crate::bridge::audit::AuditEvent;
 use crate::bridge::error::{BridgeError, BridgeResult};
+use crate::bridge::mapping::grants::{deactivation_refusal, granting};
 use crate::bridge::mapping::is_active;
 use crate::bridge::operation::Operation;
 use crate::bridge::tenant::Tenant;
 use crate::scim::ScimError;
 use crate::tableau::model::Group;
 use crate::tableau::SiteRole;
-
-/// What a deactivation does to a user's membership of groups that grant a role at sign-in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OnSignInGrants {
-    /// Take the user out of them (back in on reactivation, where the IdP asserted it).
-    Remove,
-    /// Refuse the deactivation with 409, naming the groups: an administrator decides.
-    Refuse,
-}
-
-/// The site role a group grants its members at sign-in: its minimum site role, when that is a
-/// licensed one.
-pub fn grant_of(group: &Group) -> Option<SiteRole> {
-    group
-        .minimum_site_role
-        .as_deref()
-        .and_then(|r| r.parse::<SiteRole>().ok())
-        .filter(|r| r.tier().is_some())
-}
-
-/// Of `groups`, those that grant a role at sign-in ("All Users" never does here: its minimum
-/// role is Tableau's site default, not a grant tableau-scim can lift).
-pub fn granting(groups: &[Group]) -> Vec<&Group> {
-    groups
-        .iter()
-        .filter(|g| !g.is_all_users() && grant_of(g).is_some())
-        .collect()
-}
-
-/// The strongest grant among `groups`: the group and the role a sign-in gives its members
-/// (grants only promote, so the most privileged one is what a member ends up with).
-pub fn strongest_grant<'a>(groups: &[&'a Group]) -> Option<(&'a Group, SiteRole)> {
-    groups
-        .iter()
-        .filter_map(|g| grant_of(g).map(|r| (*g, r)))
-        .max_by_key(|(_, r)| r.privilege())
-}
-
-/// The refusal of a deactivation under [`OnSignInGrants::Refuse`].
-pub fn deactivation_refusal(user: &str, groups: &[&Group]) -> ScimError {
-    let names: Vec<String> = groups
-        .iter()
-        .map(|g| {
-            format!(
-                "'{}' ({})",
-                g.name,
-                grant_of(g).map_or("", SiteRole::as_str)
-            )
-        })
-        .collect();
-    ScimError::Conflict(format!(
-        "'{user}' is in Tableau groups that grant a site role at sign-in ({}): Tableau would license them again at their next sign-in. Take them out of those groups, or set the tenant's on_sign_in_grants = \"remove\" to let tableau-scim do it",
-        names.join(", ")
-    ))
-}
 
 impl Tenant {
     /// The groups of the site that grant a role at sign-in and have `user_id` as a member.
@@ -208,43 +153,5 @@ impl Tenant {
             )));
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn group(name: &str, min: Option<&str>) -> Group {
-        Group {
-            id: format!("id-{name}"),
-            name: name.into(),
-            minimum_site_role: min.map(str::to_string),
-            user_count: None,
-            domain: Some("local".into()),
-        }
-    }
-
-    #[test]
-    fn a_group_grants_its_licensed_minimum_role_at_sign_in() {
-        let groups = [
-            group("Analysts", Some("Explorer")),
-            group("Everyone", None),
-            group("Parked", Some("Unlicensed")),
-            group("All Users", Some("Viewer")),
-            group("Makers", Some("Creator")),
-        ];
-        let names: Vec<&str> = granting(&groups).iter().map(|g| g.name.as_str()).collect();
-        assert_eq!(names, vec!["Analysts", "Makers"]);
-        let g = granting(&groups);
-        assert_eq!(
-            strongest_grant(&g).map(|(g, r)| (g.name.as_str(), r)),
-            Some(("Makers", SiteRole::Creator)),
-            "a sign-in gives the most privileged grant"
-        );
-        assert_eq!(strongest_grant(&[]), None);
-        let refusal = deactivation_refusal("ann@example.com", &g);
-        assert!(matches!(&refusal, ScimError::Conflict(m)
-            if m.contains("'Analysts' (Explorer)") && m.contains("on_sign_in_grants")));
     }
 }

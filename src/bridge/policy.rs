@@ -1,0 +1,91 @@
+//! A tenant's policies: what its configuration says deprovisioning, a full license tier, a
+//! rejected create and a deactivation of a member of granting groups do. Data only: the pure
+//! plans read it, the configuration builds it.
+
+use serde::Deserialize;
+
+use crate::tableau::{Deployment, SiteRole};
+
+/// What a deactivation does to a user's membership of groups that grant a role at sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnSignInGrants {
+    /// Take the user out of them (back in on reactivation, where the IdP asserted it).
+    Remove,
+    /// Refuse the deactivation with 409, naming the groups: an administrator decides.
+    Refuse,
+}
+
+/// What DELETE /Users does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Deprovision {
+    /// Remove the user from the site (falling back to Unlicensed when they own content and no
+    /// `map_assets_to` owner is configured).
+    Remove,
+    /// Keep the user, Unlicensed.
+    Unlicense,
+}
+
+/// What happens when Tableau grants a lower role than asked because no seat is free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnLicenseExhausted {
+    /// Accept: the response shows the real role; a warning is logged and counted.
+    Downgrade,
+    /// Refuse with 409, naming the full tier.
+    Reject,
+}
+
+/// What a rejected create leaves in Tableau.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RejectedUser {
+    /// Leave the new user Unlicensed (the IdP's retry finds and upgrades it when a seat frees).
+    Unlicensed,
+    /// Remove the new user again.
+    Remove,
+}
+
+/// Per-tenant policies.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// DELETE /Users.
+    pub deprovision: Deprovision,
+    /// A full license tier.
+    pub on_license_exhausted: OnLicenseExhausted,
+    /// What a rejected create leaves.
+    pub rejected_user: RejectedUser,
+    /// Owner for a removed user's content (`mapAssetsTo`; Tableau Server only).
+    pub map_assets_to: Option<String>,
+    /// `authSetting` for new users.
+    pub auth_setting: Option<String>,
+    /// `idpConfigurationId` for new users (Tableau Cloud).
+    pub idp_configuration_id: Option<String>,
+    /// Minimum site role of groups created through SCIM.
+    pub group_minimum_site_role: Option<SiteRole>,
+    /// Tableau Cloud or Tableau Server (what Update User may carry).
+    pub deployment: Deployment,
+    /// What a deactivation does to the user's groups that grant a role at sign-in.
+    pub on_sign_in_grants: OnSignInGrants,
+    /// Whether the IdP may demote, deactivate or delete site and server administrators it did
+    /// not provision through SCIM.
+    pub manage_unprovisioned_admins: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            deprovision: Deprovision::Remove,
+            on_license_exhausted: OnLicenseExhausted::Downgrade,
+            rejected_user: RejectedUser::Unlicensed,
+            map_assets_to: None,
+            auth_setting: None,
+            idp_configuration_id: None,
+            group_minimum_site_role: None,
+            deployment: Deployment::Server,
+            on_sign_in_grants: OnSignInGrants::Remove,
+            manage_unprovisioned_admins: false,
+        }
+    }
+}
