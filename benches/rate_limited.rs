@@ -48,7 +48,7 @@ async fn run(users: usize, limit: f64, retry_after: bool) -> bool {
             ..Faults::default()
         }
     });
-    site.stack.tenant().client.reset_stats();
+    site.stack.tenant().reset_tableau_stats();
     let site = Arc::new(site);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -97,7 +97,7 @@ async fn run(users: usize, limit: f64, retry_after: bool) -> bool {
         created += t.await.map(|v| v.len()).unwrap_or(0);
     }
     let secs = started.elapsed().as_secs_f64();
-    let stats = site.stack.tenant().client.stats();
+    let stats = site.stack.tenant().tableau_stats();
     let calls = stats.total_calls();
     let throttled: u64 = stats
         .endpoints
@@ -112,7 +112,7 @@ async fn run(users: usize, limit: f64, retry_after: bool) -> bool {
         .unwrap_or_default();
     let ours: Vec<&String> = names.iter().filter(|n| n.starts_with("rl")).collect();
     let distinct: std::collections::BTreeSet<&&String> = ours.iter().collect();
-    let (window, rate, _) = site.stack.tenant().client.limits();
+    let (window, rate, _) = site.stack.tenant().tableau_limits();
     let rate_share = accepted as f64 / secs / limit;
     let throttled_share = throttled as f64 / calls.max(1) as f64;
     println!(

@@ -233,7 +233,7 @@ async fn main() {
             wrong_groups += 1;
         }
     }
-    let stats = stack.tenant().client.stats();
+    let stats = stack.tenant().tableau_stats();
     let names_sent = stack
         .emulator
         .with_state(|s| {
@@ -249,7 +249,7 @@ async fn main() {
         },
         took.as_secs_f64()
     );
-    let (window, rate, throttled) = site.stack.tenant().client.limits();
+    let (window, rate, throttled) = site.stack.tenant().tableau_limits();
     println!("faults: 10% 5xx, a rate limit of 100 calls/s (bucket of 20; 429 with Retry-After), session expiry every 200 calls, 2% dropped connections, 0.2% 2 s stalls");
     println!(
         "429s received {throttled}; limits at the end: {window} in flight, {:.1} calls/s",

@@ -136,7 +136,7 @@ async fn main() {
     rows.push(big);
 
     // Import, cold: pages of 200 over the whole directory.
-    stack.tenant().caches.user_pages.invalidate_all();
+    stack.tenant().forget_user_pages();
     site.reset_calls();
     let mut start = 1;
     loop {

@@ -106,10 +106,10 @@ pub async fn run(args: ReconcileArgs) -> ExitCode {
         tenant.reconcile(opts, &Silent).await
     };
     // Replicas serving this tenant hear of the repairs now, not when their caches expire.
-    if let Err(e) = tenant.replicas.publish().await {
+    if let Err(e) = tenant.publish_changes().await {
         tracing::warn!(error = %e, "the repairs' cache changes were not published to serve");
     }
-    tenant.client.sign_out().await;
+    tenant.sign_out().await;
     match args.format {
         ReportFormat::Text => print!("{}", report.to_text()),
         ReportFormat::Json => match serde_json::to_string_pretty(&report) {

@@ -84,7 +84,7 @@ async fn report(args: &ReportArgs) -> Result<String, String> {
     let out = match args.subject {
         Subject::Access => {
             let entries = tenant.access().await.map_err(|e| e.to_string());
-            tenant.client.sign_out().await;
+            tenant.sign_out().await;
             let entries = entries?;
             match args.format {
                 Format::Csv => access_csv(&entries.iter().collect::<Vec<_>>()),
@@ -99,8 +99,7 @@ async fn report(args: &ReportArgs) -> Result<String, String> {
                 ..AuditQuery::default()
             };
             let (rows, _) = tenant
-                .store
-                .audit_entries(&tenant.id, &query)
+                .audit_entries(&query)
                 .await
                 .map_err(|e| e.to_string())?;
             match args.format {

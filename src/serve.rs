@@ -171,11 +171,11 @@ impl Serving {
         }
         if let Some(t) = self.tenants.first() {
             // Leases are the store's, one set per process: another replica takes the work now.
-            t.replicas.release_leases().await;
+            t.release_leases().await;
         }
         for t in &self.tenants {
             // A session shared with other replicas stays signed in (the client knows).
-            t.client.sign_out().await;
+            t.sign_out().await;
         }
         tracing::info!("signed out of Tableau; stopped");
         result.map_err(std::io::Error::other)?

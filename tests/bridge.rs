@@ -105,7 +105,7 @@ async fn the_same_flows_end_in_the_same_state_under_faults() {
             "{n}: no duplicate"
         );
     }
-    let stats = h.stack.tenant().client.stats();
+    let stats = h.stack.tenant().tableau_stats();
     assert!(stats.retries > 0, "faults were injected and retried");
     assert!(stats.sign_ins > 1, "sessions expired and were renewed");
 }
@@ -395,11 +395,7 @@ async fn content_owners_are_left_unlicensed_and_come_back_on_recreate() {
     assert_eq!(id(&back), uid, "the same Tableau user, with its content");
     assert_eq!(h.role("owner@example.com").as_deref(), Some("Explorer"));
     let tenant = h.stack.tenant();
-    let audit = tenant
-        .store
-        .audit_trail(&tenant.id)
-        .await
-        .unwrap_or_default();
+    let audit = tenant.audit_trail().await.unwrap_or_default();
     assert!(audit.iter().any(|a| a.operation == "delete_user"
         && a.outcome.contains("Unlicensed")
         && a.role_before.as_deref() == Some("Creator")));
@@ -433,7 +429,7 @@ async fn license_policies_and_unlicense_deprovisioning() {
     assert_eq!(
         h.stack
             .tenant()
-            .counters
+            .counters()
             .license_downgrades
             .load(std::sync::atomic::Ordering::Relaxed),
         1
@@ -660,7 +656,7 @@ async fn an_import_in_small_pages_costs_one_tableau_call_per_thousand_users() {
     h.idp
         .get("/Users?filter=userName%20eq%20%22warm%40example.com%22")
         .await;
-    h.stack.tenant().caches.user_pages.invalidate_all();
+    h.stack.tenant().forget_user_pages();
     h.reset_calls();
     let mut start = 1;
     let mut seen = std::collections::HashSet::new();

@@ -320,13 +320,7 @@ async fn reconcile_reports_what_changed_behind_the_idps_back_and_apply_restores_
     );
 
     // Each repair is in the audit trail as `reconcile`, with the roles before and after.
-    let trail = h
-        .stack
-        .tenant()
-        .store
-        .audit_trail("acme")
-        .await
-        .expect("the trail");
+    let trail = h.stack.tenant().audit_trail().await.expect("the trail");
     let repairs: Vec<_> = trail
         .iter()
         .filter(|a| a.operation == "reconcile")
@@ -430,7 +424,7 @@ async fn under_faults_reconciliation_ends_in_the_same_state() {
         "one eve: {names:?}"
     );
     assert!(
-        tenant.client.stats().retries > 0,
+        tenant.tableau_stats().retries > 0,
         "faults were met and retried"
     );
     // eve has a new id: the IdP's old one is gone (404, so the IdP provisions her again),
@@ -454,7 +448,7 @@ async fn a_run_cut_short_says_so_and_repairs_nothing() {
     let (ids, gid) = okta_provisions(&h).await;
     change_behind_the_back(&h, &ids, &gid).await;
     let tenant = h.stack.tenant();
-    tenant.client.sign_in().await.expect("a session");
+    tenant.sign_in().await.expect("a session");
     // The users' page goes through; the groups' page fails on every attempt (8).
     h.stack.emulator.with_state(|s| {
         s.faults.script = std::iter::once(Fault::Ok)
@@ -489,12 +483,7 @@ async fn a_run_cut_short_says_so_and_repairs_nothing() {
         Some("Creator"),
         "nothing repaired"
     );
-    let stored = tenant
-        .store
-        .drift("acme")
-        .await
-        .expect("read")
-        .expect("kept");
+    let stored = tenant.last_drift().await.expect("read").expect("kept");
     assert!(!stored.complete);
     let next = tenant.reconcile(apply, &Silent).await;
     assert_eq!(next.exit_code(), 0, "{}", next.to_text());

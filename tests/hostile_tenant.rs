@@ -253,7 +253,7 @@ async fn an_outage_is_said_without_internal_addresses_and_logged_with_the_reques
     });
     let address = h.stack.emulator.addr.to_string();
     let site_id = h.stack.emulator.site_id.clone();
-    h.stack.tenant().caches.names.forget_listing();
+    h.stack.tenant().forget_name_listing();
     h.stack.emulator.handle.stop(false).await;
     let r = h
         .idp

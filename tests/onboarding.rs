@@ -258,7 +258,7 @@ async fn a_throttled_sync_slows_to_tableaus_rate_and_loses_nothing() {
         })
         .unwrap_or(0);
     assert_eq!(made, 60, "each user exactly once");
-    let (_, rate, throttled) = h.stack.tenant().client.limits();
+    let (_, rate, throttled) = h.stack.tenant().tableau_limits();
     assert!(throttled > 0, "Tableau's 429s were seen");
     let rate = rate.expect("a 429 sets a call rate");
     assert!(rate < 30.0, "the rate came down under Tableau's: {rate}");

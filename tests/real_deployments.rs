@@ -145,7 +145,7 @@ async fn a_wildcard_in_a_user_name_never_finds_another_user() {
         });
         if !index {
             // As before the first listing: every lookup asks Tableau.
-            h.stack.tenant().caches.names.forget_listing();
+            h.stack.tenant().forget_name_listing();
         }
         let (s, found) = h
             .idp

@@ -228,7 +228,7 @@ async fn a_full_tier_on_update_keeps_the_role_under_downgrade_and_refuses_under_
     assert_eq!(
         h.stack
             .tenant()
-            .counters
+            .counters()
             .license_downgrades
             .load(Ordering::Relaxed),
         1,
@@ -297,7 +297,7 @@ async fn the_account_tableau_scim_signs_in_with_cannot_be_demoted_or_deprovision
     assert_eq!(
         h.stack
             .tenant()
-            .counters
+            .counters()
             .own_role_refusals
             .load(Ordering::Relaxed),
         3

@@ -85,30 +85,31 @@ impl KeyLocks {
 /// Everything one tenant needs.
 pub struct Tenant {
     /// Tenant id (store key, logs).
-    pub id: String,
+    pub(in crate::bridge) id: String,
     /// Tableau.
-    pub client: Arc<TableauClient>,
+    pub(in crate::bridge) client: Arc<TableauClient>,
     /// Durable state.
-    pub store: Arc<dyn Store>,
+    pub(in crate::bridge) store: Arc<dyn Store>,
     /// Caches.
-    pub caches: Arc<Caches>,
+    pub(in crate::bridge) caches: Arc<Caches>,
     /// The other replicas of this tenant, if any share its store.
-    pub replicas: Arc<Replicas>,
+    pub(in crate::bridge) replicas: Arc<Replicas>,
     /// Role mapping.
-    pub roles: RoleMapping,
+    pub(in crate::bridge) roles: RoleMapping,
     /// Policies.
-    pub policy: Policy,
+    pub(in crate::bridge) policy: Policy,
     /// Per-key locks.
-    pub locks: KeyLocks,
+    pub(in crate::bridge) locks: KeyLocks,
     /// Counters.
-    pub counters: BridgeCounters,
+    pub(in crate::bridge) counters: BridgeCounters,
     /// When the last SCIM request reached the tenant (Unix milliseconds; 0: none yet).
-    pub last_request_ms: std::sync::atomic::AtomicI64,
+    pub(in crate::bridge) last_request_ms: std::sync::atomic::AtomicI64,
     /// The last reconciliation's counts (`/metrics`).
-    pub(crate) drift: std::sync::Mutex<Option<crate::bridge::reconcile::summary::DriftSummary>>,
+    pub(in crate::bridge) drift:
+        std::sync::Mutex<Option<crate::bridge::reconcile::summary::DriftSummary>>,
     /// Whether the site holds users of a directory (Active Directory or LDAP): seen in a
     /// listing or an answer ([`crate::bridge::users::directory`]).
-    pub(crate) on_directory: std::sync::atomic::AtomicBool,
+    pub(in crate::bridge) on_directory: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Tenant {
@@ -170,5 +171,143 @@ impl Tenant {
         {
             tracing::error!(error = %e, "audit row not written");
         }
+    }
+}
+
+/// What the console, the commands and the tests may ask of a tenant. Its parts (client, store,
+/// caches, replicas) stay private to the bridge, so that a change to one of them cannot break
+/// a page or a command unseen: whatever they need is here, by name.
+impl Tenant {
+    /// The tenant's id (store key, logs, URLs).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Tableau Cloud or Tableau Server.
+    pub fn deployment(&self) -> crate::tableau::Deployment {
+        self.policy.deployment
+    }
+
+    /// When the last SCIM request reached the tenant (Unix milliseconds; 0: none yet).
+    pub fn last_request_ms(&self) -> i64 {
+        self.last_request_ms
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Tableau's version (Server Info).
+    pub async fn server_info(
+        &self,
+    ) -> Result<crate::tableau::model::ServerInfo, crate::tableau::TableauError> {
+        self.client.server_info().await
+    }
+
+    /// The site's seats and settings (Query Site).
+    pub async fn site_info(
+        &self,
+    ) -> Result<crate::tableau::model::SiteInfo, crate::tableau::TableauError> {
+        self.client.site_info().await
+    }
+
+    /// Every user of the site as the last name listing saw them, while it is fresh.
+    pub fn listed_users(
+        &self,
+        now: std::time::Instant,
+    ) -> Option<Vec<Arc<crate::tableau::model::User>>> {
+        self.caches.names.users(now)
+    }
+
+    /// The id of the user the name listing knows by `user_name`, if it knows them.
+    pub fn listed_user_id(&self, user_name: &str, now: std::time::Instant) -> Option<String> {
+        match self.caches.names.lookup(user_name, now) {
+            crate::bridge::cache::names::Answer::Present(u) => Some(u.id.to_string()),
+            _ => None,
+        }
+    }
+
+    /// The audit rows `query` selects, newest first, and how many it selects in all.
+    pub async fn audit_entries(
+        &self,
+        query: &crate::store::AuditQuery,
+    ) -> Result<(Vec<crate::store::AuditEntry>, usize), crate::store::StoreError> {
+        self.store.audit_entries(&self.id, query).await
+    }
+
+    /// The whole audit trail, oldest first.
+    pub async fn audit_trail(
+        &self,
+    ) -> Result<Vec<crate::store::AuditRow>, crate::store::StoreError> {
+        self.store.audit_trail(&self.id).await
+    }
+
+    /// The names of the users and groups the store knows, by id (an auditor reads names); what
+    /// the store cannot say is left out.
+    pub async fn names_by_id(&self) -> std::collections::HashMap<String, String> {
+        let mut names = std::collections::HashMap::new();
+        if let Ok(users) = self.store.users(&self.id).await {
+            names.extend(users.into_iter().map(|u| (u.id, u.user_name)));
+        }
+        if let Ok(groups) = self.store.groups(&self.id).await {
+            names.extend(groups.into_iter().map(|g| (g.id, g.display_name)));
+        }
+        names
+    }
+
+    /// The last reconciliation as the store keeps it.
+    pub async fn last_drift(
+        &self,
+    ) -> Result<Option<crate::store::DriftRecord>, crate::store::StoreError> {
+        self.store.drift(&self.id).await
+    }
+
+    /// Sign in to Tableau now (a command that wants its session before it starts).
+    pub async fn sign_in(&self) -> Result<(), crate::tableau::TableauError> {
+        self.client.sign_in().await
+    }
+
+    /// Sign out of Tableau (a session shared with other replicas stays signed in).
+    pub async fn sign_out(&self) {
+        self.client.sign_out().await;
+    }
+
+    /// Give up this process's leases on periodic work, so another replica takes it now.
+    pub async fn release_leases(&self) {
+        self.replicas.release_leases().await;
+    }
+
+    /// Publish this process's cache changes to the other replicas now.
+    pub async fn publish_changes(&self) -> Result<(), crate::store::StoreError> {
+        self.replicas.publish().await
+    }
+
+    /// The Tableau calls made so far, by endpoint, with retries and sign-ins.
+    pub fn tableau_stats(&self) -> crate::tableau::stats::StatsSnapshot {
+        self.client.stats()
+    }
+
+    /// The adaptive limits on Tableau calls now: calls in flight, calls per second (none until
+    /// a 429), 429s received.
+    pub fn tableau_limits(&self) -> (usize, Option<f64>, u64) {
+        self.client.limits()
+    }
+
+    /// Start counting Tableau calls afresh.
+    pub fn reset_tableau_stats(&self) {
+        self.client.reset_stats();
+    }
+
+    /// The bridge's own counters.
+    pub fn counters(&self) -> &BridgeCounters {
+        &self.counters
+    }
+
+    /// Forget the cached pages of the site's users: the next listing reads Tableau (a cold
+    /// measurement).
+    pub fn forget_user_pages(&self) {
+        self.caches.user_pages.invalidate_all();
+    }
+
+    /// Forget the name listing: lookups go to Tableau until the next listing.
+    pub fn forget_name_listing(&self) {
+        self.caches.names.forget_listing();
     }
 }

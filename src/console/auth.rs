@@ -101,7 +101,7 @@ fn scope_of(console: &Console, token: &str) -> Option<Scope> {
         .tenants
         .iter()
         .filter(|t| t.admin_tokens.accepts(token))
-        .map(|t| t.tenant.id.clone())
+        .map(|t| t.tenant.id().to_string())
         .collect();
     if all {
         Some(Scope::All)

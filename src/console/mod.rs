@@ -115,7 +115,7 @@ impl Console {
     }
 
     fn tenant(&self, id: &str) -> Option<&ConsoleTenant> {
-        self.tenants.iter().find(|t| t.tenant.id == id)
+        self.tenants.iter().find(|t| t.tenant.id() == id)
     }
 }
 

@@ -70,12 +70,12 @@ fn seats(site: &SiteInfo) -> Vec<Seat> {
 impl Console {
     async fn version_of(&self, t: &ConsoleTenant) -> String {
         let load = async {
-            Ok::<_, std::convert::Infallible>(match t.tenant.client.server_info().await {
+            Ok::<_, std::convert::Infallible>(match t.tenant.server_info().await {
                 Ok(i) => format!("{} (REST API {})", i.product_version, i.rest_api_version),
                 Err(_) => "version unknown".into(),
             })
         };
-        match self.versions.get_or_load(&t.tenant.id, load).await {
+        match self.versions.get_or_load(t.tenant.id(), load).await {
             Ok((v, _)) => v,
             Err(never) => match never {},
         }
@@ -85,11 +85,9 @@ impl Console {
     /// not asked on every view.
     async fn seats_of(&self, t: &ConsoleTenant) -> Result<SiteInfo, String> {
         let load = async {
-            Ok::<_, std::convert::Infallible>(
-                t.tenant.client.site_info().await.map_err(|e| e.to_string()),
-            )
+            Ok::<_, std::convert::Infallible>(t.tenant.site_info().await.map_err(|e| e.to_string()))
         };
-        match self.seats.get_or_load(&t.tenant.id, load).await {
+        match self.seats.get_or_load(t.tenant.id(), load).await {
             Ok((s, _)) => s,
             Err(never) => match never {},
         }
@@ -98,15 +96,13 @@ impl Console {
     async fn card(&self, t: &ConsoleTenant) -> Card {
         let tenant = &t.tenant;
         let health = t.health.ready().await;
-        let last = tenant
-            .last_request_ms
-            .load(std::sync::atomic::Ordering::Relaxed);
+        let last = tenant.last_request_ms();
         let last_request = chrono::DateTime::from_timestamp_millis(last)
             .filter(|_| last > 0)
             .map_or("none yet".into(), |d| {
                 d.format("%Y-%m-%d %H:%M:%S UTC").to_string()
             });
-        let users = tenant.caches.names.users(Instant::now());
+        let users = tenant.listed_users(Instant::now());
         let chart = users.as_ref().map_or(String::new(), |users| {
             let mut counts: Vec<(String, u64)> = Vec::new();
             for r in SiteRole::ASSIGNABLE.iter() {
@@ -128,8 +124,8 @@ impl Console {
         };
         let drift = tenant.drift_summary();
         Card {
-            id: tenant.id.clone(),
-            deployment: format!("{:?}", tenant.policy.deployment)
+            id: tenant.id().to_string(),
+            deployment: format!("{:?}", tenant.deployment())
                 .replace("Cloud", "Tableau Cloud")
                 .replace("Server", "Tableau Server"),
             version: self.version_of(t).await,
@@ -159,7 +155,7 @@ pub(super) async fn overview(req: HttpRequest, console: web::Data<Console>) -> H
     for t in console
         .tenants
         .iter()
-        .filter(|t| session.scope.allows(&t.tenant.id))
+        .filter(|t| session.scope.allows(&t.tenant.id()))
     {
         cards.push(console.card(t).await);
     }

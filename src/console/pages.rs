@@ -29,7 +29,7 @@ pub(super) fn nav_of(
         tenants: console
             .tenants
             .iter()
-            .map(|t| t.tenant.id.clone())
+            .map(|t| t.tenant.id().to_string())
             .filter(|id| session.scope.allows(id))
             .collect(),
         current: current.map(str::to_string),
@@ -100,7 +100,7 @@ async fn entries(console: &Console, t: &ConsoleTenant) -> Result<Arc<Vec<AccessE
     };
     console
         .access
-        .get_or_load(&t.tenant.id, load)
+        .get_or_load(t.tenant.id(), load)
         .await
         .map(|(list, _)| list)
 }
@@ -191,7 +191,7 @@ pub(super) async fn drift(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    let record = match t.tenant.store.drift(&t.tenant.id).await {
+    let record = match t.tenant.last_drift().await {
         Ok(r) => r,
         Err(e) => return store_failed(nav, &e),
     };
@@ -256,7 +256,7 @@ pub(super) async fn run_drift(
     if let Err(r) = check_csrf(&session, &form.csrf, &console) {
         return *r;
     }
-    let id = t.tenant.id.clone();
+    let id = t.tenant.id().to_string();
     let mine = console.running.lock().map(|mut r| {
         if r.contains(&id) {
             false

@@ -12,7 +12,6 @@ use serde::Deserialize;
 use super::pages::tenant_page;
 use super::views::{audit_csv as audit_csv_file, thousands, Pager, PAGE_SIZE};
 use super::{csv, page, store_failed, Console, ConsoleTenant, Nav};
-use crate::bridge::cache::names::Answer;
 use crate::store::{AuditEntry, AuditQuery};
 
 /// The audit page's query.
@@ -45,13 +44,11 @@ impl AuditFilter {
     /// (`until` includes its day).
     fn query(&self, t: &ConsoleTenant) -> AuditQuery {
         let user = self.user.trim();
-        let resource =
-            (!user.is_empty()).then(
-                || match t.tenant.caches.names.lookup(user, Instant::now()) {
-                    Answer::Present(u) => u.id.to_string(),
-                    _ => user.to_string(),
-                },
-            );
+        let resource = (!user.is_empty()).then(|| {
+            t.tenant
+                .listed_user_id(user, Instant::now())
+                .unwrap_or_else(|| user.to_string())
+        });
         let day = |s: &str| chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
         AuditQuery {
             resource,
@@ -103,15 +100,7 @@ impl Audit {
 
 /// The names of the users and groups the store knows, by id: an auditor reads names.
 async fn names_of(t: &ConsoleTenant) -> HashMap<String, String> {
-    let store = &t.tenant.store;
-    let mut names = HashMap::new();
-    if let Ok(users) = store.users(&t.tenant.id).await {
-        names.extend(users.into_iter().map(|u| (u.id, u.user_name)));
-    }
-    if let Ok(groups) = store.groups(&t.tenant.id).await {
-        names.extend(groups.into_iter().map(|g| (g.id, g.display_name)));
-    }
-    names
+    t.tenant.names_by_id().await
 }
 
 /// `GET /admin/tenants/{id}/audit`.
@@ -126,12 +115,7 @@ pub(super) async fn audit(
         Err(r) => return *r,
     };
     let filter = filter.into_inner();
-    let (rows, total) = match t
-        .tenant
-        .store
-        .audit_entries(&t.tenant.id, &filter.query(t))
-        .await
-    {
+    let (rows, total) = match t.tenant.audit_entries(&filter.query(t)).await {
         Ok(x) => x,
         Err(e) => return store_failed(nav, &e),
     };
@@ -168,7 +152,7 @@ pub(super) async fn audit_csv(
         offset: 0,
         ..filter.query(t)
     };
-    match t.tenant.store.audit_entries(&t.tenant.id, &q).await {
+    match t.tenant.audit_entries(&q).await {
         Ok((rows, _)) => csv("audit.csv", audit_csv_file(&rows)),
         Err(e) => store_failed(nav, &e),
     }
