@@ -155,7 +155,7 @@ pub(super) async fn overview(req: HttpRequest, console: web::Data<Console>) -> H
     for t in console
         .tenants
         .iter()
-        .filter(|t| session.scope.allows(&t.tenant.id()))
+        .filter(|t| session.scope.allows(t.tenant.id()))
     {
         cards.push(console.card(t).await);
     }
