@@ -12,7 +12,7 @@ use subtle::ConstantTimeEq;
 use std::sync::Arc;
 
 use super::guard::{self, Rejection, Verdict};
-use super::{AppState, Current, TenantEntry};
+use super::state::{AppState, Current, TenantEntry};
 use crate::scim::{truncated, ScimError};
 
 /// The SHA-256 digest of a bearer token.

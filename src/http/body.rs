@@ -8,7 +8,7 @@ use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use super::AppState;
+use super::state::AppState;
 use crate::scim::ScimError;
 
 /// A JSON request body.

@@ -5,7 +5,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::{base_url, response, AppState};
+use super::response;
+use super::state::{base_url, AppState};
 use crate::scim::list::list_response;
 use crate::scim::schema::SchemaRegistry;
 use crate::scim::ScimError;

@@ -18,8 +18,9 @@ use std::sync::Arc;
 use actix_web::HttpRequest;
 
 use super::guard::Rejection;
+use super::limits;
 use super::request_metrics::RequestMetrics;
-use super::{limits, AppState, TenantEntry};
+use super::state::{AppState, TenantEntry};
 use crate::backend::trace::traced;
 
 /// The process-wide Prometheus recorder (installed on first use).
@@ -134,7 +135,7 @@ pub async fn observe(
             let tenant = r
                 .request()
                 .extensions()
-                .get::<super::Current>()
+                .get::<super::state::Current>()
                 .map(|c| c.0.id.clone());
             (r.status().as_u16(), tenant)
         }

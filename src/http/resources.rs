@@ -5,7 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::body::ScimBody;
-use super::{base_url, response, AppState, Current};
+use super::response;
+use super::state::{base_url, AppState, Current};
 use crate::scim::change::Change;
 use crate::scim::list::{list_response, ListParams, ListQuery};
 use crate::scim::patch::PatchRequest;
