@@ -11,8 +11,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use super::respond::{message, nav_of, page, see_other, Nav};
 use super::session::{random_token, same_token, Scope, Session};
-use super::{message, page, see_other, Console, Nav, Step};
+use super::state::{Console, Step};
 use crate::http::auth::client_of;
 use crate::http::guard::{Rejection, Verdict};
 use crate::http::AppState;
@@ -210,7 +211,7 @@ pub(super) fn check_csrf(session: &Session, presented: &str, console: &Console) 
     }
     Err(Box::new(message(
         StatusCode::FORBIDDEN,
-        super::pages::nav_of(console, session, None, ""),
+        nav_of(console, session, None, ""),
         "Refused",
         "This form lacks its security token (CSRF). Reload the page and try again.",
     )))

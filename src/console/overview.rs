@@ -8,9 +8,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::auth::signed_in;
-use super::pages::nav_of;
+use super::respond::{nav_of, page, Nav};
+use super::state::{Console, ConsoleTenant};
 use super::views::{role_chart, thousands};
-use super::{page, Console, ConsoleTenant, Nav};
 use crate::tableau::model::SiteInfo;
 use crate::tableau::SiteRole;
 

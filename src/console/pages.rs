@@ -6,59 +6,18 @@
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde_json::Value;
 
-use super::auth::{anonymous, check_csrf, form_of, signed_in, CsrfForm};
-use super::session::Session;
+use super::auth::{anonymous, check_csrf, form_of, CsrfForm};
+use super::respond::{csv, message, page, see_other, store_failed, Nav};
+use super::state::{Console, ConsoleTenant};
+use super::tenant_page::TenantPage;
 use super::views::{access_csv as access_csv_file, thousands, AccessQuery, Pager};
-use super::{csv, message, page, see_other, store_failed, Console, ConsoleTenant, Nav, Step};
 use crate::bridge::reconcile::{Options, Silent};
 use crate::bridge::site::access::AccessEntry;
 use crate::tableau::SiteRole;
-
-/// The navigation of `session`.
-pub(super) fn nav_of(
-    console: &Console,
-    session: &Session,
-    current: Option<&str>,
-    page: &'static str,
-) -> Nav {
-    Nav {
-        tenants: console
-            .tenants
-            .iter()
-            .map(|t| t.tenant.id().to_string())
-            .filter(|id| session.scope.allows(id))
-            .collect(),
-        current: current.map(str::to_string),
-        page,
-        csrf: session.csrf.clone(),
-    }
-}
-
-/// The signed-in session and the tenant of the path, or the answer instead: the login page, or
-/// 404 for a tenant that does not exist or that the session may not see, the same page for
-/// both, so a tenant's admin cannot tell which other tenant ids exist.
-pub(super) fn tenant_page<'a>(
-    req: &HttpRequest,
-    console: &'a Console,
-    id: &str,
-    page: &'static str,
-) -> Step<(Session, &'a ConsoleTenant, Nav)> {
-    let (_, session) = signed_in(req, console)?;
-    let Some(t) = console.tenant(id).filter(|_| session.scope.allows(id)) else {
-        return Err(Box::new(message(
-            StatusCode::NOT_FOUND,
-            nav_of(console, &session, None, ""),
-            "No such tenant",
-            "None of the tenants your admin token opens has this id.",
-        )));
-    };
-    let nav = nav_of(console, &session, Some(id), page);
-    Ok((session, t, nav))
-}
 
 /// `GET /admin/console.css`.
 pub(super) async fn stylesheet() -> HttpResponse {
@@ -106,17 +65,9 @@ async fn entries(console: &Console, t: &ConsoleTenant) -> Result<Arc<Vec<AccessE
 }
 
 /// `GET /admin/tenants/{id}/access`.
-pub(super) async fn access(
-    req: HttpRequest,
-    console: web::Data<Console>,
-    path: web::Path<String>,
-    query: web::Query<AccessQuery>,
-) -> HttpResponse {
-    let (_, t, nav) = match tenant_page(&req, &console, &path, "access") {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
-    let all = match entries(&console, t).await {
+pub(super) async fn access(tp: TenantPage, query: web::Query<AccessQuery>) -> HttpResponse {
+    let (console, t, nav) = (&tp.console, tp.tenant(), tp.nav.clone());
+    let all = match entries(console, t).await {
         Ok(e) => e,
         Err(e) => return message(StatusCode::BAD_GATEWAY, nav, "Tableau did not answer", &e),
     };
@@ -127,7 +78,7 @@ pub(super) async fn access(
     page(
         StatusCode::OK,
         &Access {
-            tenant: path.into_inner(),
+            tenant: tp.id().to_string(),
             roles,
             shown: thousands(selected.len() as u64),
             total: thousands(all.len() as u64),
@@ -140,17 +91,9 @@ pub(super) async fn access(
 }
 
 /// `GET /admin/tenants/{id}/access.csv`: exactly the rows the filters show, every page.
-pub(super) async fn access_csv(
-    req: HttpRequest,
-    console: web::Data<Console>,
-    path: web::Path<String>,
-    query: web::Query<AccessQuery>,
-) -> HttpResponse {
-    let (_, t, nav) = match tenant_page(&req, &console, &path, "access") {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
-    match entries(&console, t).await {
+pub(super) async fn access_csv(tp: TenantPage, query: web::Query<AccessQuery>) -> HttpResponse {
+    let (console, t, nav) = (&tp.console, tp.tenant(), tp.nav.clone());
+    match entries(console, t).await {
         Ok(all) => csv("access.csv", access_csv_file(&query.select(&all))),
         Err(e) => message(StatusCode::BAD_GATEWAY, nav, "Tableau did not answer", &e),
     }
@@ -182,15 +125,8 @@ fn text(v: &Value) -> String {
 }
 
 /// `GET /admin/tenants/{id}/drift`: the last reconciliation's findings.
-pub(super) async fn drift(
-    req: HttpRequest,
-    console: web::Data<Console>,
-    path: web::Path<String>,
-) -> HttpResponse {
-    let (_, t, nav) = match tenant_page(&req, &console, &path, "drift") {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
+pub(super) async fn drift(tp: TenantPage) -> HttpResponse {
+    let (t, nav) = (tp.tenant(), tp.nav.clone());
     let record = match t.tenant.last_drift().await {
         Ok(r) => r,
         Err(e) => return store_failed(nav, &e),
@@ -226,7 +162,7 @@ pub(super) async fn drift(
     page(
         StatusCode::OK,
         &Drift {
-            tenant: path.into_inner(),
+            tenant: tp.id().to_string(),
             at: record.as_ref().map_or(String::new(), |r| r.at.clone()),
             complete: record.as_ref().is_none_or(|r| r.complete),
             errors: report["errors"]
@@ -242,18 +178,10 @@ pub(super) async fn drift(
 
 /// `POST /admin/tenants/{id}/drift/run`: a dry run now (one at a time per tenant), then the
 /// drift page.
-pub(super) async fn run_drift(
-    req: HttpRequest,
-    console: web::Data<Console>,
-    path: web::Path<String>,
-    body: web::Bytes,
-) -> HttpResponse {
+pub(super) async fn run_drift(tp: TenantPage, body: web::Bytes) -> HttpResponse {
     let form: CsrfForm = form_of(&body);
-    let (session, t, _) = match tenant_page(&req, &console, &path, "drift") {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
-    if let Err(r) = check_csrf(&session, &form.csrf, &console) {
+    let (console, session, t) = (&tp.console, &tp.session, tp.tenant());
+    if let Err(r) = check_csrf(session, &form.csrf, console) {
         return *r;
     }
     let id = t.tenant.id().to_string();

@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::pages::tenant_page;
+use super::respond::{csv, page, store_failed, Nav};
+use super::state::ConsoleTenant;
+use super::tenant_page::TenantPage;
 use super::views::{audit_csv as audit_csv_file, thousands, Pager, PAGE_SIZE};
-use super::{csv, page, store_failed, Console, ConsoleTenant, Nav};
 use crate::store::{AuditEntry, AuditQuery};
 
 /// The audit page's query.
@@ -104,16 +105,8 @@ async fn names_of(t: &ConsoleTenant) -> HashMap<String, String> {
 }
 
 /// `GET /admin/tenants/{id}/audit`.
-pub(super) async fn audit(
-    req: HttpRequest,
-    console: web::Data<Console>,
-    path: web::Path<String>,
-    filter: web::Query<AuditFilter>,
-) -> HttpResponse {
-    let (_, t, nav) = match tenant_page(&req, &console, &path, "audit") {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
+pub(super) async fn audit(tp: TenantPage, filter: web::Query<AuditFilter>) -> HttpResponse {
+    let (t, nav) = (tp.tenant(), tp.nav.clone());
     let filter = filter.into_inner();
     let (rows, total) = match t.tenant.audit_entries(&filter.query(t)).await {
         Ok(x) => x,
@@ -124,7 +117,7 @@ pub(super) async fn audit(
     page(
         StatusCode::OK,
         &Audit {
-            tenant: path.into_inner(),
+            tenant: tp.id().to_string(),
             operations: OPERATIONS.to_vec(),
             rows,
             names: names_of(t).await,
@@ -137,16 +130,8 @@ pub(super) async fn audit(
 }
 
 /// `GET /admin/tenants/{id}/audit.csv`: every row the filters select.
-pub(super) async fn audit_csv(
-    req: HttpRequest,
-    console: web::Data<Console>,
-    path: web::Path<String>,
-    filter: web::Query<AuditFilter>,
-) -> HttpResponse {
-    let (_, t, nav) = match tenant_page(&req, &console, &path, "audit") {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
+pub(super) async fn audit_csv(tp: TenantPage, filter: web::Query<AuditFilter>) -> HttpResponse {
+    let (t, nav) = (tp.tenant(), tp.nav.clone());
     let q = AuditQuery {
         limit: 0,
         offset: 0,

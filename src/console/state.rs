@@ -1,0 +1,78 @@
+//! The console's state: its tenants, the admin tokens that open it, the sessions, and what it
+//! keeps read from Tableau for a while.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::HttpResponse;
+
+use super::overview;
+use super::session::Sessions;
+use crate::backend::TenantHealth;
+use crate::bridge::cache::ttl::TtlCache;
+use crate::bridge::Tenant;
+use crate::http::TokenSet;
+
+/// How long a console session lasts.
+pub const SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
+
+/// Most sessions one admin token holds at once (a few browsers, a few machines); the console
+/// holds at most this many per configured admin token.
+pub const SESSIONS_PER_TOKEN: usize = 16;
+
+/// One tenant as the console sees it.
+pub struct ConsoleTenant {
+    /// The tenant.
+    pub tenant: Arc<Tenant>,
+    /// Its admin tokens (this tenant only).
+    pub admin_tokens: TokenSet,
+    /// Its health, as `/readyz` asks it.
+    pub health: Arc<dyn TenantHealth>,
+}
+
+/// A step of a handler: its value, or the response to give instead (boxed: a response is
+/// large, and most steps succeed).
+pub(super) type Step<T> = Result<T, Box<HttpResponse>>;
+
+/// Figures read from Tableau per tenant id, served for a while (the bridge's cache: expiry
+/// and one load at a time per key).
+pub(super) type Cached<T> = TtlCache<String, T>;
+
+/// Tenants a console serves at most, for its caches' bounds.
+const MAX_TENANTS: usize = 10_000;
+
+/// The console.
+pub struct Console {
+    pub(super) tenants: Vec<ConsoleTenant>,
+    pub(super) server_tokens: TokenSet,
+    pub(super) sessions: Sessions,
+    /// Clients reach it over HTTPS (TLS here or behind a proxy): cookies are `Secure`.
+    pub(super) secure: bool,
+    pub(super) versions: Cached<String>,
+    pub(super) seats: Cached<Result<crate::tableau::model::SiteInfo, String>>,
+    /// A "run now" per tenant at a time.
+    pub(super) running: Mutex<Vec<String>>,
+    /// The access list last built per tenant: paging and filtering reuse it for a few seconds.
+    pub(super) access: Cached<Arc<Vec<crate::bridge::site::access::AccessEntry>>>,
+}
+
+/// How long a built access list serves further pages and filters (at 100,000 users building it
+/// takes a few hundred milliseconds; BENCHMARKS.md section 10).
+pub const ACCESS_FOR: Duration = Duration::from_secs(15);
+
+impl Console {
+    /// A console over `tenants`, opened by `server_tokens` (every tenant) and each tenant's
+    /// own tokens; `secure`: clients reach it over HTTPS.
+    pub fn new(tenants: Vec<ConsoleTenant>, server_tokens: TokenSet, secure: bool) -> Console {
+        Console {
+            tenants,
+            server_tokens,
+            sessions: Sessions::new(SESSION_TTL, SESSIONS_PER_TOKEN),
+            secure,
+            versions: TtlCache::new(overview::VERSION_FOR, MAX_TENANTS),
+            seats: TtlCache::new(overview::SEATS_FOR, MAX_TENANTS),
+            running: Mutex::new(Vec::new()),
+            access: TtlCache::new(ACCESS_FOR, MAX_TENANTS),
+        }
+    }
+}
