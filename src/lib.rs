@@ -1,7 +1,11 @@
 //! tableau-scim: a SCIM 2.0 server that provisions users and groups into Tableau.
 //!
-//! Layers, outermost first: [`http`] (actix-web handlers), [`backend`] (the resource store the
-//! handlers call), [`scim`] (the protocol, pure).
+//! Layers, outermost first (ARCHITECTURE.md draws them): the commands and wiring ([`serve`],
+//! [`demo`], [`check`], [`reconcile`], [`report`], [`migrate_store`], [`stack`]), the admin
+//! [`console`] and the [`config`]; [`http`] (actix-web handlers); [`backend`] (the resource
+//! store the handlers call); [`bridge`] (where SCIM and Tableau meet); below it [`scim`] (the
+//! protocol, pure), [`tableau`] (the REST client) and [`store`] (what Tableau cannot hold).
+//! Beside them the [`emulator`], which stands in for Tableau in tests, benches and the demo.
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
