@@ -8,7 +8,7 @@ use super::body::ScimBody;
 use super::response;
 use super::state::{base_url, AppState, Current};
 use crate::scim::change::Change;
-use crate::scim::list::{list_response, ListParams, ListQuery};
+use crate::scim::list::{list_response, search_kinds, slices_of_page, ListParams, ListQuery};
 use crate::scim::patch::PatchRequest;
 use crate::scim::projection::Projection;
 use crate::scim::resource;
@@ -118,25 +118,7 @@ pub async fn root_search(
     body: ScimBody,
 ) -> ScimResult<HttpResponse> {
     let query = ListParams::from_search_body(&body.0)?.resolve(state.settings.max_page_size)?;
-    let registry = SchemaRegistry::builtin();
-    let mut kinds = Vec::new();
-    let mut first_error = None;
-    for kind in ResourceKind::ALL {
-        match &query.filter {
-            Some(f) => match f.validate(&registry.resource(kind)) {
-                Ok(()) => kinds.push(kind),
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
-            },
-            None => kinds.push(kind),
-        }
-    }
-    if kinds.is_empty() {
-        return Err(first_error.unwrap_or_else(|| {
-            ScimError::InvalidFilter("the filter matches no resource type".into())
-        }));
-    }
+    let kinds = search_kinds(&query, &SchemaRegistry::builtin())?;
     // Count each type's matches, then fetch only the slices of the requested page.
     let mut totals = Vec::new();
     for kind in &kinds {
@@ -148,26 +130,25 @@ pub async fn root_search(
         totals.push(current.0.store.list(*kind, &probe).await?.total);
     }
     let total: usize = totals.iter().sum();
-    let wanted = query.page_range(total);
     let mut items = Vec::new();
-    let mut offset = 0;
-    for (kind, kind_total) in kinds.iter().zip(totals) {
-        let lo = wanted.start.max(offset);
-        let hi = wanted.end.min(offset + kind_total);
-        if lo < hi {
-            let slice = ListQuery {
-                start_index: lo - offset + 1,
-                count: hi - lo,
-                ..query.clone()
-            };
-            let page = current.0.store.list(*kind, &slice).await?;
-            items.extend(
-                page.resources
-                    .into_iter()
-                    .map(|r| render(&req, &state, *kind, r, &query.projection)),
-            );
-        }
-        offset += kind_total;
+    for (kind, slice) in kinds
+        .iter()
+        .zip(slices_of_page(query.page_range(total), &totals))
+    {
+        let Some((start_index, count)) = slice else {
+            continue;
+        };
+        let slice = ListQuery {
+            start_index,
+            count,
+            ..query.clone()
+        };
+        let page = current.0.store.list(*kind, &slice).await?;
+        items.extend(
+            page.resources
+                .into_iter()
+                .map(|r| render(&req, &state, *kind, r, &query.projection)),
+        );
     }
     Ok(response::json(
         StatusCode::OK,

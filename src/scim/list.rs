@@ -7,6 +7,7 @@ use crate::scim::error::{ScimError, ScimResult};
 use crate::scim::filter::{self, Filter};
 use crate::scim::json::{check_message_schema, get_ci, split_list};
 use crate::scim::projection::Projection;
+use crate::scim::schema::{ResourceKind, SchemaRegistry};
 use crate::scim::urn;
 
 /// A list request, parsed and with paging resolved, but with the filter not yet checked against
@@ -181,6 +182,51 @@ pub fn list_response(total: usize, start_index: usize, resources: Vec<Value>) ->
     })
 }
 
+/// The resource types a `POST /.search` covers (RFC 7644 section 3.4.3): every type, Users
+/// first, or only those whose schema the filter fits; none fitting is the first type's
+/// refusal of the filter.
+pub fn search_kinds(query: &ListQuery, registry: &SchemaRegistry) -> ScimResult<Vec<ResourceKind>> {
+    let mut kinds = Vec::new();
+    let mut first_error = None;
+    for kind in ResourceKind::ALL {
+        match &query.filter {
+            Some(f) => match f.validate(&registry.resource(kind)) {
+                Ok(()) => kinds.push(kind),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            },
+            None => kinds.push(kind),
+        }
+    }
+    if kinds.is_empty() {
+        return Err(first_error.unwrap_or_else(|| {
+            ScimError::InvalidFilter("the filter matches no resource type".into())
+        }));
+    }
+    Ok(kinds)
+}
+
+/// One page over several resource types listed one after another: for each type, given its
+/// number of matches (`totals`, in order), the `(start_index, count)` of its part of the page
+/// `wanted` (0-based positions over all types), or `None` when the page holds none of it.
+pub fn slices_of_page(
+    wanted: std::ops::Range<usize>,
+    totals: &[usize],
+) -> Vec<Option<(usize, usize)>> {
+    let mut offset = 0;
+    totals
+        .iter()
+        .map(|&kind_total| {
+            let lo = wanted.start.max(offset);
+            let hi = wanted.end.min(offset + kind_total);
+            let slice = (lo < hi).then(|| (lo - offset + 1, hi - lo));
+            offset += kind_total;
+            slice
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +266,40 @@ mod tests {
             (7, 0),
             "past the end: empty"
         );
+    }
+
+    #[test]
+    fn a_page_over_two_types_takes_each_its_slice() {
+        // 3 users then 4 groups; pages of 2 from startIndex 1, 3 and 4, and past the end.
+        assert_eq!(slices_of_page(0..2, &[3, 4]), vec![Some((1, 2)), None]);
+        assert_eq!(
+            slices_of_page(2..4, &[3, 4]),
+            vec![Some((3, 1)), Some((1, 1))]
+        );
+        assert_eq!(slices_of_page(3..5, &[3, 4]), vec![None, Some((1, 2))]);
+        assert_eq!(slices_of_page(7..7, &[3, 4]), vec![None, None]);
+        assert_eq!(slices_of_page(0..10, &[0, 4]), vec![None, Some((1, 4))]);
+    }
+
+    #[test]
+    fn a_search_covers_the_types_its_filter_fits() {
+        let registry = SchemaRegistry::builtin();
+        let q = |f: &str| {
+            ListParams {
+                filter: Some(f.into()),
+                ..ListParams::default()
+            }
+            .resolve(100)
+        };
+        let kinds = |f: &str| q(f).and_then(|q| search_kinds(&q, &registry));
+        assert_eq!(
+            kinds("userName eq \"a\"").ok(),
+            Some(vec![ResourceKind::User])
+        );
+        assert_eq!(
+            kinds("displayName eq \"a\"").ok(),
+            Some(ResourceKind::ALL.to_vec())
+        );
+        assert!(kinds("nosuch eq \"a\"").is_err());
     }
 }
