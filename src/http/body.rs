@@ -38,6 +38,17 @@ fn content_type_ok(req: &HttpRequest) -> Result<(), ScimError> {
     }
 }
 
+/// Bodies up to this size are parsed on the HTTP worker (an IdP's user or PATCH is a few KiB,
+/// parsed in microseconds); larger ones on the blocking pool: a body near the 1 MiB limit
+/// takes milliseconds to parse, and a worker that spends them answers nothing else meanwhile.
+pub const PARSE_ON_WORKER_BYTES: usize = 64 * 1024;
+
+fn parse(body: &[u8]) -> Result<ScimBody, ScimError> {
+    serde_json::from_slice(body)
+        .map(ScimBody)
+        .map_err(|e| ScimError::InvalidSyntax(format!("the request body is not valid JSON: {e}")))
+}
+
 fn too_large(limit: usize) -> ScimError {
     ScimError::PayloadTooLarge(format!(
         "the request body is larger than the {limit} bytes this server accepts"
@@ -81,9 +92,14 @@ impl FromRequest for ScimBody {
                     "the request body is empty; a JSON object is required".into(),
                 ));
             }
-            serde_json::from_slice(&buf).map(ScimBody).map_err(|e| {
-                ScimError::InvalidSyntax(format!("the request body is not valid JSON: {e}"))
-            })
+            if buf.len() <= PARSE_ON_WORKER_BYTES {
+                return parse(&buf);
+            }
+            // A large body is parsed on the blocking pool, so that the HTTP worker keeps
+            // answering (`/healthz`, other tenants) while a megabyte of JSON is read.
+            web::block(move || parse(&buf))
+                .await
+                .map_err(|e| ScimError::Internal(format!("the request body was not parsed: {e}")))?
         })
     }
 }
