@@ -118,7 +118,7 @@ pub async fn root_search(
     body: ScimBody,
 ) -> ScimResult<HttpResponse> {
     let query = ListParams::from_search_body(&body.0)?.resolve(state.settings.max_page_size)?;
-    let kinds = search_kinds(&query, &SchemaRegistry::builtin())?;
+    let kinds = search_kinds(&query, SchemaRegistry::builtin())?;
     // Count each type's matches, then fetch only the slices of the requested page.
     let mut totals = Vec::new();
     for kind in &kinds {

@@ -291,7 +291,7 @@ mod tests {
             }
             .resolve(100)
         };
-        let kinds = |f: &str| q(f).and_then(|q| search_kinds(&q, &registry));
+        let kinds = |f: &str| q(f).and_then(|q| search_kinds(&q, registry));
         assert_eq!(
             kinds("userName eq \"a\"").ok(),
             Some(vec![ResourceKind::User])
