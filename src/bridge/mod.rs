@@ -21,6 +21,7 @@ pub mod error;
 mod fixtures;
 pub mod groups;
 pub mod mapping;
+pub mod offload;
 pub mod operation;
 pub mod policy;
 pub mod reconcile;

@@ -18,6 +18,7 @@ use crate::bridge::groups::plan::{
 use crate::bridge::mapping::grants::grant_of;
 use crate::bridge::mapping::text_checks::check_member_ids;
 use crate::bridge::mapping::{group_content, group_row, group_to_scim, member_ids};
+use crate::bridge::offload::desired;
 use crate::bridge::operation::Operation;
 use crate::bridge::tenant::Tenant;
 use crate::bridge::users::directory::directory_group_refusal;
@@ -289,7 +290,7 @@ impl Tenant {
             self.store.asserted_members(&self.id, id).await?
         };
         let reapply = change.is_patch().then(|| change.clone());
-        let new = change.desired(ResourceKind::Group, &current)?;
+        let new = desired(change, ResourceKind::Group, &current).await?;
         let at = timestamp();
         let plan = plan_group_update(&GroupChange {
             current: &g,

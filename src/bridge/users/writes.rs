@@ -12,6 +12,7 @@ use crate::bridge::cache::names::Answer;
 use crate::bridge::error::{BridgeError, BridgeResult};
 use crate::bridge::mapping::text_checks::check_user_text;
 use crate::bridge::mapping::{attribute_update, tombstone, user_row, user_to_scim};
+use crate::bridge::offload::desired;
 use crate::bridge::operation::Operation;
 use crate::bridge::tenant::Tenant;
 use crate::bridge::users::directory::not_in_directory;
@@ -227,7 +228,7 @@ impl Tenant {
         let (_serial, cur, row) = self.lock_user(id).await?;
         let current = user_to_scim(&cur, row.as_deref(), None);
         check_if_match(&current, if_match, ResourceKind::User)?;
-        let new = change.desired(ResourceKind::User, &current)?;
+        let new = desired(change, ResourceKind::User, &current).await?;
         check_update(&cur, row.as_deref(), &new, &self.roles)?;
         check_user_text(&new, Some(&current), self.policy.deployment)?;
         let grants = self.granting_groups_of(id).await?;

@@ -57,6 +57,21 @@ pub struct PatchRequest {
 }
 
 impl PatchRequest {
+    /// How much applying the request costs, in values: one per operation and one per element
+    /// of an array value. Linear in the request; callers use it to decide where to run it.
+    pub fn weight(&self) -> usize {
+        self.operations
+            .iter()
+            .map(|op| {
+                1 + op
+                    .value
+                    .as_ref()
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len)
+            })
+            .sum()
+    }
+
     /// Parse a PatchOp body. Member names (`Operations`, `op`, `path`, `value`) and op names are
     /// matched case-insensitively: Entra ID sends `Replace`, `Add`, `Remove` (scim-idp.md 1.9).
     pub fn parse(body: &Value) -> ScimResult<PatchRequest> {
