@@ -11,9 +11,30 @@ use serde_json::Value;
 use super::state::AppState;
 use crate::scim::ScimError;
 
-/// A JSON request body.
+/// A JSON request body, parsed. A large one was parsed on the blocking pool, and what the
+/// handler makes of it is too ([`ScimBody::read`]).
 #[derive(Debug)]
-pub struct ScimBody(pub Value);
+pub struct ScimBody {
+    value: Value,
+    large: bool,
+}
+
+impl ScimBody {
+    /// What `f` makes of the body (parse it into a request, put it in canonical form): for a
+    /// body larger than [`PARSE_ON_WORKER_BYTES`] on the blocking pool, where the body is also
+    /// dropped, so the HTTP worker spends no time in proportion to a large body.
+    pub async fn read<T: Send + 'static>(
+        self,
+        f: impl FnOnce(&Value) -> Result<T, ScimError> + Send + 'static,
+    ) -> Result<T, ScimError> {
+        if !self.large {
+            return f(&self.value);
+        }
+        web::block(move || f(&self.value))
+            .await
+            .map_err(|e| ScimError::Internal(format!("the request body was not read: {e}")))?
+    }
+}
 
 /// `application/scim+json` or `application/json`, with any parameters (checklist 1). A missing
 /// Content-Type is read as JSON: some IdP clients omit it, and the body still has to parse.
@@ -45,7 +66,10 @@ pub const PARSE_ON_WORKER_BYTES: usize = 64 * 1024;
 
 fn parse(body: &[u8]) -> Result<ScimBody, ScimError> {
     serde_json::from_slice(body)
-        .map(ScimBody)
+        .map(|value| ScimBody {
+            value,
+            large: body.len() > PARSE_ON_WORKER_BYTES,
+        })
         .map_err(|e| ScimError::InvalidSyntax(format!("the request body is not valid JSON: {e}")))
 }
 

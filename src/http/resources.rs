@@ -105,7 +105,10 @@ pub async fn search(
     kind: web::Data<ResourceKind>,
     body: ScimBody,
 ) -> ScimResult<HttpResponse> {
-    let query = ListParams::from_search_body(&body.0)?.resolve(state.settings.max_page_size)?;
+    let max = state.settings.max_page_size;
+    let query = body
+        .read(move |b| ListParams::from_search_body(b)?.resolve(max))
+        .await?;
     run_list(&req, &state, &current, **kind, query).await
 }
 
@@ -117,7 +120,10 @@ pub async fn root_search(
     current: Current,
     body: ScimBody,
 ) -> ScimResult<HttpResponse> {
-    let query = ListParams::from_search_body(&body.0)?.resolve(state.settings.max_page_size)?;
+    let max = state.settings.max_page_size;
+    let query = body
+        .read(move |b| ListParams::from_search_body(b)?.resolve(max))
+        .await?;
     let kinds = search_kinds(&query, SchemaRegistry::builtin())?;
     // Count each type's matches, then fetch only the slices of the requested page.
     let mut totals = Vec::new();
@@ -156,6 +162,16 @@ pub async fn root_search(
     ))
 }
 
+/// A create's or a replace's body in canonical form, with its required attributes.
+fn canonical_input(kind: ResourceKind) -> impl FnOnce(&Value) -> ScimResult<Value> + Send {
+    move |body| {
+        let schema = SchemaRegistry::builtin().resource(kind);
+        let input = resource::from_input(&schema, body)?;
+        resource::check_required(&schema, &input)?;
+        Ok(input)
+    }
+}
+
 /// `POST /Users`, `POST /Groups`.
 pub async fn create(
     req: HttpRequest,
@@ -164,10 +180,8 @@ pub async fn create(
     kind: web::Data<ResourceKind>,
     body: ScimBody,
 ) -> ScimResult<HttpResponse> {
-    let schema = SchemaRegistry::builtin().resource(**kind);
     let p = projection(&req)?;
-    let input = resource::from_input(&schema, &body.0)?;
-    resource::check_required(&schema, &input)?;
+    let input = body.read(canonical_input(**kind)).await?;
     let created = current.0.store.create(**kind, input).await?;
     Ok(response::resource(
         StatusCode::CREATED,
@@ -224,10 +238,8 @@ pub async fn replace(
     id: web::Path<IdPath>,
     body: ScimBody,
 ) -> ScimResult<HttpResponse> {
-    let schema = SchemaRegistry::builtin().resource(**kind);
     let p = projection(&req)?;
-    let input = resource::from_input(&schema, &body.0)?;
-    resource::check_required(&schema, &input)?;
+    let input = body.read(canonical_input(**kind)).await?;
     let stored = run_update(&req, &current, **kind, &id, Change::Replace(input)).await?;
     Ok(response::resource(
         StatusCode::OK,
@@ -245,7 +257,7 @@ pub async fn patch(
     body: ScimBody,
 ) -> ScimResult<HttpResponse> {
     let p = projection(&req)?;
-    let request = PatchRequest::parse(&body.0)?;
+    let request = body.read(PatchRequest::parse).await?;
     let quiet = answers_no_content(**kind, &request, &p);
     let stored = run_update(&req, &current, **kind, &id, Change::Patch(&request)).await?;
     if quiet {
