@@ -4,7 +4,8 @@
 //! the same run, and its Tableau calls are counted (the bound: one per 1,000 users at
 //! most, nothing per user).
 
-#[path = "../tests/common/mod.rs"]
+#[allow(dead_code)] // each bench uses a part of what the tests share
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

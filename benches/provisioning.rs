@@ -8,7 +8,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-#[path = "../tests/common/mod.rs"]
+#[allow(dead_code)] // each bench uses a part of what the tests share
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use common::load::{run, send};

@@ -5,7 +5,8 @@
 //! the limit (target >= 90%), the share of calls answered 429 (target < 2%), and lost or
 //! duplicated users (must be 0).
 
-#[path = "../tests/common/mod.rs"]
+#[allow(dead_code)] // each bench uses a part of what the tests share
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::sync::Arc;

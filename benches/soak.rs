@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-#[path = "../tests/common/mod.rs"]
+#[allow(dead_code)] // each bench uses a part of what the tests share
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use common::{id, Idp, Site};

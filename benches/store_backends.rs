@@ -3,7 +3,8 @@
 //! lookup first, role changes, reads by id, a group push and member PATCHes; 8 clients at once.
 //! PostgreSQL runs in a private cluster on this machine (fsync off, as in the tests).
 
-#[path = "../tests/common/mod.rs"]
+#[allow(dead_code)] // each bench uses a part of what the tests share
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::sync::Arc;

@@ -2,7 +2,8 @@
 //! bridge would need: `cargo bench --bench tableau_calls`. Sign-in is warmed up first and not
 //! counted.
 
-#[path = "../tests/common/mod.rs"]
+#[allow(dead_code)] // each bench uses a part of what the tests share
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

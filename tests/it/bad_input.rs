@@ -1,8 +1,8 @@
-//! The bad-input corpus (`tests/corpus/bad_requests.json`) against the real bridge stack: every
+//! The bad-input corpus (`tests/it/corpus/bad_requests.json`) against the real bridge stack: every
 //! entry gets its 4xx SCIM error, none a 5xx, and none makes a Tableau call. Huge strings and
 //! arrays are generated here rather than stored.
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use common::Site;

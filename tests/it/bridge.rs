@@ -1,7 +1,7 @@
 //! The bridge end to end: the real SCIM server over the bridge, against the emulator, replaying
 //! how Okta and Entra ID provision, and checking Tableau's end state through the emulator.
 
-mod common;
+use crate::common;
 
 use common::flows::{entra_flow, existing_user_seed, okta_flow};
 use common::{fast_retry, id, patch, Site};

@@ -2,7 +2,7 @@
 //! followed): sign-in, sessions, CSRF, which tenant an admin token opens, and the pages'
 //! figures after an IdP provisioned through SCIM. tests/console/ drives it in Chromium.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -4,7 +4,7 @@
 //! against `serve`'s configuration and store while `serve` runs, reports exactly those
 //! differences, and `--apply` restores the IdP's truth.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

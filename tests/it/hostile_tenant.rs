@@ -3,7 +3,7 @@
 //! site; look-alike names never reach another account; administrators the IdP never
 //! provisioned are left alone (SECURITY.md, "What an authenticated client can do").
 
-mod common;
+use crate::common;
 
 use common::{fast_retry, Site};
 use reqwest::{Method, StatusCode};

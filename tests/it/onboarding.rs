@@ -2,7 +2,7 @@
 //! site's names listed, those lookups cost no Tableau call; Tableau changing behind the
 //! bridge's back is caught on the next write.
 
-mod common;
+use crate::common;
 
 use common::{fast_retry, id, patch, Site};
 use reqwest::{Method, StatusCode};

@@ -1,7 +1,7 @@
 //! Running for real: tenants from a configuration file on two emulators, token rotation and
 //! isolation, configuration errors, TLS, readiness, metrics, and secrets kept out of logs.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

@@ -2,7 +2,7 @@
 //! Each checklist item of `../shared/reference/scim-idp.md` that belongs to the protocol layer
 //! has a test named `checklist_NN_...`.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! Active Directory, roles granted at sign-in. Each transcript runs the real server against
 //! the emulator; docs/tableau-fidelity.md lists every rule with its source.
 
-mod common;
+use crate::common;
 
 use common::{fast_retry, id, Site};
 use reqwest::{Method, StatusCode};

@@ -10,7 +10,7 @@
 //! The assets are found at `$TABLEAU_RECORDED_RESPONSES` (`.ci/run` sets it), or downloaded
 //! once into `target/` with `pip download`.
 
-mod common;
+use crate::common;
 
 use tableau_scim::tableau::auth_config::AuthConfiguration;
 

@@ -1,6 +1,6 @@
 //! Races and crashes: nothing lost, nothing duplicated, one consistent end state.
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Three `serve` replicas on one PostgreSQL database behind a round-robin load balancer, against
 //! one emulated Tableau: what is correct on one instance stays correct on three.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,7 +2,7 @@
 //! private cluster started for this run). Whatever the bridge relies on from `Store` holds on
 //! both.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! The Tableau client against the emulator, both real HTTP servers on random ports.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

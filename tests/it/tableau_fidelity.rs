@@ -2,7 +2,7 @@
 //! family of docs/tableau-fidelity.md, where each rule's source is cited. What the client never
 //! sends is sent by hand ([`Raw`]), so the emulator's side of each rule is tested too.
 
-mod common;
+use crate::common;
 
 use common::tableau::*;
 use reqwest::Method;

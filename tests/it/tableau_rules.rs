@@ -3,7 +3,7 @@
 //! scopes in readiness and `check-config`. Each transcript runs the real server against the
 //! emulator (docs/tableau-fidelity.md lists the rules and their sources).
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::Ordering;
 

@@ -3,10 +3,10 @@
 //! and a configuration pointed at it, started through `serve::start` as production starts,
 //! with its store in a directory of its own.
 //!
-//! Each test binary uses part of this module.
-#![allow(dead_code)]
+//! The benches include it too (`#[path]`), each using a part of it.
 
 pub mod flows;
+#[allow(dead_code)] // the benches' load generator: no test uses it
 pub mod load;
 pub mod postgres;
 pub mod replicas;
@@ -362,7 +362,8 @@ pub fn id(v: &Value) -> String {
     v["id"].as_str().unwrap_or_default().to_string()
 }
 
-/// Every log line of this test binary (JSON, debug and up), captured from the first call on.
+/// Every log line of the test binary (JSON; ours from debug, others' from info), captured from
+/// the first call on: every test module's, so a test looks for its own lines.
 pub fn captured_logs() -> &'static std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
     use std::sync::{Arc, Mutex, OnceLock};
     static BUF: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
@@ -373,7 +374,9 @@ pub fn captured_logs() -> &'static std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
         let _ = tracing_subscriber::fmt()
             .json()
             .with_current_span(true)
-            .with_env_filter("debug")
+            // Ours at debug (secrets must not reach even those); the HTTP libraries' debug
+            // lines would only make the buffer of the whole binary large.
+            .with_env_filter("info,tableau_scim=debug")
             .with_writer(make)
             .try_init();
         buf

@@ -143,13 +143,6 @@ impl PgCluster {
     }
 }
 
-impl PgCluster {
-    /// Stop the cluster now (a database outage).
-    pub fn stop(&self) {
-        self.halt();
-    }
-}
-
 impl Drop for PgCluster {
     fn drop(&mut self) {
         self.halt();
