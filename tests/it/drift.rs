@@ -587,6 +587,9 @@ async fn serve_reconciles_on_a_schedule_and_metrics_show_the_drift() {
             ..Schedule::default()
         };
         o.server.http.metrics_tokens = TokenSet::new(vec![TokenDigest::of(TOKEN)]);
+        // Metrics are the process's, and other tests of the binary reconcile tenants called
+        // acme: this tenant's id is its own.
+        o.tenant.id = "scheduled".into();
     });
     let (ids, gid) = okta_provisions(&h).await;
     change_behind_the_back(&h, &ids, &gid).await;
@@ -609,13 +612,13 @@ async fn serve_reconciles_on_a_schedule_and_metrics_show_the_drift() {
         .await;
     let text = metrics.body.as_str().unwrap_or_default().to_string();
     for needle in [
-        "tableau_scim_drift{tenant=\"acme\",kind=\"role\"} 1",
-        "tableau_scim_drift{tenant=\"acme\",kind=\"access_leak\"} 1",
-        "tableau_scim_drift{tenant=\"acme\",kind=\"membership\"} 1",
-        "tableau_scim_drift{tenant=\"acme\",kind=\"missing\"} 1",
-        "tableau_scim_drift{tenant=\"acme\",kind=\"unmanaged\"} 1",
-        "tableau_scim_drift{tenant=\"acme\",kind=\"license\"} 0",
-        "tableau_scim_drift_complete{tenant=\"acme\"} 1",
+        "tableau_scim_drift{tenant=\"scheduled\",kind=\"role\"} 1",
+        "tableau_scim_drift{tenant=\"scheduled\",kind=\"access_leak\"} 1",
+        "tableau_scim_drift{tenant=\"scheduled\",kind=\"membership\"} 1",
+        "tableau_scim_drift{tenant=\"scheduled\",kind=\"missing\"} 1",
+        "tableau_scim_drift{tenant=\"scheduled\",kind=\"unmanaged\"} 1",
+        "tableau_scim_drift{tenant=\"scheduled\",kind=\"license\"} 0",
+        "tableau_scim_drift_complete{tenant=\"scheduled\"} 1",
     ] {
         assert!(text.contains(needle), "metrics lack {needle}:\n{text}");
     }

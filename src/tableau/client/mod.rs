@@ -182,10 +182,16 @@ impl TableauClient {
     }
 }
 
-/// A transport error with its causes (reqwest's Display names the URL, never headers: no token
-/// leaks here).
+/// A transport error with its causes. reqwest's Display names the URL, never headers (no token
+/// leaks here); the URL's query is left out, since a lookup's holds a user's email
+/// (`filter=name:eq:...`) and the message is logged.
 fn transport(e: &reqwest::Error) -> String {
     let mut s = e.to_string();
+    if let Some(url) = e.url().filter(|u| u.query().is_some()) {
+        let mut bare = url.clone();
+        bare.set_query(None);
+        s = s.replace(url.as_str(), bare.as_str());
+    }
     let mut src = std::error::Error::source(e);
     while let Some(inner) = src {
         s.push_str(&format!(": {inner}"));
