@@ -1,7 +1,7 @@
 //! The console's first page: every tenant the session may see, with its Tableau, health,
 //! last SCIM request, license seats, users per site role and drift.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -14,10 +14,6 @@ use super::views::{role_chart, thousands};
 use crate::tableau::model::SiteInfo;
 use crate::tableau::SiteRole;
 
-/// How long a Tableau version read for the overview is shown.
-pub(super) const VERSION_FOR: Duration = Duration::from_secs(600);
-/// How long the seats read for the overview are shown (one Query Site).
-pub(super) const SEATS_FOR: Duration = Duration::from_secs(60);
 struct Seat {
     tier: &'static str,
     used: String,

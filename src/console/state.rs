@@ -6,12 +6,16 @@ use std::time::Duration;
 
 use actix_web::HttpResponse;
 
-use super::overview;
 use super::session::Sessions;
 use crate::backend::TenantHealth;
 use crate::bridge::cache::ttl::TtlCache;
 use crate::bridge::Tenant;
 use crate::http::TokenSet;
+
+/// How long a Tableau version read for the overview is shown.
+pub(super) const VERSION_FOR: Duration = Duration::from_secs(600);
+/// How long the seats read for the overview are shown (one Query Site).
+pub(super) const SEATS_FOR: Duration = Duration::from_secs(60);
 
 /// How long a console session lasts.
 pub const SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
@@ -69,8 +73,8 @@ impl Console {
             server_tokens,
             sessions: Sessions::new(SESSION_TTL, SESSIONS_PER_TOKEN),
             secure,
-            versions: TtlCache::new(overview::VERSION_FOR, MAX_TENANTS),
-            seats: TtlCache::new(overview::SEATS_FOR, MAX_TENANTS),
+            versions: TtlCache::new(VERSION_FOR, MAX_TENANTS),
+            seats: TtlCache::new(SEATS_FOR, MAX_TENANTS),
             running: Mutex::new(Vec::new()),
             access: TtlCache::new(ACCESS_FOR, MAX_TENANTS),
         }

@@ -14,8 +14,9 @@ pub mod response;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod tokens;
 
-pub use auth::{TokenDigest, TokenSet};
 pub use routes::configure;
 pub use server::{start, start_metrics, start_with, tls_config, RunningServer};
 pub use state::{base_url, AppState, Current, ExtraRoutes, HttpSettings, TenantEntry};
+pub use tokens::{TokenDigest, TokenSet};

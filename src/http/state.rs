@@ -8,8 +8,8 @@ use actix_web::{web, HttpRequest};
 use crate::backend::{ResourceStore, TenantHealth};
 use crate::scim::ScimError;
 
-use super::auth::TokenSet;
 use super::guard;
+use super::tokens::TokenSet;
 
 /// HTTP settings.
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::model::ApiVersion;
+use super::api_version::ApiVersion;
 
 /// Which Tableau a tenant is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

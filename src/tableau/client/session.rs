@@ -7,11 +7,10 @@ use std::time::{Instant, SystemTime};
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::funnel::Call;
-use super::{elapsed_ms, one, redirect, transport, Credentials, TableauClient};
+use super::{elapsed_ms, redirect, transport, Credentials, TableauClient};
 use crate::tableau::error::TableauError;
 use crate::tableau::jwt;
-use crate::tableau::model::{ApiVersion, ServerInfo, SiteInfo};
+use crate::tableau::model::{ApiVersion, ServerInfo};
 use crate::tableau::xml::{self, element, ts_request};
 
 /// Where the replicas of one tenant keep the one Tableau session a PAT allows (a second
@@ -271,15 +270,6 @@ impl TableauClient {
         if let Err(e) = resp {
             tracing::warn!(error = %transport(&e), "Tableau sign-out failed");
         }
-    }
-
-    /// Query Site: license capacity per tier and, asked for with `includeUsageStatistics`
-    /// (without it Tableau leaves `<usage>` out: REST reference, Query Site), the seats in use.
-    pub async fn site_info(&self) -> Result<SiteInfo, TableauError> {
-        let call = Call::new(Method::GET, "sites/{id}", String::new())
-            .query("includeUsageStatistics", "true");
-        let root = self.send_xml(&call).await?;
-        one(&root, "site", SiteInfo::from_element)
     }
 }
 

@@ -1,14 +1,24 @@
-//! Site calls beyond Query Site: the site's authentication configurations (Tableau Cloud).
+//! Site calls: Query Site (seats per tier) and the site's authentication configurations
+//! (Tableau Cloud).
 
 use reqwest::Method;
 
 use super::funnel::Call;
-use super::TableauClient;
+use super::{one, TableauClient};
 use crate::tableau::auth_config::AuthConfiguration;
 use crate::tableau::error::TableauError;
-use crate::tableau::model::ApiVersion;
+use crate::tableau::model::{ApiVersion, SiteInfo};
 
 impl TableauClient {
+    /// Query Site: license capacity per tier and, asked for with `includeUsageStatistics`
+    /// (without it Tableau leaves `<usage>` out: REST reference, Query Site), the seats in use.
+    pub async fn site_info(&self) -> Result<SiteInfo, TableauError> {
+        let call = Call::new(Method::GET, "sites/{id}", String::new())
+            .query("includeUsageStatistics", "true");
+        let root = self.send_xml(&call).await?;
+        one(&root, "site", SiteInfo::from_element)
+    }
+
     /// List Authentication Configurations (`GET /sites/{id}/site-auth-configurations`,
     /// tableauserverclient's `sites.list_auth_configurations`, `@api(version="3.24")`); `None`
     /// below 3.24, where a site has one configuration per kind and no such call.
