@@ -103,9 +103,9 @@ impl From<BridgeError> for ScimError {
         match e {
             BridgeError::Scim(s) => s,
             BridgeError::Tableau(t) => tableau_to_scim(&t, ""),
-            // A database that cannot be reached (or a key lock waited on too long) passes:
-            // the IdP retries.
-            BridgeError::Store(s @ StoreError::Postgres(_)) => {
+            // A store that is unavailable (the store says which failures are) passes: the IdP
+            // retries.
+            BridgeError::Store(s) if s.is_unavailable() => {
                 ScimError::Unavailable(format!("{s}; retry later"))
             }
             BridgeError::Store(s) => ScimError::Internal(s.to_string()),

@@ -45,6 +45,17 @@ pub enum StoreError {
     Postgres(String),
 }
 
+impl StoreError {
+    /// Whether the store is unavailable rather than wrong: a later retry may succeed. A database
+    /// server that cannot be reached, a pool with no connection to give, a key lock waited on
+    /// too long (every PostgreSQL failure is counted so: the replicas' database is a service
+    /// that comes and goes); an embedded SQLite file that fails, a damaged document or a newer
+    /// schema will fail again.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Postgres(_))
+    }
+}
+
 impl From<tokio_postgres::Error> for StoreError {
     /// The server's own message and SQLSTATE when it answered ("db error" says nothing).
     fn from(e: tokio_postgres::Error) -> Self {
@@ -273,5 +284,19 @@ pub trait Store: Send + Sync + 'static {
     /// process serves alone.
     fn shared(&self) -> Option<std::sync::Arc<dyn Shared>> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_that_comes_and_goes_is_unavailable_and_nothing_else_is() {
+        assert!(StoreError::Postgres("connection refused".into()).is_unavailable());
+        assert!(!StoreError::Task("the writer stopped".into()).is_unavailable());
+        assert!(!StoreError::TooNew { found: 9, known: 3 }.is_unavailable());
+        let damaged = serde_json::from_str::<Value>("{").map_err(StoreError::from);
+        assert!(damaged.is_err_and(|e| !e.is_unavailable()));
     }
 }
