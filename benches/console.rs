@@ -4,6 +4,9 @@
 //! the same run, and its Tableau calls are counted (the bound: one per 1,000 users at
 //! most, nothing per user).
 
+// A bench, like a test, stops loudly on a broken assumption (clippy.toml lets tests do so).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[allow(dead_code)] // each bench uses a part of what the tests share
 #[path = "../tests/it/common/mod.rs"]
 mod common;

@@ -1,5 +1,8 @@
 //! Filter parsing and evaluation, and PATCH application: `cargo bench --bench filter`.
 
+// A bench, like a test, stops loudly on a broken assumption (clippy.toml lets tests do so).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

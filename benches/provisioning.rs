@@ -5,6 +5,9 @@
 //! what the Tableau calls alone allow: concurrency / (calls per operation x latency).
 //! `BENCH_USERS` (10000) sets the size.
 
+// A bench, like a test, stops loudly on a broken assumption (clippy.toml lets tests do so).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

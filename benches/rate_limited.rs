@@ -5,6 +5,9 @@
 //! the limit (target >= 90%), the share of calls answered 429 (target < 2%), and lost or
 //! duplicated users (must be 0).
 
+// A bench, like a test, stops loudly on a broken assumption (clippy.toml lets tests do so).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[allow(dead_code)] // each bench uses a part of what the tests share
 #[path = "../tests/it/common/mod.rs"]
 mod common;

@@ -6,6 +6,9 @@
 //! requests in flight / (calls per operation x latency). `BENCH_USERS` (3000) users for three
 //! replicas, a third of them for one, and for the reference: one instance on SQLite.
 
+// A bench, like a test, stops loudly on a broken assumption (clippy.toml lets tests do so).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -3,6 +3,9 @@
 //! lookup first, role changes, reads by id, a group push and member PATCHes; 8 clients at once.
 //! PostgreSQL runs in a private cluster on this machine (fsync off, as in the tests).
 
+// A bench, like a test, stops loudly on a broken assumption (clippy.toml lets tests do so).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[allow(dead_code)] // each bench uses a part of what the tests share
 #[path = "../tests/it/common/mod.rs"]
 mod common;

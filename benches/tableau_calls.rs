@@ -2,6 +2,9 @@
 //! bridge would need: `cargo bench --bench tableau_calls`. Sign-in is warmed up first and not
 //! counted.
 
+// A bench, like a test, stops loudly on a broken assumption (clippy.toml lets tests do so).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[allow(dead_code)] // each bench uses a part of what the tests share
 #[path = "../tests/it/common/mod.rs"]
 mod common;

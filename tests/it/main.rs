@@ -3,6 +3,9 @@
 //! starts it) and the emulator. One binary links the crate and its dependencies once; add a
 //! module here rather than a file beside `tests/it/`.
 
+// Helpers as well as tests stop loudly on a broken assumption (clippy.toml covers the tests).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 mod bad_input;
