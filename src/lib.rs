@@ -10,6 +10,7 @@
 pub mod backend;
 pub mod bridge;
 pub mod check;
+pub mod clock;
 pub mod config;
 pub mod console;
 pub mod demo;

@@ -22,7 +22,7 @@ pub use crate::scim::list::ListPage;
 
 /// The time now as `meta.created` and `lastModified` write it (RFC 3339, milliseconds, UTC).
 pub fn timestamp() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    crate::clock::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// A version precondition from `If-Match` (RFC 7644 section 3.14).

@@ -72,7 +72,7 @@ async fn op<T>(
 ) -> ScimResult<T> {
     let name = operation.as_str();
     tenant.last_request_ms.store(
-        chrono::Utc::now().timestamp_millis(),
+        crate::clock::now().timestamp_millis(),
         std::sync::atomic::Ordering::Relaxed,
     );
     // Another replica's writes first, so that this request reads what they wrote (for an

@@ -112,7 +112,7 @@ async fn sign_in(shared: web::Data<Shared>, name: web::Path<String>) -> HttpResp
     let Ok(mut s) = shared.state.lock() else {
         return HttpResponse::InternalServerError().finish();
     };
-    let at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let at = crate::clock::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
     match s.sign_in_user(&name, &at) {
         Ok(u) => HttpResponse::Ok()
             .json(json!({"name": u.name, "siteRole": u.site_role, "lastLogin": u.last_login})),

@@ -509,7 +509,7 @@ async fn attributes_go_only_where_the_version_and_deployment_take_them() {
 }
 
 fn chrono_now() -> i64 {
-    std::time::SystemTime::now()
+    tableau_scim::clock::system_now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(0))
         .unwrap_or(0)

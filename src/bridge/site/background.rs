@@ -177,7 +177,7 @@ pub fn spawn_audit_retention(store: &Arc<dyn Store>, keep: std::time::Duration) 
                 tokio::time::sleep(AUDIT_RETENTION_EVERY).await;
                 continue;
             }
-            let cutoff = chrono::Utc::now()
+            let cutoff = crate::clock::now()
                 - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
             let before = cutoff.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
             match store.prune_audit(&before).await {

@@ -107,7 +107,7 @@ fn check_credentials(
     let Some(app) = &shared.connected_app else {
         return Err(refused("no connected app is configured"));
     };
-    let now = chrono::Utc::now().timestamp();
+    let now = crate::clock::now().timestamp();
     let claims = crate::tableau::jwt::verify(jwt, app, now).map_err(|e| refused(&e.to_string()))?;
     let sub = claims["sub"].as_str().unwrap_or_default();
     let id = state

@@ -3,7 +3,7 @@
 //! sign in again and replay, wait and retry, or report an unknown outcome).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
@@ -78,7 +78,7 @@ fn retry_after(r: &reqwest::Response) -> Option<Duration> {
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?;
-    parse_retry_after(v, SystemTime::now())
+    parse_retry_after(v, crate::clock::system_now())
 }
 
 impl TableauClient {

@@ -142,7 +142,7 @@ impl TableauClient {
                 Some(&site),
             ),
             Credentials::ConnectedApp(app) => {
-                let now = SystemTime::now()
+                let now = crate::clock::system_now()
                     .duration_since(SystemTime::UNIX_EPOCH)
                     .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
                     .unwrap_or(0);
