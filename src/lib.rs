@@ -15,6 +15,7 @@ pub mod config;
 pub mod console;
 pub mod demo;
 pub mod emulator;
+pub mod export;
 pub mod http;
 pub mod logging;
 pub mod migrate_store;

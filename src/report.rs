@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::console::views::{access_csv, audit_csv};
+use crate::export::{access_csv, audit_csv};
 use crate::reconcile::open_tenant;
 use crate::store::AuditQuery;
 

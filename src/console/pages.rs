@@ -14,9 +14,10 @@ use super::auth::{anonymous, check_csrf, form_of, CsrfForm};
 use super::respond::{csv, message, page, see_other, store_failed, Nav};
 use super::state::{Console, ConsoleTenant};
 use super::tenant_page::TenantPage;
-use super::views::{access_csv as access_csv_file, thousands, AccessQuery, Pager};
+use super::views::{thousands, AccessQuery, Pager};
 use crate::bridge::reconcile::{Options, Silent};
 use crate::bridge::site::access::AccessEntry;
+use crate::export::access_csv as access_csv_file;
 use crate::tableau::SiteRole;
 
 /// `GET /admin/console.css`.

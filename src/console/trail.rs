@@ -12,7 +12,8 @@ use serde::Deserialize;
 use super::respond::{csv, page, store_failed, Nav};
 use super::state::ConsoleTenant;
 use super::tenant_page::TenantPage;
-use super::views::{audit_csv as audit_csv_file, thousands, Pager, PAGE_SIZE};
+use super::views::{thousands, Pager, PAGE_SIZE};
+use crate::export::audit_csv as audit_csv_file;
 use crate::store::{AuditEntry, AuditQuery};
 
 /// The audit page's query.
