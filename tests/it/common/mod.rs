@@ -271,6 +271,14 @@ impl Site {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+        // The listing reads the groups after the names are complete: wait for that call too
+        // (up to 2 s, for sites whose Tableau fails it), or it lands in the test's count.
+        for _ in 0..200 {
+            if self.calls("GET /sites/{id}/groups") > 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let calls = self.tableau_calls();
         self.reset_calls();
         calls
