@@ -11,8 +11,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::bridge::reconcile::{Options, Progress, Silent};
-use crate::config::{self, Config, TenantConfig};
-use crate::serve::{open_configured_store, tenant_for};
+use crate::serve::open_tenant;
 
 /// How the report is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -46,42 +45,6 @@ pub struct ReconcileArgs {
 
 /// The exit status of a run that could not start.
 const ERROR: u8 = 2;
-
-/// The tenant `id` names, or the only one.
-pub(crate) fn pick<'a>(config: &'a Config, id: Option<&str>) -> Result<&'a TenantConfig, String> {
-    let ids = || {
-        config
-            .tenants
-            .iter()
-            .map(|t| t.id.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    match id {
-        Some(id) => {
-            config.tenants.iter().find(|t| t.id == id).ok_or_else(|| {
-                format!("no tenant '{id}' in the configuration (tenants: {})", ids())
-            })
-        }
-        None if config.tenants.len() == 1 => Ok(&config.tenants[0]),
-        None => Err(format!(
-            "name the tenant with --tenant (tenants: {})",
-            ids()
-        )),
-    }
-}
-
-/// The tenant `id` names (or the only one) of the configuration file at `path`, on the store
-/// the file names: what the commands that read a configuration work on.
-pub(crate) async fn open_tenant(
-    path: &std::path::Path,
-    id: Option<&str>,
-) -> Result<std::sync::Arc<crate::bridge::Tenant>, String> {
-    let config = config::load(path, &config::ProcessEnv).map_err(|e| e.to_string())?;
-    let t = pick(&config, id)?;
-    let store = open_configured_store(&config).await?;
-    tenant_for(t, &config, store)
-}
 
 /// Run it.
 pub async fn run(args: ReconcileArgs) -> ExitCode {
@@ -149,29 +112,5 @@ impl Progress for Bar {
 
     fn step(&self) {
         self.0.inc(1);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::BTreeMap;
-
-    #[test]
-    fn the_tenant_is_named_or_the_only_one() {
-        let text = |n: usize| {
-            (0..n)
-                .map(|i| {
-                    format!("[[tenants]]\nid = \"t{i}\"\ntableau_url = \"https://t\"\nsite = \"s\"\ndeployment = \"server\"\npat_name = \"p\"\npat_secret = \"x\"\ntoken_hashes = [\"{i:0>64}\"]\n")
-                })
-                .collect::<String>()
-        };
-        let env = BTreeMap::new();
-        let one = config::parse(&text(1), &env).expect("parses");
-        assert_eq!(pick(&one, None).map(|t| t.id.as_str()), Ok("t0"));
-        let two = config::parse(&text(2), &env).expect("parses");
-        assert_eq!(pick(&two, Some("t1")).map(|t| t.id.as_str()), Ok("t1"));
-        assert!(pick(&two, None).is_err_and(|e| e.contains("t0, t1")));
-        assert!(pick(&two, Some("t9")).is_err_and(|e| e.contains("no tenant 't9'")));
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::export::{access_csv, audit_csv};
-use crate::reconcile::open_tenant;
+use crate::serve::open_tenant;
 use crate::store::AuditQuery;
 
 /// What to report.
