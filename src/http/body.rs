@@ -30,10 +30,23 @@ impl ScimBody {
         if !self.large {
             return f(&self.value);
         }
-        web::block(move || f(&self.value))
-            .await
-            .map_err(|e| ScimError::Internal(format!("the request body was not read: {e}")))?
+        off_worker(move || f(&self.value)).await
     }
+}
+
+/// Whether a body of `bytes` is large enough to be handled off the HTTP worker.
+fn is_large(bytes: usize) -> bool {
+    bytes > PARSE_ON_WORKER_BYTES
+}
+
+/// `f` on the blocking pool, so that the HTTP worker keeps answering (`/healthz`, other
+/// tenants) meanwhile.
+async fn off_worker<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ScimError> + Send + 'static,
+) -> Result<T, ScimError> {
+    web::block(f)
+        .await
+        .map_err(|e| ScimError::Internal(format!("the request body was not handled: {e}")))?
 }
 
 /// `application/scim+json` or `application/json`, with any parameters (checklist 1). A missing
@@ -68,7 +81,7 @@ fn parse(body: &[u8]) -> Result<ScimBody, ScimError> {
     serde_json::from_slice(body)
         .map(|value| ScimBody {
             value,
-            large: body.len() > PARSE_ON_WORKER_BYTES,
+            large: is_large(body.len()),
         })
         .map_err(|e| ScimError::InvalidSyntax(format!("the request body is not valid JSON: {e}")))
 }
@@ -116,14 +129,10 @@ impl FromRequest for ScimBody {
                     "the request body is empty; a JSON object is required".into(),
                 ));
             }
-            if buf.len() <= PARSE_ON_WORKER_BYTES {
+            if !is_large(buf.len()) {
                 return parse(&buf);
             }
-            // A large body is parsed on the blocking pool, so that the HTTP worker keeps
-            // answering (`/healthz`, other tenants) while a megabyte of JSON is read.
-            web::block(move || parse(&buf))
-                .await
-                .map_err(|e| ScimError::Internal(format!("the request body was not parsed: {e}")))?
+            off_worker(move || parse(&buf)).await
         })
     }
 }
