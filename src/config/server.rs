@@ -69,31 +69,12 @@ impl Default for ServerConfig {
 /// `TABLEAU_SCIM_PUBLIC_URL`, `TABLEAU_SCIM_DATA_DIR` and `TABLEAU_SCIM_LOG_FORMAT` overrides.
 pub(super) fn server_config(s: ServerSection, env: &dyn Env) -> Result<ServerConfig, ConfigError> {
     let d = ServerConfig::default();
-    let tls = match (s.tls_cert, s.tls_key) {
+    let tls = match (s.tls_cert.clone(), s.tls_key.clone()) {
         (Some(c), Some(k)) => Some((c, k)),
         (None, None) => None,
         _ => return err("server.tls_cert and server.tls_key go together: give both or neither"),
     };
-    let log_format = match env.var("TABLEAU_SCIM_LOG_FORMAT").as_deref() {
-        Some("json") => LogFormat::Json,
-        Some("text") => LogFormat::Text,
-        Some(other) => {
-            return err(format!(
-                "TABLEAU_SCIM_LOG_FORMAT: '{other}' is not accepted; use text or json"
-            ))
-        }
-        None => s.log_format.unwrap_or(d.log_format),
-    };
-    let metrics_tokens = optional_tokens(
-        &s.metrics_token_hashes,
-        s.metrics_tokens_file.as_deref(),
-        env,
-        &TokenKeys {
-            hashes: "server.metrics_token_hashes".into(),
-            file: "server.metrics_tokens_file".into(),
-            env: "TABLEAU_SCIM_METRICS_TOKENS".into(),
-        },
-    )?;
+    let log_format = log_format(env, s.log_format.unwrap_or(d.log_format))?;
     let admin_tokens = optional_tokens(
         &s.admin_token_hashes,
         s.admin_tokens_file.as_deref(),
@@ -109,7 +90,7 @@ pub(super) fn server_config(s: ServerSection, env: &dyn Env) -> Result<ServerCon
         Some(days) => Duration::from_secs(days.saturating_mul(24 * 3600)),
         None => d.audit_retention,
     };
-    let store_url = env.var("TABLEAU_SCIM_STORE_URL").or(s.store_url);
+    let store_url = env.var("TABLEAU_SCIM_STORE_URL").or(s.store_url.clone());
     if let Some(url) = &store_url {
         check_store_url(url)?;
     }
@@ -120,55 +101,7 @@ pub(super) fn server_config(s: ServerSection, env: &dyn Env) -> Result<ServerCon
         None,
         "server.store_password_file",
     )?;
-    let guard = GuardSettings {
-        limit: s.auth_failure_limit.unwrap_or(d.http.guard.limit),
-        block: s
-            .auth_block_secs
-            .map_or(d.http.guard.block, Duration::from_secs),
-        ..d.http.guard
-    };
-    if guard.limit == 0 {
-        return err("server.auth_failure_limit: must be at least 1");
-    }
-    let max_in_flight_per_tenant = s
-        .max_requests_in_flight_per_tenant
-        .unwrap_or(d.http.max_in_flight_per_tenant);
-    if max_in_flight_per_tenant == 0 {
-        return err("server.max_requests_in_flight_per_tenant: must be at least 1");
-    }
-    let http = HttpSettings {
-        metrics_tokens: TokenSet::new(metrics_tokens),
-        guard,
-        max_in_flight_per_tenant,
-        max_body_bytes: s.max_body_bytes.unwrap_or(d.http.max_body_bytes),
-        max_page_size: s.max_page_size.unwrap_or(d.http.max_page_size),
-        public_url: env.var("TABLEAU_SCIM_PUBLIC_URL").or(s.public_url),
-        trust_forwarded_headers: s
-            .trust_forwarded_headers
-            .unwrap_or(d.http.trust_forwarded_headers),
-        ..d.http
-    };
-    if http.max_page_size == 0 || http.max_page_size > 1000 {
-        return err(format!(
-            "server.max_page_size: {} is outside 1..=1000",
-            http.max_page_size
-        ));
-    }
-    if let Some(u) = &http.public_url {
-        if !(u.starts_with("https://") || u.starts_with("http://")) {
-            return err(format!(
-                "server.public_url: '{u}' must start with https:// or http://"
-            ));
-        }
-    }
-    let http = HttpSettings {
-        https: tls.is_some()
-            || http
-                .public_url
-                .as_deref()
-                .is_some_and(|u| u.starts_with("https://")),
-        ..http
-    };
+    let http = http_settings(&s, env, tls.is_some(), d.http)?;
     let tableau_concurrency = s.tableau_concurrency.unwrap_or(d.tableau_concurrency);
     if tableau_concurrency == 0 {
         return err("server.tableau_concurrency: must be at least 1");
@@ -196,6 +129,85 @@ pub(super) fn server_config(s: ServerSection, env: &dyn Env) -> Result<ServerCon
         audit_retention,
         store_url,
         store_password,
+    })
+}
+
+/// `TABLEAU_SCIM_LOG_FORMAT` over the file's (or the default) format; anything but `text`
+/// or `json` is refused rather than ignored.
+fn log_format(env: &dyn Env, configured: LogFormat) -> Result<LogFormat, ConfigError> {
+    match env.var("TABLEAU_SCIM_LOG_FORMAT").as_deref() {
+        Some("json") => Ok(LogFormat::Json),
+        Some("text") => Ok(LogFormat::Text),
+        Some(other) => err(format!(
+            "TABLEAU_SCIM_LOG_FORMAT: '{other}' is not accepted; use text or json"
+        )),
+        None => Ok(configured),
+    }
+}
+
+/// The HTTP layer's settings: the metrics tokens, the authentication guard, the limits (each
+/// refused when it would disable itself: 0, or a page over SCIM's 1,000), the public URL
+/// (`TABLEAU_SCIM_PUBLIC_URL` first), and whether the server is reached over HTTPS (its own
+/// TLS, or an `https://` public URL in front of it).
+fn http_settings(
+    s: &ServerSection,
+    env: &dyn Env,
+    own_tls: bool,
+    d: HttpSettings,
+) -> Result<HttpSettings, ConfigError> {
+    let metrics_tokens = optional_tokens(
+        &s.metrics_token_hashes,
+        s.metrics_tokens_file.as_deref(),
+        env,
+        &TokenKeys {
+            hashes: "server.metrics_token_hashes".into(),
+            file: "server.metrics_tokens_file".into(),
+            env: "TABLEAU_SCIM_METRICS_TOKENS".into(),
+        },
+    )?;
+    let guard = GuardSettings {
+        limit: s.auth_failure_limit.unwrap_or(d.guard.limit),
+        block: s.auth_block_secs.map_or(d.guard.block, Duration::from_secs),
+        ..d.guard
+    };
+    if guard.limit == 0 {
+        return err("server.auth_failure_limit: must be at least 1");
+    }
+    let max_in_flight_per_tenant = s
+        .max_requests_in_flight_per_tenant
+        .unwrap_or(d.max_in_flight_per_tenant);
+    if max_in_flight_per_tenant == 0 {
+        return err("server.max_requests_in_flight_per_tenant: must be at least 1");
+    }
+    let max_page_size = s.max_page_size.unwrap_or(d.max_page_size);
+    if max_page_size == 0 || max_page_size > 1000 {
+        return err(format!(
+            "server.max_page_size: {max_page_size} is outside 1..=1000"
+        ));
+    }
+    let public_url = env.var("TABLEAU_SCIM_PUBLIC_URL").or(s.public_url.clone());
+    if let Some(u) = &public_url {
+        if !(u.starts_with("https://") || u.starts_with("http://")) {
+            return err(format!(
+                "server.public_url: '{u}' must start with https:// or http://"
+            ));
+        }
+    }
+    Ok(HttpSettings {
+        metrics_tokens: TokenSet::new(metrics_tokens),
+        guard,
+        max_in_flight_per_tenant,
+        max_body_bytes: s.max_body_bytes.unwrap_or(d.max_body_bytes),
+        max_page_size,
+        https: own_tls
+            || public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
+        public_url,
+        trust_forwarded_headers: s
+            .trust_forwarded_headers
+            .unwrap_or(d.trust_forwarded_headers),
+        ..d
     })
 }
 

@@ -11,18 +11,11 @@ use crate::backend::{timestamp, ListPage};
 use crate::bridge::audit::AuditEvent;
 use crate::bridge::cache::found;
 use crate::bridge::error::{BridgeError, BridgeResult};
-use crate::bridge::groups::asserted::{asserted_after, member_diff, same_set};
-use crate::bridge::groups::plan::{
-    plan_group_create, plan_group_update, reevaluates_members_on_delete, GroupChange,
-};
-use crate::bridge::mapping::grants::grant_of;
+use crate::bridge::groups::plan::{plan_group_create, reevaluates_members_on_delete};
 use crate::bridge::mapping::text_checks::check_member_ids;
-use crate::bridge::mapping::{group_content, group_row, group_to_scim, member_ids};
-use crate::bridge::offload::desired;
+use crate::bridge::mapping::{group_row, group_to_scim};
 use crate::bridge::operation::Operation;
 use crate::bridge::tenant::Tenant;
-use crate::bridge::users::directory::directory_group_refusal;
-use crate::scim::change::Change;
 use crate::scim::list::ListQuery;
 use crate::scim::schema::{ResourceKind, SchemaRegistry};
 use crate::scim::version::check_if_match;
@@ -33,7 +26,7 @@ use crate::tableau::model::Group;
 use crate::tableau::TableauError;
 
 /// A failure after some of a request's changes were applied in Tableau, said honestly.
-fn partial(done: &[String], e: BridgeError) -> BridgeError {
+pub(super) fn partial(done: &[String], e: BridgeError) -> BridgeError {
     match e {
         BridgeError::Tableau(error) if !done.is_empty() => BridgeError::Partial {
             done: done.join(", "),
@@ -85,7 +78,7 @@ impl Tenant {
     }
 
     /// A group by id, or 404.
-    async fn existing_group(&self, id: &str) -> BridgeResult<Group> {
+    pub(super) async fn existing_group(&self, id: &str) -> BridgeResult<Group> {
         self.load_group(id)
             .await?
             .ok_or_else(|| ScimError::NotFound(format!("no Group with id '{id}'")).into())
@@ -169,7 +162,7 @@ impl Tenant {
     }
 
     /// Audit the deactivated members kept out of a group that grants a role at sign-in.
-    fn audit_kept_out(&self, op: Operation, group_id: &str, kept_out: &[String]) {
+    pub(super) fn audit_kept_out(&self, op: Operation, group_id: &str, kept_out: &[String]) {
         if !kept_out.is_empty() {
             self.audit(AuditEvent::new(op, group_id).outcome(format!(
                 "{} deactivated members kept out until reactivated (the group grants a site role at sign-in): {}",
@@ -179,7 +172,11 @@ impl Tenant {
         }
     }
 
-    async fn add_group_members(&self, group_id: &str, ids: &[String]) -> BridgeResult<()> {
+    pub(super) async fn add_group_members(
+        &self,
+        group_id: &str,
+        ids: &[String],
+    ) -> BridgeResult<()> {
         match self.client.add_members(group_id, ids).await {
             Ok(()) => Ok(()),
             Err(e) if e.code() == Some("404002") => Err(ScimError::InvalidValue(format!(
@@ -260,146 +257,6 @@ impl Tenant {
             total: matches.len(),
             resources,
         })
-    }
-
-    /// `PUT` (exactly the given members) or `PATCH /Groups/{id}`: under the group's lock, check
-    /// `If-Match`, build the desired resource, plan, and carry the plan out; a failure after a
-    /// change landed says what landed.
-    pub async fn update_group(
-        &self,
-        id: &str,
-        change: Change<'_>,
-        op: Operation,
-        if_match: Option<&str>,
-    ) -> BridgeResult<Value> {
-        let _serial = self.locks.lock(&format!("group-id:{id}")).await?;
-        let g = self.existing_group(id).await?;
-        let row = self.store.group(&self.id, id).await?;
-        let old_members = self.group_member_ids(id).await?;
-        let current = match if_match {
-            Some(_) => group_to_scim(&g, row.as_ref(), Some(&old_members)),
-            None => group_content(&g, row.as_ref(), Some(&old_members)),
-        };
-        check_if_match(&current, if_match, ResourceKind::Group)?;
-        // The asserted members: known without the store while the cached members are the
-        // list our last write left in step with them (a burst of PATCHes to a large group).
-        let in_step = self.caches.members_in_step(id, &old_members);
-        let asserted = if in_step {
-            None
-        } else {
-            self.store.asserted_members(&self.id, id).await?
-        };
-        let reapply = change.is_patch().then(|| change.clone());
-        let new = desired(change, ResourceKind::Group, &current).await?;
-        let at = timestamp();
-        let plan = plan_group_update(&GroupChange {
-            current: &g,
-            row: row.as_ref(),
-            members: &old_members,
-            desired: &new,
-            roles: &self.roles,
-            at: &at,
-        })?;
-        check_member_ids(&plan.added)?;
-        // A group imported from a directory is the directory's: refused before anything is
-        // recorded or sent.
-        let members_change = !plan.added.is_empty() || !plan.removed.is_empty();
-        for (changes, what) in [(plan.rename.is_some(), "name"), (members_change, "members")] {
-            if let Some(refusal) = directory_group_refusal(&g, what).filter(|_| changes) {
-                return Err(refusal.into());
-            }
-        }
-        let (add_now, kept_out) = self
-            .keep_deactivated_out(&g.name, grant_of(&g), &plan.added)
-            .await?;
-        // What the IdP asserts is recorded before Tableau is changed: a reconciliation that
-        // reads the store and then Tableau while this runs never takes this change for drift
-        // made behind the IdP's back (bridge/reconcile/repair.rs).
-        let (added, removed, must_write, asserted_in_step) = if in_step {
-            // What the IdP asserted was Tableau's members: its change is the plan's.
-            let changed = !plan.added.is_empty() || !plan.removed.is_empty();
-            (plan.added.clone(), plan.removed.clone(), changed, true)
-        } else {
-            let before = asserted.as_deref();
-            let next = asserted_after(
-                before,
-                &old_members,
-                &plan.members,
-                reapply.map(|patch| {
-                    let (g, base) = (&g, row.as_ref());
-                    move |a: &[String]| {
-                        let from = group_content(g, base, Some(a));
-                        member_ids(&patch.desired(ResourceKind::Group, &from)?)
-                    }
-                }),
-            );
-            let (added, removed) = member_diff(before.unwrap_or_default(), &next);
-            let must = before.is_none() || !added.is_empty() || !removed.is_empty();
-            let step = same_set(&next, &plan.members);
-            (added, removed, must, step)
-        };
-        if must_write {
-            self.store
-                .change_asserted_members(&self.id, id, added, removed)
-                .await?;
-        }
-        let mut group = g.clone();
-        let mut done = Vec::new();
-        if let Some(new_name) = &plan.rename {
-            group = match self.client.update_group(id, new_name, None).await {
-                Ok(updated) => updated,
-                Err(e) if e.is_group_exists() => {
-                    return Err(ScimError::Uniqueness(format!(
-                        "a Tableau group named '{new_name}' already exists"
-                    ))
-                    .into())
-                }
-                Err(e) => return Err(e.into()),
-            };
-            self.caches.forget_group(&g);
-            self.caches.put_group(&group);
-            done.push(format!("renamed to '{new_name}'"));
-        }
-        if !plan.removed.is_empty() {
-            self.caches.members_changed(id);
-            if let Err(e) = self.client.remove_members(id, &plan.removed).await {
-                self.audit(AuditEvent::new(op, id).outcome(e.to_string()));
-                return Err(partial(&done, e.into()));
-            }
-            done.push(format!("{} members removed", plan.removed.len()));
-        }
-        if !add_now.is_empty() {
-            self.caches.members_changed(id);
-            if let Err(e) = self.add_group_members(id, &add_now).await {
-                self.audit(AuditEvent::new(op, id).outcome(e.to_string()));
-                return Err(partial(&done, e));
-            }
-            done.push(format!("{} members added", add_now.len()));
-        }
-        let in_tableau: Vec<String> = plan
-            .members
-            .iter()
-            .filter(|m| !kept_out.contains(m))
-            .cloned()
-            .collect();
-        self.caches
-            .put_members(id, in_tableau, asserted_in_step && kept_out.is_empty());
-        self.audit_kept_out(op, id, &kept_out);
-        for uid in &plan.reevaluate {
-            if let Err(e) = self.reevaluate_role(uid).await {
-                return Err(partial(&done, e));
-            }
-        }
-        let row = match plan.row {
-            Some(next) => {
-                self.store.put_group(&self.id, next.clone()).await?;
-                self.audit(AuditEvent::new(op, id));
-                Some(next)
-            }
-            None => row,
-        };
-        // Served from what this request wrote, not a fresh listing (checklist 3).
-        Ok(group_to_scim(&group, row.as_ref(), Some(&plan.members)))
     }
 
     /// `DELETE /Groups/{id}`.

@@ -10,7 +10,7 @@ use crate::bridge::mapping::is_active;
 use crate::bridge::mapping::roles::RoleMapping;
 use crate::bridge::users::plan::mapped_role;
 use crate::store::{GroupRow, UserRow};
-use crate::tableau::model::{Group, SiteInfo, User};
+use crate::tableau::model::{Group, User};
 use crate::tableau::SiteRole;
 
 /// The kinds of drift, in the order a report lists them.
@@ -282,7 +282,7 @@ pub fn asserted_role(row: &UserRow, granting: &[String], roles: &RoleMapping) ->
 /// - a live row whose user is gone from Tableau is missing;
 /// - an active user whose roles (and asserted role-granting groups) map to a role other than
 ///   Tableau's has role drift; when Tableau's is lower it may be for want of a seat, which
-///   [`classify_license`] decides once the site's seats are known. An active user whose
+///   [`super::license::classify_license`] decides once the site's seats are known. An active user whose
 ///   request carried no roles asserted no role: whatever Tableau holds is not drift (an admin
 ///   may manage such roles in Tableau on purpose).
 fn user_finding(
@@ -390,39 +390,6 @@ fn set_role(
         }),
         note: own.then(|| "the account tableau-scim signs in with cannot change its own site role; change it in Tableau as another administrator".into()),
         outcome: None,
-    }
-}
-
-/// Whether any role finding is a lower role than asserted (so the site's seats decide
-/// whether it is `license`).
-pub fn needs_seats(findings: &[Finding]) -> bool {
-    findings.iter().any(|f| lower_than_asserted(f).is_some())
-}
-
-fn lower_than_asserted(f: &Finding) -> Option<SiteRole> {
-    let Some(Repair::SetRole { from, to, .. }) = &f.repair else {
-        return None;
-    };
-    let from: Option<SiteRole> = from.parse().ok();
-    (f.kind == DriftKind::Role && from.is_some_and(|r| r.privilege() < to.privilege()))
-        .then_some(*to)
-}
-
-/// A role lower than asserted whose tier has no free seat is `license`: Tableau would refuse
-/// the repair (409014), so none is offered.
-pub fn classify_license(findings: &mut [Finding], site: &SiteInfo) {
-    for f in findings.iter_mut() {
-        let Some(to) = lower_than_asserted(f) else {
-            continue;
-        };
-        if to.tier().is_some_and(|t| !site.seat_free(t)) {
-            f.kind = DriftKind::License;
-            f.repair = None;
-            f.note = Some(format!(
-                "no {} seat is free on the site",
-                to.tier().map_or("", |t| t.as_str())
-            ));
-        }
     }
 }
 

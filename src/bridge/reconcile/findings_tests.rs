@@ -1,4 +1,6 @@
 use super::*;
+use crate::bridge::reconcile::license::{classify_license, needs_seats};
+use crate::tableau::model::SiteInfo;
 use serde_json::json;
 
 fn user(id: &str, role: &str) -> User {

@@ -1,12 +1,13 @@
 //! Reconciliation: Tableau as it is now against what the IdP last asserted through us (the
 //! store), each difference reported by kind and, when asked, repaired with one Tableau call.
 //!
-//! `findings` decides (pure), `report` renders (pure), `repair` carries a repair out; this
+//! `findings` decides (pure), `license` lets the site's seats decide a lower role (pure), `report` renders (pure), `repair` carries a repair out; this
 //! module reads the site and sequences the steps. A run whose reading was cut short (a fault
 //! that outlasted the retries) reports what it saw, says it is incomplete, and repairs
 //! nothing: a partial listing would make present users look missing.
 
 pub mod findings;
+mod license;
 mod repair;
 pub mod report;
 pub mod sign_in_grants;
@@ -14,9 +15,8 @@ pub mod summary;
 
 use std::collections::{BTreeSet, HashMap};
 
-use findings::{
-    classify_license, find_drift, groups_to_list, needs_seats, Asserted, Finding, SiteNow,
-};
+use findings::{find_drift, groups_to_list, Asserted, Finding, SiteNow};
+use license::{classify_license, needs_seats};
 use repair::{ReadState, Repaired};
 use report::{Calls, Report};
 

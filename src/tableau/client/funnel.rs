@@ -72,6 +72,25 @@ struct Failure {
     throttled: bool,
 }
 
+impl Failure {
+    /// The reason an attempt failed: Tableau's error from an answer, or the transport's.
+    fn of(answer: Result<Answer, String>, throttled: bool) -> Failure {
+        Failure {
+            why: match answer {
+                Ok(a) => xml::parse_error(a.status.as_u16(), &a.text).to_string(),
+                Err(why) => why,
+            },
+            throttled,
+        }
+    }
+}
+
+/// An answer as it came off the wire, with the wait Tableau asked for.
+struct Received {
+    answer: Answer,
+    retry_after: Option<Duration>,
+}
+
 fn retry_after(r: &reqwest::Response) -> Option<Duration> {
     let v = r
         .headers()
@@ -105,65 +124,12 @@ impl TableauClient {
             } else {
                 None
             };
-            let request = build(session.as_deref());
             let started = Instant::now();
-            // As many requests in flight, as fast, as Tableau accepts; waiting here is not a
-            // retry.
-            let permit = self.throttle.slot().await;
-            let sent = match request.send().await {
-                Ok(resp) => {
-                    let status = resp.status();
-                    let wait = retry_after(&resp);
-                    let location = resp
-                        .headers()
-                        .get(reqwest::header::LOCATION)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_string);
-                    match resp.text().await {
-                        Ok(text) => Ok((status, wait, text, location)),
-                        Err(e) => Err((e, true)),
-                    }
-                }
-                Err(e) => {
-                    let reached = !e.is_connect();
-                    Err((e, reached))
-                }
-            };
-            drop(permit);
-            let ms = elapsed_ms(started);
-            let (outcome, answer) = match sent {
-                Ok((status, retry_after, text, location)) => {
-                    self.stats.record(key, status.as_u16(), ms);
-                    self.throttle.observe(status.as_u16(), retry_after);
-                    tracing::debug!(tableau.endpoint = %key, http.status = status.as_u16(), duration_ms = ms, attempt, "tableau call");
-                    let outcome = Outcome::Answer {
-                        status: status.as_u16(),
-                        retry_after,
-                    };
-                    let answer = Answer {
-                        status,
-                        text,
-                        location,
-                    };
-                    (outcome, Ok(answer))
-                }
-                Err((e, reached)) => {
-                    self.stats.record(key, 0, ms);
-                    let why = transport(&e);
-                    tracing::debug!(tableau.endpoint = %key, error = %why, attempt, "tableau call failed");
-                    (Outcome::NoAnswer { reached }, Err(why))
-                }
-            };
+            let sent = self.send_once(build(session.as_deref())).await;
+            let (outcome, answer) = self.count(key, attempt, elapsed_ms(started), sent);
             let kind = CallKind {
                 idempotent,
                 can_renew: authenticated && !renewed,
-            };
-            let failure = |answer: Result<Answer, String>, throttled| Failure {
-                why: match answer {
-                    Ok(a) => xml::parse_error(a.status.as_u16(), &a.text).to_string(),
-                    Err(why) => why,
-                },
-                throttled,
             };
             match classify(outcome, kind) {
                 Next::Final => {
@@ -179,32 +145,116 @@ impl TableauClient {
                     self.renew(session.as_ref()).await?;
                 }
                 Next::Uncertain => {
-                    return Err(TableauError::Uncertain(failure(answer, false).why));
+                    return Err(TableauError::Uncertain(Failure::of(answer, false).why));
                 }
                 Next::Retry {
                     retry_after,
                     throttled,
                 } => {
-                    let last = failure(answer, throttled);
-                    match self
-                        .cfg
-                        .retry
-                        .next_wait(attempt, started_all.elapsed(), retry_after)
-                    {
-                        Some(wait) => {
-                            self.stats.retry();
-                            tokio::time::sleep(wait).await;
-                        }
-                        None if last.throttled => return Err(TableauError::Throttled),
-                        None => {
-                            return Err(TableauError::Unavailable {
-                                attempts: attempt,
-                                last: last.why,
-                            })
-                        }
-                    }
+                    let last = Failure::of(answer, throttled);
+                    self.wait_or_give_up(attempt, started_all, retry_after, last)
+                        .await?;
                 }
             }
+        }
+    }
+
+    /// One attempt on the wire: a slot from the throttle (as many requests in flight, as fast,
+    /// as Tableau accepts; waiting here is not a retry), the request, and its whole body. A
+    /// failure says whether the request may have reached Tableau (anything but a refused
+    /// connection may have).
+    async fn send_once(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Received, (reqwest::Error, bool)> {
+        let _permit = self.throttle.slot().await;
+        match request.send().await {
+            Ok(resp) => {
+                let status = resp.status();
+                let retry_after = retry_after(&resp);
+                let location = resp
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                match resp.text().await {
+                    Ok(text) => Ok(Received {
+                        answer: Answer {
+                            status,
+                            text,
+                            location,
+                        },
+                        retry_after,
+                    }),
+                    Err(e) => Err((e, true)),
+                }
+            }
+            Err(e) => {
+                let reached = !e.is_connect();
+                Err((e, reached))
+            }
+        }
+    }
+
+    /// Count an attempt (statistics, the throttle's view, a debug line) and describe it for
+    /// [`classify`]: an answer with its status, or no answer with whether it may have arrived.
+    fn count(
+        &self,
+        key: &str,
+        attempt: u32,
+        ms: u64,
+        sent: Result<Received, (reqwest::Error, bool)>,
+    ) -> (Outcome, Result<Answer, String>) {
+        match sent {
+            Ok(Received {
+                answer,
+                retry_after,
+            }) => {
+                let status = answer.status.as_u16();
+                self.stats.record(key, status, ms);
+                self.throttle.observe(status, retry_after);
+                tracing::debug!(tableau.endpoint = %key, http.status = status, duration_ms = ms, attempt, "tableau call");
+                (
+                    Outcome::Answer {
+                        status,
+                        retry_after,
+                    },
+                    Ok(answer),
+                )
+            }
+            Err((e, reached)) => {
+                self.stats.record(key, 0, ms);
+                let why = transport(&e);
+                tracing::debug!(tableau.endpoint = %key, error = %why, attempt, "tableau call failed");
+                (Outcome::NoAnswer { reached }, Err(why))
+            }
+        }
+    }
+
+    /// Sleep before the next attempt when the retry budget allows one; otherwise the error the
+    /// last attempt earned (throttled, or unavailable with its reason).
+    async fn wait_or_give_up(
+        &self,
+        attempt: u32,
+        started_all: Instant,
+        retry_after: Option<Duration>,
+        last: Failure,
+    ) -> Result<(), TableauError> {
+        match self
+            .cfg
+            .retry
+            .next_wait(attempt, started_all.elapsed(), retry_after)
+        {
+            Some(wait) => {
+                self.stats.retry();
+                tokio::time::sleep(wait).await;
+                Ok(())
+            }
+            None if last.throttled => Err(TableauError::Throttled),
+            None => Err(TableauError::Unavailable {
+                attempts: attempt,
+                last: last.why,
+            }),
         }
     }
 
