@@ -6,6 +6,29 @@
 // Helpers as well as tests stop loudly on a broken assumption (clippy.toml covers the tests).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+/// Assert what an IdP sees of an answer ([`common::Reply::seen`]: status, content type, the
+/// headers it acts on, body) against an inline snapshot, with what differs from run to run
+/// (ids, times, versions, the random port) redacted.
+macro_rules! assert_seen {
+    ($reply:expr, @$snapshot:literal) => {
+        insta::assert_json_snapshot!(crate::common::Seen::seen(&$reply), {
+            ".**.body.id" => "[id]",
+            ".**.meta.created" => "[time]",
+            ".**.meta.lastModified" => "[time]",
+            ".**.meta.location" => "[location]",
+            ".**.meta.version" => "[version]",
+            ".**.members[].value" => "[id]",
+            ".**.members[].$ref" => "[location]",
+            ".**.groups[].value" => "[id]",
+            ".**.groups[].$ref" => "[location]",
+            ".etag" => "[version]",
+            "[].etag" => "[version]",
+            ".location" => "[location]",
+            "[].location" => "[location]",
+        }, @$snapshot)
+    };
+}
+
 mod common;
 
 mod bad_input;

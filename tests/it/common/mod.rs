@@ -44,9 +44,80 @@ impl Reply {
             .unwrap_or_default()
     }
 
+    /// What an IdP sees of this answer, as snapshots show it: the status, the content type,
+    /// the headers it acts on when present (`Allow`, `ETag`, `Location`, `Retry-After`,
+    /// `WWW-Authenticate`), and the body.
+    pub fn seen(&self) -> Value {
+        let mut seen = json!({
+            "status": self.status.as_u16(),
+            "content-type": self.header("content-type"),
+        });
+        for name in [
+            "allow",
+            "etag",
+            "location",
+            "retry-after",
+            "www-authenticate",
+        ] {
+            if self.headers.contains_key(name) {
+                seen[name] = json!(self.header(name));
+            }
+        }
+        seen["body"] = self.body.clone();
+        if let Some(detail) = self.body.get("detail").and_then(Value::as_str) {
+            seen["body"]["detail"] = json!(redact_uuids(detail));
+        }
+        seen
+    }
+
     /// The status and the body, as transcripts read them.
     pub fn parts(self) -> (StatusCode, Value) {
         (self.status, self.body)
+    }
+}
+
+/// `text` with every UUID (an id the run made) written `[id]`, so that an error naming one
+/// reads the same in every run.
+pub fn redact_uuids(text: &str) -> String {
+    const GROUPS: [usize; 5] = [8, 4, 4, 4, 12];
+    let is_uuid = |s: &str| {
+        s.len() == 36
+            && s.split('-').map(str::len).eq(GROUPS)
+            && s.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        match rest.get(..36).filter(|head| is_uuid(head)) {
+            Some(_) => {
+                out.push_str("[id]");
+                rest = &rest[36..];
+            }
+            None => {
+                let step = rest.chars().next().map_or(1, char::len_utf8);
+                out.push_str(&rest[..step]);
+                rest = &rest[step..];
+            }
+        }
+    }
+    out
+}
+
+/// What snapshots show of answers: one answer, or several in the order they came.
+pub trait Seen {
+    /// The answers as an IdP sees them ([`Reply::seen`]).
+    fn seen(&self) -> Value;
+}
+
+impl Seen for Reply {
+    fn seen(&self) -> Value {
+        Reply::seen(self)
+    }
+}
+
+impl Seen for Vec<Reply> {
+    fn seen(&self) -> Value {
+        Value::Array(self.iter().map(Reply::seen).collect())
     }
 }
 

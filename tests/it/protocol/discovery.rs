@@ -6,20 +6,59 @@ use super::*;
 async fn checklist_31_discovery_endpoints_exist_get_only_and_refuse_filters() {
     let app = spawn().await;
     let spc = app.read("/ServiceProviderConfig").await;
-    assert_eq!(spc.status, StatusCode::OK);
-    assert_eq!(spc.body["patch"]["supported"], true);
-    assert_eq!(spc.body["bulk"]["supported"], false);
     assert_eq!(
         spc.body["filter"]["maxResults"], MAX_PAGE,
         "checklist 11: advertised page size"
     );
-    assert_eq!(
-        spc.body["authenticationSchemes"][0]["type"],
-        "oauthbearertoken"
-    );
     assert!(spc.body["meta"]["location"]
         .as_str()
         .is_some_and(|l| l.ends_with("/ServiceProviderConfig")));
+    assert_seen!(spc, @r#"
+    {
+      "status": 200,
+      "content-type": "application/scim+json",
+      "body": {
+        "schemas": [
+          "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+        ],
+        "documentationUri": "https://github.com/tableau-scim/tableau-scim#readme",
+        "patch": {
+          "supported": true
+        },
+        "bulk": {
+          "supported": false,
+          "maxOperations": 0,
+          "maxPayloadSize": 0
+        },
+        "filter": {
+          "supported": true,
+          "maxResults": 5
+        },
+        "changePassword": {
+          "supported": false
+        },
+        "sort": {
+          "supported": false
+        },
+        "etag": {
+          "supported": true
+        },
+        "authenticationSchemes": [
+          {
+            "type": "oauthbearertoken",
+            "name": "OAuth Bearer Token",
+            "description": "A per-tenant bearer token in the Authorization header",
+            "specUri": "https://www.rfc-editor.org/rfc/rfc6750",
+            "primary": true
+          }
+        ],
+        "meta": {
+          "resourceType": "ServiceProviderConfig",
+          "location": "[location]"
+        }
+      }
+    }
+    "#);
 
     let rts = app.read("/ResourceTypes").await;
     assert_eq!(rts.body["totalResults"], 2);
@@ -29,7 +68,19 @@ async fn checklist_31_discovery_endpoints_exist_get_only_and_refuse_filters() {
         user_rt.body["schemaExtensions"][0]["schema"],
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
     );
-    assert_scim_error(&app.read("/ResourceTypes/Printer").await, 404, None);
+    assert_seen!(app.read("/ResourceTypes/Printer").await, @r#"
+    {
+      "status": 404,
+      "content-type": "application/scim+json",
+      "body": {
+        "schemas": [
+          "urn:ietf:params:scim:api:messages:2.0:Error"
+        ],
+        "status": "404",
+        "detail": "no resource type 'Printer'; there are 'User' and 'Group'"
+      }
+    }
+    "#);
 
     let schemas = app.read("/Schemas").await;
     let ids: Vec<&str> = schemas.body["Resources"]
@@ -52,18 +103,98 @@ async fn checklist_31_discovery_endpoints_exist_get_only_and_refuse_filters() {
         .await;
     assert_eq!(one.status, StatusCode::OK);
     assert_eq!(one.body["meta"]["resourceType"], "Schema");
-    assert_scim_error(&app.read("/Schemas/urn:nope").await, 404, None);
-
-    for path in ["/ServiceProviderConfig", "/ResourceTypes", "/Schemas"] {
-        assert_scim_error(
-            &app.read(&format!("{path}?filter=id%20pr")).await,
-            403,
-            None,
-        );
-        let r = app.request(Method::POST, path, Some(json!({}))).await;
-        assert_scim_error(&r, 405, None);
-        assert_eq!(r.header("allow"), "GET");
+    assert_seen!(app.read("/Schemas/urn:nope").await, @r#"
+    {
+      "status": 404,
+      "content-type": "application/scim+json",
+      "body": {
+        "schemas": [
+          "urn:ietf:params:scim:api:messages:2.0:Error"
+        ],
+        "status": "404",
+        "detail": "no schema 'urn:nope'"
+      }
     }
+    "#);
+
+    let mut seen = Vec::new();
+    for path in ["/ServiceProviderConfig", "/ResourceTypes", "/Schemas"] {
+        seen.push(app.read(&format!("{path}?filter=id%20pr")).await);
+        seen.push(app.request(Method::POST, path, Some(json!({}))).await);
+    }
+    assert_seen!(seen, @r#"
+    [
+      {
+        "status": 403,
+        "content-type": "application/scim+json",
+        "body": {
+          "schemas": [
+            "urn:ietf:params:scim:api:messages:2.0:Error"
+          ],
+          "status": "403",
+          "detail": "discovery endpoints do not support filtering (RFC 7644 section 4)"
+        }
+      },
+      {
+        "status": 405,
+        "content-type": "application/scim+json",
+        "allow": "GET",
+        "body": {
+          "schemas": [
+            "urn:ietf:params:scim:api:messages:2.0:Error"
+          ],
+          "status": "405",
+          "detail": "POST is not allowed on /scim/v2/ServiceProviderConfig; it takes GET"
+        }
+      },
+      {
+        "status": 403,
+        "content-type": "application/scim+json",
+        "body": {
+          "schemas": [
+            "urn:ietf:params:scim:api:messages:2.0:Error"
+          ],
+          "status": "403",
+          "detail": "discovery endpoints do not support filtering (RFC 7644 section 4)"
+        }
+      },
+      {
+        "status": 405,
+        "content-type": "application/scim+json",
+        "allow": "GET",
+        "body": {
+          "schemas": [
+            "urn:ietf:params:scim:api:messages:2.0:Error"
+          ],
+          "status": "405",
+          "detail": "POST is not allowed on /scim/v2/ResourceTypes; it takes GET"
+        }
+      },
+      {
+        "status": 403,
+        "content-type": "application/scim+json",
+        "body": {
+          "schemas": [
+            "urn:ietf:params:scim:api:messages:2.0:Error"
+          ],
+          "status": "403",
+          "detail": "discovery endpoints do not support filtering (RFC 7644 section 4)"
+        }
+      },
+      {
+        "status": 405,
+        "content-type": "application/scim+json",
+        "allow": "GET",
+        "body": {
+          "schemas": [
+            "urn:ietf:params:scim:api:messages:2.0:Error"
+          ],
+          "status": "405",
+          "detail": "POST is not allowed on /scim/v2/Schemas; it takes GET"
+        }
+      }
+    ]
+    "#);
 }
 
 #[tokio::test]

@@ -47,7 +47,20 @@ async fn checklist_28_okta_create_flow_deactivate_keeps_memberships_and_group_pu
     assert_eq!(by_name.body["totalResults"], 1);
     assert!(by_name.body["Resources"][0].get("members").is_none());
     let bad_member = app.request(Method::PATCH, &format!("/Groups/{gid}"), Some(json!({"Operations":[{"op":"add","path":"members","value":[{"value":"not-a-user"}]}]}))).await;
-    assert_scim_error(&bad_member, 400, Some("invalidValue"));
+    assert_seen!(bad_member, @r#"
+    {
+      "status": 400,
+      "content-type": "application/scim+json",
+      "body": {
+        "schemas": [
+          "urn:ietf:params:scim:api:messages:2.0:Error"
+        ],
+        "status": "400",
+        "detail": "member 'not-a-user' is not the id of a known User or Group",
+        "scimType": "invalidValue"
+      }
+    }
+    "#);
 }
 
 #[tokio::test]
@@ -88,16 +101,25 @@ async fn checklist_30_groups_created_empty_filled_by_patch_and_names_unique() {
         json!([{"value":b["id"]}]),
         "members are served as written"
     );
-    assert_scim_error(
-        &app.request(
+    assert_seen!(app.request(
             Method::POST,
             "/Groups",
             Some(json!({"displayName":"SALES"})),
         )
-        .await,
-        409,
-        Some("uniqueness"),
-    );
+        .await, @r#"
+    {
+      "status": 409,
+      "content-type": "application/scim+json",
+      "body": {
+        "schemas": [
+          "urn:ietf:params:scim:api:messages:2.0:Error"
+        ],
+        "status": "409",
+        "detail": "a Group with displayName 'SALES' already exists",
+        "scimType": "uniqueness"
+      }
+    }
+    "#);
     let ext = app
         .read("/Groups?filter=externalId%20eq%20%228aa1a0c0-c4c3-4bc0-b4a5-2ef676900159%22")
         .await;

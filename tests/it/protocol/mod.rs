@@ -47,29 +47,6 @@ async fn create_user(app: &Idp, user_name: &str) -> Value {
     r.body
 }
 
-/// Every error is SCIM JSON with a string status (checklist 2).
-fn assert_scim_error(r: &Reply, status: u16, scim_type: Option<&str>) {
-    assert_eq!(r.status.as_u16(), status, "{}", r.body);
-    assert!(
-        r.header("content-type")
-            .starts_with("application/scim+json"),
-        "{:?}",
-        r.headers
-    );
-    assert_eq!(
-        r.body["schemas"],
-        json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
-    );
-    assert_eq!(r.body["status"], json!(status.to_string()));
-    assert!(r.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
-    assert_eq!(
-        r.body.get("scimType").and_then(Value::as_str),
-        scim_type,
-        "{}",
-        r.body
-    );
-}
-
 // ---- discovery ----
 
 // ---- auth ----
