@@ -6,7 +6,7 @@ use crate::common;
 
 use std::sync::Arc;
 
-use common::{Idp, Reply};
+use common::Idp;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tableau_scim::backend::memory::MemoryStore;
