@@ -1,11 +1,13 @@
-//! `/_emulator`: call counters, faults, state dump, per-user flags, a user's sign-in. Outside `/api` and
-//! unauthenticated: the emulator is a test tool that listens on loopback.
+//! `/_emulator`: call counters, faults, state dump, per-user flags, content a user owns, a
+//! user's sign-in. Outside `/api` and unauthenticated: the emulator is a test tool that
+//! listens on loopback.
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use super::state::{Faults, SignInMethod};
 use super::Shared;
+use crate::tableau::content::ContentKind;
 
 async fn stats(shared: web::Data<Shared>) -> HttpResponse {
     match shared.state.lock() {
@@ -68,7 +70,46 @@ async fn dump(shared: web::Data<Shared>) -> HttpResponse {
             json!({"id": g.id, "name": g.name, "minimumSiteRole": g.minimum_site_role, "members": members})
         })
         .collect();
-    HttpResponse::Ok().json(json!({"siteId": s.site_id, "users": users, "groups": groups}))
+    let name_of = |id: &str| s.users.get(id).map(|u| u.user.name.to_string());
+    let content: Vec<_> = ContentKind::ALL
+        .into_iter()
+        .flat_map(|k| s.items_of(k))
+        .map(|i| {
+            let project = i.project_id.as_deref().and_then(|p| s.content.get(p)).map(|p| p.name.clone());
+            json!({"kind": i.kind.element(), "id": i.id, "name": i.name, "owner": name_of(&i.owner_id), "project": project})
+        })
+        .collect();
+    HttpResponse::Ok()
+        .json(json!({"siteId": s.site_id, "users": users, "groups": groups, "content": content}))
+}
+
+/// What `POST /_emulator/users/{name}/content` seeds: one item the user owns.
+#[derive(serde::Deserialize)]
+struct SeedItem {
+    /// `project`, `workbook`, `datasource` or `flow`.
+    kind: String,
+    name: String,
+    /// The containing project's name (made if missing; the default project if absent).
+    project: Option<String>,
+}
+
+/// `POST /_emulator/users/{name}/content`: the user owns a new item
+/// ([`super::state::SiteState::seed_item`]); 404 for no such user, 400 for an unknown kind.
+async fn seed_content(
+    shared: web::Data<Shared>,
+    name: web::Path<String>,
+    body: web::Json<SeedItem>,
+) -> HttpResponse {
+    let Some(kind) = ContentKind::parse(&body.kind) else {
+        return HttpResponse::BadRequest().body(format!("unknown kind '{}'", body.kind));
+    };
+    let Ok(mut s) = shared.state.lock() else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    match s.seed_item(&name, kind, &body.name, body.project.as_deref()) {
+        Some(item) => HttpResponse::Created().json(json!({"kind": item.kind.element(), "id": item.id, "name": item.name, "projectId": item.project_id})),
+        None => HttpResponse::NotFound().finish(),
+    }
 }
 
 /// Set one of the flags the emulator keeps beside a user's attributes.
@@ -137,6 +178,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/dump").route(web::get().to(dump)))
     .service(web::resource("/users/{name}/owns-content").route(web::put().to(owns_content)))
+    .service(web::resource("/users/{name}/content").route(web::post().to(seed_content)))
     .service(web::resource("/users/{name}/other-sites").route(web::put().to(other_sites)))
     .service(web::resource("/users/{name}/sign-in").route(web::post().to(sign_in)));
 }

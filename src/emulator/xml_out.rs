@@ -1,6 +1,7 @@
 //! The XML the emulator answers with, in the shapes Tableau writes (TSC's recorded responses
 //! under `test/assets/`). Only the emulator writes responses; the client only reads them.
 
+use crate::tableau::content::{ContentItem, ContentKind};
 use crate::tableau::model::{Group, Pagination, User};
 use crate::tableau::xml::{element, NAMESPACE};
 
@@ -142,6 +143,35 @@ pub fn pagination_xml(p: &Pagination) -> String {
     format!(
         "<pagination pageNumber=\"{}\" pageSize=\"{}\" totalAvailable=\"{}\"/>",
         p.page_number, p.page_size, p.total_available
+    )
+}
+
+/// A `<workbook>`, `<datasource>`, `<flow>` or `<project>` as the listings and the Update
+/// answers show it (TSC's recorded `workbook_get.xml`, `datasource_get.xml`, `flow_get.xml`,
+/// `project_get.xml` and their `*_update.xml`): its project as a `<project id name>` child,
+/// or a project's parent as `parentProjectId`, and the owner as `<owner id>`.
+pub fn content_xml(item: &ContentItem, project_name: Option<&str>) -> String {
+    let owner = element("owner", &[("id", Some(&item.owner_id))], None);
+    let (parent, inner) = match (item.kind, &item.project_id) {
+        (ContentKind::Project, p) => (p.as_deref(), owner),
+        (_, Some(p)) => (
+            None,
+            format!(
+                "{}{owner}",
+                element("project", &[("id", Some(p)), ("name", project_name)], None)
+            ),
+        ),
+        (_, None) => (None, owner),
+    };
+    element(
+        item.kind.element(),
+        &[
+            ("id", Some(&item.id)),
+            ("name", Some(&item.name)),
+            ("contentUrl", Some(&item.name)),
+            ("parentProjectId", parent),
+        ],
+        Some(&inner),
     )
 }
 

@@ -25,6 +25,15 @@ impl ApiVersion {
     /// `isUat` on a JWT sign-in (Unified Access Tokens, Tableau Cloud December 2025;
     /// tableau-rest.md section 1.1).
     pub const IS_UAT: ApiVersion = ApiVersion(3, 27);
+    /// Query Flows for User and Update Flow (`users/{id}/flows?isOwner=true`, `PUT flows/{id}`):
+    /// 3.3 (the REST reference's minimum for Query Flows for User, as extracted by tabbycat's
+    /// `src/methods/__flowMethods.js`; tableauserverclient's flows endpoint is
+    /// `@api(version="3.3")`). Below it a site has no flows to list.
+    pub const FLOWS: ApiVersion = ApiVersion(3, 3);
+    /// Update Data Source without the data source's project: "In versions before 3.15 the
+    /// project id must be included to update the owner" (tableauserverclient's
+    /// `datasources_endpoint.update`; issue #1072: 403141 without it; PR #1203).
+    pub const DATASOURCE_OWNER_WITHOUT_PROJECT: ApiVersion = ApiVersion(3, 15);
     /// Oldest version we speak: PAT sign-in is 3.6, Get Groups for User 3.7, JWT 3.17.
     pub const MINIMUM: ApiVersion = ApiVersion(3, 7);
 

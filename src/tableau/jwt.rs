@@ -10,15 +10,40 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-/// The scopes the bridge asks for: every action on users and groups, and the content read
-/// scope, among whose GET methods is Query Site, which readiness and `check-config` call
+/// The scopes the bridge asks for: every action on users and groups; the content read scope,
+/// among whose GET methods are Query Site (readiness, `check-config`) and the listings of
+/// workbooks, data sources and projects; and the owner changes of content
 /// (help.tableau.com, "Access Scopes for Connected Apps": individual, wildcard and content
-/// read scopes).
-pub const SCOPES: [&str; 3] = [
+/// read scopes; `tableau:datasources:update` is its example for Update Data Source). The
+/// workbook, flow and project scopes follow the page's `tableau:<resource>:<action>` pattern
+/// (assumed: its per-method table was not at hand); the content read scope does not name
+/// flows, so Query Flows for User asks for `tableau:flows:read`.
+pub const SCOPES: [&str; 8] = [
     "tableau:users:*",
     "tableau:groups:*",
     "tableau:content:read",
+    "tableau:workbooks:update",
+    "tableau:datasources:update",
+    "tableau:flows:read",
+    "tableau:flows:update",
+    "tableau:projects:update",
 ];
+
+/// The scope of a content call (see [`SCOPES`]), by method and endpoint label; `None` for
+/// the users and groups calls.
+fn content_scope(method: &str, endpoint: &str) -> Option<&'static str> {
+    let resource = endpoint.strip_prefix("users/{id}/").unwrap_or(endpoint);
+    let resource = resource.split('/').next().unwrap_or_default();
+    Some(match (method, resource) {
+        ("GET", "flows") => "tableau:flows:read",
+        ("GET", "workbooks" | "datasources" | "projects") => "tableau:content:read",
+        ("PUT", "workbooks") => "tableau:workbooks:update",
+        ("PUT", "datasources") => "tableau:datasources:update",
+        ("PUT", "flows") => "tableau:flows:update",
+        ("PUT", "projects") => "tableau:projects:update",
+        _ => return None,
+    })
+}
 
 /// The scope a call needs, by method and endpoint label (`"users/{id}"`, `"sites/{id}"`):
 /// `tableau:<users|groups>:<read|create|update|delete>`, and the content read scope for
@@ -26,6 +51,9 @@ pub const SCOPES: [&str; 3] = [
 /// group update (assumed: the per-method table was not at hand). Used to name the scope in
 /// an error when Tableau refuses a connected app's call.
 pub fn scope_for(method: &str, endpoint: &str) -> &'static str {
+    if let Some(scope) = content_scope(method, endpoint) {
+        return scope;
+    }
     let groups = endpoint.starts_with("groups");
     match (method, groups) {
         _ if endpoint.starts_with("sites") => "tableau:content:read",
@@ -209,6 +237,18 @@ mod tests {
             "tableau:groups:update"
         );
         assert_eq!(scope_for("GET", "groups/{id}/users"), "tableau:groups:read");
+        assert_eq!(
+            scope_for("GET", "users/{id}/workbooks"),
+            "tableau:content:read"
+        );
+        assert_eq!(scope_for("GET", "users/{id}/flows"), "tableau:flows:read");
+        assert_eq!(scope_for("GET", "users/{id}/groups"), "tableau:users:read");
+        assert_eq!(scope_for("PUT", "flows/{id}"), "tableau:flows:update");
+        assert_eq!(
+            scope_for("PUT", "datasources/{id}"),
+            "tableau:datasources:update"
+        );
+        assert!(SCOPES.iter().all(|s| s.starts_with("tableau:")));
     }
 
     #[test]

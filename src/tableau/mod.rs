@@ -4,6 +4,7 @@
 pub mod api_version;
 pub mod auth_config;
 pub mod client;
+pub mod content;
 pub mod deployment;
 pub mod directory_names;
 pub mod error;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use common::tableau::*;
 use secrecy::SecretString;
 use tableau_scim::emulator::{EmulatorConfig, Fault};
+use tableau_scim::tableau::content::ContentKind;
 use tableau_scim::tableau::jwt::ConnectedApp;
 use tableau_scim::tableau::model::UserUpdate;
 use tableau_scim::tableau::{
@@ -410,4 +411,117 @@ fn secrets_never_appear_in_debug_output() {
     assert!(!shown.contains(PAT_SECRET), "{shown}");
     let ecfg = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
     assert!(!format!("{ecfg:?}").contains(PAT_SECRET));
+}
+
+// ---- content ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_users_content_is_listed_in_transfer_order_and_handed_over_item_by_item() {
+    let e = emu();
+    let (ann, bob) = e
+        .with_state(|s| {
+            let ann = s.add_user("ann@example.com", SiteRole::Creator, None, None, None);
+            let bob = s.add_user("bob@example.com", SiteRole::Creator, None, None, None);
+            for (kind, name, project) in [
+                (ContentKind::Workbook, "Sales", "Finance"),
+                (ContentKind::Workbook, "Churn", "Marketing"),
+                (ContentKind::Datasource, "Orders", "Finance"),
+                (ContentKind::Flow, "Clean orders", "Finance"),
+                (ContentKind::Project, "Ann's sandbox", "Marketing"),
+            ] {
+                s.seed_item("ann@example.com", kind, name, Some(project));
+            }
+            // Bob's own workbook stays his.
+            s.seed_item("bob@example.com", ContentKind::Workbook, "Bob's", None);
+            (
+                ann.map(|u| u.id.to_string()).unwrap_or_default(),
+                bob.map(|u| u.id.to_string()).unwrap_or_default(),
+            )
+        })
+        .unwrap_or_default();
+    let c = client(&e);
+    ok(c.all_users().await); // signed in
+    e.with_state(|s| s.reset_stats());
+    let owned = ok(c.owned_content(&ann).await);
+    let kinds: Vec<_> = owned.iter().map(|i| (i.kind, i.name.as_str())).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (ContentKind::Project, "Ann's sandbox"),
+            (ContentKind::Datasource, "Orders"),
+            (ContentKind::Flow, "Clean orders"),
+            (ContentKind::Workbook, "Churn"),
+            (ContentKind::Workbook, "Sales"),
+        ]
+    );
+    let calls = e.with_state(|s| s.stats_snapshot()).unwrap_or_default();
+    assert_eq!(
+        calls.values().sum::<u64>(),
+        4,
+        "one listing per kind on a small site: {calls:?}"
+    );
+    // Ann cannot be removed while she owns content: Tableau leaves her Unlicensed (409003).
+    let refused = c.remove_user(&ann, None).await;
+    assert!(
+        matches!(&refused, Err(err) if err.code() == Some("409003")),
+        "{refused:?}"
+    );
+    for item in &owned {
+        let moved = ok(c.change_owner(item, &bob).await);
+        assert_eq!(
+            (moved.id.as_str(), moved.owner_id.as_str()),
+            (item.id.as_str(), bob.as_str())
+        );
+    }
+    assert!(ok(c.owned_content(&ann).await).is_empty());
+    assert_eq!(ok(c.owned_content(&bob).await).len(), owned.len() + 1);
+    assert!(
+        ok(c.remove_user(&ann, None).await),
+        "nothing left to strand"
+    );
+    // An owner who is not a user of the site is Tableau's 404002, never a silent success.
+    let gone = c.change_owner(&owned[0], &ann).await;
+    assert!(
+        matches!(&gone, Err(err) if err.code() == Some("404002")),
+        "{gone:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn below_api_3_3_a_site_has_no_flows_to_list_and_before_3_15_a_data_source_takes_its_project()
+{
+    let mut cfg = EmulatorConfig::new("acme", PAT_NAME, PAT_SECRET);
+    cfg.api_version = "3.14".into();
+    let e = start(cfg);
+    let (ann, admin) = e
+        .with_state(|s| {
+            let ann = s.add_user("ann@example.com", SiteRole::Creator, None, None, None);
+            s.seed_item("ann@example.com", ContentKind::Datasource, "Orders", None);
+            let admin = s
+                .users_sorted()
+                .iter()
+                .find(|u| u.name.as_ref() as &str != "ann@example.com")
+                .map(|u| u.id.to_string());
+            (
+                ann.map(|u| u.id.to_string()).unwrap_or_default(),
+                admin.unwrap_or_default(),
+            )
+        })
+        .unwrap_or_default();
+    let c = client_with(&e, pat(), Some("3.2"));
+    assert!(ok(c.owned_of_kind(ContentKind::Flow, &ann).await).is_empty());
+    assert_eq!(
+        e.with_state(|s| s
+            .stats_snapshot()
+            .keys()
+            .filter(|k| k.contains("flows"))
+            .count()),
+        Some(0)
+    );
+    let c = client_with(&e, pat(), Some("3.14"));
+    let owned = ok(c.owned_content(&ann).await);
+    assert_eq!(owned.len(), 1);
+    // The body carries the data source's project, so Tableau's 403141 never comes.
+    let moved = ok(c.change_owner(&owned[0], &admin).await);
+    assert_eq!(moved.owner_id, admin);
 }

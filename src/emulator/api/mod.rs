@@ -1,7 +1,9 @@
 //! The emulated `/api/{ver}` endpoints: what every call shares (the version in the URL, the
 //! session, its site and scopes, Tableau's error envelope) and the routes. `session` holds
-//! server info, sign-in and Query Site; `users` and `groups` the rest.
+//! server info, sign-in and Query Site; `users` and `groups` their calls, `content` the
+//! listings of content and its owner changes.
 
+mod content;
 mod groups;
 mod session;
 mod users;
@@ -253,6 +255,18 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             ))
             .service(methods(
                 web::resource("/users/{user_id}/groups").route(web::get().to(groups::user_groups)),
+            ))
+            .service(methods(
+                web::resource("/users/{user_id}/{kind:(workbooks|flows)}")
+                    .route(web::get().to(content::for_user)),
+            ))
+            .service(methods(
+                web::resource("/{kind:(datasources|projects)}")
+                    .route(web::get().to(content::for_site)),
+            ))
+            .service(methods(
+                web::resource("/{kind:(workbooks|datasources|flows|projects)}/{item_id}")
+                    .route(web::put().to(content::update)),
             ))
             .service(methods(
                 web::resource("/groups")

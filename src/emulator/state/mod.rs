@@ -2,6 +2,7 @@
 //! for users are in `users`, for groups in `groups`; here the site, its seed and what tests
 //! inspect.
 
+mod content;
 mod directory;
 mod fault_settings;
 mod groups;
@@ -9,6 +10,7 @@ mod seed;
 mod sign_in;
 mod users;
 
+pub use content::DEFAULT_PROJECT;
 pub use directory::{Directory, DirectoryGroup, DirectoryUser};
 pub use fault_settings::{Bucket, Fault, Faults};
 pub use seed::{Seed, SeedGroup, SeedUser};
@@ -166,6 +168,8 @@ pub struct SiteState {
     pub faults: Faults,
     /// The rate limit's bucket.
     pub(crate) bucket: Bucket,
+    /// Projects, workbooks, data sources and flows, by id (`content.rs`).
+    pub(crate) content: BTreeMap<String, crate::tableau::content::ContentItem>,
     /// The site's authentication configurations (Tableau Cloud, REST 3.24).
     pub auth_configurations: Vec<crate::tableau::auth_config::AuthConfiguration>,
     /// The Active Directory the server's identity store is, if it is one.
@@ -204,6 +208,7 @@ impl SiteState {
             sent: BTreeMap::new(),
             faults: Faults::default(),
             bucket: Bucket::default(),
+            content: BTreeMap::new(),
             auth_configurations: Vec::new(),
             directory: None,
         };

@@ -249,7 +249,8 @@ impl SiteState {
         map_assets_to: Option<&str>,
         caller_role: Option<SiteRole>,
     ) -> Result<(), ApiError> {
-        let owns = self.user(id)?.owns_content;
+        self.user(id)?;
+        let owns = self.owns_anything(id);
         if let Some(target) = map_assets_to {
             if caller_role != Some(SiteRole::ServerAdministrator) {
                 return Err(api_error(
@@ -268,9 +269,11 @@ impl SiteState {
                     "mapAssetsTo must name another user",
                 ));
             }
+            let flagged = self.users.get(id).is_some_and(|u| u.owns_content);
             if let Some(t) = self.users.get_mut(target) {
-                t.owns_content |= owns;
+                t.owns_content |= flagged;
             }
+            self.map_assets(id, target);
         } else if owns {
             if let Some(u) = self.users.get_mut(id) {
                 u.user.site_role = SiteRole::Unlicensed.as_str().into();

@@ -7,6 +7,7 @@
 //! `session` signs in and out, `users` and `groups` are the calls, each a line or two over the
 //! funnel.
 
+mod content;
 mod funnel;
 mod groups;
 mod redirect;
