@@ -74,6 +74,7 @@ async fn check_tenant(t: &TenantConfig, config: &Config) -> TenantReport {
             }
             check_capacity(&client, &mut report).await;
             check_sign_in(&client, t, &mut report).await;
+            check_custodian(&client, t, &mut report).await;
             client.sign_out().await;
         }
     }
@@ -132,6 +133,43 @@ async fn check_admin(
                 .push(format!("FAIL reading the signed-in user: {e}"));
             None
         }
+    }
+}
+
+/// `deprovision = "transfer"`: the custodian must be a user of the site whose site role can
+/// own content ([`SiteRole::can_own_content`]); otherwise every departure without a manager
+/// who can take the content falls back to removal, and Tableau keeps content owners
+/// Unlicensed.
+async fn check_custodian(client: &TableauClient, t: &TenantConfig, report: &mut TenantReport) {
+    let Some(name) = t.policy.custodian.as_deref() else {
+        return;
+    };
+    match client
+        .find_user_by_name(name, crate::tableau::NameMatch::CaseInsensitive)
+        .await
+    {
+        Ok(Some(u)) if u.role().is_some_and(SiteRole::can_own_content) => {
+            report.lines.push(format!(
+                "ok   custodian {} ({}) can receive departing users' content",
+                u.name, u.site_role
+            ))
+        }
+        Ok(Some(u)) => {
+            report.ok = false;
+            report.lines.push(format!(
+                "FAIL custodian {} is {}, a site role that cannot own content: give the account Creator, ExplorerCanPublish or a site administrator role, or name another",
+                u.name, u.site_role
+            ));
+        }
+        Ok(None) => {
+            report.ok = false;
+            report
+                .lines
+                .push(format!("FAIL custodian '{name}' is not a user of the site"));
+        }
+        Err(e) => report
+            .lines
+            .push(format!("warn custodian '{name}' not readable: {e}")),
     }
 }
 

@@ -25,6 +25,10 @@ pub enum Deprovision {
     Remove,
     /// Keep the user, Unlicensed.
     Unlicense,
+    /// Hand the user's content to a recipient (their manager, or the tenant's custodian),
+    /// then remove the user: what Tableau Cloud cannot do with `mapAssetsTo`. Without a
+    /// recipient who can own content, as `Remove`, said in the audit.
+    Transfer,
 }
 
 /// What happens when Tableau grants a lower role than asked because no seat is free.
@@ -58,6 +62,12 @@ pub struct Policy {
     pub rejected_user: RejectedUser,
     /// Owner for a removed user's content (`mapAssetsTo`; Tableau Server only).
     pub map_assets_to: Option<String>,
+    /// `Transfer`: the Tableau user name of the account that receives a departing user's
+    /// content when their manager cannot.
+    pub custodian: Option<String>,
+    /// `Transfer`: whether the user's manager (the enterprise extension's `manager.value`)
+    /// receives the content first.
+    pub custody_to_manager: bool,
     /// `authSetting` for new users.
     pub auth_setting: Option<String>,
     /// `idpConfigurationId` for new users (Tableau Cloud).
@@ -80,6 +90,8 @@ impl Default for Policy {
             on_license_exhausted: OnLicenseExhausted::Downgrade,
             rejected_user: RejectedUser::Unlicensed,
             map_assets_to: None,
+            custodian: None,
+            custody_to_manager: true,
             auth_setting: None,
             idp_configuration_id: None,
             group_minimum_site_role: None,

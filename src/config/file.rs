@@ -151,6 +151,8 @@ pub(super) struct TenantSection {
     pub on_sign_in_grants: Option<OnSignInGrants>,
     pub manage_unprovisioned_admins: Option<bool>,
     pub map_assets_to: Option<String>,
+    pub custodian: Option<String>,
+    pub custody_to_manager: Option<bool>,
     pub group_minimum_site_role: Option<String>,
     #[serde(default)]
     pub retry: RetrySection,

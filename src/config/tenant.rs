@@ -10,7 +10,7 @@ use super::secrets::{optional_tokens, secret, tenant_env_prefix, tokens, TokenKe
 use super::{err, ConfigError, Env};
 use crate::bridge::cache::CacheTtls;
 use crate::bridge::mapping::roles::RoleMapping;
-use crate::bridge::policy::Policy;
+use crate::bridge::policy::{Deprovision, Policy};
 use crate::bridge::reconcile::{Options, Schedule};
 use crate::http::TokenDigest;
 use crate::tableau::jwt::ConnectedApp;
@@ -122,6 +122,9 @@ pub(super) fn tenant_config(
         return err(format!(
             "{key}.map_assets_to: Tableau Cloud refuses mapAssetsTo; remove it"
         ));
+    }
+    if let Some(problem) = custody_problem(&t) {
+        return err(format!("{key}: {problem}"));
     }
     if t.auth_setting.is_some() && t.idp_configuration_id.is_some() {
         return err(format!(
@@ -340,6 +343,30 @@ fn role_mapping(t: &TenantSection, key: &str) -> Result<RoleMapping, ConfigError
     Ok(RoleMapping::new(table, groups, default))
 }
 
+/// What is wrong with the custody settings, if anything: `deprovision = "transfer"` needs a
+/// recipient (a `custodian`, or the manager with `custody_to_manager`), cannot be combined
+/// with `map_assets_to` (which hands everything to one account at removal), and the custody
+/// settings mean nothing under another policy: refused rather than silently ignored.
+fn custody_problem(t: &TenantSection) -> Option<&'static str> {
+    let transfer = t.deprovision == Some(Deprovision::Transfer);
+    let to_manager = t.custody_to_manager.unwrap_or(true);
+    match () {
+        _ if transfer && t.map_assets_to.is_some() => Some(
+            "deprovision = \"transfer\" hands content over itself; remove map_assets_to",
+        ),
+        _ if transfer && t.custodian.is_none() && !to_manager => Some(
+            "deprovision = \"transfer\" needs a recipient: set custodian, or custody_to_manager = true",
+        ),
+        _ if t.custodian.is_some() && !transfer => {
+            Some("custodian is used only with deprovision = \"transfer\"")
+        }
+        _ if t.custody_to_manager.is_some() && !transfer => {
+            Some("custody_to_manager is used only with deprovision = \"transfer\"")
+        }
+        _ => None,
+    }
+}
+
 fn policy(t: &TenantSection, d: Policy, key: &str) -> Result<Policy, ConfigError> {
     let group_minimum_site_role = match &t.group_minimum_site_role {
         Some(r) => Some(site_role(r, &format!("{key}.group_minimum_site_role"))?),
@@ -354,6 +381,8 @@ fn policy(t: &TenantSection, d: Policy, key: &str) -> Result<Policy, ConfigError
             .manage_unprovisioned_admins
             .unwrap_or(d.manage_unprovisioned_admins),
         map_assets_to: t.map_assets_to.clone().or(d.map_assets_to),
+        custodian: t.custodian.clone().or(d.custodian),
+        custody_to_manager: t.custody_to_manager.unwrap_or(d.custody_to_manager),
         auth_setting: t.auth_setting.clone().or(d.auth_setting),
         idp_configuration_id: t.idp_configuration_id.clone().or(d.idp_configuration_id),
         group_minimum_site_role,

@@ -144,12 +144,28 @@ fn bad_tenants_are_refused_naming_the_key() {
         ("pat_name = \"scim\"\nmap_assets_to = \"x\"", "Tableau Cloud refuses mapAssetsTo"),
         ("pat_name = \"scim\"\nauth_setting = \"SAML\"\nidp_configuration_id = \"i\"", "not both"),
         ("pat_name = \"scim\"\n[roles]\nx = \"ServerAdministrator\"", "tenants[0] (acme).roles.x"),
+        ("pat_name = \"scim\"\ndeprovision = \"transfer\"\ncustody_to_manager = false", "needs a recipient"),
+        ("pat_name = \"scim\"\ncustodian = \"keeper@example.com\"", "custodian is used only with deprovision = \"transfer\""),
+        ("pat_name = \"scim\"\ncustody_to_manager = true", "custody_to_manager is used only"),
     ] {
         match parse(extra) {
             Err(m) => assert!(m.contains(needle), "{extra}: {m}"),
             Ok(_) => panic!("{extra} must be refused"),
         }
     }
+}
+
+#[test]
+fn transfer_deprovisioning_takes_a_custodian_and_asks_the_manager_first_by_default() {
+    let t = parse(
+        "pat_name = \"scim\"\ndeprovision = \"transfer\"\ncustodian = \"keeper@example.com\"",
+    )
+    .unwrap();
+    assert_eq!(t.policy.deprovision, Deprovision::Transfer);
+    assert_eq!(t.policy.custodian.as_deref(), Some("keeper@example.com"));
+    assert!(t.policy.custody_to_manager);
+    let only_manager = parse("pat_name = \"scim\"\ndeprovision = \"transfer\"").unwrap();
+    assert_eq!(only_manager.policy.custodian, None);
 }
 
 #[test]

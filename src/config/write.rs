@@ -116,6 +116,7 @@ fn tenant(c: &TenantConfig, dir: &Path) -> io::Result<Table> {
     let deprovision = match p.deprovision {
         Deprovision::Remove => "remove",
         Deprovision::Unlicense => "unlicense",
+        Deprovision::Transfer => "transfer",
     };
     t.insert("deprovision".into(), deprovision.into());
     let exhausted = match p.on_license_exhausted {
@@ -139,12 +140,16 @@ fn tenant(c: &TenantConfig, dir: &Path) -> io::Result<Table> {
     );
     for (key, v) in [
         ("map_assets_to", &p.map_assets_to),
+        ("custodian", &p.custodian),
         ("auth_setting", &p.auth_setting),
         ("idp_configuration_id", &p.idp_configuration_id),
     ] {
         if let Some(v) = v {
             t.insert(key.into(), v.clone().into());
         }
+    }
+    if p.deprovision == Deprovision::Transfer {
+        t.insert("custody_to_manager".into(), p.custody_to_manager.into());
     }
     if let Some(r) = p.group_minimum_site_role {
         t.insert("group_minimum_site_role".into(), r.as_str().into());

@@ -82,6 +82,23 @@ impl SiteRole {
         }
     }
 
+    /// Whether a user of this role can be given every kind of content: the publishing roles.
+    /// The strictest row of Tableau's "Manage Content Ownership" table decides (top-level
+    /// projects: "Server administrator, Site administrator, Creator, Explorer (can
+    /// publish)"); for workbooks and data sources its Cloud and Server pages disagree about
+    /// Viewers, and Tableau's migration SDK takes it that Viewers "can't be owners"
+    /// (`ViewerOwnerTransformer.cs`). An Unlicensed user cannot publish.
+    pub fn can_own_content(self) -> bool {
+        matches!(
+            self,
+            SiteRole::ServerAdministrator
+                | SiteRole::SiteAdministratorCreator
+                | SiteRole::SiteAdministratorExplorer
+                | SiteRole::Creator
+                | SiteRole::ExplorerCanPublish
+        )
+    }
+
     /// The license tier the role consumes, for capacity checks.
     pub fn tier(self) -> Option<LicenseTier> {
         match self {

@@ -34,6 +34,7 @@ mod common;
 mod bad_input;
 mod bridge;
 mod console;
+mod custody;
 mod drift;
 mod exposure;
 mod hostile_tenant;

@@ -12,11 +12,16 @@
 //! - `sign_in_grants.rs`: groups that grant a role at sign-in (`granting_groups_with`,
 //!   `granting_groups_to_leave`, `leave_granting_groups`, `keep_deactivated_out`,
 //!   `rejoin_granting_groups`);
+//! - `custody.rs`: `deprovision = "transfer"` (`transfer_and_remove`, `custody_recipient`,
+//!   `hand_over`);
 //! - `directory.rs`: Tableau Server on Active Directory (`learn_identity_store`,
 //!   `may_be_directory_name`, `directory_user`, `directory_account`).
 //!
-//! Pure: `plan.rs` (with `plan_tests.rs`), `names.rs`.
+//! Pure: `plan.rs` (with `plan_tests.rs`), `names.rs`, `custody_plan.rs` (who receives a
+//! departing user's content).
 
+mod custody;
+pub mod custody_plan;
 pub mod directory;
 pub mod names;
 pub mod plan;

@@ -412,6 +412,14 @@ pub enum Deprovisioning {
     },
     /// Keep the user, Unlicensed, as a tombstone.
     Unlicense,
+    /// Hand the content to the manager or the custodian, then remove the user
+    /// ([`crate::bridge::users::custody_plan`]).
+    Transfer {
+        /// The custodian's Tableau user name.
+        custodian: Option<String>,
+        /// Whether the manager comes first.
+        to_manager: bool,
+    },
 }
 
 /// The tenant's deprovisioning.
@@ -421,6 +429,10 @@ pub fn deprovisioning(policy: &Policy) -> Deprovisioning {
             map_assets_to: policy.map_assets_to.clone(),
         },
         Deprovision::Unlicense => Deprovisioning::Unlicense,
+        Deprovision::Transfer => Deprovisioning::Transfer {
+            custodian: policy.custodian.clone(),
+            to_manager: policy.custody_to_manager,
+        },
     }
 }
 

@@ -15,6 +15,7 @@ use crate::bridge::mapping::{attribute_update, tombstone, user_row, user_to_scim
 use crate::bridge::offload::desired;
 use crate::bridge::operation::Operation;
 use crate::bridge::tenant::Tenant;
+use crate::bridge::users::custody::Custody;
 use crate::bridge::users::directory::not_in_directory;
 use crate::bridge::users::plan::{
     activity, adopts_after_refusal, check_admin_protection, check_own_removal, check_own_role,
@@ -320,19 +321,21 @@ impl Tenant {
             self.policy.manage_unprovisioned_admins,
         )?;
         let before = cur.role();
+        if let Deprovisioning::Transfer {
+            custodian,
+            to_manager,
+        } = deprovisioning(&self.policy)
+        {
+            let done = self
+                .transfer_and_remove(&cur, row.as_deref(), custodian.as_deref(), to_manager)
+                .await?;
+            if let Custody::Removed = done {
+                return self.forget_removed(&cur, before).await;
+            }
+        }
         if let Deprovisioning::Remove { map_assets_to } = deprovisioning(&self.policy) {
             match self.client.remove_user(id, map_assets_to.as_deref()).await {
-                Ok(_) => {
-                    self.store.delete_user(&self.id, id).await?;
-                    self.caches.put_row(id, None);
-                    self.caches.forget_user(&cur);
-                    self.audit(
-                        AuditEvent::new(Operation::DeleteUser, id)
-                            .roles(role_name(before), None)
-                            .outcome("removed"),
-                    );
-                    return Ok(());
-                }
+                Ok(_) => return self.forget_removed(&cur, before).await,
                 // Tableau keeps a user who owns content (tableau-rest.md section 2.6).
                 Err(TableauError::Api { status: 409, .. }) => {
                     tracing::warn!(tenant.id = %self.id, user.id = %id,
@@ -362,6 +365,20 @@ impl Tenant {
             AuditEvent::new(Operation::DeleteUser, id)
                 .roles(role_name(before), Some(SiteRole::Unlicensed.as_str()))
                 .outcome("kept Unlicensed in Tableau"),
+        );
+        Ok(())
+    }
+
+    /// After Remove User: the store, the caches and the audit forget the user.
+    async fn forget_removed(&self, cur: &User, before: Option<SiteRole>) -> BridgeResult<()> {
+        let id = cur.id.as_ref();
+        self.store.delete_user(&self.id, id).await?;
+        self.caches.put_row(id, None);
+        self.caches.forget_user(cur);
+        self.audit(
+            AuditEvent::new(Operation::DeleteUser, id)
+                .roles(role_name(before), None)
+                .outcome("removed"),
         );
         Ok(())
     }

@@ -36,6 +36,21 @@ impl SiteState {
         self.content.get(p).map(|p| p.name.as_str())
     }
 
+    /// Every item's name and its owner's name (`None`: the owner is no user of the site), by
+    /// item name: what tests read after a transfer.
+    pub fn content_owners(&self) -> Vec<(String, Option<String>)> {
+        let mut out: Vec<(String, Option<String>)> = self
+            .content
+            .values()
+            .map(|i| {
+                let owner = self.users.get(&i.owner_id).map(|u| u.user.name.to_string());
+                (i.name.clone(), owner)
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// What `user_id` owns of `kind`.
     pub fn owned_items(&self, kind: ContentKind, user_id: &str) -> Vec<ContentItem> {
         let mut items = self.items_of(kind);
