@@ -9,6 +9,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tableau_scim::bridge::mapping::roles::RoleMapping;
 use tableau_scim::bridge::policy::Deprovision;
+use tableau_scim::bridge::reconcile::findings::DriftKind;
+use tableau_scim::bridge::reconcile::{Options, Silent};
 use tableau_scim::check;
 use tableau_scim::emulator::state::SeedUser;
 use tableau_scim::emulator::{EmulatorConfig, Fault, Faults, Flavor, Seed};
@@ -215,6 +217,45 @@ async fn content_tableau_will_not_hand_over_keeps_the_user_unlicensed_and_is_rep
             .any(|o| o.starts_with("custody: Tableau keeps the user, Unlicensed")),
         "{trail:?}"
     );
+    // reconcile reports the custody left unfinished; once the collection has been handed
+    // over by hand, --apply finishes it.
+    let report = site
+        .stack
+        .tenant()
+        .reconcile(Options::default(), &Silent)
+        .await;
+    let custody: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == DriftKind::Custody)
+        .collect();
+    assert_eq!(custody.len(), 1, "{:?}", report.findings);
+    assert_eq!(
+        custody[0].user.as_ref().map(|u| u.name.as_str()),
+        Some("dan@example.com")
+    );
+    site.stack
+        .emulator
+        .with_state(|s| s.set_owns_content("dan@example.com", false));
+    let apply = Options {
+        apply: true,
+        ..Options::default()
+    };
+    let report = site.stack.tenant().reconcile(apply, &Silent).await;
+    let outcome: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == DriftKind::Custody)
+        .map(|f| f.outcome.clone())
+        .collect();
+    assert_eq!(outcome, vec![Some("repaired".to_string())]);
+    assert_eq!(site.role("dan@example.com"), None, "removed at last");
+    let report = site
+        .stack
+        .tenant()
+        .reconcile(Options::default(), &Silent)
+        .await;
+    assert!(report.findings.iter().all(|f| f.kind != DriftKind::Custody));
 }
 
 #[tokio::test(flavor = "multi_thread")]

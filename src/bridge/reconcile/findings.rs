@@ -32,11 +32,14 @@ pub enum DriftKind {
     Missing,
     /// A Tableau user or group the IdP never provisioned (reported, never touched).
     Unmanaged,
+    /// Under `deprovision = "transfer"`, a user deleted through SCIM whom Tableau still has
+    /// (it kept an owner of content, Unlicensed): a custody to finish.
+    Custody,
 }
 
 impl DriftKind {
     /// Every kind.
-    pub const ALL: [DriftKind; 7] = [
+    pub const ALL: [DriftKind; 8] = [
         DriftKind::AccessLeak,
         DriftKind::Role,
         DriftKind::License,
@@ -44,6 +47,7 @@ impl DriftKind {
         DriftKind::Membership,
         DriftKind::Missing,
         DriftKind::Unmanaged,
+        DriftKind::Custody,
     ];
 
     /// The name in reports and metric labels.
@@ -56,6 +60,7 @@ impl DriftKind {
             DriftKind::Membership => "membership",
             DriftKind::Missing => "missing",
             DriftKind::Unmanaged => "unmanaged",
+            DriftKind::Custody => "custody",
         }
     }
 
@@ -77,7 +82,7 @@ pub struct Named {
 }
 
 impl Named {
-    fn of(id: &str, name: &str) -> Named {
+    pub(super) fn of(id: &str, name: &str) -> Named {
         Named {
             id: id.to_string(),
             name: name.to_string(),
@@ -120,6 +125,12 @@ pub enum Repair {
         from: String,
         /// The groups (LUID, name) that grant it a role at sign-in.
         groups: Vec<(String, String)>,
+    },
+    /// Hand the content of a user deleted through SCIM to the manager or the custodian, then
+    /// remove them (`deprovision = "transfer"`).
+    Custody {
+        /// User LUID.
+        user_id: String,
     },
     /// Add User again (only with `--recreate-missing`): a new LUID, so the row and the
     /// asserted memberships move to it.

@@ -254,7 +254,7 @@ fn users_and_groups_the_idp_never_provisioned_are_unmanaged_and_never_repaired()
         ]
     );
     assert!(!DriftKind::Unmanaged.is_drift());
-    assert!(DriftKind::ALL.iter().filter(|k| k.is_drift()).count() == 6);
+    assert!(DriftKind::ALL.iter().filter(|k| k.is_drift()).count() == 7);
 }
 
 #[test]

@@ -1,11 +1,12 @@
 //! Reconciliation: Tableau as it is now against what the IdP last asserted through us (the
 //! store), each difference reported by kind and, when asked, repaired with one Tableau call.
 //!
-//! `findings` decides (pure), `license` lets the site's seats decide a lower role (pure), `report` renders (pure), `repair` carries a repair out; this
+//! `findings` decides (pure), `custody` finds custodies left unfinished (pure), `license` lets the site's seats decide a lower role (pure), `report` renders (pure), `repair` carries a repair out; this
 //! module reads the site and sequences the steps. A run whose reading was cut short (a fault
 //! that outlasted the retries) reports what it saw, says it is incomplete, and repairs
 //! nothing: a partial listing would make present users look missing.
 
+mod custody;
 pub mod findings;
 mod license;
 mod repair;
@@ -21,9 +22,10 @@ use repair::{ReadState, Repaired};
 use report::{Calls, Report};
 
 use crate::backend::timestamp;
+use crate::bridge::policy::Deprovision;
 use crate::bridge::tenant::Tenant;
 use crate::store::{DriftRecord, UserRow};
-use crate::tableau::model::Group;
+use crate::tableau::model::{Group, User};
 use crate::tableau::stats::counted;
 
 /// What a run does besides reporting.
@@ -175,6 +177,10 @@ impl Tenant {
             signed_in_as: &signed_in_as,
         };
         let mut findings = find_drift(&now, &asserted, &self.roles, opts.recreate_missing);
+        if self.policy.deprovision == Deprovision::Transfer {
+            let by_id: HashMap<&str, &User> = users.iter().map(|u| (u.id.as_ref(), u)).collect();
+            findings.extend(custody::custody_findings(&rows, &by_id));
+        }
         let rows_by_id: HashMap<&str, &UserRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
         sign_in_grants::classify_sign_in_grants(&mut findings, &now, &rows_by_id);
         if !groups_seen {

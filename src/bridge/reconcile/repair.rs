@@ -17,6 +17,8 @@ use crate::bridge::audit::AuditEvent;
 use crate::bridge::mapping::merge;
 use crate::bridge::operation::Operation;
 use crate::bridge::tenant::Tenant;
+use crate::bridge::users::custody::Custody;
+use crate::bridge::users::plan::{deprovisioning, Deprovisioning};
 use crate::store::UserRow;
 use crate::tableau::model::{User, UserUpdate};
 use crate::tableau::SiteRole;
@@ -98,6 +100,7 @@ impl Tenant {
                 self.repair_role(user_id, from, SiteRole::Unlicensed, groups, read)
                     .await
             }
+            Repair::Custody { user_id } => self.finish_custody(user_id, read).await,
             Repair::Recreate { row, role } => {
                 // The old id is gone from Tableau: SCIM must not serve it from a cache.
                 self.caches.forget_user(&User {
@@ -115,6 +118,49 @@ impl Tenant {
                 }
                 .map(|()| Repaired::Done)
             }
+        }
+    }
+
+    /// Finish a custody: under the user's lock, if the store still holds them as deleted
+    /// through SCIM, hand their content over and remove them
+    /// ([`Tenant::transfer_and_remove`]). Tableau keeping them again is a failure the audit
+    /// explains.
+    async fn finish_custody(&self, user_id: &str, read: &ReadState) -> Result<Repaired, String> {
+        let Some(user) = read.users.get(user_id) else {
+            return Err("the user was not read".into());
+        };
+        let _serial = self
+            .locks
+            .lock(&user.name)
+            .await
+            .map_err(|e| e.to_string())?;
+        let row = self
+            .store
+            .user(&self.id, user_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(row) = row.filter(|r| r.deleted) else {
+            return Ok(self.skipped(user_id));
+        };
+        let Deprovisioning::Transfer {
+            custodian,
+            to_manager,
+        } = deprovisioning(&self.policy)
+        else {
+            return Err("deprovision is not \"transfer\"".into());
+        };
+        let done = self
+            .transfer_and_remove(user, Some(&row), custodian.as_deref(), to_manager)
+            .await
+            .map_err(|e| e.to_string())?;
+        match done {
+            Custody::Removed => {
+                self.forget_removed(user, user.role())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(Repaired::Done)
+            }
+            Custody::Kept => Err("Tableau keeps the user: they own content it does not hand over (the audit names it)".into()),
         }
     }
 

@@ -20,7 +20,7 @@
 //! Pure: `plan.rs` (with `plan_tests.rs`), `names.rs`, `custody_plan.rs` (who receives a
 //! departing user's content).
 
-mod custody;
+pub(crate) mod custody;
 pub mod custody_plan;
 pub mod directory;
 pub mod names;

@@ -370,7 +370,11 @@ impl Tenant {
     }
 
     /// After Remove User: the store, the caches and the audit forget the user.
-    async fn forget_removed(&self, cur: &User, before: Option<SiteRole>) -> BridgeResult<()> {
+    pub(crate) async fn forget_removed(
+        &self,
+        cur: &User,
+        before: Option<SiteRole>,
+    ) -> BridgeResult<()> {
         let id = cur.id.as_ref();
         self.store.delete_user(&self.id, id).await?;
         self.caches.put_row(id, None);
