@@ -200,12 +200,18 @@ async fn content_tableau_will_not_hand_over_keeps_the_user_unlicensed_and_is_rep
     site.stack
         .emulator
         .with_state(|s| s.set_owns_content("dan@example.com", true));
+    site.reset_calls();
     let (s, body) = site
         .idp
         .call(Method::DELETE, &format!("/Users/{dan}"), None)
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
     assert_eq!(site.role("dan@example.com").as_deref(), Some("Unlicensed"));
+    assert_eq!(
+        site.calls("PUT /sites/{id}/users/{id}"),
+        1,
+        "one Update User makes Dan Unlicensed, before the transfer"
+    );
     assert!(owners(&site)
         .iter()
         .filter(|(name, _)| name == "Sales")

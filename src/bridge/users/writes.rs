@@ -321,6 +321,7 @@ impl Tenant {
             self.policy.manage_unprovisioned_admins,
         )?;
         let before = cur.role();
+        let mut cur = cur;
         if let Deprovisioning::Transfer {
             custodian,
             to_manager,
@@ -329,8 +330,16 @@ impl Tenant {
             let done = self
                 .transfer_and_remove(&cur, row.as_deref(), custodian.as_deref(), to_manager)
                 .await?;
-            if let Custody::Removed = done {
-                return self.forget_removed(&cur, before).await;
+            match done {
+                Custody::Removed => return self.forget_removed(&cur, before).await,
+                // The custody made the user Unlicensed before it handed anything over: the
+                // tombstone below must not send that Update User a second time.
+                Custody::Kept => {
+                    cur = Arc::new(User {
+                        site_role: SiteRole::Unlicensed.as_str().into(),
+                        ..(*cur).clone()
+                    })
+                }
             }
         }
         if let Deprovisioning::Remove { map_assets_to } = deprovisioning(&self.policy) {
