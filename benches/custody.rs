@@ -14,12 +14,12 @@ mod common;
 
 use std::time::Instant;
 
+use common::flows::creator_seed;
 use common::{id, Site};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tableau_scim::bridge::policy::Deprovision;
-use tableau_scim::emulator::state::SeedUser;
-use tableau_scim::emulator::{EmulatorConfig, Faults, Flavor, Seed};
+use tableau_scim::emulator::{EmulatorConfig, Faults, Flavor};
 use tableau_scim::tableau::content::ContentKind;
 
 const TOKEN: &str = "bench-custody-token-123456";
@@ -32,16 +32,7 @@ async fn main() {
         o.set_flavor(Flavor::Cloud);
         o.tenant.policy.deprovision = Deprovision::Transfer;
         o.tenant.policy.custodian = Some(CUSTODIAN.into());
-        o.emulator.seed = Some(Seed {
-            users: vec![SeedUser {
-                name: CUSTODIAN.into(),
-                site_role: "Creator".into(),
-                full_name: None,
-                email: None,
-                owns_content: false,
-            }],
-            groups: Vec::new(),
-        });
+        o.emulator.seed = Some(creator_seed(CUSTODIAN));
     });
     println!(
         "| items owned | Tableau calls | fewest calls | time | those calls one after another at {LATENCY_MS} ms |"

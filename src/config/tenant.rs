@@ -349,21 +349,16 @@ fn role_mapping(t: &TenantSection, key: &str) -> Result<RoleMapping, ConfigError
 /// settings mean nothing under another policy: refused rather than silently ignored.
 fn custody_problem(t: &TenantSection) -> Option<&'static str> {
     let transfer = t.deprovision == Some(Deprovision::Transfer);
-    let to_manager = t.custody_to_manager.unwrap_or(true);
-    match () {
-        _ if transfer && t.map_assets_to.is_some() => Some(
-            "deprovision = \"transfer\" hands content over itself; remove map_assets_to",
-        ),
-        _ if transfer && t.custodian.is_none() && !to_manager => Some(
-            "deprovision = \"transfer\" needs a recipient: set custodian, or custody_to_manager = true",
-        ),
-        _ if t.custodian.is_some() && !transfer => {
-            Some("custodian is used only with deprovision = \"transfer\"")
-        }
-        _ if t.custody_to_manager.is_some() && !transfer => {
-            Some("custody_to_manager is used only with deprovision = \"transfer\"")
-        }
-        _ => None,
+    if transfer && t.map_assets_to.is_some() {
+        Some("deprovision = \"transfer\" hands content over itself; remove map_assets_to")
+    } else if transfer && t.custodian.is_none() && !t.custody_to_manager.unwrap_or(true) {
+        Some("deprovision = \"transfer\" needs a recipient: set custodian, or custody_to_manager = true")
+    } else if t.custodian.is_some() && !transfer {
+        Some("custodian is used only with deprovision = \"transfer\"")
+    } else if t.custody_to_manager.is_some() && !transfer {
+        Some("custody_to_manager is used only with deprovision = \"transfer\"")
+    } else {
+        None
     }
 }
 

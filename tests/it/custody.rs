@@ -4,6 +4,7 @@
 
 use crate::common;
 
+use common::flows::creator_seed;
 use common::{fast_retry, id, Site};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -12,8 +13,7 @@ use tableau_scim::bridge::policy::Deprovision;
 use tableau_scim::bridge::reconcile::findings::DriftKind;
 use tableau_scim::bridge::reconcile::{Options, Silent};
 use tableau_scim::check;
-use tableau_scim::emulator::state::SeedUser;
-use tableau_scim::emulator::{EmulatorConfig, Fault, Faults, Flavor, Seed};
+use tableau_scim::emulator::{EmulatorConfig, Fault, Faults, Flavor};
 use tableau_scim::stack::StackOptions;
 use tableau_scim::tableau::content::ContentKind;
 use tableau_scim::tableau::SiteRole;
@@ -39,16 +39,7 @@ fn cloud(configure: impl FnOnce(&mut StackOptions)) -> Site {
         );
         o.tenant.policy.deprovision = Deprovision::Transfer;
         o.tenant.policy.custodian = Some(CUSTODIAN.into());
-        o.emulator.seed = Some(Seed {
-            users: vec![SeedUser {
-                name: CUSTODIAN.into(),
-                site_role: "Creator".into(),
-                full_name: None,
-                email: None,
-                owns_content: false,
-            }],
-            groups: Vec::new(),
-        });
+        o.emulator.seed = Some(creator_seed(CUSTODIAN));
         configure(o);
     })
 }

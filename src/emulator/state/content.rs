@@ -128,7 +128,7 @@ impl SiteState {
         project_id: Option<&str>,
         version: ApiVersion,
     ) -> Result<ContentItem, ApiError> {
-        let Some(item) = self.content.get(id).filter(|i| i.kind == kind) else {
+        let Some(item) = self.content.get_mut(id).filter(|i| i.kind == kind) else {
             return Err(api_error(
                 404,
                 kind.not_found_code(),
@@ -165,10 +165,6 @@ impl SiteState {
                 "Before 3.15 the data source's project id must accompany a new owner.",
             ));
         }
-        let item = self
-            .content
-            .get_mut(id)
-            .ok_or_else(|| api_error(404, kind.not_found_code(), "Resource Not Found", id))?;
         item.owner_id = owner_id.to_string();
         Ok(item.clone())
     }

@@ -22,6 +22,20 @@ pub fn existing_user_seed() -> Seed {
     }
 }
 
+/// A site with one Creator account named `name` (a custodian for `deprovision = "transfer"`).
+pub fn creator_seed(name: &str) -> Seed {
+    Seed {
+        users: vec![SeedUser {
+            name: name.into(),
+            site_role: "Creator".into(),
+            full_name: None,
+            email: None,
+            owns_content: false,
+        }],
+        groups: vec![],
+    }
+}
+
 /// SCIM in front of an emulated Tableau.
 pub trait Provisioned {
     /// The IdP's client.
