@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use crate::backend::TenantHealth;
 use crate::bridge::site::background::{
-    spawn_audit_retention, spawn_feed_retention, spawn_name_listing, spawn_reconciliation,
+    spawn_audit_retention, spawn_feed_retention, spawn_move_resumption, spawn_name_listing,
+    spawn_reconciliation,
 };
 use crate::bridge::tenant::Tenant;
 use crate::bridge::{Bridge, BridgeHealth};
@@ -153,6 +154,7 @@ pub fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Servin
             admin_tokens: TokenSet::new(t.admin_tokens.clone()),
             health,
         });
+        spawn_move_resumption(&tenant);
         spawn_name_listing(&tenant, t.ttls.names);
         spawn_reconciliation(&tenant, t.reconcile);
         tenants.push(tenant);

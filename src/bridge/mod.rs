@@ -10,7 +10,7 @@
 //!
 //! Decisions are pure functions, and the files that hold them import no I/O (no tenant, cache,
 //! replica, store writer or Tableau client; [`PURE`] names them, and a test holds it):
-//! `mapping/`, `users/plan.rs`, `users/names.rs`, `users/custody_plan.rs`, `groups/plan.rs`,
+//! `mapping/`, `users/plan.rs`, `users/names.rs`, `users/custody_plan.rs`, `users/move_plan.rs`, `groups/plan.rs`,
 //! `groups/asserted.rs`, `reconcile/findings.rs`, `reconcile/license.rs`,
 //! `reconcile/custody.rs`, `reconcile/sign_in_grants.rs`, `reconcile/summary.rs`,
 //! `replicas/listing_diff.rs`, `audit.rs`, `policy.rs`, `operation.rs`.
@@ -72,6 +72,9 @@ async fn op<T>(
     f: impl std::future::Future<Output = error::BridgeResult<T>>,
 ) -> ScimResult<T> {
     let name = operation.as_str();
+    if let Err(e) = tenant.moves_loaded().await {
+        return Err(e.into());
+    }
     tenant.last_request_ms.store(
         crate::clock::now().timestamp_millis(),
         std::sync::atomic::Ordering::Relaxed,
@@ -184,7 +187,7 @@ impl ResourceStore for Bridge {
 
 /// The files of the bridge that hold decisions and nothing else: what they may not import is
 /// checked by `tests::pure_modules_import_no_io`.
-pub const PURE: [&str; 19] = [
+pub const PURE: [&str; 20] = [
     "mapping/mod.rs",
     "mapping/resources.rs",
     "mapping/roles.rs",
@@ -192,6 +195,7 @@ pub const PURE: [&str; 19] = [
     "mapping/text_checks.rs",
     "users/plan.rs",
     "users/names.rs",
+    "users/move_plan.rs",
     "users/custody_plan.rs",
     "groups/plan.rs",
     "groups/asserted.rs",

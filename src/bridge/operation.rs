@@ -29,6 +29,9 @@ pub enum Operation {
     DeleteGroup,
     /// A user's site role given again after a change to a role-granting group (`group_roles`).
     GroupRole,
+    /// An identity move: a userName change carried out as a new Tableau user (each step
+    /// audited under this name).
+    MoveUser,
     /// A repair of drift found by reconciliation (`tableau-scim reconcile --apply`).
     Reconcile,
 }
@@ -58,6 +61,7 @@ impl Operation {
             Operation::PatchGroup => "patch_group",
             Operation::DeleteGroup => "delete_group",
             Operation::GroupRole => "group_role",
+            Operation::MoveUser => "move_user",
             Operation::Reconcile => "reconcile",
         }
     }

@@ -31,6 +31,17 @@ pub enum Deprovision {
     Transfer,
 }
 
+/// What a userName change does (Tableau cannot rename a user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rename {
+    /// An identity move: a new Tableau user under the new name with the old one's role,
+    /// sign-in method, groups and content, then the old user removed; the SCIM id stays.
+    Move,
+    /// Refuse with 400 `mutability`.
+    Refuse,
+}
+
 /// What happens when Tableau grants a lower role than asked because no seat is free.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -56,6 +67,8 @@ pub enum RejectedUser {
 pub struct Policy {
     /// DELETE /Users.
     pub deprovision: Deprovision,
+    /// A userName change.
+    pub rename: Rename,
     /// A full license tier.
     pub on_license_exhausted: OnLicenseExhausted,
     /// What a rejected create leaves.
@@ -87,6 +100,7 @@ impl Default for Policy {
     fn default() -> Self {
         Policy {
             deprovision: Deprovision::Remove,
+            rename: Rename::Move,
             on_license_exhausted: OnLicenseExhausted::Downgrade,
             rejected_user: RejectedUser::Unlicensed,
             map_assets_to: None,

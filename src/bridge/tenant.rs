@@ -23,6 +23,12 @@ pub struct BridgeCounters {
     pub license_downgrades: AtomicU64,
     /// Refused changes of the signed-in account's own site role.
     pub own_role_refusals: AtomicU64,
+    /// Identity moves running now.
+    pub moves_running: AtomicU64,
+    /// Identity moves finished.
+    pub moves_done: AtomicU64,
+    /// Identity move attempts a fault stopped (each resumes on the next attempt).
+    pub move_faults: AtomicU64,
 }
 
 const STRIPES: usize = 256;
@@ -110,6 +116,9 @@ pub struct Tenant {
     /// Whether the site holds users of a directory (Active Directory or LDAP): seen in a
     /// listing or an answer ([`crate::bridge::users::directory`]).
     pub(in crate::bridge) on_directory: std::sync::atomic::AtomicBool,
+    /// The aliases and moves under way, once read from the store
+    /// ([`Tenant::moves_loaded`]).
+    pub(in crate::bridge) moves_loaded: tokio::sync::OnceCell<()>,
 }
 
 impl std::fmt::Debug for Tenant {
@@ -130,7 +139,9 @@ impl Tenant {
         policy: Policy,
         ttls: CacheTtls,
     ) -> Tenant {
-        let caches = Arc::new(Caches::new(ttls));
+        let mut caches = Caches::new(ttls);
+        caches.aliases = client.aliases().clone();
+        let caches = Arc::new(caches);
         let replicas = Arc::new(Replicas::new(id, caches.clone(), store.shared()));
         if let Some(share) = replicas.session_share() {
             client.share_session(share);
@@ -148,6 +159,7 @@ impl Tenant {
             last_request_ms: std::sync::atomic::AtomicI64::new(0),
             drift: std::sync::Mutex::new(None),
             on_directory: std::sync::atomic::AtomicBool::new(false),
+            moves_loaded: tokio::sync::OnceCell::new(),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::bridge::policy::OnSignInGrants;
-use crate::bridge::policy::{Deprovision, OnLicenseExhausted, RejectedUser};
+use crate::bridge::policy::{Deprovision, OnLicenseExhausted, RejectedUser, Rename};
 use crate::logging::LogFormat;
 use crate::tableau::Deployment;
 
@@ -146,6 +146,7 @@ pub(super) struct TenantSection {
     #[serde(default)]
     pub group_roles: BTreeMap<String, String>,
     pub deprovision: Option<Deprovision>,
+    pub rename: Option<Rename>,
     pub on_license_exhausted: Option<OnLicenseExhausted>,
     pub rejected_user: Option<RejectedUser>,
     pub on_sign_in_grants: Option<OnSignInGrants>,

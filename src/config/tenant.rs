@@ -369,6 +369,7 @@ fn policy(t: &TenantSection, d: Policy, key: &str) -> Result<Policy, ConfigError
     };
     Ok(Policy {
         deprovision: t.deprovision.unwrap_or(d.deprovision),
+        rename: t.rename.unwrap_or(d.rename),
         on_license_exhausted: t.on_license_exhausted.unwrap_or(d.on_license_exhausted),
         rejected_user: t.rejected_user.unwrap_or(d.rejected_user),
         on_sign_in_grants: t.on_sign_in_grants.unwrap_or(d.on_sign_in_grants),

@@ -10,7 +10,7 @@ use toml::{Table, Value};
 
 use super::{Config, TenantConfig};
 use crate::bridge::policy::OnSignInGrants;
-use crate::bridge::policy::{Deprovision, OnLicenseExhausted, RejectedUser};
+use crate::bridge::policy::{Deprovision, OnLicenseExhausted, RejectedUser, Rename};
 use crate::tableau::{Credentials, Deployment};
 
 /// The file name [`write`] uses.
@@ -119,6 +119,11 @@ fn tenant(c: &TenantConfig, dir: &Path) -> io::Result<Table> {
         Deprovision::Transfer => "transfer",
     };
     t.insert("deprovision".into(), deprovision.into());
+    let rename = match p.rename {
+        Rename::Move => "move",
+        Rename::Refuse => "refuse",
+    };
+    t.insert("rename".into(), rename.into());
     let exhausted = match p.on_license_exhausted {
         OnLicenseExhausted::Downgrade => "downgrade",
         OnLicenseExhausted::Reject => "reject",

@@ -5,6 +5,7 @@
 //!
 //! [`Store`] is the seam a backend plugs into; [`sqlite::SqliteStore`] is the embedded one.
 
+pub mod moves;
 pub mod postgres;
 mod read_pool;
 pub mod shared;
@@ -16,6 +17,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use serde_json::Value;
 
+pub use moves::{MoveRow, MoveStep};
 pub use postgres::PgStore;
 pub use shared::Shared;
 pub use sqlite::SqliteStore;
@@ -254,6 +256,24 @@ pub trait Store: Send + Sync + 'static {
 
     /// The last reconciliation of a tenant, if any ran.
     async fn drift(&self, tenant: &str) -> Result<Option<DriftRecord>, StoreError>;
+
+    /// The identity moves under way of a tenant.
+    async fn moves(&self, tenant: &str) -> Result<Vec<MoveRow>, StoreError>;
+
+    /// Record a move's state, before the step it names is taken.
+    async fn put_move(&self, tenant: &str, row: MoveRow) -> Result<(), StoreError>;
+
+    /// A move is over: forget it and, when it switched the person to a new Tableau user,
+    /// keep `id` as the alias of `alias` (one write: never a switch without its alias).
+    async fn finish_move(
+        &self,
+        tenant: &str,
+        id: &str,
+        alias: Option<&str>,
+    ) -> Result<(), StoreError>;
+
+    /// Every alias moves left: the SCIM id to the person's LUID now.
+    async fn aliases(&self, tenant: &str) -> Result<Vec<(String, String)>, StoreError>;
 
     /// Queue an audit row without waiting for it to be durable (a crash may lose the rows of
     /// the last moments, never a user or group row). Errors only if the store has stopped.

@@ -1,6 +1,7 @@
 //! Everything the bridge knows about Tableau: the REST client, its model and XML dialect, site
 //! roles, and the emulator that stands in for Tableau in tests, benchmarks and the demo.
 
+pub mod aliases;
 pub mod api_version;
 pub mod auth_config;
 pub mod client;

@@ -38,6 +38,7 @@ mod custody;
 mod drift;
 mod exposure;
 mod hostile_tenant;
+mod moves;
 mod onboarding;
 mod production;
 mod protocol;

@@ -51,6 +51,19 @@ pub enum CacheChange {
         /// The differences.
         changes: crate::bridge::replicas::listing_diff::ListingChanges,
     },
+    /// An identity move added this Tableau user: listings leave it out until the move
+    /// switches to it.
+    Hidden {
+        /// Its LUID.
+        tableau_id: String,
+    },
+    /// An identity move switched the SCIM id `id` to the Tableau user `tableau_id`.
+    Alias {
+        /// The SCIM id.
+        id: String,
+        /// The LUID it means now.
+        tableau_id: String,
+    },
     /// Anything may have changed: forget every cached entry (the writer lost changes it
     /// could not publish).
     All,
@@ -165,6 +178,12 @@ impl Caches {
                     .checked_sub(std::time::Duration::from_millis(age_ms))
                     .unwrap_or_else(std::time::Instant::now);
                 self.names.listed_elsewhere(started);
+            }
+            CacheChange::Hidden { tableau_id } => self.aliases.hide(&tableau_id, true),
+            CacheChange::Alias { id, tableau_id } => {
+                self.aliases.set(&id, &tableau_id);
+                self.user_by_id.invalidate(&IdKey::of(&id));
+                self.user_pages.invalidate_all();
             }
             CacheChange::All => self.clear(),
         }

@@ -136,6 +136,8 @@ pub struct Caches {
     pub counters: CacheCounters,
     /// What the bridge's writes changed, for the other replicas (off without them).
     pub outbox: Outbox,
+    /// The client's id aliases (identity moves), which another replica's move changes.
+    pub aliases: Arc<crate::tableau::aliases::IdAliases>,
 }
 
 impl std::fmt::Debug for Caches {
@@ -160,6 +162,7 @@ impl Caches {
             user_pages: TtlCache::new(Duration::from_secs(30).min(ttl.users), 1_000),
             counters: CacheCounters::default(),
             outbox: Outbox::default(),
+            aliases: Arc::default(),
         }
     }
 

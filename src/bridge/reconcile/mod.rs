@@ -71,6 +71,9 @@ impl Tenant {
     /// Reconcile: read the site and the store, find the drift, repair it when `opts.apply`
     /// and the reading was complete, keep the result in the store and for `/metrics`.
     pub async fn reconcile(&self, opts: Options, progress: &dyn Progress) -> Report {
+        if let Err(e) = self.moves_loaded().await {
+            tracing::warn!(tenant.id = %self.id, error = %e, "aliases of moved users not read");
+        }
         let at = timestamp();
         let (seen, read) = counted(self.read_drift(opts, progress)).await;
         let Seen {

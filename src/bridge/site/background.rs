@@ -22,6 +22,22 @@ use crate::store::Store;
 /// How soon a failed listing is tried again.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
 
+/// Finish the identity moves a crash left in the store, once, in the background.
+pub fn spawn_move_resumption(tenant: &Arc<Tenant>) {
+    let t = tenant.clone();
+    tokio::spawn(async move {
+        match t.resume_moves().await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(tenant.id = %t.id, moves = n, "identity moves resumed and finished")
+            }
+            Err(e) => {
+                tracing::warn!(tenant.id = %t.id, error = %e, "identity moves not finished; the IdP's retry or the next start resumes them")
+            }
+        }
+    });
+}
+
 /// List `tenant`'s names now and every `every` while the tenant lives; nothing when `every`
 /// is zero.
 pub fn spawn_name_listing(tenant: &Arc<Tenant>, every: Duration) {
@@ -37,7 +53,12 @@ pub fn spawn_name_listing(tenant: &Arc<Tenant>, every: Duration) {
             let Some(t) = weak.upgrade() else {
                 return;
             };
-            match t.replicas.catch_up().await {
+            // A listing before the aliases are read would show a moved person twice.
+            let ready = match t.moves_loaded().await {
+                Ok(()) => t.replicas.catch_up().await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match ready {
                 Ok(()) => break,
                 Err(e) => {
                     tracing::warn!(tenant.id = %id, error = %e, "cannot read the change feed; listing waits");

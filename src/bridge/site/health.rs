@@ -154,6 +154,14 @@ impl crate::backend::TenantHealth for BridgeHealth {
             .own_role_refusals
             .load(std::sync::atomic::Ordering::Relaxed);
         metrics::gauge!("own_role_refusals", "tenant" => t.id.clone()).set(own_role as f64);
+        for (name, counter) in [
+            ("tableau_scim_moves_running", &t.counters.moves_running),
+            ("tableau_scim_moves_done", &t.counters.moves_done),
+            ("tableau_scim_move_faults", &t.counters.move_faults),
+        ] {
+            metrics::gauge!(name, "tenant" => t.id.clone())
+                .set(counter.load(std::sync::atomic::Ordering::Relaxed) as f64);
+        }
         let (window, rate, _) = t.client.limits();
         metrics::gauge!("tableau_concurrency_limit", "tenant" => t.id.clone()).set(window as f64);
         metrics::gauge!("tableau_rate_limit", "tenant" => t.id.clone()).set(rate.unwrap_or(0.0));

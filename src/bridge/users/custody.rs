@@ -64,7 +64,9 @@ impl Tenant {
         match &choice.recipient {
             Some((to, name, what)) => {
                 let items = self.client.owned_content(id).await?;
-                let moved = self.hand_over(id, &items, to, &mut kept).await?;
+                let moved = self
+                    .hand_over(id, &items, to, &mut kept, Operation::DeleteUser)
+                    .await?;
                 self.audit(AuditEvent::new(Operation::DeleteUser, id).outcome(format!(
                     "custody: {moved} of {} items handed to the {what} '{name}'",
                     items.len()
@@ -118,12 +120,13 @@ impl Tenant {
     /// would time out on. An item Tableau refuses to the recipient (a 4xx) is noted in `kept`
     /// and audited, and the rest go on; a fault stops the run with its error once the kind's
     /// changes in flight have answered, for the IdP's retry. Returns how many moved.
-    async fn hand_over(
+    pub(crate) async fn hand_over(
         &self,
         from: &str,
         items: &[ContentItem],
         to: &str,
         kept: &mut Vec<String>,
+        op: Operation,
     ) -> BridgeResult<usize> {
         let mut moved = 0;
         let mut fault = None;
@@ -149,8 +152,8 @@ impl Tenant {
                     ) => {
                         let what = format!("{} '{}'", item.kind, item.name);
                         self.audit(
-                            AuditEvent::new(Operation::DeleteUser, from)
-                                .outcome(format!("custody: {what} not handed over: {e}")),
+                            AuditEvent::new(op, from)
+                                .outcome(format!("{what} not handed over: {e}")),
                         );
                         kept.push(what);
                     }

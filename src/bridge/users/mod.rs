@@ -14,15 +14,19 @@
 //!   `rejoin_granting_groups`);
 //! - `custody.rs`: `deprovision = "transfer"` (`transfer_and_remove`, `custody_recipient`,
 //!   `hand_over`);
+//! - `moves.rs`: `rename = "move"` (`moves_loaded`, `resume_moves`, `move_user`, `run_move`
+//!   and its steps `move_add`, `move_groups`, `move_content`, `move_remove`, `move_switch`);
 //! - `directory.rs`: Tableau Server on Active Directory (`learn_identity_store`,
 //!   `may_be_directory_name`, `directory_user`, `directory_account`).
 //!
 //! Pure: `plan.rs` (with `plan_tests.rs`), `names.rs`, `custody_plan.rs` (who receives a
-//! departing user's content).
+//! departing user's content), `move_plan.rs` (what an identity move is and asks Tableau for).
 
 pub(crate) mod custody;
 pub mod custody_plan;
 pub mod directory;
+pub mod move_plan;
+mod moves;
 pub mod names;
 pub mod plan;
 mod reads;

@@ -11,7 +11,6 @@ use crate::bridge::mapping::{
 };
 use crate::bridge::operation::Operation;
 use crate::bridge::policy::{Deprovision, OnLicenseExhausted, Policy, RejectedUser};
-use crate::bridge::users::names::same_account;
 use crate::scim::ScimError;
 use crate::store::UserRow;
 use crate::tableau::model::{NewUser, User, UserUpdate};
@@ -113,15 +112,12 @@ pub fn check_update(
 /// rename: Tableau compares user names case-insensitively, and keeps its own spelling; nor is
 /// another form of the same directory account (`jsmith@corp.example.com` for `jsmith`).
 fn check_rename(current: &User, row: Option<&UserRow>, desired: &Value) -> Result<(), ScimError> {
-    let new_name = desired["userName"].as_str().unwrap_or_default();
-    // The same directory account in the IdP's form (a UPN for Tableau's `jsmith`) is no rename.
-    if same_account(new_name, &current.name)
-        || kept_user_name(new_name, current, row) != current.name.as_str()
-    {
+    let Some(new_name) = crate::bridge::users::move_plan::rename_target(current, row, desired)
+    else {
         return Ok(());
-    }
+    };
     Err(ScimError::Mutability(format!(
-        "userName cannot change from '{}' to '{new_name}': Tableau cannot rename a user (on Tableau Cloud the user name is the sign-in email; on Tableau Server the REST API has no rename). Deprovision the old user and provision a new one",
+        "userName cannot change from '{}' to '{new_name}': Tableau cannot rename a user (on Tableau Cloud the user name is the sign-in email; on Tableau Server the REST API has no rename), and this tenant has rename = \"refuse\". Deprovision the old user and provision a new one, or set rename = \"move\"",
         current.name
     )))
 }

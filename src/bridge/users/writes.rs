@@ -14,9 +14,11 @@ use crate::bridge::mapping::text_checks::check_user_text;
 use crate::bridge::mapping::{attribute_update, tombstone, user_row, user_to_scim};
 use crate::bridge::offload::desired;
 use crate::bridge::operation::Operation;
+use crate::bridge::policy::Rename;
 use crate::bridge::tenant::Tenant;
 use crate::bridge::users::custody::Custody;
 use crate::bridge::users::directory::not_in_directory;
+use crate::bridge::users::move_plan::rename_target;
 use crate::bridge::users::plan::{
     activity, adopts_after_refusal, check_admin_protection, check_own_removal, check_own_role,
     check_update, deprovisioning, lowers_role, mapped_role, plan_create, plan_revive, plan_update,
@@ -230,6 +232,18 @@ impl Tenant {
         let current = user_to_scim(&cur, row.as_deref(), None);
         check_if_match(&current, if_match, ResourceKind::User)?;
         let new = desired(change, ResourceKind::User, &current).await?;
+        // A new userName is an identity move, when the tenant allows it: the rest of the
+        // change then applies to the moved user (its name is the new one).
+        let (cur, row) = match rename_target(&cur, row.as_deref(), &new) {
+            Some(to) if self.policy.rename == Rename::Move => {
+                // What the move cannot carry out is refused before it starts.
+                mapped_role(&self.roles, &new, &[])?;
+                check_user_text(&new, Some(&current), self.policy.deployment)?;
+                self.move_user(id, &cur, to, &new).await?
+            }
+            _ => (cur, row),
+        };
+        let current = user_to_scim(&cur, row.as_deref(), None);
         check_update(&cur, row.as_deref(), &new, &self.roles)?;
         check_user_text(&new, Some(&current), self.policy.deployment)?;
         let grants = self.granting_groups_of(id).await?;

@@ -8,6 +8,7 @@
 
 mod audit_queue;
 mod connect;
+mod moves;
 mod schema;
 mod shared;
 
@@ -16,6 +17,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use tokio_postgres::Row;
 
+use super::moves::MoveRow;
 use super::{AuditEntry, AuditQuery, AuditRow, DriftRecord, GroupRow, Store, StoreError, UserRow};
 pub use connect::PgStore;
 pub use shared::PgShared;
@@ -320,6 +322,27 @@ impl Store for PgStore {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn moves(&self, tenant: &str) -> Result<Vec<MoveRow>, StoreError> {
+        self.read_moves(tenant).await
+    }
+
+    async fn put_move(&self, tenant: &str, row: MoveRow) -> Result<(), StoreError> {
+        self.write_move(tenant, &row).await
+    }
+
+    async fn finish_move(
+        &self,
+        tenant: &str,
+        id: &str,
+        alias: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.end_move(tenant, id, alias).await
+    }
+
+    async fn aliases(&self, tenant: &str) -> Result<Vec<(String, String)>, StoreError> {
+        self.read_aliases(tenant).await
     }
 
     async fn put_drift(&self, tenant: &str, record: DriftRecord) -> Result<(), StoreError> {

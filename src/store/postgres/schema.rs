@@ -95,6 +95,20 @@ const MIGRATIONS: &[&str] = &[
     "CREATE INDEX users_user_name ON users (tenant, lower(user_name));
      CREATE INDEX users_deleted ON users (tenant) WHERE deleted;
      ALTER TABLE users ADD COLUMN provisioned BOOLEAN NOT NULL DEFAULT FALSE;",
+    // 4: identity moves under way (store::moves, one JSON body each: read whole, by one
+    // job) and the aliases they leave (the SCIM id to the person's LUID now).
+    "CREATE TABLE user_moves (
+        tenant TEXT NOT NULL,
+        id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (tenant, id)
+     );
+     CREATE TABLE user_aliases (
+        tenant TEXT NOT NULL,
+        id TEXT NOT NULL,
+        tableau_id TEXT NOT NULL,
+        PRIMARY KEY (tenant, id)
+     );",
 ];
 
 /// The schema version this build writes.

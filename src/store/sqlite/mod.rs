@@ -8,6 +8,7 @@
 
 mod audit;
 mod groups;
+mod moves;
 mod schema;
 #[cfg(test)]
 mod tests;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use rusqlite::Connection;
 
+use super::moves::MoveRow;
 use super::read_pool::ReadPool;
 use super::writer::Writer;
 use super::{AuditEntry, AuditQuery, AuditRow, DriftRecord, GroupRow, Store, StoreError, UserRow};
@@ -248,6 +250,43 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let (tenant, id) = (tenant.to_string(), group_id.to_string());
         self.write(move |c| groups::change_members(c, &tenant, &id, &added, &removed))
+            .await
+    }
+
+    async fn moves(&self, tenant: &str) -> Result<Vec<MoveRow>, StoreError> {
+        let tenant = tenant.to_string();
+        self.readers
+            .read(move |c| moves::read_moves(c, &tenant))
+            .await
+    }
+
+    async fn put_move(&self, tenant: &str, row: MoveRow) -> Result<(), StoreError> {
+        let tenant = tenant.to_string();
+        self.write(move |c| moves::write_move(c, &tenant, &row))
+            .await
+    }
+
+    async fn finish_move(
+        &self,
+        tenant: &str,
+        id: &str,
+        alias: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let (tenant, id, alias) = (
+            tenant.to_string(),
+            id.to_string(),
+            alias.map(str::to_string),
+        );
+        self.write(move |c| {
+            in_savepoint(c, |c| moves::finish_move(c, &tenant, &id, alias.as_deref()))
+        })
+        .await
+    }
+
+    async fn aliases(&self, tenant: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let tenant = tenant.to_string();
+        self.readers
+            .read(move |c| moves::read_aliases(c, &tenant))
             .await
     }
 

@@ -91,10 +91,18 @@ impl TableauClient {
         if self.api_version().await? < kind.since() {
             return Ok(Vec::new());
         }
+        let luid = self.aliases.to_tableau(user_id);
         let all = self
-            .all_pages(|n, size| self.content_page(kind, user_id, n, size))
+            .all_pages(|n, size| self.content_page(kind, &luid, n, size))
             .await?;
-        Ok(all.into_iter().filter(|i| i.owner_id == user_id).collect())
+        Ok(all
+            .into_iter()
+            .filter(|i| i.owner_id == luid)
+            .map(|mut i| {
+                i.owner_id = self.aliases.to_ours(&i.owner_id).into_owned();
+                i
+            })
+            .collect())
     }
 
     /// Everything `user_id` owns that Tableau can transfer, in transfer order
@@ -117,6 +125,7 @@ impl TableauClient {
         new_owner: &str,
     ) -> Result<ContentItem, TableauError> {
         let version = self.api_version().await?;
+        let new_owner = &*self.aliases.to_tableau(new_owner);
         let call = Call::new(
             Method::PUT,
             update_endpoint(item.kind),
@@ -124,13 +133,14 @@ impl TableauClient {
         )
         .body(owner_request(item, new_owner, version));
         let root = self.send_xml(&call).await?;
-        let changed = one(&root, item.kind.element(), reader(item.kind))?;
+        let mut changed = one(&root, item.kind.element(), reader(item.kind))?;
         if changed.owner_id != new_owner {
             return Err(TableauError::Protocol(format!(
                 "Tableau answered the owner change of {} '{}' with owner {}, not {new_owner}",
                 item.kind, item.name, changed.owner_id
             )));
         }
+        changed.owner_id = self.aliases.to_ours(&changed.owner_id).into_owned();
         Ok(changed)
     }
 }

@@ -106,14 +106,20 @@ impl TableauClient {
     /// Every member of a group.
     pub async fn group_members(&self, id: &str) -> Result<Vec<User>, TableauError> {
         let path = format!("/groups/{}/users", seg(id));
-        self.all_listed(
-            "groups/{id}/users",
-            path,
-            "users",
-            "user",
-            User::from_element,
-        )
-        .await
+        let members = self
+            .all_listed(
+                "groups/{id}/users",
+                path,
+                "users",
+                "user",
+                User::from_element,
+            )
+            .await?;
+        Ok(members
+            .into_iter()
+            .filter(|u| !self.aliases.is_hidden(&u.id))
+            .map(|u| self.aliases.user_in(u))
+            .collect())
     }
 
     /// Add users to a group: one bulk call from API 3.21, one call each before. A user who
@@ -126,6 +132,7 @@ impl TableauClient {
         if user_ids.is_empty() {
             return Ok(());
         }
+        let user_ids = &self.aliases.all_to_tableau(user_ids);
         let path = format!("/groups/{}/users", seg(group_id));
         if user_ids.len() > 1 && self.api_version().await? >= ApiVersion::BULK_GROUP_MEMBERS {
             let call = Call::new(Method::POST, "groups/{id}/users", path.clone())
@@ -163,6 +170,7 @@ impl TableauClient {
         if user_ids.is_empty() {
             return Ok(());
         }
+        let user_ids = &self.aliases.all_to_tableau(user_ids);
         if user_ids.len() > 1 && self.api_version().await? >= ApiVersion::BULK_GROUP_MEMBERS {
             let call = Call::new(
                 Method::PUT,

@@ -118,6 +118,8 @@ pub struct TableauClient {
     throttle: throttle::Throttle,
     /// Tableau answered `cieq` with 400065: names are compared with `eq` from then on.
     no_cieq: std::sync::atomic::AtomicBool,
+    /// Ids of people an identity move gave a new LUID ([`crate::tableau::aliases`]).
+    aliases: std::sync::Arc<crate::tableau::aliases::IdAliases>,
 }
 
 impl std::fmt::Debug for TableauClient {
@@ -163,7 +165,13 @@ impl TableauClient {
             sign_in_lock: Mutex::new(()),
             share: std::sync::OnceLock::new(),
             no_cieq: std::sync::atomic::AtomicBool::new(false),
+            aliases: std::sync::Arc::default(),
         })
+    }
+
+    /// The user ids this client translates at its edge (identity moves).
+    pub fn aliases(&self) -> &std::sync::Arc<crate::tableau::aliases::IdAliases> {
+        &self.aliases
     }
 
     /// Call counters.

@@ -11,8 +11,27 @@ use crate::tableau::model::{ApiVersion, Group, NewUser, Page, User, UserUpdate};
 use crate::tableau::xml::Element;
 
 impl TableauClient {
-    /// One page of users (`fields=_all_`), optionally filtered by name.
+    /// One page of users (`fields=_all_`), optionally filtered by name, under the ids the IdP
+    /// knows; a user an identity move is making is left out (the page is one shorter).
     pub async fn query_users(
+        &self,
+        page_number: u32,
+        page_size: u32,
+        name: Option<(&str, NameMatch)>,
+    ) -> Result<Page<User>, TableauError> {
+        let mut page = self.query_users_all(page_number, page_size, name).await?;
+        page.items = page
+            .items
+            .into_iter()
+            .filter(|u| !self.aliases.is_hidden(&u.id))
+            .map(|u| self.aliases.user_in(u))
+            .collect();
+        Ok(page)
+    }
+
+    /// [`Self::query_users`] with every user Tableau listed (paging counts them all), under
+    /// Tableau's LUIDs.
+    async fn query_users_all(
         &self,
         page_number: u32,
         page_size: u32,
@@ -32,8 +51,7 @@ impl TableauClient {
 
     /// Every user of the site, in pages of the configured size (2,500 users: 3 calls).
     pub async fn all_users(&self) -> Result<Vec<User>, TableauError> {
-        self.all_pages(|n, size| self.query_users(n, size, None))
-            .await
+        self.all_users_as(|u| u).await
     }
 
     /// Every user of the site, each turned by `each` as its page arrives.
@@ -41,8 +59,14 @@ impl TableauClient {
         &self,
         each: impl FnMut(User) -> U,
     ) -> Result<Vec<U>, TableauError> {
-        self.all_pages_as(|n, size| self.query_users(n, size, None), each)
-            .await
+        let mut each = each;
+        let all = self
+            .all_pages_as(
+                |n, size| self.query_users_all(n, size, None),
+                |u| (!self.aliases.is_hidden(&u.id)).then(|| each(self.aliases.user_in(u))),
+            )
+            .await?;
+        Ok(all.into_iter().flatten().collect())
     }
 
     /// The user named `name`, if any, and never another: Tableau's filters take `*` as a
@@ -96,9 +120,14 @@ impl TableauClient {
 
     /// One user by LUID; `None` when Tableau says 404.
     pub async fn get_user(&self, id: &str) -> Result<Option<User>, TableauError> {
-        let call = Call::new(Method::GET, "users/{id}", format!("/users/{}", seg(id)));
+        let luid = self.aliases.to_tableau(id);
+        let call = Call::new(Method::GET, "users/{id}", format!("/users/{}", seg(&luid)));
         match self.send_xml(&call).await {
-            Ok(root) => root.find("user").map(User::from_element).transpose(),
+            Ok(root) => Ok(root
+                .find("user")
+                .map(User::from_element)
+                .transpose()?
+                .map(|u| self.aliases.user_in(u))),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
@@ -145,7 +174,8 @@ impl TableauClient {
                 "Tableau Cloud does not let Update User change a full name or an email; tableau-scim keeps them".into(),
             ));
         }
-        let call = Call::new(Method::PUT, "users/{id}", format!("/users/{}", seg(id)))
+        let luid = self.aliases.to_tableau(id);
+        let call = Call::new(Method::PUT, "users/{id}", format!("/users/{}", seg(&luid)))
             .body(upd.to_request());
         let root = self.send_xml(&call).await?;
         let mut user = one(&root, "user", read_updated_user)?;
@@ -159,9 +189,14 @@ impl TableauClient {
         id: &str,
         map_assets_to: Option<&str>,
     ) -> Result<bool, TableauError> {
-        let mut call = Call::new(Method::DELETE, "users/{id}", format!("/users/{}", seg(id)));
+        let luid = self.aliases.to_tableau(id);
+        let mut call = Call::new(
+            Method::DELETE,
+            "users/{id}",
+            format!("/users/{}", seg(&luid)),
+        );
         if let Some(owner) = map_assets_to {
-            call = call.query("mapAssetsTo", owner);
+            call = call.query("mapAssetsTo", self.aliases.to_tableau(owner).into_owned());
         }
         match self.send(&call).await {
             Ok(_) => Ok(true),
@@ -172,7 +207,7 @@ impl TableauClient {
 
     /// The groups a user belongs to.
     pub async fn groups_of_user(&self, id: &str) -> Result<Vec<Group>, TableauError> {
-        let path = format!("/users/{}/groups", seg(id));
+        let path = format!("/users/{}/groups", seg(&self.aliases.to_tableau(id)));
         self.all_listed(
             "users/{id}/groups",
             path,
