@@ -77,6 +77,14 @@ pub async fn copy_tenant(from: &dyn Store, to: &dyn Store, tenant: &str) -> Resu
     if let Some(d) = from.drift(tenant).await.map_err(e)? {
         to.put_drift(tenant, d).await.map_err(e)?;
     }
+    // The SCIM ids of moved people and the moves under way: without them an IdP's id would
+    // name a removed Tableau user.
+    for (id, luid) in from.aliases(tenant).await.map_err(e)? {
+        to.finish_move(tenant, &id, Some(&luid)).await.map_err(e)?;
+    }
+    for job in from.moves(tenant).await.map_err(e)? {
+        to.put_move(tenant, job).await.map_err(e)?;
+    }
     // Newest first from the store: written oldest first, so the order (and the sequence) holds.
     let (entries, _) = from
         .audit_entries(tenant, &AuditQuery::default())

@@ -297,9 +297,13 @@ async fn pre_existing_users_are_found_not_duplicated_and_never_renamed() {
     assert_eq!(h.role("existing@example.com").as_deref(), Some("Explorer"));
 
     // Neither Tableau renames a user through REST (Server: knowledge article 001473865;
-    // Cloud: the user name is the sign-in email), so a rename is refused before any call.
+    // Cloud: the user name is the sign-in email): with rename = "refuse" a rename is refused
+    // before any call (the default moves the person: tests/it/moves.rs).
     for flavor in [Flavor::Server, Flavor::Cloud] {
-        let site = harness(|o| o.set_flavor(flavor));
+        let site = harness(|o| {
+            o.set_flavor(flavor);
+            o.tenant.policy.rename = tableau_scim::bridge::policy::Rename::Refuse;
+        });
         let (_, f) = site
             .idp
             .get("/Users?filter=userName%20eq%20%22existing%40example.com%22")

@@ -39,6 +39,8 @@ mod drift;
 mod exposure;
 mod hostile_tenant;
 mod moves;
+mod moves_crash;
+mod moves_replicas;
 mod onboarding;
 mod production;
 mod protocol;

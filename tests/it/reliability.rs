@@ -130,7 +130,8 @@ async fn a_delete_racing_an_update_ends_deleted() {
 
 // ---- crash ----
 
-struct Proc(Child);
+/// A process the test started, killed when dropped.
+pub(crate) struct Proc(pub(crate) Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -139,7 +140,8 @@ impl Drop for Proc {
     }
 }
 
-fn spawn(args: &[&str], env: &[(&str, &str)]) -> Proc {
+/// Start `tableau-scim` with `args` and `env`.
+pub(crate) fn spawn(args: &[&str], env: &[(&str, &str)]) -> Proc {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tableau-scim"));
     cmd.args(args).stdout(Stdio::null()).stderr(Stdio::null());
     for (k, v) in env {
@@ -149,7 +151,7 @@ fn spawn(args: &[&str], env: &[(&str, &str)]) -> Proc {
 }
 
 /// Wait until `url` answers 2xx (without a token).
-async fn wait_until_up(idp: &Idp, url: &str) {
+pub(crate) async fn wait_until_up(idp: &Idp, url: &str) {
     for _ in 0..100 {
         let up = idp.try_raw(Method::GET, url, None, None, None).await;
         if up.is_ok_and(|r| r.status.is_success()) {

@@ -220,6 +220,42 @@ async fn contract(s: Arc<dyn Store>) {
     );
     assert_eq!(s.audit_trail("t1").await.expect("read").len(), 2);
     assert_eq!(s.audit_trail("t2").await.expect("read").len(), 1);
+    // Identity moves: a job's state is kept until it finishes; its end leaves the alias.
+    let job = tableau_scim::store::MoveRow {
+        id: "u1".into(),
+        from_id: "u1".into(),
+        from_name: "ann@example.com".into(),
+        to_name: "ann.lee@example.com".into(),
+        to_id: None,
+        site_role: "Creator".into(),
+        auth_setting: Some("SAML".into()),
+        idp_configuration_id: None,
+        email: None,
+        full_name: None,
+        step: tableau_scim::store::MoveStep::Add,
+        moved: 0,
+        items: 0,
+        error: None,
+        started: "2026-12-02T00:00:00.000Z".into(),
+    };
+    s.put_move("t1", job.clone()).await.expect("write");
+    let next = tableau_scim::store::MoveRow {
+        to_id: Some("t-new".into()),
+        step: tableau_scim::store::MoveStep::Content,
+        ..job.clone()
+    };
+    s.put_move("t1", next.clone()).await.expect("write");
+    assert_eq!(s.moves("t1").await.expect("read"), vec![next]);
+    assert!(s.moves("t2").await.expect("read").is_empty());
+    s.finish_move("t1", "u1", Some("t-new")).await.expect("write");
+    assert!(s.moves("t1").await.expect("read").is_empty());
+    assert_eq!(
+        s.aliases("t1").await.expect("read"),
+        vec![("u1".to_string(), "t-new".to_string())]
+    );
+    s.put_move("t1", job).await.expect("write");
+    s.finish_move("t1", "u1", None).await.expect("write");
+    assert_eq!(s.aliases("t1").await.expect("read").len(), 1, "a refused move leaves no alias");
     // Many writers at once: every write lands.
     let mut tasks = Vec::new();
     for i in 0..64 {
