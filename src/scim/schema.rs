@@ -319,11 +319,9 @@ const SPC_JSON: &str = include_str!("../../scim-schemas/ServiceProviderConfig.js
 
 /// A core schema as `/Schemas` serves it: with `externalId`, which the server stores and
 /// returns (RFC 7643 section 3.1 defines it outside every schema, and clients such as
-/// Microsoft's validation look for it in the served one), and with the mutability the server
-/// enforces. `userName` is `immutable`: Tableau cannot rename a user (the bridge refuses a change
-/// other than of letter case, which under the attribute's `caseExact: false` is no change). The
-/// schema PATCH and PUT are checked against keeps `readWrite`, so such a change reaches the
-/// bridge's refusal, which says why.
+/// Microsoft's validation look for it in the served one). `userName` is `readWrite`: a change
+/// is an identity move (the bridge's `users/moves.rs`), or, where a tenant sets
+/// `rename = "refuse"`, a 400 `mutability` that says why.
 fn advertised(mut doc: Value, common: &Value, kind: ResourceKind) -> Result<Value, String> {
     let external_id = common["attributes"]
         .as_array()
@@ -333,11 +331,6 @@ fn advertised(mut doc: Value, common: &Value, kind: ResourceKind) -> Result<Valu
     let attributes = doc["attributes"]
         .as_array_mut()
         .ok_or_else(|| format!("{}: no attributes", kind.name()))?;
-    if kind == ResourceKind::User {
-        for a in attributes.iter_mut().filter(|a| a["name"] == "userName") {
-            a["mutability"] = Value::String("immutable".into());
-        }
-    }
     attributes.insert(0, external_id);
     Ok(doc)
 }

@@ -82,13 +82,14 @@ fn served_schemas_list_external_id_and_the_enforced_mutability() {
     let user_name = attr(&doc(urn::USER), "userName");
     assert_eq!(
         user_name.map(|u| u["mutability"].clone()),
-        Some(Value::from("immutable"))
+        Some(Value::from("readWrite")),
+        "a userName change is an identity move"
     );
     let r = SchemaRegistry::builtin().resource(ResourceKind::User);
     assert_eq!(
         r.resolve(None, "userName").map(|a| a.attr.mutability),
         Some(Mutability::ReadWrite),
-        "a change of letter case reaches the bridge, which accepts it"
+        "a change reaches the bridge, which moves the person"
     );
 }
 

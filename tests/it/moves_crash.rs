@@ -143,7 +143,8 @@ async fn a_move_killed_at_any_step_ends_the_same_after_restart() {
         let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
             "Operations": [{"op": "Replace", "path": "userName", "value": new}]});
         let (idp, path, body) = (s.idp.clone(), format!("/Users/{user}"), patch.clone());
-        let sent = tokio::spawn(async move { idp.try_call(Method::PATCH, &path, Some(body)).await });
+        let sent =
+            tokio::spawn(async move { idp.try_call(Method::PATCH, &path, Some(body)).await });
         let mut seen = 0;
         for _ in 0..2000 {
             seen = s.calls().await["total"].as_u64().unwrap_or(0);
@@ -152,13 +153,19 @@ async fn a_move_killed_at_any_step_ends_the_same_after_restart() {
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        assert!(seen >= kill_after, "round {round}: the move reached {seen} calls");
+        assert!(
+            seen >= kill_after,
+            "round {round}: the move reached {seen} calls"
+        );
         let _ = server.0.kill();
         let _ = server.0.wait();
         let cut = sent.await.expect("the IdP's request ends");
         server = s.start().await;
         // Every kill point comes before the move's last call: the IdP never got its answer.
-        assert!(cut.is_err(), "round {round}: the kill cut the request: {cut:?}");
+        assert!(
+            cut.is_err(),
+            "round {round}: the kill cut the request: {cut:?}"
+        );
         // Odd rounds: the restart alone finishes the move; even ones: the IdP's retry meets
         // the job (or its end) under the user's lock.
         if round % 2 == 1 {
@@ -171,7 +178,10 @@ async fn a_move_killed_at_any_step_ends_the_same_after_restart() {
                 }
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            assert!(finished, "round {round}: the restart resumed and finished the move");
+            assert!(
+                finished,
+                "round {round}: the restart resumed and finished the move"
+            );
         }
         let (st, body) = s
             .idp
@@ -180,7 +190,11 @@ async fn a_move_killed_at_any_step_ends_the_same_after_restart() {
         assert_eq!(st, StatusCode::OK, "round {round}: {body}");
         let (st, u) = s.idp.get(&format!("/Users/{user}")).await;
         assert_eq!(st, StatusCode::OK, "{u}");
-        assert_eq!(u["userName"], new.as_str(), "round {round}: the SCIM id is the moved person");
+        assert_eq!(
+            u["userName"],
+            new.as_str(),
+            "round {round}: the SCIM id is the moved person"
+        );
         let dump = s.control(Method::GET, "/dump", None).await;
         let names: Vec<&str> = dump["users"]
             .as_array()
@@ -189,9 +203,16 @@ async fn a_move_killed_at_any_step_ends_the_same_after_restart() {
             .filter_map(|u| u["name"].as_str())
             .collect();
         assert!(!names.contains(&old.as_str()), "round {round}: {names:?}");
-        assert_eq!(names.iter().filter(|n| **n == new).count(), 1, "round {round}");
+        assert_eq!(
+            names.iter().filter(|n| **n == new).count(),
+            1,
+            "round {round}"
+        );
         for g in dump["groups"].as_array().into_iter().flatten() {
-            if g["name"].as_str().is_some_and(|n| n.starts_with(&format!("G{round}"))) {
+            if g["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with(&format!("G{round}")))
+            {
                 assert_eq!(g["members"], json!([new]), "round {round}: {g}");
             }
         }
@@ -205,7 +226,11 @@ async fn a_move_killed_at_any_step_ends_the_same_after_restart() {
             assert_eq!(owner, Some(json!(new)), "round {round}: {item}");
         }
         let stats = s.calls().await;
-        assert_eq!(count(&stats, "POST /sites/{id}/users"), 1, "round {round}: one Add User: {stats}");
+        assert_eq!(
+            count(&stats, "POST /sites/{id}/users"),
+            1,
+            "round {round}: one Add User: {stats}"
+        );
         let owner_changes = count(&stats, "PUT /sites/{id}/workbooks/{id}")
             + count(&stats, "PUT /sites/{id}/datasources/{id}")
             + count(&stats, "PUT /sites/{id}/flows/{id}");

@@ -35,7 +35,12 @@ async fn a_move_on_one_replica_reads_back_on_every_replica() {
     assert_eq!(s, StatusCode::CREATED, "{g}");
     let group = id(&g);
     r.emulator.with_state(|s| {
-        s.seed_item("ann@example.com", ContentKind::Workbook, "Sales", Some("Finance"))
+        s.seed_item(
+            "ann@example.com",
+            ContentKind::Workbook,
+            "Sales",
+            Some("Finance"),
+        )
     });
     // Every replica has read Ann under her old name (its caches hold her).
     for i in 0..3 {
@@ -54,7 +59,11 @@ async fn a_move_on_one_replica_reads_back_on_every_replica() {
     assert_eq!(s, StatusCode::OK, "{u}");
     for i in 0..3 {
         let (s, u) = r.idp_of(i).get(&format!("/Users/{ann}")).await;
-        assert_eq!((s, u["userName"].clone()), (StatusCode::OK, json!("ann.lee@example.com")), "replica {i}");
+        assert_eq!(
+            (s, u["userName"].clone()),
+            (StatusCode::OK, json!("ann.lee@example.com")),
+            "replica {i}"
+        );
         let (_, l) = r
             .idp_of(i)
             .get("/Users?filter=userName%20eq%20%22ann.lee%40example.com%22")
@@ -69,8 +78,13 @@ async fn a_move_on_one_replica_reads_back_on_every_replica() {
         .call(Method::DELETE, &format!("/Users/{ann}"), None)
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
-    let gone = r
-        .emulator
-        .with_state(|s| s.user_named("ann.lee@example.com").map(|u| u.site_role.to_string()));
-    assert_eq!(gone, Some(Some("Unlicensed".to_string())), "she owns Sales: kept Unlicensed");
+    let gone = r.emulator.with_state(|s| {
+        s.user_named("ann.lee@example.com")
+            .map(|u| u.site_role.to_string())
+    });
+    assert_eq!(
+        gone,
+        Some(Some("Unlicensed".to_string())),
+        "she owns Sales: kept Unlicensed"
+    );
 }

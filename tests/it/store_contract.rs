@@ -247,7 +247,9 @@ async fn contract(s: Arc<dyn Store>) {
     s.put_move("t1", next.clone()).await.expect("write");
     assert_eq!(s.moves("t1").await.expect("read"), vec![next]);
     assert!(s.moves("t2").await.expect("read").is_empty());
-    s.finish_move("t1", "u1", Some("t-new")).await.expect("write");
+    s.finish_move("t1", "u1", Some("t-new"))
+        .await
+        .expect("write");
     assert!(s.moves("t1").await.expect("read").is_empty());
     assert_eq!(
         s.aliases("t1").await.expect("read"),
@@ -255,7 +257,11 @@ async fn contract(s: Arc<dyn Store>) {
     );
     s.put_move("t1", job).await.expect("write");
     s.finish_move("t1", "u1", None).await.expect("write");
-    assert_eq!(s.aliases("t1").await.expect("read").len(), 1, "a refused move leaves no alias");
+    assert_eq!(
+        s.aliases("t1").await.expect("read").len(),
+        1,
+        "a refused move leaves no alias"
+    );
     // Many writers at once: every write lands.
     let mut tasks = Vec::new();
     for i in 0..64 {
