@@ -59,7 +59,12 @@ async fn main() {
         site.stack.emulator.with_state(|s| {
             for i in 0..items {
                 let kind = ContentKind::ALL[i % ContentKind::ALL.len()];
-                s.seed_item(&name, kind, &format!("item {n}.{i}"), Some(&format!("P{}", i % 7)));
+                s.seed_item(
+                    &name,
+                    kind,
+                    &format!("item {n}.{i}"),
+                    Some(&format!("P{}", i % 7)),
+                );
             }
         });
         site.relist_names().await;
@@ -77,8 +82,10 @@ async fn main() {
             .call(
                 Method::PATCH,
                 &format!("/Users/{user}"),
-                Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                    "Operations": [{"op": "Replace", "path": "userName", "value": to}]})),
+                Some(
+                    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "Replace", "path": "userName", "value": to}]}),
+                ),
             )
             .await;
         let took = started.elapsed();

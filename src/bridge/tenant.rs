@@ -195,6 +195,18 @@ impl Tenant {
         &self.id
     }
 
+    /// The identity moves under way (the console): each with its step, progress and the last
+    /// fault it met. A store that cannot be read shows none, and says so in the log.
+    pub async fn moves_under_way(&self) -> Vec<crate::store::MoveRow> {
+        match self.store.moves(&self.id).await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(tenant.id = %self.id, error = %e, "moves under way not read");
+                Vec::new()
+            }
+        }
+    }
+
     /// Tableau Cloud or Tableau Server.
     pub fn deployment(&self) -> crate::tableau::Deployment {
         self.policy.deployment

@@ -36,6 +36,33 @@ struct Card {
     drift: Vec<(String, usize)>,
     drift_at: String,
     drift_complete: bool,
+    moves: Vec<MoveLine>,
+}
+
+/// An identity move under way, as the overview lists it.
+struct MoveLine {
+    from: String,
+    to: String,
+    step: &'static str,
+    progress: String,
+    error: String,
+}
+
+fn move_lines(moves: Vec<crate::store::MoveRow>) -> Vec<MoveLine> {
+    moves
+        .into_iter()
+        .map(|m| MoveLine {
+            progress: if m.items > 0 {
+                format!("{} of {} items handed over", m.moved, m.items)
+            } else {
+                String::new()
+            },
+            step: m.step.as_str(),
+            from: m.from_name,
+            to: m.to_name,
+            error: m.error.unwrap_or_default(),
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -137,6 +164,7 @@ impl Console {
             }),
             drift_at: drift.as_ref().map_or(String::new(), |d| d.at.clone()),
             drift_complete: drift.is_none_or(|d| d.complete),
+            moves: move_lines(tenant.moves_under_way().await),
         }
     }
 }

@@ -580,3 +580,91 @@ async fn behind_an_https_proxy_cookies_are_secure_and_hsts_is_sent() {
         .filter_map(|v| v.to_str().ok())
         .all(|c| !c.contains("Secure")));
 }
+
+/// A move a fault stopped shows on the overview, with its next step, progress and the fault,
+/// until the IdP's retry finishes it; `/metrics` counts moves finished and stopped.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_move_under_way_shows_its_step_progress_and_fault() {
+    let d = deployment_with("metrics_listen = \"127.0.0.1:0\"");
+    let idp = Idp::new(&format!("http://{}/scim/v2", d.serving.server.addr), SCIM_A);
+    let (s, u) = idp
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({"userName": "ana@a.example", "roles": [{"value": "Creator"}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{u}");
+    let ana = common::id(&u);
+    d._a.with_state(|s| {
+        for i in 0..4 {
+            s.seed_item(
+                "ana@a.example",
+                tableau_scim::tableau::content::ContentKind::Workbook,
+                &format!("Book {i}"),
+                None,
+            );
+        }
+        // Add User, Get Groups for User, four listings and two owner changes pass; then
+        // Tableau is down longer than the retries last.
+        let mut script = vec![emulator::Fault::Ok; 8];
+        script.extend(std::iter::repeat_n(emulator::Fault::Unavailable, 40));
+        s.faults = emulator::Faults {
+            script: script.into(),
+            ..emulator::Faults::default()
+        };
+    });
+    let rename = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "Replace", "path": "userName", "value": "ana.new@a.example"}]});
+    let (s, _) = idp
+        .call(
+            Method::PATCH,
+            &format!("/Users/{ana}"),
+            Some(rename.clone()),
+        )
+        .await;
+    assert!(s.is_server_error(), "{s}");
+    let mut b = Browser::new(&d);
+    b.sign_in(ADMIN_A).await;
+    let home = b.get("/admin").await;
+    for needle in [
+        "<td>ana@a.example</td><td>ana.new@a.example</td><td>content</td>",
+        "handed over",
+        "503",
+    ] {
+        assert!(home.body.contains(needle), "{needle}: {}", home.body);
+    }
+    d._a.with_state(|s| s.faults = emulator::Faults::default());
+    let (s, u) = idp
+        .call(Method::PATCH, &format!("/Users/{ana}"), Some(rename))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{u}");
+    let home = b.get("/admin").await;
+    assert!(
+        home.body
+            .contains("None: every userName change has finished."),
+        "{}",
+        home.body
+    );
+    let metrics_addr = d
+        .serving
+        .metrics
+        .as_ref()
+        .map(|m| m.addr)
+        .expect("a metrics listener");
+    let metrics = Client::new()
+        .get(format!("http://{metrics_addr}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for needle in [
+        "tableau_scim_moves_done{tenant=\"a\"} 1",
+        "tableau_scim_move_faults{tenant=\"a\"} 1",
+        "tableau_scim_moves_running{tenant=\"a\"} 0",
+    ] {
+        assert!(metrics.contains(needle), "{needle}: {metrics}");
+    }
+}
