@@ -81,6 +81,9 @@ pub struct Policy {
     /// `Transfer`: whether the user's manager (the enterprise extension's `manager.value`)
     /// receives the content first.
     pub custody_to_manager: bool,
+    /// `Transfer`: whether a deactivation hands the content over too (the user stays,
+    /// Unlicensed, for a reactivation; a later DELETE removes them).
+    pub custody_on_deactivation: bool,
     /// `authSetting` for new users.
     pub auth_setting: Option<String>,
     /// `idpConfigurationId` for new users (Tableau Cloud).
@@ -106,6 +109,7 @@ impl Default for Policy {
             map_assets_to: None,
             custodian: None,
             custody_to_manager: true,
+            custody_on_deactivation: false,
             auth_setting: None,
             idp_configuration_id: None,
             group_minimum_site_role: None,

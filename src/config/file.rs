@@ -154,6 +154,7 @@ pub(super) struct TenantSection {
     pub map_assets_to: Option<String>,
     pub custodian: Option<String>,
     pub custody_to_manager: Option<bool>,
+    pub custody_on_deactivation: Option<bool>,
     pub group_minimum_site_role: Option<String>,
     #[serde(default)]
     pub retry: RetrySection,

@@ -357,6 +357,8 @@ fn custody_problem(t: &TenantSection) -> Option<&'static str> {
         Some("custodian is used only with deprovision = \"transfer\"")
     } else if t.custody_to_manager.is_some() && !transfer {
         Some("custody_to_manager is used only with deprovision = \"transfer\"")
+    } else if t.custody_on_deactivation.is_some() && !transfer {
+        Some("custody_on_deactivation is used only with deprovision = \"transfer\"")
     } else {
         None
     }
@@ -379,6 +381,9 @@ fn policy(t: &TenantSection, d: Policy, key: &str) -> Result<Policy, ConfigError
         map_assets_to: t.map_assets_to.clone().or(d.map_assets_to),
         custodian: t.custodian.clone().or(d.custodian),
         custody_to_manager: t.custody_to_manager.unwrap_or(d.custody_to_manager),
+        custody_on_deactivation: t
+            .custody_on_deactivation
+            .unwrap_or(d.custody_on_deactivation),
         auth_setting: t.auth_setting.clone().or(d.auth_setting),
         idp_configuration_id: t.idp_configuration_id.clone().or(d.idp_configuration_id),
         group_minimum_site_role,

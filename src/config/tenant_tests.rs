@@ -147,6 +147,7 @@ fn bad_tenants_are_refused_naming_the_key() {
         ("pat_name = \"scim\"\ndeprovision = \"transfer\"\ncustody_to_manager = false", "needs a recipient"),
         ("pat_name = \"scim\"\ncustodian = \"keeper@example.com\"", "custodian is used only with deprovision = \"transfer\""),
         ("pat_name = \"scim\"\ncustody_to_manager = true", "custody_to_manager is used only"),
+        ("pat_name = \"scim\"\ncustody_on_deactivation = true", "custody_on_deactivation is used only"),
     ] {
         match parse(extra) {
             Err(m) => assert!(m.contains(needle), "{extra}: {m}"),

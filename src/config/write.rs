@@ -155,6 +155,10 @@ fn tenant(c: &TenantConfig, dir: &Path) -> io::Result<Table> {
     }
     if p.deprovision == Deprovision::Transfer {
         t.insert("custody_to_manager".into(), p.custody_to_manager.into());
+        t.insert(
+            "custody_on_deactivation".into(),
+            p.custody_on_deactivation.into(),
+        );
     }
     if let Some(r) = p.group_minimum_site_role {
         t.insert("group_minimum_site_role".into(), r.as_str().into());

@@ -308,6 +308,48 @@ async fn a_fault_mid_transfer_is_an_error_the_idps_retry_finishes_without_moving
     );
 }
 
+/// `custody_on_deactivation`: Okta's deactivation (PATCH active=false) hands the content to the
+/// manager at once; the user stays, Unlicensed, and a reactivation gives the role back.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deactivation_hands_the_content_over_when_configured_and_the_user_stays() {
+    let site = cloud(|o| o.tenant.policy.custody_on_deactivation = true);
+    let manager = provision(&site, "mgr@example.com", "creator", None).await;
+    let fay = provision(&site, "fay@example.com", "creator", Some(&manager)).await;
+    seed_content(&site, "fay@example.com");
+    let (s, body) = site
+        .idp
+        .call(
+            Method::PATCH,
+            &format!("/Users/{fay}"),
+            Some(common::patch(
+                json!([{"op": "replace", "value": {"active": false}}]),
+            )),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["active"], false);
+    assert_eq!(site.role("fay@example.com").as_deref(), Some("Unlicensed"));
+    assert!(owners(&site)
+        .iter()
+        .filter(
+            |(name, _)| ["Sales", "Churn", "Orders", "Clean orders", "Sandbox"]
+                .contains(&name.as_str())
+        )
+        .all(|(_, o)| o.as_deref() == Some("mgr@example.com")));
+    let (s, body) = site
+        .idp
+        .call(
+            Method::PATCH,
+            &format!("/Users/{fay}"),
+            Some(common::patch(
+                json!([{"op": "replace", "value": {"active": true}}]),
+            )),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(site.role("fay@example.com").as_deref(), Some("Creator"));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn check_config_refuses_a_custodian_who_cannot_own_content_or_is_not_on_the_site() {
     let good = cloud(|_| {});

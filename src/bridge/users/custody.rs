@@ -89,6 +89,43 @@ impl Tenant {
         }
     }
 
+    /// `custody_on_deactivation`: a deactivated user's content goes to the recipient
+    /// [`choose_recipient`] picks, the user staying (Unlicensed) for a reactivation. Repeatable
+    /// like the custody of a DELETE: what moved is no longer the user's.
+    pub(crate) async fn hand_over_on_deactivation(
+        &self,
+        user: &User,
+        row: Option<&UserRow>,
+        op: Operation,
+    ) -> BridgeResult<()> {
+        let id = user.id.as_ref();
+        let choice = self
+            .custody_recipient(
+                user,
+                row,
+                self.policy.custodian.as_deref(),
+                self.policy.custody_to_manager,
+            )
+            .await?;
+        for why in &choice.passed_over {
+            self.audit(AuditEvent::new(op, id).outcome(format!("custody: {why}")));
+        }
+        let Some((to, name, what)) = &choice.recipient else {
+            self.audit(AuditEvent::new(op, id).outcome(
+                "custody on deactivation: nobody can receive the content; it stays the user's",
+            ));
+            return Ok(());
+        };
+        let items = self.client.owned_content(id).await?;
+        let mut kept = Vec::new();
+        let moved = self.hand_over(id, &items, to, &mut kept, op).await?;
+        self.audit(AuditEvent::new(op, id).outcome(format!(
+            "custody on deactivation: {moved} of {} items handed to the {what} '{name}'",
+            items.len()
+        )));
+        Ok(())
+    }
+
     /// The manager the IdP named (if `to_manager`) and the custodian, as Tableau has them,
     /// and the choice between them.
     async fn custody_recipient(

@@ -14,7 +14,7 @@ use crate::bridge::mapping::text_checks::check_user_text;
 use crate::bridge::mapping::{attribute_update, tombstone, user_row, user_to_scim};
 use crate::bridge::offload::desired;
 use crate::bridge::operation::Operation;
-use crate::bridge::policy::Rename;
+use crate::bridge::policy::{Deprovision, Rename};
 use crate::bridge::tenant::Tenant;
 use crate::bridge::users::custody::Custody;
 use crate::bridge::users::directory::not_in_directory;
@@ -295,7 +295,15 @@ impl Tenant {
         // Before the row: if this fails, the IdP's retry is the same deactivation or
         // reactivation again, and finishes it.
         match activity {
-            Activity::Deactivating => self.leave_granting_groups(id, &leave, op).await?,
+            Activity::Deactivating => {
+                self.leave_granting_groups(id, &leave, op).await?;
+                if self.policy.deprovision == Deprovision::Transfer
+                    && self.policy.custody_on_deactivation
+                {
+                    self.hand_over_on_deactivation(&user, row.as_deref(), op)
+                        .await?;
+                }
+            }
             Activity::Reactivating => self.rejoin_granting_groups(id, op).await?,
             Activity::Unchanged => {}
         }
