@@ -16,6 +16,7 @@ pub mod console;
 pub mod demo;
 pub mod emulator;
 pub mod export;
+pub mod holds;
 pub mod http;
 pub mod logging;
 pub mod migrate_store;

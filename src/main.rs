@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tableau_scim::demo::{self, DemoArgs};
 use tableau_scim::emulator::cli::{self as emulator, EmulatorArgs};
+use tableau_scim::holds::{self, HoldsArgs};
 use tableau_scim::http::TokenDigest;
 use tableau_scim::logging::{self, LogFormat};
 use tableau_scim::migrate_store::{self, MigrateStoreArgs};
@@ -68,6 +69,9 @@ enum Command {
     /// The admin console's data on standard output: `access` (every user, role now and asked
     /// for, managed, active, last sign-in, groups) or `audit` (the trail), as CSV or JSON.
     Report(ReportArgs),
+    /// The breaker of mass changes: `list` the held changes (exit status 1 while the breaker
+    /// is open), `release` them (applied in order) or `block` them, `--by` who decides.
+    Holds(HoldsArgs),
     /// Copy the SQLite store of the configuration's data_dir into PostgreSQL (stop serve
     /// first; then set [server] store_url).
     MigrateStore(MigrateStoreArgs),
@@ -115,6 +119,10 @@ async fn main() -> ExitCode {
         Command::Report(args) => {
             logging::init(cli.log_format);
             report::run(args).await
+        }
+        Command::Holds(args) => {
+            logging::init(cli.log_format);
+            holds::run(args).await
         }
         Command::MigrateStore(args) => {
             logging::init(cli.log_format);

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::backend::TenantHealth;
 use crate::bridge::site::background::{
     spawn_audit_retention, spawn_feed_retention, spawn_move_resumption, spawn_name_listing,
-    spawn_reconciliation,
+    spawn_reconciliation, spawn_safety_figures,
 };
 use crate::bridge::tenant::Tenant;
 use crate::bridge::{Bridge, BridgeHealth};
@@ -155,6 +155,7 @@ pub fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Servin
             health,
         });
         spawn_move_resumption(&tenant);
+        spawn_safety_figures(&tenant);
         spawn_name_listing(&tenant, t.ttls.names);
         spawn_reconciliation(&tenant, t.reconcile);
         tenants.push(tenant);

@@ -7,6 +7,18 @@ use std::future::Future;
 
 tokio::task_local! {
     static TRACE: Cell<RequestTrace>;
+    static REQUEST_ID: String;
+}
+
+/// Run `f` (a request) under its request id, which [`request_id`] gives to what it calls (a
+/// change held by the breaker names the IdP request it came in).
+pub async fn with_request_id<F: Future>(id: String, f: F) -> F::Output {
+    REQUEST_ID.scope(id, f).await
+}
+
+/// The id of the request being served, outside one none.
+pub fn request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
 }
 
 /// The operation of a request and its Tableau calls.

@@ -26,6 +26,13 @@ pub enum BridgeError {
     },
 }
 
+impl BridgeError {
+    /// Whether this is a 404 of ours (no such resource).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, BridgeError::Scim(ScimError::NotFound(_)))
+    }
+}
+
 /// How a Tableau failure reaches the IdP. What the IdP or its admin can fix is a 4xx carrying
 /// Tableau's own words: IdPs retry a 5xx for days (Entra ID for 28 days,
 /// `../shared/reference/idp-retries.md`), which helps nobody when Tableau refused the request

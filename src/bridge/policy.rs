@@ -69,6 +69,8 @@ pub struct Policy {
     pub deprovision: Deprovision,
     /// A userName change.
     pub rename: Rename,
+    /// The breaker of mass changes.
+    pub safety: crate::bridge::safety::plan::Safety,
     /// A full license tier.
     pub on_license_exhausted: OnLicenseExhausted,
     /// What a rejected create leaves.
@@ -104,6 +106,7 @@ impl Default for Policy {
         Policy {
             deprovision: Deprovision::Remove,
             rename: Rename::Move,
+            safety: crate::bridge::safety::plan::Safety::default(),
             on_license_exhausted: OnLicenseExhausted::Downgrade,
             rejected_user: RejectedUser::Unlicensed,
             map_assets_to: None,

@@ -29,6 +29,12 @@ pub struct BridgeCounters {
     pub moves_done: AtomicU64,
     /// Identity move attempts a fault stopped (each resumes on the next attempt).
     pub move_faults: AtomicU64,
+    /// Destructive changes refused without being kept: the breaker held its maximum.
+    pub holds_not_kept: AtomicU64,
+    /// Changes held now (as last read from the store: `/metrics`).
+    pub holds_now: AtomicU64,
+    /// When the oldest undecided hold arrived (Unix seconds; 0: none).
+    pub oldest_hold_at: AtomicU64,
 }
 
 const STRIPES: usize = 256;
@@ -38,6 +44,9 @@ const STRIPES: usize = 256;
 /// store, the key is also locked in the database, so the serialisation holds across them.
 pub struct KeyLocks {
     stripes: Vec<Mutex<()>>,
+    /// The lock of the breaker's window, apart from the stripes: it is taken under a user's
+    /// lock, whose stripe it could share.
+    window: Mutex<()>,
     replicas: Arc<Replicas>,
 }
 
@@ -67,8 +76,23 @@ impl KeyLocks {
     fn new(replicas: Arc<Replicas>) -> KeyLocks {
         KeyLocks {
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            window: Mutex::new(()),
             replicas,
         }
+    }
+
+    /// Hold the lock of the breaker's window (every replica's): taken under a user's or a
+    /// group's lock, never around one.
+    pub async fn lock_window(&self) -> BridgeResult<KeyGuard<'_>> {
+        let local = self.window.lock().await;
+        // A control character no user or group name holds (text checks refuse them), and not
+        // NUL, which PostgreSQL text cannot carry.
+        let held = self.replicas.lock("\u{1f}safety-window").await?;
+        Ok(KeyGuard {
+            _local: local,
+            held,
+            replicas: self.replicas.clone(),
+        })
     }
 
     /// Hold the lock for `key` (compared case-insensitively). Fails only when replicas share

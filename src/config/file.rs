@@ -116,6 +116,15 @@ pub(super) struct CacheSection {
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+pub(super) struct SafetySection {
+    pub enabled: Option<bool>,
+    pub window: Option<String>,
+    pub max_changes: Option<u64>,
+    pub max_share: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub(super) struct ReconcileSection {
     pub every: Option<String>,
     pub apply: Option<bool>,
@@ -162,6 +171,8 @@ pub(super) struct TenantSection {
     pub cache: CacheSection,
     #[serde(default)]
     pub reconcile: ReconcileSection,
+    #[serde(default)]
+    pub safety: SafetySection,
     #[serde(default)]
     pub admin_token_hashes: Vec<String>,
     pub admin_tokens_file: Option<PathBuf>,

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::file::{
-    CacheSection, ConnectedAppSection, ReconcileSection, RetrySection, TenantSection,
+    CacheSection, ConnectedAppSection, ReconcileSection, RetrySection, SafetySection, TenantSection,
 };
 use super::secrets::{optional_tokens, secret, tenant_env_prefix, tokens, TokenKeys};
 use super::{err, ConfigError, Env};
@@ -231,6 +231,43 @@ pub fn tableau_url_problem(url: &str, allow_http: bool) -> Option<String> {
 /// The shortest period between reconciliations: each lists the whole site.
 const RECONCILE_MIN: Duration = Duration::from_secs(60);
 
+/// `[tenants.safety]`: the breaker of mass changes; a window of at least a minute, a share
+/// between 0 and 1.
+fn safety(
+    s: &SafetySection,
+    d: crate::bridge::safety::plan::Safety,
+    key: &str,
+) -> Result<crate::bridge::safety::plan::Safety, ConfigError> {
+    let window = match &s.window {
+        None => d.window,
+        Some(text) => match humantime::parse_duration(text) {
+            Ok(w) if w >= Duration::from_secs(60) => w,
+            Ok(_) => {
+                return err(format!(
+                    "{key}.safety.window: '{text}' is shorter than a minute"
+                ))
+            }
+            Err(e) => {
+                return err(format!(
+                    "{key}.safety.window: '{text}' is not a duration such as \"1h\" ({e})"
+                ))
+            }
+        },
+    };
+    let max_share = s.max_share.unwrap_or(d.max_share);
+    if !(0.0..=1.0).contains(&max_share) {
+        return err(format!(
+            "{key}.safety.max_share: {max_share} is not a share between 0 and 1"
+        ));
+    }
+    Ok(crate::bridge::safety::plan::Safety {
+        enabled: s.enabled.unwrap_or(d.enabled),
+        window,
+        max_changes: s.max_changes.unwrap_or(d.max_changes).max(1),
+        max_share,
+    })
+}
+
 /// `[tenants.reconcile]`: `every` as a duration (`"30m"`, `"1h"`, `"1d"`), at least a minute;
 /// `recreate_missing` only with `apply`.
 fn reconcile(r: &ReconcileSection, key: &str) -> Result<Schedule, ConfigError> {
@@ -370,6 +407,7 @@ fn policy(t: &TenantSection, d: Policy, key: &str) -> Result<Policy, ConfigError
         None => d.group_minimum_site_role,
     };
     Ok(Policy {
+        safety: safety(&t.safety, d.safety, key)?,
         deprovision: t.deprovision.unwrap_or(d.deprovision),
         rename: t.rename.unwrap_or(d.rename),
         on_license_exhausted: t.on_license_exhausted.unwrap_or(d.on_license_exhausted),

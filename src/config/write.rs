@@ -199,6 +199,16 @@ fn tenant(c: &TenantConfig, dir: &Path) -> io::Result<Table> {
         );
         t.insert("reconcile".into(), Value::Table(r));
     }
+    let s = c.policy.safety;
+    let mut safety = Table::new();
+    safety.insert("enabled".into(), s.enabled.into());
+    safety.insert(
+        "window".into(),
+        humantime::format_duration(s.window).to_string().into(),
+    );
+    safety.insert("max_changes".into(), int(s.max_changes));
+    safety.insert("max_share".into(), s.max_share.into());
+    t.insert("safety".into(), Value::Table(safety));
     Ok(t)
 }
 

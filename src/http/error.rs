@@ -29,7 +29,7 @@ impl ResponseError for ScimError {
         if let ScimError::MethodNotAllowed(_, allow) = self {
             resp.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
         }
-        if let ScimError::TooManyRequests(_, secs) = self {
+        if let ScimError::TooManyRequests(_, secs) | ScimError::Held(_, secs) = self {
             resp.insert_header((header::RETRY_AFTER, HeaderValue::from(*secs)));
         }
         resp.body(self.to_json().to_string())

@@ -127,7 +127,11 @@ pub async fn observe(
     // The span gives what is logged during the request its id; the request's own line is
     // written after it, once, with everything in it.
     let span = tracing::info_span!("request", request_id = %request_id);
-    let (res, trace) = traced(next.call(req).instrument(span)).await;
+    let (res, trace) = traced(crate::backend::trace::with_request_id(
+        request_id.clone(),
+        next.call(req).instrument(span),
+    ))
+    .await;
     let secs = started.elapsed().as_secs_f64();
     let (status, tenant) = match &res {
         Ok(r) => {

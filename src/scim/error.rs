@@ -122,6 +122,10 @@ pub enum ScimError {
     /// 503: the backing system could not complete the request now; retry later.
     #[error("{0}")]
     Unavailable(String),
+    /// 503 with `Retry-After` (seconds): the change is held by the breaker of mass changes
+    /// until an administrator decides; the IdP's retry is answered the same until then.
+    #[error("{0}")]
+    Held(String, u64),
     /// 500: a fault of ours. The detail is logged, not sent.
     #[error("{0}")]
     Internal(String),
@@ -154,7 +158,7 @@ impl ScimError {
             ScimError::HeadersTooLarge(_) => (431, None),
             ScimError::NotImplemented(_) => (501, None),
             ScimError::BadGateway(_) => (502, None),
-            ScimError::Unavailable(_) => (503, None),
+            ScimError::Unavailable(_) | ScimError::Held(..) => (503, None),
             ScimError::Internal(_) => (500, None),
         }
     }

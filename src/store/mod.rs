@@ -5,6 +5,7 @@
 //!
 //! [`Store`] is the seam a backend plugs into; [`sqlite::SqliteStore`] is the embedded one.
 
+pub mod holds;
 pub mod moves;
 pub mod postgres;
 mod read_pool;
@@ -17,6 +18,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use serde_json::Value;
 
+pub use holds::{HoldRow, HoldState};
 pub use moves::{MoveRow, MoveStep};
 pub use postgres::PgStore;
 pub use shared::Shared;
@@ -274,6 +276,33 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every alias moves left: the SCIM id to the person's LUID now.
     async fn aliases(&self, tenant: &str) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// The breaker's state: destructive changes counted since `since_ms` (Unix milliseconds),
+    /// and changes held now.
+    async fn safety_state(&self, tenant: &str, since_ms: i64) -> Result<(u64, u64), StoreError>;
+
+    /// Count a destructive change made at `at_ms`.
+    async fn add_safety_event(&self, tenant: &str, at_ms: i64) -> Result<(), StoreError>;
+
+    /// Forget the destructive changes before `before_ms` (now: the window restarts).
+    async fn clear_safety_events(&self, tenant: &str, before_ms: i64) -> Result<(), StoreError>;
+
+    /// Keep a held change (its `seq` is the store's to give).
+    async fn put_hold(&self, tenant: &str, row: HoldRow) -> Result<(), StoreError>;
+
+    /// The holds of a tenant (of one resource, if given), in arrival order, decided ones too.
+    async fn holds(&self, tenant: &str, resource: Option<&str>)
+        -> Result<Vec<HoldRow>, StoreError>;
+
+    /// Record a decision on a hold (and, once applied, what applying it came to).
+    async fn decide_hold(
+        &self,
+        tenant: &str,
+        seq: i64,
+        state: HoldState,
+        by: Option<&str>,
+        outcome: Option<&str>,
+    ) -> Result<(), StoreError>;
 
     /// Queue an audit row without waiting for it to be durable (a crash may lose the rows of
     /// the last moments, never a user or group row). Errors only if the store has stopped.

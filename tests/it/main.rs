@@ -48,6 +48,7 @@ mod real_deployments;
 mod recorded_responses;
 mod reliability;
 mod replicas;
+mod safety;
 mod store_contract;
 mod tableau_client;
 mod tableau_fidelity;

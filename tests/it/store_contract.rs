@@ -262,6 +262,58 @@ async fn contract(s: Arc<dyn Store>) {
         1,
         "a refused move leaves no alias"
     );
+    // The breaker: a window of destructive changes and the holds, shared by replicas.
+    s.add_safety_event("t1", 1_000).await.expect("write");
+    s.add_safety_event("t1", 2_000).await.expect("write");
+    assert_eq!(s.safety_state("t1", 1_500).await.expect("read"), (1, 0));
+    let hold = tableau_scim::store::HoldRow {
+        seq: 0,
+        kind: "User".into(),
+        resource: "u1".into(),
+        name: "ann".into(),
+        operation: "patch_user".into(),
+        summary: "deactivate 'ann' (Creator)".into(),
+        change: serde_json::json!({"active": false}),
+        fingerprint: "f1".into(),
+        role_before: Some("Creator".into()),
+        role_after: None,
+        request_id: "r1".into(),
+        at: "2026-12-02T00:00:00.000Z".into(),
+        state: tableau_scim::store::HoldState::Held,
+        decided_by: None,
+        outcome: None,
+    };
+    s.put_hold("t1", hold.clone()).await.expect("write");
+    s.put_hold(
+        "t1",
+        tableau_scim::store::HoldRow {
+            resource: "u2".into(),
+            ..hold.clone()
+        },
+    )
+    .await
+    .expect("write");
+    assert_eq!(s.safety_state("t1", 0).await.expect("read"), (2, 2));
+    let mine = s.holds("t1", Some("u1")).await.expect("read");
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].change, hold.change);
+    s.decide_hold(
+        "t1",
+        mine[0].seq,
+        tableau_scim::store::HoldState::Released,
+        Some("admin"),
+        Some("ok"),
+    )
+    .await
+    .expect("write");
+    let all = s.holds("t1", None).await.expect("read");
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].state, tableau_scim::store::HoldState::Released);
+    assert_eq!(all[0].decided_by.as_deref(), Some("admin"));
+    assert!(all[0].seq < all[1].seq, "arrival order");
+    s.clear_safety_events("t1", 3_000).await.expect("write");
+    assert_eq!(s.safety_state("t1", 0).await.expect("read"), (0, 1));
+    assert!(s.holds("t2", None).await.expect("read").is_empty());
     // Many writers at once: every write lands.
     let mut tasks = Vec::new();
     for i in 0..64 {

@@ -272,6 +272,16 @@ impl Tenant {
                 ResourceKind::Group,
             )?;
         }
+        self.safety_gate(crate::bridge::safety::Destructive {
+            kind: "Group",
+            resource: id.into(),
+            name: g.name.clone(),
+            op: Operation::DeleteGroup,
+            summary: format!("delete the group '{}'", g.name),
+            change: serde_json::Value::Null,
+            roles: (None, None),
+        })
+        .await?;
         let former = if reevaluates_members_on_delete(&g, &self.roles) {
             Some(self.group_member_ids(id).await?)
         } else {

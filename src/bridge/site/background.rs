@@ -22,6 +22,24 @@ use crate::store::Store;
 /// How soon a failed listing is tried again.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
 
+/// Every 15 s, read the breaker's holds into the figures `/metrics` shows (another replica,
+/// or a release from the command line, changes them too).
+pub fn spawn_safety_figures(tenant: &Arc<Tenant>) {
+    let weak = Arc::downgrade(tenant);
+    tokio::spawn(async move {
+        loop {
+            let Some(t) = weak.upgrade() else {
+                return;
+            };
+            if let Err(e) = t.refresh_safety_figures().await {
+                tracing::warn!(tenant.id = %t.id, error = %e, "the breaker's holds not read");
+            }
+            drop(t);
+            tokio::time::sleep(Duration::from_secs(15)).await;
+        }
+    });
+}
+
 /// Finish the identity moves a crash left in the store, once, in the background.
 pub fn spawn_move_resumption(tenant: &Arc<Tenant>) {
     let t = tenant.clone();

@@ -154,7 +154,31 @@ impl crate::backend::TenantHealth for BridgeHealth {
             .own_role_refusals
             .load(std::sync::atomic::Ordering::Relaxed);
         metrics::gauge!("own_role_refusals", "tenant" => t.id.clone()).set(own_role as f64);
+        let held = t
+            .counters
+            .holds_now
+            .load(std::sync::atomic::Ordering::Relaxed);
+        metrics::gauge!("tableau_scim_breaker_open", "tenant" => t.id.clone()).set(if held > 0 {
+            1.0
+        } else {
+            0.0
+        });
+        let oldest = t
+            .counters
+            .oldest_hold_at
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let age = if oldest == 0 {
+            0
+        } else {
+            u64::try_from(crate::clock::now().timestamp())
+                .unwrap_or(0)
+                .saturating_sub(oldest)
+        };
+        metrics::gauge!("tableau_scim_oldest_hold_age_seconds", "tenant" => t.id.clone())
+            .set(age as f64);
         for (name, counter) in [
+            ("tableau_scim_holds", &t.counters.holds_now),
+            ("tableau_scim_holds_not_kept", &t.counters.holds_not_kept),
             ("tableau_scim_moves_running", &t.counters.moves_running),
             ("tableau_scim_moves_done", &t.counters.moves_done),
             ("tableau_scim_move_faults", &t.counters.move_faults),

@@ -15,6 +15,8 @@ use crate::bridge::mapping::{attribute_update, tombstone, user_row, user_to_scim
 use crate::bridge::offload::desired;
 use crate::bridge::operation::Operation;
 use crate::bridge::policy::{Deprovision, Rename};
+use crate::bridge::safety::plan::delta;
+use crate::bridge::safety::Destructive;
 use crate::bridge::tenant::Tenant;
 use crate::bridge::users::custody::Custody;
 use crate::bridge::users::directory::not_in_directory;
@@ -274,6 +276,29 @@ impl Tenant {
             )?;
         }
         let activity = activity(&cur, row.as_deref(), &new);
+        // An active user wanted undoes a deactivation held for them (the admin fixed the
+        // assignment in the IdP), whether or not Tableau saw it.
+        if new["active"] != Value::Bool(false)
+            && self
+                .counters
+                .holds_now
+                .load(std::sync::atomic::Ordering::Relaxed)
+                > 0
+        {
+            self.cancel_held(id).await?;
+        }
+        match activity {
+            Activity::Reactivating => {}
+            Activity::Deactivating => {
+                self.safety_gate(user_destructive(&cur, op, &current, &new, "deactivate"))
+                    .await?
+            }
+            Activity::Unchanged if lowers_role(&cur, &plan.update) => {
+                self.safety_gate(user_destructive(&cur, op, &current, &new, "demote"))
+                    .await?
+            }
+            Activity::Unchanged => {}
+        }
         // Before any change: a deactivation the policy refuses changes nothing.
         let leave = match activity {
             Activity::Deactivating => self.granting_groups_to_leave(id, &cur.name).await?,
@@ -324,7 +349,12 @@ impl Tenant {
     /// `DELETE /Users/{id}`: remove the user, or keep them Unlicensed (policy, or Tableau keeps a
     /// content owner), hidden from SCIM as a tombstone.
     pub async fn delete_user(&self, id: &str, if_match: Option<&str>) -> BridgeResult<()> {
-        let (_serial, cur, row) = self.lock_user(id).await?;
+        let (_serial, cur, row) = match self.lock_user(id).await {
+            Ok(found) => found,
+            // The IdP's retry of a DELETE the breaker held and an administrator released.
+            Err(e) if e.is_not_found() && self.released_delete(id).await? => return Ok(()),
+            Err(e) => return Err(e),
+        };
         check_if_match(
             &user_to_scim(&cur, row.as_deref(), None),
             if_match,
@@ -343,6 +373,16 @@ impl Tenant {
             self.policy.manage_unprovisioned_admins,
         )?;
         let before = cur.role();
+        self.safety_gate(Destructive {
+            kind: "User",
+            resource: id.into(),
+            name: cur.name.to_string(),
+            op: Operation::DeleteUser,
+            summary: format!("delete '{}' ({})", cur.name, cur.site_role),
+            change: Value::Null,
+            roles: (Some(cur.site_role.to_string()), None),
+        })
+        .await?;
         let mut cur = cur;
         if let Deprovisioning::Transfer {
             custodian,
@@ -416,5 +456,25 @@ impl Tenant {
                 .outcome("removed"),
         );
         Ok(())
+    }
+}
+
+/// A deactivation or demotion of `cur` (`what`), as the breaker sees it: the attributes the
+/// change sets, and the role it leaves.
+fn user_destructive(
+    cur: &User,
+    op: Operation,
+    current: &Value,
+    desired: &Value,
+    what: &str,
+) -> Destructive {
+    Destructive {
+        kind: "User",
+        resource: cur.id.to_string(),
+        name: cur.name.to_string(),
+        op,
+        summary: format!("{what} '{}' ({})", cur.name, cur.site_role),
+        change: delta(current, desired),
+        roles: (Some(cur.site_role.to_string()), None),
     }
 }

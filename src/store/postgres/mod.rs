@@ -8,6 +8,7 @@
 
 mod audit_queue;
 mod connect;
+mod holds;
 mod moves;
 mod schema;
 mod shared;
@@ -17,6 +18,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use tokio_postgres::Row;
 
+use super::holds::{HoldRow, HoldState};
 use super::moves::MoveRow;
 use super::{AuditEntry, AuditQuery, AuditRow, DriftRecord, GroupRow, Store, StoreError, UserRow};
 pub use connect::PgStore;
@@ -343,6 +345,54 @@ impl Store for PgStore {
 
     async fn aliases(&self, tenant: &str) -> Result<Vec<(String, String)>, StoreError> {
         self.read_aliases(tenant).await
+    }
+
+    async fn safety_state(&self, tenant: &str, since_ms: i64) -> Result<(u64, u64), StoreError> {
+        self.read_safety_state(tenant, since_ms).await
+    }
+
+    async fn add_safety_event(&self, tenant: &str, at_ms: i64) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO safety_events (tenant, at_ms) VALUES ($1, $2)",
+            &[&tenant, &at_ms],
+        )
+        .await
+    }
+
+    async fn clear_safety_events(&self, tenant: &str, before_ms: i64) -> Result<(), StoreError> {
+        self.exec(
+            "DELETE FROM safety_events WHERE tenant = $1 AND at_ms < $2",
+            &[&tenant, &before_ms],
+        )
+        .await
+    }
+
+    async fn put_hold(&self, tenant: &str, row: HoldRow) -> Result<(), StoreError> {
+        self.insert_hold(tenant, &row).await
+    }
+
+    async fn holds(
+        &self,
+        tenant: &str,
+        resource: Option<&str>,
+    ) -> Result<Vec<HoldRow>, StoreError> {
+        self.read_holds(tenant, resource).await
+    }
+
+    async fn decide_hold(
+        &self,
+        tenant: &str,
+        seq: i64,
+        state: HoldState,
+        by: Option<&str>,
+        outcome: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE holds SET state = $3, decided_by = COALESCE($4, decided_by), outcome = $5
+             WHERE tenant = $1 AND seq = $2",
+            &[&tenant, &seq, &state.as_str(), &by, &outcome],
+        )
+        .await
     }
 
     async fn put_drift(&self, tenant: &str, record: DriftRecord) -> Result<(), StoreError> {

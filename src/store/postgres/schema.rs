@@ -109,6 +109,33 @@ const MIGRATIONS: &[&str] = &[
         tableau_id TEXT NOT NULL,
         PRIMARY KEY (tenant, id)
      );",
+    // 5: the breaker of mass changes (bridge::safety): the destructive changes of the window,
+    // and the changes held while it is open.
+    "CREATE TABLE safety_events (
+        tenant TEXT NOT NULL,
+        at_ms BIGINT NOT NULL
+     );
+     CREATE INDEX safety_events_at ON safety_events (tenant, at_ms);
+     CREATE TABLE holds (
+        seq BIGSERIAL PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        name TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        change TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        role_before TEXT,
+        role_after TEXT,
+        request_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        state TEXT NOT NULL,
+        decided_by TEXT,
+        outcome TEXT
+     );
+     CREATE INDEX holds_resource ON holds (tenant, resource);
+     CREATE INDEX holds_state ON holds (tenant, state);",
 ];
 
 /// The schema version this build writes.

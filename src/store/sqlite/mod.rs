@@ -8,6 +8,7 @@
 
 mod audit;
 mod groups;
+mod holds;
 mod moves;
 mod schema;
 #[cfg(test)]
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use rusqlite::Connection;
 
+use super::holds::{HoldRow, HoldState};
 use super::moves::MoveRow;
 use super::read_pool::ReadPool;
 use super::writer::Writer;
@@ -288,6 +290,58 @@ impl Store for SqliteStore {
         self.readers
             .read(move |c| moves::read_aliases(c, &tenant))
             .await
+    }
+
+    async fn safety_state(&self, tenant: &str, since_ms: i64) -> Result<(u64, u64), StoreError> {
+        let tenant = tenant.to_string();
+        self.readers
+            .read(move |c| holds::state(c, &tenant, since_ms))
+            .await
+    }
+
+    async fn add_safety_event(&self, tenant: &str, at_ms: i64) -> Result<(), StoreError> {
+        let tenant = tenant.to_string();
+        self.write(move |c| holds::add_event(c, &tenant, at_ms))
+            .await
+    }
+
+    async fn clear_safety_events(&self, tenant: &str, before_ms: i64) -> Result<(), StoreError> {
+        let tenant = tenant.to_string();
+        self.write(move |c| holds::clear_events(c, &tenant, before_ms))
+            .await
+    }
+
+    async fn put_hold(&self, tenant: &str, row: HoldRow) -> Result<(), StoreError> {
+        let tenant = tenant.to_string();
+        self.write(move |c| holds::insert_hold(c, &tenant, &row))
+            .await
+    }
+
+    async fn holds(
+        &self,
+        tenant: &str,
+        resource: Option<&str>,
+    ) -> Result<Vec<HoldRow>, StoreError> {
+        let (tenant, resource) = (tenant.to_string(), resource.map(str::to_string));
+        self.readers
+            .read(move |c| holds::read_holds(c, &tenant, resource.as_deref()))
+            .await
+    }
+
+    async fn decide_hold(
+        &self,
+        tenant: &str,
+        seq: i64,
+        state: HoldState,
+        by: Option<&str>,
+        outcome: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let tenant = tenant.to_string();
+        let (by, outcome) = (by.map(str::to_string), outcome.map(str::to_string));
+        self.write(move |c| {
+            holds::decide(c, &tenant, seq, state, by.as_deref(), outcome.as_deref())
+        })
+        .await
     }
 
     async fn put_drift(&self, tenant: &str, record: DriftRecord) -> Result<(), StoreError> {

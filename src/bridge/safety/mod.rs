@@ -1,0 +1,294 @@
+//! The breaker of mass changes (`[tenants.safety]`): an IdP does what its configuration says,
+//! at once and at scale; one unassigned group would deactivate thousands. Destructive changes
+//! (a deactivation, a demotion, a user's or a group's deletion) are counted in a sliding
+//! window in the store, shared by every replica; past the threshold ([`plan::threshold`]) the
+//! breaker opens and every further destructive change is *held*: kept in the store as it
+//! arrived, not applied, answered 503 with `Retry-After` and a SCIM error naming the hold. The
+//! IdP's retries of it are answered the same. Creates, reads and harmless updates flow on.
+//!
+//! Only an administrator closes it: *release* applies the held changes, in order, through the
+//! same paths an IdP request takes (a later retry of each then finds it done), *block*
+//! discards them and answers their retries 409 naming the hold. Time alone never releases a
+//! hold (`kill -9` and restarts included: all of it is in the store). idp-retries.md is why
+//! 503 and why 409 (section 3).
+
+pub mod plan;
+
+use std::sync::atomic::Ordering;
+
+use serde_json::Value;
+
+use crate::backend::timestamp;
+use crate::bridge::audit::AuditEvent;
+use crate::bridge::error::BridgeResult;
+use crate::bridge::operation::Operation;
+use crate::bridge::tenant::Tenant;
+use crate::scim::change::Change;
+use crate::scim::projection::Projection;
+use crate::store::{HoldRow, HoldState};
+use plan::{apply_delta, blocked_error, fingerprint, held_error, repeated, verdict, Verdict};
+
+tokio::task_local! {
+    /// Set while a release applies held changes: they pass the breaker.
+    static RELEASING: ();
+}
+
+/// A destructive change about to be made, as the breaker sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct Destructive {
+    /// `User` or `Group`.
+    pub kind: &'static str,
+    /// The SCIM id.
+    pub resource: String,
+    /// Its name.
+    pub name: String,
+    /// The operation.
+    pub op: Operation,
+    /// In words.
+    pub summary: String,
+    /// The attributes it changes (`null` for a delete).
+    pub change: Value,
+    /// The site role before, and after.
+    pub roles: (Option<String>, Option<String>),
+}
+
+/// What a release or a block did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The hold.
+    pub seq: i64,
+    /// Its summary.
+    pub summary: String,
+    /// What applying it came to (`ok`, or the error), for a release.
+    pub outcome: String,
+}
+
+impl Tenant {
+    /// Let a destructive change through, or hold it. Called under the resource's lock, before
+    /// any Tableau call that changes anything.
+    pub(crate) async fn safety_gate(&self, d: Destructive) -> BridgeResult<()> {
+        let s = self.policy.safety;
+        if !s.enabled || RELEASING.try_with(|_| ()).is_ok() {
+            return Ok(());
+        }
+        let fp = fingerprint(d.op.as_str(), &d.resource, &d.change);
+        let mine = self.store.holds(&self.id, Some(&d.resource)).await?;
+        if let Some(h) = repeated(&mine, &fp) {
+            return Err(match h.state {
+                HoldState::Blocked => blocked_error(h),
+                _ => {
+                    let (_, held) = self.store.safety_state(&self.id, 0).await?;
+                    held_error(h, held)
+                }
+            }
+            .into());
+        }
+        // One window for the tenant: its count and its additions are serialised across
+        // requests and replicas by one key lock.
+        let _window = self.locks.lock_window().await?;
+        let now = crate::clock::now().timestamp_millis();
+        let since = now - i64::try_from(s.window.as_millis()).unwrap_or(i64::MAX);
+        let (in_window, held) = self.store.safety_state(&self.id, since).await?;
+        let managed = self.caches.names.len() as u64;
+        if verdict(&s, in_window, held, managed) == Verdict::Apply {
+            self.store.add_safety_event(&self.id, now).await?;
+            return Ok(());
+        }
+        let mut hold = HoldRow {
+            seq: 0,
+            kind: d.kind.into(),
+            resource: d.resource.clone(),
+            name: d.name.clone(),
+            operation: d.op.as_str().into(),
+            summary: d.summary.clone(),
+            change: d.change.clone(),
+            fingerprint: fp.clone(),
+            role_before: d.roles.0.clone(),
+            role_after: d.roles.1.clone(),
+            request_id: crate::backend::trace::request_id().unwrap_or_else(|| "-".into()),
+            at: timestamp(),
+            state: HoldState::Held,
+            decided_by: None,
+            outcome: None,
+        };
+        if held >= plan::MAX_HELD {
+            self.counters.holds_not_kept.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(tenant.id = %self.id, resource = %d.resource, "breaker open with {held} holds: this change is refused, not kept");
+            return Err(held_error(&hold, held).into());
+        }
+        self.store.put_hold(&self.id, hold.clone()).await?;
+        if let Some(kept) = self
+            .store
+            .holds(&self.id, Some(&d.resource))
+            .await?
+            .into_iter()
+            .rev()
+            .find(|h| h.fingerprint == fp)
+        {
+            hold.seq = kept.seq;
+        }
+        if held == 0 {
+            tracing::warn!(tenant.id = %self.id, in_window, "the breaker of mass changes opened: destructive changes are held until an administrator decides");
+        }
+        self.audit(
+            AuditEvent::new(d.op, &d.resource)
+                .roles(d.roles.0.as_deref(), d.roles.1.as_deref())
+                .outcome(format!("held (hold {}): {}", hold.seq, d.summary)),
+        );
+        self.counters.holds_now.store(held + 1, Ordering::Relaxed);
+        Err(held_error(&hold, held + 1).into())
+    }
+
+    /// A reactivation undoes the deactivation held for the user, if any: it is cancelled.
+    pub(crate) async fn cancel_held(&self, resource: &str) -> BridgeResult<()> {
+        for h in self.store.holds(&self.id, Some(resource)).await? {
+            if h.state == HoldState::Held && h.change.get("active") == Some(&Value::Bool(false)) {
+                self.store
+                    .decide_hold(&self.id, h.seq, HoldState::Cancelled, Some("the IdP"), None)
+                    .await?;
+                self.audit(
+                    AuditEvent::new(Operation::PatchUser, resource).outcome(format!(
+                        "hold {} cancelled: the IdP reactivated the user",
+                        h.seq
+                    )),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a DELETE of `resource` was held and released: its retry is answered as done.
+    pub(crate) async fn released_delete(&self, resource: &str) -> BridgeResult<bool> {
+        Ok(self
+            .store
+            .holds(&self.id, Some(resource))
+            .await?
+            .iter()
+            .any(|h| h.state == HoldState::Released && h.operation.starts_with("delete_")))
+    }
+
+    /// Every hold of the tenant, decided ones too, in arrival order (console, CLI).
+    pub async fn holds(&self) -> BridgeResult<Vec<HoldRow>> {
+        Ok(self.store.holds(&self.id, None).await?)
+    }
+
+    /// Read the held changes into the counters `/metrics` shows (the breaker open, how many
+    /// held, how old the oldest: alert before the IdPs' retries run out, 28 days for Entra ID).
+    pub async fn refresh_safety_figures(&self) -> BridgeResult<()> {
+        let held: Vec<HoldRow> = self
+            .store
+            .holds(&self.id, None)
+            .await?
+            .into_iter()
+            .filter(|h| h.state == HoldState::Held)
+            .collect();
+        let oldest = held
+            .first()
+            .and_then(|h| chrono::DateTime::parse_from_rfc3339(&h.at).ok())
+            .map_or(0, |t| u64::try_from(t.timestamp()).unwrap_or(0));
+        self.counters
+            .holds_now
+            .store(held.len() as u64, Ordering::Relaxed);
+        self.counters
+            .oldest_hold_at
+            .store(oldest, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Whether the breaker is open (changes are held).
+    pub async fn breaker_open(&self) -> BridgeResult<bool> {
+        Ok(self.store.safety_state(&self.id, i64::MAX).await?.1 > 0)
+    }
+
+    /// Release: apply every held change, in order, through the paths an IdP request takes;
+    /// each outcome recorded and audited with `by`; then the window restarts.
+    pub async fn release_holds(&self, by: &str) -> BridgeResult<Vec<Decision>> {
+        let mut out = Vec::new();
+        for h in self.store.holds(&self.id, None).await? {
+            if h.state != HoldState::Held {
+                continue;
+            }
+            let applied = RELEASING.scope((), self.apply_held(&h)).await;
+            let outcome = match &applied {
+                Ok(()) => "ok".to_string(),
+                Err(e) => e.to_string(),
+            };
+            self.store
+                .decide_hold(
+                    &self.id,
+                    h.seq,
+                    HoldState::Released,
+                    Some(by),
+                    Some(&outcome),
+                )
+                .await?;
+            self.audit(
+                AuditEvent::new(Operation::Reconcile, &h.resource).outcome(format!(
+                    "hold {} released by {by}: {} ({outcome})",
+                    h.seq, h.summary
+                )),
+            );
+            out.push(Decision {
+                seq: h.seq,
+                summary: h.summary.clone(),
+                outcome,
+            });
+        }
+        self.restart_window().await?;
+        Ok(out)
+    }
+
+    /// Block: discard every held change; their retries are answered 409 from now on.
+    pub async fn block_holds(&self, by: &str) -> BridgeResult<Vec<Decision>> {
+        let mut out = Vec::new();
+        for h in self.store.holds(&self.id, None).await? {
+            if h.state != HoldState::Held {
+                continue;
+            }
+            self.store
+                .decide_hold(&self.id, h.seq, HoldState::Blocked, Some(by), None)
+                .await?;
+            self.audit(
+                AuditEvent::new(Operation::Reconcile, &h.resource)
+                    .outcome(format!("hold {} blocked by {by}: {}", h.seq, h.summary)),
+            );
+            out.push(Decision {
+                seq: h.seq,
+                summary: h.summary.clone(),
+                outcome: "blocked".into(),
+            });
+        }
+        self.restart_window().await?;
+        Ok(out)
+    }
+
+    async fn restart_window(&self) -> BridgeResult<()> {
+        let now = crate::clock::now().timestamp_millis();
+        self.store.clear_safety_events(&self.id, now + 1).await?;
+        self.refresh_safety_figures().await
+    }
+
+    /// Apply one held change as the IdP's request would have.
+    async fn apply_held(&self, h: &HoldRow) -> BridgeResult<()> {
+        match (h.kind.as_str(), h.operation.as_str()) {
+            ("Group", _) => self.delete_group(&h.resource, None).await,
+            (_, "delete_user") => self.delete_user(&h.resource, None).await,
+            _ => {
+                let now = self.get_user(&h.resource, &Projection::default()).await?;
+                let op = if h.operation == Operation::ReplaceUser.as_str() {
+                    Operation::ReplaceUser
+                } else {
+                    Operation::PatchUser
+                };
+                self.update_user(
+                    &h.resource,
+                    Change::Replace(apply_delta(&now, &h.change)),
+                    op,
+                    None,
+                )
+                .await
+                .map(drop)
+            }
+        }
+    }
+}
