@@ -49,6 +49,7 @@ mod recorded_responses;
 mod reliability;
 mod replicas;
 mod safety;
+mod safety_replicas;
 mod store_contract;
 mod tableau_client;
 mod tableau_fidelity;

@@ -121,6 +121,24 @@ impl Replicas {
         panic!("replica {i} did not become ready");
     }
 
+    /// Run `tableau-scim` with `args` and `--config` of replica `i`, with the replicas'
+    /// secrets: the exit status and standard output.
+    pub fn command(&self, i: usize, args: &[&str]) -> (i32, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_tableau-scim"))
+            .args(args)
+            .arg("--config")
+            .arg(&self.configs[i])
+            .env("TABLEAU_SCIM_TENANT_ACME_PAT_SECRET", PAT_SECRET)
+            .env("TABLEAU_SCIM_TENANT_ACME_TOKENS", TOKEN)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("tableau-scim runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+
     /// An IdP client of replica `i` alone.
     pub fn idp_of(&self, i: usize) -> Idp {
         Idp::new(&self.bases[i], TOKEN)
