@@ -9,6 +9,7 @@
 //! pages, `views` decides what they show (pure), `session` holds the sessions.
 
 mod auth;
+mod holds;
 mod overview;
 mod pages;
 mod respond;
@@ -46,6 +47,12 @@ impl Console {
                     .route("/tenants/{id}/audit.csv", web::get().to(trail::audit_csv))
                     .route("/tenants/{id}/drift", web::get().to(pages::drift))
                     .route("/tenants/{id}/drift/run", web::post().to(pages::run_drift))
+                    .route("/tenants/{id}/holds", web::get().to(holds::holds))
+                    .route(
+                        "/tenants/{id}/holds/release",
+                        web::post().to(holds::release),
+                    )
+                    .route("/tenants/{id}/holds/block", web::post().to(holds::block))
                     .default_service(web::to(pages::not_found)),
             );
         })

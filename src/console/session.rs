@@ -40,6 +40,17 @@ pub struct Session {
     expires: Instant,
 }
 
+impl Session {
+    /// Who the session is, for the audit trail: the admin token's digest, shortened (never the
+    /// token itself).
+    pub fn who(&self) -> String {
+        format!(
+            "console admin token {}",
+            self.holder.get(..12).unwrap_or(&self.holder)
+        )
+    }
+}
+
 /// Every session.
 #[derive(Debug)]
 pub struct Sessions {

@@ -50,6 +50,7 @@ pub(super) fn page_of(path: &str) -> &'static str {
         "access" => "access",
         "audit" => "audit",
         "drift" => "drift",
+        "holds" => "holds",
         _ => "",
     }
 }

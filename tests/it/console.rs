@@ -668,3 +668,83 @@ async fn a_move_under_way_shows_its_step_progress_and_fault() {
         assert!(metrics.contains(needle), "{needle}: {metrics}");
     }
 }
+
+/// The breaker's holds in the console: what is held and its impact, the release button (CSRF
+/// checked), audited with the admin who pressed it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_open_breaker_is_shown_with_its_impact_and_released_from_the_console() {
+    let d = deployment();
+    let idp = Idp::new(&format!("http://{}/scim/v2", d.serving.server.addr), SCIM_A);
+    let mut ids = Vec::new();
+    for i in 0..25 {
+        let (s, u) = idp
+            .call(
+                Method::POST,
+                "/Users",
+                Some(json!({"userName": format!("leaver{i:02}@a.example")})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{u}");
+        ids.push(common::id(&u));
+    }
+    // The default breaker: 20 destructive changes an hour at a small site.
+    let mut held = 0;
+    for uid in &ids {
+        let (s, _) = idp
+            .call(
+                Method::PATCH,
+                &format!("/Users/{uid}"),
+                Some(common::patch(
+                    json!([{"op": "replace", "value": {"active": false}}]),
+                )),
+            )
+            .await;
+        held += usize::from(s == StatusCode::SERVICE_UNAVAILABLE);
+    }
+    assert_eq!(held, 5);
+    let mut b = Browser::new(&d);
+    b.sign_in(ADMIN_A).await;
+    let page = b.get("/admin/tenants/a/holds").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for needle in [
+        "The breaker is open: 5 changes are held.",
+        "<span>Viewer seats freed</span> <strong>5</strong>",
+        "deactivate &#39;leaver24@a.example&#39; (Viewer)",
+    ] {
+        assert!(page.body.contains(needle), "{needle}: {}", page.body);
+    }
+    let forged = b
+        .send(
+            Method::POST,
+            "/admin/tenants/a/holds/release",
+            Some(&[("csrf", "forged")]),
+        )
+        .await;
+    assert_ne!(
+        forged.status,
+        StatusCode::SEE_OTHER,
+        "a forged form decides nothing"
+    );
+    let csrf = Browser::csrf(&page);
+    let done = b
+        .send(
+            Method::POST,
+            "/admin/tenants/a/holds/release",
+            Some(&[("csrf", &csrf)]),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let page = b.get("/admin/tenants/a/holds").await;
+    assert!(page.body.contains("The breaker is closed"), "{}", page.body);
+    assert!(page.body.contains("console admin token"), "{}", page.body);
+    let unlicensed =
+        d._a.with_state(|s| {
+            (0..25)
+                .filter(|i| {
+                    s.role_of(&format!("leaver{i:02}@a.example")).as_deref() == Some("Unlicensed")
+                })
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(unlicensed, 25);
+}

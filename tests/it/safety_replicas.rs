@@ -34,7 +34,11 @@ async fn three_replicas_share_one_window_and_its_holds_through_kill_9_and_the_co
     for uid in &ids {
         let (s, _) = r
             .idp
-            .call(Method::PATCH, &format!("/Users/{uid}"), Some(deactivate.clone()))
+            .call(
+                Method::PATCH,
+                &format!("/Users/{uid}"),
+                Some(deactivate.clone()),
+            )
             .await;
         statuses.push(s.as_u16());
     }
@@ -55,25 +59,45 @@ async fn three_replicas_share_one_window_and_its_holds_through_kill_9_and_the_co
     for i in 0..3 {
         let (s, e) = r
             .idp_of(i)
-            .call(Method::PATCH, &format!("/Users/{}", ids[11]), Some(deactivate.clone()))
+            .call(
+                Method::PATCH,
+                &format!("/Users/{}", ids[11]),
+                Some(deactivate.clone()),
+            )
             .await;
         assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "replica {i}: {e}");
     }
     assert_eq!(unlicensed(&r), 5, "nothing released by a restart");
     let (code, out) = r.command(1, &["holds", "list"]);
     assert_eq!(code, 1, "the breaker is open: {out}");
-    assert_eq!(out.lines().filter(|l| l.contains("\theld\t")).count(), 7, "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.contains("\theld\t")).count(),
+        7,
+        "{out}"
+    );
     let (code, out) = r.command(2, &["holds", "release", "--by", "oncall@example.com"]);
     assert_eq!(code, 0, "{out}");
-    assert_eq!(out.lines().filter(|l| l.ends_with("\tok")).count(), 7, "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.ends_with("\tok")).count(),
+        7,
+        "{out}"
+    );
     assert_eq!(unlicensed(&r), 12);
     let (code, out) = r.command(0, &["holds", "list"]);
     assert_eq!(code, 0, "closed: {out}");
     for i in 0..3 {
         let (s, u) = r
             .idp_of(i)
-            .call(Method::PATCH, &format!("/Users/{}", ids[10]), Some(deactivate.clone()))
+            .call(
+                Method::PATCH,
+                &format!("/Users/{}", ids[10]),
+                Some(deactivate.clone()),
+            )
             .await;
-        assert_eq!((s, u["active"].clone()), (StatusCode::OK, json!(false)), "replica {i}");
+        assert_eq!(
+            (s, u["active"].clone()),
+            (StatusCode::OK, json!(false)),
+            "replica {i}"
+        );
     }
 }
