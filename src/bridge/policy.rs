@@ -71,6 +71,9 @@ pub struct Policy {
     pub rename: Rename,
     /// The breaker of mass changes.
     pub safety: crate::bridge::safety::plan::Safety,
+    /// Whether a change that makes someone a site or server administrator waits for an
+    /// administrator's approval (held like a mass change, released by approval).
+    pub approve_admin_grants: bool,
     /// A full license tier.
     pub on_license_exhausted: OnLicenseExhausted,
     /// What a rejected create leaves.
@@ -107,6 +110,7 @@ impl Default for Policy {
             deprovision: Deprovision::Remove,
             rename: Rename::Move,
             safety: crate::bridge::safety::plan::Safety::default(),
+            approve_admin_grants: false,
             on_license_exhausted: OnLicenseExhausted::Downgrade,
             rejected_user: RejectedUser::Unlicensed,
             map_assets_to: None,

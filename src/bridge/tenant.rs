@@ -33,6 +33,8 @@ pub struct BridgeCounters {
     pub holds_not_kept: AtomicU64,
     /// Changes held now (as last read from the store: `/metrics`).
     pub holds_now: AtomicU64,
+    /// Whether mass changes are held now (approvals aside).
+    pub breaker_open: std::sync::atomic::AtomicBool,
     /// When the oldest undecided hold arrived (Unix seconds; 0: none).
     pub oldest_hold_at: AtomicU64,
 }

@@ -164,6 +164,7 @@ pub(super) struct TenantSection {
     pub custodian: Option<String>,
     pub custody_to_manager: Option<bool>,
     pub custody_on_deactivation: Option<bool>,
+    pub approve_admin_grants: Option<bool>,
     pub group_minimum_site_role: Option<String>,
     #[serde(default)]
     pub retry: RetrySection,

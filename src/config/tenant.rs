@@ -408,6 +408,7 @@ fn policy(t: &TenantSection, d: Policy, key: &str) -> Result<Policy, ConfigError
     };
     Ok(Policy {
         safety: safety(&t.safety, d.safety, key)?,
+        approve_admin_grants: t.approve_admin_grants.unwrap_or(d.approve_admin_grants),
         deprovision: t.deprovision.unwrap_or(d.deprovision),
         rename: t.rename.unwrap_or(d.rename),
         on_license_exhausted: t.on_license_exhausted.unwrap_or(d.on_license_exhausted),

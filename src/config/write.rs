@@ -124,6 +124,7 @@ fn tenant(c: &TenantConfig, dir: &Path) -> io::Result<Table> {
         Rename::Refuse => "refuse",
     };
     t.insert("rename".into(), rename.into());
+    t.insert("approve_admin_grants".into(), p.approve_admin_grants.into());
     let exhausted = match p.on_license_exhausted {
         OnLicenseExhausted::Downgrade => "downgrade",
         OnLicenseExhausted::Reject => "reject",

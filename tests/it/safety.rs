@@ -314,3 +314,92 @@ async fn a_reactivation_cancels_a_held_deactivation_and_a_released_delete_is_don
     );
     assert_eq!(site.role("mix001@example.com").as_deref(), Some("Viewer"));
 }
+
+/// `approve_admin_grants`: making someone an administrator (a role change or a create) waits
+/// for an administrator's approval; other changes, destructive ones included, flow meanwhile.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_administrator_grant_waits_for_approval_and_does_not_open_the_breaker() {
+    let site = Site::start(
+        EmulatorConfig::new("acme", "pat", "pat-secret"),
+        TOKEN,
+        |o| {
+            o.tenant.retry = fast_retry();
+            o.tenant.policy.approve_admin_grants = true;
+            o.tenant.roles = tableau_scim::bridge::mapping::roles::RoleMapping::new(
+                [(
+                    "admin".to_string(),
+                    tableau_scim::tableau::SiteRole::SiteAdministratorCreator,
+                )],
+                [],
+                tableau_scim::tableau::SiteRole::Viewer,
+            );
+        },
+    );
+    let ids = members(&site, "adm", 2).await;
+    let grant =
+        json!({"Operations": [{"op": "replace", "path": "roles", "value": [{"value": "admin"}]}]});
+    let (s, e) = site
+        .idp
+        .call(
+            Method::PATCH,
+            &format!("/Users/{}", ids[0]),
+            Some(grant.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{e}");
+    assert!(
+        e["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("for approval")),
+        "{e}"
+    );
+    assert_eq!(site.role("adm000@example.com").as_deref(), Some("Viewer"));
+    let (s, e) = site
+        .idp
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({"userName": "boss@example.com", "roles": [{"value": "admin"}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{e}");
+    assert_eq!(
+        site.role("boss@example.com"),
+        None,
+        "nothing created before approval"
+    );
+    let (s, _) = site
+        .idp
+        .call(
+            Method::PATCH,
+            &format!("/Users/{}", ids[1]),
+            Some(okta_deactivate()),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "a pending approval does not open the breaker"
+    );
+    let tenant = site.stack.tenant();
+    assert!(!tenant.breaker_open().await.expect("state"));
+    let approved = tenant
+        .release_holds("security@example.com")
+        .await
+        .expect("approved");
+    assert_eq!(approved.len(), 2);
+    assert!(approved.iter().all(|d| d.outcome == "ok"), "{approved:?}");
+    assert_eq!(
+        site.role("adm000@example.com").as_deref(),
+        Some("SiteAdministratorCreator")
+    );
+    assert_eq!(
+        site.role("boss@example.com").as_deref(),
+        Some("SiteAdministratorCreator")
+    );
+    let (s, _) = site
+        .idp
+        .call(Method::PATCH, &format!("/Users/{}", ids[0]), Some(grant))
+        .await;
+    assert_eq!(s, StatusCode::OK, "the IdP's retry finds it done");
+}

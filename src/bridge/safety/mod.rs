@@ -135,8 +135,65 @@ impl Tenant {
                 .roles(d.roles.0.as_deref(), d.roles.1.as_deref())
                 .outcome(format!("held (hold {}): {}", hold.seq, d.summary)),
         );
-        self.counters.holds_now.store(held + 1, Ordering::Relaxed);
+        self.counters.holds_now.fetch_add(1, Ordering::Relaxed);
+        self.counters.breaker_open.store(true, Ordering::Relaxed);
         Err(held_error(&hold, held + 1).into())
+    }
+
+    /// `approve_admin_grants`: a change that makes someone an administrator is held until an
+    /// administrator approves it (a release), whatever the window says; it does not open the
+    /// breaker for other changes. `d.kind` is `NewUser` for a create (`d.change` its input).
+    pub(crate) async fn approval_gate(&self, d: Destructive) -> BridgeResult<()> {
+        if RELEASING.try_with(|_| ()).is_ok() {
+            return Ok(());
+        }
+        let fp = fingerprint(plan::GRANT_ADMIN, &d.resource, &d.change);
+        let mine = self.store.holds(&self.id, Some(&d.resource)).await?;
+        if let Some(h) = repeated(&mine, &fp) {
+            return Err(match h.state {
+                HoldState::Blocked => blocked_error(h),
+                _ => plan::approval_error(h),
+            }
+            .into());
+        }
+        let mut hold = HoldRow {
+            seq: 0,
+            kind: d.kind.into(),
+            resource: d.resource.clone(),
+            name: d.name.clone(),
+            operation: plan::GRANT_ADMIN.into(),
+            summary: d.summary.clone(),
+            change: d.change.clone(),
+            fingerprint: fp.clone(),
+            role_before: d.roles.0.clone(),
+            role_after: d.roles.1.clone(),
+            request_id: crate::backend::trace::request_id().unwrap_or_else(|| "-".into()),
+            at: timestamp(),
+            state: HoldState::Held,
+            decided_by: None,
+            outcome: None,
+        };
+        self.store.put_hold(&self.id, hold.clone()).await?;
+        if let Some(kept) = self
+            .store
+            .holds(&self.id, Some(&d.resource))
+            .await?
+            .into_iter()
+            .rev()
+            .find(|h| h.fingerprint == fp)
+        {
+            hold.seq = kept.seq;
+        }
+        self.audit(
+            AuditEvent::new(d.op, &d.resource)
+                .roles(d.roles.0.as_deref(), d.roles.1.as_deref())
+                .outcome(format!(
+                    "held for approval (hold {}): {}",
+                    hold.seq, d.summary
+                )),
+        );
+        self.counters.holds_now.fetch_add(1, Ordering::Relaxed);
+        Err(plan::approval_error(&hold).into())
     }
 
     /// A reactivation undoes the deactivation held for the user, if any: it is cancelled.
@@ -189,6 +246,10 @@ impl Tenant {
         self.counters
             .holds_now
             .store(held.len() as u64, Ordering::Relaxed);
+        self.counters.breaker_open.store(
+            held.iter().any(|h| h.operation != plan::GRANT_ADMIN),
+            Ordering::Relaxed,
+        );
         self.counters
             .oldest_hold_at
             .store(oldest, Ordering::Relaxed);
@@ -271,6 +332,7 @@ impl Tenant {
     /// Apply one held change as the IdP's request would have.
     async fn apply_held(&self, h: &HoldRow) -> BridgeResult<()> {
         match (h.kind.as_str(), h.operation.as_str()) {
+            ("NewUser", _) => self.create_user(h.change.clone()).await.map(drop),
             ("Group", _) => self.delete_group(&h.resource, None).await,
             (_, "delete_user") => self.delete_user(&h.resource, None).await,
             _ => {

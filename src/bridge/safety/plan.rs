@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::scim::ScimError;
 use crate::store::{HoldRow, HoldState};
+use crate::tableau::SiteRole;
 
 /// A tenant's breaker settings (`[tenants.safety]`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -130,6 +131,25 @@ pub fn fingerprint(operation: &str, resource: &str, change: &Value) -> String {
         .collect()
 }
 
+/// The operation name of a held administrator grant: held for approval, not counted in the
+/// window, and not what opens the breaker.
+pub const GRANT_ADMIN: &str = "grant_admin";
+
+/// Whether going from `before` to `after` makes someone a site or server administrator.
+pub fn grants_admin(before: Option<SiteRole>, after: Option<SiteRole>) -> bool {
+    let admin = |r: Option<SiteRole>| {
+        matches!(
+            r,
+            Some(
+                SiteRole::SiteAdministratorCreator
+                    | SiteRole::SiteAdministratorExplorer
+                    | SiteRole::ServerAdministrator
+            )
+        )
+    };
+    admin(after) && !admin(before)
+}
+
 /// Whether an update undoes a held deactivation: it makes the user active again.
 pub fn reactivates(change: &Value) -> bool {
     change.get("active") == Some(&Value::Bool(true))
@@ -140,6 +160,17 @@ pub fn held_error(hold: &HoldRow, held_now: u64) -> ScimError {
     ScimError::Held(
         format!(
             "Held by tableau-scim's breaker of mass changes (hold {}): {}. {held_now} destructive changes of this tenant await an administrator (the console's holds page, or `tableau-scim holds list`); nothing was changed in Tableau. Retried changes are answered the same until released or blocked",
+            hold.seq, hold.summary
+        ),
+        RETRY_AFTER_SECS,
+    )
+}
+
+/// The answer to an administrator grant that waits for approval (`approve_admin_grants`).
+pub fn approval_error(hold: &HoldRow) -> ScimError {
+    ScimError::Held(
+        format!(
+            "Held by tableau-scim for approval (hold {}): {}. This tenant has approve_admin_grants = true: an administrator approves it on the console's holds page, or with `tableau-scim holds release`; nothing was changed in Tableau",
             hold.seq, hold.summary
         ),
         RETRY_AFTER_SECS,

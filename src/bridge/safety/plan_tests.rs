@@ -3,6 +3,19 @@ use serde_json::json;
 use super::*;
 
 #[test]
+fn only_becoming_an_administrator_is_a_grant() {
+    use crate::tableau::SiteRole::*;
+    assert!(grants_admin(Some(Viewer), Some(SiteAdministratorCreator)));
+    assert!(grants_admin(None, Some(ServerAdministrator)));
+    assert!(!grants_admin(
+        Some(SiteAdministratorExplorer),
+        Some(SiteAdministratorCreator)
+    ));
+    assert!(!grants_admin(Some(Viewer), Some(Creator)));
+    assert!(!grants_admin(Some(SiteAdministratorCreator), None));
+}
+
+#[test]
 fn the_threshold_is_the_larger_of_the_count_and_the_share() {
     let s = Safety::default();
     assert_eq!(threshold(&s, 0), 20);

@@ -158,11 +158,12 @@ impl crate::backend::TenantHealth for BridgeHealth {
             .counters
             .holds_now
             .load(std::sync::atomic::Ordering::Relaxed);
-        metrics::gauge!("tableau_scim_breaker_open", "tenant" => t.id.clone()).set(if held > 0 {
-            1.0
-        } else {
-            0.0
-        });
+        let open = t
+            .counters
+            .breaker_open
+            .load(std::sync::atomic::Ordering::Relaxed);
+        metrics::gauge!("tableau_scim_breaker_open", "tenant" => t.id.clone())
+            .set(if open && held > 0 { 1.0 } else { 0.0 });
         let oldest = t
             .counters
             .oldest_hold_at

@@ -15,7 +15,7 @@ use crate::bridge::mapping::{attribute_update, tombstone, user_row, user_to_scim
 use crate::bridge::offload::desired;
 use crate::bridge::operation::Operation;
 use crate::bridge::policy::{Deprovision, Rename};
-use crate::bridge::safety::plan::delta;
+use crate::bridge::safety::plan::{delta, grants_admin};
 use crate::bridge::safety::Destructive;
 use crate::bridge::tenant::Tenant;
 use crate::bridge::users::custody::Custody;
@@ -45,6 +45,18 @@ impl Tenant {
         let plan = plan_create(&input, mapped, self.roles.default_role(), &self.policy);
         let user_name = plan.user.name.clone();
         let _serial = self.locks.lock(&user_name).await?;
+        if self.policy.approve_admin_grants && grants_admin(None, Some(plan.requested)) {
+            self.approval_gate(Destructive {
+                kind: "NewUser",
+                resource: user_name.clone(),
+                name: user_name.clone(),
+                op: Operation::CreateUser,
+                summary: format!("create '{user_name}' as {}", plan.requested.as_str()),
+                change: input.clone(),
+                roles: (None, Some(plan.requested.as_str().to_string())),
+            })
+            .await?;
+        }
         let absent_before = self.caches.names.lookup(&user_name, Instant::now()) == Answer::Absent;
         let (mut user, adopted) = match self.client.add_user(&plan.user).await {
             Ok(u) => (u, false),
@@ -276,6 +288,24 @@ impl Tenant {
             )?;
         }
         let activity = activity(&cur, row.as_deref(), &new);
+        if self.policy.approve_admin_grants && grants_admin(cur.role(), plan.update.site_role) {
+            let to = plan.update.site_role.map(|r| r.as_str().to_string());
+            self.approval_gate(Destructive {
+                kind: "User",
+                resource: id.into(),
+                name: cur.name.to_string(),
+                op,
+                summary: format!(
+                    "make '{}' a {} (now {})",
+                    cur.name,
+                    to.as_deref().unwrap_or("?"),
+                    cur.site_role
+                ),
+                change: delta(&current, &new),
+                roles: (Some(cur.site_role.to_string()), to),
+            })
+            .await?;
+        }
         // An active user wanted undoes a deactivation held for them (the admin fixed the
         // assignment in the IdP), whether or not Tableau saw it.
         if new["active"] != Value::Bool(false)

@@ -16,7 +16,7 @@ impl PgStore {
             .query_one(
                 &c.prepare_cached(
                     "SELECT (SELECT COUNT(*) FROM safety_events WHERE tenant = $1 AND at_ms >= $2),
-                            (SELECT COUNT(*) FROM holds WHERE tenant = $1 AND state = 'held')",
+                            (SELECT COUNT(*) FROM holds WHERE tenant = $1 AND state = 'held' AND operation <> 'grant_admin')",
                 )
                 .await?,
                 &[&tenant, &since_ms],

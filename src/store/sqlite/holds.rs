@@ -18,7 +18,7 @@ pub(super) fn state(c: &Connection, tenant: &str, since_ms: i64) -> Result<(u64,
     let (events, held): (i64, i64) = c
         .prepare_cached(
             "SELECT (SELECT COUNT(*) FROM safety_events WHERE tenant = ?1 AND at_ms >= ?2),
-                    (SELECT COUNT(*) FROM holds WHERE tenant = ?1 AND state = 'held')",
+                    (SELECT COUNT(*) FROM holds WHERE tenant = ?1 AND state = 'held' AND operation <> 'grant_admin')",
         )?
         .query_row(params![tenant, since_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok((
