@@ -14,6 +14,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -121,6 +122,9 @@ auth_setting = "TableauIDWithMFA"
 pat_name = "scim"
 pat_secret = "pat-b"
 token_hashes = ["{sha(SCIM_B)}"]
+[tenants.safety]
+max_changes = 2
+max_share = 0.0
 """)
         procs.append(subprocess.Popen([BIN, "serve", "--config", str(config)],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
@@ -278,4 +282,44 @@ def test_a_tenant_admin_cannot_open_another_tenant_and_posts_need_the_csrf_token
     assert page.url == base + "/admin/login"
     page.goto(base + "/admin")
     assert page.url == base + "/admin/login"
+    context.close()
+
+
+def test_an_admin_releases_the_held_changes_of_an_open_breaker(deployment, browser):
+    """Tenant b's breaker opens after two deactivations; the third to fifth are held (503),
+    the admin releases them in the browser, and the IdP's retry finds them done."""
+    base = deployment["base"]
+    scim_b = base + "/scim/v2"
+    ids = []
+    for i in range(5):
+        user = f"leaver{i}@b.example"
+        created = scim(scim_b, SCIM_B, "POST", "/Users", {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user,
+            "emails": [{"primary": True, "value": user}], "active": True})
+        ids.append(created["id"])
+    deactivate = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                  "Operations": [{"op": "replace", "value": {"active": False}}]}
+    statuses = []
+    for uid in ids:
+        try:
+            scim(scim_b, SCIM_B, "PATCH", f"/Users/{uid}", deactivate)
+            statuses.append(200)
+        except urllib.error.HTTPError as e:
+            statuses.append(e.code)
+            assert e.headers["Retry-After"] == "3600"
+    assert statuses == [200, 200, 503, 503, 503]
+    context, page = new_page(browser)
+    sign_in(page, base, ADMIN_ALL)
+    page.goto(base + "/admin/tenants/b/holds")
+    assert "The breaker is open: 3 changes are held." in page.locator("main").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "holds.png"), full_page=True)
+    page.get_by_role("button", name="Release 3 changes").click()
+    assert page.url == base + "/admin/tenants/b/holds"
+    assert "The breaker is closed" in page.locator("main").inner_text()
+    states = [r.locator("td").nth(4).inner_text() for r in page.locator("tbody tr").all()]
+    assert states == ["released"] * 3, states
+    for uid in ids:
+        assert scim(scim_b, SCIM_B, "GET", f"/Users/{uid}")["active"] is False
+    # The IdP's retry of a held change is answered as done.
+    assert scim(scim_b, SCIM_B, "PATCH", f"/Users/{ids[4]}", deactivate)["active"] is False
     context.close()
