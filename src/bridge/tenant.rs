@@ -35,6 +35,9 @@ pub struct BridgeCounters {
     pub holds_now: AtomicU64,
     /// Whether mass changes are held now (approvals aside).
     pub breaker_open: std::sync::atomic::AtomicBool,
+    /// Whether the store holds any hold of the tenant, decided or not: 0 not known yet, 1 none,
+    /// 2 some. With none, a destructive change needs no look for a hold it repeats.
+    pub holds_seen: std::sync::atomic::AtomicU8,
     /// When the oldest undecided hold arrived (Unix seconds; 0: none).
     pub oldest_hold_at: AtomicU64,
 }

@@ -277,14 +277,16 @@ pub trait Store: Send + Sync + 'static {
     /// Every alias moves left: the SCIM id to the person's LUID now.
     async fn aliases(&self, tenant: &str) -> Result<Vec<(String, String)>, StoreError>;
 
-    /// The breaker's state: destructive changes counted since `since_ms` (Unix milliseconds),
-    /// and changes held now.
+    /// The breaker's state: destructive changes counted since `since_ms` (Unix milliseconds; by
+    /// the minute, so the minute `since_ms` falls in counts whole), and changes held now
+    /// (approvals of administrator grants aside).
     async fn safety_state(&self, tenant: &str, since_ms: i64) -> Result<(u64, u64), StoreError>;
 
     /// Count a destructive change made at `at_ms`.
     async fn add_safety_event(&self, tenant: &str, at_ms: i64) -> Result<(), StoreError>;
 
-    /// Forget the destructive changes before `before_ms` (now: the window restarts).
+    /// Forget the destructive changes counted up to the minute of `before_ms` (now: the window
+    /// restarts).
     async fn clear_safety_events(&self, tenant: &str, before_ms: i64) -> Result<(), StoreError>;
 
     /// Keep a held change (its `seq` is the store's to give).

@@ -263,9 +263,10 @@ async fn contract(s: Arc<dyn Store>) {
         "a refused move leaves no alias"
     );
     // The breaker: a window of destructive changes and the holds, shared by replicas.
-    s.add_safety_event("t1", 1_000).await.expect("write");
-    s.add_safety_event("t1", 2_000).await.expect("write");
-    assert_eq!(s.safety_state("t1", 1_500).await.expect("read"), (1, 0));
+    // Counted by the minute: minutes 1 and 3.
+    s.add_safety_event("t1", 60_000).await.expect("write");
+    s.add_safety_event("t1", 180_500).await.expect("write");
+    assert_eq!(s.safety_state("t1", 120_000).await.expect("read"), (1, 0));
     let hold = tableau_scim::store::HoldRow {
         seq: 0,
         kind: "User".into(),
@@ -311,7 +312,7 @@ async fn contract(s: Arc<dyn Store>) {
     assert_eq!(all[0].state, tableau_scim::store::HoldState::Released);
     assert_eq!(all[0].decided_by.as_deref(), Some("admin"));
     assert!(all[0].seq < all[1].seq, "arrival order");
-    s.clear_safety_events("t1", 3_000).await.expect("write");
+    s.clear_safety_events("t1", 200_000).await.expect("write");
     assert_eq!(s.safety_state("t1", 0).await.expect("read"), (0, 1));
     assert!(s.holds("t2", None).await.expect("read").is_empty());
     // Many writers at once: every write lands.

@@ -28,6 +28,11 @@ use crate::scim::projection::Projection;
 use crate::store::{HoldRow, HoldState};
 use plan::{apply_delta, blocked_error, fingerprint, held_error, repeated, verdict, Verdict};
 
+/// [`crate::bridge::tenant::BridgeCounters::holds_seen`]: the store holds no hold.
+const HOLDS_NONE: u8 = 1;
+/// The same: it holds some.
+const HOLDS_SOME: u8 = 2;
+
 tokio::task_local! {
     /// Set while a release applies held changes: they pass the breaker.
     static RELEASING: ();
@@ -72,26 +77,25 @@ impl Tenant {
             return Ok(());
         }
         let fp = fingerprint(d.op.as_str(), &d.resource, &d.change);
-        let mine = self.store.holds(&self.id, Some(&d.resource)).await?;
-        if let Some(h) = repeated(&mine, &fp) {
-            return Err(match h.state {
-                HoldState::Blocked => blocked_error(h),
-                _ => {
-                    let (_, held) = self.store.safety_state(&self.id, 0).await?;
-                    held_error(h, held)
-                }
-            }
-            .into());
-        }
         // One window for the tenant: its count and its additions are serialised across
-        // requests and replicas by one key lock.
+        // requests (and replicas, whose database lock this takes too).
         let _window = self.locks.lock_window().await?;
         let now = crate::clock::now().timestamp_millis();
         let since = now - i64::try_from(s.window.as_millis()).unwrap_or(i64::MAX);
         let (in_window, held) = self.store.safety_state(&self.id, since).await?;
+        if held > 0 || self.counters.holds_seen.load(Ordering::Relaxed) != HOLDS_NONE {
+            let mine = self.store.holds(&self.id, Some(&d.resource)).await?;
+            if let Some(h) = repeated(&mine, &fp) {
+                return Err(match h.state {
+                    HoldState::Blocked => blocked_error(h),
+                    _ => held_error(h, held),
+                }
+                .into());
+            }
+        }
         let managed = self.caches.names.len() as u64;
         if verdict(&s, in_window, held, managed) == Verdict::Apply {
-            self.store.add_safety_event(&self.id, now).await?;
+            self.count_destructive(now).await?;
             return Ok(());
         }
         let mut hold = HoldRow {
@@ -117,6 +121,9 @@ impl Tenant {
             return Err(held_error(&hold, held).into());
         }
         self.store.put_hold(&self.id, hold.clone()).await?;
+        self.counters
+            .holds_seen
+            .store(HOLDS_SOME, Ordering::Relaxed);
         if let Some(kept) = self
             .store
             .holds(&self.id, Some(&d.resource))
@@ -174,6 +181,9 @@ impl Tenant {
             outcome: None,
         };
         self.store.put_hold(&self.id, hold.clone()).await?;
+        self.counters
+            .holds_seen
+            .store(HOLDS_SOME, Ordering::Relaxed);
         if let Some(kept) = self
             .store
             .holds(&self.id, Some(&d.resource))
@@ -194,6 +204,14 @@ impl Tenant {
         );
         self.counters.holds_now.fetch_add(1, Ordering::Relaxed);
         Err(plan::approval_error(&hold).into())
+    }
+
+    /// Count a destructive change made at `now`, in the store before answering: the window
+    /// is exact for every replica (a minute's row updated in place: the count reads at most
+    /// the window's minutes however busy it is).
+    async fn count_destructive(&self, now: i64) -> BridgeResult<()> {
+        self.store.add_safety_event(&self.id, now).await?;
+        Ok(())
     }
 
     /// A reactivation undoes the deactivation held for the user, if any: it is cancelled.
@@ -232,13 +250,16 @@ impl Tenant {
     /// Read the held changes into the counters `/metrics` shows (the breaker open, how many
     /// held, how old the oldest: alert before the IdPs' retries run out, 28 days for Entra ID).
     pub async fn refresh_safety_figures(&self) -> BridgeResult<()> {
-        let held: Vec<HoldRow> = self
-            .store
-            .holds(&self.id, None)
-            .await?
+        let all = self.store.holds(&self.id, None).await?;
+        let all_empty = all.is_empty();
+        let held: Vec<HoldRow> = all
             .into_iter()
             .filter(|h| h.state == HoldState::Held)
             .collect();
+        self.counters.holds_seen.store(
+            if all_empty { HOLDS_NONE } else { HOLDS_SOME },
+            Ordering::Relaxed,
+        );
         let oldest = held
             .first()
             .and_then(|h| chrono::DateTime::parse_from_rfc3339(&h.at).ok())

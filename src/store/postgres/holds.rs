@@ -15,11 +15,11 @@ impl PgStore {
         let r = c
             .query_one(
                 &c.prepare_cached(
-                    "SELECT (SELECT COUNT(*) FROM safety_events WHERE tenant = $1 AND at_ms >= $2),
+                    "SELECT (SELECT COALESCE(SUM(n), 0)::BIGINT FROM safety_minutes WHERE tenant = $1 AND minute >= $2),
                             (SELECT COUNT(*) FROM holds WHERE tenant = $1 AND state = 'held' AND operation <> 'grant_admin')",
                 )
                 .await?,
-                &[&tenant, &since_ms],
+                &[&tenant, &since_ms.div_euclid(60_000)],
             )
             .await?;
         let (events, held): (i64, i64) = (r.get(0), r.get(1));

@@ -353,16 +353,17 @@ impl Store for PgStore {
 
     async fn add_safety_event(&self, tenant: &str, at_ms: i64) -> Result<(), StoreError> {
         self.exec(
-            "INSERT INTO safety_events (tenant, at_ms) VALUES ($1, $2)",
-            &[&tenant, &at_ms],
+            "INSERT INTO safety_minutes (tenant, minute, n) VALUES ($1, $2, 1)
+             ON CONFLICT (tenant, minute) DO UPDATE SET n = safety_minutes.n + 1",
+            &[&tenant, &at_ms.div_euclid(60_000)],
         )
         .await
     }
 
     async fn clear_safety_events(&self, tenant: &str, before_ms: i64) -> Result<(), StoreError> {
         self.exec(
-            "DELETE FROM safety_events WHERE tenant = $1 AND at_ms < $2",
-            &[&tenant, &before_ms],
+            "DELETE FROM safety_minutes WHERE tenant = $1 AND minute <= $2",
+            &[&tenant, &before_ms.div_euclid(60_000)],
         )
         .await
     }

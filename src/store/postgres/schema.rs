@@ -110,12 +110,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (tenant, id)
      );",
     // 5: the breaker of mass changes (bridge::safety): the destructive changes of the window,
-    // and the changes held while it is open.
-    "CREATE TABLE safety_events (
+    // counted per minute (a window's count reads at most its minutes, however busy), and the
+    // changes held while it is open.
+    "CREATE TABLE safety_minutes (
         tenant TEXT NOT NULL,
-        at_ms BIGINT NOT NULL
+        minute BIGINT NOT NULL,
+        n BIGINT NOT NULL,
+        PRIMARY KEY (tenant, minute)
      );
-     CREATE INDEX safety_events_at ON safety_events (tenant, at_ms);
      CREATE TABLE holds (
         seq BIGSERIAL PRIMARY KEY,
         tenant TEXT NOT NULL,

@@ -9,18 +9,21 @@ use super::execute;
 pub(super) fn add_event(c: &Connection, tenant: &str, at_ms: i64) -> Result<(), StoreError> {
     execute(
         c,
-        "INSERT INTO safety_events (tenant, at_ms) VALUES (?1, ?2)",
-        params![tenant, at_ms],
+        "INSERT INTO safety_minutes (tenant, minute, n) VALUES (?1, ?2, 1)
+         ON CONFLICT (tenant, minute) DO UPDATE SET n = n + 1",
+        params![tenant, at_ms.div_euclid(60_000)],
     )
 }
 
 pub(super) fn state(c: &Connection, tenant: &str, since_ms: i64) -> Result<(u64, u64), StoreError> {
     let (events, held): (i64, i64) = c
         .prepare_cached(
-            "SELECT (SELECT COUNT(*) FROM safety_events WHERE tenant = ?1 AND at_ms >= ?2),
+            "SELECT (SELECT COALESCE(SUM(n), 0) FROM safety_minutes WHERE tenant = ?1 AND minute >= ?2),
                     (SELECT COUNT(*) FROM holds WHERE tenant = ?1 AND state = 'held' AND operation <> 'grant_admin')",
         )?
-        .query_row(params![tenant, since_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        .query_row(params![tenant, since_ms.div_euclid(60_000)], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
     Ok((
         u64::try_from(events).unwrap_or(0),
         u64::try_from(held).unwrap_or(0),
@@ -30,8 +33,8 @@ pub(super) fn state(c: &Connection, tenant: &str, since_ms: i64) -> Result<(u64,
 pub(super) fn clear_events(c: &Connection, tenant: &str, before_ms: i64) -> Result<(), StoreError> {
     execute(
         c,
-        "DELETE FROM safety_events WHERE tenant = ?1 AND at_ms < ?2",
-        params![tenant, before_ms],
+        "DELETE FROM safety_minutes WHERE tenant = ?1 AND minute <= ?2",
+        params![tenant, before_ms.div_euclid(60_000)],
     )
 }
 
