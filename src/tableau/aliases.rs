@@ -118,7 +118,7 @@ impl IdAliases {
             .collect()
     }
 
-    /// How many aliases are held (`/metrics`).
+    /// How many aliases are held.
     pub fn len(&self) -> usize {
         self.inner.read().map(|g| g.to_tableau.len()).unwrap_or(0)
     }

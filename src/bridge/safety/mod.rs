@@ -98,42 +98,13 @@ impl Tenant {
             self.count_destructive(now).await?;
             return Ok(());
         }
-        let mut hold = HoldRow {
-            seq: 0,
-            kind: d.kind.into(),
-            resource: d.resource.clone(),
-            name: d.name.clone(),
-            operation: d.op.as_str().into(),
-            summary: d.summary.clone(),
-            change: d.change.clone(),
-            fingerprint: fp.clone(),
-            role_before: d.roles.0.clone(),
-            role_after: d.roles.1.clone(),
-            request_id: crate::backend::trace::request_id().unwrap_or_else(|| "-".into()),
-            at: timestamp(),
-            state: HoldState::Held,
-            decided_by: None,
-            outcome: None,
-        };
+        let hold = hold_of(&d, d.op.as_str(), &fp);
         if held >= plan::MAX_HELD {
             self.counters.holds_not_kept.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(tenant.id = %self.id, resource = %d.resource, "breaker open with {held} holds: this change is refused, not kept");
             return Err(held_error(&hold, held).into());
         }
-        self.store.put_hold(&self.id, hold.clone()).await?;
-        self.counters
-            .holds_seen
-            .store(HOLDS_SOME, Ordering::Relaxed);
-        if let Some(kept) = self
-            .store
-            .holds(&self.id, Some(&d.resource))
-            .await?
-            .into_iter()
-            .rev()
-            .find(|h| h.fingerprint == fp)
-        {
-            hold.seq = kept.seq;
-        }
+        let hold = self.keep(hold).await?;
         if held == 0 {
             tracing::warn!(tenant.id = %self.id, in_window, "the breaker of mass changes opened: destructive changes are held until an administrator decides");
         }
@@ -163,37 +134,8 @@ impl Tenant {
             }
             .into());
         }
-        let mut hold = HoldRow {
-            seq: 0,
-            kind: d.kind.into(),
-            resource: d.resource.clone(),
-            name: d.name.clone(),
-            operation: plan::GRANT_ADMIN.into(),
-            summary: d.summary.clone(),
-            change: d.change.clone(),
-            fingerprint: fp.clone(),
-            role_before: d.roles.0.clone(),
-            role_after: d.roles.1.clone(),
-            request_id: crate::backend::trace::request_id().unwrap_or_else(|| "-".into()),
-            at: timestamp(),
-            state: HoldState::Held,
-            decided_by: None,
-            outcome: None,
-        };
-        self.store.put_hold(&self.id, hold.clone()).await?;
-        self.counters
-            .holds_seen
-            .store(HOLDS_SOME, Ordering::Relaxed);
-        if let Some(kept) = self
-            .store
-            .holds(&self.id, Some(&d.resource))
-            .await?
-            .into_iter()
-            .rev()
-            .find(|h| h.fingerprint == fp)
-        {
-            hold.seq = kept.seq;
-        }
+        let hold = hold_of(&d, plan::GRANT_ADMIN, &fp);
+        let hold = self.keep(hold).await?;
         self.audit(
             AuditEvent::new(d.op, &d.resource)
                 .roles(d.roles.0.as_deref(), d.roles.1.as_deref())
@@ -212,6 +154,25 @@ impl Tenant {
     async fn count_destructive(&self, now: i64) -> BridgeResult<()> {
         self.store.add_safety_event(&self.id, now).await?;
         Ok(())
+    }
+
+    /// Keep `hold` in the store; it comes back with the number the store gave it.
+    async fn keep(&self, mut hold: HoldRow) -> BridgeResult<HoldRow> {
+        self.store.put_hold(&self.id, hold.clone()).await?;
+        self.counters
+            .holds_seen
+            .store(HOLDS_SOME, Ordering::Relaxed);
+        if let Some(kept) = self
+            .store
+            .holds(&self.id, Some(&hold.resource))
+            .await?
+            .into_iter()
+            .rev()
+            .find(|h| h.fingerprint == hold.fingerprint)
+        {
+            hold.seq = kept.seq;
+        }
+        Ok(hold)
     }
 
     /// A reactivation undoes the deactivation held for the user, if any: it is cancelled.
@@ -373,5 +334,26 @@ impl Tenant {
                 .map(drop)
             }
         }
+    }
+}
+
+/// The hold of `d` under `operation`, arriving now from the request being served.
+fn hold_of(d: &Destructive, operation: &str, fingerprint: &str) -> HoldRow {
+    HoldRow {
+        seq: 0,
+        kind: d.kind.into(),
+        resource: d.resource.clone(),
+        name: d.name.clone(),
+        operation: operation.into(),
+        summary: d.summary.clone(),
+        change: d.change.clone(),
+        fingerprint: fingerprint.into(),
+        role_before: d.roles.0.clone(),
+        role_after: d.roles.1.clone(),
+        request_id: crate::backend::trace::request_id().unwrap_or_else(|| "-".into()),
+        at: timestamp(),
+        state: HoldState::Held,
+        decided_by: None,
+        outcome: None,
     }
 }

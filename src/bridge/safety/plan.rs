@@ -150,11 +150,6 @@ pub fn grants_admin(before: Option<SiteRole>, after: Option<SiteRole>) -> bool {
     admin(after) && !admin(before)
 }
 
-/// Whether an update undoes a held deactivation: it makes the user active again.
-pub fn reactivates(change: &Value) -> bool {
-    change.get("active") == Some(&Value::Bool(true))
-}
-
 /// The answer to a change the breaker holds (or keeps holding).
 pub fn held_error(hold: &HoldRow, held_now: u64) -> ScimError {
     ScimError::Held(

@@ -63,13 +63,11 @@ impl Tenant {
         let mut kept: Vec<String> = Vec::new();
         match &choice.recipient {
             Some((to, name, what)) => {
-                let items = self.client.owned_content(id).await?;
-                let moved = self
-                    .hand_over(id, &items, to, &mut kept, Operation::DeleteUser)
+                let (moved, of) = self
+                    .hand_all(id, to, &mut kept, Operation::DeleteUser)
                     .await?;
                 self.audit(AuditEvent::new(Operation::DeleteUser, id).outcome(format!(
-                    "custody: {moved} of {} items handed to the {what} '{name}'",
-                    items.len()
+                    "custody: {moved} of {of} items handed to the {what} '{name}'"
                 )));
             }
             None => self.audit(AuditEvent::new(Operation::DeleteUser, id).outcome(
@@ -116,14 +114,25 @@ impl Tenant {
             ));
             return Ok(());
         };
-        let items = self.client.owned_content(id).await?;
-        let mut kept = Vec::new();
-        let moved = self.hand_over(id, &items, to, &mut kept, op).await?;
+        let (moved, of) = self.hand_all(id, to, &mut Vec::new(), op).await?;
         self.audit(AuditEvent::new(op, id).outcome(format!(
-            "custody on deactivation: {moved} of {} items handed to the {what} '{name}'",
-            items.len()
+            "custody on deactivation: {moved} of {of} items handed to the {what} '{name}'"
         )));
         Ok(())
+    }
+
+    /// Everything `from` owns now, handed to `to` ([`Self::hand_over`]): how many moved, of
+    /// how many listed.
+    async fn hand_all(
+        &self,
+        from: &str,
+        to: &str,
+        kept: &mut Vec<String>,
+        op: Operation,
+    ) -> BridgeResult<(usize, usize)> {
+        let items = self.client.owned_content(from).await?;
+        let moved = self.hand_over(from, &items, to, kept, op).await?;
+        Ok((moved, items.len()))
     }
 
     /// The manager the IdP named (if `to_manager`) and the custodian, as Tableau has them,
