@@ -20,6 +20,7 @@ pub mod holds;
 pub mod http;
 pub mod logging;
 pub mod migrate_store;
+pub mod preview;
 pub mod reconcile;
 pub mod report;
 pub mod scim;

@@ -10,6 +10,7 @@ use tableau_scim::holds::{self, HoldsArgs};
 use tableau_scim::http::TokenDigest;
 use tableau_scim::logging::{self, LogFormat};
 use tableau_scim::migrate_store::{self, MigrateStoreArgs};
+use tableau_scim::preview::{self, PreviewArgs};
 use tableau_scim::reconcile::{self, ReconcileArgs};
 use tableau_scim::report::{self, ReportArgs};
 use tableau_scim::{check, serve};
@@ -72,6 +73,10 @@ enum Command {
     /// The breaker of mass changes: `list` the held changes (exit status 1 while the breaker
     /// is open), `release` them (applied in order) or `block` them, `--by` who decides.
     Holds(HoldsArgs),
+    /// What a file of SCIM requests (an IdP's transcript) would do in Tableau, call by call,
+    /// with its impact (seats, administrators, content owners), changing nothing: played on
+    /// a copy of the site. Exit status 0: all would succeed; 1: some refused or held; 2: error.
+    Preview(PreviewArgs),
     /// Copy the SQLite store of the configuration's data_dir into PostgreSQL (stop serve
     /// first; then set [server] store_url).
     MigrateStore(MigrateStoreArgs),
@@ -123,6 +128,10 @@ async fn main() -> ExitCode {
         Command::Holds(args) => {
             logging::init(cli.log_format);
             holds::run(args).await
+        }
+        Command::Preview(args) => {
+            logging::init(cli.log_format);
+            preview::run(args).await
         }
         Command::MigrateStore(args) => {
             logging::init(cli.log_format);

@@ -70,7 +70,7 @@ pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
 }
 
 /// The tenant `id` names, or the only one.
-fn pick<'a>(config: &'a Config, id: Option<&str>) -> Result<&'a TenantConfig, String> {
+pub(crate) fn pick<'a>(config: &'a Config, id: Option<&str>) -> Result<&'a TenantConfig, String> {
     let ids = || {
         config
             .tenants

@@ -317,6 +317,14 @@ impl Tenant {
         self.client.sign_in().await
     }
 
+    /// The Tableau site as it stands, for a preview ([`crate::tableau::snapshot::SiteSnapshot`];
+    /// reads only).
+    pub async fn site_snapshot(
+        &self,
+    ) -> Result<crate::tableau::snapshot::SiteSnapshot, crate::tableau::TableauError> {
+        self.client.snapshot().await
+    }
+
     /// Sign out of Tableau (a session shared with other replicas stays signed in).
     pub async fn sign_out(&self) {
         self.client.sign_out().await;

@@ -110,6 +110,22 @@ fn pick(shared: &Shared) -> (Option<Fault>, u64, u64, u64) {
 }
 
 /// Count the call, then maybe delay, refuse, or cut it.
+/// The call as the log writes it, when the site logs calls; the body read for it is put back
+/// for the handler.
+async fn describe(shared: &Shared, mut req: ServiceRequest) -> (ServiceRequest, Option<String>) {
+    if !shared.state.lock().is_ok_and(|s| s.logging_calls()) {
+        return (req, None);
+    }
+    let body = req.extract::<web::Bytes>().await.unwrap_or_default();
+    let described = shared
+        .state
+        .lock()
+        .ok()
+        .map(|s| s.describe_call(req.path(), req.query_string(), &body));
+    req.set_payload(actix_web::dev::Payload::from(body));
+    (req, described)
+}
+
 pub(crate) async fn inject(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -162,7 +178,13 @@ pub(crate) async fn inject(
         Some(Fault::Stall) => tokio::time::sleep(Duration::from_millis(stall)).await,
         Some(Fault::Drop | Fault::DoneButRefused | Fault::Ok) | None => {}
     }
+    let (req, described) = describe(&shared, req).await;
     let res = next.call(req).await?.map_into_boxed_body();
+    if let Some(call) = described {
+        if let Ok(mut s) = shared.state.lock() {
+            s.log_call(res.request().method().as_str(), call, res.status().as_u16());
+        }
+    }
     if fault == Some(Fault::DoneButRefused) {
         let (req, _) = res.into_parts();
         let refused = error_response(&api_error(

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod model;
 pub mod retry;
 pub mod site_role;
+pub mod snapshot;
 pub mod stats;
 pub mod xml;
 

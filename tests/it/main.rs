@@ -42,6 +42,7 @@ mod moves;
 mod moves_crash;
 mod moves_replicas;
 mod onboarding;
+mod preview;
 mod production;
 mod protocol;
 mod real_deployments;

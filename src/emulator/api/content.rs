@@ -1,8 +1,8 @@
-//! Query Workbooks for User, Query Flows for User, Query Data Sources, Query Projects, and
-//! the Update call of each kind, which the emulator models for its `<owner>` (and a data
-//! source's `<project>`) only: anything else in the body is refused, so a client that sends
-//! more than the owner is seen (assumed behaviour of the emulator, not of Tableau, which
-//! would apply a name or a description too).
+//! Query Workbooks for User, Query Flows for User, the site's workbooks, data sources, flows
+//! and projects, and the Update call of each kind, which the emulator models for its
+//! `<owner>` (and a data source's `<project>`) only: anything else in the body is refused,
+//! so a client that sends more than the owner is seen (assumed behaviour of the emulator,
+//! not of Tableau, which would apply a name or a description too).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
@@ -105,14 +105,22 @@ pub(super) async fn for_user(
     ))
 }
 
-/// Query Data Sources and Query Projects: the site's, paged.
+/// Query Workbooks for Site, Query Data Sources, Query Flows for a Site (from 3.3) and Query
+/// Projects: the site's, paged (`GET /sites/{site-id}/<plural>`, the REST reference's
+/// workbooks, data sources, flows and projects methods; tableauserverclient's endpoints page
+/// through the same URLs).
 pub(super) async fn for_site(
     req: HttpRequest,
     shared: web::Data<Shared>,
     path: web::Path<(String, String, String)>,
 ) -> Reply {
     let kind = ContentKind::parse(&path.2).unwrap_or(ContentKind::Project);
-    let s = signed_in(&req, &shared, Scope::CONTENT_READ)?;
+    kind_at(kind, &req, &shared)?;
+    let scope = match kind {
+        ContentKind::Flow => Scope::FLOWS_READ,
+        _ => Scope::CONTENT_READ,
+    };
+    let s = signed_in(&req, &shared, scope)?;
     let items = s.state.items_of(kind);
     Ok(ok(
         StatusCode::OK,

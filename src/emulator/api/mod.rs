@@ -261,7 +261,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(content::for_user)),
             ))
             .service(methods(
-                web::resource("/{kind:(datasources|projects)}")
+                web::resource("/{kind:(workbooks|datasources|flows|projects)}")
                     .route(web::get().to(content::for_site)),
             ))
             .service(methods(

@@ -2,14 +2,17 @@
 //! for users are in `users`, for groups in `groups`; here the site, its seed and what tests
 //! inspect.
 
+mod call_log;
 mod content;
 mod directory;
 mod fault_settings;
 mod groups;
+mod mirror;
 mod seed;
 mod sign_in;
 mod users;
 
+pub use call_log::{CallLog, LoggedCall, MAX_LOGGED};
 pub use content::DEFAULT_PROJECT;
 pub use directory::{Directory, DirectoryGroup, DirectoryUser};
 pub use fault_settings::{Bucket, Fault, Faults};
@@ -174,6 +177,8 @@ pub struct SiteState {
     pub auth_configurations: Vec<crate::tableau::auth_config::AuthConfiguration>,
     /// The Active Directory the server's identity store is, if it is one.
     pub directory: Option<Directory>,
+    /// Every call answered, when asked for (`call_log.rs`).
+    pub(crate) call_log: Option<CallLog>,
 }
 
 fn luid() -> String {
@@ -211,6 +216,7 @@ impl SiteState {
             content: BTreeMap::new(),
             auth_configurations: Vec::new(),
             directory: None,
+            call_log: None,
         };
         s.names.insert(admin_name.to_lowercase(), admin_id.clone());
         s.users.insert(

@@ -13,6 +13,7 @@ mod groups;
 mod redirect;
 mod session;
 mod site;
+mod snapshot;
 pub mod throttle;
 mod users;
 
