@@ -6,6 +6,7 @@
 //! calls printed are the calls this bridge makes, decided by the code that would make them.
 
 mod impact;
+pub mod intended;
 mod play;
 mod render;
 pub mod transcript;
@@ -34,7 +35,9 @@ pub struct PreviewArgs {
     /// The tenant (may be left out when the configuration has one).
     #[arg(long)]
     pub tenant: Option<String>,
-    /// The SCIM requests: JSON lines or a JSON array of `{"method", "path", "body"}`.
+    /// The SCIM requests (JSON lines or a JSON array of `{"method", "path", "body"}`), or a
+    /// CSV of the intended state (`userName`, `active`, `displayName`, `email`, `role`,
+    /// `groups`: see docs/preview.md).
     #[arg(long)]
     pub from: PathBuf,
     /// Play without the breaker of mass changes: every change applied, however many. By
@@ -61,14 +64,14 @@ pub async fn run(args: PreviewArgs) -> ExitCode {
         Ok(t) => t,
         Err(e) => return fail(e),
     };
-    let requests = match transcript::parse(&text) {
+    let source = match transcript::source(&text) {
         Ok(r) => r,
         Err(e) => return fail(format!("{}: {e}", args.from.display())),
     };
     let preview = match play::preview(
         &args.config,
         args.tenant.as_deref(),
-        &requests,
+        &source,
         !args.no_breaker,
     )
     .await

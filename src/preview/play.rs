@@ -1,13 +1,16 @@
 //! Playing a transcript on a copy of a tenant's site: the steps of a preview, in order.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
 use secrecy::SecretString;
 use serde::Serialize;
+use serde_json::Value;
 
 use super::impact::{impact, Impact, Person, SiteView};
-use super::transcript::ScimRequest;
+use super::intended::{self, CurrentGroup, CurrentUser};
+use super::transcript::{ScimRequest, Source};
 use crate::config::{self, Config, ServerConfig, TenantConfig};
 use crate::emulator::state::LoggedCall;
 use crate::emulator::{self, EmulatorConfig, Flavor, RunningEmulator};
@@ -37,6 +40,8 @@ pub struct Played {
     pub method: String,
     /// The SCIM path.
     pub path: String,
+    /// The body sent (so a preview of a CSV shows the requests it was turned into).
+    pub body: Option<Value>,
     /// The status the bridge answered.
     pub status: u16,
     /// What the status means for the change.
@@ -71,12 +76,12 @@ impl Preview {
     }
 }
 
-/// Preview `requests` on the site of the tenant `tenant` of the configuration at `path`
+/// Preview `source` on the site of the tenant `tenant` of the configuration at `path`
 /// (with its breaker when `breaker`). Tableau is read, never written; the store is copied.
 pub async fn preview(
     path: &Path,
     tenant: Option<&str>,
-    requests: &[ScimRequest],
+    source: &Source,
     breaker: bool,
 ) -> Result<Preview, String> {
     let config = config::load(path, &config::ProcessEnv).map_err(|e| e.to_string())?;
@@ -91,6 +96,14 @@ pub async fn preview(
     let copy: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&dir.path().join(STORE_FILE)).map_err(|e| e.to_string())?);
     crate::migrate_store::copy_tenant(store.as_ref(), copy.as_ref(), &t.id).await?;
+    let managed: BTreeSet<String> = copy
+        .users(&t.id)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|u| !u.deleted)
+        .map(|u| u.id)
+        .collect();
 
     let secret = crate::demo::generated_token();
     let site = start_copy(&t, &snapshot, &secret)?;
@@ -106,8 +119,18 @@ pub async fn preview(
     let serving = serve::start_with_store(&served, copy)?;
     let before = view(&site);
     site.with_state(|s| s.start_call_log());
-    let base = format!("http://{}/scim/v2", serving.server.addr);
-    let played = play(&base, &token, requests, &site).await;
+    let mut player = Player {
+        http: reqwest::Client::new(),
+        base: format!("http://{}/scim/v2", serving.server.addr),
+        token,
+        site: &site,
+        played: Vec::new(),
+    };
+    let outcome = match source {
+        Source::Requests(requests) => player.play_all(requests).await,
+        Source::Intended(rows) => player.reach(rows, &managed).await,
+    };
+    let played = outcome.map(|()| player.played);
     let after = view(&site);
     let dropped = site.with_state(|s| s.take_call_log().dropped).unwrap_or(0);
     serving.server.handle.stop(true).await;
@@ -195,21 +218,115 @@ fn view(site: &RunningEmulator) -> SiteView {
     .unwrap_or_default()
 }
 
-/// Send each request in order, keeping its answer and the calls it caused.
-async fn play(
-    base: &str,
-    token: &str,
-    requests: &[ScimRequest],
-    site: &RunningEmulator,
-) -> Result<Vec<Played>, String> {
-    let http = reqwest::Client::new();
-    let mut out = Vec::with_capacity(requests.len());
-    for r in requests {
+/// Sends requests to the preview's server and keeps each answer with the calls it caused.
+struct Player<'a> {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    site: &'a RunningEmulator,
+    played: Vec<Played>,
+}
+
+/// Users and groups are listed this many to a page when a CSV is reached.
+const PAGE: usize = 500;
+
+impl Player<'_> {
+    async fn play_all(&mut self, requests: &[ScimRequest]) -> Result<(), String> {
+        for r in requests {
+            self.send(r).await?;
+        }
+        Ok(())
+    }
+
+    /// Reach the intended state of `rows`: list the site's users (`managed`: the ids the
+    /// store provisioned), send the user requests,
+    /// list the groups, send the group requests (they need the new users' ids).
+    async fn reach(
+        &mut self,
+        rows: &[intended::Row],
+        managed: &BTreeSet<String>,
+    ) -> Result<(), String> {
+        let mut users = BTreeMap::new();
+        for u in self.list("/Users").await? {
+            if let (Some(name), Some(id)) = (u["userName"].as_str(), u["id"].as_str()) {
+                let active = u["active"].as_bool().unwrap_or(true);
+                users.insert(
+                    name.to_lowercase(),
+                    CurrentUser {
+                        id: id.into(),
+                        active,
+                        managed: managed.contains(id),
+                    },
+                );
+            }
+        }
+        let mut ids: BTreeMap<String, String> = users
+            .iter()
+            .map(|(n, u)| (n.clone(), u.id.clone()))
+            .collect();
+        for r in intended::user_requests(rows, &users) {
+            let answer = self.send(&r).await?;
+            if r.method == "POST" {
+                if let (Some(name), Some(id)) = (answer["userName"].as_str(), answer["id"].as_str())
+                {
+                    ids.insert(name.to_lowercase(), id.to_string());
+                }
+            }
+        }
+        let mut groups = BTreeMap::new();
+        for g in self.list("/Groups").await? {
+            if let (Some(name), Some(id)) = (g["displayName"].as_str(), g["id"].as_str()) {
+                let members = g["members"]
+                    .as_array()
+                    .map(|m| {
+                        m.iter()
+                            .filter_map(|m| m["value"].as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                groups.insert(
+                    name.to_string(),
+                    CurrentGroup {
+                        id: id.into(),
+                        members,
+                    },
+                );
+            }
+        }
+        for r in intended::group_requests(rows, &ids, &groups) {
+            self.send(&r).await?;
+        }
+        Ok(())
+    }
+
+    /// Every resource of `endpoint`, page by page (each page a request played).
+    async fn list(&mut self, endpoint: &str) -> Result<Vec<Value>, String> {
+        let mut out = Vec::new();
+        loop {
+            let r = ScimRequest {
+                method: "GET".into(),
+                path: format!("{endpoint}?startIndex={}&count={PAGE}", out.len() + 1),
+                body: None,
+            };
+            let page = self.send(&r).await?;
+            let total = page["totalResults"].as_u64().unwrap_or(0);
+            let got = page["Resources"].as_array().cloned().unwrap_or_default();
+            let empty = got.is_empty();
+            out.extend(got);
+            if empty || out.len() as u64 >= total {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Send one request; keep its answer and the calls it caused; return its body.
+    async fn send(&mut self, r: &ScimRequest) -> Result<Value, String> {
         let method = reqwest::Method::from_bytes(r.method.as_bytes())
             .map_err(|e| format!("{} {}: {e}", r.method, r.path))?;
-        let mut req = http
-            .request(method, format!("{base}{}", r.path))
-            .bearer_auth(token);
+        let mut req = self
+            .http
+            .request(method, format!("{}{}", self.base, r.path))
+            .bearer_auth(&self.token);
         if let Some(body) = &r.body {
             req = req
                 .header("Content-Type", "application/scim+json")
@@ -222,11 +339,13 @@ async fn play(
         let status = resp.status().as_u16();
         let held = status == 503 && resp.headers().contains_key("retry-after");
         let text = resp.text().await.unwrap_or_default();
+        let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let detail = (status >= 400)
             .then(|| {
-                serde_json::from_str::<serde_json::Value>(&text)
-                    .ok()
-                    .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(String::from))
+                answer
+                    .get("detail")
+                    .and_then(|d| d.as_str())
+                    .map(String::from)
             })
             .flatten();
         let outcome = match status {
@@ -234,17 +353,19 @@ async fn play(
             _ if held => Outcome::Held,
             _ => Outcome::Refused,
         };
-        let calls = site
+        let calls = self
+            .site
             .with_state(|s| s.take_call_log().calls)
             .unwrap_or_default();
-        out.push(Played {
+        self.played.push(Played {
             method: r.method.clone(),
             path: r.path.clone(),
+            body: r.body.clone(),
             status,
             outcome,
             detail,
             calls,
         });
+        Ok(answer)
     }
-    Ok(out)
 }

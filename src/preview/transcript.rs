@@ -1,5 +1,6 @@
-//! The SCIM requests a preview plays: an IdP's transcript as JSON lines (one request a line)
-//! or a JSON array, each `{"method": "PATCH", "path": "/Users/…", "body": {…}}`. Paths are
+//! What a preview plays: an IdP's transcript as JSON lines (one request a line) or a JSON
+//! array, each `{"method": "PATCH", "path": "/Users/…", "body": {…}}`, or a CSV of the
+//! intended state ([`super::intended`]). Paths are
 //! below `/scim/v2` (a full URL or a path with `/scim/v2` in it is cut there), so a request
 //! log copied from an IdP's or a proxy's output plays as it is.
 
@@ -39,6 +40,29 @@ pub enum TranscriptError {
     /// Nothing to play.
     #[error("the transcript holds no request")]
     Empty,
+}
+
+/// What a file holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// SCIM requests, played as they are.
+    Requests(Vec<ScimRequest>),
+    /// The intended state, turned into requests against the state the preview finds.
+    Intended(Vec<super::intended::Row>),
+}
+
+/// Read a file: JSON when its first line that is not blank or a `#` comment starts with `{`
+/// or `[`, else a CSV of the intended state.
+pub fn source(text: &str) -> Result<Source, TranscriptError> {
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'));
+    match first {
+        Some(l) if l.starts_with('{') || l.starts_with('[') => parse(text).map(Source::Requests),
+        Some(_) => super::intended::parse_csv(text).map(Source::Intended),
+        None => Err(TranscriptError::Empty),
+    }
 }
 
 /// Read a transcript: a JSON array of requests, or one request per line (empty lines and
@@ -153,6 +177,16 @@ mod tests {
             Err(TranscriptError::Bad { line: 1, .. })
         ));
         assert_eq!(parse("\n# nothing\n"), Err(TranscriptError::Empty));
+    }
+
+    #[test]
+    fn a_file_is_json_or_a_csv_by_its_first_line() {
+        assert!(matches!(
+            source("# t\n{\"method\":\"GET\",\"path\":\"/Users\"}"),
+            Ok(Source::Requests(_))
+        ));
+        assert!(matches!(source("userName\nann\n"), Ok(Source::Intended(_))));
+        assert_eq!(source("  \n"), Err(TranscriptError::Empty));
     }
 
     #[test]

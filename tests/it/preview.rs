@@ -391,3 +391,93 @@ async fn a_bad_transcript_is_refused_before_the_site_is_read() {
     assert!(err.contains("line 2: a POST needs a body"), "{err}");
     assert_eq!(site.tableau_calls(), 0, "nothing read from Tableau");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_csv_of_the_intended_state_is_previewed_as_the_requests_that_reach_it() {
+    let site = site(1_000_000);
+    let ann = user(&site, "ann@example.com", "creator").await;
+    let bob = user(&site, "bob@example.com", "viewer").await;
+    user(&site, "cy@example.com", "explorer").await;
+    group(&site, "Sales", &[&ann, &bob]).await;
+    let dir = common::tempdir();
+    let config = site.stack.write_config(dir.path()).expect("config written");
+    let file = dir.path().join("intended.csv");
+    std::fs::write(
+        &file,
+        "userName,role,groups\nann@example.com,explorer,\"Sales; Ops\"\ndan@example.com,viewer,Sales\n",
+    )
+    .expect("written");
+    let before = facts(&site);
+
+    let (code, p, stderr) = preview(&config, &file, &[]).await;
+    assert_eq!(code, 0, "{stderr} {p:#}");
+    assert_eq!(facts(&site), before, "Tableau is as it was");
+    let shape: Vec<String> = p["played"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|r| {
+                    format!(
+                        "{} {}",
+                        r["method"].as_str().unwrap_or(""),
+                        r["path"]
+                            .as_str()
+                            .unwrap_or("")
+                            .split('?')
+                            .next()
+                            .unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        shape,
+        vec![
+            "GET /Users".to_string(),
+            format!("PATCH /Users/{ann}"),
+            "POST /Users".into(),
+            format!("PATCH /Users/{bob}"),
+            shape[4].clone(),
+            "GET /Groups".into(),
+            "POST /Groups".into(),
+            shape[7].clone(),
+        ]
+    );
+    assert!(
+        shape[4].starts_with("PATCH /Users/") && shape[7].starts_with("PATCH /Groups/"),
+        "{shape:?}"
+    );
+    let i = &p["impact"];
+    assert_eq!(i["added"], json!(["dan@example.com"]));
+    assert_eq!(i["groups_created"], json!(["Ops"]));
+    let changes: Vec<String> = i["role_changes"]
+        .as_array()
+        .map(|c| {
+            c.iter()
+                .map(|c| {
+                    format!(
+                        "{} {}",
+                        c["user"].as_str().unwrap_or(""),
+                        c["to"].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        changes,
+        vec![
+            "ann@example.com Explorer",
+            "bob@example.com Unlicensed",
+            "cy@example.com Unlicensed"
+        ]
+    );
+    assert_eq!(
+        (
+            i["memberships_added"].as_u64(),
+            i["memberships_removed"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+}
