@@ -282,8 +282,9 @@ pub trait Store: Send + Sync + 'static {
     /// (approvals of administrator grants aside).
     async fn safety_state(&self, tenant: &str, since_ms: i64) -> Result<(u64, u64), StoreError>;
 
-    /// Count a destructive change made at `at_ms`.
-    async fn add_safety_event(&self, tenant: &str, at_ms: i64) -> Result<(), StoreError>;
+    /// Count `n` destructive changes made at `at_ms` (a group's members removed at once are
+    /// one change each).
+    async fn add_safety_events(&self, tenant: &str, at_ms: i64, n: u64) -> Result<(), StoreError>;
 
     /// Forget the destructive changes counted up to the minute of `before_ms` (now: the window
     /// restarts).

@@ -403,3 +403,106 @@ async fn an_administrator_grant_waits_for_approval_and_does_not_open_the_breaker
         .await;
     assert_eq!(s, StatusCode::OK, "the IdP's retry finds it done");
 }
+
+/// Entra ID takes members out of a group that grants Creator (`group_roles`): each member
+/// removed is a demotion, and the breaker counts it as one. Two removed are applied; four
+/// more at once would take the window past five, so the whole PATCH is held, retried held,
+/// and applied by the release; the IdP's later retry is done.
+#[tokio::test(flavor = "multi_thread")]
+async fn members_leaving_a_role_granting_group_count_one_each_and_a_held_removal_is_released() {
+    let site = Site::start(
+        EmulatorConfig::new("acme", "pat", "pat-secret"),
+        TOKEN,
+        |o| {
+            o.tenant.retry = fast_retry();
+            o.tenant.policy.safety.max_changes = 5;
+            o.tenant.policy.safety.max_share = 0.0;
+            o.tenant.roles = tableau_scim::bridge::mapping::roles::RoleMapping::new(
+                [],
+                [(
+                    "Tableau Creators".to_string(),
+                    tableau_scim::tableau::SiteRole::Creator,
+                )],
+                tableau_scim::tableau::SiteRole::Viewer,
+            );
+        },
+    );
+    let ids = members(&site, "creator", 8).await;
+    let value: Vec<Value> = ids.iter().map(|m| json!({"value": m})).collect();
+    let (s, g) = site
+        .idp
+        .call(
+            Method::POST,
+            "/Groups",
+            Some(json!({"displayName": "Tableau Creators", "members": value})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{g}");
+    let gid = id(&g);
+    assert_eq!(
+        site.role("creator000@example.com").as_deref(),
+        Some("Creator")
+    );
+    let remove = |who: &[String]| {
+        let value: Vec<Value> = who.iter().map(|m| json!({"value": m})).collect();
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Remove", "path": "members", "value": value}]})
+    };
+    let path = format!("/Groups/{gid}");
+    let (s, _) = site
+        .idp
+        .call(Method::PATCH, &path, Some(remove(&ids[..2])))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "two demotions fit in the window");
+    assert_eq!(
+        site.role("creator000@example.com").as_deref(),
+        Some("Viewer")
+    );
+
+    site.reset_calls();
+    for attempt in 0..2 {
+        let (s, e) = site
+            .idp
+            .call(Method::PATCH, &path, Some(remove(&ids[2..6])))
+            .await;
+        assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "attempt {attempt}: {e}");
+        assert!(
+            e["detail"].as_str().is_some_and(|d| d.contains("hold")),
+            "{e}"
+        );
+    }
+    assert_eq!(site.tableau_calls(), 0, "held before any Tableau call");
+    assert_eq!(site.members("Tableau Creators").len(), 6);
+    assert_eq!(
+        site.role("creator002@example.com").as_deref(),
+        Some("Creator")
+    );
+    let holds = site.stack.tenant().holds().await.expect("holds");
+    assert_eq!(holds.len(), 1, "the retry is the same hold: {holds:?}");
+    assert!(holds[0]
+        .summary
+        .contains("remove 4 members from 'Tableau Creators'"));
+
+    let decided = site
+        .stack
+        .tenant()
+        .release_holds("admin@example.com")
+        .await
+        .expect("released");
+    assert_eq!(decided.len(), 1);
+    assert_eq!(decided[0].outcome, "ok");
+    assert_eq!(site.members("Tableau Creators").len(), 2);
+    for i in 2..6 {
+        assert_eq!(
+            site.role(&format!("creator{i:03}@example.com")).as_deref(),
+            Some("Viewer"),
+            "demoted by the release"
+        );
+    }
+    let (s, _) = site
+        .idp
+        .call(Method::PATCH, &path, Some(remove(&ids[2..6])))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "the IdP's retry finds it done");
+    assert_eq!(site.members("Tableau Creators").len(), 2);
+}

@@ -264,9 +264,12 @@ async fn contract(s: Arc<dyn Store>) {
     );
     // The breaker: a window of destructive changes and the holds, shared by replicas.
     // Counted by the minute: minutes 1 and 3.
-    s.add_safety_event("t1", 60_000).await.expect("write");
-    s.add_safety_event("t1", 180_500).await.expect("write");
+    s.add_safety_events("t1", 60_000, 1).await.expect("write");
+    s.add_safety_events("t1", 180_500, 1).await.expect("write");
     assert_eq!(s.safety_state("t1", 120_000).await.expect("read"), (1, 0));
+    // A group's members removed at once count one each, in the same minute's row.
+    s.add_safety_events("t1", 181_000, 4).await.expect("write");
+    assert_eq!(s.safety_state("t1", 120_000).await.expect("read"), (5, 0));
     let hold = tableau_scim::store::HoldRow {
         seq: 0,
         kind: "User".into(),

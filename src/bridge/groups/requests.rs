@@ -280,6 +280,7 @@ impl Tenant {
             summary: format!("delete the group '{}'", g.name),
             change: serde_json::Value::Null,
             roles: (None, None),
+            weight: 1,
         })
         .await?;
         let former = if reevaluates_members_on_delete(&g, &self.roles) {

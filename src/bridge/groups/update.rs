@@ -15,6 +15,8 @@ use crate::bridge::mapping::text_checks::check_member_ids;
 use crate::bridge::mapping::{group_content, group_to_scim, member_ids};
 use crate::bridge::offload::desired;
 use crate::bridge::operation::Operation;
+use crate::bridge::safety::plan::{removal_weight, GROUP_MEMBERS};
+use crate::bridge::safety::Destructive;
 use crate::bridge::tenant::Tenant;
 use crate::bridge::users::directory::directory_group_refusal;
 use crate::scim::change::Change;
@@ -94,6 +96,7 @@ impl Tenant {
         })?;
         check_member_ids(&plan.added)?;
         refuse_directory_changes(&before.group, &plan)?;
+        self.gate_removals(id, op, &before.group, &plan).await?;
         let (add_now, kept_out) = self
             .keep_deactivated_out(&before.group.name, grant_of(&before.group), &plan.added)
             .await?;
@@ -145,6 +148,38 @@ impl Tenant {
         };
         // Served from what this request wrote, not a fresh listing (checklist 3).
         Ok(group_to_scim(&group, row.as_ref(), Some(&plan.members)))
+    }
+
+    /// Members leaving a role-granting group lose the role it grants: the breaker counts
+    /// them, one change each, before anything is recorded or sent.
+    async fn gate_removals(
+        &self,
+        id: &str,
+        op: Operation,
+        group: &Group,
+        plan: &GroupPlan,
+    ) -> BridgeResult<()> {
+        let grants = self.roles.group_grants(&group.name) || grant_of(group).is_some();
+        let weight = removal_weight(grants, plan.removed.len());
+        if weight == 0 {
+            return Ok(());
+        }
+        let mut removed = plan.removed.clone();
+        removed.sort();
+        self.safety_gate(Destructive {
+            kind: GROUP_MEMBERS,
+            resource: id.into(),
+            name: group.name.clone(),
+            op,
+            summary: format!(
+                "remove {weight} members from '{}', which grants a site role",
+                group.name
+            ),
+            change: serde_json::json!({ "members_removed": removed }),
+            roles: (None, None),
+            weight,
+        })
+        .await
     }
 
     /// The plan's Tableau calls in order (rename, removals, additions), each noted in `done`

@@ -1,6 +1,7 @@
 //! The breaker of mass changes (`[tenants.safety]`): an IdP does what its configuration says,
 //! at once and at scale; one unassigned group would deactivate thousands. Destructive changes
-//! (a deactivation, a demotion, a user's or a group's deletion) are counted in a sliding
+//! (a deactivation, a demotion, a user's or a group's deletion, each member removed from a
+//! group that grants a site role) are counted in a sliding
 //! window in the store, shared by every replica; past the threshold ([`plan::threshold`]) the
 //! breaker opens and every further destructive change is *held*: kept in the store as it
 //! arrived, not applied, answered 503 with `Retry-After` and a SCIM error naming the hold. The
@@ -55,6 +56,8 @@ pub(crate) struct Destructive {
     pub change: Value,
     /// The site role before, and after.
     pub roles: (Option<String>, Option<String>),
+    /// How many destructive changes it is: 1, or the members a role-granting group loses.
+    pub weight: u64,
 }
 
 /// What a release or a block did.
@@ -94,8 +97,8 @@ impl Tenant {
             }
         }
         let managed = self.caches.names.len() as u64;
-        if verdict(&s, in_window, held, managed) == Verdict::Apply {
-            self.count_destructive(now).await?;
+        if verdict(&s, in_window, held, managed, d.weight) == Verdict::Apply {
+            self.count_destructive(now, d.weight).await?;
             return Ok(());
         }
         let hold = hold_of(&d, d.op.as_str(), &fp);
@@ -151,8 +154,8 @@ impl Tenant {
     /// Count a destructive change made at `now`, in the store before answering: the window
     /// is exact for every replica (a minute's row updated in place: the count reads at most
     /// the window's minutes however busy it is).
-    async fn count_destructive(&self, now: i64) -> BridgeResult<()> {
-        self.store.add_safety_event(&self.id, now).await?;
+    async fn count_destructive(&self, now: i64, weight: u64) -> BridgeResult<()> {
+        self.store.add_safety_events(&self.id, now, weight).await?;
         Ok(())
     }
 
@@ -315,6 +318,18 @@ impl Tenant {
     async fn apply_held(&self, h: &HoldRow) -> BridgeResult<()> {
         match (h.kind.as_str(), h.operation.as_str()) {
             ("NewUser", _) => self.create_user(h.change.clone()).await.map(drop),
+            (plan::GROUP_MEMBERS, _) => {
+                let patch =
+                    crate::scim::patch::PatchRequest::parse(&plan::removal_patch(&h.change))?;
+                self.update_group(
+                    &h.resource,
+                    Change::Patch(&patch),
+                    Operation::PatchGroup,
+                    None,
+                )
+                .await
+                .map(drop)
+            }
             ("Group", _) => self.delete_group(&h.resource, None).await,
             (_, "delete_user") => self.delete_user(&h.resource, None).await,
             _ => {

@@ -65,16 +65,48 @@ pub enum Verdict {
     Hold,
 }
 
-/// Whether a destructive change is applied: not while changes are held (the breaker is open
-/// until an administrator decides), nor once the window holds `threshold` of them.
-pub fn verdict(s: &Safety, in_window: u64, held: u64, managed: u64) -> Verdict {
+/// Whether a destructive change of `weight` changes (1, or the members a group loses at once)
+/// is applied: not while changes are held (the breaker is open until an administrator
+/// decides), nor when it would take the window past `threshold`.
+pub fn verdict(s: &Safety, in_window: u64, held: u64, managed: u64, weight: u64) -> Verdict {
     if !s.enabled {
         Verdict::Apply
-    } else if held > 0 || in_window >= threshold(s, managed) {
+    } else if held > 0 || in_window.saturating_add(weight) > threshold(s, managed) {
         Verdict::Hold
     } else {
         Verdict::Apply
     }
+}
+
+/// The kind of a hold of members removed from a role-granting group.
+pub const GROUP_MEMBERS: &str = "GroupMembers";
+
+/// How many destructive changes removing `removed` members from a group is: one each when the
+/// group grants a site role (`group_roles` demotes them at once; a group with a minimum site
+/// role no longer licenses them at their next sign-in), none otherwise.
+pub fn removal_weight(grants_role: bool, removed: usize) -> u64 {
+    if grants_role {
+        removed as u64
+    } else {
+        0
+    }
+}
+
+/// The body of a held removal of members, applied on release as the PATCH an IdP sends:
+/// `{"op": "remove", "path": "members", "value": [{"value": id}, ...]}`.
+pub fn removal_patch(change: &Value) -> Value {
+    let members: Vec<Value> = change["members_removed"]
+        .as_array()
+        .map(|ids| {
+            ids.iter()
+                .map(|id| serde_json::json!({"value": id}))
+                .collect()
+        })
+        .unwrap_or_default();
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "remove", "path": "members", "value": members}],
+    })
 }
 
 /// The attributes `desired` changes of `before` (top-level keys; a removed key is `null`):

@@ -27,14 +27,29 @@ fn the_threshold_is_the_larger_of_the_count_and_the_share() {
 #[test]
 fn the_breaker_holds_past_the_threshold_and_while_anything_is_held() {
     let s = Safety::default();
-    assert_eq!(verdict(&s, 19, 0, 100), Verdict::Apply);
-    assert_eq!(verdict(&s, 20, 0, 100), Verdict::Hold);
-    assert_eq!(verdict(&s, 0, 1, 100), Verdict::Hold, "open until decided");
+    assert_eq!(verdict(&s, 19, 0, 100, 1), Verdict::Apply);
+    assert_eq!(verdict(&s, 20, 0, 100, 1), Verdict::Hold);
+    assert_eq!(
+        verdict(&s, 0, 1, 100, 1),
+        Verdict::Hold,
+        "open until decided"
+    );
+    // A group's members removed at once weigh one each: 15 fit after 5, 16 do not, and 21
+    // alone are a mass change.
+    assert_eq!(verdict(&s, 5, 0, 100, 15), Verdict::Apply);
+    assert_eq!(verdict(&s, 5, 0, 100, 16), Verdict::Hold);
+    assert_eq!(verdict(&s, 0, 0, 100, 21), Verdict::Hold);
+    assert_eq!(removal_weight(true, 7), 7);
+    assert_eq!(
+        removal_weight(false, 7),
+        0,
+        "a group that grants nothing loses members harmlessly"
+    );
     let off = Safety {
         enabled: false,
         ..s
     };
-    assert_eq!(verdict(&off, 1_000, 5, 100), Verdict::Apply);
+    assert_eq!(verdict(&off, 1_000, 5, 100, 1), Verdict::Apply);
 }
 
 #[test]

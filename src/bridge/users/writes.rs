@@ -54,6 +54,7 @@ impl Tenant {
                 summary: format!("create '{user_name}' as {}", plan.requested.as_str()),
                 change: input.clone(),
                 roles: (None, Some(plan.requested.as_str().to_string())),
+                weight: 1,
             })
             .await?;
         }
@@ -303,6 +304,7 @@ impl Tenant {
                 ),
                 change: delta(&current, &new),
                 roles: (Some(cur.site_role.to_string()), to),
+                weight: 1,
             })
             .await?;
         }
@@ -411,6 +413,7 @@ impl Tenant {
             summary: format!("delete '{}' ({})", cur.name, cur.site_role),
             change: Value::Null,
             roles: (Some(cur.site_role.to_string()), None),
+            weight: 1,
         })
         .await?;
         let mut cur = cur;
@@ -506,5 +509,6 @@ fn user_destructive(
         summary: format!("{what} '{}' ({})", cur.name, cur.site_role),
         change: delta(current, desired),
         roles: (Some(cur.site_role.to_string()), None),
+        weight: 1,
     }
 }

@@ -351,11 +351,12 @@ impl Store for PgStore {
         self.read_safety_state(tenant, since_ms).await
     }
 
-    async fn add_safety_event(&self, tenant: &str, at_ms: i64) -> Result<(), StoreError> {
+    async fn add_safety_events(&self, tenant: &str, at_ms: i64, n: u64) -> Result<(), StoreError> {
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
         self.exec(
-            "INSERT INTO safety_minutes (tenant, minute, n) VALUES ($1, $2, 1)
-             ON CONFLICT (tenant, minute) DO UPDATE SET n = safety_minutes.n + 1",
-            &[&tenant, &at_ms.div_euclid(60_000)],
+            "INSERT INTO safety_minutes (tenant, minute, n) VALUES ($1, $2, $3)
+             ON CONFLICT (tenant, minute) DO UPDATE SET n = safety_minutes.n + excluded.n",
+            &[&tenant, &at_ms.div_euclid(60_000), &n],
         )
         .await
     }

@@ -6,12 +6,18 @@ use super::super::holds::{HoldRow, HoldState};
 use super::super::StoreError;
 use super::execute;
 
-pub(super) fn add_event(c: &Connection, tenant: &str, at_ms: i64) -> Result<(), StoreError> {
+pub(super) fn add_events(
+    c: &Connection,
+    tenant: &str,
+    at_ms: i64,
+    n: u64,
+) -> Result<(), StoreError> {
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
     execute(
         c,
-        "INSERT INTO safety_minutes (tenant, minute, n) VALUES (?1, ?2, 1)
-         ON CONFLICT (tenant, minute) DO UPDATE SET n = n + 1",
-        params![tenant, at_ms.div_euclid(60_000)],
+        "INSERT INTO safety_minutes (tenant, minute, n) VALUES (?1, ?2, ?3)
+         ON CONFLICT (tenant, minute) DO UPDATE SET n = n + excluded.n",
+        params![tenant, at_ms.div_euclid(60_000), n],
     )
 }
 

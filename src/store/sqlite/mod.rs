@@ -299,9 +299,9 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn add_safety_event(&self, tenant: &str, at_ms: i64) -> Result<(), StoreError> {
+    async fn add_safety_events(&self, tenant: &str, at_ms: i64, n: u64) -> Result<(), StoreError> {
         let tenant = tenant.to_string();
-        self.write(move |c| holds::add_event(c, &tenant, at_ms))
+        self.write(move |c| holds::add_events(c, &tenant, at_ms, n))
             .await
     }
 
