@@ -1,9 +1,9 @@
 //! The breaker of mass changes (`[tenants.safety]`): an IdP does what its configuration says,
 //! at once and at scale; one unassigned group would deactivate thousands. Destructive changes
 //! (a deactivation, a demotion, a user's or a group's deletion, each member removed from a
-//! group that grants a site role) are counted in a sliding
-//! window in the store, shared by every replica; past the threshold ([`plan::threshold`]) the
-//! breaker opens and every further destructive change is *held*: kept in the store as it
+//! group that grants a site role) are counted in a sliding window in the store, shared by
+//! every replica; past the threshold ([`plan::threshold`]) the breaker opens and every
+//! further destructive change is *held*: kept in the store as it
 //! arrived, not applied, answered 503 with `Retry-After` and a SCIM error naming the hold. The
 //! IdP's retries of it are answered the same. Creates, reads and harmless updates flow on.
 //!
