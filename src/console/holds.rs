@@ -35,6 +35,16 @@ pub(super) struct Impact {
     pub deletes: u64,
     /// Held changes older than the warning.
     pub old: u64,
+    /// Users held for a deactivation, a demotion or a deletion who own content (`None`: the
+    /// site's content could not be read).
+    pub owners: Option<u64>,
+}
+
+/// Of the held changes to users, those whose user owns content (`owners`: the owners' ids).
+pub(super) fn held_owners(held: &[&HoldRow], owners: &std::collections::HashSet<String>) -> u64 {
+    held.iter()
+        .filter(|h| h.kind == "User" && owners.contains(&h.resource))
+        .count() as u64
 }
 
 /// The impact of the held changes (pure): a deactivation, a deletion or a demotion frees the
@@ -92,7 +102,18 @@ pub(super) async fn holds(tp: TenantPage) -> HttpResponse {
         Err(e) => return failed(tp.nav.clone(), &e.to_string()),
     };
     let held: Vec<&HoldRow> = all.iter().filter(|h| h.state == HoldState::Held).collect();
-    let impact = impact(&held, crate::clock::now());
+    let mut impact = impact(&held, crate::clock::now());
+    // Who owns content is read only while something is held: the site's content listings,
+    // one per kind, paged (bridge::site::what_if).
+    if !held.is_empty() {
+        impact.owners = match tp.tenant().tenant.content_owner_ids().await {
+            Ok(owners) => Some(held_owners(&held, &owners)),
+            Err(e) => {
+                tracing::warn!(error = %e, "the content owners of the held changes could not be read");
+                None
+            }
+        };
+    }
     let lines = all
         .iter()
         .rev()
@@ -201,5 +222,8 @@ mod tests {
         let i = impact(&refs, now);
         assert_eq!(i.seats, vec![("Creator", 2), ("Viewer", 1)]);
         assert_eq!((i.admins, i.deletes, i.old), (1, 1, 1));
+        let owners: std::collections::HashSet<String> = ["u".to_string()].into();
+        assert_eq!(held_owners(&refs, &owners), 3);
+        assert_eq!(held_owners(&refs, &Default::default()), 0);
     }
 }

@@ -18,6 +18,7 @@ mod state;
 mod tenant_page;
 mod trail;
 pub mod views;
+mod what_if;
 
 use std::sync::Arc;
 
@@ -48,6 +49,7 @@ impl Console {
                     .route("/tenants/{id}/drift", web::get().to(pages::drift))
                     .route("/tenants/{id}/drift/run", web::post().to(pages::run_drift))
                     .route("/tenants/{id}/holds", web::get().to(holds::holds))
+                    .route("/tenants/{id}/whatif", web::get().to(what_if::what_if))
                     .route(
                         "/tenants/{id}/holds/release",
                         web::post().to(holds::release),

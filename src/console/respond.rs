@@ -15,7 +15,7 @@ pub struct Nav {
     pub tenants: Vec<String>,
     /// The tenant of the page, if any.
     pub current: Option<String>,
-    /// `access`, `audit`, `drift` or empty.
+    /// `access`, `audit`, `drift`, `holds`, `whatif` or empty.
     pub page: &'static str,
     /// The session's CSRF token (empty: not signed in).
     pub csrf: String,

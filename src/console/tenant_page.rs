@@ -51,6 +51,7 @@ pub(super) fn page_of(path: &str) -> &'static str {
         "audit" => "audit",
         "drift" => "drift",
         "holds" => "holds",
+        "whatif" => "whatif",
         _ => "",
     }
 }
@@ -106,6 +107,7 @@ mod tests {
             ("/admin/tenants/acme/audit.csv", "audit"),
             ("/admin/tenants/acme/drift/run", "drift"),
             ("/admin/tenants/acme/drift", "drift"),
+            ("/admin/tenants/acme/whatif", "whatif"),
             ("/admin/tenants/acme", ""),
             ("/admin/tenants/acme/other", ""),
             ("/admin", ""),

@@ -34,6 +34,8 @@ mod common;
 mod bad_input;
 mod bridge;
 mod console;
+mod console_browser;
+mod console_what_if;
 mod custody;
 mod drift;
 mod exposure;

@@ -5,3 +5,4 @@
 pub mod access;
 pub mod background;
 pub mod health;
+pub mod what_if;
