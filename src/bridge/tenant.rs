@@ -148,6 +148,10 @@ pub struct Tenant {
     /// The aliases and moves under way, once read from the store
     /// ([`Tenant::moves_loaded`]).
     pub(in crate::bridge) moves_loaded: tokio::sync::OnceCell<()>,
+    /// The breaker's window as this process counts it, on a store without replicas (`None`:
+    /// not read from the store yet): `bridge::safety`.
+    pub(in crate::bridge) window:
+        std::sync::Mutex<Option<crate::bridge::safety::plan::MinuteCounts>>,
 }
 
 impl std::fmt::Debug for Tenant {
@@ -189,6 +193,7 @@ impl Tenant {
             drift: std::sync::Mutex::new(None),
             on_directory: std::sync::atomic::AtomicBool::new(false),
             moves_loaded: tokio::sync::OnceCell::new(),
+            window: std::sync::Mutex::new(None),
         }
     }
 }

@@ -286,6 +286,21 @@ pub trait Store: Send + Sync + 'static {
     /// one change each).
     async fn add_safety_events(&self, tenant: &str, at_ms: i64, n: u64) -> Result<(), StoreError>;
 
+    /// Count `n` destructive changes at `at_ms` without waiting for their commit, where the
+    /// store can promise they commit no later than any write queued after them (SQLite's one
+    /// writer: first queued, first committed), so the request's own writes, awaited before
+    /// it answers, carry the count to disk with them. `false`: it cannot (count with
+    /// [`Store::add_safety_events`]).
+    fn queue_safety_events(&self, _tenant: &str, _at_ms: i64, _n: u64) -> bool {
+        false
+    }
+
+    /// Wait until every write queued before this call has committed (SQLite's writer); at once
+    /// where writes are not queued.
+    async fn settle(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Forget the destructive changes counted up to the minute of `before_ms` (now: the window
     /// restarts).
     async fn clear_safety_events(&self, tenant: &str, before_ms: i64) -> Result<(), StoreError>;

@@ -84,7 +84,9 @@ fn answer(reply: Reply, outcome: Result<(), StoreError>) {
         (Some(waiting), outcome) => {
             let _ = waiting.send(outcome);
         }
-        (None, Err(e)) => tracing::error!(error = %e, "an audit row was not written"),
+        (None, Err(e)) => {
+            tracing::error!(error = %e, "a queued write (an audit row, a breaker count) was not written")
+        }
         (None, Ok(())) => {}
     }
 }

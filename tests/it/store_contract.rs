@@ -270,6 +270,16 @@ async fn contract(s: Arc<dyn Store>) {
     // A group's members removed at once count one each, in the same minute's row.
     s.add_safety_events("t1", 181_000, 4).await.expect("write");
     assert_eq!(s.safety_state("t1", 120_000).await.expect("read"), (5, 0));
+    // A store that queues its writes (SQLite) takes a count without waiting, in by settle.
+    if s.queue_safety_events("t2", 60_000, 3) {
+        s.settle().await.expect("settled");
+        assert_eq!(s.safety_state("t2", 0).await.expect("read"), (3, 0));
+    } else {
+        assert!(
+            s.shared().is_some(),
+            "only a store with replicas counts while it waits"
+        );
+    }
     let hold = tableau_scim::store::HoldRow {
         seq: 0,
         kind: "User".into(),
@@ -297,7 +307,7 @@ async fn contract(s: Arc<dyn Store>) {
     )
     .await
     .expect("write");
-    assert_eq!(s.safety_state("t1", 0).await.expect("read"), (2, 2));
+    assert_eq!(s.safety_state("t1", 0).await.expect("read"), (6, 2));
     let mine = s.holds("t1", Some("u1")).await.expect("read");
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].change, hold.change);

@@ -79,12 +79,18 @@ impl Tenant {
         if !s.enabled || RELEASING.try_with(|_| ()).is_ok() {
             return Ok(());
         }
-        let fp = fingerprint(d.op.as_str(), &d.resource, &d.change);
         // One window for the tenant: its count and its additions are serialised across
         // requests (and replicas, whose database lock this takes too).
         let _window = self.locks.lock_window().await?;
         let now = crate::clock::now().timestamp_millis();
         let since = now - i64::try_from(s.window.as_millis()).unwrap_or(i64::MAX);
+        let managed = self.caches.names.len() as u64;
+        if self.counted_here(&d, now, since, managed).await? {
+            return Ok(());
+        }
+        let fp = fingerprint(d.op.as_str(), &d.resource, &d.change);
+        // The store's count, exact for every replica, once the counts queued before are in.
+        self.store.settle().await?;
         let (in_window, held) = self.store.safety_state(&self.id, since).await?;
         if held > 0 || self.counters.holds_seen.load(Ordering::Relaxed) != HOLDS_NONE {
             let mine = self.store.holds(&self.id, Some(&d.resource)).await?;
@@ -96,11 +102,12 @@ impl Tenant {
                 .into());
             }
         }
-        let managed = self.caches.names.len() as u64;
         if verdict(&s, in_window, held, managed, d.weight) == Verdict::Apply {
             self.count_destructive(now, d.weight).await?;
+            self.window_is(now, Some(in_window + d.weight));
             return Ok(());
         }
+        self.window_is(now, Some(in_window));
         let hold = hold_of(&d, d.op.as_str(), &fp);
         if held >= plan::MAX_HELD {
             self.counters.holds_not_kept.fetch_add(1, Ordering::Relaxed);
@@ -149,6 +156,74 @@ impl Tenant {
         );
         self.counters.holds_now.fetch_add(1, Ordering::Relaxed);
         Err(plan::approval_error(&hold).into())
+    }
+
+    /// On a store without replicas, this process's own count of the window
+    /// ([`plan::MinuteCounts`], never below the store's) lets a change through when it fits,
+    /// counted in the store without waiting for the commit (it commits with the request's own
+    /// writes, before the answer). `false`: the store's count decides: the window is near its
+    /// threshold, something is held or awaits approval, the change repeats a hold, or the
+    /// store has replicas. Called under the window's lock.
+    async fn counted_here(
+        &self,
+        d: &Destructive,
+        now: i64,
+        since: i64,
+        managed: u64,
+    ) -> BridgeResult<bool> {
+        if self.store.shared().is_some() {
+            return Ok(false);
+        }
+        if self.window_now(since).is_none() {
+            // First use: the window and the holds as the store has them (after a restart, a
+            // breaker left open stays open).
+            self.store.settle().await?;
+            let (in_window, _) = self.store.safety_state(&self.id, since).await?;
+            self.refresh_safety_figures().await?;
+            self.window_is(now, Some(in_window));
+        }
+        if self.counters.holds_now.load(Ordering::Relaxed) > 0 {
+            return Ok(false);
+        }
+        if self.counters.holds_seen.load(Ordering::Relaxed) != HOLDS_NONE {
+            let mine = self.store.holds(&self.id, Some(&d.resource)).await?;
+            let fp = fingerprint(d.op.as_str(), &d.resource, &d.change);
+            if repeated(&mine, &fp).is_some() {
+                return Ok(false);
+            }
+        }
+        let in_window = self.window_now(since).unwrap_or(u64::MAX);
+        if verdict(&self.policy.safety, in_window, 0, managed, d.weight) != Verdict::Apply
+            || !self.store.queue_safety_events(&self.id, now, d.weight)
+        {
+            return Ok(false);
+        }
+        self.with_window(|w| w.get_or_insert_with(Default::default).add(now, d.weight));
+        Ok(true)
+    }
+
+    /// This process's count of the window from `since` (`None`: not read yet).
+    fn window_now(&self, since: i64) -> Option<u64> {
+        self.with_window(|w| w.as_mut().map(|w| w.since(since)))
+    }
+
+    /// Take the store's count, read at `now`, as this process's (`None`: forget it).
+    fn window_is(&self, now: i64, count: Option<u64>) {
+        self.with_window(|w| {
+            *w = count.map(|n| {
+                let mut counts = plan::MinuteCounts::default();
+                counts.reset_to(now, n);
+                counts
+            })
+        });
+    }
+
+    fn with_window<T>(&self, f: impl FnOnce(&mut Option<plan::MinuteCounts>) -> T) -> T {
+        let mut w = self
+            .window
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut w)
     }
 
     /// Count a destructive change made at `now`, in the store before answering: the window
@@ -311,6 +386,8 @@ impl Tenant {
     async fn restart_window(&self) -> BridgeResult<()> {
         let now = crate::clock::now().timestamp_millis();
         self.store.clear_safety_events(&self.id, now + 1).await?;
+        // Read again from the store at the next change.
+        self.window_is(now, None);
         self.refresh_safety_figures().await
     }
 

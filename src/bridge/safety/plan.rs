@@ -78,6 +78,37 @@ pub fn verdict(s: &Safety, in_window: u64, held: u64, managed: u64, weight: u64)
     }
 }
 
+/// The window as one process counts it, by the minute, where it alone adds to the store's
+/// window (a store without replicas): never below the store's count (another process only
+/// clears it: `tableau-scim holds release`), so a change it lets through the store would too.
+/// A count it would hold, or any doubt, is decided on the store's count instead.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MinuteCounts(std::collections::BTreeMap<i64, u64>);
+
+impl MinuteCounts {
+    /// `n` changes in the minute of `at_ms`.
+    pub fn add(&mut self, at_ms: i64, n: u64) {
+        *self.0.entry(at_ms.div_euclid(60_000)).or_default() += n;
+    }
+
+    /// The changes from the minute of `since_ms` on (the store's rule); older minutes are
+    /// forgotten, so the map holds at most the window's minutes.
+    pub fn since(&mut self, since_ms: i64) -> u64 {
+        let first = since_ms.div_euclid(60_000);
+        self.0 = self.0.split_off(&first);
+        self.0.values().sum()
+    }
+
+    /// The store's count, read at `at_ms`, taken as all in that minute (it is no older, so
+    /// the window forgets it no sooner than the store does).
+    pub fn reset_to(&mut self, at_ms: i64, n: u64) {
+        self.0.clear();
+        if n > 0 {
+            self.add(at_ms, n);
+        }
+    }
+}
+
 /// The kind of a hold of members removed from a role-granting group.
 pub const GROUP_MEMBERS: &str = "GroupMembers";
 

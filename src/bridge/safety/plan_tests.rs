@@ -40,6 +40,21 @@ fn the_breaker_holds_past_the_threshold_and_while_anything_is_held() {
     assert_eq!(verdict(&s, 5, 0, 100, 16), Verdict::Hold);
     assert_eq!(verdict(&s, 0, 0, 100, 21), Verdict::Hold);
     assert_eq!(removal_weight(true, 7), 7);
+    let mut w = MinuteCounts::default();
+    w.add(60_000, 2);
+    w.add(179_999, 1);
+    w.add(180_000, 4);
+    assert_eq!(w.since(0), 7);
+    assert_eq!(
+        w.since(120_500),
+        5,
+        "the minute since falls in counts whole"
+    );
+    assert_eq!(w.since(240_000), 0, "and older minutes are gone");
+    w.reset_to(300_000, 3);
+    assert_eq!(w.since(300_000), 3);
+    w.reset_to(300_000, 0);
+    assert_eq!(w, MinuteCounts::default());
     assert_eq!(
         removal_weight(false, 7),
         0,

@@ -305,6 +305,20 @@ impl Store for SqliteStore {
             .await
     }
 
+    fn queue_safety_events(&self, tenant: &str, at_ms: i64, n: u64) -> bool {
+        let tenant = tenant.to_string();
+        self.writer
+            .enqueue(
+                Box::new(move |c| holds::add_events(c, &tenant, at_ms, n)),
+                None,
+            )
+            .is_ok()
+    }
+
+    async fn settle(&self) -> Result<(), StoreError> {
+        self.write(|_| Ok(())).await
+    }
+
     async fn clear_safety_events(&self, tenant: &str, before_ms: i64) -> Result<(), StoreError> {
         let tenant = tenant.to_string();
         self.write(move |c| holds::clear_events(c, &tenant, before_ms))
