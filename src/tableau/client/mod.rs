@@ -10,6 +10,7 @@
 mod content;
 mod funnel;
 mod groups;
+mod rate_limits;
 mod redirect;
 mod session;
 mod site;
