@@ -152,10 +152,16 @@ pub(crate) async fn inject(
                 "Too Many Requests",
                 "The request limit was exceeded; retry later",
             ));
+            let no_header = shared
+                .state
+                .lock()
+                .is_ok_and(|s| s.faults.rate_limit_no_retry_after);
             if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&retry_after.to_string())
             {
-                resp.headers_mut()
-                    .insert(actix_web::http::header::RETRY_AFTER, v);
+                if !no_header {
+                    resp.headers_mut()
+                        .insert(actix_web::http::header::RETRY_AFTER, v);
+                }
             }
             return Ok(req.into_response(resp));
         }

@@ -61,7 +61,8 @@ pub struct Faults {
     /// The bucket's size: calls that may come at once after a quiet spell (default: one
     /// second's worth).
     pub rate_limit_burst: Option<f64>,
-    /// Leave `Retry-After` out of the rate limit's 429 (Tableau Cloud sometimes does).
+    /// Leave `Retry-After` out of every 429, the rate limit's and an injected one (Tableau Cloud
+    /// sometimes does: the KB on its REST concurrency limits names no header).
     pub rate_limit_no_retry_after: bool,
     /// Answer the rate limit's 429 with an HTML page instead of Tableau's XML (as Tableau
     /// Cloud's gateway sometimes does; KB "concurrency limits in REST APIs on Tableau Cloud").
