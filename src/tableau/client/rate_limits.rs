@@ -13,9 +13,10 @@
 //!   is set. One such 429 costs about a second, whatever the traffic;
 //! - **a limit** (a second 429 within [`RATE_WINDOW`], or one while calls wait on the rate):
 //!   the rate becomes 90% of what Tableau took over the busy time of the last ten seconds
-//!   (gaps with no call, such as a pause, left out: [`busy_rate`]), or of the rate itself when
-//!   that was lower; then it climbs by a fifth of a call per second every second of successes,
-//!   a twentieth within 3% of the rate of the last 429, and faster the longer no 429 came
+//!   (gaps with no call, such as a pause, left out: [`busy_rate`]; while pacing, since the
+//!   previous 429), or of the rate itself when that was lower; then it climbs by a fifth of a
+//!   call per second every second of successes, a twentieth within 3% of the rate of the last
+//!   429, and faster the longer no 429 came
 //!   (+1/5 per 10 s). It is dropped after a minute without a 429 unless calls still wait on it.
 //!   A 503 (Tableau unavailable) halves the window only: it says nothing about a rate.
 //!
@@ -278,7 +279,15 @@ impl Limits {
             }
             return;
         }
-        let since = now.checked_sub(RATE_WINDOW).unwrap_or(now);
+        // Paced, what Tableau took since the previous 429 is what it takes at this rate (the
+        // calls past it were refused); unpaced, the busy time of the last ten seconds.
+        let window_start = now.checked_sub(RATE_WINDOW).unwrap_or(now);
+        let since = match (self.rate, previous) {
+            (Some(_), Some(p)) if now.saturating_duration_since(p) >= EPISODE => {
+                p.max(window_start)
+            }
+            _ => window_start,
+        };
         let accepted: Vec<Instant> = self.accepted.iter().copied().collect();
         let (measured, busy) = busy_rate(&accepted, since, now);
         // What Tableau took: the rate we kept to, or less if that is all it accepted.
