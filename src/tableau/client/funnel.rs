@@ -89,6 +89,8 @@ impl Failure {
 struct Received {
     answer: Answer,
     retry_after: Option<Duration>,
+    /// The throttle's generation the call went under.
+    generation: u64,
 }
 
 fn retry_after(r: &reqwest::Response) -> Option<Duration> {
@@ -167,7 +169,8 @@ impl TableauClient {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<Received, (reqwest::Error, bool)> {
-        let _permit = self.throttle.slot().await;
+        let permit = self.throttle.slot().await;
+        let generation = permit.generation();
         match request.send().await {
             Ok(resp) => {
                 let status = resp.status();
@@ -185,6 +188,7 @@ impl TableauClient {
                             location,
                         },
                         retry_after,
+                        generation,
                     }),
                     Err(e) => Err((e, true)),
                 }
@@ -209,10 +213,11 @@ impl TableauClient {
             Ok(Received {
                 answer,
                 retry_after,
+                generation,
             }) => {
                 let status = answer.status.as_u16();
                 self.stats.record(key, status, ms);
-                self.throttle.observe(status, retry_after);
+                self.throttle.observe(status, retry_after, Some(generation));
                 tracing::debug!(tableau.endpoint = %key, http.status = status, duration_ms = ms, attempt, "tableau call");
                 (
                     Outcome::Answer {

@@ -20,10 +20,12 @@
 //!   (+1/5 per 10 s). It is dropped after a minute without a 429 unless calls still wait on it.
 //!   A 503 (Tableau unavailable) halves the window only: it says nothing about a rate.
 //!
-//! A throttle seen within a second of the last is the same episode: limits are cut once per
-//! episode, not once per call that was already in flight. Every cut or pause starts a new
-//! [`Limits::generation`]: a call admitted before it is admitted again, so no call goes out on
-//! a schedule a 429 has since replaced.
+//! A throttle within a second of the last cut, to a call admitted before it, is the same
+//! episode: limits are cut once per episode, not once per call that was already in flight. A
+//! 429 to a call admitted after the cut says the rate just set is still too high (it was
+//! measured over a limiter's burst): the rate is cut to [`FAST_CUT`] of itself at once, not a
+//! second later. Every cut or pause starts a new [`Limits::generation`]: a call admitted
+//! before it is admitted again, so no call goes out on a schedule a 429 has since replaced.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -35,6 +37,16 @@ const RATE_STEP: f64 = 0.2;
 /// What a 429 leaves of the rate: the rate was just past Tableau's limit, so a tenth below it
 /// leaves room to climb for ~10 s (RATE_STEP) before the next 429: AIMD averages ~95%.
 pub(super) const RATE_CUT: f64 = 0.9;
+
+/// What a 429 leaves of a rate measured over less than [`TRUSTED_SPAN`] of busy time: such a
+/// measurement is mostly the limiter's burst (its stored calls, taken at once after a start
+/// or a pause), so half of it is nearer the limit than nine-tenths.
+pub(super) const UNTRUSTED_CUT: f64 = 0.5;
+
+/// What a 429 leaves of a rate set less than [`EPISODE`] ago, to a call admitted under it:
+/// that rate was measured over a burst (the limiter's stored tokens), and cutting a tenth at
+/// a time would cost a 429 per tenth.
+pub(super) const FAST_CUT: f64 = 0.75;
 
 /// From this share of the rate of the last 429 on, the rate climbs at a quarter of
 /// [`RATE_STEP`]: a limiter with a burst accepts a rate above its own for a while, and probing
@@ -114,6 +126,9 @@ pub struct Limits {
     ceiling: Option<f64>,
     /// Bumped at every cut or pause.
     generation: u64,
+    /// The generation right after the last cut: a call admitted under it or later was sent
+    /// after the cut.
+    cut_generation: u64,
 }
 
 /// Calls accepted per second over the busy time of `accepted` (instants, oldest first) from
@@ -152,6 +167,7 @@ impl Limits {
             throttled: 0,
             ceiling: None,
             generation: 0,
+            cut_generation: 0,
         }
     }
 
@@ -204,8 +220,15 @@ impl Limits {
         Some(at)
     }
 
-    /// Take in what an answer at `now` says.
+    /// Take in what an answer at `now` says, to a call admitted at an unknown generation (as
+    /// if before the last cut).
     pub fn observe(&mut self, signal: Signal, now: Instant) {
+        self.observe_call(signal, None, now);
+    }
+
+    /// Take in what an answer at `now` says to a call admitted under generation `admitted`:
+    /// a throttle to a call sent after the last cut is news even within [`EPISODE`].
+    pub fn observe_call(&mut self, signal: Signal, admitted: Option<u64>, now: Instant) {
         match signal {
             Signal::Accepted => self.accepted_at(now),
             Signal::Throttled(retry_after) | Signal::Unavailable(retry_after) => {
@@ -218,9 +241,11 @@ impl Limits {
                     let wait = wait.min(crate::tableau::error::MAX_RETRY_AFTER);
                     self.hold_until(now.checked_add(wait).unwrap_or(now));
                 }
-                let same_episode = self
-                    .last_cut
-                    .is_some_and(|t| now.saturating_duration_since(t) < EPISODE);
+                let sent_before_cut = admitted.is_none_or(|g| g < self.cut_generation);
+                let same_episode = sent_before_cut
+                    && self
+                        .last_cut
+                        .is_some_and(|t| now.saturating_duration_since(t) < EPISODE);
                 if same_episode {
                     return;
                 }
@@ -230,6 +255,7 @@ impl Limits {
                 if by_rate {
                     self.throttle_at(now, retry_after.is_some());
                 }
+                self.cut_generation = self.generation;
             }
         }
     }
@@ -279,6 +305,17 @@ impl Limits {
             }
             return;
         }
+        if let (Some(rate), Some(p)) = (self.rate, previous) {
+            if now.saturating_duration_since(p) < EPISODE {
+                // Only a call sent after the last cut gets here this soon: the rate set then
+                // is still past the limit.
+                let rate = (rate * FAST_CUT).max(MIN_RATE);
+                self.rate = Some(rate);
+                self.hold_until(now + Duration::from_secs_f64(1.0 / rate));
+                self.next_slot = None;
+                return;
+            }
+        }
         // Paced, what Tableau took since the previous 429 is what it takes at this rate (the
         // calls past it were refused); unpaced, the busy time of the last ten seconds.
         let window_start = now.checked_sub(RATE_WINDOW).unwrap_or(now);
@@ -296,8 +333,10 @@ impl Limits {
             .map_or(measured, |r| r.min(measured.max(MIN_RATE)));
         // A ceiling measured over a few seconds only is no ceiling: soon after start, a
         // limiter's burst and the quiet before it say little about its rate.
-        self.ceiling = (busy >= TRUSTED_SPAN).then_some(took);
-        let rate = (took * RATE_CUT).max(MIN_RATE);
+        let trusted = busy >= TRUSTED_SPAN;
+        self.ceiling = trusted.then_some(took);
+        let cut = if trusted { RATE_CUT } else { UNTRUSTED_CUT };
+        let rate = (took * cut).max(MIN_RATE);
         self.rate = Some(rate);
         // A limiter that just refused has nothing left: one interval of quiet lets it refill a
         // call's worth, so the retry and the calls behind it are not refused too (most needed

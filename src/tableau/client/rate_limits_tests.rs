@@ -88,7 +88,7 @@ fn a_limit_met_soon_after_start_sets_a_rate_but_no_ceiling() {
     let now = ms(t0, 1600);
     l.observe(Signal::Throttled(None), now);
     let mut at = l.rate().unwrap_or_default();
-    assert!((at - 20.0 * RATE_CUT).abs() < 0.5, "{at}");
+    assert!((at - 20.0 * UNTRUSTED_CUT).abs() < 0.5, "{at}");
     // Where a trusted ceiling of 20 would slow the climb, it goes on at the full step.
     while at < 20.0 * NEAR_CEILING + 0.1 {
         l.observe(Signal::Accepted, now + Duration::from_millis(200));
@@ -412,3 +412,6 @@ fn a_lone_429_at_five_a_second_costs_about_a_second() {
         assert_eq!(run.accepted.len(), 300, "every call went");
     }
 }
+
+#[path = "rate_limits_concurrent_tests.rs"]
+mod concurrent;

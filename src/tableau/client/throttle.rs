@@ -18,6 +18,15 @@ pub struct Throttle {
 /// A call in flight; dropping it frees its place.
 pub struct Slot<'a> {
     throttle: &'a Throttle,
+    /// The generation the call went under.
+    generation: u64,
+}
+
+impl Slot<'_> {
+    /// The [`Limits::generation`] the call was admitted under (for [`Throttle::observe`]).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
 }
 
 impl Drop for Slot<'_> {
@@ -63,7 +72,10 @@ impl Throttle {
             };
             match admitted {
                 Some((at, generation)) => {
-                    let slot = Slot { throttle: self };
+                    let slot = Slot {
+                        throttle: self,
+                        generation,
+                    };
                     if at > Instant::now() {
                         tokio::time::sleep_until(at.into()).await;
                         if self.locked().0.generation() != generation {
@@ -79,14 +91,17 @@ impl Throttle {
         }
     }
 
-    /// Take in an answer's status and `Retry-After`.
-    pub fn observe(&self, status: u16, retry_after: Option<Duration>) {
+    /// Take in an answer's status and `Retry-After`, to a call admitted under `generation`
+    /// ([`Slot::generation`]; `None`: unknown, as if before the last cut).
+    pub fn observe(&self, status: u16, retry_after: Option<Duration>, generation: Option<u64>) {
         let signal = match status {
             429 => Signal::Throttled(retry_after),
             503 => Signal::Unavailable(retry_after),
             _ => Signal::Accepted,
         };
-        self.locked().0.observe(signal, Instant::now());
+        self.locked()
+            .0
+            .observe_call(signal, generation, Instant::now());
         // A grown window may admit a waiting call.
         self.freed.notify_one();
     }
@@ -116,7 +131,7 @@ mod tests {
     #[test]
     fn a_huge_retry_after_leaves_the_throttle_usable() {
         let t = Throttle::new(8);
-        t.observe(429, Some(Duration::MAX));
+        t.observe(429, Some(Duration::MAX), None);
         assert_eq!(t.now().2, 1, "the throttle is still usable");
     }
 
@@ -126,9 +141,9 @@ mod tests {
     async fn a_call_admitted_before_a_pause_waits_for_it() {
         let t = Throttle::new(8);
         // A limit (two 429s, the second within the window) sets a rate.
-        t.observe(429, None);
+        t.observe(429, None, None);
         tokio::time::sleep(Duration::from_millis(1100)).await;
-        t.observe(429, None);
+        t.observe(429, None, None);
         let _ = t.slot().await;
         let started = Instant::now();
         let waiting = t.slot();
@@ -136,7 +151,7 @@ mod tests {
         // While it sleeps for its slot, Tableau says wait three seconds.
         let early = tokio::time::timeout(Duration::from_millis(1), &mut waiting).await;
         assert!(early.is_err(), "paced: the next call waits for its moment");
-        t.observe(429, Some(Duration::from_secs(3)));
+        t.observe(429, Some(Duration::from_secs(3)), None);
         let _ = waiting.await;
         assert!(
             started.elapsed() >= Duration::from_millis(2900),
