@@ -2,7 +2,7 @@
 //! (lookup, then create, per user; 8 IdP workers) of `RATE_USERS` (2,000) users on Tableau
 //! Cloud's rules against an emulator that accepts `RATE_LIMIT` (20) calls per second, once with
 //! `Retry-After` on its 429s and once without. Reported: the sustained Tableau call rate against
-//! the limit (target >= 90%), the share of calls answered 429 (target < 2%), and lost or
+//! the limit (target >= 90%), the share of calls answered 429 (target < 1%), and lost or
 //! duplicated users (must be 0). Then a lone 429 (a neighbour's, on a site far above the
 //! tenant's load): 5 role changes a second for 30 s, one call answered 429 at the tenth second,
 //! with and without `Retry-After`; reported: how long requests were slowed (target < 2 s).
@@ -131,7 +131,7 @@ async fn run(users: usize, limit: f64, retry_after: bool) -> bool {
         ours.len() - distinct.len(),
         rate.unwrap_or(0.0),
     );
-    rate_share >= 0.9 && throttled_share < 0.02 && distinct.len() == users && ours.len() == users
+    rate_share >= 0.9 && throttled_share < 0.01 && distinct.len() == users && ours.len() == users
 }
 
 /// 5 role changes a second (one Tableau call each) for 30 s, one answered 429 at the tenth
