@@ -179,6 +179,9 @@ impl Tenant {
         if let Some(share) = replicas.session_share() {
             client.share_session(share);
         }
+        if let Some(share) = replicas.budget_share(client.budget_scope()) {
+            client.share_budget(share);
+        }
         Tenant {
             id: id.to_string(),
             client,

@@ -100,6 +100,50 @@ pub trait Shared: Send + Sync {
 
     /// Store a Tableau session under `key` (replacing the one before).
     async fn put_session(&self, key: &str, session: &StoredSession) -> Result<(), StoreError>;
+
+    /// Report this replica alive in the call budget `budget` (a Tableau site), publish
+    /// `news` if any, and read the budget: the replicas that reported within `live_for`, and
+    /// the latest news any of them published.
+    async fn budget_exchange(
+        &self,
+        budget: &str,
+        news: Option<BudgetReport>,
+        live_for: Duration,
+    ) -> Result<BudgetRead, StoreError>;
+}
+
+/// What a replica publishes to a call budget: the site's call rate if it met a limit, and how
+/// long every call must wait from now.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BudgetReport {
+    /// Calls per second for the whole site.
+    pub site_rate: Option<f64>,
+    /// The pause from now.
+    pub pause: Duration,
+}
+
+/// A call budget as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetRead {
+    /// Replicas that reported lately (at least 1: the reader).
+    pub replicas: usize,
+    /// The latest report published, if any.
+    pub latest: Option<BudgetEntry>,
+}
+
+/// The latest report of a call budget.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetEntry {
+    /// Increases with every report.
+    pub seq: i64,
+    /// The replica that published it.
+    pub origin: String,
+    /// The site's call rate it set, if any.
+    pub site_rate: Option<f64>,
+    /// What is left of its pause.
+    pub pause_left: Duration,
+    /// How long ago it was published.
+    pub age: Duration,
 }
 
 /// How long the change feed keeps entries. A replica that has not read the feed for half of

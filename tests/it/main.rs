@@ -33,6 +33,7 @@ mod common;
 
 mod bad_input;
 mod bridge;
+mod budget_replicas;
 mod console;
 mod console_browser;
 mod console_what_if;

@@ -9,6 +9,7 @@
 //! (one indexed query that usually returns nothing) makes read-your-writes hold across
 //! replicas, whatever the timing.
 
+mod budget;
 pub mod listing_diff;
 
 use std::sync::Arc;
@@ -101,6 +102,19 @@ impl Replicas {
         Some(Arc::new(TenantSession {
             shared,
             tenant: self.tenant.clone(),
+        }))
+    }
+
+    /// The call budget of the Tableau site `scope` (`TableauClient::budget_scope`) shared
+    /// with the other replicas, for the tenant's client.
+    pub fn budget_share(
+        &self,
+        scope: String,
+    ) -> Option<Arc<dyn crate::tableau::client::budget::BudgetShare>> {
+        let shared = self.shared.clone()?;
+        Some(Arc::new(budget::SiteShare {
+            shared,
+            budget: scope,
         }))
     }
 

@@ -190,6 +190,8 @@ impl crate::backend::TenantHealth for BridgeHealth {
         let (window, rate, _) = t.client.limits();
         metrics::gauge!("tableau_concurrency_limit", "tenant" => t.id.clone()).set(window as f64);
         metrics::gauge!("tableau_rate_limit", "tenant" => t.id.clone()).set(rate.unwrap_or(0.0));
+        metrics::gauge!("tableau_budget_replicas", "tenant" => t.id.clone())
+            .set(t.client.budget_replicas() as f64);
         // The last reconciliation: findings per kind (a closed set: `DriftKind::ALL`), and whether it saw
         // the whole site. Absent until one has run.
         if let Some(d) = t.drift_summary() {

@@ -7,6 +7,7 @@
 //! `schema`, the audit queue in `audit_queue`, what replicas share in `shared`.
 
 mod audit_queue;
+mod budget;
 mod connect;
 mod holds;
 mod moves;

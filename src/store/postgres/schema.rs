@@ -138,6 +138,22 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX holds_resource ON holds (tenant, resource);
      CREATE INDEX holds_state ON holds (tenant, state);",
+    // 6: one budget of Tableau calls per site across replicas (tableau::client::budget):
+    // who is alive, and the latest limit or pause one of them met.
+    "CREATE TABLE budget_replicas (
+        budget TEXT NOT NULL,
+        replica TEXT NOT NULL,
+        seen_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (budget, replica)
+     );
+     CREATE TABLE budget_limits (
+        budget TEXT PRIMARY KEY,
+        seq BIGINT NOT NULL,
+        origin TEXT NOT NULL,
+        site_rate DOUBLE PRECISION,
+        resume_at TIMESTAMPTZ NOT NULL,
+        at TIMESTAMPTZ NOT NULL
+     );",
 ];
 
 /// The schema version this build writes.

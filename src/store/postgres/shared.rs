@@ -9,7 +9,7 @@ use deadpool_postgres::{Object, Pool};
 use futures_util::future::{try_join, try_join4};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::super::shared::{FeedEntry, HeldLock, Shared, StoredSession};
+use super::super::shared::{BudgetRead, BudgetReport, FeedEntry, HeldLock, Shared, StoredSession};
 use super::super::StoreError;
 
 /// Longest wait for a key lock: past it the request fails (503) instead of hanging, and the
@@ -263,6 +263,13 @@ impl Shared for PgShared {
             &[&self.replica],
         )
         .await?;
+        // Its share of every call budget returns to the others at once.
+        c.execute(
+            &c.prepare_cached("DELETE FROM budget_replicas WHERE replica = $1")
+                .await?,
+            &[&self.replica],
+        )
+        .await?;
         Ok(())
     }
 
@@ -280,6 +287,15 @@ impl Shared for PgShared {
             site_id: r.get(2),
             user_id: r.get(3),
         }))
+    }
+
+    async fn budget_exchange(
+        &self,
+        budget: &str,
+        news: Option<BudgetReport>,
+        live_for: Duration,
+    ) -> Result<BudgetRead, StoreError> {
+        super::budget::exchange(&self.pool, &self.replica, budget, news, live_for).await
     }
 
     async fn put_session(&self, key: &str, s: &StoredSession) -> Result<(), StoreError> {

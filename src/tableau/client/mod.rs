@@ -7,6 +7,7 @@
 //! `session` signs in and out, `users` and `groups` are the calls, each a line or two over the
 //! funnel.
 
+pub mod budget;
 mod content;
 mod funnel;
 mod groups;
@@ -117,7 +118,8 @@ pub struct TableauClient {
     /// The session shared with other replicas (PAT only), once set.
     share: std::sync::OnceLock<std::sync::Arc<dyn SessionShare>>,
     stats: std::sync::Arc<CallStats>,
-    throttle: throttle::Throttle,
+    /// Shared with the budget's sync task, when replicas share one ([`budget::sync`]).
+    throttle: std::sync::Arc<throttle::Throttle>,
     /// Tableau answered `cieq` with 400065: names are compared with `eq` from then on.
     no_cieq: std::sync::atomic::AtomicBool,
     /// Ids of people an identity move gave a new LUID ([`crate::tableau::aliases`]).
@@ -160,7 +162,7 @@ impl TableauClient {
         Ok(TableauClient {
             http,
             stats: std::sync::Arc::new(CallStats::new(&cfg.label)),
-            throttle: throttle::Throttle::new(cfg.max_in_flight),
+            throttle: std::sync::Arc::new(throttle::Throttle::new(cfg.max_in_flight)),
             cfg,
             version: OnceCell::new(),
             session: RwLock::new(None),

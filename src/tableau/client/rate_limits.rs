@@ -30,6 +30,8 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use super::budget::{BudgetNews, SiteBudget};
+
 /// Calls per second added every second of successes, once a rate is set: slow, so that
 /// crossing Tableau's limit again takes a while and a burst of 429s is rare.
 const RATE_STEP: f64 = 0.2;
@@ -129,6 +131,12 @@ pub struct Limits {
     /// The generation right after the last cut: a call admitted under it or later was sent
     /// after the cut.
     cut_generation: u64,
+    /// Live replicas sharing the site's budget (1 without a shared store).
+    replicas: usize,
+    /// What this replica learnt since it last told the others.
+    news: Option<BudgetNews>,
+    /// The position of the last published limit taken in.
+    adopted: i64,
 }
 
 /// Calls accepted per second over the busy time of `accepted` (instants, oldest first) from
@@ -168,6 +176,9 @@ impl Limits {
             ceiling: None,
             generation: 0,
             cut_generation: 0,
+            replicas: 1,
+            news: None,
+            adopted: 0,
         }
     }
 
@@ -240,6 +251,7 @@ impl Limits {
                     // Any wait a caller hands in is held to the cap, and added without overflow.
                     let wait = wait.min(crate::tableau::error::MAX_RETRY_AFTER);
                     self.hold_until(now.checked_add(wait).unwrap_or(now));
+                    self.publish(None, wait);
                 }
                 let sent_before_cut = admitted.is_none_or(|g| g < self.cut_generation);
                 let same_episode = sent_before_cut
@@ -265,7 +277,7 @@ impl Limits {
         while self.accepted.len() > REMEMBERED {
             self.accepted.pop_front();
         }
-        self.window = (self.window + 1.0 / self.window).min(self.max_in_flight);
+        self.window = (self.window + 1.0 / self.window).min(self.cap());
         let quiet = self
             .last_throttle
             .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
@@ -302,6 +314,7 @@ impl Limits {
         if lone {
             if !has_retry_after {
                 self.hold_until(now + LONE_PAUSE);
+                self.publish(None, LONE_PAUSE);
             }
             return;
         }
@@ -310,9 +323,7 @@ impl Limits {
                 // Only a call sent after the last cut gets here this soon: the rate set then
                 // is still past the limit.
                 let rate = (rate * FAST_CUT).max(MIN_RATE);
-                self.rate = Some(rate);
-                self.hold_until(now + Duration::from_secs_f64(1.0 / rate));
-                self.next_slot = None;
+                self.set_limit(rate, now);
                 return;
             }
         }
@@ -337,12 +348,98 @@ impl Limits {
         self.ceiling = trusted.then_some(took);
         let cut = if trusted { RATE_CUT } else { UNTRUSTED_CUT };
         let rate = (took * cut).max(MIN_RATE);
+        self.set_limit(rate, now);
+    }
+
+    /// Pace at `rate` from `now`, after a moment's quiet, and tell the other replicas.
+    fn set_limit(&mut self, rate: f64, now: Instant) {
         self.rate = Some(rate);
         // A limiter that just refused has nothing left: one interval of quiet lets it refill a
         // call's worth, so the retry and the calls behind it are not refused too (most needed
         // when there is no Retry-After to say how long).
-        self.hold_until(now + Duration::from_secs_f64(1.0 / rate));
+        let quiet = Duration::from_secs_f64(1.0 / rate);
+        self.hold_until(now + quiet);
         self.next_slot = None;
+        self.publish(Some(rate * self.replicas as f64), quiet);
+    }
+
+    /// The most calls in flight this replica may have: its share of the site's, rounded up.
+    fn cap(&self) -> f64 {
+        (self.max_in_flight / self.replicas as f64).ceil().max(1.0)
+    }
+
+    /// Keep `site_rate` (if a limit was met) and `pause` for the other replicas: the latest
+    /// rate and the longest pause since the last report.
+    fn publish(&mut self, site_rate: Option<f64>, pause: Duration) {
+        let merged = match self.news.take() {
+            None => BudgetNews { site_rate, pause },
+            Some(old) => BudgetNews {
+                site_rate: site_rate.or(old.site_rate),
+                pause: pause.max(old.pause),
+            },
+        };
+        self.news = Some(merged);
+    }
+
+    /// What this replica learnt since the last call, for the other replicas.
+    pub fn take_news(&mut self) -> Option<BudgetNews> {
+        self.news.take()
+    }
+
+    /// Keep `news` that could not be told (the store failed), merged with anything newer.
+    pub fn keep_news(&mut self, news: BudgetNews) {
+        let newer = self.news.take();
+        self.news = Some(news);
+        if let Some(n) = newer {
+            self.publish(n.site_rate, n.pause);
+        }
+    }
+
+    /// Live replicas sharing the site's budget, as last read.
+    pub fn replicas(&self) -> usize {
+        self.replicas
+    }
+
+    /// Take in the site's budget at `now`. A change in live replicas rescales this replica's
+    /// window and rate to its new share (a dead replica's share returns at once); a limit
+    /// another replica met and published (newer than the last taken in, and under
+    /// [`FORGET_RATE`] old) applies here too: its pause, its site rate split among the live
+    /// replicas, the window halved, a new generation, as if this replica had met it.
+    pub fn adopt(&mut self, budget: &SiteBudget, now: Instant) {
+        let n = budget.replicas.max(1);
+        if n != self.replicas {
+            let scale = self.replicas as f64 / n as f64;
+            let share_of_cap = self.window / self.cap();
+            self.replicas = n;
+            self.window = (share_of_cap * self.cap()).clamp(1.0, self.cap());
+            self.rate = self.rate.map(|r| (r * scale).max(MIN_RATE));
+            self.next_slot = None;
+        }
+        let Some((seq, limit)) = budget.latest else {
+            return;
+        };
+        if seq <= self.adopted {
+            return;
+        }
+        self.adopted = seq;
+        if limit.own || limit.age >= FORGET_RATE {
+            return;
+        }
+        if !limit.pause_left.is_zero() {
+            // Held to the cap of any Retry-After, whatever the row says.
+            let pause = limit.pause_left.min(crate::tableau::error::MAX_RETRY_AFTER);
+            self.hold_until(now + pause);
+        }
+        if let Some(site) = limit.site_rate {
+            self.rate = Some((site / n as f64).max(MIN_RATE));
+            self.next_slot = None;
+            self.last_throttle = Some(now);
+            self.ceiling = None;
+            self.window = (self.window / 2.0).max(1.0);
+            self.last_cut = Some(now);
+            self.generation += 1;
+            self.cut_generation = self.generation;
+        }
     }
 
     /// No call starts before `until` (the later of this and any hold already set); a later

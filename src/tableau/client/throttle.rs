@@ -106,6 +106,28 @@ impl Throttle {
         self.freed.notify_one();
     }
 
+    /// What this replica learnt of Tableau's limit since the last call (for the others).
+    pub fn take_news(&self) -> Option<super::budget::BudgetNews> {
+        self.locked().0.take_news()
+    }
+
+    /// Keep news the store could not take, to tell it next time.
+    pub fn keep_news(&self, news: super::budget::BudgetNews) {
+        self.locked().0.keep_news(news);
+    }
+
+    /// Live replicas sharing the site's budget, as last read (1 alone).
+    pub fn replicas(&self) -> usize {
+        self.locked().0.replicas()
+    }
+
+    /// Take in the site's budget as the replicas share it ([`Limits::adopt`]).
+    pub fn adopt(&self, budget: super::budget::SiteBudget) {
+        self.locked().0.adopt(&budget, Instant::now());
+        // A grown share may admit a waiting call.
+        self.freed.notify_waiters();
+    }
+
     /// The limits now: calls in flight allowed, calls per second (if any), throttles seen.
     pub fn now(&self) -> (usize, Option<f64>, u64) {
         let s = self.locked();

@@ -32,6 +32,8 @@ pub struct Replicas {
     pub idp: Idp,
     /// Each replica's SCIM base URL.
     pub bases: Vec<String>,
+    /// Each replica's metrics URL, when its `[server]` section has `{metrics_port}`.
+    pub metrics: Vec<String>,
     procs: Vec<Option<Child>>,
     configs: Vec<PathBuf>,
     _cluster: PgCluster,
@@ -58,8 +60,12 @@ impl Replicas {
         let dir = super::tempdir();
         let mut configs = Vec::new();
         let mut bases = Vec::new();
+        let mut metrics = Vec::new();
         for i in 0..n {
             let port = super::free_port();
+            let metrics_port = super::free_port();
+            let server_toml = server_toml.replace("{metrics_port}", &metrics_port.to_string());
+            metrics.push(format!("http://127.0.0.1:{metrics_port}/metrics"));
             let text = format!(
                 "[server]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\ndata_dir = \"{}\"\nstore_url = \"{url}\"\n{server_toml}\n[[tenants]]\nid = \"acme\"\ntableau_url = \"{}\"\nsite = \"acme\"\ndeployment = \"server\"\npat_name = \"scim\"\n{tenant_toml}\n",
                 dir.path().join(format!("data{i}")).display(),
@@ -79,6 +85,7 @@ impl Replicas {
             idp: Idp::round_robin(&bases, TOKEN, http),
             emulator,
             bases,
+            metrics,
             procs: Vec::new(),
             configs,
             _cluster: cluster,
