@@ -6,6 +6,8 @@
 //! duplicated users (must be 0). Then a lone 429 (a neighbour's, on a site far above the
 //! tenant's load): 5 role changes a second for 30 s, one call answered 429 at the tenth second,
 //! with and without `Retry-After`; reported: how long requests were slowed (target < 2 s).
+//! Last, the same initial sync through three replicas on PostgreSQL against one limit for the
+//! site (`Retry-After` sent): the same targets, counted at the emulator's limiter.
 
 // A bench, like a test, stops loudly on a broken assumption (clippy.toml lets tests do so).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -17,6 +19,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::replicas::Replicas;
 use common::{id, Site};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -237,11 +240,89 @@ async fn lone(retry_after: bool) -> bool {
 async fn main() {
     let users = env("RATE_USERS", 2000.0) as usize;
     let limit = env("RATE_LIMIT", 20.0);
+    // RATE_SCENARIO=replicas runs the last alone (with its own build's reference).
+    if std::env::var("RATE_SCENARIO").is_ok_and(|s| s == "replicas") {
+        let shared = replicas(users, limit).await;
+        std::process::exit(if shared { 0 } else { 1 });
+    }
     let with = run(users, limit, true).await;
     let without = run(users, limit, false).await;
     let lone_with = lone(true).await;
     let lone_without = lone(false).await;
-    if !(with && without && lone_with && lone_without) {
+    let shared = replicas(users, limit).await;
+    if !(with && without && lone_with && lone_without && shared) {
         std::process::exit(1);
     }
+}
+
+/// The initial sync of `users` users through three replicas on PostgreSQL (the IdP's 8
+/// workers round robin) against one site limit of `limit` calls a second with `Retry-After`:
+/// the replicas share one budget, so together they keep to the limit as one instance does.
+/// Counted at the emulator's limiter: calls let through and refused.
+async fn replicas(users: usize, limit: f64) -> bool {
+    let r = Replicas::start(common::replicas::site(), 3, "").await;
+    r.emulator.with_state(|s| {
+        s.faults = Faults {
+            rate_limit_per_sec: Some(limit),
+            rate_limit_burst: Some(limit),
+            ..Faults::default()
+        }
+    });
+    let r = Arc::new(r);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..WORKERS {
+        let r = r.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut created = 0;
+            for i in (w..users).step_by(WORKERS) {
+                let name = format!("rr{i:05}@example.com");
+                loop {
+                    let (s, u) = r
+                        .idp
+                        .call(
+                            Method::POST,
+                            "/Users",
+                            Some(json!({"userName": name, "active": true})),
+                        )
+                        .await;
+                    match s {
+                        StatusCode::CREATED => {
+                            created += 1;
+                            break;
+                        }
+                        StatusCode::SERVICE_UNAVAILABLE => {
+                            tokio::time::sleep(Duration::from_millis(500)).await
+                        }
+                        other => panic!("create {name}: {other} {u}"),
+                    }
+                }
+            }
+            created
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        created += t.await.unwrap_or(0);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let (accepted, throttled) = r
+        .emulator
+        .with_state(|s| s.rate_limit_counts())
+        .unwrap_or_default();
+    let names = r
+        .emulator
+        .with_state(|s| s.user_names())
+        .unwrap_or_default();
+    let ours = names.iter().filter(|n| n.starts_with("rr")).count();
+    let rate_share = accepted as f64 / secs / limit;
+    let calls = accepted + throttled;
+    let throttled_share = throttled as f64 / calls.max(1) as f64;
+    println!(
+        "limit {limit}/s, three replicas on PostgreSQL, Retry-After sent: {created} users in {secs:.1} s; {accepted} calls accepted ({:.1}/s, {:.1}% of the limit), {throttled} answered 429 ({:.2}% of {calls}); users in Tableau {ours}",
+        accepted as f64 / secs,
+        rate_share * 100.0,
+        throttled_share * 100.0,
+    );
+    rate_share >= 0.9 && throttled_share < 0.01 && ours == users
 }

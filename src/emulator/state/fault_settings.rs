@@ -76,6 +76,10 @@ pub struct Bucket {
     pub tokens: f64,
     /// When it was last filled; `None` before the first call (it starts full).
     pub filled_at: Option<std::time::Instant>,
+    /// Calls it let through.
+    pub taken: u64,
+    /// Calls it refused (429).
+    pub refused: u64,
 }
 
 impl Bucket {
@@ -92,9 +96,11 @@ impl Bucket {
         self.filled_at = Some(now);
         if tokens >= 1.0 {
             self.tokens = tokens - 1.0;
+            self.taken += 1;
             Ok(())
         } else {
             self.tokens = tokens;
+            self.refused += 1;
             Err((1.0 - tokens) / rate.max(f64::MIN_POSITIVE))
         }
     }

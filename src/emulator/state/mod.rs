@@ -370,6 +370,11 @@ impl SiteState {
             .unwrap_or(0)
     }
 
+    /// The rate limit's count since it was set: calls let through and calls refused (429).
+    pub fn rate_limit_counts(&self) -> (u64, u64) {
+        (self.bucket.taken, self.bucket.refused)
+    }
+
     /// Every API call counted so far.
     pub fn total_calls(&self) -> u64 {
         self.stats.values().sum()
