@@ -15,8 +15,9 @@
 //!   the rate becomes 90% of what Tableau took over the busy time of the last ten seconds
 //!   (gaps with no call, such as a pause, left out: [`busy_rate`]; while pacing, since the
 //!   previous 429), or of the rate itself when that was lower; then it climbs by a fifth of a
-//!   call per second every second of successes, a twentieth within 3% of the rate of the last
-//!   429, and faster the longer no 429 came
+//!   call per second every second of successes (a tenth of itself while no ceiling is known
+//!   and calls wait on it), a twentieth within 3% of the rate of the last 429, and faster the
+//!   longer no 429 came
 //!   (+1/5 per 10 s). It is dropped after a minute without a 429 unless calls still wait on it.
 //!   A 503 (Tableau unavailable) halves the window only: it says nothing about a rate.
 //!
@@ -55,6 +56,13 @@ pub(super) const FAST_CUT: f64 = 0.75;
 /// slowly there spaces its 429s out.
 const NEAR_CEILING: f64 = 0.97;
 
+/// While no ceiling is known (the limit was measured over a short busy time, as after a start)
+/// and calls wait on the rate, it climbs by this share of itself every second: a first rate
+/// measured over a burst may be far below the limit (a limit of 100 calls a second with a burst
+/// of 20 measures as 40), and climbing back from there a fifth of a call at a time takes
+/// minutes.
+const GROWTH: f64 = 0.2;
+
 /// Away from the rate of the last 429, the climb gains one [`RATE_STEP`] per this much time
 /// without a throttle (from 30 to 100 calls per second in about 75 s).
 const SPEEDUP: Duration = Duration::from_secs(10);
@@ -80,6 +88,9 @@ pub const LONE_PAUSE: Duration = Duration::from_secs(1);
 /// bucket) accepts more than its rate for a while: over ten seconds the burst is a tenth of a
 /// second's worth.
 pub const RATE_WINDOW: Duration = Duration::from_secs(10);
+
+/// How far back the accepted rate is measured while calls are paced.
+const PACED_WINDOW: Duration = Duration::from_secs(2);
 
 /// A gap between two accepted calls longer than this is not busy time (a pause, a quiet
 /// moment): the accepted rate is measured over the time calls were going.
@@ -295,10 +306,13 @@ impl Limits {
             let near = self
                 .ceiling
                 .is_some_and(|c| rate >= c * NEAR_CEILING && rate <= c * (2.0 - NEAR_CEILING));
+            let additive = RATE_STEP * (1.0 + quiet.as_secs_f64() / SPEEDUP.as_secs_f64());
             let step = if near {
                 RATE_STEP / 4.0
+            } else if self.ceiling.is_none() && self.saturated(now) {
+                (rate * GROWTH).max(additive)
             } else {
-                RATE_STEP * (1.0 + quiet.as_secs_f64() / SPEEDUP.as_secs_f64())
+                additive
             };
             self.rate = Some(rate + step / rate);
         }
@@ -327,14 +341,16 @@ impl Limits {
                 return;
             }
         }
-        // Paced, what Tableau took since the previous 429 is what it takes at this rate (the
-        // calls past it were refused); unpaced, the busy time of the last ten seconds.
-        let window_start = now.checked_sub(RATE_WINDOW).unwrap_or(now);
+        // Paced, the calls went at the rate, no burst to average out: what Tableau took over
+        // the last two seconds (and since the previous 429) is what it takes now, where ten
+        // seconds of a climbing rate would say far less. Unpaced, the busy time of the last
+        // ten seconds.
         let since = match (self.rate, previous) {
-            (Some(_), Some(p)) if now.saturating_duration_since(p) >= EPISODE => {
-                p.max(window_start)
+            (Some(_), previous) => {
+                let recent = now.checked_sub(PACED_WINDOW).unwrap_or(now);
+                previous.map_or(recent, |p| p.max(recent))
             }
-            _ => window_start,
+            (None, _) => now.checked_sub(RATE_WINDOW).unwrap_or(now),
         };
         let accepted: Vec<Instant> = self.accepted.iter().copied().collect();
         let (measured, busy) = busy_rate(&accepted, since, now);
@@ -344,9 +360,20 @@ impl Limits {
             .map_or(measured, |r| r.min(measured.max(MIN_RATE)));
         // A ceiling measured over a few seconds only is no ceiling: soon after start, a
         // limiter's burst and the quiet before it say little about its rate.
-        let trusted = busy >= TRUSTED_SPAN;
-        self.ceiling = trusted.then_some(took);
-        let cut = if trusted { RATE_CUT } else { UNTRUSTED_CUT };
+        // Paced, what was taken is the rate itself (or less), a limit's own measure: the
+        // ceiling, and a tenth below it is enough. Unpaced, only a long busy time says as much.
+        // A 429 while the rate grew by a tenth a second (no ceiling known yet) came some way
+        // past the limit: a limiter's stored calls hid it for a while.
+        let growing = self.rate.is_some() && self.ceiling.is_none();
+        let known = busy >= TRUSTED_SPAN || self.rate.is_some();
+        self.ceiling = known.then_some(took);
+        let cut = if growing {
+            FAST_CUT
+        } else if known {
+            RATE_CUT
+        } else {
+            UNTRUSTED_CUT
+        };
         let rate = (took * cut).max(MIN_RATE);
         self.set_limit(rate, now);
     }
