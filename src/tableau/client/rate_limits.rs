@@ -458,10 +458,13 @@ impl Limits {
             self.hold_until(now + pause);
         }
         if let Some(site) = limit.site_rate {
-            self.rate = Some((site / n as f64).max(MIN_RATE));
+            let rate = (site / n as f64).max(MIN_RATE);
+            self.rate = Some(rate);
             self.next_slot = None;
             self.last_throttle = Some(now);
-            self.ceiling = None;
+            // The share of the limit the publisher met: probed slowly from here, not grown
+            // by a fifth a second into it.
+            self.ceiling = Some(rate / RATE_CUT);
             self.window = (self.window / 2.0).max(1.0);
             self.last_cut = Some(now);
             self.generation += 1;
