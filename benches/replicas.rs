@@ -43,7 +43,8 @@ async fn measure(replicas: usize, n: usize, latency: usize, server_toml: &str) {
     let label = match (replicas, server_toml.is_empty()) {
         (0, _) => "SQLite".to_string(),
         (n, true) => n.to_string(),
-        (n, false) => format!("{n}*"),
+        // The site's calls in flight: "3/24" is three replicas sharing 24.
+        (n, false) => format!("{n}/{}", server_toml.rsplit(' ').next().unwrap_or_default()),
     };
     let replicas = replicas.max(1);
     let concurrency = 8 * replicas;
