@@ -6,8 +6,9 @@
 //! duplicated users (must be 0). Then a lone 429 (a neighbour's, on a site far above the
 //! tenant's load): 5 role changes a second for 30 s, one call answered 429 at the tenth second,
 //! with and without `Retry-After`; reported: how long requests were slowed (target < 2 s).
-//! Last, the same initial sync through three replicas on PostgreSQL against one limit for the
-//! site (`Retry-After` sent): the same targets, counted at the emulator's limiter.
+//! Last, creates alone (no lookup: Tableau Server's rules, the replicas' harness) of the same
+//! number of users through three replicas on PostgreSQL against one limit for the site
+//! (`Retry-After` sent): the same targets, counted at the emulator's limiter.
 
 // A bench, like a test, stops loudly on a broken assumption (clippy.toml lets tests do so).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -20,9 +21,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::replicas::Replicas;
-use common::{id, Site};
+use common::{id, Idp, Site};
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 use tableau_scim::emulator::{EmulatorConfig, Fault, Faults, Flavor};
 use tableau_scim::tableau::retry::RetryPolicy;
 
@@ -34,6 +35,19 @@ fn env(name: &str, default: f64) -> f64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// POST `body` to `/Users` until it is created: the user. A 503 (the bridge gave up on Tableau
+/// for now) is sent again after half a second, as Okta does.
+async fn create_until_done(idp: &Idp, body: Value) -> Value {
+    loop {
+        let (s, u) = idp.call(Method::POST, "/Users", Some(body.clone())).await;
+        match s {
+            StatusCode::CREATED => return u,
+            StatusCode::SERVICE_UNAVAILABLE => tokio::time::sleep(Duration::from_millis(500)).await,
+            other => panic!("create {}: {other} {u}", body["userName"]),
+        }
+    }
 }
 
 async fn run(users: usize, limit: f64, retry_after: bool) -> bool {
@@ -71,32 +85,16 @@ async fn run(users: usize, limit: f64, retry_after: bool) -> bool {
                     .idp
                     .call(
                         Method::GET,
-                        &format!("/Users?filter=userName%20eq%20%22{}%22", name.replace('@', "%40")),
+                        &format!(
+                            "/Users?filter=userName%20eq%20%22{}%22",
+                            name.replace('@', "%40")
+                        ),
                         None,
                     )
                     .await;
                 assert_eq!((s, l["totalResults"].clone()), (StatusCode::OK, json!(0)));
-                loop {
-                    let (s, u) = site
-                        .idp
-                        .call(
-                            Method::POST,
-                            "/Users",
-                            Some(json!({"userName": name, "emails": [{"value": name, "primary": true}]})),
-                        )
-                        .await;
-                    match s {
-                        StatusCode::CREATED => {
-                            ids.push(id(&u));
-                            break;
-                        }
-                        // The bridge gave up on Tableau for now: the IdP retries, as Okta does.
-                        StatusCode::SERVICE_UNAVAILABLE => {
-                            tokio::time::sleep(Duration::from_millis(500)).await
-                        }
-                        other => panic!("create {name}: {other} {u}"),
-                    }
-                }
+                let body = json!({"userName": name, "emails": [{"value": name, "primary": true}]});
+                ids.push(id(&create_until_done(&site.idp, body).await));
             }
             ids
         }));
@@ -255,7 +253,7 @@ async fn main() {
     }
 }
 
-/// The initial sync of `users` users through three replicas on PostgreSQL (the IdP's 8
+/// Creates of `users` users (no lookup) through three replicas on PostgreSQL (the IdP's 8
 /// workers round robin) against one site limit of `limit` calls a second with `Retry-After`:
 /// the replicas share one budget, so together they keep to the limit as one instance does.
 /// Counted at the emulator's limiter: calls let through and refused.
@@ -277,26 +275,8 @@ async fn replicas(users: usize, limit: f64) -> bool {
             let mut created = 0;
             for i in (w..users).step_by(WORKERS) {
                 let name = format!("rr{i:05}@example.com");
-                loop {
-                    let (s, u) = r
-                        .idp
-                        .call(
-                            Method::POST,
-                            "/Users",
-                            Some(json!({"userName": name, "active": true})),
-                        )
-                        .await;
-                    match s {
-                        StatusCode::CREATED => {
-                            created += 1;
-                            break;
-                        }
-                        StatusCode::SERVICE_UNAVAILABLE => {
-                            tokio::time::sleep(Duration::from_millis(500)).await
-                        }
-                        other => panic!("create {name}: {other} {u}"),
-                    }
-                }
+                create_until_done(&r.idp, json!({"userName": name, "active": true})).await;
+                created += 1;
             }
             created
         }));
