@@ -7,7 +7,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::super::*;
-use super::Bucket;
+use super::{accepted_between, throttled_share, Bucket};
 
 /// What a worker does next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -123,7 +123,7 @@ fn eight_in_flight_hold_a_limit_with_a_burst() {
         let run = run_concurrent(8, Duration::from_millis(30), 100, retry_after, |t| {
             bucket.take(t)
         });
-        let share = run.throttled as f64 / (run.accepted.len() + run.throttled) as f64;
+        let share = throttled_share(run.accepted.len(), run.throttled);
         assert!(
             run.accepted.len() as f64 >= 0.9 * 20.0 * 100.0,
             "Retry-After {retry_after}: {} accepted in a minute",
@@ -147,17 +147,12 @@ fn eight_in_flight_hold_a_limit_with_a_burst() {
 fn a_high_limit_measured_low_at_the_start_is_reached_within_seconds() {
     let mut bucket = Bucket::new(100.0, 20.0);
     let run = run_concurrent(8, Duration::from_millis(10), 60, true, |t| bucket.take(t));
-    let t0 = run.accepted.first().copied().unwrap_or_else(Instant::now);
-    let late = run
-        .accepted
-        .iter()
-        .filter(|t| t.saturating_duration_since(t0) >= Duration::from_secs(20))
-        .count();
+    let late = accepted_between(&run.accepted, Duration::from_secs(20), Duration::MAX);
     assert!(
         late as f64 >= 0.9 * 100.0 * 40.0,
         "{late} accepted from the twentieth second"
     );
-    let share = run.throttled as f64 / (run.accepted.len() + run.throttled) as f64;
+    let share = throttled_share(run.accepted.len(), run.throttled);
     assert!(
         share < 0.01,
         "{} 429s of {}",
