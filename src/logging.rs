@@ -25,6 +25,11 @@ pub enum LogFormat {
 /// [`flush`] before they exit, so the last lines are written.
 static GUARD: OnceLock<std::sync::Mutex<Option<WorkerGuard>>> = OnceLock::new();
 
+/// The writer thread writes what is queued in one system call, up to this many bytes, and
+/// flushes whenever the queue is empty: a busy server wrote one `write` per line (a fifth of
+/// the cost of a cached read), and a quiet one still sees each line at once.
+const LINE_BATCH_BYTES: usize = 64 * 1024;
+
 /// Install the global subscriber (once per process; later calls do nothing).
 pub fn init(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -34,7 +39,10 @@ pub fn init(format: LogFormat) {
     let (writer, guard) = NonBlockingBuilder::default()
         .buffered_lines_limit(16_384)
         .lossy(false)
-        .finish(std::io::stderr());
+        .finish(std::io::BufWriter::with_capacity(
+            LINE_BATCH_BYTES,
+            std::io::stderr(),
+        ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);
