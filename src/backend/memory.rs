@@ -12,6 +12,7 @@ use crate::scim::change::Change;
 use crate::scim::list::ListQuery;
 use crate::scim::projection::Projection;
 use crate::scim::schema::{ResourceKind, SchemaRegistry};
+use crate::scim::stored::{Shared, Stored};
 use crate::scim::version::{check_if_match, set_meta};
 use crate::scim::{ScimError, ScimResult};
 
@@ -205,23 +206,24 @@ impl ResourceStore for MemoryStore {
         kind: ResourceKind,
         id: &str,
         _projection: &Projection,
-    ) -> ScimResult<Value> {
+    ) -> ScimResult<Shared> {
         let inner = self.read()?;
         let stored = inner
             .table(kind)
             .get(id)
             .ok_or_else(|| not_found(kind, id))?;
-        Ok(inner.view(kind, stored))
+        Ok(Stored::new(inner.view(kind, stored)))
     }
 
     async fn list(&self, kind: ResourceKind, query: &ListQuery) -> ScimResult<ListPage> {
         let inner = self.read()?;
         let schema = SchemaRegistry::builtin().resource(kind);
-        let matches: Vec<Value> = inner
+        let matches: Vec<Shared> = inner
             .table(kind)
             .values()
             .map(|r| inner.view(kind, r))
             .filter(|r| query.filter.as_ref().is_none_or(|f| f.matches(r, &schema)))
+            .map(Stored::new)
             .collect();
         Ok(query.page_of(matches))
     }

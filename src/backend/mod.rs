@@ -16,6 +16,7 @@ use crate::scim::change::Change;
 use crate::scim::list::ListQuery;
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
+use crate::scim::stored::Shared;
 use crate::scim::ScimResult;
 
 pub use crate::scim::list::ListPage;
@@ -37,8 +38,12 @@ pub trait ResourceStore: Send + Sync + 'static {
 
     /// One resource by id; 404 when absent. The projection lets a backend skip what will not be
     /// returned (`excludedAttributes=members`) and fetch what is asked for (`attributes=groups`).
-    async fn get(&self, kind: ResourceKind, id: &str, projection: &Projection)
-        -> ScimResult<Value>;
+    async fn get(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        projection: &Projection,
+    ) -> ScimResult<Shared>;
 
     /// A page of resources matching `query.filter` (already validated for `kind`).
     async fn list(&self, kind: ResourceKind, query: &ListQuery) -> ScimResult<ListPage>;

@@ -42,6 +42,7 @@ use crate::scim::change::Change;
 use crate::scim::list::ListQuery;
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
+use crate::scim::stored::{Shared, Stored};
 use crate::scim::{ScimError, ScimResult};
 use crate::tableau::stats::counted;
 use operation::Operation;
@@ -117,13 +118,14 @@ impl ResourceStore for Bridge {
         kind: ResourceKind,
         id: &str,
         projection: &Projection,
-    ) -> ScimResult<Value> {
+    ) -> ScimResult<Shared> {
         let t = &self.tenant;
         match kind {
             ResourceKind::User => op(Operation::GetUser, t, t.get_user(id, projection)).await,
             ResourceKind::Group => {
                 let members = !projection.excludes("members");
-                op(Operation::GetGroup, t, t.get_group(id, members)).await
+                let group = op(Operation::GetGroup, t, t.get_group(id, members)).await?;
+                Ok(Stored::new(group))
             }
         }
     }

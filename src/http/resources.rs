@@ -1,6 +1,8 @@
 //! `/Users` and `/Groups`: parse, call the store once, render.
 
 use actix_web::http::{header, StatusCode};
+use std::sync::Arc;
+
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
@@ -8,11 +10,12 @@ use super::body::ScimBody;
 use super::response;
 use super::state::{base_url, AppState, Current};
 use crate::scim::change::Change;
-use crate::scim::list::{list_response, search_kinds, slices_of_page, ListParams, ListQuery};
+use crate::scim::list::{list_response_json, search_kinds, slices_of_page, ListParams, ListQuery};
 use crate::scim::patch::PatchRequest;
 use crate::scim::projection::Projection;
 use crate::scim::resource;
 use crate::scim::schema::{ResourceKind, SchemaRegistry};
+use crate::scim::stored::{Shared, Stored};
 use crate::scim::urn;
 use crate::scim::version;
 use crate::scim::{ScimError, ScimResult};
@@ -55,11 +58,24 @@ fn render(
     stored: Value,
     p: &Projection,
 ) -> Value {
+    render_under(&base_url(req, state), kind, stored, p)
+}
+
+fn render_under(base: &str, kind: ResourceKind, stored: Value, p: &Projection) -> Value {
     let schema = SchemaRegistry::builtin().resource(kind);
-    p.apply(
-        &schema,
-        resource::render(&schema, stored, &base_url(req, state)),
-    )
+    p.apply(&schema, resource::render(&schema, stored, base))
+}
+
+/// A read resource as response text. The default representation is the one the resource keeps
+/// ([`Stored::default_json`]): made on its first read, reused until the backend hands out a
+/// changed resource. Any other projection is applied now.
+fn render_text(base: &str, kind: ResourceKind, stored: Shared, p: &Projection) -> Arc<str> {
+    if p.is_default() {
+        return stored.default_json(base, |v| render_under(base, kind, v.clone(), p).to_string());
+    }
+    render_under(base, kind, Stored::into_value(stored), p)
+        .to_string()
+        .into()
 }
 
 async fn run_list(
@@ -74,14 +90,15 @@ async fn run_list(
         f.validate(&schema)?;
     }
     let page = current.0.store.list(kind, &query).await?;
-    let items: Vec<Value> = page
+    let base = base_url(req, state);
+    let items: Vec<Arc<str>> = page
         .resources
         .into_iter()
-        .map(|r| render(req, state, kind, r, &query.projection))
+        .map(|r| render_text(&base, kind, r, &query.projection))
         .collect();
-    Ok(response::json(
+    Ok(response::json_text(
         StatusCode::OK,
-        &list_response(page.total, query.start_index, items),
+        list_response_json(page.total, query.start_index, &items),
     ))
 }
 
@@ -136,6 +153,7 @@ pub async fn root_search(
         totals.push(current.0.store.list(*kind, &probe).await?.total);
     }
     let total: usize = totals.iter().sum();
+    let base = base_url(&req, &state);
     let mut items = Vec::new();
     for (kind, slice) in kinds
         .iter()
@@ -153,12 +171,12 @@ pub async fn root_search(
         items.extend(
             page.resources
                 .into_iter()
-                .map(|r| render(&req, &state, *kind, r, &query.projection)),
+                .map(|r| render_text(&base, *kind, r, &query.projection)),
         );
     }
-    Ok(response::json(
+    Ok(response::json_text(
         StatusCode::OK,
-        &list_response(total, query.start_index, items),
+        list_response_json(total, query.start_index, &items),
     ))
 }
 
@@ -208,10 +226,9 @@ pub async fn get(
             .insert_header((header::ETAG, version::current_version(&stored).to_string()))
             .finish());
     }
-    Ok(response::resource(
-        StatusCode::OK,
-        &render(&req, &state, **kind, stored, &p),
-    ))
+    let etag = version::current_version(&stored).to_string();
+    let body = render_text(&base_url(&req, &state), **kind, stored, &p);
+    Ok(response::read(&etag, &body))
 }
 
 /// A PUT or PATCH through the store: the resource as it is afterwards.

@@ -8,6 +8,7 @@ use crate::scim::filter::{self, Filter};
 use crate::scim::json::{check_message_schema, get_ci, split_list};
 use crate::scim::projection::Projection;
 use crate::scim::schema::{ResourceKind, SchemaRegistry};
+use crate::scim::stored::Shared;
 use crate::scim::urn;
 
 /// A list request, parsed and with paging resolved, but with the filter not yet checked against
@@ -140,12 +141,12 @@ impl ListParams {
 }
 
 /// One page of a list request.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ListPage {
     /// Every match, not just this page.
     pub total: usize,
     /// This page's resources, in canonical form.
-    pub resources: Vec<Value>,
+    pub resources: Vec<Shared>,
 }
 
 impl ListQuery {
@@ -157,7 +158,7 @@ impl ListQuery {
     }
 
     /// The page of `all` (every match, in order) this query asks for.
-    pub fn page_of(&self, all: Vec<Value>) -> ListPage {
+    pub fn page_of(&self, all: Vec<Shared>) -> ListPage {
         let total = all.len();
         let range = self.page_range(total);
         ListPage {
@@ -180,6 +181,34 @@ pub fn list_response(total: usize, start_index: usize, resources: Vec<Value>) ->
         "itemsPerPage": resources.len(),
         "Resources": resources,
     })
+}
+
+/// The same ListResponse as [`list_response`], written from its resources' JSON text (their
+/// kept default renderings), so a page of cached resources is not built and printed again.
+pub fn list_response_json<S: AsRef<str>>(
+    total: usize,
+    start_index: usize,
+    resources: &[S],
+) -> String {
+    let body: usize = resources.iter().map(|r| r.as_ref().len() + 1).sum();
+    let mut out = String::with_capacity(body + 160);
+    out.push_str("{\"schemas\":[\"");
+    out.push_str(urn::LIST_RESPONSE);
+    out.push_str("\"],\"totalResults\":");
+    out.push_str(&total.to_string());
+    out.push_str(",\"startIndex\":");
+    out.push_str(&start_index.to_string());
+    out.push_str(",\"itemsPerPage\":");
+    out.push_str(&resources.len().to_string());
+    out.push_str(",\"Resources\":[");
+    for (i, r) in resources.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(r.as_ref());
+    }
+    out.push_str("]}");
+    out
 }
 
 /// The resource types a `POST /.search` covers (RFC 7644 section 3.4.3): every type, Users
@@ -230,6 +259,7 @@ pub fn slices_of_page(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::stored::Stored;
 
     fn query(start_index: i64, count: Option<i64>) -> ListQuery {
         let params = ListParams {
@@ -245,7 +275,7 @@ mod tests {
 
     #[test]
     fn paging_clamps_to_the_server_maximum_and_the_matches() {
-        let all: Vec<Value> = (0..7).map(|i| json!(i)).collect();
+        let all: Vec<Shared> = (0..7).map(|i| Stored::new(json!(i))).collect();
         let page = query(1, None).page_of(all.clone());
         assert_eq!(
             (page.total, page.resources.len()),
@@ -253,7 +283,8 @@ mod tests {
             "count defaults to the maximum"
         );
         let page = query(6, Some(10)).page_of(all.clone());
-        assert_eq!(page.resources, vec![json!(5), json!(6)]);
+        let values: Vec<&Value> = page.resources.iter().map(|r| r.value()).collect();
+        assert_eq!(values, vec![&json!(5), &json!(6)]);
         let page = query(0, Some(-3)).page_of(all.clone());
         assert_eq!(
             (page.total, page.resources.len()),
@@ -266,6 +297,19 @@ mod tests {
             (7, 0),
             "past the end: empty"
         );
+    }
+
+    #[test]
+    fn a_list_written_from_kept_renderings_is_the_list_built() {
+        let users = [json!({"id": "1", "userName": "a"}), json!({"id": "2"})];
+        for n in 0..=2 {
+            let texts: Vec<String> = users[..n].iter().map(Value::to_string).collect();
+            let written: Value = match serde_json::from_str(&list_response_json(9, 3, &texts)) {
+                Ok(v) => v,
+                Err(e) => panic!("not JSON: {e}"),
+            };
+            assert_eq!(written, list_response(9, 3, users[..n].to_vec()));
+        }
     }
 
     #[test]

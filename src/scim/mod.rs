@@ -12,6 +12,7 @@ pub mod path;
 pub mod projection;
 pub mod resource;
 pub mod schema;
+pub mod stored;
 pub mod urn;
 pub mod version;
 

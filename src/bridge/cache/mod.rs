@@ -5,6 +5,7 @@
 
 pub mod change;
 pub mod names;
+pub mod scim_users;
 pub mod ttl;
 
 use std::future::Future;
@@ -132,6 +133,8 @@ pub struct Caches {
     /// import in pages of any size costs one Tableau call per 1000 users. Any user write clears
     /// them.
     pub user_pages: TtlCache<u32, Arc<UserPage>>,
+    /// User id to its SCIM form, reused while its user and row are the ones held here.
+    pub scim_users: scim_users::ScimUsers,
     /// Hits and misses over all caches.
     pub counters: CacheCounters,
     /// What the bridge's writes changed, for the other replicas (off without them).
@@ -160,6 +163,7 @@ impl Caches {
             group_members: TtlCache::new(ttl.members, 100_000),
             asserted_in_step: TtlCache::new(ttl.members, 100_000),
             user_pages: TtlCache::new(Duration::from_secs(30).min(ttl.users), 1_000),
+            scim_users: scim_users::ScimUsers::new(ttl.users),
             counters: CacheCounters::default(),
             outbox: Outbox::default(),
             aliases: Arc::default(),

@@ -18,6 +18,7 @@ use crate::bridge::operation::Operation;
 use crate::bridge::tenant::Tenant;
 use crate::scim::list::ListQuery;
 use crate::scim::schema::{ResourceKind, SchemaRegistry};
+use crate::scim::stored::Stored;
 use crate::scim::version::check_if_match;
 use crate::scim::{urn, ScimError};
 use crate::store::GroupRow;
@@ -247,11 +248,11 @@ impl Tenant {
             } else {
                 None
             };
-            resources.push(group_to_scim(
+            resources.push(Stored::new(group_to_scim(
                 g,
                 row_of.get(g.id.as_str()).copied(),
                 members.as_deref().map(Vec::as_slice),
-            ));
+            )));
         }
         Ok(ListPage {
             total: matches.len(),

@@ -6,8 +6,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::Value;
-
 use crate::backend::ListPage;
 use crate::bridge::cache::change::CacheChange;
 use crate::bridge::cache::names::Answer;
@@ -21,6 +19,7 @@ use crate::scim::filter::Filter;
 use crate::scim::list::ListQuery;
 use crate::scim::projection::Projection;
 use crate::scim::schema::{ResourceKind, SchemaRegistry};
+use crate::scim::stored::{Shared, Stored};
 use crate::scim::{urn, ScimError};
 use crate::store::UserRow;
 use crate::tableau::directory_names::names_directory_user;
@@ -213,17 +212,24 @@ impl Tenant {
     }
 
     /// `GET /Users/{id}`; the user's groups cost a call and come only when asked for.
-    pub async fn get_user(&self, id: &str, projection: &Projection) -> BridgeResult<Value> {
+    pub async fn get_user(&self, id: &str, projection: &Projection) -> BridgeResult<Shared> {
         let (u, row) = self
             .load_user(id)
             .await?
             .ok_or_else(|| ScimError::NotFound(format!("no User with id '{id}'")))?;
-        let groups = if projection.requests("groups") {
-            Some(user_groups(self.client.groups_of_user(id).await?))
-        } else {
-            None
-        };
-        Ok(user_to_scim(&u, row.as_deref(), groups))
+        if projection.requests("groups") {
+            let groups = user_groups(self.client.groups_of_user(id).await?);
+            return Ok(Stored::new(user_to_scim(&u, row.as_deref(), Some(groups))));
+        }
+        Ok(self.scim_user(&u, row.as_ref()))
+    }
+
+    /// A user's SCIM form without its groups: the one built before while the caches hold the
+    /// same user and row, else built now ([`ScimUsers`](crate::bridge::cache::scim_users)).
+    fn scim_user(&self, user: &Arc<User>, row: Option<&Arc<UserRow>>) -> Shared {
+        self.caches.scim_users.get_or_build(user, row, || {
+            Stored::new(user_to_scim(user, row.map(Arc::as_ref), None))
+        })
     }
 
     /// `GET /Users` with paging and filters. Tableau calls are bounded by the page, not the
@@ -236,7 +242,7 @@ impl Tenant {
         let schema = SchemaRegistry::builtin().resource(ResourceKind::User);
         if let Some(f) = &query.filter {
             if let Some(hit) = self.targeted_lookup(f).await? {
-                let matches: Vec<Value> =
+                let matches: Vec<Shared> =
                     hit.into_iter().filter(|r| f.matches(r, &schema)).collect();
                 return Ok(query.page_of(matches));
             }
@@ -270,17 +276,18 @@ impl Tenant {
                 total: users.len(),
                 resources: page
                     .iter()
-                    .map(|u| user_to_scim(u, rows.get(u.id.as_str()), None))
+                    .map(|u| Stored::new(user_to_scim(u, rows.get(u.id.as_str()), None)))
                     .collect(),
             });
         };
         // A filter may read any attribute: every row, from the store (no Tableau call).
         let rows = self.store.users(&self.id).await?;
         let by_id: HashMap<&str, &UserRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
-        let matches: Vec<Value> = users
+        let matches: Vec<Shared> = users
             .iter()
             .map(|u| user_to_scim(u, by_id.get(u.id.as_str()).copied(), None))
             .filter(|r| f.matches(r, &schema))
+            .map(Stored::new)
             .collect();
         Ok(query.page_of(matches))
     }
@@ -345,7 +352,7 @@ impl Tenant {
         let mut resources = Vec::with_capacity(page_users.len());
         for u in &page_users {
             self.caches.remember_user(u);
-            resources.push(user_to_scim(u, rows.get(u.id.as_str()), None));
+            resources.push(Stored::new(user_to_scim(u, rows.get(u.id.as_str()), None)));
         }
         Ok(ListPage { total, resources })
     }
@@ -370,7 +377,7 @@ impl Tenant {
     }
 
     /// `userName eq`, `id eq` and `externalId eq` (alone) are one lookup, not a listing.
-    async fn targeted_lookup(&self, f: &Filter) -> BridgeResult<Option<Vec<Value>>> {
+    async fn targeted_lookup(&self, f: &Filter) -> BridgeResult<Option<Vec<Shared>>> {
         let Some((path, value)) = f.as_simple_eq() else {
             return Ok(None);
         };
@@ -385,11 +392,12 @@ impl Tenant {
                 found
                     .iter()
                     .map(|(u, row)| {
-                        let mut r = user_to_scim(u, row.as_deref(), None);
                         if names_directory_user(value, u) && row.is_none() {
+                            let mut r = user_to_scim(u, None, None);
                             r["userName"] = value.into();
+                            return Stored::new(r);
                         }
-                        r
+                        self.scim_user(u, row.as_ref())
                     })
                     .collect(),
             ));
@@ -407,7 +415,7 @@ impl Tenant {
         Ok(Some(
             found
                 .iter()
-                .map(|(u, row)| user_to_scim(u, row.as_deref(), None))
+                .map(|(u, row)| self.scim_user(u, row.as_ref()))
                 .collect(),
         ))
     }
