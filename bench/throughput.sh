@@ -5,6 +5,8 @@
 # limit of this machine). tableau-scim runs at the default log level, its log going to a file,
 # as a service's would.
 # Usage: bench/throughput.sh [seconds per run, default 15] [runs, default 3]
+# TABLEAU_SCIM_BIN=path runs that build of tableau-scim instead of this one (a build before, from
+# a worktree: the figures side by side in one session).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-15}
@@ -24,7 +26,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_up() { for _ in $(seq 100); do curl -fs -o /dev/null -H "Authorization: Bearer $TOKEN" "$1" && return 0; sleep 0.1; done; echo "$1 did not come up"; exit 1; }
 
 P1=$(free_port)
-target/release/tableau-scim demo --listen "127.0.0.1:$P1" --token "$TOKEN" --data "$WORK/data" > "$WORK/demo.out" 2> "$WORK/demo.log" &
+OURS_BIN=${TABLEAU_SCIM_BIN:-target/release/tableau-scim}
+"$OURS_BIN" demo --listen "127.0.0.1:$P1" --token "$TOKEN" --data "$WORK/data" > "$WORK/demo.out" 2> "$WORK/demo.log" &
 PIDS+=($!); OURS=$!
 P2=$(free_port)
 "$VENV/bin/scim2-server" --port "$P2" --bearer-token "$TOKEN" > /dev/null 2>&1 &

@@ -2,8 +2,14 @@
 //! does (a `userName eq` lookup, then the create) and then
 //! changes their roles through the bridge while the emulator adds `BENCH_LATENCY_MS` (50) to
 //! every call and the IdP side keeps `BENCH_CONCURRENCY` (8) requests in flight. The bound is
-//! what the Tableau calls alone allow: concurrency / (calls per operation x latency).
-//! `BENCH_USERS` (10000) sets the size.
+//! what the Tableau calls alone allow: concurrency / (calls per operation x latency), and under
+//! a rate limit no more than rate / calls per operation.
+//! `BENCH_USERS` (10000) sets the size; `BENCH_RATE` (calls/s, 0 = none) gives the emulator a
+//! token bucket of that rate and burst, as Tableau Cloud's limit; `BENCH_ROLE_CHANGES` (the
+//! users) how many role changes follow (0: the import alone); the site's Tableau calls in flight
+//! follow `BENCH_CONCURRENCY`; `BENCH_FLAVOR=cloud` makes the site Tableau Cloud's (a create is
+//! one call there, two on Tableau Server). The process's peak resident memory (bridge and emulator) is
+//! reported after each phase.
 
 // A bench, like a test, stops loudly on a broken assumption (clippy.toml lets tests do so).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -19,7 +25,7 @@ use common::load::{run, send};
 use common::Site;
 use reqwest::Method;
 use serde_json::json;
-use tableau_scim::emulator::{EmulatorConfig, Faults};
+use tableau_scim::emulator::{EmulatorConfig, Faults, Flavor};
 
 const TOKEN: &str = "bench-provisioning-token";
 
@@ -35,13 +41,32 @@ async fn main() {
     let n = env("BENCH_USERS", 10_000);
     let concurrency = env("BENCH_CONCURRENCY", 8);
     let latency = env("BENCH_LATENCY_MS", 50);
+    let rate = env("BENCH_RATE", 0);
+    let changes = env("BENCH_ROLE_CHANGES", n).min(n);
+    let cloud = std::env::var("BENCH_FLAVOR").is_ok_and(|f| f == "cloud");
     let mut emu = EmulatorConfig::new("prov", "pat", "secret");
+    if cloud {
+        emu.set_flavor(Flavor::Cloud);
+    }
     emu.faults = Faults {
         latency_ms: latency as u64,
         ..Faults::default()
     };
-    let site = Site::start(emu, TOKEN, |o| o.server.workers = 2);
+    let site = Site::start(emu, TOKEN, |o| {
+        o.server.workers = 2;
+        o.server.tableau_concurrency = concurrency;
+        if cloud {
+            o.set_flavor(Flavor::Cloud);
+        }
+    });
     send(&site.idp, Method::GET, "/Users?count=0", json!(null)).await;
+    if rate > 0 {
+        // The limit applies from now on (the first listing is done).
+        site.stack.emulator.with_state(|s| {
+            s.faults.rate_limit_per_sec = Some(rate as f64);
+            s.faults.rate_limit_burst = Some(rate as f64);
+        });
+    }
     site.reset_calls();
     let ids: Arc<std::sync::Mutex<Vec<String>>> =
         Arc::new(std::sync::Mutex::new(vec![String::new(); n]));
@@ -65,7 +90,8 @@ async fn main() {
     site.reset_calls();
     let ids: Arc<Vec<String>> = Arc::new(ids.lock().map(|v| v.clone()).unwrap_or_default());
     let h = site.idp.clone();
-    let change = run(n, concurrency, move |i| {
+    let create_peak = peak_resident_mib();
+    let change = run(changes, concurrency, move |i| {
         let (h, ids) = (h.clone(), ids.clone());
         async move {
             send(&h, Method::PATCH, &format!("/Users/{}", ids[i]), json!({"Operations":[{"op":"replace","path":"roles","value":[{"value":"Explorer"}]}]})).await;
@@ -73,21 +99,59 @@ async fn main() {
     })
     .await;
     let change_calls = site.tableau_calls();
-    let report = |name: &str, took: Duration, calls: u64| {
-        let per_op = calls as f64 / n as f64;
-        let achieved = n as f64 / took.as_secs_f64();
-        let bound = concurrency as f64 / (per_op * latency as f64 / 1000.0);
+    let change_peak = peak_resident_mib();
+    let report = |name: &str, ops: usize, took: Duration, calls: u64, peak: f64| {
+        if ops == 0 {
+            return;
+        }
+        let per_op = calls as f64 / ops as f64;
+        let achieved = ops as f64 / took.as_secs_f64();
+        let bound = bound_per_sec(concurrency, latency, rate, per_op);
         println!(
-            "{name:<22} {n:>7} {:>9.1} {per_op:>11.2} {achieved:>10.1} {bound:>10.1} {:>7.1}%",
+            "{name:<22} {ops:>7} {:>9.1} {per_op:>11.2} {achieved:>10.1} {bound:>10.1} {:>7.1}% {peak:>9.0}",
             took.as_secs_f64(),
             100.0 * achieved / bound
         );
     };
-    println!("latency {latency} ms per Tableau call, {concurrency} SCIM requests in flight");
+    let limit = if rate > 0 {
+        format!("a limit of {rate} calls/s (burst {rate})")
+    } else {
+        "no rate limit".to_string()
+    };
+    let flavor = if cloud {
+        "Tableau Cloud"
+    } else {
+        "Tableau Server"
+    };
+    println!("{flavor}, latency {latency} ms per Tableau call, {concurrency} SCIM requests and Tableau calls in flight, {limit}");
     println!(
-        "{:<22} {:>7} {:>9} {:>11} {:>10} {:>10} {:>8}",
-        "operation", "users", "seconds", "calls/op", "users/s", "bound/s", "of bound"
+        "{:<22} {:>7} {:>9} {:>11} {:>10} {:>10} {:>8} {:>9}",
+        "operation", "users", "seconds", "calls/op", "users/s", "bound/s", "of bound", "peak MiB"
     );
-    report("sync (lookup+create)", create, create_calls);
-    report("role change", change, change_calls);
+    report("sync (lookup+create)", n, create, create_calls, create_peak);
+    report("role change", changes, change, change_calls, change_peak);
+}
+
+/// What the Tableau calls alone allow, in operations a second: the calls in flight over the
+/// latency, and under a rate limit no more than the rate.
+fn bound_per_sec(concurrency: usize, latency_ms: usize, rate: usize, calls_per_op: f64) -> f64 {
+    let by_latency = concurrency as f64 / (calls_per_op * latency_ms as f64 / 1000.0);
+    if rate == 0 {
+        by_latency
+    } else {
+        by_latency.min(rate as f64 / calls_per_op)
+    }
+}
+
+/// This process's peak resident set (`VmHWM`), in MiB; 0 where /proc is not there.
+fn peak_resident_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
 }
