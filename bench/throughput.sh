@@ -90,3 +90,40 @@ ours=$(field rps < "$WORK/ours-reads.res" | median); ref=$(field rps < "$WORK/re
 python3 -c "print(f'reads, tableau-scim / reference: {100*float($ours)/max(float($ref),0.001):.0f}%')"
 lines=$(wc -l < "$WORK/demo.log"); bytes=$(wc -c < "$WORK/demo.log")
 echo "tableau-scim log: $lines lines, $((bytes / (lines > 0 ? lines : 1))) bytes per line on average"
+
+# The writes with the emulator in its own process (the demo above shares one): `serve` on a
+# configuration pointing at `tableau-scim emulator`, and the CPU each process spent on them, so
+# what a write costs in the bridge is told apart from what the emulated Tableau costs.
+P4=$(free_port); P5=$(free_port)
+"$OURS_BIN" emulator --listen "127.0.0.1:$P4" --site bench --pat-name scim --pat-secret emu-secret > /dev/null 2>&1 &
+PIDS+=($!); EMU=$!
+cat > "$WORK/serve.toml" <<TOML
+[server]
+listen = "127.0.0.1:$P5"
+public_url = "http://127.0.0.1:$P5"
+data_dir = "$WORK/serve-data"
+
+[[tenants]]
+id = "bench"
+tableau_url = "http://127.0.0.1:$P4"
+site = "bench"
+deployment = "server"
+pat_name = "scim"
+TOML
+wait_up "http://127.0.0.1:$P4/_emulator/stats"
+TABLEAU_SCIM_TENANT_BENCH_PAT_SECRET=emu-secret TABLEAU_SCIM_TENANT_BENCH_TOKENS=$TOKEN \
+  "$OURS_BIN" serve --config "$WORK/serve.toml" > /dev/null 2> "$WORK/serve.log" &
+PIDS+=($!); SERVE=$!
+wait_up "http://127.0.0.1:$P5/scim/v2/ServiceProviderConfig"
+python3 "$(dirname "$0")/seed.py" "http://127.0.0.1:$P5/scim/v2" "$TOKEN" 1000 "$WORK/serve.txt"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+: > "$WORK/split.res"
+s0=$(cpu_ticks "$SERVE"); e0=$(cpu_ticks "$EMU")
+for i in $(seq "$RUNS"); do
+  BENCH_ONLY=writes run "http://127.0.0.1:$P5" "$WORK/serve.txt" /scim/v2 >> "$WORK/split.res"
+done
+s1=$(cpu_ticks "$SERVE"); e1=$(cpu_ticks "$EMU")
+done_writes=$(field requests < "$WORK/split.res" | awk '{s+=$1} END {print s}')
+hz=$(getconf CLK_TCK)
+printf "tableau-scim, writes only, emulator in its own process: %s req/s, p50 %s ms, p99 %s ms\n" "$(field rps < "$WORK/split.res" | median)" "$(field p50_ms < "$WORK/split.res" | median)" "$(field p99_ms < "$WORK/split.res" | median)"
+python3 -c "n=max(int('${done_writes:-0}' or 0),1); print(f'CPU per write: bridge {1e6*($s1-$s0)/$hz/n:.0f} us, emulator {1e6*($e1-$e0)/$hz/n:.0f} us ({n} writes)')"
