@@ -221,12 +221,12 @@ pub async fn get(
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok());
+    let etag = version::current_version(&stored).to_string();
     if version::not_modified(&stored, none_match) {
         return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, version::current_version(&stored).to_string()))
+            .insert_header((header::ETAG, etag))
             .finish());
     }
-    let etag = version::current_version(&stored).to_string();
     let body = render_text(&base_url(&req, &state), **kind, stored, &p);
     Ok(response::read(&etag, &body))
 }
