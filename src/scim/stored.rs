@@ -55,15 +55,13 @@ impl Stored {
             return render(&self.value).into();
         }
         let json: Arc<str> = render(&self.value).into();
-        let kept = self.rendered.get_or_init(|| Rendered {
+        // A read racing this one may have kept its own rendering first: the same resource
+        // renders the same text, so whichever is kept, this one is the answer.
+        let _ = self.rendered.set(Rendered {
             base: base.to_string(),
             json: json.clone(),
         });
-        if kept.base == base {
-            kept.json.clone()
-        } else {
-            json
-        }
+        json
     }
 }
 
