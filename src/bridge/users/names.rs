@@ -66,11 +66,11 @@ pub fn same_account(a: &str, b: &str) -> bool {
 
 /// The UsernameCaseMapped form of a name, userpart by userpart; `None` when refused.
 pub fn case_mapped(name: &str) -> Option<String> {
-    let profile = UsernameCaseMapped::new();
     let parts = userparts(name)?;
     if parts.iter().all(|p| plain_ascii(p)) {
         return Some(name.to_ascii_lowercase());
     }
+    let profile = UsernameCaseMapped::new();
     let mapped: Option<Vec<String>> = parts
         .iter()
         .map(|p| profile.enforce(*p).ok().map(|c| c.to_string()))
