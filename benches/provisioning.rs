@@ -24,7 +24,7 @@ use std::time::Duration;
 #[path = "../tests/it/common/mod.rs"]
 mod common;
 
-use common::load::{run, send};
+use common::load::{proc_status_kib, run, send};
 use common::Site;
 use reqwest::Method;
 use serde_json::json;
@@ -179,13 +179,5 @@ async fn delivered_latency_ms(emulator: &str) -> f64 {
 
 /// This process's peak resident set (`VmHWM`), in MiB; 0 where /proc is not there.
 fn peak_resident_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
+    proc_status_kib("self", "VmHWM:") as f64 / 1024.0
 }

@@ -16,19 +16,18 @@ use std::time::Instant;
 use rand::Rng;
 use reqwest::{Client, Method};
 
+#[allow(dead_code)] // each bench uses a part of what the tests share
+#[path = "../tests/it/common/mod.rs"]
+mod common;
+
+use common::load::proc_status_kib;
+
 const TOKEN: &str = "flood-demo-token-0123456789";
 const CONCURRENCY: usize = 32;
 
+/// The process's resident memory now, in KiB.
 fn resident_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
+    proc_status_kib(&pid.to_string(), "VmRSS:")
 }
 
 /// A random token of `len` characters from `alphabet`.

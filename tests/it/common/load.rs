@@ -50,3 +50,17 @@ where
     }
     started.elapsed()
 }
+
+/// One `kB` field of `/proc/{process}/status` (`VmRSS:`, `VmHWM:`), `process` a pid or `self`;
+/// 0 where /proc is not there.
+pub fn proc_status_kib(process: &str, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{process}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse().ok())
+        })
+        .unwrap_or(0)
+}
