@@ -1,6 +1,6 @@
 //! Fault injection and call counting for every `/api` request.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -71,6 +71,54 @@ fn throttled(shared: &Shared, wait_secs: f64) -> HttpResponse {
     resp
 }
 
+/// How early the tokio timer is set before a latency's deadline: it fires on the first
+/// millisecond tick at or after its deadline, plus the time to wake the worker.
+const TIMER_LEAD: Duration = Duration::from_millis(2);
+
+/// Wait until `deadline`, to within the OS timer's slack (50 µs by default on Linux).
+///
+/// The added latency is the emulator's model of Tableau's, and benchmarks divide by it: a plain
+/// tokio sleep of 50 ms delivered 51.84 ms (the provisioning bench times calls straight to the
+/// emulator), an error no bridge could make up. So the tokio timer is set a little early and a
+/// blocking-pool thread sleeps the rest; a call blocks that thread for at most `TIMER_LEAD`.
+async fn wait_until(deadline: Instant) {
+    if let Some(early) = deadline.checked_sub(TIMER_LEAD) {
+        tokio::time::sleep_until(early.into()).await;
+    }
+    let rest = deadline.saturating_duration_since(Instant::now());
+    if !rest.is_zero() {
+        // A join error means the runtime is shutting down: there is nothing left to delay.
+        let _ = tokio::task::spawn_blocking(move || std::thread::sleep(rest)).await;
+    }
+}
+
+/// An injected 429 (`rate_429`, a scripted `TooMany`): `Retry-After` unless told otherwise.
+fn too_many(shared: &Shared, retry_after: u64) -> HttpResponse {
+    let mut resp = error_response(&api_error(
+        429,
+        "429000",
+        "Too Many Requests",
+        "The request limit was exceeded; retry later",
+    ));
+    let no_header = shared
+        .state
+        .lock()
+        .is_ok_and(|s| s.faults.rate_limit_no_retry_after);
+    if !no_header {
+        resp.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(retry_after),
+        );
+    }
+    resp
+}
+
+async fn wait_for(deadline: Option<Instant>) {
+    if let Some(deadline) = deadline {
+        wait_until(deadline).await;
+    }
+}
+
 fn pick(shared: &Shared) -> (Option<Fault>, u64, u64, u64) {
     let Ok(mut s) = shared.state.lock() else {
         return (None, 0, 0, 0);
@@ -130,6 +178,7 @@ pub(crate) async fn inject(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
+    let arrived = Instant::now();
     let Some(shared) = req.app_data::<web::Data<Shared>>().cloned() else {
         return Ok(req.into_response(HttpResponse::InternalServerError().finish()));
     };
@@ -141,51 +190,35 @@ pub(crate) async fn inject(
         return Ok(req.into_response(throttled(&shared, wait)));
     }
     let (fault, latency, stall, retry_after) = pick(&shared);
-    if latency > 0 {
-        tokio::time::sleep(Duration::from_millis(latency)).await;
+    // The latency is the whole answer's time, the handler's own work included, as a client
+    // times Tableau's.
+    let deadline = (latency > 0).then(|| arrived + Duration::from_millis(latency));
+    let refusal = match fault {
+        Some(Fault::TooMany) => Some(too_many(&shared, retry_after)),
+        Some(Fault::Internal) => Some(error_response(&api_error(
+            500,
+            "500000",
+            "Internal Server Error",
+            "Injected fault",
+        ))),
+        Some(Fault::Unavailable) => Some(error_response(&api_error(
+            503,
+            "503000",
+            "Service Unavailable",
+            "Injected fault",
+        ))),
+        _ => None,
+    };
+    if let Some(resp) = refusal {
+        wait_for(deadline).await;
+        return Ok(req.into_response(resp));
     }
-    match fault {
-        Some(Fault::TooMany) => {
-            let mut resp = error_response(&api_error(
-                429,
-                "429000",
-                "Too Many Requests",
-                "The request limit was exceeded; retry later",
-            ));
-            let no_header = shared
-                .state
-                .lock()
-                .is_ok_and(|s| s.faults.rate_limit_no_retry_after);
-            if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&retry_after.to_string())
-            {
-                if !no_header {
-                    resp.headers_mut()
-                        .insert(actix_web::http::header::RETRY_AFTER, v);
-                }
-            }
-            return Ok(req.into_response(resp));
-        }
-        Some(Fault::Internal) => {
-            return Ok(req.into_response(error_response(&api_error(
-                500,
-                "500000",
-                "Internal Server Error",
-                "Injected fault",
-            ))));
-        }
-        Some(Fault::Unavailable) => {
-            return Ok(req.into_response(error_response(&api_error(
-                503,
-                "503000",
-                "Service Unavailable",
-                "Injected fault",
-            ))));
-        }
-        Some(Fault::Stall) => tokio::time::sleep(Duration::from_millis(stall)).await,
-        Some(Fault::Drop | Fault::DoneButRefused | Fault::Ok) | None => {}
+    if fault == Some(Fault::Stall) {
+        tokio::time::sleep(Duration::from_millis(stall)).await;
     }
     let (req, described) = describe(&shared, req).await;
     let res = next.call(req).await?.map_into_boxed_body();
+    wait_for(deadline).await;
     if let Some(call) = described {
         if let Ok(mut s) = shared.state.lock() {
             s.log_call(res.request().method().as_str(), call, res.status().as_u16());
