@@ -3,9 +3,11 @@
 //! a rate limit of 100 calls/s (429 with Retry-After past it), session expiry every 200 calls,
 //! dropped connections and 2 s stalls (`SOAK_RATE_LIMIT`: another rate, 0 for none);
 //! then compares Tableau with what the IdP asked for and counts lost, duplicated and wrong
-//! objects (all must be zero) and retries. The IdP side retries a failed request as Okta and
-//! Entra do, and links a user that a 409 says exists. `SOAK_FLAVOR=cloud` runs it on Tableau
-//! Cloud's rules, where no Update User may carry `fullName` or `name`.
+//! objects (all must be zero) and retries, and the time against the rate limit's bound
+//! (`SOAK_TRACE=1` prints the tenant's limits and calls each second). The IdP side retries a
+//! failed request as Okta and Entra do, and links a user that a 409 says exists.
+//! `SOAK_FLAVOR=cloud` runs it on Tableau Cloud's rules, where no Update User may carry
+//! `fullName` or `name`.
 
 // A bench, like a test, stops loudly on a broken assumption (clippy.toml lets tests do so).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -121,6 +123,26 @@ async fn main() {
     let client = Idp::with_client(&stack.scim_url(), TOKEN, patient);
     let retries = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let started = Instant::now();
+    if std::env::var_os("SOAK_TRACE").is_some() {
+        // Each second: the tenant's calls in flight, its call rate, 429s so far and the calls
+        // of that second, to see where a slow run lost its time.
+        let t = site.stack.tenant().clone();
+        tokio::spawn(async move {
+            let mut last = 0;
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let (window, rate, throttled) = t.tableau_limits();
+                let calls = t.tableau_stats().total_calls();
+                eprintln!(
+                    "{:>4.0} s: {window} in flight, {:.1} calls/s allowed, {throttled} 429s, {} calls",
+                    started.elapsed().as_secs_f64(),
+                    rate.unwrap_or(0.0),
+                    calls - last
+                );
+                last = calls;
+            }
+        });
+    }
     // What the IdP asks for: user i is an "analyst" (Explorer) when i % 3 == 0, else Viewer;
     // users 0..half are Okta-style, the rest Entra-style; user i is in group i % groups.
     let mut expected_roles: BTreeMap<String, &str> = BTreeMap::new();
@@ -260,6 +282,18 @@ async fn main() {
         rate.unwrap_or(0.0)
     );
     println!("lost users {lost}, duplicated users {duplicated}, wrong roles {wrong}, wrong group memberships {wrong_groups}");
+    if let Some(limit) = std::env::var("SOAK_RATE_LIMIT")
+        .ok()
+        .map_or(Some(100.0), |v| v.parse::<f64>().ok())
+        .filter(|r| *r > 0.0)
+    {
+        let bound = stats.total_calls() as f64 / limit;
+        println!(
+            "bound: {} calls at {limit} calls/s = {bound:.1} s; took {:.2}x it (target 1.5x)",
+            stats.total_calls(),
+            took.as_secs_f64() / bound
+        );
+    }
     println!(
         "Tableau requests {}, bridge retries {}, sign-ins {}, IdP-side retries {}",
         stats.total_calls(),

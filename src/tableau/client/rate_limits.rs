@@ -6,7 +6,7 @@
 //! about this tenant's rate. So:
 //!
 //! - **calls in flight**: additive increase (+1 per window of successes), multiplicative
-//!   decrease (halved on 429 or 503), between 1 and the configured most;
+//!   decrease (halved on 429 or 503), between [`MIN_WINDOW`] and the configured most;
 //! - **a lone 429** (the first in [`RATE_WINDOW`] while the tenant sets no rate, or one that
 //!   comes while the tenant offers less than its rate) says the traffic before it met no
 //!   limit: every call waits for its `Retry-After`, or [`LONE_PAUSE`] without one, and no rate
@@ -73,6 +73,14 @@ const TRUSTED_SPAN: Duration = Duration::from_secs(5);
 
 /// A call rate is dropped after this long without a throttle (unless calls wait on it).
 const FORGET_RATE: Duration = Duration::from_secs(60);
+
+/// Calls in flight a cut never goes below (unless the configured most, or this replica's share
+/// of it, is smaller). With one, a single call that hangs (a stall, a dropped connection
+/// waiting out its timeout) stops every call of the tenant until it ends: the fault soak froze
+/// for two seconds at a time when 503s had halved the window to one just before a 2 s stall.
+/// Tableau Cloud's concurrency limits are far above two (20 per site for long-running jobs:
+/// KB "Concurrency limits in REST APIs on Tableau Cloud").
+const MIN_WINDOW: f64 = 2.0;
 
 /// Calls per second never go below this.
 const MIN_RATE: f64 = 0.5;
@@ -273,7 +281,7 @@ impl Limits {
                     return;
                 }
                 self.last_cut = Some(now);
-                self.window = (self.window / 2.0).max(1.0);
+                self.window = (self.window / 2.0).max(self.min_window());
                 self.generation += 1;
                 if by_rate {
                     self.throttle_at(now, retry_after.is_some());
@@ -306,9 +314,13 @@ impl Limits {
             let near = self
                 .ceiling
                 .is_some_and(|c| rate >= c * NEAR_CEILING && rate <= c * (2.0 - NEAR_CEILING));
-            let additive = RATE_STEP * (1.0 + quiet.as_secs_f64() / SPEEDUP.as_secs_f64());
+            // The additive steps are the site's: each of n replicas climbs by 1/n of them, or
+            // three replicas would probe Tableau's limit three times as fast as one and meet
+            // it three times as often (the growth by a share of itself is the site's already).
+            let n = self.replicas as f64;
+            let additive = RATE_STEP * (1.0 + quiet.as_secs_f64() / SPEEDUP.as_secs_f64()) / n;
             let step = if near {
-                RATE_STEP / 4.0
+                RATE_STEP / 4.0 / n
             } else if self.ceiling.is_none() && self.saturated(now) {
                 (rate * GROWTH).max(additive)
             } else {
@@ -383,6 +395,11 @@ impl Limits {
         self.hold_until(now + quiet);
         self.next_slot = None;
         self.publish(Some(rate * self.replicas as f64), quiet);
+    }
+
+    /// The fewest calls in flight a cut leaves: [`MIN_WINDOW`], or the cap when that is less.
+    fn min_window(&self) -> f64 {
+        MIN_WINDOW.min(self.cap())
     }
 
     /// The most calls in flight this replica may have: its share of the site's, rounded up.
@@ -460,7 +477,7 @@ impl Limits {
             // The share of the limit the publisher met: probed slowly from here, not grown
             // by a fifth a second into it.
             self.ceiling = Some(rate / RATE_CUT);
-            self.window = (self.window / 2.0).max(1.0);
+            self.window = (self.window / 2.0).max(self.min_window());
             self.last_cut = Some(now);
             self.generation += 1;
             self.cut_generation = self.generation;

@@ -93,3 +93,24 @@ fn a_limit_another_replica_met_applies_here() {
     fresh.adopt(&budget(3, Some((7, old))), now);
     assert_eq!(fresh.rate(), None, "a limit a minute old is forgotten");
 }
+
+/// Among three replicas each climbs by a third of a step a second: the site's rate climbs as
+/// one instance's would.
+#[test]
+fn replicas_climb_by_their_share_of_the_step() {
+    let t0 = Instant::now();
+    let mut l = Limits::new(8);
+    l.adopt(&budget(3, None), t0);
+    for i in 0..120 {
+        l.observe(Signal::Accepted, ms(t0, 50 * i));
+    }
+    l.observe(Signal::Throttled(None), ms(t0, 6000));
+    let now = ms(t0, 7100);
+    l.observe(Signal::Throttled(None), now);
+    let rate = l.rate().unwrap_or_default();
+    for _ in 0..rate.round() as usize {
+        l.observe(Signal::Accepted, now + Duration::from_secs(1));
+    }
+    let step = l.rate().unwrap_or_default() - rate;
+    assert!((step - RATE_STEP / 3.0).abs() < 0.02, "{step}");
+}

@@ -28,6 +28,23 @@ fn the_window_grows_by_one_per_window_of_successes_and_halves_once_per_episode()
     assert_eq!(l.window(), 8, "never past the configured most");
 }
 
+#[test]
+fn cuts_leave_two_calls_in_flight_so_one_hung_call_cannot_stop_the_tenant() {
+    let t0 = Instant::now();
+    let mut l = Limits::new(8);
+    for i in 0..6 {
+        l.observe(Signal::Unavailable(None), ms(t0, 2000 * i));
+    }
+    assert_eq!(l.window(), 2, "halved down to two, no further");
+    assert!(
+        l.admit(1, ms(t0, 12_000)).is_some(),
+        "a second call goes beside a hung one"
+    );
+    let mut one = Limits::new(1);
+    one.observe(Signal::Unavailable(None), t0);
+    assert_eq!(one.window(), 1, "a configured most of one stays one");
+}
+
 /// A lone 429 at 5 calls a second (a neighbour on a shared pod): every call waits a second,
 /// and then goes on unpaced: no rate.
 #[test]
