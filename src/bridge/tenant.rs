@@ -176,7 +176,7 @@ impl Tenant {
         caches.aliases = client.aliases().clone();
         let caches = Arc::new(caches);
         let replicas = Arc::new(Replicas::new(id, caches.clone(), store.shared()));
-        if let Some(share) = replicas.session_share() {
+        if let Some(share) = replicas.session_share(client.session_seal()) {
             client.share_session(share);
         }
         if let Some(share) = replicas.budget_share(client.budget_scope()) {

@@ -18,7 +18,9 @@ pub mod snapshot;
 pub mod stats;
 pub mod xml;
 
-pub use client::{ClientConfig, Credentials, NameMatch, Session, SessionShare, TableauClient};
+pub use client::{
+    ClientConfig, Credentials, NameMatch, Session, SessionSeal, SessionShare, TableauClient,
+};
 pub use deployment::Deployment;
 pub use error::TableauError;
 pub use site_role::{LicenseTier, SiteRole};

@@ -54,6 +54,7 @@ mod reliability;
 mod replicas;
 mod safety;
 mod safety_replicas;
+mod sealed_session;
 mod store_contract;
 mod tableau_client;
 mod tableau_fidelity;

@@ -18,10 +18,12 @@ use std::time::Instant;
 use tokio::sync::Mutex;
 
 use crate::bridge::cache::change::CacheChange;
+use secrecy::{ExposeSecret, SecretString};
+
 use crate::bridge::cache::Caches;
 use crate::store::shared::{HeldLock, Shared, StoredSession, FEED_RETENTION};
 use crate::store::StoreError;
-use crate::tableau::{Session, SessionShare};
+use crate::tableau::{Session, SessionSeal, SessionShare};
 
 /// Feed entries read per query while catching up.
 const FEED_PAGE: usize = 1_000;
@@ -96,12 +98,14 @@ impl Replicas {
         self.shared.is_some()
     }
 
-    /// The shared Tableau session of this tenant, for its client.
-    pub fn session_share(&self) -> Option<Arc<dyn SessionShare>> {
+    /// The shared Tableau session of this tenant, for its client, its token sealed by `seal`
+    /// in the store.
+    pub fn session_share(&self, seal: SessionSeal) -> Option<Arc<dyn SessionShare>> {
         let shared = self.shared.clone()?;
         Some(Arc::new(TenantSession {
             shared,
             tenant: self.tenant.clone(),
+            seal,
         }))
     }
 
@@ -268,6 +272,8 @@ const SESSION_KEY: &str = "\u{1}tableau-session";
 struct TenantSession {
     shared: Arc<dyn Shared>,
     tenant: String,
+    /// The token is stored sealed: the store never holds a live session in clear.
+    seal: SessionSeal,
 }
 
 impl TenantSession {
@@ -289,23 +295,37 @@ impl SessionShare for TenantSession {
     }
 
     async fn load(&self, scope: &str) -> Result<Option<Session>, String> {
+        let key = self.key(scope);
         let stored = self
             .shared
-            .stored_session(&self.key(scope))
+            .stored_session(&key)
             .await
             .map_err(|e| e.to_string())?;
-        Ok(stored.map(|s| Session::new(s.token, s.server, s.site_id, s.user_id)))
+        let Some(s) = stored else {
+            return Ok(None);
+        };
+        match self.seal.open(s.token.expose_secret(), &key) {
+            Some(token) => Ok(Some(Session::new(token, s.server, s.site_id, s.user_id))),
+            None => {
+                // Sealed under another credential (one rotated, or not yet rotated here), or
+                // stored in clear by an earlier version: this replica signs in itself, and its
+                // sealed session replaces the row.
+                tracing::info!(tenant.id = %self.tenant, "the stored Tableau session does not open with this replica's credential; signing in");
+                Ok(None)
+            }
+        }
     }
 
     async fn save(&self, scope: &str, session: &Session) -> Result<(), String> {
+        let key = self.key(scope);
         let stored = StoredSession {
-            token: session.token().clone(),
+            token: SecretString::from(self.seal.seal(session.token(), &key)),
             server: session.server.clone(),
             site_id: session.site_id.clone(),
             user_id: session.user_id.clone(),
         };
         self.shared
-            .put_session(&self.key(scope), &stored)
+            .put_session(&key, &stored)
             .await
             .map_err(|e| e.to_string())
     }

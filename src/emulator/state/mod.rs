@@ -419,6 +419,11 @@ impl SiteState {
         self.sessions.len()
     }
 
+    /// Live sessions' tokens: what a test searches stores, logs and traces for.
+    pub fn session_tokens(&self) -> Vec<String> {
+        self.sessions.keys().cloned().collect()
+    }
+
     /// Every user name.
     pub fn user_names(&self) -> Vec<String> {
         self.users

@@ -13,6 +13,7 @@ mod funnel;
 mod groups;
 mod rate_limits;
 mod redirect;
+mod sealed_session;
 mod session;
 mod site;
 mod snapshot;
@@ -21,6 +22,7 @@ mod users;
 
 use std::time::{Duration, Instant};
 
+pub use sealed_session::SessionSeal;
 use secrecy::SecretString;
 use tokio::sync::{Mutex, OnceCell, RwLock};
 

@@ -84,6 +84,12 @@ impl TableauClient {
         format!("{} {} {credential}", self.cfg.server_url, self.cfg.site)
     }
 
+    /// The key that seals this client's session where the replicas share it: derived from its
+    /// credential for its session scope ([`SessionSeal::for_credentials`]).
+    pub fn session_seal(&self) -> super::SessionSeal {
+        super::SessionSeal::for_credentials(&self.cfg.credentials, &self.session_scope())
+    }
+
     /// The REST API version in use, discovering it once if not configured.
     pub async fn api_version(&self) -> Result<ApiVersion, TableauError> {
         self.version

@@ -34,6 +34,8 @@ pub struct Replicas {
     pub bases: Vec<String>,
     /// Each replica's metrics URL, when its `[server]` section has `{metrics_port}`.
     pub metrics: Vec<String>,
+    /// The replicas' database.
+    pub store_url: String,
     procs: Vec<Option<Child>>,
     configs: Vec<PathBuf>,
     _cluster: PgCluster,
@@ -86,6 +88,7 @@ impl Replicas {
             emulator,
             bases,
             metrics,
+            store_url: url,
             procs: Vec::new(),
             configs,
             _cluster: cluster,
