@@ -218,6 +218,13 @@ fn check_store_url(url: &str) -> Result<(), ConfigError> {
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
         return err("server.store_url: must be a postgres:// URL (without it, the store is SQLite in data_dir)");
     }
+    // libpq's sslmode and sslrootcert, which tokio-postgres does not read, checked and taken
+    // out first; the CA file is read now, so a wrong path stops the start, not the first query.
+    let (url, tls) =
+        crate::store::postgres::tls::split_url(url).map_err(|e| ConfigError(e.to_string()))?;
+    if let Err(e) = tls.connector() {
+        return err(e.to_string());
+    }
     match url.parse::<tokio_postgres::Config>() {
         Ok(c) if c.get_password().is_some() => err(
             "server.store_url: holds a password; give it in TABLEAU_SCIM_STORE_PASSWORD or server.store_password_file instead",
@@ -302,6 +309,11 @@ mod tests {
             c.store_url.as_deref(),
             Some("postgres://scim@db.internal:5432/tableau_scim")
         );
+        let tls = parse(
+            "store_url = \"postgres://scim@db.internal/t?sslmode=require&application_name=x\"",
+            &[],
+        );
+        assert!(tls.is_ok(), "{tls:?}");
         assert_eq!(
             c.store_password
                 .as_ref()
@@ -311,6 +323,18 @@ mod tests {
         for (url, needle) in [
             ("postgres://scim:secret@db/x", "holds a password"),
             ("mysql://db/x", "must be a postgres:// URL"),
+            (
+                "postgres://scim@db/x?sslmode=verify-full",
+                "need sslrootcert",
+            ),
+            (
+                "postgres://scim@db/x?sslmode=on",
+                "sslmode 'on' is not one of",
+            ),
+            (
+                "postgres://scim@db/x?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
+                "sslrootcert /nonexistent/ca.pem",
+            ),
         ] {
             let e = parse(&format!("store_url = \"{url}\""), &[]);
             assert!(

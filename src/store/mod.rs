@@ -61,12 +61,23 @@ impl StoreError {
 }
 
 impl From<tokio_postgres::Error> for StoreError {
-    /// The server's own message and SQLSTATE when it answered ("db error" says nothing).
+    /// The server's own message and SQLSTATE when it answered ("db error" says nothing);
+    /// otherwise the error with its causes ("error performing TLS handshake" alone does not say
+    /// that the certificate names another host).
     fn from(e: tokio_postgres::Error) -> Self {
-        match e.as_db_error() {
-            Some(db) => StoreError::Postgres(format!("{} ({})", db.message(), db.code().code())),
-            None => StoreError::Postgres(e.to_string()),
+        if let Some(db) = e.as_db_error() {
+            return StoreError::Postgres(format!("{} ({})", db.message(), db.code().code()));
         }
+        let mut text = e.to_string();
+        let mut cause = std::error::Error::source(&e);
+        // A handful of causes at most: each is a layer of the connection (TLS, I/O).
+        for _ in 0..4 {
+            let Some(c) = cause else { break };
+            text.push_str(": ");
+            text.push_str(&c.to_string());
+            cause = c.source();
+        }
+        StoreError::Postgres(text)
     }
 }
 

@@ -56,6 +56,7 @@ mod safety;
 mod safety_replicas;
 mod sealed_session;
 mod store_contract;
+mod store_tls;
 mod tableau_client;
 mod tableau_fidelity;
 mod tableau_rules;

@@ -12,11 +12,8 @@ const SIGN_IN: &str = "POST /auth/signin";
 
 /// Every row of the replicas' shared sessions: (key, stored token).
 async fn session_rows(url: &str) -> Vec<(String, String)> {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+    common::postgres::connect(url)
         .await
-        .expect("the test connects to the replicas' database");
-    tokio::spawn(conn);
-    client
         .query("SELECT session_key, token FROM tableau_sessions", &[])
         .await
         .expect("the sessions table is read")
@@ -26,11 +23,8 @@ async fn session_rows(url: &str) -> Vec<(String, String)> {
 }
 
 async fn set_stored_token(url: &str, token: &str) {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+    common::postgres::connect(url)
         .await
-        .expect("the test connects to the replicas' database");
-    tokio::spawn(conn);
-    client
         .execute("UPDATE tableau_sessions SET token = $1", &[&token])
         .await
         .expect("the stored token is replaced");

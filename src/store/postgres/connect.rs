@@ -2,9 +2,10 @@
 //! connecting and migrating, and reading a database's schema version without migrating.
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::NoTls;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::audit_queue::AuditQueue;
+use super::tls::split_url;
 use super::{schema, shared, PgShared};
 use crate::store::StoreError;
 
@@ -31,17 +32,18 @@ impl std::fmt::Debug for PgStore {
 }
 
 impl PgStore {
-    /// Connect to `url` (`postgres://user@host:port/db`) with `password`, and migrate it. TLS
-    /// to the database is not supported yet: reach it over a private network.
+    /// Connect to `url` (`postgres://user@host:port/db`, with libpq's `sslmode` and
+    /// `sslrootcert`: [`super::tls`]) with `password`, and migrate it. The store's and the
+    /// key locks' connections alike go over the TLS the URL asks for.
     pub async fn connect(
         url: &str,
         password: Option<&secrecy::SecretString>,
     ) -> Result<PgStore, StoreError> {
-        let config = config_of(url, password)?;
-        let pool = pool_of(config.clone(), POOL_SIZE)?;
+        let (config, tls) = config_of(url, password)?;
+        let pool = pool_of(config.clone(), tls.clone(), POOL_SIZE)?;
         let mut lock_config = config;
         lock_config.options(format!("-c lock_timeout={}", shared::LOCK_TIMEOUT));
-        let locks = pool_of(lock_config, LOCK_POOL_SIZE)?;
+        let locks = pool_of(lock_config, tls, LOCK_POOL_SIZE)?;
         let mut conn = pool.get().await?;
         schema::migrate(&mut conn).await?;
         drop(conn);
@@ -63,8 +65,8 @@ impl PgStore {
         url: &str,
         password: Option<&secrecy::SecretString>,
     ) -> Result<i64, StoreError> {
-        let config = config_of(url, password)?;
-        let (client, conn) = config.connect(NoTls).await?;
+        let (config, tls) = config_of(url, password)?;
+        let (client, conn) = config.connect(tls).await?;
         let task = tokio::spawn(conn);
         let exists: bool = client
             .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
@@ -88,10 +90,14 @@ impl PgStore {
 }
 
 /// A pool of at most `size` connections to `config` (recycled without a query: fast).
-fn pool_of(config: tokio_postgres::Config, size: usize) -> Result<Pool, StoreError> {
+fn pool_of(
+    config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
+    size: usize,
+) -> Result<Pool, StoreError> {
     let manager = Manager::from_config(
         config,
-        NoTls,
+        tls,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
@@ -102,17 +108,20 @@ fn pool_of(config: tokio_postgres::Config, size: usize) -> Result<Pool, StoreErr
         .map_err(|e| StoreError::Postgres(e.to_string()))
 }
 
-/// The connection settings of `url` with `password` (kept out of the URL: configuration).
+/// The connection settings of `url` with `password` (kept out of the URL: configuration), and
+/// the TLS connector its `sslmode` asks for.
 fn config_of(
     url: &str,
     password: Option<&secrecy::SecretString>,
-) -> Result<tokio_postgres::Config, StoreError> {
+) -> Result<(tokio_postgres::Config, MakeRustlsConnect), StoreError> {
     use secrecy::ExposeSecret;
+    let (url, tls) = split_url(url)?;
     let mut config: tokio_postgres::Config = url
         .parse()
         .map_err(|e: tokio_postgres::Error| StoreError::Postgres(e.to_string()))?;
+    config.ssl_mode(tls.pg_mode());
     if let Some(p) = password {
         config.password(p.expose_secret());
     }
-    Ok(config)
+    Ok((config, tls.connector()?))
 }

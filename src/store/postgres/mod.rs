@@ -13,6 +13,7 @@ mod holds;
 mod moves;
 mod schema;
 mod shared;
+pub mod tls;
 
 use std::collections::HashMap;
 

@@ -1,7 +1,7 @@
 //! A private PostgreSQL cluster for one test run: `initdb` into a temporary directory (as the
 //! `postgres` user when the tests run as root: `initdb` refuses root), a free port on
 //! 127.0.0.1, a database; stopped and removed when dropped. Needs Debian's `postgresql`
-//! package (`.ci/run` installs it).
+//! package (`.ci/run` installs it). [`PgCluster::start_tls`] takes TLS connections only.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -13,6 +13,32 @@ pub struct PgCluster {
     /// `postgres://...` of its database.
     pub url: String,
     as_postgres: bool,
+    /// With TLS: the CA's PEM file, and what every URL of the cluster asks for.
+    tls: Option<(PathBuf, String)>,
+}
+
+/// Certificates for a cluster: a CA the test makes, and the server's, signed by it, naming
+/// `localhost` only (so `127.0.0.1` is a name `verify-full` refuses).
+fn make_certificates(dir: &std::path::Path) -> PathBuf {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().expect("a CA key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).expect("the CA certificate");
+    let issuer = Issuer::new(ca_params, ca_key);
+    let server_key = KeyPair::generate().expect("a server key");
+    let server = CertificateParams::new(vec!["localhost".to_string()])
+        .expect("server parameters")
+        .signed_by(&server_key, &issuer)
+        .expect("the server certificate");
+    let ca_path = dir.join("ca.pem");
+    std::fs::write(&ca_path, ca.pem()).expect("ca.pem");
+    std::fs::write(dir.join("server.crt"), server.pem()).expect("server.crt");
+    let key = dir.join("server.key");
+    std::fs::write(&key, server_key.serialize_pem()).expect("server.key");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+    ca_path
 }
 
 fn bin_dir() -> PathBuf {
@@ -67,6 +93,32 @@ impl PgCluster {
 
     /// Start a cluster with one database, `tscim`.
     pub fn start() -> PgCluster {
+        PgCluster::start_as(false)
+    }
+
+    /// Start a cluster that takes TLS connections only (`ssl = on`, `hostssl` lines and no
+    /// `host` ones in `pg_hba.conf`), its certificate signed by a CA the test makes; its URLs
+    /// ask for `sslmode=verify-full` against that CA, on `localhost`.
+    pub fn start_tls() -> PgCluster {
+        PgCluster::start_as(true)
+    }
+
+    /// The CA a TLS cluster's certificate is signed by.
+    pub fn ca(&self) -> Option<&std::path::Path> {
+        self.tls.as_ref().map(|(ca, _)| ca.as_path())
+    }
+
+    /// The cluster's port.
+    pub fn port(&self) -> String {
+        self.url
+            .split(':')
+            .nth(2)
+            .and_then(|p| p.split('/').next())
+            .unwrap_or("5432")
+            .to_string()
+    }
+
+    fn start_as(tls: bool) -> PgCluster {
         let bin = bin_dir();
         let dir = tempfile::tempdir().expect("a temporary directory");
         let as_postgres = is_root();
@@ -80,11 +132,12 @@ impl PgCluster {
             assert!(ok, "chown the cluster's directory to postgres");
         }
         let port = super::free_port();
-        let cluster = PgCluster {
+        let mut cluster = PgCluster {
             bin,
             url: format!("postgres://tscim@127.0.0.1:{port}/tscim"),
             dir,
             as_postgres,
+            tls: None,
         };
         let data = cluster.dir.path().join("data");
         let data = data.to_string_lossy().to_string();
@@ -103,9 +156,32 @@ impl PgCluster {
                 "UTF8",
             ],
         );
-        let opts = format!(
+        let mut opts = format!(
             "-c listen_addresses=127.0.0.1 -p {port} -k {sock} -c fsync=off -c max_connections=200"
         );
+        if tls {
+            let ca = make_certificates(cluster.dir.path());
+            std::fs::write(
+                cluster.dir.path().join("data/pg_hba.conf"),
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostssl all all ::1/128 trust\n",
+            )
+            .expect("pg_hba.conf");
+            if as_postgres {
+                let ok = Command::new("chown")
+                    .args(["-R", "postgres:postgres"])
+                    .arg(cluster.dir.path())
+                    .status()
+                    .map(|s| s.success())
+                    .unwrap_or(false);
+                assert!(ok, "chown the certificates to postgres");
+            }
+            opts.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={sock}/server.crt -c ssl_key_file={sock}/server.key"
+            ));
+            let query = format!("sslmode=verify-full&sslrootcert={}", ca.display());
+            cluster.url = format!("postgres://tscim@localhost:{port}/tscim?{query}");
+            cluster.tls = Some((ca, query));
+        }
         let log = format!("{sock}/log");
         cluster.run(
             "pg_ctl",
@@ -128,18 +204,15 @@ impl PgCluster {
 
     /// Another database in the same cluster (a fresh store).
     pub fn database(&self, name: &str) -> String {
-        let port = self
-            .url
-            .split(':')
-            .nth(2)
-            .and_then(|p| p.split('/').next())
-            .unwrap_or("5432")
-            .to_string();
+        let port = self.port();
         self.run(
             "createdb",
             &["-h", "127.0.0.1", "-p", &port, "-U", "tscim", name],
         );
-        format!("postgres://tscim@127.0.0.1:{port}/{name}")
+        match &self.tls {
+            Some((_, query)) => format!("postgres://tscim@localhost:{port}/{name}?{query}"),
+            None => format!("postgres://tscim@127.0.0.1:{port}/{name}"),
+        }
     }
 }
 
@@ -157,4 +230,18 @@ impl PgCluster {
             .args(["-D", &data, "-m", "immediate", "-w", "stop"])
             .output();
     }
+}
+
+/// A connection to `url` as the store makes them (its `sslmode` and `sslrootcert` honoured),
+/// for tests that read or change the database behind the bridge's back.
+pub async fn connect(url: &str) -> tokio_postgres::Client {
+    let (url, tls) = tableau_scim::store::postgres::tls::split_url(url).expect("a store URL");
+    let mut config: tokio_postgres::Config = url.parse().expect("a PostgreSQL URL");
+    config.ssl_mode(tls.pg_mode());
+    let (client, conn) = config
+        .connect(tls.connector().expect("the TLS connector"))
+        .await
+        .expect("the test connects to the database");
+    tokio::spawn(conn);
+    client
 }

@@ -1,6 +1,7 @@
 //! Replicas as production runs them: one emulated Tableau, a private PostgreSQL cluster, and
 //! several `tableau-scim serve` processes on one database, each with its own port, behind a
-//! round-robin IdP client ([`Idp::round_robin`]). A replica can be killed with SIGKILL.
+//! round-robin IdP client ([`Idp::round_robin`]). A replica can be killed with SIGKILL. The
+//! replicas reach the cluster over TLS only (`sslmode=verify-full`).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -56,7 +57,8 @@ impl Replicas {
         server_toml: &str,
         tenant_toml: &str,
     ) -> Replicas {
-        let cluster = PgCluster::start();
+        // Over TLS, as a managed database is reached: every replica test checks the certificate.
+        let cluster = PgCluster::start_tls();
         let url = cluster.database("replicas");
         let emulator = emulator::start("127.0.0.1:0", emulator, 2).expect("the emulator starts");
         let dir = super::tempdir();
