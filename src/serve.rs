@@ -44,6 +44,7 @@ pub fn client_for(t: &TenantConfig, config: &Config) -> Result<TableauClient, St
     cfg.max_in_flight = config.server.tableau_concurrency;
     cfg.label = t.id.clone();
     cfg.deployment = t.policy.deployment;
+    cfg.session_key = config.server.session_key.clone();
     TableauClient::new(cfg).map_err(|e| format!("tenant {}: {e}", t.id))
 }
 

@@ -29,6 +29,7 @@ impl FileConfig {
             ("server.metrics_tokens_file", &s.metrics_tokens_file),
             ("server.admin_tokens_file", &s.admin_tokens_file),
             ("server.store_password_file", &s.store_password_file),
+            ("server.session_key_file", &s.session_key_file),
         ]
         .into_iter()
         .filter_map(|(k, p)| p.clone().map(|p| (k.to_string(), p)))
@@ -84,6 +85,7 @@ pub(super) struct ServerSection {
     pub audit_retention_days: Option<u64>,
     pub store_url: Option<String>,
     pub store_password_file: Option<PathBuf>,
+    pub session_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]

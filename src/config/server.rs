@@ -43,6 +43,9 @@ pub struct ServerConfig {
     pub store_url: Option<String>,
     /// The PostgreSQL password (`TABLEAU_SCIM_STORE_PASSWORD` or `store_password_file`).
     pub store_password: Option<secrecy::SecretString>,
+    /// A key of the replicas' own, mixed into the key that seals the shared Tableau session
+    /// (`TABLEAU_SCIM_SESSION_KEY` or `session_key_file`; [`crate::tableau::SessionSeal`]).
+    pub session_key: Option<secrecy::SecretString>,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +64,7 @@ impl Default for ServerConfig {
             audit_retention: Duration::from_secs(400 * 24 * 3600),
             store_url: None,
             store_password: None,
+            session_key: None,
         }
     }
 }
@@ -101,6 +105,19 @@ pub(super) fn server_config(s: ServerSection, env: &dyn Env) -> Result<ServerCon
         None,
         "server.store_password_file",
     )?;
+    let session_key = super::secrets::secret(
+        env,
+        "TABLEAU_SCIM_SESSION_KEY",
+        s.session_key_file.as_deref(),
+        None,
+        "server.session_key_file",
+    )?;
+    if session_key
+        .as_ref()
+        .is_some_and(|k| secrecy::ExposeSecret::expose_secret(k).trim().len() < MIN_SESSION_KEY)
+    {
+        return err(format!("server.session_key_file (or TABLEAU_SCIM_SESSION_KEY): at least {MIN_SESSION_KEY} characters of random (openssl rand -base64 32)"));
+    }
     let http = http_settings(&s, env, tls.is_some(), d.http)?;
     let tableau_concurrency = s.tableau_concurrency.unwrap_or(d.tableau_concurrency);
     if tableau_concurrency == 0 {
@@ -129,6 +146,7 @@ pub(super) fn server_config(s: ServerSection, env: &dyn Env) -> Result<ServerCon
         audit_retention,
         store_url,
         store_password,
+        session_key,
     })
 }
 
@@ -211,6 +229,9 @@ fn http_settings(
     })
 }
 
+/// The shortest session key taken: 32 characters of base64 are 192 bits.
+const MIN_SESSION_KEY: usize = 32;
+
 /// A PostgreSQL URL that parses and holds no password: the password, like every secret, comes
 /// from the environment or a file, so the configuration file can be read by anyone who may
 /// read it.
@@ -250,6 +271,7 @@ pub fn serve_problem(server: &ServerConfig) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
     use std::collections::BTreeMap;
 
     fn section(toml_text: &str) -> ServerSection {
@@ -262,6 +284,26 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         server_config(section(toml_text), &env).map_err(|e| e.0)
+    }
+
+    #[test]
+    fn a_session_key_is_long_enough_or_refused_without_being_shown() {
+        let key = "0123456789abcdefghijklmnopqrstuvwxyzABCD";
+        let c = parse("", &[("TABLEAU_SCIM_SESSION_KEY", key)]).expect("a key");
+        assert_eq!(
+            c.session_key
+                .as_ref()
+                .map(|k| k.expose_secret().to_string()),
+            Some(key.to_string())
+        );
+        let short = parse("", &[("TABLEAU_SCIM_SESSION_KEY", "short-key-123")]);
+        assert!(
+            short
+                .as_ref()
+                .is_err_and(|e| e.contains("at least 32") && !e.contains("short-key-123")),
+            "{short:?}"
+        );
+        assert!(parse("", &[]).is_ok_and(|c| c.session_key.is_none()));
     }
 
     #[test]
@@ -294,7 +336,6 @@ mod tests {
 
     #[test]
     fn a_postgres_store_takes_its_password_apart_from_the_url() {
-        use secrecy::ExposeSecret;
         assert_eq!(
             parse("", &[]).map(|c| c.store_url),
             Ok(None),

@@ -74,6 +74,9 @@ pub struct ClientConfig {
     pub label: String,
     /// Tableau Cloud or Tableau Server (which attributes a request may carry).
     pub deployment: Deployment,
+    /// A key of the replicas' own mixed into the seal of the shared session
+    /// ([`SessionSeal::for_credentials`]).
+    pub session_key: Option<SecretString>,
 }
 
 impl ClientConfig {
@@ -97,6 +100,7 @@ impl ClientConfig {
             max_in_flight: Self::DEFAULT_MAX_IN_FLIGHT,
             label: site.to_string(),
             deployment: Deployment::Server,
+            session_key: None,
         }
     }
 }

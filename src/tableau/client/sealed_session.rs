@@ -27,6 +27,12 @@ const SALT: &[u8] = b"tableau-scim shared session token";
 /// XChaCha20's nonce: 24 random bytes, so random nonces never repeat in practice.
 const NONCE_LEN: usize = 24;
 
+/// Overwrite key material once used (the cipher keeps its own copy).
+fn zero(bytes: &mut [u8]) {
+    use zeroize::Zeroize;
+    bytes.zeroize();
+}
+
 /// The key that seals one tenant's stored Tableau session.
 pub struct SessionSeal {
     cipher: XChaCha20Poly1305,
@@ -40,19 +46,37 @@ impl std::fmt::Debug for SessionSeal {
 
 impl SessionSeal {
     /// The seal of sessions signed in with `credentials` for `scope` (the session's scope: the
-    /// server, site and credential name): HKDF-SHA256 of the credential's secret.
-    pub fn for_credentials(credentials: &Credentials, scope: &str) -> SessionSeal {
+    /// server, site and credential name): HKDF-SHA256 of the credential's secret, and of
+    /// `session_key` before it when the replicas are given one (`[server] session_key_file`):
+    /// then a copy of the configuration's credential alone does not open the store either, and
+    /// a replica without that key cannot use the stored session.
+    pub fn for_credentials(
+        credentials: &Credentials,
+        session_key: Option<&SecretString>,
+        scope: &str,
+    ) -> SessionSeal {
         let secret = match credentials {
             Credentials::Pat { secret, .. } => secret,
             Credentials::ConnectedApp(app) => &app.secret_value,
         };
-        let hk = Hkdf::<Sha256>::new(Some(SALT), secret.expose_secret().as_bytes());
+        // Length-prefixed, so that no (key, secret) pair reads as another.
+        let mut ikm = Vec::new();
+        if let Some(k) = session_key {
+            let k = k.expose_secret().trim().as_bytes();
+            ikm.extend_from_slice(&(k.len() as u64).to_be_bytes());
+            ikm.extend_from_slice(k);
+        }
+        ikm.extend_from_slice(secret.expose_secret().as_bytes());
+        let hk = Hkdf::<Sha256>::new(Some(SALT), &ikm);
+        zero(&mut ikm);
         let mut key = [0u8; 32];
         // 32 bytes is far below HKDF-SHA256's most (255 x 32): expand cannot fail here.
         let _ = hk.expand(scope.as_bytes(), &mut key);
-        SessionSeal {
+        let seal = SessionSeal {
             cipher: XChaCha20Poly1305::new(&key.into()),
-        }
+        };
+        zero(&mut key);
+        seal
     }
 
     /// `token` sealed for the stored row `row` (bound to it: a sealed token copied to another
@@ -108,7 +132,7 @@ mod tests {
 
     #[test]
     fn a_sealed_token_opens_only_under_its_key_and_row() {
-        let seal = SessionSeal::for_credentials(&pat("s1"), "https://t acme pat:scim");
+        let seal = SessionSeal::for_credentials(&pat("s1"), None, "https://t acme pat:scim");
         let token = SecretString::from("Session|Token-value".to_string());
         let stored = seal.seal(&token, "acme\u{1f}scope");
         assert!(stored.starts_with(PREFIX));
@@ -122,12 +146,12 @@ mod tests {
             seal.open(&stored, "other\u{1f}scope").is_none(),
             "another row"
         );
-        let rotated = SessionSeal::for_credentials(&pat("s2"), "https://t acme pat:scim");
+        let rotated = SessionSeal::for_credentials(&pat("s2"), None, "https://t acme pat:scim");
         assert!(
             rotated.open(&stored, "acme\u{1f}scope").is_none(),
             "another key"
         );
-        let scoped = SessionSeal::for_credentials(&pat("s1"), "https://t other pat:scim");
+        let scoped = SessionSeal::for_credentials(&pat("s1"), None, "https://t other pat:scim");
         assert!(
             scoped.open(&stored, "acme\u{1f}scope").is_none(),
             "another scope"
@@ -136,7 +160,7 @@ mod tests {
 
     #[test]
     fn clear_tampered_and_short_rows_do_not_open() {
-        let seal = SessionSeal::for_credentials(&pat("s1"), "scope");
+        let seal = SessionSeal::for_credentials(&pat("s1"), None, "scope");
         assert!(
             seal.open("Session|Token-value", "row").is_none(),
             "in clear"
@@ -158,7 +182,7 @@ mod tests {
 
     #[test]
     fn its_debug_shows_no_key() {
-        let seal = SessionSeal::for_credentials(&pat("s1"), "scope");
+        let seal = SessionSeal::for_credentials(&pat("s1"), None, "scope");
         assert_eq!(format!("{seal:?}"), "SessionSeal(..)");
     }
 }

@@ -87,7 +87,11 @@ impl TableauClient {
     /// The key that seals this client's session where the replicas share it: derived from its
     /// credential for its session scope ([`SessionSeal::for_credentials`]).
     pub fn session_seal(&self) -> super::SessionSeal {
-        super::SessionSeal::for_credentials(&self.cfg.credentials, &self.session_scope())
+        super::SessionSeal::for_credentials(
+            &self.cfg.credentials,
+            self.cfg.session_key.as_ref(),
+            &self.session_scope(),
+        )
     }
 
     /// The REST API version in use, discovering it once if not configured.
