@@ -82,4 +82,19 @@ async fn the_shared_session_is_stored_sealed_and_a_row_that_does_not_open_is_rep
         0,
         "the new sealed session serves the others"
     );
+    // A replica given a session key of its own (`[server] session_key_file`; the others have
+    // none) cannot open what they sealed: it signs in itself.
+    r.kill(1);
+    r.reset_calls();
+    r.restart_with(
+        1,
+        &[(
+            "TABLEAU_SCIM_SESSION_KEY",
+            "another-session-key-0123456789abcdef",
+        )],
+    )
+    .await;
+    let (s, _) = r.idp_of(1).get("/Users?count=5").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(r.calls(SIGN_IN), 1, "without the key, a sign-in of its own");
 }

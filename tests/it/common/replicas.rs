@@ -107,9 +107,14 @@ impl Replicas {
     }
 
     fn spawn(&self, i: usize) -> Child {
+        self.spawn_with(i, &[])
+    }
+
+    fn spawn_with(&self, i: usize, env: &[(&str, &str)]) -> Child {
         Command::new(env!("CARGO_BIN_EXE_tableau-scim"))
             .args(["serve", "--config"])
             .arg(&self.configs[i])
+            .envs(env.iter().copied())
             .env("TABLEAU_SCIM_TENANT_ACME_PAT_SECRET", PAT_SECRET)
             .env("TABLEAU_SCIM_TENANT_ACME_TOKENS", TOKEN)
             .env("RUST_LOG", "warn")
@@ -176,7 +181,12 @@ impl Replicas {
 
     /// Start replica `i` again on the same configuration.
     pub async fn restart(&mut self, i: usize) {
-        let child = self.spawn(i);
+        self.restart_with(i, &[]).await;
+    }
+
+    /// Start replica `i` again with `env` added to its environment.
+    pub async fn restart_with(&mut self, i: usize, env: &[(&str, &str)]) {
+        let child = self.spawn_with(i, env);
         self.procs[i] = Some(child);
         self.wait_ready(i).await;
     }
