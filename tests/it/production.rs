@@ -499,7 +499,13 @@ async fn secrets_never_reach_logs_or_debug_output() {
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
     assert!(logs.contains("scim operation"), "logs were captured");
-    for secret in [
+    // The Tableau sessions the bridge signed in are secrets too.
+    let sessions: Vec<String> = [&t.a, &t.b]
+        .iter()
+        .flat_map(|e| e.with_state(|s| s.session_tokens()).unwrap_or_default())
+        .collect();
+    assert!(!sessions.is_empty(), "the bridge signed in");
+    let fixed = [
         PAT_A,
         PAT_B,
         TOKEN_A1,
@@ -507,7 +513,12 @@ async fn secrets_never_reach_logs_or_debug_output() {
         TOKEN_B,
         "user-password-1",
         "wrong-token-not-configured",
-    ] {
+    ];
+    for secret in fixed
+        .iter()
+        .copied()
+        .chain(sessions.iter().map(String::as_str))
+    {
         assert!(!logs.contains(secret), "a secret reached the logs");
         assert!(!shown.contains(secret), "a secret reached Debug output");
     }
