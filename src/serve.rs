@@ -25,6 +25,16 @@ use actix_web::web;
 /// The store file inside `data_dir`.
 pub const STORE_FILE: &str = "tableau-scim.db";
 
+/// Tenant `t`'s OAuth client, its tokens signed with a key derived from the replicas' shared
+/// key when there is one (so every replica accepts them), else a key of this process.
+fn oauth_client(t: &TenantConfig, config: &Config) -> Option<http::oauth::OAuthClient> {
+    use secrecy::ExposeSecret;
+    let shared = config.server.session_key.as_ref();
+    t.oauth.as_ref().map(|o| {
+        http::oauth::OAuthClient::new(o, &t.id, shared.map(|k| k.expose_secret().as_bytes()))
+    })
+}
+
 /// A running server and its tenants.
 pub struct Serving {
     /// The SCIM server.
@@ -143,13 +153,16 @@ pub fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Servin
     for t in &config.tenants {
         let tenant = tenant_for(t, config, store.clone())?;
         let health: Arc<dyn TenantHealth> = Arc::new(BridgeHealth::new(tenant.clone()));
-        entries.push(Arc::new(TenantEntry::new(
-            &t.id,
-            TokenSet::new(t.tokens.clone()),
-            Arc::new(Bridge::new(tenant.clone())),
-            Some(health.clone()),
-            config.server.http.max_in_flight_per_tenant,
-        )));
+        entries.push(Arc::new(
+            TenantEntry::new(
+                &t.id,
+                TokenSet::new(t.tokens.clone()),
+                Arc::new(Bridge::new(tenant.clone())),
+                Some(health.clone()),
+                config.server.http.max_in_flight_per_tenant,
+            )
+            .with_oauth(oauth_client(t, config)),
+        ));
         console.push(ConsoleTenant {
             tenant: tenant.clone(),
             admin_tokens: TokenSet::new(t.admin_tokens.clone()),

@@ -52,6 +52,9 @@ impl FileConfig {
             {
                 out.push((key("connected_app.secret_value_file"), p));
             }
+            if let Some(p) = t.oauth.as_ref().and_then(|o| o.client_secrets_file.clone()) {
+                out.push((key("oauth.client_secrets_file"), p));
+            }
         }
         out
     }
@@ -179,4 +182,15 @@ pub(super) struct TenantSection {
     #[serde(default)]
     pub admin_token_hashes: Vec<String>,
     pub admin_tokens_file: Option<PathBuf>,
+    pub oauth: Option<OAuthSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct OAuthSection {
+    pub client_id: String,
+    #[serde(default)]
+    pub client_secret_hashes: Vec<String>,
+    pub client_secrets_file: Option<PathBuf>,
+    pub token_lifetime: Option<String>,
 }

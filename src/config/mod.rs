@@ -4,6 +4,7 @@
 //! use them; each section is read by its own module.
 
 mod file;
+mod oauth;
 mod secrets;
 mod server;
 mod tenant;
@@ -110,6 +111,9 @@ pub fn parse(text: &str, env: &dyn Env) -> Result<Config, ConfigError> {
             }
             seen_tokens.push((d.clone(), t.id.clone()));
         }
+        if let Some(problem) = oauth_problem(&t, &tenants, &server) {
+            return err(format!("{key}.oauth: {problem}"));
+        }
         tenants.push(t);
     }
     // A SCIM token must not open the console, nor an admin token SCIM: each is its own.
@@ -137,6 +141,45 @@ pub fn parse(text: &str, env: &dyn Env) -> Result<Config, ConfigError> {
     Ok(Config { server, tenants })
 }
 
+/// Why tenant `t`'s OAuth client cannot be served beside `earlier` tenants, if it cannot: the
+/// client id names the tenant at `/oauth/token`, so it is one tenant's only; a client secret
+/// that is also a SCIM token would let the secret itself through as a bearer token; and
+/// replicas on a shared store must sign tokens with a key they share, or a token issued by
+/// one is refused by the others.
+fn oauth_problem(
+    t: &TenantConfig,
+    earlier: &[TenantConfig],
+    server: &ServerConfig,
+) -> Option<String> {
+    let o = t.oauth.as_ref()?;
+    if let Some(other) = earlier
+        .iter()
+        .find(|x| x.oauth.as_ref().is_some_and(|x| x.client_id == o.client_id))
+    {
+        return Some(format!(
+            "the client id '{}' is also tenant {}'s; each tenant needs its own",
+            o.client_id, other.id
+        ));
+    }
+    let scim_tokens = earlier.iter().chain([t]).flat_map(|x| x.tokens.iter());
+    if o.secrets
+        .iter()
+        .any(|s| scim_tokens.clone().any(|d| d == s))
+    {
+        return Some(
+            "a client secret is also a SCIM bearer token; give the client a secret of its own"
+                .into(),
+        );
+    }
+    let shared_store = server
+        .store_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("postgres"));
+    (shared_store && server.session_key.is_none()).then(|| {
+        "replicas on a shared store_url need server.session_key_file (or TABLEAU_SCIM_SESSION_KEY): access tokens are signed with it, so that every replica accepts what any of them issued".into()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +188,51 @@ mod tests {
 
     fn hash(t: &str) -> String {
         TokenDigest::of(t).to_hex()
+    }
+
+    #[test]
+    fn oauth_clients_are_each_tenants_own_and_replicas_need_a_shared_key() {
+        let oauth = |id: &str, secret: &str| {
+            format!(
+                "[tenants.oauth]\nclient_id = \"{id}\"\nclient_secret_hashes = [\"{}\"]\n",
+                hash(secret)
+            )
+        };
+        let tenant = |id: &str, token: &str| {
+            TENANT.replace("id = \"acme\"", &format!("id = \"{id}\""))
+                + &format!("token_hashes = [\"{}\"]\n", hash(token))
+        };
+        let env = BTreeMap::new();
+        let two = format!(
+            "{}{}{}{}",
+            tenant("a", "token-a-0123456789"),
+            oauth("entra", "secret-a-0123456789"),
+            tenant("b", "token-b-0123456789"),
+            oauth("entra", "secret-b-0123456789")
+        );
+        assert!(
+            parse(&two, &env).is_err_and(|e| e.0.contains("client id 'entra' is also tenant a's"))
+        );
+        let reused = format!(
+            "{}{}",
+            tenant("a", "token-a-0123456789"),
+            oauth("entra", "token-a-0123456789")
+        );
+        assert!(parse(&reused, &env).is_err_and(|e| e.0.contains("also a SCIM bearer token")));
+        let one = format!(
+            "{}{}",
+            tenant("a", "token-a-0123456789"),
+            oauth("entra", "secret-a-0123456789")
+        );
+        assert!(parse(&one, &env).is_ok());
+        let replicas = format!("[server]\nstore_url = \"postgres://scim@db/scim\"\n{one}");
+        assert!(parse(&replicas, &env).is_err_and(|e| e.0.contains("session_key_file")));
+        let keyed = BTreeMap::from([("TABLEAU_SCIM_SESSION_KEY".to_string(), "k".repeat(40))]);
+        assert!(parse(&replicas, &keyed).is_ok());
+        // With an OAuth client, static tokens are optional.
+        let no_token = format!("{TENANT}{}", oauth("entra", "secret-a-0123456789"));
+        assert!(parse(&no_token, &env).is_ok());
+        assert!(parse(TENANT, &env).is_err());
     }
 
     #[cfg(unix)]

@@ -12,7 +12,7 @@ use crate::bridge::cache::CacheTtls;
 use crate::bridge::mapping::roles::RoleMapping;
 use crate::bridge::policy::{Deprovision, Policy};
 use crate::bridge::reconcile::{Options, Schedule};
-use crate::http::TokenDigest;
+use crate::http::{OAuthClientConfig, TokenDigest};
 use crate::tableau::jwt::ConnectedApp;
 use crate::tableau::model::ApiVersion;
 use crate::tableau::retry::RetryPolicy;
@@ -45,6 +45,8 @@ pub struct TenantConfig {
     pub reconcile: Schedule,
     /// Tokens that open the admin console for this tenant only.
     pub admin_tokens: Vec<TokenDigest>,
+    /// The OAuth client issuing access tokens for SCIM, if any (`[tenants.oauth]`).
+    pub oauth: Option<OAuthClientConfig>,
 }
 
 impl TenantConfig {
@@ -74,6 +76,7 @@ impl TenantConfig {
             ttls: CacheTtls::default(),
             reconcile: Schedule::default(),
             admin_tokens: Vec::new(),
+            oauth: None,
         }
     }
 }
@@ -140,13 +143,32 @@ pub(super) fn tenant_config(
     }
     let prefix = tenant_env_prefix(&t.id);
     let credentials = credentials(&t, env, &key, &prefix)?;
-    let tokens = tokens(
-        &t.token_hashes,
-        t.tokens_file.as_deref(),
-        env,
-        &key,
-        &prefix,
-    )?;
+    let oauth = t
+        .oauth
+        .as_ref()
+        .map(|o| super::oauth::oauth_client(o, env, &key, &prefix))
+        .transpose()?;
+    // With an OAuth client, static bearer tokens are optional: the IdP may use either.
+    let tokens = if oauth.is_some() {
+        optional_tokens(
+            &t.token_hashes,
+            t.tokens_file.as_deref(),
+            env,
+            &TokenKeys {
+                hashes: format!("{key}.token_hashes"),
+                file: format!("{key}.tokens_file"),
+                env: format!("{prefix}TOKENS"),
+            },
+        )?
+    } else {
+        tokens(
+            &t.token_hashes,
+            t.tokens_file.as_deref(),
+            env,
+            &key,
+            &prefix,
+        )?
+    };
     let mut c = TenantConfig::new(
         &t.id,
         &t.tableau_url,
@@ -171,6 +193,7 @@ pub(super) fn tenant_config(
             env: format!("{prefix}ADMIN_TOKENS"),
         },
     )?;
+    c.oauth = oauth;
     Ok(c)
 }
 

@@ -237,3 +237,51 @@ fn a_connected_app_reads_its_secret_like_a_pat() {
     assert!(matches!(&t.credentials, Credentials::ConnectedApp(app)
         if app.secret_value.expose_secret() == "v" && app.username == "admin@example.com"));
 }
+
+#[test]
+fn an_oauth_client_is_read_with_its_secrets_and_lifetime_or_refused_naming_the_key() {
+    let secret_digest = TokenDigest::of("client-secret-0123456789").to_hex();
+    let t = parse(&format!(
+        "pat_name = \"p\"\n[oauth]\nclient_id = \"entra\"\nclient_secret_hashes = [\"{secret_digest}\"]\ntoken_lifetime = \"2h\"\n"
+    ))
+    .expect("valid");
+    let o = t.oauth.expect("an OAuth client");
+    assert_eq!(o.client_id, "entra");
+    assert_eq!(o.secrets, vec![TokenDigest::of("client-secret-0123456789")]);
+    assert_eq!(o.lifetime, Duration::from_secs(7200));
+    let d = parse(&format!("pat_name = \"p\"\n[oauth]\nclient_id = \"entra\"\nclient_secret_hashes = [\"{secret_digest}\"]\n"))
+        .expect("valid");
+    assert_eq!(d.oauth.map(|o| o.lifetime), Some(Duration::from_secs(3600)));
+    for (extra, names) in [
+        (
+            "client_id = \"a:b\"\nclient_secret_hashes = [\"HASH\"]\n",
+            "oauth.client_id",
+        ),
+        (
+            "client_id = \"\"\nclient_secret_hashes = [\"HASH\"]\n",
+            "oauth.client_id",
+        ),
+        ("client_id = \"entra\"\n", "no client secret"),
+        (
+            "client_id = \"entra\"\nclient_secret_hashes = [\"HASH\"]\ntoken_lifetime = \"7h\"\n",
+            "oauth.token_lifetime",
+        ),
+        (
+            "client_id = \"entra\"\nclient_secret_hashes = [\"HASH\"]\ntoken_lifetime = \"soon\"\n",
+            "oauth.token_lifetime",
+        ),
+        (
+            "client_id = \"entra\"\nclient_secret_hashes = [\"xyz\"]\n",
+            "oauth.client_secret_hashes",
+        ),
+    ] {
+        let text = format!(
+            "pat_name = \"p\"\n[oauth]\n{}",
+            extra.replace("HASH", &secret_digest)
+        );
+        match parse(&text) {
+            Err(m) => assert!(m.contains(names), "{extra}: {m}"),
+            Ok(_) => panic!("{extra} was accepted"),
+        }
+    }
+}

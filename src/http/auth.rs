@@ -10,6 +10,7 @@ use actix_web::{web, Error};
 use std::sync::Arc;
 
 use super::guard::{self, Rejection, Verdict};
+use super::oauth::access_token::Refusal;
 use super::state::{AppState, Current, TenantEntry};
 use crate::scim::{truncated, ScimError};
 
@@ -81,13 +82,27 @@ pub async fn require_bearer(
             "authentication required: send 'Authorization: Bearer <token>'".into(),
         ));
     };
-    let Some(tenant) = tenant_of(&state, token) else {
-        return Err(refused(
-            &state,
-            &req,
-            Rejection::Invalid,
-            "the bearer token is not valid for this server".into(),
-        ));
+    let tenant = match tenant_of(&state, token) {
+        Some(t) => t,
+        None => match super::oauth::tenant_of_access_token(&state, token) {
+            Ok(t) => t,
+            // A token this server signed, past its time: the IdP asks the token endpoint for
+            // another. Not a failed authentication: only a client that had the secret holds one.
+            Err(Refusal::Expired) => {
+                return Err(ScimError::Unauthorized(
+                    "the access token expired; request another from the token endpoint".into(),
+                )
+                .into())
+            }
+            Err(Refusal::Invalid) => {
+                return Err(refused(
+                    &state,
+                    &req,
+                    Rejection::Invalid,
+                    "the bearer token is not valid for this server".into(),
+                ))
+            }
+        },
     };
     if let Some(path_tenant) = req.match_info().get("tenant") {
         if path_tenant != tenant.id {

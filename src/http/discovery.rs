@@ -60,6 +60,23 @@ pub async fn service_provider_config(
         format!("{base}/ServiceProviderConfig"),
     );
     doc["filter"]["maxResults"] = json!(state.settings.max_page_size);
+    let issues_tokens = {
+        use actix_web::HttpMessage;
+        req.extensions()
+            .get::<super::state::Current>()
+            .is_some_and(|c| c.0.oauth.is_some())
+    };
+    if issues_tokens {
+        if let Some(schemes) = doc["authenticationSchemes"].as_array_mut() {
+            schemes.push(json!({
+                "type": "oauth2",
+                "name": "OAuth 2.0 client credentials",
+                "description": "An access token from this tenant's token endpoint (.../oauth/token, grant_type=client_credentials), sent as a bearer token",
+                "specUri": "https://www.rfc-editor.org/rfc/rfc6749#section-4.4",
+                "primary": false
+            }));
+        }
+    }
     Ok(response::json(StatusCode::OK, &doc))
 }
 

@@ -7,6 +7,7 @@ pub mod discovery;
 pub mod error;
 pub mod guard;
 pub mod limits;
+pub mod oauth;
 pub mod observe;
 pub mod request_metrics;
 pub mod resources;
@@ -16,6 +17,7 @@ pub mod server;
 pub mod state;
 pub mod tokens;
 
+pub use oauth::OAuthClientConfig;
 pub use routes::configure;
 pub use server::{start, start_metrics, start_with, tls_config, RunningServer};
 pub use state::{base_url, AppState, Current, ExtraRoutes, HttpSettings, TenantEntry};

@@ -94,18 +94,20 @@ fn scim_routes(cfg: &mut web::ServiceConfig) {
     .configure(|c| resource_routes(c, ResourceKind::Group));
 }
 
-/// Register the SCIM routes under `/scim/v2` and `/tenants/{tenant}/scim/v2`.
+/// Register the SCIM routes under `/scim/v2` and `/tenants/{tenant}/scim/v2`, and the OAuth
+/// token endpoints beside them.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/scim/v2")
-            .wrap(from_fn(auth::require_bearer))
-            .configure(scim_routes)
-            .default_service(web::to(not_found)),
-    )
-    .service(
-        web::scope("/tenants/{tenant}/scim/v2")
-            .wrap(from_fn(auth::require_bearer))
-            .configure(scim_routes)
-            .default_service(web::to(not_found)),
-    );
+    cfg.configure(super::oauth::configure)
+        .service(
+            web::scope("/scim/v2")
+                .wrap(from_fn(auth::require_bearer))
+                .configure(scim_routes)
+                .default_service(web::to(not_found)),
+        )
+        .service(
+            web::scope("/tenants/{tenant}/scim/v2")
+                .wrap(from_fn(auth::require_bearer))
+                .configure(scim_routes)
+                .default_service(web::to(not_found)),
+        );
 }

@@ -69,6 +69,8 @@ pub struct TenantEntry {
     pub health: Option<Arc<dyn TenantHealth>>,
     /// Its requests in flight (bounded: [`HttpSettings::max_in_flight_per_tenant`]).
     pub in_flight: Arc<tokio::sync::Semaphore>,
+    /// Its OAuth client, when it issues access tokens ([`super::oauth`]).
+    pub oauth: Option<super::oauth::OAuthClient>,
 }
 
 impl TenantEntry {
@@ -86,7 +88,14 @@ impl TenantEntry {
             store,
             health,
             in_flight: Arc::new(tokio::sync::Semaphore::new(max_in_flight.max(1))),
+            oauth: None,
         }
+    }
+
+    /// The same tenant issuing access tokens to `client`.
+    pub fn with_oauth(mut self, client: Option<super::oauth::OAuthClient>) -> TenantEntry {
+        self.oauth = client;
+        self
     }
 }
 

@@ -44,6 +44,7 @@ mod hostile_tenant;
 mod moves;
 mod moves_crash;
 mod moves_replicas;
+mod oauth;
 mod onboarding;
 mod preview;
 mod production;

@@ -18,6 +18,7 @@ const PAT_B: &str = "pat-secret-for-tenant-b-9q2m";
 const TOKEN_A1: &str = "tenant-a-bearer-token-one-111";
 const TOKEN_A2: &str = "tenant-a-bearer-token-two-222";
 const TOKEN_B: &str = "tenant-b-bearer-token-333333";
+const CLIENT_SECRET_B: &str = "tenant-b-oauth-client-secret-4444";
 
 /// Every log line of this test binary, captured (JSON), to search for secrets.
 fn captured() -> &'static Arc<Mutex<Vec<u8>>> {
@@ -70,6 +71,8 @@ pat_name = "scim"
 pat_secret = "{PAT_B}"
 [tenants.roles]
 "analysts" = "Explorer"
+[tenants.oauth]
+client_id = "idp-b"
 "#,
         data = dir.join("data").display(),
         a = a.url(),
@@ -90,6 +93,10 @@ fn env() -> BTreeMap<String, String> {
         (
             "TABLEAU_SCIM_TENANT_B_TOKENS".to_string(),
             TOKEN_B.to_string(),
+        ),
+        (
+            "TABLEAU_SCIM_TENANT_B_OAUTH_CLIENT_SECRETS".to_string(),
+            CLIENT_SECRET_B.to_string(),
         ),
     ])
 }
@@ -489,6 +496,27 @@ async fn secrets_never_reach_logs_or_debug_output() {
     t.idp("wrong-token-not-configured")
         .call(Method::GET, "/scim/v2/Users", None)
         .await;
+    // An OAuth client's secret and the access token it is given are secrets too.
+    let issued: serde_json::Value = reqwest::Client::new()
+        .post(format!(
+            "http://{}/tenants/b/oauth/token",
+            t.serving.server.addr
+        ))
+        .basic_auth("idp-b", Some(CLIENT_SECRET_B))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .expect("the token endpoint answers")
+        .json()
+        .await
+        .expect("JSON");
+    let access_token = issued["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_string();
+    let (s, _) = t.idp(&access_token).get("/scim/v2/Users?count=1").await;
+    assert_eq!(s, reqwest::StatusCode::OK);
     let cfg = config::parse(
         &toml_for(&t.a, &t.b, std::path::Path::new("/tmp"), ""),
         &env(),
@@ -513,6 +541,8 @@ async fn secrets_never_reach_logs_or_debug_output() {
         TOKEN_B,
         "user-password-1",
         "wrong-token-not-configured",
+        CLIENT_SECRET_B,
+        &access_token,
     ];
     for secret in fixed
         .iter()
