@@ -7,6 +7,7 @@
 //! protocol, pure), [`tableau`] (the REST client) and [`store`] (what Tableau cannot hold).
 //! Beside them the [`emulator`], which stands in for Tableau in tests, benches and the demo.
 
+pub mod audit_export;
 pub mod backend;
 pub mod bridge;
 pub mod check;

@@ -150,8 +150,18 @@ pub fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Servin
     let mut tenants = Vec::new();
     let mut entries = Vec::new();
     let mut console = Vec::new();
+    let exporter = if config.server.audit_sinks.is_empty() {
+        None
+    } else {
+        Some(crate::audit_export::Exporter::start(
+            &config.server.audit_sinks,
+        )?)
+    };
     for t in &config.tenants {
         let tenant = tenant_for(t, config, store.clone())?;
+        if let Some(e) = &exporter {
+            tenant.export_audit_to(e.clone());
+        }
         let health: Arc<dyn TenantHealth> = Arc::new(BridgeHealth::new(tenant.clone()));
         entries.push(Arc::new(
             TenantEntry::new(

@@ -145,6 +145,8 @@ pub struct Tenant {
     /// Whether the site holds users of a directory (Active Directory or LDAP): seen in a
     /// listing or an answer ([`crate::bridge::users::directory`]).
     pub(in crate::bridge) on_directory: std::sync::atomic::AtomicBool,
+    /// Where audit rows go besides the store (the audit export), once set.
+    pub(in crate::bridge) audit_sink: std::sync::OnceLock<Arc<dyn crate::store::AuditSink>>,
     /// The aliases and moves under way, once read from the store
     /// ([`Tenant::moves_loaded`]).
     pub(in crate::bridge) moves_loaded: tokio::sync::OnceCell<()>,
@@ -195,6 +197,7 @@ impl Tenant {
             last_request_ms: std::sync::atomic::AtomicI64::new(0),
             drift: std::sync::Mutex::new(None),
             on_directory: std::sync::atomic::AtomicBool::new(false),
+            audit_sink: std::sync::OnceLock::new(),
             moves_loaded: tokio::sync::OnceCell::new(),
             window: std::sync::Mutex::new(None),
         }
@@ -214,10 +217,11 @@ impl Tenant {
             role_after: event.role_after,
             outcome: event.outcome,
         };
-        if let Err(e) = self
-            .store
-            .audit(&self.id, &crate::backend::timestamp(), row)
-        {
+        let at = crate::backend::timestamp();
+        if let Some(sink) = self.audit_sink.get() {
+            sink.offer(&self.id, &at, &row);
+        }
+        if let Err(e) = self.store.audit(&self.id, &at, row) {
             tracing::error!(error = %e, "audit row not written");
         }
     }
@@ -227,6 +231,11 @@ impl Tenant {
 /// caches, replicas) stay private to the bridge, so that a change to one of them cannot break
 /// a page or a command unseen: whatever they need is here, by name.
 impl Tenant {
+    /// Send every audit row from now on to `sink` too (the audit export; set once, at start).
+    pub fn export_audit_to(&self, sink: Arc<dyn crate::store::AuditSink>) {
+        let _ = self.audit_sink.set(sink);
+    }
+
     /// The tenant's id (store key, logs, URLs).
     pub fn id(&self) -> &str {
         &self.id

@@ -34,6 +34,11 @@ impl FileConfig {
         .into_iter()
         .filter_map(|(k, p)| p.clone().map(|p| (k.to_string(), p)))
         .collect();
+        for (i, a) in s.audit_sinks.iter().enumerate() {
+            if let Some(p) = &a.token_file {
+                out.push((format!("server.audit_sinks[{i}].token_file"), p.clone()));
+            }
+        }
         for (i, t) in self.tenants.iter().enumerate() {
             let key = |k: &str| format!("tenants[{i}] ({}).{k}", t.id);
             for (k, p) in [
@@ -89,6 +94,8 @@ pub(super) struct ServerSection {
     pub store_url: Option<String>,
     pub store_password_file: Option<PathBuf>,
     pub session_key_file: Option<PathBuf>,
+    #[serde(default)]
+    pub audit_sinks: Vec<AuditSinkSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,6 +190,33 @@ pub(super) struct TenantSection {
     pub admin_token_hashes: Vec<String>,
     pub admin_tokens_file: Option<PathBuf>,
     pub oauth: Option<OAuthSection>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum AuditSinkKind {
+    Syslog,
+    Http,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum AuditSinkFormat {
+    Hec,
+    JsonLines,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AuditSinkSection {
+    pub name: Option<String>,
+    pub kind: AuditSinkKind,
+    pub address: Option<String>,
+    pub url: Option<String>,
+    pub format: Option<AuditSinkFormat>,
+    pub token_file: Option<PathBuf>,
+    pub ca_file: Option<PathBuf>,
+    pub queue: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -3,6 +3,7 @@
 //! the key and what is accepted; `load` fails fast on them. Defaults live with the types that
 //! use them; each section is read by its own module.
 
+mod audit_sinks;
 mod file;
 mod oauth;
 mod secrets;

@@ -46,6 +46,8 @@ pub struct ServerConfig {
     /// A key of the replicas' own, mixed into the key that seals the shared Tableau session
     /// (`TABLEAU_SCIM_SESSION_KEY` or `session_key_file`; [`crate::tableau::SessionSeal`]).
     pub session_key: Option<secrecy::SecretString>,
+    /// Where audit entries go besides the store (`[[server.audit_sinks]]`).
+    pub audit_sinks: Vec<crate::audit_export::SinkConfig>,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +67,7 @@ impl Default for ServerConfig {
             store_url: None,
             store_password: None,
             session_key: None,
+            audit_sinks: Vec::new(),
         }
     }
 }
@@ -118,6 +121,7 @@ pub(super) fn server_config(s: ServerSection, env: &dyn Env) -> Result<ServerCon
     {
         return err(format!("server.session_key_file (or TABLEAU_SCIM_SESSION_KEY): at least {MIN_SESSION_KEY} characters of random (openssl rand -base64 32)"));
     }
+    let audit_sinks = super::audit_sinks::audit_sinks(&s.audit_sinks, env)?;
     let http = http_settings(&s, env, tls.is_some(), d.http)?;
     let tableau_concurrency = s.tableau_concurrency.unwrap_or(d.tableau_concurrency);
     if tableau_concurrency == 0 {
@@ -147,6 +151,7 @@ pub(super) fn server_config(s: ServerSection, env: &dyn Env) -> Result<ServerCon
         store_url,
         store_password,
         session_key,
+        audit_sinks,
     })
 }
 

@@ -145,6 +145,13 @@ pub struct AuditRow {
     pub outcome: String,
 }
 
+/// Where audit rows go besides the store, as they are written (the audit export's sinks). Never
+/// blocks: an implementation queues and returns.
+pub trait AuditSink: Send + Sync {
+    /// `row` of `tenant`, written at `at` (RFC 3339 UTC).
+    fn offer(&self, tenant: &str, at: &str, row: &AuditRow);
+}
+
 /// An audit row with its time, as the trail is read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {

@@ -31,6 +31,7 @@ macro_rules! assert_seen {
 
 mod common;
 
+mod audit_export;
 mod bad_input;
 mod bridge;
 mod budget_replicas;

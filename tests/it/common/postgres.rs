@@ -19,7 +19,7 @@ pub struct PgCluster {
 
 /// Certificates for a cluster: a CA the test makes, and the server's, signed by it, naming
 /// `localhost` only (so `127.0.0.1` is a name `verify-full` refuses).
-fn make_certificates(dir: &std::path::Path) -> PathBuf {
+pub fn make_certificates(dir: &std::path::Path) -> PathBuf {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
     let ca_key = KeyPair::generate().expect("a CA key");
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
