@@ -21,6 +21,7 @@ pub mod holds;
 pub mod http;
 pub mod logging;
 pub mod migrate_store;
+pub mod pem_roots;
 pub mod preview;
 pub mod reconcile;
 pub mod report;

@@ -5,8 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::io::AsyncWriteExt;
 
@@ -69,25 +68,13 @@ pub enum Transport {
 }
 
 fn roots(ca_file: Option<&std::path::Path>) -> Result<rustls::RootCertStore, String> {
+    if let Some(path) = ca_file {
+        return crate::pem_roots::root_certificates(path)
+            .map_err(|e| format!("ca_file {}: {e}", path.display()));
+    }
     let mut roots = rustls::RootCertStore::empty();
-    match ca_file {
-        Some(path) => {
-            let certs = CertificateDer::pem_file_iter(path)
-                .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
-            for c in certs {
-                roots
-                    .add(c.map_err(|e| format!("ca_file {}: {e}", path.display()))?)
-                    .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
-            }
-            if roots.is_empty() {
-                return Err(format!("ca_file {}: no certificate in it", path.display()));
-            }
-        }
-        None => {
-            for c in rustls_native_certs::load_native_certs().certs {
-                let _ = roots.add(c);
-            }
-        }
+    for c in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(c);
     }
     Ok(roots)
 }

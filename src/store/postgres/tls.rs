@@ -17,7 +17,6 @@ use std::sync::Arc;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio_postgres::config::SslMode as PgSslMode;
@@ -163,18 +162,9 @@ impl TlsSettings {
 
 /// The certificates of the PEM file at `path`.
 fn roots_of(path: &std::path::Path) -> Result<RootCertStore, StoreError> {
-    let cannot =
-        |m: String| StoreError::Postgres(format!("store_url: sslrootcert {}: {m}", path.display()));
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(path).map_err(|e| cannot(e.to_string()))? {
-        roots
-            .add(cert.map_err(|e| cannot(e.to_string()))?)
-            .map_err(|e| cannot(e.to_string()))?;
-    }
-    if roots.is_empty() {
-        return Err(cannot("no certificate in it".into()));
-    }
-    Ok(roots)
+    crate::pem_roots::root_certificates(path).map_err(|m| {
+        StoreError::Postgres(format!("store_url: sslrootcert {}: {m}", path.display()))
+    })
 }
 
 /// `verify-ca`: the chain verified, the name not (the certificate may name another host).
