@@ -107,17 +107,7 @@ async fn report(args: &ReportArgs) -> Result<String, String> {
                 Format::Json => {
                     let list: Vec<serde_json::Value> = rows
                         .iter()
-                        .map(|e| {
-                            serde_json::json!({
-                                "time": e.at,
-                                "operation": e.row.operation,
-                                "resource": e.row.resource,
-                                "role_before": e.row.role_before,
-                                "role_after": e.row.role_after,
-                                "outcome": e.row.outcome,
-                                "tableau_calls": e.row.tableau_calls,
-                            })
-                        })
+                        .map(|e| crate::audit_export::format::row_json(&[("time", &e.at)], &e.row))
                         .collect();
                     serde_json::to_string_pretty(&list).map_err(|e| e.to_string())? + "\n"
                 }

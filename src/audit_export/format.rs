@@ -6,6 +6,7 @@
 use serde_json::{json, Value};
 
 use super::ExportEvent;
+use crate::store::AuditRow;
 
 /// RFC 5424 facility 13 ("log audit") at severity 6 (informational): PRI = 13 * 8 + 6.
 const PRI: u8 = 110;
@@ -14,18 +15,30 @@ const PRI: u8 = 110;
 /// 32473 is the number IANA reserves for documentation (RFC 5612), used until we hold our own.
 const SD_ID: &str = "tableau-scim@32473";
 
+/// An audit row's fields as JSON, after `first` (its time, and what else the reader needs
+/// ahead of them): the one JSON form of an audit row, for the sinks and `report audit`.
+pub fn row_json(first: &[(&str, &str)], row: &AuditRow) -> Value {
+    let mut o = serde_json::Map::new();
+    for (k, v) in first {
+        o.insert((*k).to_string(), json!(v));
+    }
+    let fields = json!({
+        "operation": row.operation,
+        "resource": row.resource,
+        "role_before": row.role_before,
+        "role_after": row.role_after,
+        "outcome": row.outcome,
+        "tableau_calls": row.tableau_calls,
+    });
+    if let Value::Object(f) = fields {
+        o.extend(f);
+    }
+    Value::Object(o)
+}
+
 /// The event as JSON: what every sink carries.
 pub fn event_json(e: &ExportEvent) -> Value {
-    json!({
-        "at": e.at,
-        "tenant": e.tenant,
-        "operation": e.row.operation,
-        "resource": e.row.resource,
-        "role_before": e.row.role_before,
-        "role_after": e.row.role_after,
-        "outcome": e.row.outcome,
-        "tableau_calls": e.row.tableau_calls,
-    })
+    row_json(&[("at", &e.at), ("tenant", &e.tenant)], &e.row)
 }
 
 /// An SD-PARAM value with `"`, `\` and `]` escaped (RFC 5424 6.3.3).
@@ -113,7 +126,6 @@ pub fn json_lines_body(batch: &[&ExportEvent]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::AuditRow;
 
     fn event() -> ExportEvent {
         ExportEvent {

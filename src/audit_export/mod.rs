@@ -94,14 +94,6 @@ impl Exporter {
         }
         Ok(Arc::new(Exporter { sinks }))
     }
-
-    /// Entries waiting, over every sink (tests, `/metrics`).
-    pub fn queued(&self) -> usize {
-        self.sinks
-            .iter()
-            .map(|s| s.queue.lock().map_or(0, |q| q.len()))
-            .sum()
-    }
 }
 
 impl AuditSink for Exporter {

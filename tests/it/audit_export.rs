@@ -111,6 +111,19 @@ fn creates(c: &Collector) -> Vec<Value> {
         .collect()
 }
 
+/// The users created, as the store's audit trail names them (their ids), oldest first.
+async fn created_in_trail(site: &Site) -> Vec<String> {
+    site.stack
+        .tenant()
+        .audit_trail()
+        .await
+        .expect("the trail")
+        .into_iter()
+        .filter(|r| r.operation == "create_user")
+        .map(|r| r.resource)
+        .collect()
+}
+
 async fn wait_for(mut done: impl FnMut() -> bool, what: &str) {
     for _ in 0..300 {
         if done() {
@@ -156,16 +169,7 @@ async fn every_audit_entry_reaches_the_collector_and_an_outage_loses_none() {
     )
     .await;
     // In order, none twice: the resources are the users' ids, as the store's trail has them.
-    let trail: Vec<String> = site
-        .stack
-        .tenant()
-        .audit_trail()
-        .await
-        .expect("the trail")
-        .into_iter()
-        .filter(|r| r.operation == "create_user")
-        .map(|r| r.resource)
-        .collect();
+    let trail = created_in_trail(&site).await;
     let exported: Vec<String> = creates(&collector)
         .iter()
         .map(|e| {
@@ -195,16 +199,7 @@ async fn past_its_queue_a_sink_drops_the_newest_and_provisioning_never_waits() {
     tokio::time::sleep(Duration::from_millis(700)).await;
     let exported = creates(&collector);
     assert_eq!(exported.len(), 3, "the queue's three, no more");
-    let trail: Vec<String> = site
-        .stack
-        .tenant()
-        .audit_trail()
-        .await
-        .expect("the trail")
-        .into_iter()
-        .filter(|r| r.operation == "create_user")
-        .map(|r| r.resource)
-        .collect();
+    let trail = created_in_trail(&site).await;
     assert_eq!(trail.len(), 6, "the store holds every entry");
     let firsts: Vec<&str> = exported
         .iter()
