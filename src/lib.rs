@@ -30,3 +30,4 @@ pub mod serve;
 pub mod stack;
 pub mod store;
 pub mod tableau;
+pub mod telemetry;

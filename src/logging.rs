@@ -32,6 +32,26 @@ const LINE_BATCH_BYTES: usize = 64 * 1024;
 
 /// Install the global subscriber (once per process; later calls do nothing).
 pub fn init(format: LogFormat) {
+    let _ = install(format, None);
+}
+
+/// Install the global subscriber with spans also exported over OpenTelemetry when `tracing` is
+/// set; the exporter to shut down at exit. Called in the runtime (the exporter sends on it).
+pub fn init_traced(
+    format: LogFormat,
+    tracing: Option<&crate::telemetry::TracingConfig>,
+) -> Result<Option<crate::telemetry::Tracing>, String> {
+    install(format, tracing)
+}
+
+fn install(
+    format: LogFormat,
+    tracing: Option<&crate::telemetry::TracingConfig>,
+) -> Result<Option<crate::telemetry::Tracing>, String> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // 16,384 lines wait at most (half a second at the busiest we measured): the channel's
@@ -43,25 +63,40 @@ pub fn init(format: LogFormat) {
             LINE_BATCH_BYTES,
             std::io::stderr(),
         ));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
-    // `try_init`: a second initialisation (a test harness, a command that re-initialises)
-    // keeps the first subscriber instead of panicking.
-    let installed = match format {
-        LogFormat::Text => builder
+    let lines = tracing_subscriber::fmt::layer().with_writer(writer);
+    // The filter is the log's own: the tracing layer beside it takes the spans it leaves out.
+    let lines = match format {
+        LogFormat::Text => lines
             .compact()
             .with_target(false)
             .with_ansi(std::io::stderr().is_terminal())
-            .try_init(),
-        LogFormat::Json => builder
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Json => lines
             .json()
             .with_current_span(true)
             .with_span_list(false)
-            .try_init(),
+            .with_filter(filter)
+            .boxed(),
     };
+    let (spans, exporter) = match tracing {
+        Some(cfg) => {
+            let (layer, exporter) = crate::telemetry::layer(cfg)?;
+            (Some(layer), Some(exporter))
+        }
+        None => (None, None),
+    };
+    // `try_init`: a second initialisation (a test harness, a command that re-initialises)
+    // keeps the first subscriber instead of panicking.
+    let installed = tracing_subscriber::registry()
+        .with(lines)
+        .with(spans)
+        .try_init();
     if installed.is_ok() {
         let _ = GUARD.set(std::sync::Mutex::new(Some(guard)));
+        Ok(exporter)
+    } else {
+        Ok(None)
     }
 }
 

@@ -65,7 +65,7 @@ pub async fn open_configured_store(config: &Config) -> Result<Arc<dyn Store>, St
             let store = PgStore::connect(url, config.server.store_password.as_ref())
                 .await
                 .map_err(|e| format!("server.store_url: {e}"))?;
-            Ok(Arc::new(store))
+            Ok(traced(config, Arc::new(store), "postgresql"))
         }
         None => open_store(config),
     }
@@ -77,7 +77,16 @@ pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let path = dir.join(STORE_FILE);
     let store = SqliteStore::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(Arc::new(store))
+    Ok(traced(config, Arc::new(store), "sqlite"))
+}
+
+/// The store, its calls traced when `[server.tracing]` is on (and untouched otherwise).
+fn traced(config: &Config, store: Arc<dyn Store>, system: &'static str) -> Arc<dyn Store> {
+    if config.server.tracing.is_some() {
+        crate::store::traced::TracedStore::wrap(store, system)
+    } else {
+        store
+    }
 }
 
 /// The tenant `id` names, or the only one.
@@ -282,11 +291,18 @@ pub async fn run(path: &Path, format: LogFormat) -> ExitCode {
         return ExitCode::FAILURE;
     }
     // The file's log format applies unless the command line or environment chose one.
-    logging::init(if format == LogFormat::Text {
+    let format = if format == LogFormat::Text {
         config.server.log_format
     } else {
         format
-    });
+    };
+    let tracing_exporter = match logging::init_traced(format, config.server.tracing.as_ref()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("tableau-scim serve: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     for w in &warnings {
         tracing::warn!("{w}");
     }
@@ -308,13 +324,17 @@ pub async fn run(path: &Path, format: LogFormat) -> ExitCode {
     };
     let addr = serving.server.addr;
     tracing::info!(listen = %addr, tenants = config.tenants.len(), "tableau-scim serving {scheme}://{addr}/scim/v2");
-    match serving.run_until(shutdown_signal()).await {
+    let code = match serving.run_until(shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "the server failed");
             ExitCode::FAILURE
         }
+    };
+    if let Some(t) = tracing_exporter {
+        t.shutdown().await;
     }
+    code
 }
 
 #[cfg(test)]

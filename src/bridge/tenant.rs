@@ -4,6 +4,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
+use tracing::Instrument;
 
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -89,10 +90,15 @@ impl KeyLocks {
     /// Hold the lock of the breaker's window (every replica's): taken under a user's or a
     /// group's lock, never around one.
     pub async fn lock_window(&self) -> BridgeResult<KeyGuard<'_>> {
-        let local = self.window.lock().await;
+        let span = tracing::debug_span!("lock.wait", lock.kind = "safety_window");
+        let local = self.window.lock().instrument(span.clone()).await;
         // A control character no user or group name holds (text checks refuse them), and not
         // NUL, which PostgreSQL text cannot carry.
-        let held = self.replicas.lock("\u{1f}safety-window").await?;
+        let held = self
+            .replicas
+            .lock("\u{1f}safety-window")
+            .instrument(span)
+            .await?;
         Ok(KeyGuard {
             _local: local,
             held,
@@ -107,8 +113,10 @@ impl KeyLocks {
         let mut h = DefaultHasher::new();
         key.hash(&mut h);
         let i = usize::try_from(h.finish() % STRIPES as u64).unwrap_or(0);
-        let local = self.stripes[i].lock().await;
-        let held = self.replicas.lock(&key).await?;
+        // The key is a user's or group's name: the span says only what kind of lock it is.
+        let span = tracing::debug_span!("lock.wait", lock.kind = "key");
+        let local = self.stripes[i].lock().instrument(span.clone()).await;
+        let held = self.replicas.lock(&key).instrument(span).await?;
         Ok(KeyGuard {
             _local: local,
             held,

@@ -34,6 +34,13 @@ impl FileConfig {
         .into_iter()
         .filter_map(|(k, p)| p.clone().map(|p| (k.to_string(), p)))
         .collect();
+        if let Some(p) = s
+            .tracing
+            .as_ref()
+            .and_then(|t| t.authorization_file.clone())
+        {
+            out.push(("server.tracing.authorization_file".to_string(), p));
+        }
         for (i, a) in s.audit_sinks.iter().enumerate() {
             if let Some(p) = &a.token_file {
                 out.push((format!("server.audit_sinks[{i}].token_file"), p.clone()));
@@ -96,6 +103,7 @@ pub(super) struct ServerSection {
     pub session_key_file: Option<PathBuf>,
     #[serde(default)]
     pub audit_sinks: Vec<AuditSinkSection>,
+    pub tracing: Option<TracingSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -216,6 +224,16 @@ pub(super) struct AuditSinkSection {
     pub format: Option<AuditSinkFormat>,
     pub token_file: Option<PathBuf>,
     pub ca_file: Option<PathBuf>,
+    pub queue: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TracingSection {
+    pub otlp_endpoint: String,
+    pub service_name: Option<String>,
+    pub sample_ratio: Option<f64>,
+    pub authorization_file: Option<PathBuf>,
     pub queue: Option<usize>,
 }
 

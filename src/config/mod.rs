@@ -9,6 +9,7 @@ mod oauth;
 mod secrets;
 mod server;
 mod tenant;
+mod tracing;
 pub mod write;
 
 use std::collections::BTreeMap;

@@ -48,6 +48,8 @@ pub struct ServerConfig {
     pub session_key: Option<secrecy::SecretString>,
     /// Where audit entries go besides the store (`[[server.audit_sinks]]`).
     pub audit_sinks: Vec<crate::audit_export::SinkConfig>,
+    /// Spans exported over OpenTelemetry (`[server.tracing]`), when set.
+    pub tracing: Option<crate::telemetry::TracingConfig>,
 }
 
 impl Default for ServerConfig {
@@ -68,6 +70,7 @@ impl Default for ServerConfig {
             store_password: None,
             session_key: None,
             audit_sinks: Vec::new(),
+            tracing: None,
         }
     }
 }
@@ -122,6 +125,10 @@ pub(super) fn server_config(s: ServerSection, env: &dyn Env) -> Result<ServerCon
         return err(format!("server.session_key_file (or TABLEAU_SCIM_SESSION_KEY): at least {MIN_SESSION_KEY} characters of random (openssl rand -base64 32)"));
     }
     let audit_sinks = super::audit_sinks::audit_sinks(&s.audit_sinks, env)?;
+    let tracing = match &s.tracing {
+        Some(t) => Some(super::tracing::tracing(t, env)?),
+        None => None,
+    };
     let http = http_settings(&s, env, tls.is_some(), d.http)?;
     let tableau_concurrency = s.tableau_concurrency.unwrap_or(d.tableau_concurrency);
     if tableau_concurrency == 0 {
@@ -152,6 +159,7 @@ pub(super) fn server_config(s: ServerSection, env: &dyn Env) -> Result<ServerCon
         store_password,
         session_key,
         audit_sinks,
+        tracing,
     })
 }
 

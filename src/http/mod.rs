@@ -10,6 +10,7 @@ pub mod limits;
 pub mod oauth;
 pub mod observe;
 pub mod request_metrics;
+mod request_span;
 pub mod resources;
 pub mod response;
 pub mod routes;

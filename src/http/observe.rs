@@ -126,11 +126,13 @@ pub async fn observe(
     let path = limits::quoted_path(req.path());
     // The span gives what is logged during the request its id; the request's own line is
     // written after it, once, with everything in it.
-    let span = tracing::info_span!("request", request_id = %request_id);
+    let server = super::request_span::start(&req, method, &path, &request_id);
+    let span = tracing::info_span!(parent: &server, "request", request_id = %request_id);
     let (res, trace) = traced(crate::backend::trace::with_request_id(
         request_id.clone(),
         next.call(req).instrument(span),
     ))
+    .instrument(server.clone())
     .await;
     let secs = started.elapsed().as_secs_f64();
     let (status, tenant) = match &res {
@@ -152,6 +154,13 @@ pub async fn observe(
         state.guard.rejected(client, Rejection::Other);
     }
     let tenant = tenant.unwrap_or_else(|| "-".into());
+    super::request_span::finish(
+        &server,
+        status,
+        &tenant,
+        trace.op.unwrap_or("-"),
+        trace.tableau_calls,
+    );
     if path.contains("/scim/v2") {
         static METRICS: OnceLock<RequestMetrics> = OnceLock::new();
         METRICS.get_or_init(RequestMetrics::default).record(

@@ -11,6 +11,7 @@ pub mod postgres;
 mod read_pool;
 pub mod shared;
 pub mod sqlite;
+pub mod traced;
 mod writer;
 
 use std::collections::HashMap;

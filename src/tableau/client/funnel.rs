@@ -4,10 +4,12 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 
+use super::call_span;
 use super::session::Session;
 use super::{elapsed_ms, read_page, redirect, transport, TableauClient};
 use crate::tableau::error::{parse_retry_after, TableauError};
@@ -127,7 +129,15 @@ impl TableauClient {
                 None
             };
             let started = Instant::now();
-            let sent = self.send_once(build(session.as_deref())).await;
+            let span = call_span::start(key, attempt);
+            let sent = self
+                .send_once(build(session.as_deref()))
+                .instrument(span.clone())
+                .await;
+            call_span::record(
+                &span,
+                sent.as_ref().map(|r| r.answer.status).map_err(|(e, _)| e),
+            );
             let (outcome, answer) = self.count(key, attempt, elapsed_ms(started), sent);
             let kind = CallKind {
                 idempotent,
@@ -169,7 +179,11 @@ impl TableauClient {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<Received, (reqwest::Error, bool)> {
-        let permit = self.throttle.slot().await;
+        let permit = self
+            .throttle
+            .slot()
+            .instrument(tracing::debug_span!("tableau.slot_wait"))
+            .await;
         let generation = permit.generation();
         match request.send().await {
             Ok(resp) => {

@@ -8,6 +8,7 @@
 //! funnel.
 
 pub mod budget;
+mod call_span;
 mod content;
 mod funnel;
 mod groups;
