@@ -62,3 +62,4 @@ mod store_tls;
 mod tableau_client;
 mod tableau_fidelity;
 mod tableau_rules;
+mod tracing;
