@@ -24,6 +24,7 @@ pub mod migrate_store;
 pub mod pem_roots;
 pub mod preview;
 pub mod reconcile;
+pub mod reload;
 pub mod report;
 pub mod scim;
 pub mod serve;

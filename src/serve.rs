@@ -16,7 +16,7 @@ use crate::bridge::tenant::Tenant;
 use crate::bridge::{Bridge, BridgeHealth};
 use crate::config::{self, Config, TenantConfig};
 use crate::console::{Console, ConsoleTenant};
-use crate::http::{self, AppState, RunningServer, TenantEntry, TokenSet};
+use crate::http::{self, AppState, Reloadable, RunningServer, TenantEntry, TokenSet};
 use crate::logging::{self, LogFormat};
 use crate::store::{PgStore, SqliteStore, Store};
 use crate::tableau::{ClientConfig, TableauClient};
@@ -27,7 +27,7 @@ pub const STORE_FILE: &str = "tableau-scim.db";
 
 /// Tenant `t`'s OAuth client, its tokens signed with a key derived from the replicas' shared
 /// key when there is one (so every replica accepts them), else a key of this process.
-fn oauth_client(t: &TenantConfig, config: &Config) -> Option<http::oauth::OAuthClient> {
+pub(crate) fn oauth_client(t: &TenantConfig, config: &Config) -> Option<http::oauth::OAuthClient> {
     use secrecy::ExposeSecret;
     let shared = config.server.session_key.as_ref();
     t.oauth.as_ref().map(|o| {
@@ -43,6 +43,8 @@ pub struct Serving {
     pub metrics: Option<RunningServer>,
     /// Every tenant, in configuration order.
     pub tenants: Vec<Arc<Tenant>>,
+    /// What a configuration reload replaces (`SIGHUP`: [`crate::reload`]).
+    pub reloader: Arc<crate::reload::Reloader>,
 }
 
 /// The Tableau client of one tenant, as the configuration says.
@@ -159,6 +161,7 @@ pub fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Servin
     let mut tenants = Vec::new();
     let mut entries = Vec::new();
     let mut console = Vec::new();
+    let mut reloadable = Vec::new();
     let exporter = if config.server.audit_sinks.is_empty() {
         None
     } else {
@@ -172,7 +175,7 @@ pub fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Servin
             tenant.export_audit_to(e.clone());
         }
         let health: Arc<dyn TenantHealth> = Arc::new(BridgeHealth::new(tenant.clone()));
-        entries.push(Arc::new(
+        let entry = Arc::new(
             TenantEntry::new(
                 &t.id,
                 TokenSet::new(t.tokens.clone()),
@@ -181,10 +184,16 @@ pub fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Servin
                 config.server.http.max_in_flight_per_tenant,
             )
             .with_oauth(oauth_client(t, config)),
-        ));
+        );
+        let admin_tokens = Arc::new(Reloadable::new(TokenSet::new(t.admin_tokens.clone())));
+        reloadable.push(crate::reload::ReloadableTenant {
+            entry: entry.clone(),
+            admin_tokens: admin_tokens.clone(),
+        });
+        entries.push(entry);
         console.push(ConsoleTenant {
             tenant: tenant.clone(),
-            admin_tokens: TokenSet::new(t.admin_tokens.clone()),
+            admin_tokens,
             health,
         });
         spawn_move_resumption(&tenant);
@@ -195,11 +204,15 @@ pub fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Servin
     }
     let mut settings = config.server.http.clone();
     settings.metrics_elsewhere = config.server.metrics_listen.is_some();
-    let console = Console::new(
-        console,
-        TokenSet::new(config.server.admin_tokens.clone()),
-        config.server.http.https,
-    );
+    let server_admin_tokens = Arc::new(Reloadable::new(TokenSet::new(
+        config.server.admin_tokens.clone(),
+    )));
+    let reloader = Arc::new(crate::reload::Reloader::new(
+        config.clone(),
+        reloadable,
+        server_admin_tokens.clone(),
+    ));
+    let console = Console::new(console, server_admin_tokens, config.server.http.https);
     let mut app = AppState::new(entries, settings);
     app.extra_routes = Some(Arc::new(console).routes());
     let state = web::Data::new(app);
@@ -222,6 +235,7 @@ pub fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Servin
         server,
         metrics,
         tenants,
+        reloader,
     })
 }
 
@@ -322,6 +336,7 @@ pub async fn run(path: &Path, format: LogFormat) -> ExitCode {
     } else {
         "http"
     };
+    crate::reload::spawn_on_hangup(path.to_path_buf(), serving.reloader.clone());
     let addr = serving.server.addr;
     tracing::info!(listen = %addr, tenants = config.tenants.len(), "tableau-scim serving {scheme}://{addr}/scim/v2");
     let code = match serving.run_until(shutdown_signal()).await {

@@ -6,6 +6,7 @@
 mod audit_sinks;
 mod file;
 mod oauth;
+pub mod reload;
 mod secrets;
 mod server;
 mod tenant;

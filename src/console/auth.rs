@@ -97,13 +97,33 @@ pub(super) struct LoginForm {
 /// What `token` opens: every tenant, some, or nothing.
 fn scope_of(console: &Console, token: &str) -> Option<Scope> {
     // Every set is asked, whichever accepts, so timing says nothing of which.
-    let all = console.server_tokens.accepts(token);
+    let all = console.server_tokens.get().accepts(token);
     let some: Vec<String> = console
         .tenants
         .iter()
-        .filter(|t| t.admin_tokens.accepts(token))
+        .filter(|t| t.admin_tokens.get().accepts(token))
         .map(|t| t.tenant.id().to_string())
         .collect();
+    scope_from(all, some)
+}
+
+/// What the admin token whose digest is `holder` opens now: a session's scope is read again
+/// at every request, so a configuration reload that removes or moves an admin token ends or
+/// narrows its sessions at once. (The digest comes from the server's own session, not from the
+/// client, so comparing it is no oracle.)
+fn scope_of_holder(console: &Console, holder: &str) -> Option<Scope> {
+    let digest = crate::http::TokenDigest::from_hex(holder)?;
+    let all = console.server_tokens.get().contains(&digest);
+    let some: Vec<String> = console
+        .tenants
+        .iter()
+        .filter(|t| t.admin_tokens.get().contains(&digest))
+        .map(|t| t.tenant.id().to_string())
+        .collect();
+    scope_from(all, some)
+}
+
+fn scope_from(all: bool, some: Vec<String>) -> Option<Scope> {
     if all {
         Some(Scope::All)
     } else if !some.is_empty() {
@@ -196,10 +216,15 @@ pub(super) async fn logout(
 pub(super) fn signed_in(req: &HttpRequest, console: &Console) -> Step<(String, Session)> {
     cookie(req, SESSION_COOKIE)
         .and_then(|id| {
-            console
-                .sessions
-                .get(id, Instant::now())
-                .map(|s| (id.to_string(), s))
+            let mut session = console.sessions.get(id, Instant::now())?;
+            match scope_of_holder(console, session.holder()) {
+                Some(scope) => session.scope = scope,
+                None => {
+                    console.sessions.remove(id);
+                    return None;
+                }
+            }
+            Some((id.to_string(), session))
         })
         .ok_or_else(|| Box::new(see_other("/admin/login")))
 }

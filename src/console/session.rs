@@ -41,6 +41,11 @@ pub struct Session {
 }
 
 impl Session {
+    /// The digest (hex) of the admin token the session was opened with.
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
     /// Who the session is, for the audit trail: the admin token's digest, shortened (never the
     /// token itself).
     pub fn who(&self) -> String {

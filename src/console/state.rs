@@ -10,7 +10,7 @@ use super::session::Sessions;
 use crate::backend::TenantHealth;
 use crate::bridge::cache::ttl::TtlCache;
 use crate::bridge::Tenant;
-use crate::http::TokenSet;
+use crate::http::{Reloadable, TokenSet};
 
 /// How long a Tableau version read for the overview is shown.
 pub(super) const VERSION_FOR: Duration = Duration::from_secs(600);
@@ -28,8 +28,8 @@ pub const SESSIONS_PER_TOKEN: usize = 16;
 pub struct ConsoleTenant {
     /// The tenant.
     pub tenant: Arc<Tenant>,
-    /// Its admin tokens (this tenant only).
-    pub admin_tokens: TokenSet,
+    /// Its admin tokens (this tenant only; replaced by a configuration reload).
+    pub admin_tokens: Arc<Reloadable<TokenSet>>,
     /// Its health, as `/readyz` asks it.
     pub health: Arc<dyn TenantHealth>,
 }
@@ -48,7 +48,7 @@ const MAX_TENANTS: usize = 10_000;
 /// The console.
 pub struct Console {
     pub(super) tenants: Vec<ConsoleTenant>,
-    pub(super) server_tokens: TokenSet,
+    pub(super) server_tokens: Arc<Reloadable<TokenSet>>,
     pub(super) sessions: Sessions,
     /// Clients reach it over HTTPS (TLS here or behind a proxy): cookies are `Secure`.
     pub(super) secure: bool,
@@ -67,7 +67,11 @@ pub const ACCESS_FOR: Duration = Duration::from_secs(15);
 impl Console {
     /// A console over `tenants`, opened by `server_tokens` (every tenant) and each tenant's
     /// own tokens; `secure`: clients reach it over HTTPS.
-    pub fn new(tenants: Vec<ConsoleTenant>, server_tokens: TokenSet, secure: bool) -> Console {
+    pub fn new(
+        tenants: Vec<ConsoleTenant>,
+        server_tokens: Arc<Reloadable<TokenSet>>,
+        secure: bool,
+    ) -> Console {
         Console {
             tenants,
             server_tokens,

@@ -42,7 +42,7 @@ pub fn client_of(req: &actix_web::HttpRequest, trust_forwarded: bool) -> Option<
 pub fn tenant_of(state: &AppState, token: &str) -> Option<Arc<TenantEntry>> {
     let mut found = None;
     for t in &state.tenants {
-        if t.tokens.accepts(token) {
+        if t.tokens.get().accepts(token) {
             found = Some(t.clone());
         }
     }

@@ -64,7 +64,7 @@ pub async fn service_provider_config(
         use actix_web::HttpMessage;
         req.extensions()
             .get::<super::state::Current>()
-            .is_some_and(|c| c.0.oauth.is_some())
+            .is_some_and(|c| c.0.oauth.get().is_some())
     };
     if issues_tokens {
         if let Some(schemes) = doc["authenticationSchemes"].as_array_mut() {

@@ -61,16 +61,17 @@ impl Default for HttpSettings {
 pub struct TenantEntry {
     /// Tenant id (also the `/tenants/{id}/scim/v2` path segment).
     pub id: String,
-    /// Its bearer tokens.
-    pub tokens: TokenSet,
+    /// Its bearer tokens (replaced by a configuration reload).
+    pub tokens: super::Reloadable<TokenSet>,
     /// Its resources.
     pub store: Arc<dyn ResourceStore>,
     /// Its health and figures.
     pub health: Option<Arc<dyn TenantHealth>>,
     /// Its requests in flight (bounded: [`HttpSettings::max_in_flight_per_tenant`]).
     pub in_flight: Arc<tokio::sync::Semaphore>,
-    /// Its OAuth client, when it issues access tokens ([`super::oauth`]).
-    pub oauth: Option<super::oauth::OAuthClient>,
+    /// Its OAuth client, when it issues access tokens ([`super::oauth`]; replaced by a
+    /// configuration reload).
+    pub oauth: super::Reloadable<Option<super::oauth::OAuthClient>>,
 }
 
 impl TenantEntry {
@@ -84,17 +85,17 @@ impl TenantEntry {
     ) -> TenantEntry {
         TenantEntry {
             id: id.to_string(),
-            tokens,
+            tokens: super::Reloadable::new(tokens),
             store,
             health,
             in_flight: Arc::new(tokio::sync::Semaphore::new(max_in_flight.max(1))),
-            oauth: None,
+            oauth: super::Reloadable::new(None),
         }
     }
 
     /// The same tenant issuing access tokens to `client`.
     pub fn with_oauth(mut self, client: Option<super::oauth::OAuthClient>) -> TenantEntry {
-        self.oauth = client;
+        self.oauth = super::Reloadable::new(client);
         self
     }
 }

@@ -53,6 +53,7 @@ mod protocol;
 mod real_deployments;
 mod recorded_responses;
 mod reliability;
+mod reload;
 mod replicas;
 mod safety;
 mod safety_replicas;

@@ -79,7 +79,8 @@ pub fn tenant_of_access_token(state: &AppState, token: &str) -> Result<Arc<Tenan
         .iter()
         .find(|t| t.id == tenant)
         .ok_or(Refusal::Invalid)?;
-    let client = entry.oauth.as_ref().ok_or(Refusal::Invalid)?;
+    let oauth = entry.oauth.get();
+    let client = oauth.as_ref().as_ref().ok_or(Refusal::Invalid)?;
     let claims = access_token::verify(&client.key, &entry.id, token, unix_now())?;
     // A token issued to a client id the tenant no longer has (changed by a reload) is refused.
     if claims.client_id != client.client_id {
@@ -114,10 +115,13 @@ fn client_tenant(
     let entry = state.tenants.iter().find(|t| {
         path_tenant.is_none_or(|p| p == t.id)
             && t.oauth
+                .get()
+                .as_ref()
                 .as_ref()
                 .is_some_and(|c| presented.client_id.contains(&c.client_id))
     })?;
-    let client = entry.oauth.as_ref()?;
+    let oauth = entry.oauth.get();
+    let client = oauth.as_ref().as_ref()?;
     let mut accepted = false;
     for s in &presented.client_secret {
         accepted |= client.secrets.accepts(s);
@@ -134,7 +138,11 @@ pub async fn token(
 ) -> Result<HttpResponse, OAuthError> {
     let path_tenant = req.match_info().get("tenant");
     if let Some(p) = path_tenant {
-        if !state.tenants.iter().any(|t| t.id == p && t.oauth.is_some()) {
+        if !state
+            .tenants
+            .iter()
+            .any(|t| t.id == p && t.oauth.get().is_some())
+        {
             return Err(OAuthError::NotFound(format!(
                 "no tenant '{}' issuing access tokens here",
                 crate::scim::truncated(p, 64)
@@ -158,7 +166,8 @@ pub async fn token(
             Verdict::Block { retry_after_secs } => OAuthError::TooManyRequests(retry_after_secs),
         });
     };
-    let Some(client) = entry.oauth.as_ref() else {
+    let oauth = entry.oauth.get();
+    let Some(client) = oauth.as_ref() else {
         return Err(OAuthError::NotFound(
             "this tenant issues no access tokens".into(),
         ));

@@ -1,0 +1,206 @@
+//! What a configuration reload may change in a running server, decided without I/O.
+//!
+//! A reload replaces credentials only: each tenant's SCIM tokens, its OAuth client (id, secrets,
+//! lifetime), its admin tokens and the server's. Everything else (where Tableau is and how we
+//! sign in to it, roles, policies, the tenants themselves, listeners, the store, sinks,
+//! tracing) is built into running parts, so a file that changes any of it is refused as a
+//! whole, naming each key, and the running configuration is kept: a reload never applies half
+//! of a file, nor answers "reloaded" for a change it did not make.
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{Config, TenantConfig};
+use crate::tableau::Credentials;
+
+/// The keys of `new` that differ from `old` and need a restart; empty: `new` may be applied.
+pub fn restart_only_changes(old: &Config, new: &Config) -> Vec<String> {
+    let mut changed = Vec::new();
+    let o = &old.server;
+    let n = &new.server;
+    let mut same = |key: &str, a: String, b: String| {
+        if a != b {
+            changed.push(key.to_string());
+        }
+    };
+    same("server.listen", o.listen.clone(), n.listen.clone());
+    same("server.data_dir", dbg(&o.data_dir), dbg(&n.data_dir));
+    same("server.log_format", dbg(&o.log_format), dbg(&n.log_format));
+    same("server (HTTP settings)", dbg(&o.http), dbg(&n.http));
+    same("server.tls_cert / tls_key", dbg(&o.tls), dbg(&n.tls));
+    same(
+        "server.tableau_concurrency",
+        dbg(&o.tableau_concurrency),
+        dbg(&n.tableau_concurrency),
+    );
+    same(
+        "server.tableau_timeout_secs",
+        dbg(&o.tableau_timeout),
+        dbg(&n.tableau_timeout),
+    );
+    same("server.workers", dbg(&o.workers), dbg(&n.workers));
+    same(
+        "server.metrics_listen",
+        dbg(&o.metrics_listen),
+        dbg(&n.metrics_listen),
+    );
+    same(
+        "server.audit_retention_days",
+        dbg(&o.audit_retention),
+        dbg(&n.audit_retention),
+    );
+    same("server.store_url", dbg(&o.store_url), dbg(&n.store_url));
+    same(
+        "server.store_password",
+        secret(o.store_password.as_ref()),
+        secret(n.store_password.as_ref()),
+    );
+    same(
+        "server.session_key_file",
+        secret(o.session_key.as_ref()),
+        secret(n.session_key.as_ref()),
+    );
+    same(
+        "server.audit_sinks",
+        sinks(&o.audit_sinks),
+        sinks(&n.audit_sinks),
+    );
+    same(
+        "server.tracing",
+        tracing(o.tracing.as_ref()),
+        tracing(n.tracing.as_ref()),
+    );
+    let ids = |c: &Config| c.tenants.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
+    if ids(old) != ids(new) {
+        changed.push(format!(
+            "tenants (ids {} now {})",
+            ids(old).join(", "),
+            ids(new).join(", ")
+        ));
+        return changed;
+    }
+    for (a, b) in old.tenants.iter().zip(&new.tenants) {
+        tenant(a, b, &mut changed);
+    }
+    changed
+}
+
+fn tenant(a: &TenantConfig, b: &TenantConfig, changed: &mut Vec<String>) {
+    let key = |k: &str| format!("tenants.{}: {k}", a.id);
+    let mut same = |k: &str, x: String, y: String| {
+        if x != y {
+            changed.push(key(k));
+        }
+    };
+    same("tableau_url", a.tableau_url.clone(), b.tableau_url.clone());
+    same("site", a.site.clone(), b.site.clone());
+    same("api_version", dbg(&a.api_version), dbg(&b.api_version));
+    same(
+        "Tableau credentials (PAT or Connected App)",
+        credentials(&a.credentials),
+        credentials(&b.credentials),
+    );
+    same("roles", dbg(&a.roles), dbg(&b.roles));
+    same("policies", dbg(&a.policy), dbg(&b.policy));
+    same("retry", dbg(&a.retry), dbg(&b.retry));
+    same("cache lifetimes", dbg(&a.ttls), dbg(&b.ttls));
+    same("reconcile schedule", dbg(&a.reconcile), dbg(&b.reconcile));
+}
+
+fn dbg<T: std::fmt::Debug>(v: &T) -> String {
+    format!("{v:?}")
+}
+
+/// A secret's value, to compare (kept in this function's caller only, never shown: the keys
+/// that differ are named, not their values).
+fn secret(s: Option<&SecretString>) -> String {
+    s.map(|s| s.expose_secret().to_string()).unwrap_or_default()
+}
+
+fn credentials(c: &Credentials) -> String {
+    match c {
+        Credentials::Pat { name, secret: s } => format!("pat {name} {}", s.expose_secret()),
+        Credentials::ConnectedApp(app) => format!("{app:?} {}", app.secret_value.expose_secret()),
+    }
+}
+
+fn sinks(s: &[crate::audit_export::SinkConfig]) -> String {
+    s.iter()
+        .map(|s| {
+            let token = match &s.target {
+                crate::audit_export::SinkTarget::Http { token, .. } => secret(token.as_ref()),
+                crate::audit_export::SinkTarget::Syslog { .. } => String::new(),
+            };
+            format!("{s:?} {token}")
+        })
+        .collect()
+}
+
+fn tracing(t: Option<&crate::telemetry::TracingConfig>) -> String {
+    t.map(|t| format!("{t:?} {}", secret(t.authorization.as_ref())))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::TokenDigest;
+    use std::collections::BTreeMap;
+
+    fn config(extra_server: &str, tenant_tail: &str) -> Config {
+        let text = format!(
+            "[server]\nlisten = \"127.0.0.1:8080\"\n{extra_server}\n[[tenants]]\nid = \"acme\"\ntableau_url = \"https://t.example\"\nsite = \"acme\"\ndeployment = \"cloud\"\nauth_setting = \"SAML\"\npat_name = \"p\"\npat_secret = \"pat-secret-1\"\n{tenant_tail}"
+        );
+        super::super::parse(&text, &BTreeMap::new()).expect("a valid configuration")
+    }
+
+    fn tokens(t: &str) -> String {
+        format!("token_hashes = [\"{}\"]\n", TokenDigest::of(t).to_hex())
+    }
+
+    #[test]
+    fn credentials_may_change_and_anything_else_is_named() {
+        let old = config("", &tokens("token-one-0123456789"));
+        let rotated = config(
+            &format!(
+                "admin_token_hashes = [\"{}\"]\n",
+                TokenDigest::of("admin-0123456789abc").to_hex()
+            ),
+            &(tokens("token-two-0123456789")
+                + "[tenants.oauth]\nclient_id = \"entra\"\nclient_secret_hashes = [\""
+                + &TokenDigest::of("client-secret-012345").to_hex()
+                + "\"]\n"),
+        );
+        assert_eq!(restart_only_changes(&old, &rotated), Vec::<String>::new());
+
+        let moved = config("workers = 3\n", &tokens("token-one-0123456789"));
+        assert_eq!(restart_only_changes(&old, &moved), vec!["server.workers"]);
+        let mut pat = config("", &tokens("token-one-0123456789"));
+        pat.tenants[0].credentials = Credentials::Pat {
+            name: "p".into(),
+            secret: "pat-secret-2".to_string().into(),
+        };
+        let named = restart_only_changes(&old, &pat);
+        assert_eq!(
+            named,
+            vec!["tenants.acme: Tableau credentials (PAT or Connected App)"]
+        );
+        assert!(
+            !named.concat().contains("pat-secret"),
+            "values are never named"
+        );
+        let roles = config(
+            "",
+            &(tokens("token-one-0123456789") + "[tenants.roles]\n\"analyst\" = \"Explorer\"\n"),
+        );
+        assert_eq!(
+            restart_only_changes(&old, &roles),
+            vec!["tenants.acme: roles"]
+        );
+        let mut more = old.clone();
+        more.tenants.push(old.tenants[0].clone());
+        more.tenants[1].id = "globex".into();
+        assert!(
+            restart_only_changes(&old, &more)[0].starts_with("tenants (ids acme now acme, globex)")
+        );
+    }
+}

@@ -1,0 +1,311 @@
+//! Reloading the configuration as an operator does it: `tableau-scim serve` keeps serving an
+//! IdP's load while its file is edited and `SIGHUP` sent. A new SCIM token is accepted beside the
+//! old one, then the old one is removed, without one request of the load failing; an admin
+//! token removed ends its console sessions; a broken file, or one that changes what needs a
+//! restart, is refused with the reason in the log and the running configuration kept whole.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use tableau_scim::emulator::{self, EmulatorConfig, RunningEmulator};
+use tableau_scim::http::TokenDigest;
+
+use crate::common::{self, Idp};
+use crate::console_browser::Browser;
+
+const PAT_SECRET: &str = "reload-pat-secret-value";
+const TOKEN_A: &str = "reload-scim-token-aaaaaaaa";
+const TOKEN_B: &str = "reload-scim-token-bbbbbbbb";
+const TOKEN_C: &str = "reload-scim-token-cccccccc";
+const ADMIN_1: &str = "reload-admin-token-11111111";
+const ADMIN_2: &str = "reload-admin-token-22222222";
+
+struct Server {
+    child: Child,
+    config: PathBuf,
+    log: PathBuf,
+    base: String,
+    origin: String,
+    port: u16,
+    emulator: RunningEmulator,
+    _dir: tempfile::TempDir,
+}
+
+fn hashes(tokens: &[&str]) -> String {
+    let h: Vec<String> = tokens
+        .iter()
+        .map(|t| format!("\"{}\"", TokenDigest::of(t).to_hex()))
+        .collect();
+    format!("[{}]", h.join(", "))
+}
+
+impl Server {
+    /// The configuration with these SCIM tokens and server admin tokens; `workers` as given.
+    fn text(&self, scim: &[&str], admins: &[&str], workers: usize) -> String {
+        format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\ndata_dir = \"{}\"\nworkers = {workers}\nadmin_token_hashes = {}\n\n[[tenants]]\nid = \"acme\"\ntableau_url = \"{}\"\nsite = \"acme\"\ndeployment = \"server\"\npat_name = \"scim\"\ntoken_hashes = {}\n",
+            self._dir.path().join("data").display(),
+            hashes(admins),
+            self.emulator.url(),
+            hashes(scim),
+            port = self.port,
+        )
+    }
+
+    fn write(&self, text: &str) {
+        // Written aside and renamed, as an editor or a config manager does: the server never
+        // reads half a file.
+        let aside = self.config.with_extension("new");
+        std::fs::write(&aside, text).unwrap();
+        std::fs::rename(&aside, &self.config).unwrap();
+    }
+
+    fn hangup(&self) {
+        let status = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Wait (up to 10 s) until the log has `needle` `n` times.
+    async fn wait_log(&self, needle: &str, n: usize) {
+        for _ in 0..200 {
+            if self.log_text().matches(needle).count() >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "the log never said '{needle}' {n} times:\n{}",
+            self.log_text()
+        );
+    }
+
+    fn idp(&self, token: &str) -> Idp {
+        Idp::new(&self.base, token)
+    }
+
+    /// The status `token` gets for a read, once it is `want` (up to 10 s).
+    async fn wait_status(&self, token: &str, want: StatusCode) {
+        let idp = self.idp(token);
+        for _ in 0..200 {
+            if idp.read("/Users?count=1").await.status == want {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{token} never got {want}");
+    }
+}
+
+async fn start() -> Server {
+    let emulator = emulator::start(
+        "127.0.0.1:0",
+        EmulatorConfig::new("acme", "scim", PAT_SECRET),
+        2,
+    )
+    .unwrap();
+    let dir = common::tempdir();
+    let port = common::free_port();
+    let config = dir.path().join("tableau-scim.toml");
+    let log = dir.path().join("serve.log");
+    let mut s = Server {
+        child: Command::new("true").spawn().unwrap(),
+        base: format!("http://127.0.0.1:{port}/scim/v2"),
+        origin: format!("http://127.0.0.1:{port}"),
+        port,
+        config,
+        log,
+        emulator,
+        _dir: dir,
+    };
+    s.write(&s.text(&[TOKEN_A], &[ADMIN_1], 2));
+    let _ = s.child.wait();
+    s.child = Command::new(env!("CARGO_BIN_EXE_tableau-scim"))
+        .args(["serve", "--config"])
+        .arg(&s.config)
+        .env("TABLEAU_SCIM_TENANT_ACME_PAT_SECRET", PAT_SECRET)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&s.log).unwrap())
+        .spawn()
+        .unwrap();
+    let probe = s.idp(TOKEN_A);
+    for _ in 0..400 {
+        let r = probe
+            .try_raw(
+                Method::GET,
+                &format!("{}/readyz", s.origin),
+                None,
+                None,
+                None,
+            )
+            .await;
+        if r.is_ok_and(|r| r.status.is_success()) {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server did not become ready:\n{}", s.log_text());
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An IdP's load with one token: four clients reading and creating until stopped; every
+/// answer's status, and every transport failure as 0.
+struct Load {
+    stop: Arc<AtomicBool>,
+    seen: Arc<Mutex<Vec<u16>>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+fn load(base: &str, token: &str, tag: &str) -> Load {
+    let stop = Arc::new(AtomicBool::new(false));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let tasks = (0..4)
+        .map(|client| {
+            let (stop, seen) = (stop.clone(), seen.clone());
+            let idp = Idp::new(base, token);
+            let tag = tag.to_string();
+            tokio::spawn(async move {
+                let mut i = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    i += 1;
+                    let r = if i % 5 == 0 {
+                        idp.try_call(
+                            Method::POST,
+                            "/Users",
+                            Some(json!({
+                                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                                "userName": format!("{tag}-{client}-{i}@example.com"),
+                                "active": true
+                            })),
+                        )
+                        .await
+                    } else {
+                        idp.try_call(Method::GET, "/Users?count=2", None).await
+                    };
+                    seen.lock().unwrap().push(r.map_or(0, |(s, _)| s.as_u16()));
+                }
+            })
+        })
+        .collect();
+    Load { stop, seen, tasks }
+}
+
+impl Load {
+    /// Stop, and every status seen.
+    async fn finish(self) -> Vec<u16> {
+        self.stop.store(true, Ordering::SeqCst);
+        for t in self.tasks {
+            t.await.unwrap();
+        }
+        let seen = self.seen.lock().unwrap().clone();
+        seen
+    }
+}
+
+fn all_succeeded(seen: &[u16], what: &str) {
+    assert!(
+        seen.len() > 20,
+        "{what}: the load ran ({} requests)",
+        seen.len()
+    );
+    let failed: Vec<&u16> = seen.iter().filter(|s| !(200..300).contains(*s)).collect();
+    assert!(
+        failed.is_empty(),
+        "{what}: {} of {} failed: {failed:?}",
+        failed.len(),
+        seen.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_rotate_under_load_and_a_bad_file_changes_nothing() {
+    let s = start().await;
+    let mut admin = Browser::at(&s.origin);
+    let signed = admin.sign_in(ADMIN_1).await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+    assert_eq!(admin.get("/admin").await.status, StatusCode::OK);
+    assert_eq!(
+        s.idp(TOKEN_B).read("/Users").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The new token beside the old one, while the IdP works with the old one.
+    let old = load(&s.base, TOKEN_A, "a");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    s.write(&s.text(&[TOKEN_A, TOKEN_B], &[ADMIN_1], 2));
+    s.hangup();
+    s.wait_log("configuration reloaded", 1).await;
+    s.wait_status(TOKEN_B, StatusCode::OK).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    all_succeeded(
+        &old.finish().await,
+        "the old token's load across the reload",
+    );
+
+    // The IdP switched; the old token and the old admin token go.
+    let new = load(&s.base, TOKEN_B, "b");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    s.write(&s.text(&[TOKEN_B], &[ADMIN_2], 2));
+    s.hangup();
+    s.wait_log("configuration reloaded", 2).await;
+    s.wait_status(TOKEN_A, StatusCode::UNAUTHORIZED).await;
+    let ended = admin.get("/admin").await;
+    assert_eq!(
+        (ended.status, ended.location.as_str()),
+        (StatusCode::SEE_OTHER, "/admin/login"),
+        "the removed admin token's session ended"
+    );
+    assert_eq!(
+        admin.sign_in(ADMIN_1).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(admin.sign_in(ADMIN_2).await.status, StatusCode::SEE_OTHER);
+
+    // A broken file: refused, with why, and nothing changes.
+    s.write("[server\nlisten = ");
+    s.hangup();
+    s.wait_log("configuration reload refused", 1).await;
+    assert_eq!(
+        s.idp(TOKEN_B).read("/Users?count=1").await.status,
+        StatusCode::OK
+    );
+
+    // A file that also changes what needs a restart: refused whole, naming the key; the token
+    // it adds is not accepted either.
+    s.write(&s.text(&[TOKEN_B, TOKEN_C], &[ADMIN_2], 3));
+    s.hangup();
+    s.wait_log("configuration reload refused", 2).await;
+    assert!(s.log_text().contains("server.workers"), "{}", s.log_text());
+    assert_eq!(
+        s.idp(TOKEN_C).read("/Users").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    all_succeeded(
+        &new.finish().await,
+        "the new token's load across three reloads",
+    );
+
+    let log = s.log_text();
+    for secret in [TOKEN_A, TOKEN_B, TOKEN_C, ADMIN_1, ADMIN_2, PAT_SECRET] {
+        assert!(!log.contains(secret), "{secret} is in the log");
+    }
+}
