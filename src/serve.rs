@@ -45,6 +45,8 @@ pub struct Serving {
     pub tenants: Vec<Arc<Tenant>>,
     /// What a configuration reload replaces (`SIGHUP`: [`crate::reload`]).
     pub reloader: Arc<crate::reload::Reloader>,
+    /// The admin console.
+    pub console: Arc<Console>,
 }
 
 /// The Tableau client of one tenant, as the configuration says.
@@ -213,8 +215,9 @@ pub fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Servin
         server_admin_tokens.clone(),
     ));
     let console = Console::new(console, server_admin_tokens, config.server.http.https);
+    let console = Arc::new(console);
     let mut app = AppState::new(entries, settings);
-    app.extra_routes = Some(Arc::new(console).routes());
+    app.extra_routes = Some(console.clone().routes());
     let state = web::Data::new(app);
     spawn_audit_retention(&store, config.server.audit_retention);
     spawn_feed_retention(&store);
@@ -236,6 +239,7 @@ pub fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Servin
         metrics,
         tenants,
         reloader,
+        console,
     })
 }
 
@@ -337,6 +341,10 @@ pub async fn run(path: &Path, format: LogFormat) -> ExitCode {
         "http"
     };
     crate::reload::spawn_on_hangup(path.to_path_buf(), serving.reloader.clone());
+    let (file, reloader) = (path.to_path_buf(), serving.reloader.clone());
+    serving.console.offer_reload(Arc::new(move || {
+        crate::reload::reload_from(&file, &reloader)
+    }));
     let addr = serving.server.addr;
     tracing::info!(listen = %addr, tenants = config.tenants.len(), "tableau-scim serving {scheme}://{addr}/scim/v2");
     let code = match serving.run_until(shutdown_signal()).await {

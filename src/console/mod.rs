@@ -12,6 +12,7 @@ mod auth;
 mod holds;
 mod overview;
 mod pages;
+mod reload;
 mod respond;
 pub mod session;
 mod state;
@@ -25,6 +26,7 @@ use std::sync::Arc;
 use actix_web::web;
 
 use crate::http::ExtraRoutes;
+pub use reload::ReloadFn;
 pub use respond::Nav;
 pub use state::{Console, ConsoleTenant, ACCESS_FOR, SESSIONS_PER_TOKEN, SESSION_TTL};
 
@@ -42,6 +44,7 @@ impl Console {
                     .route("/login", web::get().to(auth::login_form))
                     .route("/login", web::post().to(auth::login))
                     .route("/logout", web::post().to(auth::logout))
+                    .route("/reload", web::post().to(reload::reload))
                     .route("/tenants/{id}/access", web::get().to(pages::access))
                     .route("/tenants/{id}/access.csv", web::get().to(pages::access_csv))
                     .route("/tenants/{id}/audit", web::get().to(trail::audit))

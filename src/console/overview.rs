@@ -70,6 +70,8 @@ fn move_lines(moves: Vec<crate::store::MoveRow>) -> Vec<MoveLine> {
 struct Overview {
     nav: Nav,
     cards: Vec<Card>,
+    /// The session may reload the configuration (an admin of every tenant, on `serve`).
+    can_reload: bool,
 }
 
 fn seats(site: &SiteInfo) -> Vec<Seat> {
@@ -188,6 +190,8 @@ pub(super) async fn overview(req: HttpRequest, console: web::Data<Console>) -> H
         &Overview {
             nav: nav_of(&console, &session, None, ""),
             cards,
+            can_reload: session.scope == super::session::Scope::All
+                && console.reload.get().is_some(),
         },
     )
 }

@@ -58,6 +58,8 @@ pub struct Console {
     pub(super) running: Mutex<Vec<String>>,
     /// The access list last built per tenant: paging and filtering reuse it for a few seconds.
     pub(super) access: Cached<Arc<Vec<crate::bridge::site::access::AccessEntry>>>,
+    /// The configuration reload, when the server was started from a file.
+    pub(super) reload: std::sync::OnceLock<super::ReloadFn>,
 }
 
 /// How long a built access list serves further pages and filters (at 100,000 users building it
@@ -81,6 +83,12 @@ impl Console {
             seats: TtlCache::new(SEATS_FOR, MAX_TENANTS),
             running: Mutex::new(Vec::new()),
             access: TtlCache::new(ACCESS_FOR, MAX_TENANTS),
+            reload: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Offer the configuration reload (`POST /admin/reload`) to admins of every tenant.
+    pub fn offer_reload(&self, reload: super::ReloadFn) {
+        let _ = self.reload.set(reload);
     }
 }

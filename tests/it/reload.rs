@@ -2,7 +2,8 @@
 //! IdP's load while its file is edited and `SIGHUP` sent. A new SCIM token is accepted beside the
 //! old one, then the old one is removed, without one request of the load failing; an admin
 //! token removed ends its console sessions; a broken file, or one that changes what needs a
-//! restart, is refused with the reason in the log and the running configuration kept whole.
+//! restart, is refused with the reason in the log and the running configuration kept whole;
+//! an admin of every tenant reloads from the console too.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -298,10 +299,58 @@ async fn tokens_rotate_under_load_and_a_bad_file_changes_nothing() {
         s.idp(TOKEN_C).read("/Users").await.status,
         StatusCode::UNAUTHORIZED
     );
+
+    // The same from the console, by an admin of every tenant: refused, then applied.
+    let overview = admin.get("/admin").await;
+    assert!(
+        overview.body.contains("Reload configuration"),
+        "{}",
+        overview.body
+    );
+    let csrf = Browser::csrf(&overview);
+    let refused = admin
+        .send(
+            Method::POST,
+            "/admin/reload",
+            Some(&[("csrf", csrf.as_str())]),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("server.workers"), "{}", refused.body);
+    let forged = admin
+        .send(Method::POST, "/admin/reload", Some(&[("csrf", "x")]))
+        .await;
+    assert_eq!(
+        forged.status,
+        StatusCode::FORBIDDEN,
+        "a form without the session's token"
+    );
+    s.write(&s.text(&[TOKEN_B, TOKEN_C], &[ADMIN_2], 2));
+    let applied = admin
+        .send(
+            Method::POST,
+            "/admin/reload",
+            Some(&[("csrf", csrf.as_str())]),
+        )
+        .await;
+    assert_eq!(applied.status, StatusCode::OK, "{}", applied.body);
+    assert!(
+        applied.body.contains("Configuration reloaded"),
+        "{}",
+        applied.body
+    );
+    assert_eq!(
+        s.idp(TOKEN_C).read("/Users?count=1").await.status,
+        StatusCode::OK
+    );
+    assert!(s
+        .log_text()
+        .contains("configuration reloaded from the console"));
+
     tokio::time::sleep(Duration::from_millis(300)).await;
     all_succeeded(
         &new.finish().await,
-        "the new token's load across three reloads",
+        "the new token's load across five reloads",
     );
 
     let log = s.log_text();

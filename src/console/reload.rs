@@ -1,0 +1,76 @@
+//! `POST /admin/reload`: the configuration read again from the console, as `SIGHUP` does
+//! (`crate::reload`), for an admin of every tenant (a `[server] admin_token_hashes` token); the
+//! outcome is the answer, and the log names who asked.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::auth::{check_csrf, form_of, signed_in, CsrfForm};
+use super::respond::{message, nav_of};
+use super::session::Scope;
+use super::state::Console;
+
+/// What the console calls to reload: the number of tenants reloaded, or why nothing was.
+pub type ReloadFn = std::sync::Arc<dyn Fn() -> Result<usize, String> + Send + Sync>;
+
+/// `POST /admin/reload`.
+pub(super) async fn reload(
+    req: HttpRequest,
+    console: web::Data<Console>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let (_, session) = match signed_in(&req, &console) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let form: CsrfForm = form_of(&body);
+    if let Err(r) = check_csrf(&session, &form.csrf, &console) {
+        return *r;
+    }
+    let nav = nav_of(&console, &session, None, "");
+    if session.scope != Scope::All {
+        return message(
+            StatusCode::FORBIDDEN,
+            nav,
+            "Refused",
+            "Only an admin of every tenant (a [server] admin_token_hashes token) reloads the configuration.",
+        );
+    }
+    let Some(run) = console.reload.get() else {
+        return message(
+            StatusCode::CONFLICT,
+            nav,
+            "Not available",
+            "This server was not started from a configuration file (tableau-scim serve --config).",
+        );
+    };
+    let run = run.clone();
+    let outcome = web::block(move || run()).await;
+    let who = session.who();
+    match outcome {
+        Ok(Ok(n)) => {
+            tracing::info!(by = %who, tenants = n, "configuration reloaded from the console");
+            message(
+                StatusCode::OK,
+                nav,
+                "Configuration reloaded",
+                &format!("The SCIM tokens, OAuth clients and admin tokens of {n} tenant(s) are the file's now. Requests in flight finished with the ones they started with."),
+            )
+        }
+        Ok(Err(e)) => {
+            tracing::error!(by = %who, "configuration reload refused, the running configuration is kept: {e}");
+            message(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                nav,
+                "Reload refused: nothing changed",
+                &e,
+            )
+        }
+        Err(_) => message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            nav,
+            "Reload did not run",
+            "The server is shutting down.",
+        ),
+    }
+}
