@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""An OTLP/HTTP traces receiver for bench/tracing.sh: accepts every POST, counts the requests,
-bytes and spans (walking the protobuf: ExportTraceServiceRequest.resource_spans(1) ->
-ResourceSpans.scope_spans(2) -> ScopeSpans.spans(2)), and prints the counts on SIGTERM.
+"""The collectors of bench/tracing.sh: an OTLP/HTTP traces receiver (POST /v1/traces: counts
+the requests, bytes and spans, walking the protobuf: ExportTraceServiceRequest.resource_spans(1)
+-> ResourceSpans.scope_spans(2) -> ScopeSpans.spans(2)) and an audit collector (any other POST:
+JSON lines, counted); writes the counts on SIGTERM.
 Usage: otlp_sink.py PORT COUNTS_FILE"""
 import signal, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-counts = {"posts": 0, "bytes": 0, "spans": 0}
+counts = {"posts": 0, "bytes": 0, "spans": 0, "audit_posts": 0, "audit_entries": 0}
 lock = threading.Lock()
 
 
@@ -50,9 +51,14 @@ def spans(body):
 class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("content-length", 0)))
-        n = spans(body)
-        with lock:
-            counts["posts"] += 1; counts["bytes"] += len(body); counts["spans"] += n
+        if self.path == "/v1/traces":
+            n = spans(body)
+            with lock:
+                counts["posts"] += 1; counts["bytes"] += len(body); counts["spans"] += n
+        else:
+            n = sum(1 for line in body.splitlines() if line.strip())
+            with lock:
+                counts["audit_posts"] += 1; counts["audit_entries"] += n
         self.send_response(200)
         self.send_header("content-type", "application/x-protobuf")
         self.send_header("content-length", "0")

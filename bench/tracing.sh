@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# What tracing costs: the same mix (bench/mix.lua) against three `tableau-scim serve` processes,
-# each on its own emulated Tableau (`tableau-scim emulator`), runs alternating: tracing off,
-# tracing on with every trace kept (sample_ratio 1), and with 1 trace in 10 kept. The spans go
-# to bench/otlp_sink.py, which counts what arrives; what the queue dropped is what was made and
-# never arrived. The default log level, each log to a file.
+# What audit export and tracing cost: the same mix (bench/mix.lua) against four `tableau-scim
+# serve` processes, each on its own emulated Tableau (`tableau-scim emulator`), runs
+# alternating: both off; the audit export alone (an HTTP sink, JSON lines); the export and
+# tracing with every trace kept (sample_ratio 1); the export and 1 trace in 10. Spans and audit
+# entries go to bench/otlp_sink.py, which counts what arrives. The default log level, each log
+# to a file.
 # Usage: bench/tracing.sh [seconds per run, default 15] [runs, default 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,12 +26,14 @@ python3 bench/otlp_sink.py "$SINK_PORT" "$WORK/sink.counts" &
 SINK=$!; PIDS+=($SINK)
 
 declare -A PORT
-for name in off on ratio10; do
+for name in off audit on ratio10; do
   emu=$(free_port); port=$(free_port); PORT[$name]=$port
   "$BIN" emulator --listen "127.0.0.1:$emu" --site bench --pat-name scim --pat-secret emu-secret > /dev/null 2>&1 &
   PIDS+=($!)
   tracing=""
+  audit=$'[[server.audit_sinks]]\nkind = "http"\nformat = "json_lines"\nurl = "http://127.0.0.1:'$SINK_PORT$'/audit"\n'
   case $name in
+    off) audit="" ;;
     on) tracing=$'[server.tracing]\notlp_endpoint = "http://127.0.0.1:'$SINK_PORT$'/v1/traces"\n' ;;
     ratio10) tracing=$'[server.tracing]\notlp_endpoint = "http://127.0.0.1:'$SINK_PORT$'/v1/traces"\nsample_ratio = 0.1\n' ;;
   esac
@@ -39,6 +42,7 @@ for name in off on ratio10; do
 listen = "127.0.0.1:$port"
 public_url = "http://127.0.0.1:$port"
 data_dir = "$WORK/$name-data"
+$audit
 $tracing
 [[tenants]]
 id = "bench"
@@ -60,13 +64,13 @@ run() { # name -> RESULT line
 }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2==1) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
-for name in off on ratio10; do : > "$WORK/$name.res"; done
+for name in off audit on ratio10; do : > "$WORK/$name.res"; done
 for i in $(seq "$RUNS"); do
-  for name in off on ratio10; do run "$name" >> "$WORK/$name.res"; done
+  for name in off audit on ratio10; do run "$name" >> "$WORK/$name.res"; done
 done
 echo "same mix, wrk -t2 -c16, ${SECS}s x ${RUNS} runs alternating, medians"
-printf "%-22s %10s %9s %9s %8s %10s\n" tracing req/s p50_ms p99_ms non2xx requests
-for name in off on ratio10; do
+printf "%-22s %10s %9s %9s %8s %10s\n" "export, tracing" req/s p50_ms p99_ms non2xx requests
+for name in off audit on ratio10; do
   total=$(field requests < "$WORK/$name.res" | awk '{s+=$1} END {print s}')
   printf "%-22s %10s %9s %9s %8s %10s\n" "$name" "$(field rps < "$WORK/$name.res" | median)" "$(field p50_ms < "$WORK/$name.res" | median)" "$(field p99_ms < "$WORK/$name.res" | median)" "$(field non2xx < "$WORK/$name.res" | median)" "$total"
 done
