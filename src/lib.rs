@@ -25,6 +25,7 @@ pub mod pem_roots;
 pub mod preview;
 pub mod reconcile;
 pub mod reload;
+pub mod reloadable;
 pub mod report;
 pub mod scim;
 pub mod serve;

@@ -9,7 +9,6 @@ pub mod guard;
 pub mod limits;
 pub mod oauth;
 pub mod observe;
-pub mod reloadable;
 pub mod request_metrics;
 mod request_span;
 pub mod resources;
@@ -20,7 +19,7 @@ pub mod state;
 pub mod tokens;
 
 pub use oauth::OAuthClientConfig;
-pub use reloadable::Reloadable;
+pub use crate::reloadable::Reloadable;
 pub use routes::configure;
 pub use server::{start, start_metrics, start_with, tls_config, RunningServer};
 pub use state::{base_url, AppState, Current, ExtraRoutes, HttpSettings, TenantEntry};
