@@ -1,6 +1,7 @@
 //! Reloading the configuration without a restart (`SIGHUP`): the file is read again and, when
-//! it changes only credentials (`config::reload` decides), every tenant's SCIM tokens, OAuth
-//! client and admin tokens, and the server's admin tokens, are replaced. A request in flight
+//! it changes only what may change (`config::reload` decides), every tenant's SCIM tokens,
+//! OAuth client, admin tokens, role mapping and policies, and the server's admin tokens, are
+//! replaced. A request in flight
 //! finishes with the credentials it was authenticated by; the next one is checked against the
 //! new ones; console sessions of an admin token that is gone end at their next request. A file
 //! that does not load, or that changes anything else, is refused as a whole with the reason,
@@ -21,6 +22,8 @@ pub struct Reloader {
 
 /// One tenant's replaceable parts.
 pub struct ReloadableTenant {
+    /// The tenant (its role mapping and policies).
+    pub tenant: Arc<crate::bridge::Tenant>,
     /// The tenant as the HTTP layer holds it (its tokens and OAuth client).
     pub entry: Arc<TenantEntry>,
     /// Its console admin tokens.
@@ -48,11 +51,21 @@ impl Reloader {
             Ok(r) => r,
             Err(p) => p.into_inner(),
         };
-        let refused = config::reload::restart_only_changes(&running, &new);
+        let mut refused = config::reload::restart_only_changes(&running, &new);
+        for t in &new.tenants {
+            if let Some(problem) = config::sign_in_problem(
+                t.policy.deployment,
+                t.policy.auth_setting.as_deref(),
+                t.policy.idp_configuration_id.as_deref(),
+            ) {
+                refused.push(format!("tenants.{}: {problem}", t.id));
+            }
+        }
         if !refused.is_empty() {
             return Err(refused);
         }
         for (t, r) in new.tenants.iter().zip(&self.tenants) {
+            r.tenant.set_policies(t.roles.clone(), t.policy.clone());
             r.entry.tokens.set(TokenSet::new(t.tokens.clone()));
             r.admin_tokens.set(TokenSet::new(t.admin_tokens.clone()));
             let old = running.tenants.iter().find(|o| o.id == t.id);
@@ -123,7 +136,7 @@ pub fn spawn_on_hangup(path: std::path::PathBuf, reloader: Arc<Reloader>) {
             match reload_from(&path, &reloader) {
                 Ok(n) => tracing::info!(
                     tenants = n,
-                    "configuration reloaded: tokens, OAuth clients and admin tokens replaced"
+                    "configuration reloaded: tokens, OAuth clients, admin tokens, role mappings and policies replaced"
                 ),
                 Err(e) => tracing::error!(
                     "configuration reload refused, the running configuration is kept: {e}"

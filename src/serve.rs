@@ -189,6 +189,7 @@ pub fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Servin
         );
         let admin_tokens = Arc::new(Reloadable::new(TokenSet::new(t.admin_tokens.clone())));
         reloadable.push(crate::reload::ReloadableTenant {
+            tenant: tenant.clone(),
             entry: entry.clone(),
             admin_tokens: admin_tokens.clone(),
         });

@@ -13,6 +13,7 @@ use crate::bridge::error::BridgeResult;
 use crate::bridge::mapping::roles::RoleMapping;
 use crate::bridge::policy::Policy;
 use crate::bridge::replicas::Replicas;
+use crate::reloadable::Reloadable;
 use crate::store::shared::HeldLock;
 use crate::store::Store;
 use crate::tableau::TableauClient;
@@ -137,10 +138,10 @@ pub struct Tenant {
     pub(in crate::bridge) caches: Arc<Caches>,
     /// The other replicas of this tenant, if any share its store.
     pub(in crate::bridge) replicas: Arc<Replicas>,
-    /// Role mapping.
-    pub(in crate::bridge) roles: RoleMapping,
-    /// Policies.
-    pub(in crate::bridge) policy: Policy,
+    /// Role mapping (replaced by a configuration reload: [`Tenant::set_policies`]).
+    pub(in crate::bridge) roles: Reloadable<RoleMapping>,
+    /// Policies (the same).
+    pub(in crate::bridge) policy: Reloadable<Policy>,
     /// Per-key locks.
     pub(in crate::bridge) locks: KeyLocks,
     /// Counters.
@@ -199,8 +200,8 @@ impl Tenant {
             caches,
             locks: KeyLocks::new(replicas.clone()),
             replicas,
-            roles,
-            policy,
+            roles: Reloadable::new(roles),
+            policy: Reloadable::new(policy),
             counters: BridgeCounters::default(),
             last_request_ms: std::sync::atomic::AtomicI64::new(0),
             drift: std::sync::Mutex::new(None),
@@ -261,9 +262,29 @@ impl Tenant {
         }
     }
 
+    /// The role mapping now. A user's create, update and delete take it once, so each is decided
+    /// under one mapping even when a reload replaces it meanwhile; other paths read it at each
+    /// step (a reload between two steps of one request shows in its later steps).
+    pub(in crate::bridge) fn roles(&self) -> Arc<RoleMapping> {
+        self.roles.get()
+    }
+
+    /// The policies now (taken as [`Tenant::roles`] is).
+    pub(in crate::bridge) fn policy(&self) -> Arc<Policy> {
+        self.policy.get()
+    }
+
+    /// Replace the role mapping and policies (a configuration reload): requests that started
+    /// keep what they read; the next reads the new ones. The deployment is not among what may
+    /// change (the Tableau client was built for it; `config::reload` refuses such a file).
+    pub fn set_policies(&self, roles: RoleMapping, policy: Policy) {
+        self.roles.set(roles);
+        self.policy.set(policy);
+    }
+
     /// Tableau Cloud or Tableau Server.
     pub fn deployment(&self) -> crate::tableau::Deployment {
-        self.policy.deployment
+        self.policy().deployment
     }
 
     /// When the last SCIM request reached the tenant (Unix milliseconds; 0: none yet).

@@ -1,11 +1,13 @@
 //! What a configuration reload may change in a running server, decided without I/O.
 //!
-//! A reload replaces credentials only: each tenant's SCIM tokens, its OAuth client (id, secrets,
-//! lifetime), its admin tokens and the server's. Everything else (where Tableau is and how we
-//! sign in to it, roles, policies, the tenants themselves, listeners, the store, sinks,
-//! tracing) is built into running parts, so a file that changes any of it is refused as a
-//! whole, naming each key, and the running configuration is kept: a reload never applies half
-//! of a file, nor answers "reloaded" for a change it did not make.
+//! A reload replaces credentials, role mappings and policies: each tenant's SCIM tokens, its
+//! OAuth client (id, secrets, lifetime), its admin tokens and the server's, its `[tenants.roles]`
+//! and `group_roles`, and its policies (deprovisioning, renames, the breaker, license, custody,
+//! sign-in settings). Everything else (where Tableau is, how we sign in to it and which
+//! deployment it is, the tenants themselves, listeners, the store, sinks, tracing, cache
+//! lifetimes, schedules) is built into running parts, so a file that changes any of it is
+//! refused as a whole, naming each key, and the running configuration is kept: a reload never
+//! applies half of a file, nor answers "reloaded" for a change it did not make.
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -99,8 +101,12 @@ fn tenant(a: &TenantConfig, b: &TenantConfig, changed: &mut Vec<String>) {
         credentials(&a.credentials),
         credentials(&b.credentials),
     );
-    same("roles", dbg(&a.roles), dbg(&b.roles));
-    same("policies", dbg(&a.policy), dbg(&b.policy));
+    // The client was built for the deployment; the rest of the policies are read per request.
+    same(
+        "deployment",
+        dbg(&a.policy.deployment),
+        dbg(&b.policy.deployment),
+    );
     same("retry", dbg(&a.retry), dbg(&b.retry));
     same("cache lifetimes", dbg(&a.ttls), dbg(&b.ttls));
     same("reconcile schedule", dbg(&a.reconcile), dbg(&b.reconcile));
@@ -194,7 +200,14 @@ mod tests {
         );
         assert_eq!(
             restart_only_changes(&old, &roles),
-            vec!["tenants.acme: roles"]
+            Vec::<String>::new(),
+            "roles reload"
+        );
+        let mut server = old.clone();
+        server.tenants[0].policy.deployment = crate::tableau::Deployment::Server;
+        assert_eq!(
+            restart_only_changes(&old, &server),
+            vec!["tenants.acme: deployment"]
         );
         let mut more = old.clone();
         more.tenants.push(old.tenants[0].clone());

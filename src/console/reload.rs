@@ -54,7 +54,7 @@ pub(super) async fn reload(
                 StatusCode::OK,
                 nav,
                 "Configuration reloaded",
-                &format!("The SCIM tokens, OAuth clients and admin tokens of {n} tenant(s) are the file's now. Requests in flight finished with the ones they started with."),
+                &format!("The SCIM tokens, OAuth clients, admin tokens, role mappings and policies of {n} tenant(s) are the file's now. Requests in flight finished with the ones they started with."),
             )
         }
         Ok(Err(e)) => {

@@ -18,8 +18,8 @@ pub mod server;
 pub mod state;
 pub mod tokens;
 
-pub use oauth::OAuthClientConfig;
 pub use crate::reloadable::Reloadable;
+pub use oauth::OAuthClientConfig;
 pub use routes::configure;
 pub use server::{start, start_metrics, start_with, tls_config, RunningServer};
 pub use state::{base_url, AppState, Current, ExtraRoutes, HttpSettings, TenantEntry};

@@ -46,10 +46,22 @@ fn hashes(tokens: &[&str]) -> String {
 }
 
 impl Server {
-    /// The configuration with these SCIM tokens and server admin tokens; `workers` as given.
+    /// The configuration with these SCIM tokens and server admin tokens; `workers` as given;
+    /// the IdP's role `analyst` mapped to Viewer.
     fn text(&self, scim: &[&str], admins: &[&str], workers: usize) -> String {
+        self.text_mapping(scim, admins, workers, "Viewer")
+    }
+
+    /// The same with `analyst` mapped to `analyst_role`.
+    fn text_mapping(
+        &self,
+        scim: &[&str],
+        admins: &[&str],
+        workers: usize,
+        analyst_role: &str,
+    ) -> String {
         format!(
-            "[server]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\ndata_dir = \"{}\"\nworkers = {workers}\nadmin_token_hashes = {}\n\n[[tenants]]\nid = \"acme\"\ntableau_url = \"{}\"\nsite = \"acme\"\ndeployment = \"server\"\npat_name = \"scim\"\ntoken_hashes = {}\n",
+            "[server]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\ndata_dir = \"{}\"\nworkers = {workers}\nadmin_token_hashes = {}\n\n[[tenants]]\nid = \"acme\"\ntableau_url = \"{}\"\nsite = \"acme\"\ndeployment = \"server\"\npat_name = \"scim\"\ntoken_hashes = {}\n\n[tenants.roles]\n\"analyst\" = \"{analyst_role}\"\n",
             self._dir.path().join("data").display(),
             hashes(admins),
             self.emulator.url(),
@@ -351,6 +363,35 @@ async fn tokens_rotate_under_load_and_a_bad_file_changes_nothing() {
     all_succeeded(
         &new.finish().await,
         "the new token's load across five reloads",
+    );
+
+    // A role mapping changed: the next create is decided under the new one.
+    let analyst = |name: &str| {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": name,
+            "roles": [{"value": "analyst"}]
+        })
+    };
+    let idp = s.idp(TOKEN_B);
+    let (st, body) = idp
+        .call(Method::POST, "/Users", Some(analyst("before@example.com")))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{body}");
+    s.write(&s.text_mapping(&[TOKEN_B, TOKEN_C], &[ADMIN_2], 2, "Explorer"));
+    s.hangup();
+    s.wait_log("configuration reloaded", 4).await;
+    let (st, body) = idp
+        .call(Method::POST, "/Users", Some(analyst("after@example.com")))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{body}");
+    let role = |n: &str| s.emulator.with_state(|st| st.role_of(n)).flatten();
+    assert_eq!(
+        (
+            role("before@example.com").as_deref(),
+            role("after@example.com").as_deref()
+        ),
+        (Some("Viewer"), Some("Explorer"))
     );
 
     let log = s.log_text();

@@ -115,12 +115,12 @@ impl Tenant {
 
     /// `POST /Groups`: Create Group, then one bulk add of its members.
     pub async fn create_group(&self, input: Value) -> BridgeResult<Value> {
-        let plan = plan_group_create(&input, &self.roles)?;
+        let plan = plan_group_create(&input, &self.roles())?;
         check_member_ids(&plan.members)?;
         let _serial = self.locks.lock(&format!("group:{}", plan.name)).await?;
         // Its minimum site role grants a role at sign-in: deactivated members stay out.
         let grant = self
-            .policy
+            .policy()
             .group_minimum_site_role
             .filter(|r| r.tier().is_some());
         let (add_now, kept_out) = self
@@ -128,7 +128,7 @@ impl Tenant {
             .await?;
         let g = match self
             .client
-            .create_group(&plan.name, self.policy.group_minimum_site_role)
+            .create_group(&plan.name, self.policy().group_minimum_site_role)
             .await
         {
             Ok(g) => g,
@@ -284,7 +284,7 @@ impl Tenant {
             weight: 1,
         })
         .await?;
-        let former = if reevaluates_members_on_delete(&g, &self.roles) {
+        let former = if reevaluates_members_on_delete(&g, &self.roles()) {
             Some(self.group_member_ids(id).await?)
         } else {
             None

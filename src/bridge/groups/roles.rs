@@ -14,7 +14,7 @@ impl Tenant {
     /// unless the tenant maps groups to roles; then the site's group list and the members of
     /// the granting groups, all cached.
     pub(crate) async fn granting_groups_of(&self, user_id: &str) -> BridgeResult<Vec<String>> {
-        if !self.roles.has_group_roles() {
+        if !self.roles().has_group_roles() {
             return Ok(Vec::new());
         }
         let mut names = Vec::new();
@@ -22,7 +22,7 @@ impl Tenant {
             .site_groups()
             .await?
             .iter()
-            .filter(|g| self.roles.group_grants(&g.name))
+            .filter(|g| self.roles().group_grants(&g.name))
         {
             if self
                 .group_member_ids(&g.id)
@@ -47,7 +47,7 @@ impl Tenant {
             return Ok(());
         }
         let grants = self.granting_groups_of(user_id).await?;
-        let Some(wanted) = plan_role_reevaluation(&cur, row.as_deref(), &grants, &self.roles)?
+        let Some(wanted) = plan_role_reevaluation(&cur, row.as_deref(), &grants, &self.roles())?
         else {
             return Ok(());
         };

@@ -91,7 +91,7 @@ impl Tenant {
             row: before.row.as_ref(),
             members: &before.members,
             desired: &new,
-            roles: &self.roles,
+            roles: &self.roles(),
             at: &at,
         })?;
         check_member_ids(&plan.added)?;
@@ -159,7 +159,7 @@ impl Tenant {
         group: &Group,
         plan: &GroupPlan,
     ) -> BridgeResult<()> {
-        let grants = self.roles.group_grants(&group.name) || grant_of(group).is_some();
+        let grants = self.roles().group_grants(&group.name) || grant_of(group).is_some();
         let weight = removal_weight(grants, plan.removed.len());
         if weight == 0 {
             return Ok(());

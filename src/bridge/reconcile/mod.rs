@@ -179,8 +179,8 @@ impl Tenant {
             members: &members,
             signed_in_as: &signed_in_as,
         };
-        let mut findings = find_drift(&now, &asserted, &self.roles, opts.recreate_missing);
-        if self.policy.deprovision == Deprovision::Transfer {
+        let mut findings = find_drift(&now, &asserted, &self.roles(), opts.recreate_missing);
+        if self.policy().deprovision == Deprovision::Transfer {
             let by_id: HashMap<&str, &User> = users.iter().map(|u| (u.id.as_ref(), u)).collect();
             findings.extend(custody::custody_findings(&rows, &by_id));
         }

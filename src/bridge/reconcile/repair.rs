@@ -145,7 +145,7 @@ impl Tenant {
         let Deprovisioning::Transfer {
             custodian,
             to_manager,
-        } = deprovisioning(&self.policy)
+        } = deprovisioning(&self.policy())
         else {
             return Err("deprovision is not \"transfer\"".into());
         };
@@ -365,7 +365,7 @@ impl Tenant {
             .delete_user(&self.id, old)
             .await
             .map_err(|e| e.to_string())?;
-        if self.roles.has_group_roles() {
+        if self.roles().has_group_roles() {
             self.reevaluate_role(new).await.map_err(|e| e.to_string())?;
         }
         Ok(groups.len())

@@ -75,7 +75,7 @@ impl Tenant {
     /// Let a destructive change through, or hold it. Called under the resource's lock, before
     /// any Tableau call that changes anything.
     pub(crate) async fn safety_gate(&self, d: Destructive) -> BridgeResult<()> {
-        let s = self.policy.safety;
+        let s = self.policy().safety;
         if !s.enabled || RELEASING.try_with(|_| ()).is_ok() {
             return Ok(());
         }
@@ -193,7 +193,7 @@ impl Tenant {
             }
         }
         let in_window = self.window_now(since).unwrap_or(u64::MAX);
-        if verdict(&self.policy.safety, in_window, 0, managed, d.weight) != Verdict::Apply
+        if verdict(&self.policy().safety, in_window, 0, managed, d.weight) != Verdict::Apply
             || !self.store.queue_safety_events(&self.id, now, d.weight)
         {
             return Ok(false);

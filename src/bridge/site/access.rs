@@ -187,7 +187,7 @@ impl Tenant {
             &members,
             &group_rows,
             &asserted,
-            &self.roles,
+            &self.roles(),
         ))
     }
 }

@@ -61,7 +61,7 @@ impl BridgeHealth {
     /// whose `auth_setting` is ambiguous is not ready, since every user it adds would be
     /// "Unspecified" (tableauserverclient issue #1598). Checked at most every ten minutes.
     async fn sign_in_ready(&self) -> Result<(), String> {
-        let policy = &self.tenant.policy;
+        let policy = &self.tenant.policy();
         if policy.deployment != Deployment::Cloud {
             return Ok(());
         }

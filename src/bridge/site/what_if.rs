@@ -199,7 +199,7 @@ impl Tenant {
             .into());
         }
         let owners = self.content_owner_ids().await?;
-        let grants_role = self.roles.group_grants(&group.name);
+        let grants_role = self.roles().group_grants(&group.name);
         let mut members = Vec::with_capacity(ids.len());
         for uid in ids.iter() {
             let Some((cur, row)) = self.load_user(uid).await? else {
@@ -216,7 +216,7 @@ impl Tenant {
                 &cur,
                 row.as_deref(),
                 others.as_deref(),
-                &self.roles,
+                &self.roles(),
                 owners.contains(uid.as_str()),
             )?);
         }

@@ -101,8 +101,8 @@ impl Tenant {
             .custody_recipient(
                 user,
                 row,
-                self.policy.custodian.as_deref(),
-                self.policy.custody_to_manager,
+                self.policy().custodian.as_deref(),
+                self.policy().custody_to_manager,
             )
             .await?;
         for why in &choice.passed_over {

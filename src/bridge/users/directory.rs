@@ -47,7 +47,7 @@ impl Tenant {
     /// beyond an exact match: on a Tableau Server seen to hold directory users, a UPN or a
     /// domain-qualified account.
     fn may_be_directory_name(&self, name: &str) -> bool {
-        self.policy.deployment == Deployment::Server
+        self.policy().deployment == Deployment::Server
             && self.on_directory.load(Ordering::Relaxed)
             && account_of(name).is_some()
     }

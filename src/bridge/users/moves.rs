@@ -122,7 +122,7 @@ impl Tenant {
                     );
                     return Err(name_taken(&cur.name, to_name).into());
                 }
-                let job = plan_move(id, cur, &luid, to_name, desired, &self.policy, &timestamp());
+                let job = plan_move(id, cur, &luid, to_name, desired, &self.policy(), &timestamp());
                 self.store.put_move(&self.id, job.clone()).await?;
                 self.run_move(job, true).await?
             }
@@ -211,7 +211,7 @@ impl Tenant {
             );
             return Err(seat_refusal(job).into());
         }
-        let upd = completion(job, &added, self.policy.deployment);
+        let upd = completion(job, &added, self.policy().deployment);
         if !upd.is_empty() {
             self.client.update_user(&luid, &upd).await?;
         }

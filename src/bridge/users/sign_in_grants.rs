@@ -42,7 +42,7 @@ impl Tenant {
         user_name: &str,
     ) -> BridgeResult<Vec<Group>> {
         let groups = self.granting_groups_with(user_id).await?;
-        if !groups.is_empty() && self.policy.on_sign_in_grants == OnSignInGrants::Refuse {
+        if !groups.is_empty() && self.policy().on_sign_in_grants == OnSignInGrants::Refuse {
             let refs: Vec<&Group> = groups.iter().collect();
             return Err(deactivation_refusal(user_name, &refs).into());
         }
@@ -111,7 +111,7 @@ impl Tenant {
                 now.push(id.clone());
             }
         }
-        if !later.is_empty() && self.policy.on_sign_in_grants == OnSignInGrants::Refuse {
+        if !later.is_empty() && self.policy().on_sign_in_grants == OnSignInGrants::Refuse {
             return Err(ScimError::Conflict(format!(
                 "'{group}' grants {} at sign-in, and {} of the members to add are deactivated: Tableau would license them at their next sign-in. Reactivate them first, or set the tenant's on_sign_in_grants = \"remove\" to keep them out until then",
                 grant.map_or("", SiteRole::as_str),

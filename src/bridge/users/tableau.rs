@@ -102,7 +102,7 @@ impl Tenant {
         let requested = upd.site_role.unwrap_or(SiteRole::Unlicensed);
         let had = user.role().unwrap_or(SiteRole::Unlicensed);
         self.note_license_shortfall(user, requested, had, op);
-        if shortfall_verdict(&self.policy, false) != LicenseVerdict::Downgraded {
+        if shortfall_verdict(&self.policy(), false) != LicenseVerdict::Downgraded {
             self.audit(
                 AuditEvent::new(op, &user.id)
                     .roles(Some(had.as_str()), Some(had.as_str()))
@@ -129,7 +129,7 @@ impl Tenant {
         requested: SiteRole,
     ) -> BridgeResult<()> {
         let granted = user.role().unwrap_or(SiteRole::Unlicensed);
-        let verdict = license_verdict(requested, granted, &self.policy, true);
+        let verdict = license_verdict(requested, granted, &self.policy(), true);
         if verdict == LicenseVerdict::Granted {
             return Ok(());
         }

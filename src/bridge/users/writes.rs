@@ -39,13 +39,16 @@ impl Tenant {
     /// `POST /Users`: Add User, then Update User for what Add User cannot set (the full name
     /// on Tableau Server; the email where Add User cannot carry it).
     pub async fn create_user(&self, input: Value) -> BridgeResult<Value> {
+        // One mapping and one set of policies for the whole request, whatever a reload does meanwhile.
+        let roles = self.roles();
+        let policy = self.policy();
         // Role and name errors are the IdP's to fix: refused before any Tableau call.
-        check_user_text(&input, None, self.policy.deployment)?;
-        let mapped = mapped_role(&self.roles, &input, &[])?;
-        let plan = plan_create(&input, mapped, self.roles.default_role(), &self.policy);
+        check_user_text(&input, None, policy.deployment)?;
+        let mapped = mapped_role(&roles, &input, &[])?;
+        let plan = plan_create(&input, mapped, roles.default_role(), &policy);
         let user_name = plan.user.name.clone();
         let _serial = self.locks.lock(&user_name).await?;
-        if self.policy.approve_admin_grants && grants_admin(None, Some(plan.requested)) {
+        if policy.approve_admin_grants && grants_admin(None, Some(plan.requested)) {
             self.approval_gate(Destructive {
                 kind: "NewUser",
                 resource: user_name.clone(),
@@ -85,10 +88,10 @@ impl Tenant {
         };
         let upd = if adopted {
             // Tableau's answer said nothing of the role it gave: set what was asked.
-            plan_revive(&user, &input, plan.requested, self.policy.deployment)
+            plan_revive(&user, &input, plan.requested, policy.deployment)
         } else {
             self.check_added_license(&user, plan.requested).await?;
-            attribute_update(&input, &user, self.policy.deployment)
+            attribute_update(&input, &user, policy.deployment)
         };
         if !upd.is_empty() {
             if let Err(error) = self
@@ -192,7 +195,7 @@ impl Tenant {
             self.audit(AuditEvent::new(Operation::CreateUser, user_name).outcome("uniqueness"));
             return Err(conflict());
         }
-        let upd = plan_revive(&existing, &input, requested, self.policy.deployment);
+        let upd = plan_revive(&existing, &input, requested, self.policy().deployment);
         let mut user = existing.clone();
         if !upd.is_empty() {
             self.update_in_tableau(&mut user, &upd, Operation::CreateUser)
@@ -243,6 +246,9 @@ impl Tenant {
         op: Operation,
         if_match: Option<&str>,
     ) -> BridgeResult<Value> {
+        // One mapping and one set of policies for the whole request, whatever a reload does meanwhile.
+        let roles = self.roles();
+        let policy = self.policy();
         let (_serial, cur, row) = self.lock_user(id).await?;
         let current = user_to_scim(&cur, row.as_deref(), None);
         check_if_match(&current, if_match, ResourceKind::User)?;
@@ -250,26 +256,26 @@ impl Tenant {
         // A new userName is an identity move, when the tenant allows it: the rest of the
         // change then applies to the moved user (its name is the new one).
         let (cur, row) = match rename_target(&cur, row.as_deref(), &new) {
-            Some(to) if self.policy.rename == Rename::Move => {
+            Some(to) if policy.rename == Rename::Move => {
                 // What the move cannot carry out is refused before it starts.
-                mapped_role(&self.roles, &new, &[])?;
-                check_user_text(&new, Some(&current), self.policy.deployment)?;
+                mapped_role(&roles, &new, &[])?;
+                check_user_text(&new, Some(&current), policy.deployment)?;
                 self.move_user(id, &cur, to, &new).await?
             }
             _ => (cur, row),
         };
         let current = user_to_scim(&cur, row.as_deref(), None);
-        check_update(&cur, row.as_deref(), &new, &self.roles)?;
-        check_user_text(&new, Some(&current), self.policy.deployment)?;
+        check_update(&cur, row.as_deref(), &new, &roles)?;
+        check_user_text(&new, Some(&current), policy.deployment)?;
         let grants = self.granting_groups_of(id).await?;
         let at = timestamp();
         let plan = plan_update(&UserChange {
             current: &cur,
             row: row.as_deref(),
             desired: &new,
-            mapped: mapped_role(&self.roles, &new, &grants)?,
-            default_role: self.roles.default_role(),
-            deployment: self.policy.deployment,
+            mapped: mapped_role(&roles, &new, &grants)?,
+            default_role: roles.default_role(),
+            deployment: policy.deployment,
             operation: op,
             at: &at,
         })?;
@@ -282,14 +288,10 @@ impl Tenant {
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 return Err(e.into());
             }
-            check_admin_protection(
-                &cur,
-                row.as_deref(),
-                self.policy.manage_unprovisioned_admins,
-            )?;
+            check_admin_protection(&cur, row.as_deref(), policy.manage_unprovisioned_admins)?;
         }
         let activity = activity(&cur, row.as_deref(), &new);
-        if self.policy.approve_admin_grants && grants_admin(cur.role(), plan.update.site_role) {
+        if policy.approve_admin_grants && grants_admin(cur.role(), plan.update.site_role) {
             let to = plan.update.site_role.map(|r| r.as_str().to_string());
             self.approval_gate(Destructive {
                 kind: "User",
@@ -354,9 +356,7 @@ impl Tenant {
         match activity {
             Activity::Deactivating => {
                 self.leave_granting_groups(id, &leave, op).await?;
-                if self.policy.deprovision == Deprovision::Transfer
-                    && self.policy.custody_on_deactivation
-                {
+                if policy.deprovision == Deprovision::Transfer && policy.custody_on_deactivation {
                     self.hand_over_on_deactivation(&user, row.as_deref(), op)
                         .await?;
                 }
@@ -381,6 +381,8 @@ impl Tenant {
     /// `DELETE /Users/{id}`: remove the user, or keep them Unlicensed (policy, or Tableau keeps a
     /// content owner), hidden from SCIM as a tombstone.
     pub async fn delete_user(&self, id: &str, if_match: Option<&str>) -> BridgeResult<()> {
+        // One set of policies for the whole request, whatever a reload does meanwhile.
+        let policy = self.policy();
         let (_serial, cur, row) = match self.lock_user(id).await {
             Ok(found) => found,
             // The IdP's retry of a DELETE the breaker held and an administrator released.
@@ -399,11 +401,7 @@ impl Tenant {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Err(e.into());
         }
-        check_admin_protection(
-            &cur,
-            row.as_deref(),
-            self.policy.manage_unprovisioned_admins,
-        )?;
+        check_admin_protection(&cur, row.as_deref(), policy.manage_unprovisioned_admins)?;
         let before = cur.role();
         self.safety_gate(Destructive {
             kind: "User",
@@ -420,7 +418,7 @@ impl Tenant {
         if let Deprovisioning::Transfer {
             custodian,
             to_manager,
-        } = deprovisioning(&self.policy)
+        } = deprovisioning(&policy)
         {
             let done = self
                 .transfer_and_remove(&cur, row.as_deref(), custodian.as_deref(), to_manager)
@@ -437,7 +435,7 @@ impl Tenant {
                 }
             }
         }
-        if let Deprovisioning::Remove { map_assets_to } = deprovisioning(&self.policy) {
+        if let Deprovisioning::Remove { map_assets_to } = deprovisioning(&policy) {
             match self.client.remove_user(id, map_assets_to.as_deref()).await {
                 Ok(_) => return self.forget_removed(&cur, before).await,
                 // Tableau keeps a user who owns content (tableau-rest.md section 2.6).
