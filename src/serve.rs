@@ -18,6 +18,7 @@ use crate::config::{self, Config, TenantConfig};
 use crate::console::{Console, ConsoleTenant};
 use crate::http::{self, AppState, Reloadable, RunningServer, TenantEntry, TokenSet};
 use crate::logging::{self, LogFormat};
+use crate::reload::RunningTenant;
 use crate::store::{PgStore, SqliteStore, Store};
 use crate::tableau::{ClientConfig, TableauClient};
 use actix_web::web;
@@ -41,8 +42,6 @@ pub struct Serving {
     pub server: RunningServer,
     /// The metrics listener, when `server.metrics_listen` is set.
     pub metrics: Option<RunningServer>,
-    /// Every tenant, in configuration order.
-    pub tenants: Vec<Arc<Tenant>>,
     /// What a configuration reload replaces (`SIGHUP`: [`crate::reload`]).
     pub reloader: Arc<crate::reload::Reloader>,
     /// The admin console.
@@ -158,12 +157,52 @@ pub fn start(config: &Config) -> Result<Serving, String> {
     start_with_store(config, open_store(config)?)
 }
 
+/// One tenant built as the configuration says, on `store`, its audit rows also going to
+/// `exporter`; its background work not started yet ([`start_tenant_work`]).
+pub(crate) fn build_tenant(
+    t: &TenantConfig,
+    config: &Config,
+    store: Arc<dyn Store>,
+    exporter: Option<&Arc<crate::audit_export::Exporter>>,
+) -> Result<RunningTenant, String> {
+    let tenant = tenant_for(t, config, store)?;
+    if let Some(e) = exporter {
+        tenant.export_audit_to(e.clone());
+    }
+    let health: Arc<dyn TenantHealth> = Arc::new(BridgeHealth::new(tenant.clone()));
+    let entry = Arc::new(
+        TenantEntry::new(
+            &t.id,
+            TokenSet::new(t.tokens.clone()),
+            Arc::new(Bridge::new(tenant.clone())),
+            Some(health.clone()),
+            config.server.http.max_in_flight_per_tenant,
+        )
+        .with_oauth(oauth_client(t, config)),
+    );
+    let console = ConsoleTenant {
+        tenant: tenant.clone(),
+        admin_tokens: Arc::new(Reloadable::new(TokenSet::new(t.admin_tokens.clone()))),
+        health,
+    };
+    Ok(RunningTenant {
+        tenant,
+        entry,
+        console,
+    })
+}
+
+/// What a tenant does on its own, started: moves a crash left, the breaker's figures, the
+/// name listing, reconciliation. Each holds the tenant weakly and ends when it is dropped.
+pub(crate) fn start_tenant_work(tenant: &Arc<Tenant>, t: &TenantConfig) {
+    spawn_move_resumption(tenant);
+    spawn_safety_figures(tenant);
+    spawn_name_listing(tenant, t.ttls.names);
+    spawn_reconciliation(tenant, t.reconcile);
+}
+
 /// Build every tenant on `store` and start serving.
 pub fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Serving, String> {
-    let mut tenants = Vec::new();
-    let mut entries = Vec::new();
-    let mut console = Vec::new();
-    let mut reloadable = Vec::new();
     let exporter = if config.server.audit_sinks.is_empty() {
         None
     } else {
@@ -171,54 +210,35 @@ pub fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Servin
             &config.server.audit_sinks,
         )?)
     };
+    let mut running = Vec::new();
     for t in &config.tenants {
-        let tenant = tenant_for(t, config, store.clone())?;
-        if let Some(e) = &exporter {
-            tenant.export_audit_to(e.clone());
-        }
-        let health: Arc<dyn TenantHealth> = Arc::new(BridgeHealth::new(tenant.clone()));
-        let entry = Arc::new(
-            TenantEntry::new(
-                &t.id,
-                TokenSet::new(t.tokens.clone()),
-                Arc::new(Bridge::new(tenant.clone())),
-                Some(health.clone()),
-                config.server.http.max_in_flight_per_tenant,
-            )
-            .with_oauth(oauth_client(t, config)),
-        );
-        let admin_tokens = Arc::new(Reloadable::new(TokenSet::new(t.admin_tokens.clone())));
-        reloadable.push(crate::reload::ReloadableTenant {
-            tenant: tenant.clone(),
-            entry: entry.clone(),
-            admin_tokens: admin_tokens.clone(),
-        });
-        entries.push(entry);
-        console.push(ConsoleTenant {
-            tenant: tenant.clone(),
-            admin_tokens,
-            health,
-        });
-        spawn_move_resumption(&tenant);
-        spawn_safety_figures(&tenant);
-        spawn_name_listing(&tenant, t.ttls.names);
-        spawn_reconciliation(&tenant, t.reconcile);
-        tenants.push(tenant);
+        let r = build_tenant(t, config, store.clone(), exporter.as_ref())?;
+        start_tenant_work(&r.tenant, t);
+        running.push(r);
     }
     let mut settings = config.server.http.clone();
     settings.metrics_elsewhere = config.server.metrics_listen.is_some();
     let server_admin_tokens = Arc::new(Reloadable::new(TokenSet::new(
         config.server.admin_tokens.clone(),
     )));
+    let console = Arc::new(Console::new(
+        running.iter().map(|r| r.console.clone()).collect(),
+        server_admin_tokens.clone(),
+        config.server.http.https,
+    ));
+    let mut app = AppState::new(running.iter().map(|r| r.entry.clone()).collect(), settings);
+    app.extra_routes = Some(console.clone().routes());
     let reloader = Arc::new(crate::reload::Reloader::new(
         config.clone(),
-        reloadable,
-        server_admin_tokens.clone(),
+        running,
+        crate::reload::Handles {
+            http_tenants: app.tenants.clone(),
+            console_tenants: console.tenant_list(),
+            server_admin_tokens,
+            store: store.clone(),
+            exporter,
+        },
     ));
-    let console = Console::new(console, server_admin_tokens, config.server.http.https);
-    let console = Arc::new(console);
-    let mut app = AppState::new(entries, settings);
-    app.extra_routes = Some(console.clone().routes());
     let state = web::Data::new(app);
     spawn_audit_retention(&store, config.server.audit_retention);
     spawn_feed_retention(&store);
@@ -238,13 +258,17 @@ pub fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Servin
     Ok(Serving {
         server,
         metrics,
-        tenants,
         reloader,
         console,
     })
 }
 
 impl Serving {
+    /// Every tenant served now, in the configuration's order (a reload may add or remove one).
+    pub fn tenants(&self) -> Vec<Arc<Tenant>> {
+        self.reloader.tenants()
+    }
+
     /// Serve until `shutdown` completes (or the server stops on its own); then finish the
     /// requests in flight and sign out of every tenant's Tableau.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
@@ -260,11 +284,12 @@ impl Serving {
         if let Some(m) = &self.metrics {
             m.handle.stop(true).await;
         }
-        if let Some(t) = self.tenants.first() {
+        let tenants = self.reloader.tenants();
+        if let Some(t) = tenants.first() {
             // Leases are the store's, one set per process: another replica takes the work now.
             t.release_leases().await;
         }
-        for t in &self.tenants {
+        for t in &tenants {
             // A session shared with other replicas stays signed in (the client knows).
             t.sign_out().await;
         }
@@ -344,7 +369,8 @@ pub async fn run(path: &Path, format: LogFormat) -> ExitCode {
     crate::reload::spawn_on_hangup(path.to_path_buf(), serving.reloader.clone());
     let (file, reloader) = (path.to_path_buf(), serving.reloader.clone());
     serving.console.offer_reload(Arc::new(move || {
-        crate::reload::reload_from(&file, &reloader)
+        let (file, reloader) = (file.clone(), reloader.clone());
+        Box::pin(async move { crate::reload::reload_from(&file, &reloader).await })
     }));
     let addr = serving.server.addr;
     tracing::info!(listen = %addr, tenants = config.tenants.len(), "tableau-scim serving {scheme}://{addr}/scim/v2");

@@ -130,7 +130,7 @@ impl Stack {
             None => serve::start(&config)?,
         };
         let tenant = serving
-            .tenants
+            .tenants()
             .first()
             .cloned()
             .ok_or("the stack's configuration has no tenant")?;

@@ -1,11 +1,11 @@
 //! What a configuration reload may change in a running server, decided without I/O.
 //!
-//! A reload replaces credentials, role mappings and policies: each tenant's SCIM tokens, its
-//! OAuth client (id, secrets, lifetime), its admin tokens and the server's, its `[tenants.roles]`
-//! and `group_roles`, and its policies (deprovisioning, renames, the breaker, license, custody,
-//! sign-in settings). Everything else (where Tableau is, how we sign in to it and which
-//! deployment it is, the tenants themselves, listeners, the store, sinks, tracing, cache
-//! lifetimes, schedules) is built into running parts, so a file that changes any of it is
+//! A reload replaces credentials, role mappings and policies, and adds and removes tenants:
+//! each tenant's SCIM tokens, its OAuth client (id, secrets, lifetime), its admin tokens and the
+//! server's, its `[tenants.roles]` and `group_roles`, and its policies (deprovisioning, renames,
+//! the breaker, license, custody, sign-in settings). Everything else (a kept tenant's Tableau
+//! address, credentials and deployment, listeners, the store, sinks, tracing, cache lifetimes,
+//! schedules) is built into running parts, so a file that changes any of it is
 //! refused as a whole, naming each key, and the running configuration is kept: a reload never
 //! applies half of a file, nor answers "reloaded" for a change it did not make.
 
@@ -71,17 +71,11 @@ pub fn restart_only_changes(old: &Config, new: &Config) -> Vec<String> {
         tracing(o.tracing.as_ref()),
         tracing(n.tracing.as_ref()),
     );
-    let ids = |c: &Config| c.tenants.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
-    if ids(old) != ids(new) {
-        changed.push(format!(
-            "tenants (ids {} now {})",
-            ids(old).join(", "),
-            ids(new).join(", ")
-        ));
-        return changed;
-    }
-    for (a, b) in old.tenants.iter().zip(&new.tenants) {
-        tenant(a, b, &mut changed);
+    // Tenants added or removed are the reload's to build or retire; those in both are compared.
+    for a in &old.tenants {
+        if let Some(b) = new.tenants.iter().find(|b| b.id == a.id) {
+            tenant(a, b, &mut changed);
+        }
     }
     changed
 }
@@ -212,8 +206,19 @@ mod tests {
         let mut more = old.clone();
         more.tenants.push(old.tenants[0].clone());
         more.tenants[1].id = "globex".into();
-        assert!(
-            restart_only_changes(&old, &more)[0].starts_with("tenants (ids acme now acme, globex)")
+        more.tenants[1].site = "globex".into();
+        assert_eq!(
+            restart_only_changes(&old, &more),
+            Vec::<String>::new(),
+            "a tenant added is the reload's to build"
+        );
+        let mut fewer = more.clone();
+        fewer.tenants.remove(0);
+        fewer.tenants[0].tableau_url = "https://other.example".into();
+        assert_eq!(
+            restart_only_changes(&more, &fewer),
+            vec!["tenants.globex: tableau_url"],
+            "a tenant removed is not compared; one kept is"
         );
     }
 }

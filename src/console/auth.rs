@@ -100,6 +100,7 @@ fn scope_of(console: &Console, token: &str) -> Option<Scope> {
     let all = console.server_tokens.get().accepts(token);
     let some: Vec<String> = console
         .tenants
+        .get()
         .iter()
         .filter(|t| t.admin_tokens.get().accepts(token))
         .map(|t| t.tenant.id().to_string())
@@ -116,6 +117,7 @@ fn scope_of_holder(console: &Console, holder: &str) -> Option<Scope> {
     let all = console.server_tokens.get().contains(&digest);
     let some: Vec<String> = console
         .tenants
+        .get()
         .iter()
         .filter(|t| t.admin_tokens.get().contains(&digest))
         .map(|t| t.tenant.id().to_string())

@@ -180,6 +180,7 @@ pub(super) async fn overview(req: HttpRequest, console: web::Data<Console>) -> H
     let mut cards = Vec::new();
     for t in console
         .tenants
+        .get()
         .iter()
         .filter(|t| session.scope.allows(t.tenant.id()))
     {

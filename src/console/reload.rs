@@ -10,8 +10,8 @@ use super::respond::{message, nav_of};
 use super::session::Scope;
 use super::state::Console;
 
-/// What the console calls to reload: the number of tenants reloaded, or why nothing was.
-pub type ReloadFn = std::sync::Arc<dyn Fn() -> Result<usize, String> + Send + Sync>;
+/// What the console calls to reload: what was done, or why nothing was.
+pub type ReloadFn = std::sync::Arc<dyn Fn() -> crate::reload::ReloadFuture + Send + Sync>;
 
 /// `POST /admin/reload`.
 pub(super) async fn reload(
@@ -44,20 +44,19 @@ pub(super) async fn reload(
             "This server was not started from a configuration file (tableau-scim serve --config).",
         );
     };
-    let run = run.clone();
-    let outcome = web::block(move || run()).await;
+    let outcome = run().await;
     let who = session.who();
     match outcome {
-        Ok(Ok(n)) => {
-            tracing::info!(by = %who, tenants = n, "configuration reloaded from the console");
+        Ok(done) => {
+            tracing::info!(by = %who, "configuration reloaded from the console: {done}");
             message(
                 StatusCode::OK,
                 nav,
                 "Configuration reloaded",
-                &format!("The SCIM tokens, OAuth clients, admin tokens, role mappings and policies of {n} tenant(s) are the file's now. Requests in flight finished with the ones they started with."),
+                &format!("The file's tokens, OAuth clients, admin tokens, role mappings, policies and tenants are the running ones now: {done}. Requests in flight finished with what they started with."),
             )
         }
-        Ok(Err(e)) => {
+        Err(e) => {
             tracing::error!(by = %who, "configuration reload refused, the running configuration is kept: {e}");
             message(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -66,11 +65,5 @@ pub(super) async fn reload(
                 &e,
             )
         }
-        Err(_) => message(
-            StatusCode::SERVICE_UNAVAILABLE,
-            nav,
-            "Reload did not run",
-            "The server is shutting down.",
-        ),
     }
 }

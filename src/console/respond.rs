@@ -108,6 +108,7 @@ pub(super) fn nav_of(
     Nav {
         tenants: console
             .tenants
+            .get()
             .iter()
             .map(|t| t.tenant.id().to_string())
             .filter(|id| session.scope.allows(id))

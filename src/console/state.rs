@@ -25,6 +25,7 @@ pub const SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
 pub const SESSIONS_PER_TOKEN: usize = 16;
 
 /// One tenant as the console sees it.
+#[derive(Clone)]
 pub struct ConsoleTenant {
     /// The tenant.
     pub tenant: Arc<Tenant>,
@@ -47,7 +48,8 @@ const MAX_TENANTS: usize = 10_000;
 
 /// The console.
 pub struct Console {
-    pub(super) tenants: Vec<ConsoleTenant>,
+    /// The tenants (replaced by a configuration reload that adds or removes one).
+    pub(super) tenants: Arc<Reloadable<Vec<ConsoleTenant>>>,
     pub(super) server_tokens: Arc<Reloadable<TokenSet>>,
     pub(super) sessions: Sessions,
     /// Clients reach it over HTTPS (TLS here or behind a proxy): cookies are `Secure`.
@@ -75,7 +77,7 @@ impl Console {
         secure: bool,
     ) -> Console {
         Console {
-            tenants,
+            tenants: Arc::new(Reloadable::new(tenants)),
             server_tokens,
             sessions: Sessions::new(SESSION_TTL, SESSIONS_PER_TOKEN),
             secure,
@@ -85,6 +87,11 @@ impl Console {
             access: TtlCache::new(ACCESS_FOR, MAX_TENANTS),
             reload: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The tenant list, for a reload to replace.
+    pub fn tenant_list(&self) -> Arc<Reloadable<Vec<ConsoleTenant>>> {
+        self.tenants.clone()
     }
 
     /// Offer the configuration reload (`POST /admin/reload`) to admins of every tenant.

@@ -23,14 +23,15 @@ pub(super) struct TenantPage {
     pub(super) session: Session,
     /// The page's navigation (the tenant and the page marked).
     pub(super) nav: Nav,
-    /// The tenant's place in the console's list.
-    index: usize,
+    /// The tenant (as the list had it when the request came: a reload that removes it lets
+    /// the page finish).
+    tenant: ConsoleTenant,
 }
 
 impl TenantPage {
     /// The tenant of the page.
     pub(super) fn tenant(&self) -> &ConsoleTenant {
-        &self.console.tenants[self.index]
+        &self.tenant
     }
 
     /// The tenant's id.
@@ -62,11 +63,13 @@ fn extract(req: &HttpRequest) -> Step<TenantPage> {
     };
     let id = req.match_info().get("id").unwrap_or_default();
     let (_, session) = signed_in(req, &console)?;
-    let Some(index) = console
+    let Some(tenant) = console
         .tenants
+        .get()
         .iter()
-        .position(|t| t.tenant.id() == id)
+        .find(|t| t.tenant.id() == id)
         .filter(|_| session.scope.allows(id))
+        .cloned()
     else {
         return Err(Box::new(message(
             StatusCode::NOT_FOUND,
@@ -80,7 +83,7 @@ fn extract(req: &HttpRequest) -> Step<TenantPage> {
         console,
         session,
         nav,
-        index,
+        tenant,
     })
 }
 

@@ -41,7 +41,7 @@ pub fn client_of(req: &actix_web::HttpRequest, trust_forwarded: bool) -> Option<
 /// timing does not tell tenants apart.
 pub fn tenant_of(state: &AppState, token: &str) -> Option<Arc<TenantEntry>> {
     let mut found = None;
-    for t in &state.tenants {
+    for t in state.tenants.get().iter() {
         if t.tokens.get().accepts(token) {
             found = Some(t.clone());
         }

@@ -244,7 +244,7 @@ async fn failing(tenants: &[Arc<TenantEntry>]) -> serde_json::Map<String, serde_
 /// `GET /readyz` on the main listener: ready (200) or not (503) to anyone; which tenant is
 /// failing and why only to that tenant's token, or to a metrics token for every tenant.
 pub async fn readyz(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let all = failing(&state.tenants).await;
+    let all = failing(&state.tenants.get()).await;
     let ready = all.is_empty();
     let shown: serde_json::Map<String, serde_json::Value> = match viewer(&req, &state) {
         Viewer::Anonymous => serde_json::Map::new(),
@@ -256,7 +256,7 @@ pub async fn readyz(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
 
 /// `GET /readyz` on the metrics listener: every tenant, named.
 pub async fn readyz_private(state: web::Data<AppState>) -> HttpResponse {
-    let all = failing(&state.tenants).await;
+    let all = failing(&state.tenants.get()).await;
     readiness(all.is_empty(), all)
 }
 
@@ -274,7 +274,7 @@ fn readiness(ready: bool, failing: serde_json::Map<String, serde_json::Value>) -
 
 /// The Prometheus text of every metric, tenant gauges refreshed.
 fn render_metrics(state: &AppState) -> HttpResponse {
-    for t in &state.tenants {
+    for t in state.tenants.get().iter() {
         if let Some(h) = &t.health {
             h.export_metrics();
         }

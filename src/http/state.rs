@@ -106,8 +106,8 @@ pub type ExtraRoutes = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
 
 /// What every handler shares.
 pub struct AppState {
-    /// Tenants.
-    pub tenants: Vec<Arc<TenantEntry>>,
+    /// Tenants (replaced by a configuration reload that adds or removes one).
+    pub tenants: Arc<crate::reloadable::Reloadable<Vec<Arc<TenantEntry>>>>,
     /// Settings.
     pub settings: HttpSettings,
     /// Failed authentication, limited and summarised.
@@ -120,7 +120,7 @@ impl AppState {
     /// The tenants, served with `settings`.
     pub fn new(tenants: Vec<Arc<TenantEntry>>, settings: HttpSettings) -> AppState {
         AppState {
-            tenants,
+            tenants: Arc::new(crate::reloadable::Reloadable::new(tenants)),
             guard: Arc::new(guard::AuthGuard::new(settings.guard)),
             settings,
             extra_routes: None,

@@ -134,7 +134,7 @@ pub async fn preview(
     let after = view(&site);
     let dropped = site.with_state(|s| s.take_call_log().dropped).unwrap_or(0);
     serving.server.handle.stop(true).await;
-    for tenant in &serving.tenants {
+    for tenant in &serving.tenants() {
         tenant.sign_out().await;
     }
     site.handle.stop(true).await;

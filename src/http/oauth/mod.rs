@@ -76,8 +76,10 @@ pub fn tenant_of_access_token(state: &AppState, token: &str) -> Result<Arc<Tenan
     let tenant = access_token::unverified_tenant(token).ok_or(Refusal::Invalid)?;
     let entry = state
         .tenants
+        .get()
         .iter()
         .find(|t| t.id == tenant)
+        .cloned()
         .ok_or(Refusal::Invalid)?;
     let oauth = entry.oauth.get();
     let client = oauth.as_ref().as_ref().ok_or(Refusal::Invalid)?;
@@ -112,14 +114,19 @@ fn client_tenant(
     path_tenant: Option<&str>,
     presented: &request::Presented,
 ) -> Option<Arc<TenantEntry>> {
-    let entry = state.tenants.iter().find(|t| {
-        path_tenant.is_none_or(|p| p == t.id)
-            && t.oauth
-                .get()
-                .as_ref()
-                .as_ref()
-                .is_some_and(|c| presented.client_id.contains(&c.client_id))
-    })?;
+    let entry = state
+        .tenants
+        .get()
+        .iter()
+        .find(|t| {
+            path_tenant.is_none_or(|p| p == t.id)
+                && t.oauth
+                    .get()
+                    .as_ref()
+                    .as_ref()
+                    .is_some_and(|c| presented.client_id.contains(&c.client_id))
+        })
+        .cloned()?;
     let oauth = entry.oauth.get();
     let client = oauth.as_ref().as_ref()?;
     let mut accepted = false;
@@ -140,6 +147,7 @@ pub async fn token(
     if let Some(p) = path_tenant {
         if !state
             .tenants
+            .get()
             .iter()
             .any(|t| t.id == p && t.oauth.get().is_some())
         {
