@@ -399,3 +399,106 @@ async fn tokens_rotate_under_load_and_a_bad_file_changes_nothing() {
         assert!(!log.contains(secret), "{secret} is in the log");
     }
 }
+
+const GLOBEX_PAT: &str = "globex-pat-secret-value";
+const GLOBEX_TOKEN: &str = "reload-globex-token-gggggggg";
+
+/// The `globex` tenant's section, on `tableau`, signing in with the PAT secret in `pat_file`.
+fn globex(tableau: &str, pat_file: &std::path::Path) -> String {
+    format!(
+        "\n[[tenants]]\nid = \"globex\"\ntableau_url = \"{tableau}\"\nsite = \"globex\"\ndeployment = \"server\"\npat_name = \"scim\"\npat_secret_file = \"{}\"\ntoken_hashes = {}\n",
+        pat_file.display(),
+        hashes(&[GLOBEX_TOKEN])
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_is_added_when_ready_and_removed_after_its_requests() {
+    let s = start().await;
+    let tableau = emulator::start(
+        "127.0.0.1:0",
+        EmulatorConfig::new("globex", "scim", GLOBEX_PAT),
+        2,
+    )
+    .unwrap();
+    let pat_file = s._dir.path().join("globex-pat");
+    std::fs::write(&pat_file, "a-wrong-pat-secret").unwrap();
+    let acme = s.text(&[TOKEN_A], &[ADMIN_1], 2);
+    let with_globex = acme.clone() + &globex(&tableau.url(), &pat_file);
+    let load_a = load(&s.base, TOKEN_A, "acme");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Its Tableau refuses the PAT: not added, and nothing else changes either.
+    s.write(&with_globex);
+    s.hangup();
+    s.wait_log("configuration reload refused", 1).await;
+    assert!(
+        s.log_text().contains("tenants.globex: not ready"),
+        "{}",
+        s.log_text()
+    );
+    assert_eq!(
+        s.idp(GLOBEX_TOKEN).read("/Users").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The secret fixed: added, and provisioning at once, on its own path too.
+    std::fs::write(&pat_file, GLOBEX_PAT).unwrap();
+    s.hangup();
+    s.wait_log("configuration reloaded: 2 tenant(s), added: globex", 1)
+        .await;
+    let globex_idp = Idp::new(
+        &format!("{}/tenants/globex/scim/v2", s.origin),
+        GLOBEX_TOKEN,
+    );
+    let (st, body) = globex_idp
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "new.customer@globex.example",
+                "active": true
+            })),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{body}");
+    assert!(tableau
+        .with_state(|st| st.user_names())
+        .unwrap_or_default()
+        .contains(&"new.customer@globex.example".to_string()));
+    assert_eq!(
+        s.idp(TOKEN_A)
+            .read("/Users?filter=userName eq \"new.customer@globex.example\"")
+            .await
+            .body["totalResults"],
+        json!(0),
+        "acme does not see globex's users"
+    );
+
+    // Removed: refused at once, its session ended in its Tableau.
+    s.write(&acme);
+    s.hangup();
+    s.wait_log("removed: globex", 1).await;
+    assert_eq!(
+        globex_idp.read("/Users").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    s.wait_log("tenant removed", 1).await;
+    assert_eq!(
+        tableau
+            .with_state(|st| st.session_tokens())
+            .unwrap_or_default(),
+        Vec::<String>::new(),
+        "signed out of globex's Tableau"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    all_succeeded(
+        &load_a.finish().await,
+        "acme's load while globex came and went",
+    );
+    assert!(
+        !s.log_text().contains(GLOBEX_PAT),
+        "the PAT secret is not logged"
+    );
+}
