@@ -25,7 +25,7 @@ SINK_PORT=$(free_port)
 python3 bench/otlp_sink.py "$SINK_PORT" "$WORK/sink.counts" &
 SINK=$!; PIDS+=($SINK)
 
-declare -A PORT
+declare -A PORT SERVE_PID CPU
 for name in off audit on ratio10; do
   emu=$(free_port); port=$(free_port); PORT[$name]=$port
   "$BIN" emulator --listen "127.0.0.1:$emu" --site bench --pat-name scim --pat-secret emu-secret > /dev/null 2>&1 &
@@ -54,7 +54,7 @@ TOML
   wait_up "http://127.0.0.1:$emu/_emulator/stats"
   TABLEAU_SCIM_TENANT_BENCH_PAT_SECRET=emu-secret TABLEAU_SCIM_TENANT_BENCH_TOKENS=$TOKEN \
     "$BIN" serve --config "$WORK/$name.toml" > /dev/null 2> "$WORK/$name.log" &
-  PIDS+=($!)
+  PIDS+=($!); SERVE_PID[$name]=$!
   wait_up "http://127.0.0.1:$port/scim/v2/ServiceProviderConfig"
   python3 bench/seed.py "http://127.0.0.1:$port/scim/v2" "$TOKEN" 1000 "$WORK/$name.txt"
 done
@@ -64,16 +64,26 @@ run() { # name -> RESULT line
 }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2==1) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
-for name in off audit on ratio10; do : > "$WORK/$name.res"; done
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+for name in off audit on ratio10; do : > "$WORK/$name.res"; CPU[$name]=0; done
+sink0=$(cpu_ticks "$SINK")
 for i in $(seq "$RUNS"); do
-  for name in off audit on ratio10; do run "$name" >> "$WORK/$name.res"; done
+  for name in off audit on ratio10; do
+    c0=$(cpu_ticks "${SERVE_PID[$name]}")
+    run "$name" >> "$WORK/$name.res"
+    CPU[$name]=$(( ${CPU[$name]} + $(cpu_ticks "${SERVE_PID[$name]}") - c0 ))
+  done
 done
+sink1=$(cpu_ticks "$SINK")
+hz=$(getconf CLK_TCK)
 echo "same mix, wrk -t2 -c16, ${SECS}s x ${RUNS} runs alternating, medians"
-printf "%-22s %10s %9s %9s %8s %10s\n" "export, tracing" req/s p50_ms p99_ms non2xx requests
+printf "%-22s %10s %9s %9s %8s %10s %12s\n" "export, tracing" req/s p50_ms p99_ms non2xx requests "serve_us/req"
 for name in off audit on ratio10; do
   total=$(field requests < "$WORK/$name.res" | awk '{s+=$1} END {print s}')
-  printf "%-22s %10s %9s %9s %8s %10s\n" "$name" "$(field rps < "$WORK/$name.res" | median)" "$(field p50_ms < "$WORK/$name.res" | median)" "$(field p99_ms < "$WORK/$name.res" | median)" "$(field non2xx < "$WORK/$name.res" | median)" "$total"
+  us=$(python3 -c "print(f'{1e6*${CPU[$name]}/$hz/max($total,1):.1f}')")
+  printf "%-22s %10s %9s %9s %8s %10s %12s\n" "$name" "$(field rps < "$WORK/$name.res" | median)" "$(field p50_ms < "$WORK/$name.res" | median)" "$(field p99_ms < "$WORK/$name.res" | median)" "$(field non2xx < "$WORK/$name.res" | median)" "$total" "$us"
 done
+echo "the collector (Python, on the same 2 cores) used $(( (sink1 - sink0) / hz )) s of CPU during the runs"
 # Stop the traced servers first (their last spans are sent at exit), then the sink.
 for p in "${PIDS[@]:1}"; do kill -TERM "$p" 2>/dev/null || true; done
 sleep 3

@@ -110,7 +110,16 @@ where
         )
         .build();
     let tracer = provider.tracer("tableau-scim");
+    // Every span is built whether or not its trace is kept (the sampler decides when it
+    // closes), so it carries only what it was made with: no source location, thread, target,
+    // busy/idle timings, nor an OpenTelemetry context entered on each poll (nothing else here
+    // reads one). Each was a cost per span (BENCHMARKS.md section 20).
     let layer = tracing_opentelemetry::layer()
+        .with_location(false)
+        .with_threads(false)
+        .with_target(false)
+        .with_tracked_inactivity(false)
+        .with_context_activation(false)
         .with_tracer(tracer)
         .with_filter(tracing_subscriber::filter::filter_fn(exported));
     Ok((layer, Tracing { provider }))
