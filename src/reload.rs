@@ -258,6 +258,21 @@ pub async fn reload_from(path: &Path, reloader: &Reloader) -> Result<Reloaded, S
         .map_err(|reasons| format!("{}: {}", path.display(), reasons.join("; ")))
 }
 
+/// [`reload_from`], and its outcome where monitoring sees it (a reload nobody reads the log of
+/// must not fail unnoticed): `config_reloads_total{outcome}` and
+/// `config_last_reload_successful` (1 or 0), as Prometheus itself reports its own reloads.
+pub async fn reload_and_count(path: &Path, reloader: &Reloader) -> Result<Reloaded, String> {
+    let outcome = reload_from(path, reloader).await;
+    let label = if outcome.is_ok() {
+        "applied"
+    } else {
+        "refused"
+    };
+    metrics::counter!("config_reloads_total", "outcome" => label).increment(1);
+    metrics::gauge!("config_last_reload_successful").set(if outcome.is_ok() { 1.0 } else { 0.0 });
+    outcome
+}
+
 /// A reload the console can run: the file read again and applied.
 pub type ReloadFuture = Pin<Box<dyn Future<Output = Result<Reloaded, String>> + Send>>;
 
@@ -271,7 +286,7 @@ pub fn spawn_on_hangup(path: std::path::PathBuf, reloader: Arc<Reloader>) {
             return;
         };
         while hup.recv().await.is_some() {
-            match reload_from(&path, &reloader).await {
+            match reload_and_count(&path, &reloader).await {
                 Ok(done) => tracing::info!("configuration reloaded: {done}"),
                 Err(e) => tracing::error!(
                     "configuration reload refused, the running configuration is kept: {e}"

@@ -370,7 +370,7 @@ pub async fn run(path: &Path, format: LogFormat) -> ExitCode {
     let (file, reloader) = (path.to_path_buf(), serving.reloader.clone());
     serving.console.offer_reload(Arc::new(move || {
         let (file, reloader) = (file.clone(), reloader.clone());
-        Box::pin(async move { crate::reload::reload_from(&file, &reloader).await })
+        Box::pin(async move { crate::reload::reload_and_count(&file, &reloader).await })
     }));
     let addr = serving.server.addr;
     tracing::info!(listen = %addr, tenants = config.tenants.len(), "tableau-scim serving {scheme}://{addr}/scim/v2");

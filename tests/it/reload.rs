@@ -33,6 +33,7 @@ struct Server {
     base: String,
     origin: String,
     port: u16,
+    metrics_port: u16,
     emulator: RunningEmulator,
     _dir: tempfile::TempDir,
 }
@@ -61,12 +62,13 @@ impl Server {
         analyst_role: &str,
     ) -> String {
         format!(
-            "[server]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\ndata_dir = \"{}\"\nworkers = {workers}\nadmin_token_hashes = {}\n\n[[tenants]]\nid = \"acme\"\ntableau_url = \"{}\"\nsite = \"acme\"\ndeployment = \"server\"\npat_name = \"scim\"\ntoken_hashes = {}\n\n[tenants.roles]\n\"analyst\" = \"{analyst_role}\"\n",
+            "[server]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\ndata_dir = \"{}\"\nworkers = {workers}\nmetrics_listen = \"127.0.0.1:{metrics}\"\nadmin_token_hashes = {}\n\n[[tenants]]\nid = \"acme\"\ntableau_url = \"{}\"\nsite = \"acme\"\ndeployment = \"server\"\npat_name = \"scim\"\ntoken_hashes = {}\n\n[tenants.roles]\n\"analyst\" = \"{analyst_role}\"\n",
             self._dir.path().join("data").display(),
             hashes(admins),
             self.emulator.url(),
             hashes(scim),
             port = self.port,
+            metrics = self.metrics_port,
         )
     }
 
@@ -137,6 +139,7 @@ async fn start() -> Server {
         base: format!("http://127.0.0.1:{port}/scim/v2"),
         origin: format!("http://127.0.0.1:{port}"),
         port,
+        metrics_port: common::free_port(),
         config,
         log,
         emulator,
@@ -392,6 +395,30 @@ async fn tokens_rotate_under_load_and_a_bad_file_changes_nothing() {
             role("after@example.com").as_deref()
         ),
         (Some("Viewer"), Some("Explorer"))
+    );
+
+    // Monitoring sees every reload and whether the last one took.
+    let metrics = reqwest::get(format!("http://127.0.0.1:{}/metrics", s.metrics_port))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let count = |outcome: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(&format!("config_reloads_total{{outcome=\"{outcome}\"}}")))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    assert_eq!(
+        (count("applied"), count("refused")),
+        (Some(4), Some(3)),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("config_last_reload_successful 1"),
+        "{metrics}"
     );
 
     let log = s.log_text();
