@@ -22,6 +22,12 @@ pub(super) fn tracing(t: &TracingSection, env: &dyn Env) -> Result<TracingConfig
     if let Some(problem) =
         super::tenant::tableau_url_problem(&t.otlp_endpoint, authorization.is_none())
     {
+        // The shared check speaks of a tenant's allow_http, which this section has not.
+        let problem = if t.otlp_endpoint.starts_with("http://") {
+            "must start with https:// when the collector takes an authorization header (http:// only for a loopback address): the header travels with every export".to_string()
+        } else {
+            problem
+        };
         return err(format!(
             "{key}.otlp_endpoint: '{}' {problem}",
             t.otlp_endpoint
@@ -88,7 +94,7 @@ mod tests {
         for (text, names) in [
             (
                 "otlp_endpoint = \"http://otlp.example.com/v1/traces\"\n",
-                "https",
+                "https:// when the collector takes an authorization header",
             ),
             (
                 "otlp_endpoint = \"https://o.example.com\"\nsample_ratio = 2.0\n",
