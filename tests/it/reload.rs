@@ -6,7 +6,6 @@
 //! an admin of every tenant reloads from the console too.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,6 +15,7 @@ use serde_json::json;
 use tableau_scim::emulator::{self, EmulatorConfig, RunningEmulator};
 use tableau_scim::http::TokenDigest;
 
+use crate::common::serve_process::ServeProcess;
 use crate::common::{self, Idp};
 use crate::console_browser::Browser;
 
@@ -27,9 +27,8 @@ const ADMIN_1: &str = "reload-admin-token-11111111";
 const ADMIN_2: &str = "reload-admin-token-22222222";
 
 struct Server {
-    child: Child,
+    process: Option<ServeProcess>,
     config: PathBuf,
-    log: PathBuf,
     base: String,
     origin: String,
     port: u16,
@@ -80,30 +79,20 @@ impl Server {
         std::fs::rename(&aside, &self.config).unwrap();
     }
 
+    fn process(&self) -> &ServeProcess {
+        self.process.as_ref().expect("serve runs")
+    }
+
     fn hangup(&self) {
-        let status = Command::new("kill")
-            .args(["-HUP", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        self.process().signal("HUP");
     }
 
     fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.process().log_text()
     }
 
-    /// Wait (up to 10 s) until the log has `needle` `n` times.
     async fn wait_log(&self, needle: &str, n: usize) {
-        for _ in 0..200 {
-            if self.log_text().matches(needle).count() >= n {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!(
-            "the log never said '{needle}' {n} times:\n{}",
-            self.log_text()
-        );
+        self.process().wait_log(needle, n).await;
     }
 
     fn idp(&self, token: &str) -> Idp {
@@ -133,53 +122,26 @@ async fn start() -> Server {
     let dir = common::tempdir();
     let port = common::free_port();
     let config = dir.path().join("tableau-scim.toml");
-    let log = dir.path().join("serve.log");
     let mut s = Server {
-        child: Command::new("true").spawn().unwrap(),
+        process: None,
         base: format!("http://127.0.0.1:{port}/scim/v2"),
         origin: format!("http://127.0.0.1:{port}"),
         port,
         metrics_port: common::free_port(),
         config,
-        log,
         emulator,
         _dir: dir,
     };
     s.write(&s.text(&[TOKEN_A], &[ADMIN_1], 2));
-    let _ = s.child.wait();
-    s.child = Command::new(env!("CARGO_BIN_EXE_tableau-scim"))
-        .args(["serve", "--config"])
-        .arg(&s.config)
-        .env("TABLEAU_SCIM_TENANT_ACME_PAT_SECRET", PAT_SECRET)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&s.log).unwrap())
-        .spawn()
-        .unwrap();
-    let probe = s.idp(TOKEN_A);
-    for _ in 0..400 {
-        let r = probe
-            .try_raw(
-                Method::GET,
-                &format!("{}/readyz", s.origin),
-                None,
-                None,
-                None,
-            )
-            .await;
-        if r.is_ok_and(|r| r.status.is_success()) {
-            return s;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not become ready:\n{}", s.log_text());
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    s.process = Some(
+        ServeProcess::start(
+            &s.config,
+            &s.origin,
+            &[("TABLEAU_SCIM_TENANT_ACME_PAT_SECRET", PAT_SECRET)],
+        )
+        .await,
+    );
+    s
 }
 
 /// An IdP's load with one token: four clients reading and creating until stopped; every

@@ -5,9 +5,7 @@
 //! no secret anywhere in what was exported.
 
 use std::collections::HashMap;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use actix_web::{web, App, HttpResponse, HttpServer};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -18,6 +16,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tableau_scim::emulator::{self, EmulatorConfig};
 
+use crate::common::serve_process::ServeProcess;
 use crate::common::{self, Idp};
 
 const TOKEN: &str = "tracing-scim-token-000000001";
@@ -124,36 +123,17 @@ async fn a_create_is_one_trace_under_the_gateways_span_with_no_secret_exported()
         ),
     )
     .expect("the configuration is written");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_tableau-scim"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("TABLEAU_SCIM_TENANT_ACME_PAT_SECRET", PAT_SECRET)
-        .env("TABLEAU_SCIM_TENANT_ACME_TOKENS", TOKEN)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("tableau-scim serve starts");
-    let base = format!("http://127.0.0.1:{port}/scim/v2");
-    let idp = Idp::new(&base, TOKEN);
-    let mut ready = false;
-    for _ in 0..400 {
-        let probe = idp
-            .try_raw(
-                Method::GET,
-                &base.replace("/scim/v2", "/readyz"),
-                None,
-                None,
-                None,
-            )
-            .await;
-        if probe.is_ok_and(|r| r.status.is_success()) {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(ready, "the server became ready");
+    let origin = format!("http://127.0.0.1:{port}");
+    let mut server = ServeProcess::start(
+        &config,
+        &origin,
+        &[
+            ("TABLEAU_SCIM_TENANT_ACME_PAT_SECRET", PAT_SECRET),
+            ("TABLEAU_SCIM_TENANT_ACME_TOKENS", TOKEN),
+        ],
+    )
+    .await;
+    let idp = Idp::new(&format!("{origin}/scim/v2"), TOKEN);
 
     // The IdP's create, through a gateway that traces.
     let traced = idp
@@ -180,10 +160,7 @@ async fn a_create_is_one_trace_under_the_gateways_span_with_no_secret_exported()
     assert!(!session_tokens.is_empty(), "the bridge signed in");
 
     // An orchestrator stops it; the queued spans are sent on the way out.
-    let _ = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status();
-    let _ = server.wait();
+    server.terminate();
 
     let all = spans(&collector);
     let by_id: HashMap<Vec<u8>, &Span> = all.iter().map(|s| (s.span_id.clone(), s)).collect();
@@ -272,14 +249,18 @@ async fn a_create_is_one_trace_under_the_gateways_span_with_no_secret_exported()
     assert_ne!(hex(&list.trace_id), TRACE_ID);
     assert!(list.parent_span_id.is_empty(), "a root span");
 
-    // Nothing exported holds a secret or the user's name.
+    // Nothing exported holds a secret or the user's name; the log (at info) no secret.
     let raw: Vec<u8> = collector.bodies.lock().unwrap().concat();
     let raw = String::from_utf8_lossy(&raw);
+    let log = server.log_text();
     for secret in [TOKEN, PAT_SECRET, "ada@example.com"]
         .into_iter()
         .map(str::to_string)
         .chain(session_tokens)
     {
         assert!(!raw.contains(&secret), "{secret} was exported");
+        if secret != "ada@example.com" {
+            assert!(!log.contains(&secret), "{secret} is in the log");
+        }
     }
 }

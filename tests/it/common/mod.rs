@@ -10,6 +10,7 @@ pub mod flows;
 pub mod load;
 pub mod postgres;
 pub mod replicas;
+pub mod serve_process;
 pub mod tableau;
 
 use std::time::Duration;
