@@ -211,13 +211,13 @@ def test_the_overview_and_the_access_page_after_an_okta_replay(deployment, brows
     sign_in(page, base, ADMIN_ALL)
     assert page.url == base + "/admin"
     assert page.title() == "Tenants · tableau-scim console"
-    assert page.locator("h2").all_inner_texts() == ["a", "b"]
+    assert page.locator(".grid h2").all_inner_texts() == ["a", "b"]
     assert page.locator("svg[aria-label='Users per site role']").count() == 2
     # Seats against capacity, from Query Site: ana and the site's administrator hold Creator
     # seats, ben an Explorer seat; cleo, licensed again behind the IdP's back, a Viewer seat.
     bars = page.locator(".bar").evaluate_all("els => els.map(e => e.getAttribute('aria-label'))")
     assert bars == ["Creator: 2 of 10 seats used", "Explorer: 1 of 25 seats used", "Viewer: 1 of 100 seats used"]
-    assert "Tableau Cloud" in page.locator("section", has_text="b").last.inner_text()
+    assert "Tableau Cloud" in page.locator(".grid section", has_text="b").last.inner_text()
     page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
 
     page.get_by_role("link", name="a", exact=True).first.click()
@@ -264,7 +264,9 @@ def test_a_tenant_admin_cannot_open_another_tenant_and_posts_need_the_csrf_token
     base = deployment["base"]
     context, page = new_page(browser)
     sign_in(page, base, ADMIN_A)
-    assert page.locator("h2").all_inner_texts() == ["a"]
+    assert page.locator(".grid h2").all_inner_texts() == ["a"]
+    # Reloading the configuration is for an admin of every tenant only.
+    assert page.get_by_role("button", name="Reload configuration").count() == 0
     response = page.goto(base + "/admin/tenants/b/access")
     assert response.status == 404
     assert page.locator("h1").inner_text() == "No such tenant"
@@ -322,4 +324,18 @@ def test_an_admin_releases_the_held_changes_of_an_open_breaker(deployment, brows
         assert scim(scim_b, SCIM_B, "GET", f"/Users/{uid}")["active"] is False
     # The IdP's retry of a held change is answered as done.
     assert scim(scim_b, SCIM_B, "PATCH", f"/Users/{ids[4]}", deactivate)["active"] is False
+    context.close()
+
+
+def test_an_admin_of_every_tenant_reloads_the_configuration(deployment, browser):
+    base = deployment["base"]
+    context, page = new_page(browser)
+    sign_in(page, base, ADMIN_ALL)
+    page.get_by_role("button", name="Reload configuration").click()
+    assert page.locator("h1").inner_text() == "Configuration reloaded"
+    assert "2 tenant(s)" in page.locator("main").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "reload.png"), full_page=True)
+    # The file is the one it started from: both tenants still serve.
+    page.goto(base + "/admin")
+    assert page.locator(".grid h2").all_inner_texts() == ["a", "b"]
     context.close()
