@@ -126,13 +126,17 @@ pub async fn observe(
     let path = limits::quoted_path(req.path());
     // The span gives what is logged during the request its id; the request's own line is
     // written after it, once, with everything in it.
-    let server = super::request_span::start(&req, method, &path, &request_id);
+    let traced_request = super::request_span::decide(&req);
+    let server = super::request_span::start(&req, method, &path, &request_id, traced_request);
     let span = tracing::info_span!(parent: &server, "request", request_id = %request_id);
-    let (res, trace) = traced(crate::backend::trace::with_request_id(
-        request_id.clone(),
-        next.call(req).instrument(span),
-    ))
-    .instrument(server.clone())
+    let (res, trace) = crate::telemetry::within(
+        traced_request,
+        traced(crate::backend::trace::with_request_id(
+            request_id.clone(),
+            next.call(req).instrument(span),
+        ))
+        .instrument(server.clone()),
+    )
     .await;
     let secs = started.elapsed().as_secs_f64();
     let (status, tenant) = match &res {

@@ -8,13 +8,29 @@ use actix_web::dev::ServiceRequest;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-/// The span of a request to `path`, the child of the trace its `traceparent` header names.
+/// Whether the request is traced (`crate::telemetry::decide_now`): a `traceparent`'s sampled
+/// flag, else the configured ratio.
+pub(super) fn decide(req: &ServiceRequest) -> bool {
+    let parent = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::telemetry::parent_sampled);
+    crate::telemetry::decide_now(parent)
+}
+
+/// The span of a request to `path`, the child of the trace its `traceparent` header names;
+/// none when the request is not `traced`.
 pub(super) fn start(
     req: &ServiceRequest,
     method: &str,
     path: &str,
     request_id: &str,
+    traced: bool,
 ) -> tracing::Span {
+    if !traced {
+        return tracing::Span::none();
+    }
     let route = route_of(path);
     let span = tracing::debug_span!(
         "http.server",

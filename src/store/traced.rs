@@ -31,6 +31,9 @@ impl TracedStore {
 /// A debug-level span: the log's filter (`info` by default) leaves it out, the tracing layer
 /// takes it (see `crate::telemetry`).
 fn span(call: &'static str, system: &'static str) -> tracing::Span {
+    if !crate::telemetry::traced_here() {
+        return tracing::Span::none();
+    }
     let name = format!("store {call}");
     tracing::debug_span!(
         "store",

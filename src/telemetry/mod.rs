@@ -15,6 +15,9 @@
 //! span at most (the SDK's limits).
 
 mod exporter;
+mod sampling;
+
+pub use sampling::{decide_now, traced_here, within};
 
 use std::time::Duration;
 
@@ -22,9 +25,7 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{propagation::TextMapPropagator, Context};
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider,
-};
+use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 use secrecy::{ExposeSecret, SecretString};
 use tracing::{Level, Subscriber};
@@ -96,9 +97,7 @@ where
         .build();
     let provider = SdkTracerProvider::builder()
         .with_span_processor(processor)
-        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
-            cfg.sample_ratio,
-        ))))
+        .with_sampler(sampling::Roots::sampler(cfg.sample_ratio))
         .with_resource(
             Resource::builder()
                 .with_service_name(cfg.service_name.clone())
@@ -109,6 +108,7 @@ where
                 .build(),
         )
         .build();
+    sampling::set_ratio(cfg.sample_ratio);
     let tracer = provider.tracer("tableau-scim");
     // Every span is built whether or not its trace is kept (the sampler decides when it
     // closes), so it carries only what it was made with: no source location, thread, target,
@@ -135,6 +135,16 @@ fn exported(meta: &tracing::Metadata<'_>) -> bool {
     } else {
         *meta.level() <= Level::INFO
     }
+}
+
+/// The sampled flag of the parent a `traceparent` names, or `None` when it names none (a
+/// malformed header: the request then starts a trace of its own).
+pub fn parent_sampled(traceparent: &str) -> Option<bool> {
+    use opentelemetry::trace::TraceContextExt;
+    let cx = parent_of(traceparent, None);
+    let span = cx.span();
+    let sc = span.span_context();
+    sc.is_valid().then(|| sc.is_sampled())
 }
 
 /// The remote parent a W3C `traceparent` (and `tracestate`) header names; an empty context
@@ -175,6 +185,15 @@ mod tests {
                 !parent_of(bad, None).span().span_context().is_valid(),
                 "{bad}"
             );
+            assert_eq!(parent_sampled(bad), None, "{bad}");
         }
+        assert_eq!(
+            parent_sampled("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"),
+            Some(false)
+        );
+        assert_eq!(
+            parent_sampled("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+            Some(true)
+        );
     }
 }

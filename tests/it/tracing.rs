@@ -24,6 +24,8 @@ const PAT_SECRET: &str = "tracing-pat-secret-value";
 /// The gateway's trace and its span, as its `traceparent` names them.
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const GATEWAY_SPAN: &str = "00f067aa0ba902b7";
+/// A trace the gateway did not keep (its `traceparent`'s sampled flag unset).
+const UNSAMPLED_TRACE: &str = "5ce929d0e0e47364bf92f3577b34da6a";
 
 /// A collector: every body posted to `/v1/traces`, as received.
 #[derive(Default)]
@@ -151,6 +153,15 @@ async fn a_create_is_one_trace_under_the_gateways_span_with_no_secret_exported()
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
+    // A gateway that decided not to keep its trace: nothing of the request is made or sent.
+    let (s, _) = idp
+        .with_header(
+            "traceparent",
+            &format!("00-{UNSAMPLED_TRACE}-{GATEWAY_SPAN}-00"),
+        )
+        .call(Method::GET, "/Users?count=1", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
     // A request with no traceparent starts a trace of its own.
     let (s, _) = idp.call(Method::GET, "/Users?count=1", None).await;
     assert_eq!(s, StatusCode::OK);
@@ -241,6 +252,10 @@ async fn a_create_is_one_trace_under_the_gateways_span_with_no_secret_exported()
         let status = attr(s, "http.response.status_code").unwrap_or_default();
         assert!(status.starts_with('2'), "{}: {status}", s.name);
     }
+    assert!(
+        !all.iter().any(|s| hex(&s.trace_id) == UNSAMPLED_TRACE),
+        "no span of the unsampled request"
+    );
     // The list started its own trace.
     let list = all
         .iter()

@@ -182,7 +182,11 @@ impl TableauClient {
         let permit = self
             .throttle
             .slot()
-            .instrument(tracing::debug_span!("tableau.slot_wait"))
+            .instrument(if crate::telemetry::traced_here() {
+                tracing::debug_span!("tableau.slot_wait")
+            } else {
+                tracing::Span::none()
+            })
             .await;
         let generation = permit.generation();
         match request.send().await {
