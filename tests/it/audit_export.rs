@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::common;
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use common::Site;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -48,20 +48,7 @@ async fn collect(req: HttpRequest, body: web::Bytes, c: web::Data<Collector>) ->
 }
 
 fn start_collector() -> (Arc<Collector>, String) {
-    let collector = web::Data::new(Collector::default());
-    let shared = collector.clone().into_inner();
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(collector.clone())
-            .route("/services/collector/event", web::post().to(collect))
-    })
-    .workers(1)
-    .disable_signals()
-    .bind("127.0.0.1:0")
-    .expect("the collector binds");
-    let addr = server.addrs()[0];
-    tokio::spawn(server.run());
-    (shared, format!("http://{addr}/services/collector/event"))
+    crate::common::receiver::start_receiver::<Collector, _, _>("/services/collector/event", collect)
 }
 
 fn site_exporting_to(sinks: Vec<SinkConfig>) -> Site {

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, HttpResponse};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
@@ -42,20 +42,7 @@ async fn receive(body: web::Bytes, c: web::Data<Collector>) -> HttpResponse {
 }
 
 fn start_collector() -> (Arc<Collector>, String) {
-    let collector = web::Data::new(Collector::default());
-    let shared = collector.clone().into_inner();
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(collector.clone())
-            .route("/v1/traces", web::post().to(receive))
-    })
-    .workers(1)
-    .disable_signals()
-    .bind("127.0.0.1:0")
-    .expect("the collector binds");
-    let addr = server.addrs()[0];
-    tokio::spawn(server.run());
-    (shared, format!("http://{addr}/v1/traces"))
+    crate::common::receiver::start_receiver::<Collector, _, _>("/v1/traces", receive)
 }
 
 /// Every span the collector received, decoded.

@@ -9,6 +9,7 @@ pub mod flows;
 #[allow(dead_code)] // the benches' load generator: no test uses it
 pub mod load;
 pub mod postgres;
+pub mod receiver;
 pub mod replicas;
 pub mod serve_process;
 pub mod tableau;
