@@ -1,7 +1,7 @@
 //! Reloading the configuration without a restart (`SIGHUP`, or the console's Reload): the file
 //! is read again and, when it changes only what may change (`config::reload` decides), applied:
 //! every tenant's SCIM tokens, OAuth client, admin tokens, role mapping and policies, the
-//! server's admin tokens, and the set of tenants. A tenant added is built as start builds it
+//! server's admin and metrics tokens, and the set of tenants. A tenant added is built as start builds it
 //! and must be ready (its store answers, it signs in to its Tableau and reads its site) before
 //! anything changes; a tenant removed stops taking requests at once, finishes the ones it has,
 //! and signs out. A request in flight finishes with what it started with. A file that does not
@@ -70,6 +70,7 @@ pub struct Reloader {
     http_tenants: Arc<Reloadable<Vec<Arc<TenantEntry>>>>,
     console_tenants: Arc<Reloadable<Vec<ConsoleTenant>>>,
     server_admin_tokens: Arc<Reloadable<TokenSet>>,
+    metrics_tokens: Arc<Reloadable<TokenSet>>,
     store: Arc<dyn Store>,
     exporter: Option<Arc<crate::audit_export::Exporter>>,
 }
@@ -82,6 +83,8 @@ pub struct Handles {
     pub console_tenants: Arc<Reloadable<Vec<ConsoleTenant>>>,
     /// `[server] admin_token_hashes`.
     pub server_admin_tokens: Arc<Reloadable<TokenSet>>,
+    /// `[server] metrics_token_hashes`.
+    pub metrics_tokens: Arc<Reloadable<TokenSet>>,
     /// The store new tenants are built on.
     pub store: Arc<dyn Store>,
     /// The audit export new tenants write to.
@@ -97,6 +100,7 @@ impl Reloader {
             http_tenants: handles.http_tenants,
             console_tenants: handles.console_tenants,
             server_admin_tokens: handles.server_admin_tokens,
+            metrics_tokens: handles.metrics_tokens,
             store: handles.store,
             exporter: handles.exporter,
         }
@@ -193,6 +197,8 @@ impl Reloader {
         self.running.set(next);
         self.server_admin_tokens
             .set(TokenSet::new(new.server.admin_tokens.clone()));
+        self.metrics_tokens
+            .set(new.server.http.metrics_tokens.clone());
         for (r, t) in &added {
             crate::serve::start_tenant_work(&r.tenant, t);
         }

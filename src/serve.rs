@@ -235,6 +235,7 @@ pub fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Servin
             http_tenants: app.tenants.clone(),
             console_tenants: console.tenant_list(),
             server_admin_tokens,
+            metrics_tokens: app.metrics_tokens.clone(),
             store: store.clone(),
             exporter,
         },

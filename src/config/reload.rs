@@ -1,8 +1,8 @@
 //! What a configuration reload may change in a running server, decided without I/O.
 //!
 //! A reload replaces credentials, role mappings and policies, and adds and removes tenants:
-//! each tenant's SCIM tokens, its OAuth client (id, secrets, lifetime), its admin tokens and the
-//! server's, its `[tenants.roles]` and `group_roles`, and its policies (deprovisioning, renames,
+//! each tenant's SCIM tokens, its OAuth client (id, secrets, lifetime), its admin tokens, the
+//! server's admin and metrics tokens, its `[tenants.roles]` and `group_roles`, and its policies (deprovisioning, renames,
 //! the breaker, license, custody, sign-in settings). Everything else (a kept tenant's Tableau
 //! address, credentials and deployment, listeners, the store, sinks, tracing, cache lifetimes,
 //! schedules) is built into running parts, so a file that changes any of it is
@@ -27,7 +27,17 @@ pub fn restart_only_changes(old: &Config, new: &Config) -> Vec<String> {
     same("server.listen", o.listen.clone(), n.listen.clone());
     same("server.data_dir", dbg(&o.data_dir), dbg(&n.data_dir));
     same("server.log_format", dbg(&o.log_format), dbg(&n.log_format));
-    same("server (HTTP settings)", dbg(&o.http), dbg(&n.http));
+    // The metrics tokens are replaced by a reload; the rest of the HTTP settings are not.
+    let without_tokens = |h: &crate::http::HttpSettings| {
+        let mut h = h.clone();
+        h.metrics_tokens = crate::http::TokenSet::default();
+        dbg(&h)
+    };
+    same(
+        "server (HTTP settings)",
+        without_tokens(&o.http),
+        without_tokens(&n.http),
+    );
     same("server.tls_cert / tls_key", dbg(&o.tls), dbg(&n.tls));
     same(
         "server.tableau_concurrency",
@@ -171,6 +181,20 @@ mod tests {
                 + "\"]\n"),
         );
         assert_eq!(restart_only_changes(&old, &rotated), Vec::<String>::new());
+        let mut monitored = old.clone();
+        monitored.server.http.metrics_tokens =
+            crate::http::TokenSet::new(vec![TokenDigest::of("metrics-token-0123456")]);
+        assert_eq!(
+            restart_only_changes(&old, &monitored),
+            Vec::<String>::new(),
+            "metrics tokens reload"
+        );
+        let mut bigger = old.clone();
+        bigger.server.http.max_body_bytes += 1;
+        assert_eq!(
+            restart_only_changes(&old, &bigger),
+            vec!["server (HTTP settings)"]
+        );
 
         let moved = config("workers = 3\n", &tokens("token-one-0123456789"));
         assert_eq!(restart_only_changes(&old, &moved), vec!["server.workers"]);

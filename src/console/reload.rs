@@ -53,7 +53,7 @@ pub(super) async fn reload(
                 StatusCode::OK,
                 nav,
                 "Configuration reloaded",
-                &format!("The file's tokens, OAuth clients, admin tokens, role mappings, policies and tenants are the running ones now: {done}. Requests in flight finished with what they started with."),
+                &format!("The file's tokens (SCIM, admin, metrics), OAuth clients, role mappings, policies and tenants are the running ones now: {done}. Requests in flight finished with what they started with."),
             )
         }
         Err(e) => {

@@ -223,7 +223,7 @@ fn viewer(req: &HttpRequest, state: &AppState) -> Viewer {
     let Some(token) = super::auth::bearer_of(req) else {
         return Viewer::Anonymous;
     };
-    if state.settings.metrics_tokens.accepts(token) {
+    if state.metrics_tokens.get().accepts(token) {
         return Viewer::Operator;
     }
     match super::auth::tenant_of(state, token) {
@@ -299,7 +299,7 @@ pub async fn metrics_endpoint(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, crate::scim::ScimError> {
     use crate::scim::ScimError;
-    if state.settings.metrics_elsewhere || state.settings.metrics_tokens.is_empty() {
+    if state.settings.metrics_elsewhere || state.metrics_tokens.get().is_empty() {
         return Err(ScimError::NotFound(
             "/metrics is not served on this listener (see server.metrics_listen and server.metrics_token_hashes)".into(),
         ));

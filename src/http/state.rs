@@ -108,6 +108,9 @@ pub type ExtraRoutes = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
 pub struct AppState {
     /// Tenants (replaced by a configuration reload that adds or removes one).
     pub tenants: Arc<crate::reloadable::Reloadable<Vec<Arc<TenantEntry>>>>,
+    /// The tokens that read `/metrics` and every tenant's readiness: `settings.metrics_tokens`
+    /// at start, replaced by a configuration reload.
+    pub metrics_tokens: Arc<crate::reloadable::Reloadable<TokenSet>>,
     /// Settings.
     pub settings: HttpSettings,
     /// Failed authentication, limited and summarised.
@@ -121,6 +124,9 @@ impl AppState {
     pub fn new(tenants: Vec<Arc<TenantEntry>>, settings: HttpSettings) -> AppState {
         AppState {
             tenants: Arc::new(crate::reloadable::Reloadable::new(tenants)),
+            metrics_tokens: Arc::new(crate::reloadable::Reloadable::new(
+                settings.metrics_tokens.clone(),
+            )),
             guard: Arc::new(guard::AuthGuard::new(settings.guard)),
             settings,
             extra_routes: None,
