@@ -79,16 +79,6 @@ impl Drop for KeyGuard<'_> {
     }
 }
 
-/// The span of a wait for a lock (`debug`: tracing takes it), unless the request is not
-/// traced (`crate::telemetry::traced_here`).
-fn lock_span(kind: &'static str) -> tracing::Span {
-    if crate::telemetry::traced_here() {
-        tracing::debug_span!("lock.wait", lock.kind = kind)
-    } else {
-        tracing::Span::none()
-    }
-}
-
 impl KeyLocks {
     fn new(replicas: Arc<Replicas>) -> KeyLocks {
         KeyLocks {
@@ -101,7 +91,7 @@ impl KeyLocks {
     /// Hold the lock of the breaker's window (every replica's): taken under a user's or a
     /// group's lock, never around one.
     pub async fn lock_window(&self) -> BridgeResult<KeyGuard<'_>> {
-        let span = lock_span("safety_window");
+        let span = tracing::debug_span!("lock.wait", lock.kind = "safety_window");
         let local = self.window.lock().instrument(span.clone()).await;
         // A control character no user or group name holds (text checks refuse them), and not
         // NUL, which PostgreSQL text cannot carry.
@@ -125,7 +115,7 @@ impl KeyLocks {
         key.hash(&mut h);
         let i = usize::try_from(h.finish() % STRIPES as u64).unwrap_or(0);
         // The key is a user's or group's name: the span says only what kind of lock it is.
-        let span = lock_span("key");
+        let span = tracing::debug_span!("lock.wait", lock.kind = "key");
         let local = self.stripes[i].lock().instrument(span.clone()).await;
         let held = self.replicas.lock(&key).instrument(span).await?;
         Ok(KeyGuard {

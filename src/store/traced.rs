@@ -31,13 +31,9 @@ impl TracedStore {
 /// A debug-level span: the log's filter (`info` by default) leaves it out, the tracing layer
 /// takes it (see `crate::telemetry`).
 fn span(call: &'static str, system: &'static str) -> tracing::Span {
-    if !crate::telemetry::traced_here() {
-        return tracing::Span::none();
-    }
-    let name = format!("store {call}");
     tracing::debug_span!(
         "store",
-        otel.name = %name,
+        otel.name = %format_args!("store {call}"),
         otel.kind = "client",
         db.system.name = system,
         db.operation.name = call,

@@ -121,7 +121,21 @@ where
         .with_tracked_inactivity(false)
         .with_context_activation(false)
         .with_tracer(tracer)
-        .with_filter(tracing_subscriber::filter::filter_fn(exported));
+        .with_filter(
+            // Which callsites the layer takes is fixed (`exported`); whether it takes a span
+            // is asked again each time, since a request not traced makes none (`sampling`).
+            tracing_subscriber::filter::dynamic_filter_fn(|meta, _| {
+                exported(meta) && (!meta.is_span() || sampling::traced_here())
+            })
+            .with_callsite_filter(|meta| {
+                use tracing::subscriber::Interest;
+                match (exported(meta), meta.is_span()) {
+                    (false, _) => Interest::never(),
+                    (true, true) => Interest::sometimes(),
+                    (true, false) => Interest::always(),
+                }
+            }),
+        );
     Ok((layer, Tracing { provider }))
 }
 

@@ -1,8 +1,8 @@
 //! Which requests are traced, decided when a request arrives rather than when its spans close:
 //! a request not kept makes no spans at all (BENCHMARKS.md section 20 measured what its child
 //! spans cost when the decision came at their end). The decision follows a `traceparent`'s
-//! sampled flag, else the configured ratio; the rest of the request reads it from a task-local
-//! ([`traced_here`]) before making a child span.
+//! sampled flag, else the configured ratio; the tracing layer's filter reads it from a
+//! task-local ([`traced_here`]) for every span made inside the request.
 
 use std::future::Future;
 use std::sync::OnceLock;
@@ -44,8 +44,8 @@ pub async fn within<F: Future>(traced: bool, f: F) -> F::Output {
     TRACED.scope(traced, f).await
 }
 
-/// Whether a child span is worth making here: not inside a request that is not traced.
-/// Outside any request (background work) spans are made and the sampler decides.
+/// Whether the tracing layer takes a span made here: not inside a request that is not traced.
+/// Outside any request (background work) it does and the sampler decides.
 pub fn traced_here() -> bool {
     TRACED.try_with(|t| *t).unwrap_or(true)
 }

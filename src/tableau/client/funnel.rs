@@ -182,11 +182,7 @@ impl TableauClient {
         let permit = self
             .throttle
             .slot()
-            .instrument(if crate::telemetry::traced_here() {
-                tracing::debug_span!("tableau.slot_wait")
-            } else {
-                tracing::Span::none()
-            })
+            .instrument(tracing::debug_span!("tableau.slot_wait"))
             .await;
         let generation = permit.generation();
         match request.send().await {
