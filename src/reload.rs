@@ -115,23 +115,16 @@ impl Reloader {
             .collect()
     }
 
-    /// Apply `new` if it changes only what may change and every tenant it adds is ready; else
-    /// why not, and nothing is changed.
-    pub async fn apply(&self, new: Config) -> Result<Reloaded, Vec<String>> {
+    /// Apply `new`, a configuration as `config::load` made it, if it changes only what may
+    /// change and every tenant it adds is ready; else why not, and nothing is changed.
+    pub(crate) async fn apply(&self, new: Config) -> Result<Reloaded, Vec<String>> {
         let mut config = self.config.lock().await;
+        // `new` passed `config::load`'s checks (each tenant's sign-in settings among them);
+        // what is left to refuse is what a running server cannot take.
         let mut refused: Vec<String> = config::reload::restart_only_changes(&config, &new)
             .into_iter()
             .map(|key| format!("{key} needs a restart"))
             .collect();
-        for t in &new.tenants {
-            if let Some(problem) = config::sign_in_problem(
-                t.policy.deployment,
-                t.policy.auth_setting.as_deref(),
-                t.policy.idp_configuration_id.as_deref(),
-            ) {
-                refused.push(format!("tenants.{}: {problem}", t.id));
-            }
-        }
         if !refused.is_empty() {
             return Err(refused);
         }
