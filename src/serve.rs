@@ -221,11 +221,15 @@ pub fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Servin
     let server_admin_tokens = Arc::new(Reloadable::new(TokenSet::new(
         config.server.admin_tokens.clone(),
     )));
-    let console = Arc::new(Console::new(
+    let mut console = Console::new(
         running.iter().map(|r| r.console.clone()).collect(),
         server_admin_tokens.clone(),
         config.server.http.https,
-    ));
+    );
+    if let Some(oidc) = &config.server.console_oidc {
+        console = console.with_sign_in(crate::console::oidc::RelyingParty::new(oidc.clone())?);
+    }
+    let console = Arc::new(console);
     let mut app = AppState::new(running.iter().map(|r| r.entry.clone()).collect(), settings);
     app.extra_routes = Some(console.clone().routes());
     let reloader = Arc::new(crate::reload::Reloader::new(

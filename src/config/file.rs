@@ -30,6 +30,12 @@ impl FileConfig {
             ("server.admin_tokens_file", &s.admin_tokens_file),
             ("server.store_password_file", &s.store_password_file),
             ("server.session_key_file", &s.session_key_file),
+            (
+                "server.console_oidc.client_secret_file",
+                &s.console_oidc
+                    .as_ref()
+                    .and_then(|o| o.client_secret_file.clone()),
+            ),
         ]
         .into_iter()
         .filter_map(|(k, p)| p.clone().map(|p| (k.to_string(), p)))
@@ -104,6 +110,32 @@ pub(super) struct ServerSection {
     #[serde(default)]
     pub audit_sinks: Vec<AuditSinkSection>,
     pub tracing: Option<TracingSection>,
+    pub console_oidc: Option<ConsoleOidcSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ConsoleOidcSection {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret_file: Option<PathBuf>,
+    pub console_url: Option<String>,
+    pub name: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub groups_claim: Option<String>,
+    pub session_lifetime_secs: Option<u64>,
+    pub ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub roles: Vec<ConsoleRoleSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ConsoleRoleSection {
+    pub group: String,
+    pub role: String,
+    #[serde(default)]
+    pub tenants: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

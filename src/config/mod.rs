@@ -4,6 +4,7 @@
 //! use them; each section is read by its own module.
 
 mod audit_sinks;
+mod console_oidc;
 mod file;
 mod oauth;
 pub mod reload;
@@ -94,9 +95,10 @@ pub fn load_with_warnings(
 /// Parse and check configuration text: each section, then what spans tenants (an id or a
 /// bearer token used twice).
 pub fn parse(text: &str, env: &dyn Env) -> Result<Config, ConfigError> {
-    let file: file::FileConfig =
+    let mut file: file::FileConfig =
         toml::from_str(text).map_err(|e| ConfigError(e.to_string().trim().to_string()))?;
-    let server = server::server_config(file.server, env)?;
+    let console_oidc_section = file.server.console_oidc.take();
+    let mut server = server::server_config(file.server, env)?;
     if file.tenants.is_empty() {
         return err("no [[tenants]]: configure at least one Tableau site");
     }
@@ -118,6 +120,15 @@ pub fn parse(text: &str, env: &dyn Env) -> Result<Config, ConfigError> {
             return err(format!("{key}.oauth: {problem}"));
         }
         tenants.push(t);
+    }
+    if let Some(s) = &console_oidc_section {
+        let ids: Vec<String> = tenants.iter().map(|t| t.id.clone()).collect();
+        server.console_oidc = Some(console_oidc::console_oidc(
+            s,
+            server.http.public_url.as_deref(),
+            &ids,
+            env,
+        )?);
     }
     // A SCIM token must not open the console, nor an admin token SCIM: each is its own.
     let admin = server

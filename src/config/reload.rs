@@ -81,6 +81,11 @@ pub fn restart_only_changes(old: &Config, new: &Config) -> Vec<String> {
         tracing(o.tracing.as_ref()),
         tracing(n.tracing.as_ref()),
     );
+    same(
+        "server.console_oidc",
+        console_oidc(o.console_oidc.as_ref()),
+        console_oidc(n.console_oidc.as_ref()),
+    );
     // Tenants added or removed are the reload's to build or retire; those in both are compared.
     for a in &old.tenants {
         if let Some(b) = new.tenants.iter().find(|b| b.id == a.id) {
@@ -147,6 +152,11 @@ fn sinks(s: &[crate::audit_export::SinkConfig]) -> String {
 
 fn tracing(t: Option<&crate::telemetry::TracingConfig>) -> String {
     t.map(|t| format!("{t:?} {}", secret(t.authorization.as_ref())))
+        .unwrap_or_default()
+}
+
+fn console_oidc(c: Option<&crate::console::oidc::ConsoleOidcConfig>) -> String {
+    c.map(|c| format!("{c:?} {}", c.client_secret.expose_secret()))
         .unwrap_or_default()
 }
 

@@ -50,6 +50,8 @@ pub struct ServerConfig {
     pub audit_sinks: Vec<crate::audit_export::SinkConfig>,
     /// Spans exported over OpenTelemetry (`[server.tracing]`), when set.
     pub tracing: Option<crate::telemetry::TracingConfig>,
+    /// Console sign-in through an identity provider (`[server.console_oidc]`), when set.
+    pub console_oidc: Option<crate::console::oidc::ConsoleOidcConfig>,
 }
 
 impl Default for ServerConfig {
@@ -71,6 +73,7 @@ impl Default for ServerConfig {
             session_key: None,
             audit_sinks: Vec::new(),
             tracing: None,
+            console_oidc: None,
         }
     }
 }
@@ -160,6 +163,7 @@ pub(super) fn server_config(s: ServerSection, env: &dyn Env) -> Result<ServerCon
         session_key,
         audit_sinks,
         tracing,
+        console_oidc: None,
     })
 }
 

@@ -1,5 +1,5 @@
-//! Signing in and out of the console, and the session every page needs. An admin token is
-//! exchanged once for a session cookie (HttpOnly, SameSite=Strict, Secure over HTTPS, expiring
+//! Signing in and out of the console, and the session every page needs. An admin token (or a
+//! sign-in through the identity provider, `sign_in`) is exchanged once for a session cookie (HttpOnly, SameSite=Strict, Secure over HTTPS, expiring
 //! with the session); the login form itself carries a token of its own (a cookie and a field
 //! that must match), so another site cannot sign a browser in. Failed sign-ins count against
 //! the client's address like failed SCIM authentication (429 past the limit).
@@ -12,14 +12,14 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::respond::{message, nav_of, page, see_other, Nav};
-use super::session::{random_token, same_token, Scope, Session};
+use super::session::{random_token, same_token, Holder, Scope, Session};
 use super::state::{Console, Step};
 use crate::http::auth::client_of;
 use crate::http::guard::{Rejection, Verdict};
 use crate::http::AppState;
 
 /// The session cookie.
-const SESSION_COOKIE: &str = "tableau_scim_session";
+pub(super) const SESSION_COOKIE: &str = "tableau_scim_session";
 /// The login form's own cookie.
 const LOGIN_COOKIE: &str = "tableau_scim_login";
 
@@ -29,6 +29,8 @@ struct Login {
     nav: Nav,
     login_csrf: String,
     error: String,
+    /// The identity provider's name, when sign-in through it is offered.
+    provider: String,
 }
 
 /// The value of cookie `name`, if the request carries it.
@@ -44,15 +46,28 @@ pub(super) fn cookie<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
 
 /// Add a `Set-Cookie` to `resp` (HttpOnly, SameSite=Strict, Secure over HTTPS); a `max_age` of
 /// 0 clears the cookie.
-fn set_cookie(
+pub(super) fn set_cookie(
     resp: &mut HttpResponse,
     console: &Console,
-    (name, value): (&str, &str),
+    cookie: (&str, &str),
     max_age: u64,
     path: &str,
 ) {
+    set_cookie_same_site(resp, console, cookie, (max_age, path), "Strict");
+}
+
+/// [`set_cookie`] with another SameSite: `Lax` for the cookie that must come back on the
+/// identity provider's redirect to the callback (a cross-site navigation, which a Strict
+/// cookie does not follow).
+pub(super) fn set_cookie_same_site(
+    resp: &mut HttpResponse,
+    console: &Console,
+    (name, value): (&str, &str),
+    (max_age, path): (u64, &str),
+    same_site: &str,
+) {
     let cookie = format!(
-        "{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{}",
+        "{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite={same_site}{}",
         if console.secure { "; Secure" } else { "" }
     );
     if let Ok(v) = header::HeaderValue::from_str(&cookie) {
@@ -60,7 +75,8 @@ fn set_cookie(
     }
 }
 
-fn login_page(console: &Console, status: StatusCode, error: &str) -> HttpResponse {
+/// The sign-in page, with `error` above it when there is one.
+pub(super) fn login_page(console: &Console, status: StatusCode, error: &str) -> HttpResponse {
     let csrf = random_token();
     let mut resp = page(
         status,
@@ -68,6 +84,11 @@ fn login_page(console: &Console, status: StatusCode, error: &str) -> HttpRespons
             nav: Nav::default(),
             login_csrf: csrf.clone(),
             error: error.to_string(),
+            provider: console
+                .oidc
+                .as_ref()
+                .map(|o| o.party.config().name.clone())
+                .unwrap_or_default(),
         },
     );
     set_cookie(
@@ -108,11 +129,22 @@ fn scope_of(console: &Console, token: &str) -> Option<Scope> {
     scope_from(all, some)
 }
 
-/// What the admin token whose digest is `holder` opens now: a session's scope is read again
-/// at every request, so a configuration reload that removes or moves an admin token ends or
-/// narrows its sessions at once. (The digest comes from the server's own session, not from the
-/// client, so comparing it is no oracle.)
-fn scope_of_holder(console: &Console, holder: &str) -> Option<Scope> {
+/// What `holder` may see and operate now: a session's rights are read again at every request,
+/// so a configuration reload that removes or moves an admin token ends or narrows its
+/// sessions at once. An admin token operates what it sees; a person what their groups grant.
+fn rights_of_holder(console: &Console, holder: &Holder) -> Option<(Scope, Scope)> {
+    match holder {
+        Holder::Token(digest) => scope_of_digest(console, digest).map(|s| (s.clone(), s)),
+        Holder::Person(p) => {
+            let grants = &console.oidc.as_ref()?.party.config().grants;
+            super::oidc::roles::rights_of(grants, &p.groups).map(|r| (r.view, r.operate))
+        }
+    }
+}
+
+/// What the admin token whose digest is `holder` opens now. (The digest comes from the
+/// server's own session, not from the client, so comparing it is no oracle.)
+fn scope_of_digest(console: &Console, holder: &str) -> Option<Scope> {
     let digest = crate::http::TokenDigest::from_hex(holder)?;
     let all = console.server_tokens.get().contains(&digest);
     let some: Vec<String> = console
@@ -172,9 +204,12 @@ pub(super) async fn login(
             ),
         };
     };
-    let holder = crate::http::TokenDigest::of(form.token.trim()).to_hex();
-    let id = console.sessions.create(&holder, scope, Instant::now());
-    let ttl = console.sessions.ttl().as_secs();
+    let holder = Holder::Token(crate::http::TokenDigest::of(form.token.trim()).to_hex());
+    let ttl = console.sessions.ttl();
+    let id = console
+        .sessions
+        .create(holder, (scope.clone(), scope), Instant::now(), ttl);
+    let ttl = ttl.as_secs();
     let mut resp = see_other("/admin");
     set_cookie(&mut resp, &console, (SESSION_COOKIE, &id), ttl, "/admin");
     set_cookie(&mut resp, &console, (LOGIN_COOKIE, ""), 0, "/admin/login");
@@ -194,7 +229,9 @@ pub(super) fn form_of<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> 
     serde_urlencoded::from_bytes(body).unwrap_or_default()
 }
 
-/// `POST /admin/logout`.
+/// `POST /admin/logout`: the session ends; a person's is ended at the identity provider too
+/// when it offers RP-initiated logout (the browser goes there, and comes back to
+/// `/admin/signed-out`).
 pub(super) async fn logout(
     req: HttpRequest,
     console: web::Data<Console>,
@@ -209,7 +246,15 @@ pub(super) async fn logout(
         return *r;
     }
     console.sessions.remove(&id);
-    let mut resp = see_other("/admin/login");
+    tracing::info!(by = %session.who(), "console sign-out");
+    let at_provider = match (session.holder(), &console.oidc) {
+        (Holder::Person(p), Some(o)) => o.party.logout_url(&p.id_token).await,
+        _ => None,
+    };
+    let mut resp = match at_provider {
+        Some(url) => super::sign_in::leaving_for(&url),
+        None => see_other("/admin/login"),
+    };
     set_cookie(&mut resp, &console, (SESSION_COOKIE, ""), 0, "/admin");
     resp
 }
@@ -219,8 +264,8 @@ pub(super) fn signed_in(req: &HttpRequest, console: &Console) -> Step<(String, S
     cookie(req, SESSION_COOKIE)
         .and_then(|id| {
             let mut session = console.sessions.get(id, Instant::now())?;
-            match scope_of_holder(console, session.holder()) {
-                Some(scope) => session.scope = scope,
+            match rights_of_holder(console, session.holder()) {
+                Some((scope, operate)) => (session.scope, session.operate) = (scope, operate),
                 None => {
                     console.sessions.remove(id);
                     return None;
@@ -241,6 +286,31 @@ pub(super) fn check_csrf(session: &Session, presented: &str, console: &Console) 
         nav_of(console, session, None, ""),
         "Refused",
         "This form lacks its security token (CSRF). Reload the page and try again.",
+    )))
+}
+
+/// A change only an operator makes (a reconciliation, a hold's decision; with no tenant, a
+/// reload of every tenant's configuration) is refused to a session that only views (403).
+pub(super) fn check_operate(
+    session: &Session,
+    tenant: Option<&str>,
+    console: &Console,
+) -> Step<()> {
+    let allowed = match tenant {
+        Some(id) => session.operate.allows(id),
+        None => session.operate == Scope::All,
+    };
+    if allowed {
+        return Ok(());
+    }
+    Err(Box::new(message(
+        StatusCode::FORBIDDEN,
+        nav_of(console, session, tenant, ""),
+        "Refused",
+        &match tenant {
+            Some(id) => format!("Your role on {id} is view: running a reconciliation and deciding held changes need operate (server.console_oidc.roles)."),
+            None => "Reloading the configuration needs operate on every tenant (a [server] admin_token_hashes token, or a group granted operate on \"*\").".to_string(),
+        },
     )))
 }
 

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use super::auth::{check_csrf, form_of, CsrfForm};
+use super::auth::{check_csrf, check_operate, form_of, CsrfForm};
 use super::respond::{message, page, see_other, Nav};
 use super::tenant_page::TenantPage;
 use crate::store::{HoldRow, HoldState};
@@ -152,6 +152,9 @@ pub(super) async fn block(tp: TenantPage, body: web::Bytes) -> HttpResponse {
 async fn decide(tp: TenantPage, body: web::Bytes, release: bool) -> HttpResponse {
     let form: CsrfForm = form_of(&body);
     if let Err(r) = check_csrf(&tp.session, &form.csrf, &tp.console) {
+        return *r;
+    }
+    if let Err(r) = check_operate(&tp.session, Some(tp.id()), &tp.console) {
         return *r;
     }
     let who = tp.session.who();

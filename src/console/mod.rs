@@ -10,11 +10,13 @@
 
 mod auth;
 mod holds;
+pub mod oidc;
 mod overview;
 mod pages;
 mod reload;
 mod respond;
 pub mod session;
+mod sign_in;
 mod state;
 mod tenant_page;
 mod trail;
@@ -44,6 +46,9 @@ impl Console {
                     .route("/login", web::get().to(auth::login_form))
                     .route("/login", web::post().to(auth::login))
                     .route("/logout", web::post().to(auth::logout))
+                    .route("/oidc/start", web::get().to(sign_in::start))
+                    .route("/oidc/callback", web::get().to(sign_in::callback))
+                    .route("/signed-out", web::get().to(sign_in::signed_out))
                     .route("/reload", web::post().to(reload::reload))
                     .route("/tenants/{id}/access", web::get().to(pages::access))
                     .route("/tenants/{id}/access.csv", web::get().to(pages::access_csv))

@@ -191,7 +191,7 @@ pub(super) async fn overview(req: HttpRequest, console: web::Data<Console>) -> H
         &Overview {
             nav: nav_of(&console, &session, None, ""),
             cards,
-            can_reload: session.scope == super::session::Scope::All
+            can_reload: session.operate == super::session::Scope::All
                 && console.reload.get().is_some(),
         },
     )

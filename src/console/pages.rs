@@ -10,7 +10,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde_json::Value;
 
-use super::auth::{anonymous, check_csrf, form_of, CsrfForm};
+use super::auth::{anonymous, check_csrf, check_operate, form_of, CsrfForm};
 use super::respond::{csv, message, page, see_other, store_failed, Nav};
 use super::state::{Console, ConsoleTenant};
 use super::tenant_page::TenantPage;
@@ -183,6 +183,9 @@ pub(super) async fn run_drift(tp: TenantPage, body: web::Bytes) -> HttpResponse 
     let form: CsrfForm = form_of(&body);
     let (console, session, t) = (&tp.console, &tp.session, tp.tenant());
     if let Err(r) = check_csrf(session, &form.csrf, console) {
+        return *r;
+    }
+    if let Err(r) = check_operate(session, Some(t.tenant.id()), console) {
         return *r;
     }
     let id = t.tenant.id().to_string();

@@ -5,9 +5,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::auth::{check_csrf, form_of, signed_in, CsrfForm};
+use super::auth::{check_csrf, check_operate, form_of, signed_in, CsrfForm};
 use super::respond::{message, nav_of};
-use super::session::Scope;
 use super::state::Console;
 
 /// What the console calls to reload: what was done, or why nothing was.
@@ -28,13 +27,8 @@ pub(super) async fn reload(
         return *r;
     }
     let nav = nav_of(&console, &session, None, "");
-    if session.scope != Scope::All {
-        return message(
-            StatusCode::FORBIDDEN,
-            nav,
-            "Refused",
-            "Only an admin of every tenant (a [server] admin_token_hashes token) reloads the configuration.",
-        );
+    if let Err(r) = check_operate(&session, None, &console) {
+        return *r;
     }
     let Some(run) = console.reload.get() else {
         return message(

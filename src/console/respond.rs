@@ -19,6 +19,10 @@ pub struct Nav {
     pub page: &'static str,
     /// The session's CSRF token (empty: not signed in).
     pub csrf: String,
+    /// Who is signed in, as the header shows it.
+    pub who: String,
+    /// Whether the session may operate the page's tenant (with no tenant: every tenant).
+    pub operate: bool,
 }
 
 /// Headers of every console response: no caching of pages that list people, no framing, no
@@ -116,5 +120,10 @@ pub(super) fn nav_of(
         current: current.map(str::to_string),
         page,
         csrf: session.csrf.clone(),
+        who: session.display_name(),
+        operate: match current {
+            Some(id) => session.operate.allows(id),
+            None => session.operate == super::session::Scope::All,
+        },
     }
 }

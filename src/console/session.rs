@@ -1,8 +1,10 @@
-//! Console sessions, held by the server (the cookie carries only a random id): which tenants
-//! the admin may see, the session's CSRF token, when it expires. Bounded per admin token: past
-//! `per_token` live sessions of one token its own oldest goes, so sign-ins cannot grow memory
-//! beyond `per_token` × the tokens configured, and no token's sign-ins can end another's
-//! sessions (one tenant's admin cannot sign every other admin out).
+//! Console sessions, held by the server (the cookie carries only a random id): who signed in
+//! (an admin token, or a person through the identity provider), which tenants they may see
+//! and operate, the session's CSRF token, when it expires. Bounded per holder: past
+//! `per_token` live sessions of one admin token or one person their own oldest goes, so no
+//! holder's sign-ins can end another's sessions (one tenant's admin cannot sign every other
+//! admin out); and at most [`MAX_SESSIONS`] in all, so sign-ins through the provider by ever
+//! more people cannot grow memory without bound.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -27,32 +29,67 @@ impl Scope {
     }
 }
 
+/// Most sessions held at once, whoever holds them (a session is a few hundred bytes, with a
+/// person's ID token a few KiB).
+pub const MAX_SESSIONS: usize = 10_000;
+
+/// Who opened a session.
+#[derive(Debug, Clone)]
+pub enum Holder {
+    /// An admin token (its SHA-256, hex).
+    Token(String),
+    /// A person, through the identity provider.
+    Person(crate::console::oidc::Person),
+}
+
+impl Holder {
+    /// The key sessions are bounded by: one admin token, or one person.
+    fn key(&self) -> String {
+        match self {
+            Holder::Token(digest) => format!("token:{digest}"),
+            Holder::Person(p) => format!("oidc:{}", p.subject),
+        }
+    }
+}
+
 /// One signed-in admin.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Session {
     /// What it may see.
     pub scope: Scope,
+    /// What it may operate on (run a reconciliation, decide holds): a part of `scope`.
+    pub operate: Scope,
     /// The token every form of the session carries.
     pub csrf: String,
-    /// The admin token it was opened with (its SHA-256, hex).
-    holder: String,
+    /// Who opened it.
+    holder: Holder,
     created: Instant,
     expires: Instant,
 }
 
 impl Session {
-    /// The digest (hex) of the admin token the session was opened with.
-    pub fn holder(&self) -> &str {
+    /// Who opened the session.
+    pub fn holder(&self) -> &Holder {
         &self.holder
     }
 
-    /// Who the session is, for the audit trail: the admin token's digest, shortened (never the
-    /// token itself).
+    /// Who the session is, for the page header.
+    pub fn display_name(&self) -> String {
+        match &self.holder {
+            Holder::Token(digest) => format!("admin token {}", digest.get(..8).unwrap_or(digest)),
+            Holder::Person(p) => p.name.clone(),
+        }
+    }
+
+    /// Who the session is, for the audit trail and the log: the person as the identity
+    /// provider names them, or the admin token's digest, shortened (never the token itself).
     pub fn who(&self) -> String {
-        format!(
-            "console admin token {}",
-            self.holder.get(..12).unwrap_or(&self.holder)
-        )
+        match &self.holder {
+            Holder::Token(digest) => {
+                format!("console admin token {}", digest.get(..12).unwrap_or(digest))
+            }
+            Holder::Person(p) => format!("console admin {} (OpenID subject {})", p.name, p.subject),
+        }
     }
 }
 
@@ -81,33 +118,52 @@ impl Sessions {
         }
     }
 
-    /// How long a session lasts.
+    /// How long a session opened with an admin token lasts.
     pub fn ttl(&self) -> Duration {
         self.ttl
     }
 
-    /// A new session for `scope`, opened with the admin token whose digest is `holder`, at
-    /// `now`; returns its id. Past the bound, the holder's own oldest session goes.
-    pub fn create(&self, holder: &str, scope: Scope, now: Instant) -> String {
+    /// A new session opened by `holder` at `now`, seeing `scope` and operating `operate`, for
+    /// `ttl`; returns its id. Past the bounds, the holder's own oldest session goes, then the
+    /// oldest of all.
+    pub fn create(
+        &self,
+        holder: Holder,
+        (scope, operate): (Scope, Scope),
+        now: Instant,
+        ttl: Duration,
+    ) -> String {
         let id = random_token();
+        let key = holder.key();
         let session = Session {
             scope,
+            operate,
             csrf: random_token(),
-            holder: holder.to_string(),
+            holder,
             created: now,
-            expires: now + self.ttl,
+            expires: now + ttl,
         };
         if let Ok(mut map) = self.map.lock() {
             map.retain(|_, s| s.expires > now);
             let mut own: Vec<(Instant, String)> = map
                 .iter()
-                .filter(|(_, s)| s.holder == holder)
+                .filter(|(_, s)| s.holder.key() == key)
                 .map(|(k, s)| (s.created, k.clone()))
                 .collect();
             own.sort();
             let excess = (own.len() + 1).saturating_sub(self.per_token);
             for (_, k) in own.into_iter().take(excess) {
                 map.remove(&k);
+            }
+            while map.len() >= MAX_SESSIONS {
+                let oldest = map
+                    .iter()
+                    .min_by_key(|(_, s)| s.created)
+                    .map(|(k, _)| k.clone());
+                match oldest {
+                    Some(k) => map.remove(&k),
+                    None => break,
+                };
             }
             map.insert(id.clone(), session);
         }
@@ -152,23 +208,27 @@ mod tests {
     fn sessions_expire_end_and_stay_bounded_per_token() {
         let s = Sessions::new(Duration::from_secs(60), 3);
         let t0 = Instant::now();
-        let a = s.create("all", Scope::All, t0);
+        let ttl = Duration::from_secs(60);
+        let token = |d: &str| Holder::Token(d.to_string());
+        let a = s.create(token("all"), (Scope::All, Scope::All), t0, ttl);
         assert_eq!(s.get(&a, t0).map(|x| x.scope), Some(Scope::All));
-        assert_eq!(s.get(&a, t0 + Duration::from_secs(61)), None, "expired");
-        assert_eq!(s.get("forged", t0), None);
+        assert!(s.get(&a, t0 + Duration::from_secs(61)).is_none(), "expired");
+        assert!(s.get("forged", t0).is_none());
         let ids: Vec<String> = (0..5)
             .map(|i| {
+                let scope = Scope::Tenants(vec![format!("t{i}")]);
                 s.create(
-                    "tenant-admin",
-                    Scope::Tenants(vec![format!("t{i}")]),
+                    token("tenant-admin"),
+                    (scope.clone(), scope),
                     t0 + Duration::from_secs(i),
+                    ttl,
                 )
             })
             .collect();
         let later = t0 + Duration::from_secs(5);
         assert_eq!(s.len(), 4, "three of the tenant admin's, and the other");
-        assert_eq!(s.get(&ids[0], later), None, "its own oldest went");
-        assert_eq!(s.get(&ids[1], later), None);
+        assert!(s.get(&ids[0], later).is_none(), "its own oldest went");
+        assert!(s.get(&ids[1], later).is_none());
         assert!(
             s.get(&a, later).is_some(),
             "another token's session outlives them all"
@@ -177,7 +237,21 @@ mod tests {
         assert!(last.scope.allows("t4") && !last.scope.allows("t3"));
         assert_eq!(last.csrf.len(), 64);
         s.remove(&ids[4]);
-        assert_eq!(s.get(&ids[4], t0), None);
+        assert!(s.get(&ids[4], t0).is_none());
+        let short = s.create(
+            token("brief"),
+            (Scope::All, Scope::Tenants(vec![])),
+            t0,
+            Duration::from_secs(5),
+        );
+        assert!(s.get(&short, t0 + Duration::from_secs(4)).is_some());
+        assert!(
+            s.get(&short, t0 + Duration::from_secs(6)).is_none(),
+            "a session's own shorter life"
+        );
+        assert!(s
+            .get(&a, t0)
+            .is_some_and(|x| x.who().starts_with("console admin token all")));
         assert!(same_token("abc", "abc") && !same_token("abc", "abd") && !same_token("abc", "ab"));
     }
 }

@@ -62,6 +62,14 @@ pub struct Console {
     pub(super) access: Cached<Arc<Vec<crate::bridge::site::access::AccessEntry>>>,
     /// The configuration reload, when the server was started from a file.
     pub(super) reload: std::sync::OnceLock<super::ReloadFn>,
+    /// Sign-in through the identity provider, when `[server.console_oidc]` is set.
+    pub(super) oidc: Option<OidcSignIn>,
+}
+
+/// Sign-in through the identity provider: the relying party and the sign-ins on their way.
+pub(super) struct OidcSignIn {
+    pub(super) party: super::oidc::RelyingParty,
+    pub(super) pending: super::oidc::pending::Pending,
 }
 
 /// How long a built access list serves further pages and filters (at 100,000 users building it
@@ -86,7 +94,17 @@ impl Console {
             running: Mutex::new(Vec::new()),
             access: TtlCache::new(ACCESS_FOR, MAX_TENANTS),
             reload: std::sync::OnceLock::new(),
+            oidc: None,
         }
+    }
+
+    /// Offer sign-in through the identity provider `party` besides admin tokens.
+    pub fn with_sign_in(mut self, party: super::oidc::RelyingParty) -> Console {
+        self.oidc = Some(OidcSignIn {
+            party,
+            pending: Default::default(),
+        });
+        self
     }
 
     /// The tenant list, for a reload to replace.

@@ -6,20 +6,18 @@ each page go to $CONSOLE_ARTIFACTS (default ci-artifacts/console).
 Run: TABLEAU_SCIM_BIN=target/debug/tableau-scim pytest tests/console
 """
 
-import hashlib
-import json
 import os
 import re
-import socket
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
+
+from console_support import free_port, scim, sha, wait_for
 
 BIN = os.environ.get("TABLEAU_SCIM_BIN", "target/debug/tableau-scim")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -29,39 +27,6 @@ SCIM_A = "scim-token-of-tenant-a-browser-1"
 SCIM_B = "scim-token-of-tenant-b-browser-2"
 ADMIN_ALL = "admin-token-every-tenant-browser-3"
 ADMIN_A = "admin-token-tenant-a-only-browser-4"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def sha(token):
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def wait_for(url, seconds=20):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except Exception:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer")
-
-
-def scim(base, token, method, path, body=None):
-    req = urllib.request.Request(
-        base + path,
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"},
-    )
-    with urllib.request.urlopen(req, timeout=10) as r:
-        text = r.read()
-        return json.loads(text) if text else None
 
 
 def tableau_admin_sets_role(port, site, pat, user_id, role):
