@@ -71,6 +71,7 @@ pub struct Reloader {
     console_tenants: Arc<Reloadable<Vec<ConsoleTenant>>>,
     server_admin_tokens: Arc<Reloadable<TokenSet>>,
     metrics_tokens: Arc<Reloadable<TokenSet>>,
+    console_grants: Option<Arc<Reloadable<Vec<crate::console::oidc::RoleGrant>>>>,
     store: Arc<dyn Store>,
     exporter: Option<Arc<crate::audit_export::Exporter>>,
 }
@@ -85,6 +86,8 @@ pub struct Handles {
     pub server_admin_tokens: Arc<Reloadable<TokenSet>>,
     /// `[server] metrics_token_hashes`.
     pub metrics_tokens: Arc<Reloadable<TokenSet>>,
+    /// `[[server.console_oidc.roles]]`, when the console signs in through a provider.
+    pub console_grants: Option<Arc<Reloadable<Vec<crate::console::oidc::RoleGrant>>>>,
     /// The store new tenants are built on.
     pub store: Arc<dyn Store>,
     /// The audit export new tenants write to.
@@ -101,6 +104,7 @@ impl Reloader {
             console_tenants: handles.console_tenants,
             server_admin_tokens: handles.server_admin_tokens,
             metrics_tokens: handles.metrics_tokens,
+            console_grants: handles.console_grants,
             store: handles.store,
             exporter: handles.exporter,
         }
@@ -192,6 +196,10 @@ impl Reloader {
             .set(TokenSet::new(new.server.admin_tokens.clone()));
         self.metrics_tokens
             .set(new.server.http.metrics_tokens.clone());
+        // A section added or removed is refused before this (restart_only_changes).
+        if let (Some(grants), Some(oidc)) = (&self.console_grants, &new.server.console_oidc) {
+            grants.set(oidc.grants.clone());
+        }
         for (r, t) in &added {
             crate::serve::start_tenant_work(&r.tenant, t);
         }

@@ -240,6 +240,7 @@ pub fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Servin
             console_tenants: console.tenant_list(),
             server_admin_tokens,
             metrics_tokens: app.metrics_tokens.clone(),
+            console_grants: console.sign_in_grants(),
             store: store.clone(),
             exporter,
         },

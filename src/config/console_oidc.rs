@@ -47,6 +47,14 @@ pub(super) fn console_oidc(
     else {
         return err(format!("{key}.client_secret_file (or TABLEAU_SCIM_CONSOLE_OIDC_SECRET): the console's client secret"));
     };
+    if secrecy::ExposeSecret::expose_secret(&client_secret)
+        .trim()
+        .is_empty()
+    {
+        return err(format!(
+            "{key}.client_secret_file (or TABLEAU_SCIM_CONSOLE_OIDC_SECRET): it is empty"
+        ));
+    }
     if s.roles.is_empty() {
         return err(format!("{key}.roles: grant at least one group a role ([[server.console_oidc.roles]] group, role, tenants), or nobody can sign in"));
     }
@@ -156,6 +164,14 @@ mod tests {
                 format!("{BASE}{grant}"),
                 "client_secret_file",
                 BTreeMap::new(),
+            ),
+            (
+                format!("{BASE}{grant}"),
+                "it is empty",
+                BTreeMap::from([(
+                    "TABLEAU_SCIM_CONSOLE_OIDC_SECRET".to_string(),
+                    " ".to_string(),
+                )]),
             ),
             (BASE.to_string(), "roles", env.clone()),
             (

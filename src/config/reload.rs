@@ -82,7 +82,7 @@ pub fn restart_only_changes(old: &Config, new: &Config) -> Vec<String> {
         tracing(n.tracing.as_ref()),
     );
     same(
-        "server.console_oidc",
+        "server.console_oidc (but its roles)",
         console_oidc(o.console_oidc.as_ref()),
         console_oidc(n.console_oidc.as_ref()),
     );
@@ -155,9 +155,14 @@ fn tracing(t: Option<&crate::telemetry::TracingConfig>) -> String {
         .unwrap_or_default()
 }
 
+/// The section but its grants (a reload replaces those).
 fn console_oidc(c: Option<&crate::console::oidc::ConsoleOidcConfig>) -> String {
-    c.map(|c| format!("{c:?} {}", c.client_secret.expose_secret()))
-        .unwrap_or_default()
+    c.map(|c| {
+        let mut c = c.clone();
+        c.grants.clear();
+        format!("{c:?} {}", c.client_secret.expose_secret())
+    })
+    .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -253,6 +258,34 @@ mod tests {
             restart_only_changes(&more, &fewer),
             vec!["tenants.globex: tableau_url"],
             "a tenant removed is not compared; one kept is"
+        );
+    }
+
+    #[test]
+    fn a_console_providers_roles_reload_and_the_rest_of_it_is_named() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let secret = dir.path().join("oidc-secret");
+        std::fs::write(&secret, "console-client-secret").expect("the secret file");
+        let oidc = |role: &str, client: &str| {
+            format!(
+                "public_url = \"https://scim.example.com\"\n[server.console_oidc]\nissuer = \"https://login.example.com\"\nclient_id = \"{client}\"\nclient_secret_file = \"{}\"\n[[server.console_oidc.roles]]\ngroup = \"ops\"\nrole = \"{role}\"\ntenants = [\"*\"]\n",
+                secret.display()
+            )
+        };
+        let t = tokens("token-one-0123456789");
+        let old = config(&oidc("view", "console"), &t);
+        let regranted = config(&oidc("operate", "console"), &t);
+        assert_eq!(restart_only_changes(&old, &regranted), Vec::<String>::new());
+        let other_client = config(&oidc("view", "another"), &t);
+        assert_eq!(
+            restart_only_changes(&old, &other_client),
+            vec!["server.console_oidc (but its roles)"]
+        );
+        let without = config("public_url = \"https://scim.example.com\"\n", &t);
+        assert_eq!(
+            restart_only_changes(&old, &without),
+            vec!["server.console_oidc (but its roles)"],
+            "turning sign-in through a provider on or off needs a restart"
         );
     }
 }

@@ -136,8 +136,8 @@ fn rights_of_holder(console: &Console, holder: &Holder) -> Option<(Scope, Scope)
     match holder {
         Holder::Token(digest) => scope_of_digest(console, digest).map(|s| (s.clone(), s)),
         Holder::Person(p) => {
-            let grants = &console.oidc.as_ref()?.party.config().grants;
-            super::oidc::roles::rights_of(grants, &p.groups).map(|r| (r.view, r.operate))
+            let grants = console.oidc.as_ref()?.grants.get();
+            super::oidc::roles::rights_of(&grants, &p.groups).map(|r| (r.view, r.operate))
         }
     }
 }

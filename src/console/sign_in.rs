@@ -127,7 +127,7 @@ pub(super) async fn callback(
         Ok(p) => p,
         Err(e) => return refused(&console, &e),
     };
-    let Some(rights) = super::oidc::roles::rights_of(&config.grants, &person.groups) else {
+    let Some(rights) = super::oidc::roles::rights_of(&oidc.grants.get(), &person.groups) else {
         tracing::warn!(who = %person.name, subject = %person.subject, groups = person.groups.len(), "console sign-in refused: none of the person's groups is granted a role");
         return login_page(
             &console,

@@ -66,10 +66,12 @@ pub struct Console {
     pub(super) oidc: Option<OidcSignIn>,
 }
 
-/// Sign-in through the identity provider: the relying party and the sign-ins on their way.
+/// Sign-in through the identity provider: the relying party, the sign-ins on their way, and
+/// which groups open what (replaced by a configuration reload).
 pub(super) struct OidcSignIn {
     pub(super) party: super::oidc::RelyingParty,
     pub(super) pending: super::oidc::pending::Pending,
+    pub(super) grants: Arc<Reloadable<Vec<super::oidc::RoleGrant>>>,
 }
 
 /// How long a built access list serves further pages and filters (at 100,000 users building it
@@ -100,11 +102,18 @@ impl Console {
 
     /// Offer sign-in through the identity provider `party` besides admin tokens.
     pub fn with_sign_in(mut self, party: super::oidc::RelyingParty) -> Console {
+        let grants = Arc::new(Reloadable::new(party.config().grants.clone()));
         self.oidc = Some(OidcSignIn {
             party,
             pending: Default::default(),
+            grants,
         });
         self
+    }
+
+    /// The grants of sign-in through the provider, for a reload to replace.
+    pub fn sign_in_grants(&self) -> Option<Arc<Reloadable<Vec<super::oidc::RoleGrant>>>> {
+        self.oidc.as_ref().map(|o| o.grants.clone())
     }
 
     /// The tenant list, for a reload to replace.

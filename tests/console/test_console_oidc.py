@@ -128,6 +128,7 @@ def deployment():
         procs.append(start_console(tmp.name, "main", main, op_port, emulators, 3600))
         procs.append(start_console(tmp.name, "short", short, op_port, emulators, SHORT_SESSION_SECS))
         yield {"base": consoles[0], "short": consoles[1], "op": f"http://localhost:{op_port}",
+               "config": Path(tmp.name) / "main" / "config.toml",
                "logs": [Path(tmp.name) / n / "serve.log" for n in ("main", "short")]}
     finally:
         stop(procs)
@@ -300,6 +301,31 @@ def test_admin_tokens_still_open_the_console_beside_the_provider(deployment, bro
     assert page.url == base + "/admin"
     assert page.get_by_role("button", name="Reload configuration").count() == 1
     context.close()
+
+
+def test_a_reload_changes_what_a_signed_in_persons_groups_open(deployment, browser):
+    base = deployment["base"]
+    alice_context, alice = new_page(browser)
+    sign_in_with_provider(alice, base, "alice")
+    alice.goto(base + "/admin/tenants/b/drift")
+    assert alice.get_by_role("button", name="Run now (dry run)").count() == 0
+    # The platform team grants the viewers operate on b, and reloads from the console.
+    with open(deployment["config"], "a") as f:
+        f.write('[[server.console_oidc.roles]]\ngroup = "scim-viewers"\nrole = "operate"\ntenants = ["b"]\n')
+    admin_context, admin = new_page(browser)
+    admin.goto(base + "/admin/login")
+    admin.get_by_label("Admin token").fill(ADMIN_ALL)
+    admin.get_by_role("button", name="Sign in", exact=True).click()
+    admin.get_by_role("button", name="Reload configuration").click()
+    assert admin.locator("h1").inner_text() == "Configuration reloaded"
+    # Alice's session, unchanged, now operates b (and still only views a).
+    alice.goto(base + "/admin/tenants/b/drift")
+    alice.get_by_role("button", name="Run now (dry run)").click()
+    assert "Last run" in alice.locator("main").inner_text()
+    alice.goto(base + "/admin/tenants/a/drift")
+    assert alice.get_by_role("button", name="Run now (dry run)").count() == 0
+    alice_context.close()
+    admin_context.close()
 
 
 def test_the_log_names_who_signed_in_and_holds_no_secret(deployment, browser):
