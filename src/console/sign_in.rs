@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use actix_web::http::StatusCode;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -17,6 +17,9 @@ use super::oidc::SignInError;
 use super::respond::{message, page, see_other, Nav};
 use super::session::{random_token, Holder};
 use super::state::Console;
+use crate::http::auth::client_of;
+use crate::http::guard::{Rejection, Verdict};
+use crate::http::AppState;
 
 /// The cookie binding a sign-in on its way to the browser that started it.
 const BINDING_COOKIE: &str = "tableau_scim_oidc";
@@ -85,17 +88,57 @@ fn refused(console: &Console, e: &SignInError) -> HttpResponse {
     login_page(console, status, &format!("Not signed in: {e}"))
 }
 
-/// `GET /admin/oidc/callback`.
+/// Too many failed sign-ins from this address: 429, with when to try again.
+fn too_many(console: &Console, retry_after_secs: u64) -> HttpResponse {
+    let mut r = login_page(
+        console,
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many failed sign-ins from this address; wait and try again.",
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+/// `GET /admin/oidc/callback`. A callback that fails (a forged or stale state, a code the
+/// provider refuses, a token that does not verify) counts against the client's address like a
+/// wrong admin token, and a blocked address gets 429 before any call to the provider: the
+/// code exchanges anyone can cause are bounded by `auth_failure_limit` per address.
 pub(super) async fn callback(
     req: HttpRequest,
     console: web::Data<Console>,
+    state: web::Data<AppState>,
     query: web::Query<Callback>,
 ) -> HttpResponse {
+    let client = client_of(&req, state.settings.trust_forwarded_headers);
+    if let Some(secs) = state.guard.blocked(client) {
+        return too_many(&console, secs);
+    }
+    let answer = complete(&req, &console, query.into_inner()).await;
+    if let Err(SignInError::Stale | SignInError::Refused(_)) = &answer {
+        if let Verdict::Block { retry_after_secs } = state.guard.failed(client, Rejection::Invalid)
+        {
+            return too_many(&console, retry_after_secs);
+        }
+    }
+    match answer {
+        Ok(resp) => resp,
+        Err(e) => refused(&console, &e),
+    }
+}
+
+/// The callback's steps: the pending sign-in taken, the provider's answer checked, the code
+/// exchanged, the person's groups mapped; a session, or why not.
+async fn complete(
+    req: &HttpRequest,
+    console: &Console,
+    q: Callback,
+) -> Result<HttpResponse, SignInError> {
     let Some(oidc) = &console.oidc else {
-        return see_other("/admin/login");
+        return Ok(see_other("/admin/login"));
     };
-    let q = query.into_inner();
-    let binding = cookie(&req, BINDING_COOKIE).unwrap_or_default();
+    let binding = cookie(req, BINDING_COOKIE).unwrap_or_default();
     let pending = oidc.pending.take(&q.state, binding, Instant::now());
     if let Some(error) = q.error {
         let text: String = format!(
@@ -107,40 +150,32 @@ pub(super) async fn callback(
         .chars()
         .take(MAX_ERROR_TEXT)
         .collect();
-        return refused(&console, &SignInError::Refused(text));
+        return Err(SignInError::Refused(text));
     }
-    let Some(pending) = pending else {
-        return refused(&console, &SignInError::Stale);
-    };
+    let pending = pending.ok_or(SignInError::Stale)?;
     let config = oidc.party.config();
     if q.iss.as_deref().is_some_and(|iss| iss != config.issuer) {
-        return refused(
-            &console,
-            &SignInError::Refused("the answer names another issuer".into()),
-        );
+        return Err(SignInError::Refused(
+            "the answer names another issuer".into(),
+        ));
     }
-    let person = match oidc
+    let person = oidc
         .party
         .finish(&q.code, &pending.verifier, &pending.nonce)
-        .await
-    {
-        Ok(p) => p,
-        Err(e) => return refused(&console, &e),
-    };
+        .await?;
     let Some(rights) = super::oidc::roles::rights_of(&oidc.grants.get(), &person.groups) else {
         tracing::warn!(who = %person.name, subject = %person.subject, groups = person.groups.len(), "console sign-in refused: none of the person's groups is granted a role");
-        return login_page(
-            &console,
+        return Ok(login_page(
+            console,
             StatusCode::FORBIDDEN,
             &format!(
                 "{} signed in at {}, but none of their groups opens this console. An administrator grants a group a role in server.console_oidc.roles.",
                 person.name, config.name
             ),
-        );
+        ));
     };
-    let holder = Holder::Person(person);
     let id = console.sessions.create(
-        holder,
+        Holder::Person(person),
         (rights.view, rights.operate),
         Instant::now(),
         config.session_ttl,
@@ -153,19 +188,19 @@ pub(super) async fn callback(
     let mut resp = onward("Signed in", "You are signed in.", "/admin");
     set_cookie(
         &mut resp,
-        &console,
+        console,
         (SESSION_COOKIE, &id),
         config.session_ttl.as_secs(),
         "/admin",
     );
     set_cookie_same_site(
         &mut resp,
-        &console,
+        console,
         (BINDING_COOKIE, ""),
         (0, BINDING_PATH),
         "Lax",
     );
-    resp
+    Ok(resp)
 }
 
 #[derive(Template)]

@@ -245,6 +245,16 @@ impl AuthGuard {
         verdict
     }
 
+    /// Seconds until `key`'s block ends, when it is blocked now: for a step that costs a call
+    /// elsewhere (the console's code exchange with the identity provider), asked before the
+    /// call, so a blocked address makes none.
+    pub fn blocked(&self, key: Option<IpAddr>) -> Option<u64> {
+        let record = self.records.get(&key?)?;
+        let until = record.lock().ok()?.blocked_until?;
+        let now = Instant::now();
+        (now < until).then(|| until.duration_since(now).as_secs().max(1))
+    }
+
     /// Count a request answered 4xx before it reached a tenant, for the metric and the summary.
     pub fn rejected(&self, key: Option<IpAddr>, why: Rejection) {
         metrics::counter!("rejected_requests_total", "reason" => why.label()).increment(1);

@@ -270,6 +270,11 @@ def test_an_expired_session_sends_the_admin_back_to_sign_in(deployment, browser)
     # The old form's POST no longer runs anything.
     late = context.request.post(short + "/admin/tenants/a/drift/run", form={"csrf": csrf}, max_redirects=0)
     assert late.status == 303 and late.headers["location"] == "/admin/login"
+    # Forged callbacks count against the address like wrong admin tokens: past the limit (20
+    # a minute) the address gets 429 before any call to the provider.
+    statuses = [context.request.get(short + f"/admin/oidc/callback?code=c{i}&state=forged{i}").status
+                for i in range(22)]
+    assert statuses == [400] * 20 + [429] * 2, statuses
     context.close()
 
 
