@@ -101,6 +101,20 @@ pub(super) fn login_page(console: &Console, status: StatusCode, error: &str) -> 
     resp
 }
 
+/// Too many failed sign-ins from this address (a token or a callback): 429, with when to try
+/// again.
+pub(super) fn too_many(console: &Console, retry_after_secs: u64) -> HttpResponse {
+    let mut r = login_page(
+        console,
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many failed sign-ins from this address; wait and try again.",
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
 /// `GET /admin/login`.
 pub(super) async fn login_form(console: web::Data<Console>) -> HttpResponse {
     login_page(&console, StatusCode::OK, "")
@@ -186,17 +200,7 @@ pub(super) async fn login(
     let Some(scope) = scope_of(&console, form.token.trim()) else {
         let client = client_of(&req, state.settings.trust_forwarded_headers);
         return match state.guard.failed(client, Rejection::Invalid) {
-            Verdict::Block { retry_after_secs } => {
-                let mut r = login_page(
-                    &console,
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "Too many failed sign-ins from this address; wait and try again.",
-                );
-                if let Ok(v) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    r.headers_mut().insert(header::RETRY_AFTER, v);
-                }
-                r
-            }
+            Verdict::Block { retry_after_secs } => too_many(&console, retry_after_secs),
             Verdict::Refuse => login_page(
                 &console,
                 StatusCode::UNAUTHORIZED,

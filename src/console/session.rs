@@ -155,16 +155,7 @@ impl Sessions {
             for (_, k) in own.into_iter().take(excess) {
                 map.remove(&k);
             }
-            while map.len() >= MAX_SESSIONS {
-                let oldest = map
-                    .iter()
-                    .min_by_key(|(_, s)| s.created)
-                    .map(|(k, _)| k.clone());
-                match oldest {
-                    Some(k) => map.remove(&k),
-                    None => break,
-                };
-            }
+            make_room(&mut map, MAX_SESSIONS, |s| s.created);
             map.insert(id.clone(), session);
         }
         id
@@ -191,6 +182,25 @@ impl Sessions {
     /// Whether none is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Drop the oldest entries of `map` (by `created`) until one more fits under `bound`: the
+/// console's maps that anyone may add to (sessions, pending sign-ins) stay bounded.
+pub(crate) fn make_room<V>(
+    map: &mut HashMap<String, V>,
+    bound: usize,
+    created: impl Fn(&V) -> Instant,
+) {
+    while map.len() >= bound {
+        let oldest = map
+            .iter()
+            .min_by_key(|(_, v)| created(v))
+            .map(|(k, _)| k.clone());
+        match oldest {
+            Some(k) => map.remove(&k),
+            None => break,
+        };
     }
 }
 

@@ -6,12 +6,12 @@
 
 use std::time::Instant;
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{cookie, login_page, set_cookie, set_cookie_same_site, SESSION_COOKIE};
+use super::auth::{cookie, login_page, set_cookie, set_cookie_same_site, too_many, SESSION_COOKIE};
 use super::oidc::pending::PENDING_FOR;
 use super::oidc::SignInError;
 use super::respond::{message, page, see_other, Nav};
@@ -86,19 +86,6 @@ fn refused(console: &Console, e: &SignInError) -> HttpResponse {
     };
     tracing::warn!(error = %e, "console sign-in through the identity provider did not complete");
     login_page(console, status, &format!("Not signed in: {e}"))
-}
-
-/// Too many failed sign-ins from this address: 429, with when to try again.
-fn too_many(console: &Console, retry_after_secs: u64) -> HttpResponse {
-    let mut r = login_page(
-        console,
-        StatusCode::TOO_MANY_REQUESTS,
-        "Too many failed sign-ins from this address; wait and try again.",
-    );
-    if let Ok(v) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
-        r.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    r
 }
 
 /// `GET /admin/oidc/callback`. A callback that fails (a forged or stale state, a code the

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 
-use crate::console::session::same_token;
+use crate::console::session::{make_room, same_token};
 
 /// How long the provider has to send the browser back.
 pub const PENDING_FOR: Duration = Duration::from_secs(600);
@@ -46,16 +46,7 @@ impl Pending {
     ) {
         if let Ok(mut map) = self.0.lock() {
             map.retain(|_, p| now.duration_since(p.created) < PENDING_FOR);
-            while map.len() >= MAX_PENDING {
-                let oldest = map
-                    .iter()
-                    .min_by_key(|(_, p)| p.created)
-                    .map(|(k, _)| k.clone());
-                match oldest {
-                    Some(k) => map.remove(&k),
-                    None => break,
-                };
-            }
+            make_room(&mut map, MAX_PENDING, |p| p.created);
             map.insert(
                 state,
                 PendingSignIn {
