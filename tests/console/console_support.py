@@ -3,9 +3,15 @@ SCIM requests as an IdP sends them."""
 
 import hashlib
 import json
+import os
 import socket
 import time
 import urllib.request
+from pathlib import Path
+
+BIN = os.environ.get("TABLEAU_SCIM_BIN", "target/debug/tableau-scim")
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(os.environ.get("CONSOLE_ARTIFACTS", "ci-artifacts/console"))
 
 
 def free_port():

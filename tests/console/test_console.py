@@ -6,7 +6,6 @@ each page go to $CONSOLE_ARTIFACTS (default ci-artifacts/console).
 Run: TABLEAU_SCIM_BIN=target/debug/tableau-scim pytest tests/console
 """
 
-import os
 import re
 import subprocess
 import tempfile
@@ -15,13 +14,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-from console_support import free_port, scim, sha, wait_for
+from console_support import ARTIFACTS, BIN, free_port, scim, sha, wait_for
 
-BIN = os.environ.get("TABLEAU_SCIM_BIN", "target/debug/tableau-scim")
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(os.environ.get("CONSOLE_ARTIFACTS", "ci-artifacts/console"))
 
 SCIM_A = "scim-token-of-tenant-a-browser-1"
 SCIM_B = "scim-token-of-tenant-b-browser-2"
@@ -127,15 +122,6 @@ max_share = 0.0
             except subprocess.TimeoutExpired:
                 p.kill()
         tmp.cleanup()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield b
-        b.close()
 
 
 def new_page(browser):

@@ -18,14 +18,10 @@ import urllib.error
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-from console_support import free_port, scim, sha, wait_for
+from console_support import ARTIFACTS, BIN, free_port, scim, sha, wait_for
 
-BIN = os.environ.get("TABLEAU_SCIM_BIN", "target/debug/tableau-scim")
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 NODE = os.environ.get("OIDC_NODE", "node")
-ARTIFACTS = Path(os.environ.get("CONSOLE_ARTIFACTS", "ci-artifacts/console"))
 OP_DIR = Path(__file__).parent / "op"
 
 SCIM_A = "scim-token-of-tenant-a-oidc-test-1"
@@ -133,15 +129,6 @@ def deployment():
     finally:
         stop(procs)
         tmp.cleanup()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield b
-        b.close()
 
 
 def new_page(browser):
